@@ -1,0 +1,26 @@
+"""chainrule: neural networks whose forward and backward passes are written out
+layer by layer in NumPy, and checked against PyTorch.
+
+    import chainrule as cr
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
+    net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
+"""
+from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .callbacks import Callback, History, LambdaCallback
+from .gradcheck import GradientCheckReport, gradient_check
+from .layers import Dense, Layer
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .network import Sequential, mlp
+from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .training import DivergenceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Layer", "Dense",
+    "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
+    "Loss", "MSE", "BinaryCrossEntropy", "CrossEntropy",
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
+    "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
+    "gradient_check", "GradientCheckReport",
+]

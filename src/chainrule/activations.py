@@ -1,0 +1,210 @@
+"""Activation layers ``A = g(Z)``, each with its backward ``dZ = dA ⊙ g'(Z)``.
+
+All act elementwise except Softmax (over the last axis). Each caches what its
+derivative is cheapest to compute from: often the output ``A`` itself
+(σ' = A(1 − A), tanh' = 1 − A²). None has parameters.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layers import Layer
+
+try:  # scipy's erf is vectorised C; without scipy, fall back to math.erf per element
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - exercised only where scipy is absent
+    _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
+
+    def _erf(x):
+        return _erf_scalar(x).astype(x.dtype, copy=False)
+
+
+class Activation(Layer):
+    """Base for parameter-free elementwise layers (shape in = shape out)."""
+
+    def _dZ(self, dA):
+        return self._scratch("dZ", dA.shape, dA.dtype)
+
+
+class Identity(Activation):
+    """``A = Z``; ``dZ = dA``. The output of a regression network."""
+
+    def forward(self, Z):
+        self.Z = Z
+        return Z
+
+    def backward(self, dA):
+        self._cached("Z")
+        return dA
+
+
+class Sigmoid(Activation):
+    r"""Logistic sigmoid ``A = σ(Z) = 1 / (1 + e^(−Z))``.
+
+    Backward: ``dZ = dA ⊙ A ⊙ (1 − A)``. Caches ``A``.
+
+    Computed as ``σ(Z) = 1 / (1 + e^(−|Z|))`` for Z ≥ 0 and
+    ``e^(−|Z|) / (1 + e^(−|Z|))`` for Z < 0: the exponent is never positive,
+    so no input overflows, and tiny outputs keep full relative precision.
+    """
+
+    def forward(self, Z):
+        E = np.exp(-np.abs(Z))
+        self.A = np.where(Z >= 0, 1.0, E)
+        np.divide(self.A, 1.0 + E, out=self.A)
+        return self.A
+
+    def backward(self, dA):
+        A = self._cached("A")
+        dZ = np.subtract(1.0, A, out=self._dZ(dA))
+        dZ *= A
+        dZ *= dA
+        return dZ
+
+
+class Tanh(Activation):
+    """``A = tanh(Z)``. Backward: ``dZ = dA ⊙ (1 − A²)``. Caches ``A``."""
+
+    def forward(self, Z):
+        self.A = np.tanh(Z, out=self._scratch("A", Z.shape, Z.dtype))
+        return self.A
+
+    def backward(self, dA):
+        A = self._cached("A")
+        dZ = np.multiply(A, A, out=self._dZ(dA))
+        np.subtract(1.0, dZ, out=dZ)
+        dZ *= dA
+        return dZ
+
+
+class ReLU(Activation):
+    """``A = max(Z, 0)``. Backward: ``dZ = dA ⊙ [Z > 0]``. Caches the mask ``Z > 0``.
+
+    At Z = 0 the derivative is taken as 0, as in PyTorch.
+    """
+
+    def forward(self, Z):
+        self.mask = np.greater(Z, 0, out=self._scratch("mask", Z.shape, bool))
+        return np.maximum(Z, 0, out=self._scratch("A", Z.shape, Z.dtype))
+
+    def backward(self, dA):
+        mask = self._cached("mask")
+        return np.multiply(dA, mask, out=self._dZ(dA))
+
+
+class LeakyReLU(Activation):
+    """``A = Z`` where Z > 0, else ``α·Z``. Backward: ``dZ = dA ⊙ (1 if Z > 0 else α)``.
+
+    Caches the mask ``Z > 0``. Default α = 0.01, as PyTorch.
+    """
+
+    def __init__(self, alpha=0.01):
+        alpha = float(alpha)
+        if not math.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
+        self.alpha = alpha
+
+    def forward(self, Z):
+        self.mask = Z > 0
+        return np.where(self.mask, Z, self.alpha * Z)
+
+    def backward(self, dA):
+        mask = self._cached("mask")
+        return np.where(mask, dA, self.alpha * dA)
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class ELU(Activation):
+    """``A = Z`` where Z > 0, else ``α(e^Z − 1)``.
+
+    Backward: ``dZ = dA`` where Z > 0, else ``dA ⊙ α e^Z = dA ⊙ (A + α)``.
+    Caches ``A`` and the mask ``Z > 0``. Default α = 1, as PyTorch.
+    """
+
+    def __init__(self, alpha=1.0):
+        alpha = float(alpha)
+        if not math.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
+        self.alpha = alpha
+
+    def forward(self, Z):
+        self.mask = Z > 0
+        # expm1 of min(Z, 0): exact near 0 and never overflows on the branch not taken
+        self.A = np.where(self.mask, Z, self.alpha * np.expm1(np.minimum(Z, 0)))
+        return self.A
+
+    def backward(self, dA):
+        mask, A = self._cached("mask"), self._cached("A")
+        return np.where(mask, dA, dA * (A + self.alpha))
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+
+class GELU(Activation):
+    r"""Gaussian error linear unit, exact form (PyTorch's default).
+
+    ``A = Z ⊙ Φ(Z)``, with Φ(z) = ½(1 + erf(z/√2)) the standard normal CDF.
+    Backward: ``dZ = dA ⊙ (Φ(Z) + Z ⊙ φ(Z))``, φ(z) = e^(−z²/2)/√(2π) the density.
+    Caches ``Z`` and ``Φ(Z)``.
+    """
+
+    def forward(self, Z):
+        self.Z = Z
+        self.Phi = 0.5 * (1.0 + _erf(Z * (1 / math.sqrt(2.0))))
+        return Z * self.Phi
+
+    def backward(self, dA):
+        Z, Phi = self._cached("Z"), self._cached("Phi")
+        phi = np.exp(-0.5 * Z * Z) * (1 / math.sqrt(2 * math.pi))
+        return dA * (Phi + Z * phi)
+
+
+class Softplus(Activation):
+    r"""``A = log(1 + e^Z)``, a smooth ReLU. Backward: ``dZ = dA ⊙ σ(Z)``.
+
+    Computed as ``max(Z, 0) + log1p(e^(−|Z|))``, which never overflows.
+    Caches ``Z``.
+    """
+
+    def forward(self, Z):
+        self.Z = Z
+        return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+    def backward(self, dA):
+        Z = self._cached("Z")
+        E = np.exp(-np.abs(Z))
+        sigma = np.where(Z >= 0, 1.0, E) / (1.0 + E)  # σ(Z), stable as in Sigmoid
+        return dA * sigma
+
+
+class Softmax(Activation):
+    r"""Softmax over the last axis: ``A_ij = e^(Z_ij) / Σ_c e^(Z_ic)``.
+
+    Backward (the Jacobian-vector product, row by row)::
+
+        dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c)          (n, k)
+
+    Caches ``A``. Subtracting each row's maximum before exponentiating changes
+    nothing mathematically and keeps every exponent ≤ 0. Paired with
+    CrossEntropy, training skips this backward and uses the fused (A − Y)/n.
+    """
+
+    def forward(self, Z):
+        A = np.subtract(Z, Z.max(axis=-1, keepdims=True), out=self._scratch("A", Z.shape, Z.dtype))
+        np.exp(A, out=A)
+        A /= A.sum(axis=-1, keepdims=True)
+        self.A = A
+        return A
+
+    def backward(self, dA):
+        A = self._cached("A")
+        dZ = np.multiply(dA, A, out=self._dZ(dA))
+        s = dZ.sum(axis=-1, keepdims=True)
+        np.subtract(dA, s, out=dZ)
+        dZ *= A
+        return dZ

@@ -1,0 +1,44 @@
+"""The ``chainrule`` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _demo(args):
+    from .demos import DEMOS
+    kwargs = {"seed": args.seed, "plot": args.plot}
+    DEMOS[args.name](**kwargs)
+    return 0
+
+
+def build_parser():
+    from .demos import DEMOS
+    parser = argparse.ArgumentParser(prog="chainrule", description=(
+        "Neural networks with every forward and backward pass written out in NumPy."))
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run one of the classic examples")
+    demo.add_argument("name", choices=sorted(DEMOS), help="which example")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _version():
+    from . import __version__
+    return f"chainrule {__version__}"
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError, ImportError) as error:
+        print(f"chainrule: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The layer protocol, and Dense: the weighted sum ``Z = X·W + b``.
+
+Glossary (used throughout chainrule)
+------------------------------------
+``X``   a layer's input, shape ``(n, n_in)``: one row per sample.
+``Z``   a weighted sum ``X·W + b``; ``A`` an activation ``g(Z)``.
+``W``, ``b``  weights ``(n_in, n_out)`` and biases ``(n_out,)``.
+``dA``  ∂L/∂A, the gradient of the loss L with respect to a layer's output,
+        same shape as that output. Likewise ``dZ`` = ∂L/∂Z, ``dW`` = ∂L/∂W,
+        ``db`` = ∂L/∂b and ``dX`` = ∂L/∂X.
+``n``   rows (samples); ``n_in``/``n_out`` features in and out; ``k`` classes.
+
+The protocol
+------------
+``forward(X) -> A`` computes the output and caches what ``backward`` needs.
+``backward(dA) -> dX`` applies the chain rule: it returns the gradient with
+respect to the input and stores the gradient of each parameter ``P`` as
+``dP``. It never writes into ``dA``. Calling it before ``forward`` raises.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import init as _init
+
+
+class Layer:
+    """Base class of every layer.
+
+    Subclasses list their trainable arrays in ``params`` (e.g. ``("W", "b")``);
+    the gradient of parameter ``P`` lives in attribute ``"d" + P``.
+
+    Two pieces of machinery live here so that layers stay short:
+
+    * ``_scratch(key, shape)`` hands out an output array. Inside
+      ``Sequential.fit`` it returns the same array for the same key and shape
+      on every batch (no allocation in the loop); everywhere else it returns a
+      fresh one, so results a caller keeps are never overwritten.
+    * Once a network has placed a parameter in its flat buffer, assigning to it
+      (``layer.W = new``) copies into that buffer, so optimizers keep seeing
+      the array the layer uses.
+    """
+
+    params: tuple = ()
+    #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
+    training = True
+    #: Set by the network: reuse scratch arrays across calls of the same shape.
+    _reuse = False
+    #: Set by the network on its first layer: skip computing dX nobody reads.
+    _needs_dX = True
+
+    # -- machinery -----------------------------------------------------------
+
+    def _scratch(self, key, shape, dtype):
+        if not self._reuse:
+            return np.empty(shape, dtype)
+        pool = self.__dict__.setdefault("_pool", {})
+        buf = pool.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = pool[key] = np.empty(shape, dtype)
+        return buf
+
+    def _cached(self, name):
+        """What forward cached under ``name``, or a clear error if forward has not run."""
+        value = self.__dict__.get(name)
+        if value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward was called before forward: "
+                "run forward(X) first, it caches what backward needs")
+        return value
+
+    def __setattr__(self, name, value):
+        bound = self.__dict__.get("_bound")
+        if bound and name in bound:
+            target = self.__dict__[name]
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} has shape {target.shape}, "
+                    f"cannot assign an array of shape {value.shape}")
+            target[...] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def _bind(self, name, view):
+        """Move parameter (or gradient) ``name`` into ``view`` (network use only)."""
+        view[...] = self.__dict__[name]
+        object.__setattr__(self, name, view)
+        self.__dict__.setdefault("_bound", set()).add(name)
+
+    # -- protocol ------------------------------------------------------------
+
+    def forward(self, X):
+        raise NotImplementedError
+
+    def backward(self, dA):
+        raise NotImplementedError
+
+    def output_features(self, n_in):
+        """Number of output features for ``n_in`` input features."""
+        return n_in
+
+    @property
+    def dtype(self):
+        """The dtype of this layer's parameters, or None if it has none."""
+        return getattr(self, self.params[0]).dtype if self.params else None
+
+    def parameters(self):
+        """List of ``(name, array, gradient)`` triples, in a fixed order."""
+        return [(p, getattr(self, p), getattr(self, "d" + p)) for p in self.params]
+
+    def config(self):
+        """Constructor arguments that rebuild this layer (used by save/load and repr)."""
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    r"""Fully connected layer: a weighted sum of the inputs plus a bias.
+
+    Forward::
+
+        Z = X·W + b                 X (n, n_in), W (n_in, n_out), b (n_out,) -> Z (n, n_out)
+
+    Backward, given dZ = ∂L/∂Z of shape (n, n_out)::
+
+        dW = Xᵀ·dZ                  (n_in, n_out)
+        db = Σ_rows dZ              (n_out,)
+        dX = dZ·Wᵀ                  (n, n_in)
+
+    Caches ``X``. ``dW`` and ``db`` are overwritten by each backward call.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output features.
+    init : str or callable, optional
+        "normal", "uniform", "xavier" (default), "he", or ``f(n_in, n_out, rng) -> W``.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial weights; the same seed gives the same weights.
+    dtype : numpy dtype, default float32
+    """
+
+    params = ("W", "b")
+
+    def __init__(self, n_in, n_out, *, init=None, seed=None, dtype=np.float32):
+        for name, value in (("n_in", n_in), ("n_out", n_out)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.init = "xavier" if init is None else init
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        W = _init.initial_weights(self.init, self.n_in, self.n_out, seed)
+        self.W = W.astype(dtype)
+        self.b = np.zeros(self.n_out, dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self.X = None
+
+    def forward(self, X):
+        self.X = X
+        Z = np.matmul(X, self.W, out=self._scratch("Z", (X.shape[0], self.n_out), self.W.dtype))
+        Z += self.b
+        return Z
+
+    def backward(self, dZ):
+        X = self._cached("X")
+        np.matmul(X.T, dZ, out=self.dW)
+        np.sum(dZ, axis=0, out=self.db)
+        if not self._needs_dX:
+            return None
+        return np.matmul(dZ, self.W.T, out=self._scratch("dX", X.shape, dZ.dtype))
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"Dense({self.n_in}, {self.n_out}) expects {self.n_in} input "
+                             f"features, but the layer before it gives {n_in}")
+        return self.n_out
+
+    def config(self):
+        init = self.init if isinstance(self.init, str) else "custom"
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": init}

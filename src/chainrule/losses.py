@@ -1,0 +1,197 @@
+"""Losses ``L(A, Y)`` and their starting gradients ``dA = ∂L/∂A``.
+
+``forward(A, Y) -> float`` caches what ``backward() -> dA`` needs.
+
+Fused pairs. Softmax followed by CrossEntropy, and Sigmoid followed by
+BinaryCrossEntropy, have a starting gradient with respect to the logits ``Z``
+(the input of that last activation) that is far simpler than the two steps
+apart::
+
+    dZ = (A − Y) / m          m = samples (CrossEntropy) or elements (BCE)
+
+and a loss that can be computed from Z by log-sum-exp without ever taking the
+log of a probability that underflowed to 0. ``forward_logits(Z, Y)`` and
+``backward_logits()`` implement that path; a network whose last layer is
+``fuses_with`` uses it in training.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Sigmoid, Softmax
+
+
+def _logaddexp0(Z):
+    """log(1 + e^Z) computed without overflow: max(Z, 0) + log1p(e^(−|Z|))."""
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+class Loss:
+    """Base class. ``prepare`` checks and converts targets once, before training."""
+
+    fuses_with = None
+
+    def prepare(self, Y, n_out, dtype):
+        """Targets as this loss wants them for a network with ``n_out`` outputs.
+
+        Raises ValueError naming the problem when they do not fit.
+        """
+        Y = np.asarray(Y)
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.ndim != 2 or Y.shape[1] != n_out:
+            raise ValueError(f"y has shape {Y.shape}, but the network has {n_out} output(s): "
+                             f"expected ({Y.shape[0]}, {n_out})" + (" or (n,)" if n_out == 1 else ""))
+        return Y.astype(dtype, copy=False)
+
+    def _cached(self, name):
+        value = self.__dict__.get(name)
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
+        return value
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    r"""Mean squared error over all elements (torch ``MSELoss``).
+
+    ``L = (1/m) Σ (A − Y)²`` with m = A.size; ``dA = 2 (A − Y) / m``.
+    A and Y of shape (n, n_out). Caches ``A − Y``.
+    """
+
+    def forward(self, A, Y):
+        self.diff = A - Y
+        return float(np.vdot(self.diff, self.diff) / self.diff.size)
+
+    def backward(self):
+        diff = self._cached("diff")
+        return diff * (2.0 / diff.size)
+
+
+class BinaryCrossEntropy(Loss):
+    r"""Binary cross-entropy on probabilities, mean over all elements (torch ``BCELoss``).
+
+    ``L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)]``, each log clamped at −100
+    as PyTorch does, so A = 0 or 1 gives a large finite loss, not inf.
+
+    ``dA = (A − Y) / (A (1 − A)) / m``, the denominator kept ≥ 1e-12 (PyTorch's
+    clamp). Y may hold soft targets in [0, 1]. Caches A and Y.
+
+    After a Sigmoid, training uses the fused form on the logits Z:
+    ``L = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]``, ``dZ = (σ(Z) − Y) / m``.
+    """
+
+    fuses_with = Sigmoid
+
+    def prepare(self, Y, n_out, dtype):
+        Y = super().prepare(Y, n_out, dtype)
+        if Y.size and (Y.min() < 0 or Y.max() > 1):
+            bad = Y[(Y < 0) | (Y > 1)][0]
+            raise ValueError(f"BinaryCrossEntropy needs targets in [0, 1] (labels 0 and 1), "
+                             f"found {bad:g}")
+        return Y
+
+    def forward(self, A, Y):
+        self.A, self.Y = A, Y
+        with np.errstate(divide="ignore"):  # log(0) = −inf, clamped next
+            log_a = np.maximum(np.log(A), -100.0)
+            log_1a = np.maximum(np.log1p(-A), -100.0)
+        return float(-np.mean(Y * log_a + (1.0 - Y) * log_1a))
+
+    def backward(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        return (A - Y) / np.maximum(A * (1.0 - A), 1e-12) / A.size
+
+    def forward_logits(self, Z, Y):
+        self.Y = Y
+        self.A = Sigmoid().forward(Z)
+        return float(np.mean(_logaddexp0(Z) - Z * Y))
+
+    def backward_logits(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        dZ = A - Y
+        dZ /= dZ.size
+        return dZ
+
+
+class CrossEntropy(Loss):
+    r"""Categorical cross-entropy on softmax probabilities, mean over samples.
+
+    Equals torch ``CrossEntropyLoss`` applied to the logits before the softmax.
+    Targets: integer classes of shape (n,) in [0, k), or rows of class
+    probabilities / one-hot of shape (n, k).
+
+    ``L = −(1/n) Σ_i Σ_c Y_ic log A_ic``; ``dA = −Y / A / n`` (A clamped to the
+    smallest positive normal number so a probability that underflowed to 0
+    gives a finite, huge gradient rather than inf).
+
+    After a Softmax, training uses the fused form on the logits Z:
+    ``L = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]``, ``dZ = (softmax(Z) − Y) / n``.
+    """
+
+    fuses_with = Softmax
+
+    def prepare(self, Y, n_out, dtype):
+        Y = np.asarray(Y)
+        if n_out < 2:
+            raise ValueError(f"CrossEntropy needs an output of at least 2 units (one per class), "
+                             f"the network has {n_out}: use BinaryCrossEntropy after Sigmoid for "
+                             "two classes with one output")
+        if Y.ndim == 2 and Y.shape[1] == 1:
+            Y = Y.ravel()
+        if Y.ndim == 1:
+            if Y.dtype.kind == "f":
+                if not np.all(Y == np.round(Y)):
+                    raise ValueError("CrossEntropy labels of shape (n,) must be whole class "
+                                     f"numbers, found {Y[Y != np.round(Y)][0]!r}")
+            elif Y.dtype.kind not in "iub":
+                raise TypeError(f"CrossEntropy labels must be integers, got dtype {Y.dtype}")
+            if Y.size and (Y.min() < 0 or Y.max() >= n_out):
+                bad = Y[(Y < 0) | (Y >= n_out)][0]
+                raise ValueError(f"class label {bad} is outside the network's output width: "
+                                 f"labels must be in [0, {n_out - 1}] for {n_out} outputs")
+            return Y.astype(np.intp)
+        if Y.ndim != 2 or Y.shape[1] != n_out:
+            raise ValueError(f"y has shape {Y.shape}: expected class labels of shape (n,) or "
+                             f"one-hot rows of shape (n, {n_out})")
+        return Y.astype(dtype, copy=False)
+
+    def forward(self, A, Y):
+        self.A, self.Y = A, Y
+        tiny = np.finfo(A.dtype).tiny
+        if Y.ndim == 1:
+            return float(-np.mean(np.log(np.maximum(A[np.arange(len(Y)), Y], tiny))))
+        return float(-np.sum(Y * np.log(np.maximum(A, tiny))) / len(A))
+
+    def backward(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        n, tiny = len(A), np.finfo(A.dtype).tiny
+        if Y.ndim == 1:
+            dA = np.zeros_like(A)
+            rows = np.arange(n)
+            dA[rows, Y] = -1.0 / (np.maximum(A[rows, Y], tiny) * n)
+            return dA
+        return -Y / (np.maximum(A, tiny) * n)
+
+    def forward_logits(self, Z, Y):
+        self.Y = Y
+        shifted = Z - Z.max(axis=-1, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        log_A = shifted - log_sum                       # log softmax, never log(0)
+        self.A = np.exp(log_A)
+        if Y.ndim == 1:
+            return float(-np.mean(log_A[np.arange(len(Y)), Y]))
+        return float(-np.sum(Y * log_A) / len(Z))
+
+    def backward_logits(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        n = len(A)
+        dZ = A.copy()
+        if Y.ndim == 1:
+            dZ[np.arange(n), Y] -= 1.0
+        else:
+            dZ -= Y
+        dZ /= n
+        return dZ

@@ -1,0 +1,250 @@
+"""Optimizers: move the parameters against their gradients.
+
+Each optimizer is built without parameters; ``opt.step(net)`` updates every
+parameter of ``net`` in place from the gradients of its last backward pass.
+A network keeps all its parameters in one flat array and all its gradients in
+another, so an update rule is a handful of whole-array in-place operations,
+whatever the number of layers. Update rules and defaults are torch.optim's.
+
+How they relate: SGD steps along −g; momentum averages past steps; RMSprop
+and Adagrad divide each coordinate by a running size of its gradient; Adam
+does both (momentum on g, RMSprop on g²) with bias correction for the zero
+start; AdamW takes weight decay out of the gradient and applies it directly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _check(name, value, rule, ok):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value) or not ok(value):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Shared skeleton: validation, per-network state, step counting.
+
+    Subclasses implement ``_update(p, g)`` on the flat parameter and gradient
+    arrays, keeping their state in ``self.state`` (arrays shaped like p).
+    """
+
+    def __init__(self, lr, weight_decay=0.0):
+        self.lr = _check("lr", lr, "> 0", lambda v: v > 0)
+        self.weight_decay = _check("weight_decay", weight_decay, ">= 0", lambda v: v >= 0)
+        self.reset()
+
+    def reset(self):
+        """Forget all state (moments, step count)."""
+        self.state = {}
+        self.t = 0
+        self._owner = None
+
+    def step(self, net):
+        """Update ``net``'s parameters in place from its current gradients."""
+        p, g = net.flat_params, net.flat_grads
+        if self._owner is not p:
+            if self._owner is not None:
+                raise ValueError(f"this {type(self).__name__} already holds state for another "
+                                 "network; create a new optimizer (or call reset()) for this one")
+            self._owner = p
+        self.t += 1
+        self._update(p, g)
+
+    def _buffer(self, name, like):
+        buf = self.state.get(name)
+        if buf is None:
+            buf = self.state[name] = np.zeros_like(like)
+        return buf
+
+    def _scratch(self, name, like):
+        """A work array, not part of the saved state."""
+        key = "_" + name
+        buf = self.__dict__.get(key)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = np.empty_like(like)
+            setattr(self, key, buf)
+        return buf
+
+    def _with_l2(self, p, g):
+        """g + weight_decay·p (classic L2 through the gradient), without touching g."""
+        if not self.weight_decay:
+            return g
+        out = np.multiply(p, self.weight_decay, out=self._scratch("g", g))
+        out += g
+        return out
+
+    def _update(self, p, g):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """The optimizer's state: step count and moment arrays (copies)."""
+        return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned."""
+        self.t = int(state["t"])
+        self.state = {k: np.array(v) for k, v in state.items() if k != "t"}
+        self._owner = None
+
+    def __repr__(self):
+        keys = [k for k in vars(self) if not k.startswith("_") and k not in ("state", "t")]
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in keys)})"
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    ::
+
+        g ← g + λ·p                      (weight_decay λ)
+        v ← μ·v + g                      (momentum μ; v = g on the first step)
+        g ← g + μ·v  if nesterov, else v
+        p ← p − lr·g
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, p, g):
+        g = self._with_l2(p, g)
+        if self.momentum:
+            v = self._buffer("momentum", p)
+            v *= self.momentum          # v starts at 0, so the first step gives v = g
+            v += g
+            if self.nesterov:
+                step = np.multiply(v, self.momentum, out=self._scratch("step", p))
+                step += g
+                g = step
+            else:
+                g = v
+        p -= np.multiply(g, self.lr, out=self._scratch("step", p))
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), with L2 weight decay through the gradient.
+
+    ::
+
+        g ← g + λ·p
+        m ← β₁·m + (1 − β₁)·g            first moment
+        v ← β₂·v + (1 − β₂)·g²           second moment
+        p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        b1, b2 = betas
+        self.betas = (_check("betas[0]", b1, "in [0, 1)", lambda v: 0 <= v < 1),
+                      _check("betas[1]", b2, "in [0, 1)", lambda v: 0 <= v < 1))
+        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+
+    #: AdamW: decay the weights directly instead of adding λ·p to the gradient.
+    decoupled = False
+
+    def _update(self, p, g):
+        b1, b2 = self.betas
+        if not self.decoupled:
+            g = self._with_l2(p, g)
+        elif self.weight_decay:
+            p *= 1.0 - self.lr * self.weight_decay
+        m, v = self._buffer("m", p), self._buffer("v", p)
+        tmp = self._scratch("tmp", p)
+        np.subtract(g, m, out=tmp)            # m += (1 − β₁)(g − m)  ==  β₁m + (1 − β₁)g
+        tmp *= 1.0 - b1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp
+        # lr/c₁ · m / (√v/√c₂ + ε)  ==  (lr·√c₂/c₁) · m / (√v + ε·√c₂), one division fewer
+        c1, sqrt_c2 = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps * sqrt_c2
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr * sqrt_c2 / c1
+        p -= tmp
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Before the Adam step, ``p ← p·(1 − lr·λ)``; the gradient is not touched.
+    Default λ = 1e-2, as torch.optim.AdamW.
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(lr, betas, eps, weight_decay)
+
+    decoupled = True
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton, 2012), torch's form.
+
+    ::
+
+        g ← g + λ·p
+        s ← α·s + (1 − α)·g²
+        u ← g / (√s + ε)
+        b ← μ·b + u;  p ← p − lr·b      with momentum μ > 0
+        p ← p − lr·u                    otherwise
+    """
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        self.alpha = _check("alpha", alpha, "in [0, 1)", lambda v: 0 <= v < 1)
+        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+        self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
+
+    def _update(self, p, g):
+        g = self._with_l2(p, g)
+        s, tmp = self._buffer("square_avg", p), self._scratch("tmp", p)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.alpha
+        s *= self.alpha
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        if self.momentum:
+            b = self._buffer("momentum", p)
+            b *= self.momentum
+            b += tmp
+            np.multiply(b, self.lr, out=tmp)
+        else:
+            tmp *= self.lr
+        p -= tmp
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al., 2011): each coordinate's step shrinks with its gradient history.
+
+    ::
+
+        g ← g + λ·p
+        s ← s + g²
+        p ← p − lr · g / (√s + ε)
+    """
+
+    def __init__(self, lr=1e-2, eps=1e-10, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+
+    def _update(self, p, g):
+        g = self._with_l2(p, g)
+        s, tmp = self._buffer("sum", p), self._scratch("tmp", p)
+        np.multiply(g, g, out=tmp)
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        p -= tmp

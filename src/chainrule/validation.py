@@ -1,0 +1,96 @@
+"""Input checks shared by every public entry point (fit, predict, evaluate, ...).
+
+They run once per call, before any work, and raise ValueError/TypeError that
+name the argument, the rule and the offending value or position.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Finite-ness is checked in slices of this many rows, so that checking a
+# memory-mapped data set does not allocate a mask the size of the data.
+_CHUNK_ROWS = 1 << 16
+
+
+def as_array(data, name):
+    """``data`` as a numeric ndarray (no copy when it already is one); TypeError otherwise."""
+    if data is None:
+        raise TypeError(f"{name} must be an array, got None")
+    if hasattr(data, "to_numpy") and not isinstance(data, np.ndarray):  # pandas, polars
+        data = data.to_numpy()
+    array = np.asarray(data)
+    if array.dtype.kind in "biuf":
+        return array
+    if array.dtype.kind == "c":
+        raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError):
+        flat = array.ravel()
+        for i, value in enumerate(flat):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                where = np.unravel_index(i, array.shape)
+                raise TypeError(f"{name} must be numeric, found {value!r} at index "
+                                f"{tuple(int(j) for j in where)}") from None
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}") from None
+
+
+def check_finite(array, name):
+    """ValueError naming the first NaN or infinite entry (row, column) of ``array``."""
+    if array.dtype.kind not in "fc":
+        return
+    for start in range(0, max(len(array), 1), _CHUNK_ROWS):
+        part = array[start:start + _CHUNK_ROWS]
+        bad = ~np.isfinite(part)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            value = part[tuple(where)]
+            what = "NaN" if np.isnan(value) else "infinity"
+            where = (int(where[0]) + start,) + tuple(int(j) for j in where[1:])
+            position = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
+            raise ValueError(f"{name} contains {what} at {position}; "
+                             "remove or impute missing and infinite values first")
+
+
+def check_X(X, n_features=None, dtype=np.float32, name="X"):
+    """X as a 2-D finite array of ``dtype``, with ``n_features`` columns if given.
+
+    Integers and booleans are converted; a matching float array (or memmap) is
+    used as it is, without a copy.
+    """
+    X = as_array(X, name)
+    if X.ndim != 2:
+        hint = " (reshape a single feature with X.reshape(-1, 1), a single sample with " \
+               "X.reshape(1, -1))" if X.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (samples, features), got {X.ndim}-D with shape "
+                         f"{X.shape}{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 samples (shape {X.shape}); at least 1 is needed")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the network expects {n_features}")
+    check_finite(X, name)
+    return X.astype(dtype, copy=False)
+
+
+def check_y(y, n_rows, name="y"):
+    """y as a finite numeric array with ``n_rows`` rows (not yet shaped for a loss)."""
+    y = as_array(y, name)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(f"{name} must be 1-D (n,) or 2-D (n, outputs), got shape {y.shape}")
+    if len(y) != n_rows:
+        raise ValueError(f"{name} has {len(y)} rows, but X has {n_rows}: they must match")
+    check_finite(y, name)
+    if y.dtype.kind == "b":
+        y = y.astype(np.intp)
+    return y
+
+
+def check_positive_int(value, name, minimum=1, allow_none=False):
+    """An int >= minimum (or None when allowed); ValueError otherwise."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
