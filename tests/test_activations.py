@@ -1,0 +1,204 @@
+"""Activation layers: gradients by central differences, the layer protocol, dtypes, edge values."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from conftest import assert_close, numeric_gradient
+
+ACTIVATIONS = {
+    "Sigmoid": cr.Sigmoid, "Tanh": cr.Tanh, "ReLU": cr.ReLU, "LeakyReLU": cr.LeakyReLU,
+    "LeakyReLU(0.3)": lambda: cr.LeakyReLU(0.3), "ELU": cr.ELU, "ELU(0.5)": lambda: cr.ELU(0.5),
+    "GELU": cr.GELU, "Softplus": cr.Softplus, "Identity": cr.Identity, "Softmax": cr.Softmax,
+}
+NAMES = list(ACTIVATIONS)
+# underflow to 0 (e.g. e^-1000) is the right answer, not an error; the rest must not happen
+STRICT = dict(over="raise", divide="raise", invalid="raise")
+
+
+def inputs(rng, shape, dtype=np.float64):
+    """Random inputs kept away from 0, where ReLU-family derivatives have a kink."""
+    Z = rng.uniform(0.05, 3.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return Z.astype(dtype)
+
+
+# -- gradients -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape", [(4, 5), (1, 3), (3, 1), (1, 1)])
+def test_backward_matches_central_differences(name, shape, rng):
+    """L = Σ G ⊙ g(Z) for a random upstream gradient G, so that ∂L/∂Z = backward(G)."""
+    layer = ACTIVATIONS[name]()
+    Z = inputs(rng, shape)
+    G = rng.standard_normal(shape)
+    layer.forward(Z)
+    dZ = layer.backward(G)
+    numeric = numeric_gradient(lambda: float(np.sum(G * layer.forward(Z))), Z)
+    assert_close(dZ, numeric, 1e-7, f"{name}: dZ")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_check_alone_and_after_dense(name, rng):
+    X = inputs(rng, (4, 3))
+    y = rng.standard_normal((4, 3))
+    alone = cr.Sequential([ACTIVATIONS[name]()], dtype=np.float64)
+    report = cr.gradient_check(alone, cr.MSE(), X, y)
+    assert report.max_relative_error <= 1e-6, str(report)
+    # after another layer: a bug can hide when nothing precedes the layer
+    dense = cr.Dense(3, 3, seed=rng, dtype=np.float64)
+    dense.b = rng.normal(0, 0.3, 3)
+    after = cr.Sequential([dense, ACTIVATIONS[name]()], dtype=np.float64)
+    report = cr.gradient_check(after, cr.MSE(), X, y)
+    assert report.max_relative_error <= 1e-6, str(report)
+    assert [row[0] for row in report.rows] == ["dW (layer 0)", "db (layer 0)", "dX"]
+
+
+# -- the protocol ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "reused-scratch"])
+@pytest.mark.parametrize("name", NAMES)
+def test_never_writes_into_its_arguments(name, reuse, rng):
+    layer = ACTIVATIONS[name]()
+    layer._reuse = reuse  # inside fit, layers reuse scratch arrays: check that mode too
+    Z = inputs(rng, (3, 4))
+    dA = rng.standard_normal((3, 4))
+    Z_before, dA_before = Z.copy(), dA.copy()
+    Z.setflags(write=False)
+    dA.setflags(write=False)
+    for _ in range(2):
+        layer.forward(Z)
+        layer.backward(dA)
+    np.testing.assert_array_equal(Z, Z_before)
+    np.testing.assert_array_equal(dA, dA_before)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_before_forward_is_a_clear_error(name):
+    with pytest.raises(RuntimeError, match=r"backward was called before forward.*forward\(X\)"):
+        ACTIVATIONS[name]().backward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(name, dtype, rng):
+    layer = ACTIVATIONS[name]()
+    Z = inputs(rng, (3, 4), dtype)
+    A = layer.forward(Z)
+    dZ = layer.backward(np.ones((3, 4), dtype))
+    assert A.dtype == dtype and dZ.dtype == dtype, (A.dtype, dZ.dtype)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (0, 3)])
+def test_edge_shapes(name, shape, rng):
+    layer = ACTIVATIONS[name]()
+    Z = inputs(rng, shape)
+    A = layer.forward(Z)
+    dZ = layer.backward(np.ones(shape))
+    assert A.shape == shape and dZ.shape == shape
+    assert np.all(np.isfinite(A)) and np.all(np.isfinite(dZ))
+
+
+def test_no_parameters():
+    for name in NAMES:
+        layer = ACTIVATIONS[name]()
+        assert layer.params == () and layer.parameters() == [] and layer.dtype is None
+
+
+# -- values ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_stable_at_plus_minus_1000(dtype):
+    Z = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]], dtype)
+    with warnings.catch_warnings(), np.errstate(**STRICT):
+        warnings.simplefilter("error")
+        layer = cr.Sigmoid()
+        A = layer.forward(Z)
+        dZ = layer.backward(np.ones_like(Z))
+    assert A.dtype == dtype
+    assert A[0, 0] == 0.0 and A[0, 4] == 1.0 and A[0, 2] == 0.5
+    assert A[0, 1] > 0  # e^-50 keeps its relative precision, no underflow to 0 at -50
+    assert_close(A[0, 1], np.exp(-50.0) / (1 + np.exp(-50.0)), 1e-6, "σ(-50)")
+    np.testing.assert_array_equal(dZ[0, [0, 4]], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_sum_to_one(dtype, rng):
+    Z = (rng.standard_normal((6, 5)) * np.array([[1], [10], [100], [1000], [1e4], [0]])).astype(dtype)
+    with np.errstate(**STRICT):
+        A = cr.Softmax().forward(Z)
+    assert A.dtype == dtype
+    assert np.all(A >= 0) and np.all(A <= 1)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=10 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(A[5], 0.2, rtol=10 * np.finfo(dtype).eps)  # equal logits
+
+
+def test_softmax_is_over_the_last_axis():
+    A = cr.Softmax().forward(np.array([[0.0, np.log(3.0)]]))
+    np.testing.assert_allclose(A, [[0.25, 0.75]], rtol=1e-15)
+
+
+def test_activations_equal_torch_functions(rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    Z = np.concatenate([rng.standard_normal((4, 6)) * 3, [[-40.0, -5.0, -1e-3, 1e-3, 5.0, 40.0]]])
+    functions = {
+        "Sigmoid": torch.sigmoid, "Tanh": torch.tanh, "ReLU": F.relu,
+        "LeakyReLU": F.leaky_relu, "LeakyReLU(0.3)": lambda t: F.leaky_relu(t, 0.3),
+        "ELU": F.elu, "ELU(0.5)": lambda t: F.elu(t, 0.5), "GELU": F.gelu,
+        "Softplus": F.softplus, "Identity": lambda t: t, "Softmax": lambda t: torch.softmax(t, -1),
+    }
+    G = rng.standard_normal(Z.shape)
+    for name in NAMES:
+        layer = ACTIVATIONS[name]()
+        Zt = torch.tensor(Z, requires_grad=True)
+        At = functions[name](Zt)
+        At.backward(torch.tensor(G))
+        assert_close(layer.forward(Z), At.detach().numpy(), 1e-12, f"{name}: A")
+        assert_close(layer.backward(G), Zt.grad.numpy(), 1e-12, f"{name}: dZ")
+
+
+def test_gelu_is_torchs_exact_gelu_not_the_tanh_approximation(rng):
+    torch = pytest.importorskip("torch")
+    Z = np.linspace(-6, 6, 241)[None, :]
+    Zt = torch.tensor(Z, requires_grad=True)
+    exact = torch.nn.functional.gelu(Zt, approximate="none")
+    exact.sum().backward()
+    tanh_form = torch.nn.functional.gelu(torch.tensor(Z), approximate="tanh").numpy()
+    layer = cr.GELU()
+    A = layer.forward(Z)
+    assert_close(A, exact.detach().numpy(), 1e-14, "GELU(Z)")
+    assert_close(layer.backward(np.ones_like(Z)), Zt.grad.numpy(), 1e-14, "GELU'(Z)")
+    assert np.max(np.abs(A - tanh_form)) > 1e-5  # the two forms really differ
+
+
+def test_relu_derivative_at_zero_is_zero_like_torch():
+    layer = cr.ReLU()
+    layer.forward(np.array([[-1.0, 0.0, 1.0]]))
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 3))), [[0.0, 0.0, 1.0]])
+
+
+def test_large_inputs_stay_finite():
+    Z = np.array([[-1e4, -700.0, 700.0, 1e4]])
+    with np.errstate(**STRICT):
+        for name in ("ELU", "Softplus", "GELU", "Tanh", "Sigmoid"):
+            A = ACTIVATIONS[name]().forward(Z)
+            assert np.all(np.isfinite(A)), (name, A)
+    np.testing.assert_array_equal(cr.Softplus().forward(Z)[0, 2:], [700.0, 1e4])
+
+
+@pytest.mark.parametrize("cls", [cr.LeakyReLU, cr.ELU])
+@pytest.mark.parametrize("alpha", [-0.1, float("nan"), float("inf")])
+def test_alpha_is_checked(cls, alpha):
+    with pytest.raises(ValueError, match=rf"alpha must be a finite number >= 0, got {alpha}"):
+        cls(alpha)
+
+
+def test_config_and_repr():
+    assert cr.LeakyReLU(0.2).config() == {"alpha": 0.2}
+    assert repr(cr.ELU(0.5)) == "ELU(alpha=0.5)"
+    assert repr(cr.Tanh()) == "Tanh()"
