@@ -145,7 +145,7 @@ class CrossEntropy(Loss):
             if Y.dtype.kind == "f":
                 if not np.all(Y == np.round(Y)):
                     raise ValueError("CrossEntropy labels of shape (n,) must be whole class "
-                                     f"numbers, found {Y[Y != np.round(Y)][0]!r}")
+                                     f"numbers, found {Y[Y != np.round(Y)][0]:g}")
             elif Y.dtype.kind not in "iub":
                 raise TypeError(f"CrossEntropy labels must be integers, got dtype {Y.dtype}")
             if Y.size and (Y.min() < 0 or Y.max() >= n_out):

@@ -31,6 +31,8 @@ def as_array(data, name):
             try:
                 float(value)
             except (TypeError, ValueError):
+                if isinstance(value, np.generic):  # show 'a', not np.str_('a')
+                    value = value.item()
                 where = np.unravel_index(i, array.shape)
                 raise TypeError(f"{name} must be numeric, found {value!r} at index "
                                 f"{tuple(int(j) for j in where)}") from None
