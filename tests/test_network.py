@@ -1,0 +1,214 @@
+"""Sequential and mlp(): structure, parameters in flat buffers, dtype, inspection."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+# -- mlp() ----------------------------------------------------------------------------------
+
+def test_mlp_structure():
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid")
+    assert [type(layer) for layer in net.layers] == [cr.Dense, cr.Sigmoid, cr.Dense, cr.Sigmoid]
+    assert (net[0].n_in, net[0].n_out, net[2].n_in, net[2].n_out) == (2, 4, 4, 1)
+    assert (net.n_in, net.n_out, len(net)) == (2, 1, 4)
+    deep = cr.mlp([5, 8, 7, 6, 3], hidden="tanh", output="softmax")
+    assert [type(layer).__name__ for layer in deep.layers] == [
+        "Dense", "Tanh", "Dense", "Tanh", "Dense", "Tanh", "Dense", "Softmax"]
+    assert [layer.n_out for layer in deep.layers[::2]] == [8, 7, 6, 3]
+
+
+@pytest.mark.parametrize("hidden, expected", [
+    ("relu", "he"), ("leaky_relu", "he"), ("elu", "he"), ("gelu", "he"),
+    ("sigmoid", "xavier"), ("tanh", "xavier"), ("softplus", "xavier"), ("identity", "xavier"),
+])
+def test_mlp_default_inits(hidden, expected):
+    net = cr.mlp([3, 4, 5, 2], hidden=hidden, output="identity", seed=0)
+    assert [layer.init for layer in net.layers[::2]] == [expected, expected, "xavier"]
+
+
+def test_mlp_default_weights_are_exactly_he_then_xavier():
+    net = cr.mlp([3, 5, 2], hidden="relu", seed=11, dtype=np.float64)
+    rng = np.random.default_rng(11)
+    W0 = rng.standard_normal((3, 5)) * np.sqrt(2 / 3)                   # He: N(0, 2/n_in)
+    W1 = rng.uniform(-np.sqrt(6 / 7), np.sqrt(6 / 7), (5, 2))           # Glorot uniform
+    np.testing.assert_array_equal(net[0].W, W0)
+    np.testing.assert_array_equal(net[2].W, W1)
+    np.testing.assert_array_equal(net[0].b, 0)
+    np.testing.assert_array_equal(net[2].b, 0)
+    # float32 starts from the same weights, rounded
+    np.testing.assert_array_equal(cr.mlp([3, 5, 2], hidden="relu", seed=11)[0].W, W0.astype(np.float32))
+
+
+def test_mlp_init_override_and_seed():
+    net = cr.mlp([2, 3, 1], init="uniform", seed=4)
+    assert net[0].init == net[2].init == "uniform"
+    assert np.all((net.flat_params[:6] >= 0) & (net.flat_params[:6] < 1))
+    a, b = cr.mlp([4, 6, 3], seed=9), cr.mlp([4, 6, 3], seed=9)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert not np.array_equal(a.flat_params, cr.mlp([4, 6, 3], seed=10).flat_params)
+    c = cr.mlp([4, 6, 3], seed=np.random.default_rng(9))
+    np.testing.assert_array_equal(a.flat_params, c.flat_params)
+
+
+def test_mlp_layer_instances_are_copied():
+    leaky = cr.LeakyReLU(0.2)
+    net = cr.mlp([2, 3, 3, 1], hidden=leaky, output=cr.Sigmoid())
+    assert net[1] is not leaky and net[3] is not leaky and net[1] is not net[3]
+    assert net[1].alpha == net[3].alpha == 0.2
+    assert isinstance(net[5], cr.Sigmoid)
+
+
+def test_mlp_rejects_bad_settings():
+    with pytest.raises(ValueError, match=r"unknown hidden activation 'rleu'; valid names: .*relu.*sigmoid"):
+        cr.mlp([2, 3, 1], hidden="rleu")
+    with pytest.raises(ValueError, match=r"unknown output activation 'sofmax'; valid names: .*softmax"):
+        cr.mlp([2, 3], output="sofmax")
+    with pytest.raises(TypeError, match=r"hidden must be an activation name or a Layer, got 3"):
+        cr.mlp([2, 3, 1], hidden=3)
+    with pytest.raises(ValueError, match=r"sizes must list at least an input and an output size, got \[3\]"):
+        cr.mlp([3])
+    with pytest.raises(ValueError, match=r"n_out must be an integer >= 1, got 0"):
+        cr.mlp([3, 0, 1])
+
+
+# -- Sequential --------------------------------------------------------------------------
+
+def test_forward_and_backward_are_the_layers_in_order(rng):
+    net = cr.mlp([3, 4, 2], hidden="tanh", seed=0, dtype=np.float64)
+    X, dA = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    A = net.forward(X)
+    Z1 = X @ net[0].W + net[0].b
+    np.testing.assert_allclose(A, np.tanh(Z1) @ net[2].W + net[2].b, rtol=1e-14)
+    dX = net.backward(dA)
+    dZ1 = (dA @ net[2].W.T) * (1 - np.tanh(Z1) ** 2)
+    np.testing.assert_allclose(net[2].dW, np.tanh(Z1).T @ dA, rtol=1e-13)
+    np.testing.assert_allclose(net[0].dW, X.T @ dZ1, rtol=1e-13)
+    np.testing.assert_allclose(dX, dZ1 @ net[0].W.T, rtol=1e-13)
+
+
+def test_sequential_dtype_casts_every_parameter(rng):
+    layers = [cr.Dense(3, 4, seed=0), cr.ReLU(), cr.Dense(4, 2, seed=1)]
+    W0 = layers[0].W.copy()
+    net = cr.Sequential(layers, dtype=np.float64)
+    assert net.dtype == np.float64 and net.flat_params.dtype == np.float64
+    assert net.flat_grads.dtype == np.float64
+    for _, value, grad in net.parameters():
+        assert value.dtype == np.float64 and grad.dtype == np.float64
+    np.testing.assert_array_equal(net[0].W, W0.astype(np.float64))
+    assert net.forward(rng.standard_normal((2, 3))).dtype == np.float64
+    assert cr.Sequential([cr.Dense(2, 2, dtype=np.float64)], dtype=np.float32).flat_params.dtype == np.float32
+
+
+def test_sequential_dtype_by_default_is_the_layers():
+    assert cr.Sequential([cr.Dense(2, 2, dtype=np.float64), cr.Tanh()]).dtype == np.float64
+    assert cr.Sequential([cr.Dense(2, 2)]).dtype == np.float32
+    assert cr.Sequential([cr.Tanh()]).dtype == np.float32
+    with pytest.raises(ValueError, match=r"different dtypes \['float32', 'float64'\]; pass dtype="):
+        cr.Sequential([cr.Dense(2, 2), cr.Dense(2, 2, dtype=np.float64)])
+    with pytest.raises(TypeError, match=r"dtype must be a floating-point type, got int32"):
+        cr.Sequential([cr.Dense(2, 2)], dtype=np.int32)
+
+
+def test_sequential_checks_its_layers():
+    with pytest.raises(TypeError, match=r"layers\[1\] must be a chainrule Layer, got 'relu'"):
+        cr.Sequential([cr.Dense(2, 2), "relu"])
+    with pytest.raises(ValueError, match=r"Dense\(4, 1\) expects 4 input features, but the layer before it gives 3"):
+        cr.Sequential([cr.Dense(2, 3), cr.ReLU(), cr.Dense(4, 1)])
+
+
+def test_parameters_names_and_views():
+    net = cr.mlp([3, 4, 2], seed=0)
+    params = net.parameters()
+    assert [name for name, _, _ in params] == ["0.W", "0.b", "2.W", "2.b"]
+    assert [value.shape for _, value, _ in params] == [(3, 4), (4,), (4, 2), (2,)]
+    for _, value, grad in params:
+        assert np.shares_memory(value, net.flat_params) and np.shares_memory(grad, net.flat_grads)
+    assert net.n_params == net.flat_params.size == 3 * 4 + 4 + 4 * 2 + 2
+    np.testing.assert_array_equal(np.concatenate([v.ravel() for _, v, _ in params]), net.flat_params)
+
+
+def test_assigning_weights_after_building_updates_the_flat_buffer(rng):
+    net = cr.mlp([2, 3, 1], hidden="tanh", seed=0)
+    new = rng.standard_normal((2, 3))
+    net[0].W = new
+    np.testing.assert_array_equal(net.flat_params[:6], new.astype(np.float32).ravel())
+    assert net[0].W.dtype == np.float32 and np.shares_memory(net[0].W, net.flat_params)
+    net[2].b = [0.5]
+    assert net.flat_params[-1] == 0.5
+    # the optimizer sees (and moves) the assigned weights
+    X, y = rng.standard_normal((4, 2)), rng.standard_normal(4)
+    loss = cr.MSE()
+    net.forward_backward(X.astype(np.float32), loss.prepare(y, 1, np.float32), loss)
+    expected = new.astype(np.float32) - np.float32(0.1) * net[0].dW
+    cr.SGD(lr=0.1).step(net)
+    np.testing.assert_allclose(net[0].W, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"Dense.W has shape \(2, 3\), cannot assign an array of shape \(3, 2\)"):
+        net[0].W = np.zeros((3, 2))
+
+
+def test_forward_backward_returns_the_loss_and_fills_gradients(rng):
+    net = cr.mlp([3, 4, 2], hidden="tanh", seed=0)
+    X = rng.standard_normal((5, 3)).astype(np.float32)
+    y = rng.standard_normal((5, 2)).astype(np.float32)
+    net.flat_grads[...] = 0
+    value = net.forward_backward(X, y, cr.MSE())
+    assert value == pytest.approx(float(np.mean((net.forward(X) - y) ** 2)), rel=1e-6)
+    assert np.all(net.flat_grads != 0)
+
+
+def test_summary_table():
+    text = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid").summary()
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "output", "shape", "parameters"]
+    assert set(lines[1]) == {"-"} and set(lines[-2]) == {"-"}
+    assert lines[2].startswith("0: Dense(n_in=2, n_out=4, init='xavier')")
+    assert lines[2].split()[-3:] == ["(n,", "4)", "12"]
+    assert lines[3].startswith("1: Sigmoid()") and lines[3].split()[-1] == "0"
+    assert lines[4].split()[-3:] == ["(n,", "1)", "5"]
+    assert lines[-1].split() == ["total", "17"]
+    assert len(lines) == 8
+    assert cr.mlp([784, 100, 10]).summary().splitlines()[-1].split() == ["total", "79,510"]
+
+
+def test_predict(rng):
+    net = cr.mlp([3, 5, 2], hidden="gelu", output="softmax", seed=0)
+    X = rng.standard_normal((10, 3))
+    A = net.predict(X)
+    assert A.shape == (10, 2) and A.dtype == np.float32
+    np.testing.assert_allclose(A.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(net.predict(X, batch_size=3), A)
+    np.testing.assert_array_equal(net.predict(X.tolist()), A)  # lists are converted
+    np.testing.assert_array_equal(net.predict(X[:1]), A[:1])
+
+
+def test_copy_is_independent(rng):
+    net = cr.mlp([3, 4, 2], seed=0)
+    twin = net.copy()
+    np.testing.assert_array_equal(twin.flat_params, net.flat_params)
+    twin[0].W = np.zeros((3, 4))
+    assert not np.array_equal(twin.flat_params, net.flat_params)
+    wide = net.copy(dtype=np.float64)
+    assert wide.dtype == np.float64 and net.dtype == np.float32
+    np.testing.assert_array_equal(wide.flat_params, net.flat_params.astype(np.float64))
+
+
+def test_modes():
+    net = cr.mlp([2, 3, 1], seed=0)
+    assert all(layer.training for layer in net.layers)
+    with net.evaluating():
+        assert not any(layer.training for layer in net.layers)
+    assert all(layer.training for layer in net.layers)
+    net.eval()
+    with net.evaluating():
+        pass
+    assert not any(layer.training for layer in net.layers)
+    assert net.train() is net and all(layer.training for layer in net.layers)
+
+
+def test_repr():
+    assert repr(cr.mlp([2, 3, 1], hidden="tanh")) == (
+        "Sequential([\n    Dense(n_in=2, n_out=3, init='xavier'),\n    Tanh(),\n"
+        "    Dense(n_in=3, n_out=1, init='xavier'),\n    Identity()\n], dtype=float32)")
