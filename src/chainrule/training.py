@@ -48,7 +48,7 @@ def _check_objects(loss, optimizer):
 
 def _prepare(net, X, y, loss, name="X"):
     X = check_X(X, net.n_in, net.dtype, name=name)
-    y = check_y(y, len(X), name="y" if name == "X" else f"{name[0]}_val")
+    y = check_y(y, len(X), name="y" if name == "X" else "y_val", X_name=name)
     n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
     return X, y, loss.prepare(y, n_out, net.dtype)
 

@@ -76,13 +76,13 @@ def check_X(X, n_features=None, dtype=np.float32, name="X"):
     return X.astype(dtype, copy=False)
 
 
-def check_y(y, n_rows, name="y"):
-    """y as a finite numeric array with ``n_rows`` rows (not yet shaped for a loss)."""
+def check_y(y, n_rows, name="y", X_name="X"):
+    """y as a finite numeric array with ``n_rows`` rows, the rows of ``X_name`` (not yet shaped for a loss)."""
     y = as_array(y, name)
     if y.ndim == 0 or y.ndim > 2:
         raise ValueError(f"{name} must be 1-D (n,) or 2-D (n, outputs), got shape {y.shape}")
     if len(y) != n_rows:
-        raise ValueError(f"{name} has {len(y)} rows, but X has {n_rows}: they must match")
+        raise ValueError(f"{name} has {len(y)} rows, but {X_name} has {n_rows}: they must match")
     check_finite(y, name)
     if y.dtype.kind == "b":
         y = y.astype(np.intp)
