@@ -141,6 +141,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(lr, weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         b1, b2 = betas
         self.betas = (_check("betas[0]", b1, "in [0, 1)", lambda v: 0 <= v < 1),
                       _check("betas[1]", b2, "in [0, 1)", lambda v: 0 <= v < 1))
