@@ -1,0 +1,256 @@
+"""Bad input: every mistake is caught up front, named with its numbers, and nothing half-trains."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+NAN, INF = float("nan"), float("inf")
+
+
+def data(n=6, d=2, k=3):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, d)), np.arange(n) % k
+
+
+def classifier(d=2, k=3):
+    return cr.mlp([d, 4, k], hidden="tanh", output="softmax", seed=0)
+
+
+def assert_rejected(error, message, X, y, net=None, loss=None, **settings):
+    """fit raises ``error`` matching ``message``, and neither the network nor the optimizer moved."""
+    net = net or classifier()
+    optimizer = settings.pop("optimizer", cr.Adam(0.1))
+    before = net.flat_params.copy()
+    with pytest.raises(error, match=message):
+        net.fit(X, y, loss=loss or cr.CrossEntropy(), optimizer=optimizer, verbose=0, **settings)
+    np.testing.assert_array_equal(net.flat_params, before)  # nothing half-trained
+    assert optimizer.t == 0 and optimizer.state == {}
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+def test_nan_in_X_names_row_and_column():
+    X, y = data()
+    X[2, 1] = NAN
+    assert_rejected(ValueError, r"X contains NaN at row 2, column 1; remove or impute", X, y)
+
+
+def test_inf_in_X():
+    X, y = data()
+    X[4, 0] = -INF
+    assert_rejected(ValueError, r"X contains infinity at row 4, column 0", X, y)
+
+
+def test_nan_and_inf_in_y():
+    X, _ = data()
+    y = np.zeros(6)
+    y[3] = INF
+    assert_rejected(ValueError, r"y contains infinity at row 3", X, y, net=cr.mlp([2, 1], seed=0), loss=cr.MSE())
+    Y = np.zeros((6, 2))
+    Y[5, 1] = NAN
+    assert_rejected(ValueError, r"y contains NaN at row 5, column 1", X, Y, net=cr.mlp([2, 2], seed=0), loss=cr.MSE())
+
+
+def test_bad_values_in_validation_data():
+    X, y = data()
+    X_val = X.copy()
+    X_val[1, 1] = NAN
+    assert_rejected(ValueError, r"X_val contains NaN at row 1, column 1", X, y, validation_data=(X_val, y))
+    assert_rejected(ValueError, r"y_val has 2 rows, but X_val has 6", X, y, validation_data=(X, y[:2]))
+    assert_rejected(ValueError, r"X_val has 3 features, but the network expects 2", X, y,
+                    validation_data=(np.zeros((6, 3)), y))
+    assert_rejected(ValueError, r"validation_data must be a pair \(X_val, y_val\)", X, y, validation_data=X)
+
+
+def test_non_numeric_data():
+    X, y = data()
+    Xs = X.astype(object)
+    Xs[1, 0] = "a"
+    assert_rejected(TypeError, r"X must be numeric, found 'a' at index \(1, 0\)", Xs, y)
+    assert_rejected(TypeError, r"X must be numeric, found 'b' at index \(0, 1\)", np.array([["1", "b"]] * 6), y)
+    assert_rejected(TypeError, r"y must be numeric, found 'cat' at index \(2,\)",
+                    X, ["0", "1", "cat", "1", "0", "2"])
+    assert_rejected(TypeError, r"X must be real-valued, got complex dtype complex128", X + 1j, y)
+    assert_rejected(TypeError, r"X must be an array, got None", None, y)
+
+
+def test_feature_count_mismatch():
+    X, y = data(d=3)
+    assert_rejected(ValueError, r"X has 3 features, but the network expects 2", X, y)
+
+
+def test_label_count_mismatch():
+    X, y = data()
+    assert_rejected(ValueError, r"y has 4 rows, but X has 6: they must match", X, y[:4])
+
+
+@pytest.mark.parametrize("bad", [3, 7, -1])
+def test_class_labels_outside_the_output_width(bad):
+    X, y = data()
+    y[4] = bad
+    assert_rejected(ValueError, rf"class label {bad} is outside the network's output width: "
+                                r"labels must be in \[0, 2\] for 3 outputs", X, y)
+
+
+def test_one_hot_of_the_wrong_width():
+    X, y = data()
+    assert_rejected(ValueError, r"y has shape \(6, 4\): expected class labels of shape \(n,\) or "
+                                r"one-hot rows of shape \(n, 3\)", X, np.eye(4)[y])
+
+
+def test_regression_targets_of_the_wrong_width():
+    X, _ = data()
+    assert_rejected(ValueError, r"y has shape \(6, 3\), but the network has 2 output\(s\): expected \(6, 2\)",
+                    X, np.zeros((6, 3)), net=cr.mlp([2, 2], seed=0), loss=cr.MSE())
+
+
+def test_binary_targets_outside_0_1():
+    X, _ = data()
+    assert_rejected(ValueError, r"BinaryCrossEntropy needs targets in \[0, 1\] \(labels 0 and 1\), found 2",
+                    X, np.array([0, 1, 2, 0, 1, 0]), net=cr.mlp([2, 1], output="sigmoid", seed=0),
+                    loss=cr.BinaryCrossEntropy())
+
+
+def test_empty_data():
+    assert_rejected(ValueError, r"X is empty: 0 samples \(shape \(0, 2\)\); at least 1 is needed",
+                    np.zeros((0, 2)), np.zeros(0, int))
+
+
+def test_wrong_dimensions():
+    X, y = data()
+    assert_rejected(ValueError, re.escape("X must be 2-D (samples, features), got 1-D with shape (6,) "
+                                          "(reshape a single feature with X.reshape(-1, 1)"), X[:, 0], y)
+    assert_rejected(ValueError, r"X must be 2-D \(samples, features\), got 3-D with shape \(6, 2, 1\)$",
+                    X[:, :, None], y)
+    assert_rejected(ValueError, r"y must be 1-D \(n,\) or 2-D \(n, outputs\), got shape \(6, 1, 1\)",
+                    X, y.reshape(6, 1, 1))
+    assert_rejected(ValueError, r"y must be 1-D \(n,\) or 2-D \(n, outputs\), got shape \(\)", X, np.array(1))
+
+
+def test_integer_and_bool_data_are_converted_not_rejected():
+    X_int = np.array([[0, 1], [1, 0], [1, 1], [0, 0]] * 2)
+    y = np.array([1, 1, 0, 0] * 2)
+    nets = [cr.mlp([2, 3, 2], output="softmax", seed=0) for _ in range(3)]
+    runs = [(X_int, y), (X_int.astype(bool), y.astype(bool)), (X_int.astype(np.float64), y)]
+    for net, (X, labels) in zip(nets, runs):
+        net.fit(X, labels, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.5), epochs=3, batch_size=None, verbose=0)
+        assert net.flat_params.dtype == np.float32
+    np.testing.assert_array_equal(nets[0].flat_params, nets[2].flat_params)
+    np.testing.assert_array_equal(nets[1].flat_params, nets[2].flat_params)
+    np.testing.assert_array_equal(nets[0].predict(X_int.astype(bool)), nets[0].predict(X_int.astype(np.float32)))
+    reg = cr.mlp([2, 1], seed=0)
+    reg.fit(X_int, np.arange(8), loss=cr.MSE(), optimizer=cr.SGD(0.01), verbose=0)  # integer targets
+    assert reg.predict(X_int.tolist()).dtype == np.float32
+
+
+# -- the settings of fit --------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "3", True, None])
+def test_bad_epochs(value):
+    X, y = data()
+    assert_rejected(ValueError, rf"epochs must be an integer >= 1, got {re.escape(repr(value))}$", X, y, epochs=value)
+
+
+@pytest.mark.parametrize("value", [0, -4, 8.0, "32", False])
+def test_bad_batch_size(value):
+    X, y = data()
+    assert_rejected(ValueError, rf"batch_size must be an integer >= 1, got {re.escape(repr(value))}$", X, y,
+                    batch_size=value)
+
+
+@pytest.mark.parametrize("value", [3, -1, "1", 1.5])
+def test_bad_verbose(value):
+    X, y = data()
+    net, before = classifier(), None
+    before = net.flat_params.copy()
+    with pytest.raises(ValueError, match=rf"verbose must be 0, 1 or 2, got {re.escape(repr(value))}$"):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), verbose=value)
+    np.testing.assert_array_equal(net.flat_params, before)
+
+
+def test_loss_optimizer_callbacks_and_seed_are_checked():
+    X, y = data()
+    assert_rejected(TypeError, r"loss must be a chainrule Loss such as cr.MSE\(\) or cr.CrossEntropy\(\), "
+                               r"got 'cross_entropy'", X, y, loss="cross_entropy")
+    net = classifier()
+    with pytest.raises(TypeError, match=r"optimizer must be a chainrule Optimizer such as cr.SGD\(lr=0.1\) "
+                                        r"or cr.Adam\(\), got 'adam'"):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer="adam", verbose=0)
+    assert_rejected(TypeError, r"callbacks\[1\] must be a chainrule Callback, got <function", X, y,
+                    callbacks=[cr.History(), lambda *a: None])
+    assert_rejected(TypeError, r"seed must be an int, a numpy.random.Generator or None, got 0.5", X, y, seed=0.5)
+
+
+# -- predict and evaluate -------------------------------------------------------------------
+
+def test_predict_and_evaluate_check_their_input():
+    X, y = data()
+    net = classifier()
+    bad = X.copy()
+    bad[3, 0] = NAN
+    with pytest.raises(ValueError, match=r"X contains NaN at row 3, column 0"):
+        net.predict(bad)
+    with pytest.raises(ValueError, match=r"X has 5 features, but the network expects 2"):
+        net.predict(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"X must be 2-D"):
+        net.predict(X[0])
+    with pytest.raises(ValueError, match=r"y has 5 rows, but X has 6"):
+        net.evaluate(X, y[:5])
+    with pytest.raises(ValueError, match=r"class label 9 is outside"):
+        net.evaluate(X, np.full(6, 9), loss=cr.CrossEntropy())
+    with pytest.raises(ValueError, match=r"unknown metric 'acc'; valid names: accuracy, mae, mse, r2"):
+        net.evaluate(X, y, metrics=("acc",))
+    with pytest.raises(TypeError, match=r"loss must be a chainrule Loss"):
+        net.evaluate(X, y, loss="mse")
+
+
+# -- settings of objects, checked when they are created -----------------------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: cr.SGD(lr=-1), r"lr must be > 0, got -1$"),
+    (lambda: cr.SGD(lr=0), r"lr must be > 0, got 0$"),
+    (lambda: cr.SGD(lr=NAN), r"lr must be > 0, got nan$"),
+    (lambda: cr.SGD(lr="0.1"), r"lr must be > 0, got '0.1'$"),
+    (lambda: cr.SGD(lr=True), r"lr must be > 0, got True$"),
+    (lambda: cr.SGD(0.1, momentum=-0.5), r"momentum must be >= 0, got -0.5$"),
+    (lambda: cr.SGD(0.1, nesterov=True), r"nesterov=True needs momentum > 0, got momentum=0$"),
+    (lambda: cr.SGD(0.1, weight_decay=-1), r"weight_decay must be >= 0, got -1$"),
+    (lambda: cr.Adam(lr=-1e-3), r"lr must be > 0, got -0.001$"),
+    (lambda: cr.Adam(betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\), got 1.0$"),
+    (lambda: cr.Adam(betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\), got -0.1$"),
+    (lambda: cr.Adam(eps=-1e-8), r"eps must be >= 0, got -1e-08$"),
+    (lambda: cr.Adam(weight_decay=INF), r"weight_decay must be >= 0, got inf$"),
+    (lambda: cr.AdamW(weight_decay=-0.01), r"weight_decay must be >= 0, got -0.01$"),
+    (lambda: cr.RMSprop(alpha=1.0), r"alpha must be in \[0, 1\), got 1.0$"),
+    (lambda: cr.RMSprop(momentum=-0.9), r"momentum must be >= 0, got -0.9$"),
+    (lambda: cr.Adagrad(lr=-0.01), r"lr must be > 0, got -0.01$"),
+    (lambda: cr.Adagrad(eps=-1.0), r"eps must be >= 0, got -1.0$"),
+])
+def test_optimizer_settings(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("betas", [0.9, (0.9,), (0.9, 0.99, 0.999), None])
+def test_adam_betas_must_be_a_pair(betas):
+    with pytest.raises(ValueError, match=rf"betas must be a pair \(beta1, beta2\), got {re.escape(repr(betas))}$"):
+        cr.Adam(betas=betas)
+
+
+def test_an_optimizer_belongs_to_one_network():
+    X, y = data()
+    opt = cr.Adam(0.01)
+    classifier().fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, verbose=0)
+    other = classifier()
+    before = other.flat_params.copy()
+    with pytest.raises(ValueError, match=r"this Adam already holds state for another network; "
+                                         r"create a new optimizer \(or call reset\(\)\) for this one"):
+        other.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, verbose=0)
+    np.testing.assert_array_equal(other.flat_params, before)
+    opt.reset()
+    other.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, verbose=0)
+    assert not np.array_equal(other.flat_params, before)
