@@ -1,0 +1,67 @@
+"""The chainrule command: ``chainrule demo xor`` trains XOR and prints predictions and accuracy."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import chainrule
+from chainrule.cli import main
+
+
+def _check_xor_output(out):
+    assert re.search(r"^final loss \d\.\d{4}$", out, re.M)
+    assert "x1 x2 | target  output  predicted" in out
+    rows = re.findall(r"^ ([01])  ([01]) \|   ([01])     (\d\.\d{4})     ([01])$", out, re.M)
+    assert [(a, b) for a, b, *_ in rows] == [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")]
+    for a, b, target, output, predicted in rows:
+        assert int(target) == int(a) ^ int(b)
+        assert predicted == target and (float(output) > 0.5) == (target == "1")
+    assert out.rstrip().endswith("accuracy 1.00")
+
+
+def test_demo_xor_in_process(capsys):
+    assert main(["demo", "xor"]) == 0
+    out, err = capsys.readouterr()
+    _check_xor_output(out)
+    assert "training" in err and "10000/10000" in err  # the progress bar, on stderr
+
+
+def test_python_dash_m_chainrule_demo_xor():
+    src = str(Path(chainrule.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-m", "chainrule", "demo", "xor", "--seed", "0"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    _check_xor_output(result.stdout)
+
+
+def test_demo_function_returns_its_results():
+    from chainrule.demos import xor
+    result = xor(seed=0, verbose=0, epochs=10_000)
+    assert result["accuracy"] == 1.0
+    assert len(result["history"]["loss"]) == 10_000
+    assert result["history"]["loss"][-1] < result["history"]["loss"][0]
+
+
+def test_version_and_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "nosuchdemo"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'nosuchdemo'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+
+
+def test_console_script_is_declared():
+    text = (Path(chainrule.__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert re.search(r'^chainrule = "chainrule\.cli:main"$', text, re.M)
