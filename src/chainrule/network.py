@@ -208,18 +208,22 @@ class Sequential:
 
 
 class _Mode:
+    """Set the layers' mode; also turn scratch reuse off, so that results computed
+    inside (predictions asked for by a callback during fit) belong to the caller
+    and are not overwritten by the next training batch."""
+
     def __init__(self, net, training):
         self.net, self.training = net, training
 
     def __enter__(self):
-        self.saved = [layer.training for layer in self.net.layers]
+        self.saved = [(layer.training, layer._reuse) for layer in self.net.layers]
         for layer in self.net.layers:
-            layer.training = self.training
+            layer.training, layer._reuse = self.training, False
         return self.net
 
     def __exit__(self, *exc):
-        for layer, mode in zip(self.net.layers, self.saved):
-            layer.training = mode
+        for layer, (mode, reuse) in zip(self.net.layers, self.saved):
+            layer.training, layer._reuse = mode, reuse
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):
