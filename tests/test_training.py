@@ -309,3 +309,15 @@ def test_evaluate_binary_accuracy(rng):
     net = cr.mlp([2, 1], output="sigmoid", seed=0)
     A = net.predict(X)[:, 0]
     assert net.evaluate(X, y)["accuracy"] == np.mean((A > 0.5) == y)
+
+
+def test_predictions_kept_by_a_callback_are_not_overwritten_by_training(rng):
+    """Inside fit layers reuse scratch arrays; what predict/evaluate hand out must stay the caller's."""
+    X, y = rng.standard_normal((10, 2)), rng.standard_normal(10)
+    net = cr.mlp([2, 4, 1], hidden="tanh", seed=0)
+    kept = []
+    record = cr.LambdaCallback(on_epoch_end=lambda e, logs: kept.append((net.predict(X), net.predict(X).copy())))
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(0.1), epochs=3, batch_size=None, verbose=0, callbacks=[record])
+    for epoch, (returned, snapshot) in enumerate(kept):
+        np.testing.assert_array_equal(returned, snapshot, err_msg=f"prediction of epoch {epoch} was overwritten")
+    assert not np.array_equal(kept[0][1], kept[-1][1])  # training did move the predictions
