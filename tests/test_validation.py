@@ -165,7 +165,7 @@ def test_bad_batch_size(value):
 @pytest.mark.parametrize("value", [3, -1, "1", 1.5])
 def test_bad_verbose(value):
     X, y = data()
-    net, before = classifier(), None
+    net = classifier()
     before = net.flat_params.copy()
     with pytest.raises(ValueError, match=rf"verbose must be 0, 1 or 2, got {re.escape(repr(value))}$"):
         net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), verbose=value)
