@@ -30,9 +30,14 @@ class Sequential:
 
     def __init__(self, layers, dtype=None):
         layers = list(layers)
+        first = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be a chainrule Layer, got {layer!r}")
+            j = first.setdefault(id(layer), i)
+            if j != i:  # its cached forward would be overwritten, and a Dense bound twice
+                raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
+                                 "each position needs its own layer instance")
         if dtype is None:
             dtypes = {layer.dtype for layer in layers if layer.dtype is not None}
             if len(dtypes) > 1:
