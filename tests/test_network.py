@@ -117,6 +117,12 @@ def test_sequential_checks_its_layers():
         cr.Sequential([cr.Dense(2, 2), "relu"])
     with pytest.raises(ValueError, match=r"Dense\(4, 1\) expects 4 input features, but the layer before it gives 3"):
         cr.Sequential([cr.Dense(2, 3), cr.ReLU(), cr.Dense(4, 1)])
+    act, dense = cr.Tanh(), cr.Dense(2, 2)
+    with pytest.raises(ValueError, match=r"layers\[3\] is the same object as layers\[1\] \(Tanh\(\)\): "
+                                         r"each position needs its own layer instance"):
+        cr.Sequential([cr.Dense(2, 2), act, cr.Dense(2, 2), act])
+    with pytest.raises(ValueError, match=r"layers\[2\] is the same object as layers\[0\]"):
+        cr.Sequential([dense, cr.ReLU(), dense])
 
 
 def test_parameters_names_and_views():
