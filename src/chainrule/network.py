@@ -14,7 +14,7 @@ import numpy as np
 
 from . import names
 from .layers import Dense, Layer
-from .validation import check_X
+from .validation import check_positive_int, check_X
 
 
 class Sequential:
@@ -135,6 +135,7 @@ class Sequential:
         dtype once; rows are processed ``batch_size`` at a time to bound memory.
         Returns an array of shape (n, n_out).
         """
+        batch_size = check_positive_int(batch_size, "batch_size")
         X = check_X(X, self.n_in, self.dtype)
         with self.evaluating():
             if len(X) <= batch_size:
