@@ -198,6 +198,9 @@ def test_predict_and_evaluate_check_their_input():
         net.predict(np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"X must be 2-D"):
         net.predict(X[0])
+    for batch_size in (0, -1, 2.5, None):
+        with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size!r}$"):
+            net.predict(X, batch_size=batch_size)
     with pytest.raises(ValueError, match=r"y has 5 rows, but X has 6"):
         net.evaluate(X, y[:5])
     with pytest.raises(ValueError, match=r"class label 9 is outside"):
