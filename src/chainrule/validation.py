@@ -13,12 +13,19 @@ _CHUNK_ROWS = 1 << 16
 
 
 def as_array(data, name):
-    """``data`` as a numeric ndarray (no copy when it already is one); TypeError otherwise."""
+    """``data`` as a numeric ndarray (no copy when it already is one).
+
+    ValueError for data that is not numbers (the issue's "Bad input": like
+    ``float("a")``), TypeError for None or complex numbers.
+    """
     if data is None:
         raise TypeError(f"{name} must be an array, got None")
     if hasattr(data, "to_numpy") and not isinstance(data, np.ndarray):  # pandas, polars
         data = data.to_numpy()
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from None
     if array.dtype.kind in "biuf":
         return array
     if array.dtype.kind == "c":
@@ -34,9 +41,9 @@ def as_array(data, name):
                 if isinstance(value, np.generic):  # show 'a', not np.str_('a')
                     value = value.item()
                 where = np.unravel_index(i, array.shape)
-                raise TypeError(f"{name} must be numeric, found {value!r} at index "
+                raise ValueError(f"{name} must be numeric, found {value!r} at index "
                                 f"{tuple(int(j) for j in where)}") from None
-        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}") from None
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}") from None
 
 
 def check_finite(array, name):
