@@ -70,10 +70,12 @@ def test_non_numeric_data():
     X, y = data()
     Xs = X.astype(object)
     Xs[1, 0] = "a"
-    assert_rejected(TypeError, r"X must be numeric, found 'a' at index \(1, 0\)", Xs, y)
-    assert_rejected(TypeError, r"X must be numeric, found 'b' at index \(0, 1\)", np.array([["1", "b"]] * 6), y)
-    assert_rejected(TypeError, r"y must be numeric, found 'cat' at index \(2,\)",
+    assert_rejected(ValueError, r"X must be numeric, found 'a' at index \(1, 0\)", Xs, y)
+    assert_rejected(ValueError, r"X must be numeric, found 'b' at index \(0, 1\)", np.array([["1", "b"]] * 6), y)
+    assert_rejected(ValueError, r"y must be numeric, found 'cat' at index \(2,\)",
                     X, ["0", "1", "cat", "1", "0", "2"])
+    assert_rejected(ValueError, r"X must be a rectangular array of numbers: .*inhomogeneous",
+                    [[1.0, 2.0]] * 5 + [[3.0]], y)
     assert_rejected(TypeError, r"X must be real-valued, got complex dtype complex128", X + 1j, y)
     assert_rejected(TypeError, r"X must be an array, got None", None, y)
 
