@@ -321,3 +321,19 @@ def test_predictions_kept_by_a_callback_are_not_overwritten_by_training(rng):
     for epoch, (returned, snapshot) in enumerate(kept):
         np.testing.assert_array_equal(returned, snapshot, err_msg=f"prediction of epoch {epoch} was overwritten")
     assert not np.array_equal(kept[0][1], kept[-1][1])  # training did move the predictions
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_fit_never_writes_into_the_data(dtype, shuffle, rng):
+    X, y = blobs(rng, n=10)
+    X = X.astype(dtype)
+    X_saved, y_saved = X.copy(), y.copy()
+    X.setflags(write=False)
+    y.setflags(write=False)
+    net = cr.mlp([2, 4, 3], output="softmax", seed=0)  # float32: float32 X is used without a copy
+    net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), epochs=2, batch_size=3,
+            shuffle=shuffle, validation_data=(X, y), verbose=0)
+    net.evaluate(X, y, loss=cr.CrossEntropy())
+    np.testing.assert_array_equal(X, X_saved)
+    np.testing.assert_array_equal(y, y_saved)
