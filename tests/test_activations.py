@@ -5,6 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
 
@@ -202,3 +205,28 @@ def test_config_and_repr():
     assert cr.LeakyReLU(0.2).config() == {"alpha": 0.2}
     assert repr(cr.ELU(0.5)) == "ELU(alpha=0.5)"
     assert repr(cr.Tanh()) == "Tanh()"
+
+
+# -- properties -----------------------------------------------------------------------------
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=finite), finite)
+def test_softmax_ignores_a_constant_added_to_each_row(Z, c):
+    with np.errstate(**STRICT):
+        A = cr.Softmax().forward(Z)
+        np.testing.assert_allclose(cr.Softmax().forward(Z + c), A, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=finite))
+def test_sigmoid_symmetry_and_softplus_derivative(Z):
+    with np.errstate(**STRICT):
+        s = cr.Sigmoid().forward(Z)
+        np.testing.assert_allclose(cr.Sigmoid().forward(-Z), 1 - s, atol=1e-15)
+        softplus = cr.Softplus()
+        softplus.forward(Z)
+        np.testing.assert_allclose(softplus.backward(np.ones_like(Z)), s, rtol=1e-14, atol=1e-300)
