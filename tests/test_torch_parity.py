@@ -211,29 +211,77 @@ def test_optimizer_defaults_are_torch_defaults(name):
 
 
 # -- the whole training loop --------------------------------------------------------------
+# fit reuses scratch arrays between batches and skips dX of the first layer: these
+# tests check that machinery, for every activation, against the same loop in torch.
+
+FIT_PAIRS = {  # output, loss, torch loss on (output of the twin, target)
+    "identity+MSE": ("identity", cr.MSE, lambda out, y: F.mse_loss(out, y)),
+    "tanh+MSE": ("tanh", cr.MSE, lambda out, y: F.mse_loss(out, y)),
+    "softmax+MSE": ("softmax", cr.MSE, lambda out, y: F.mse_loss(out, y)),  # Softmax.backward in fit
+    "sigmoid+BCE": ("sigmoid", cr.BinaryCrossEntropy, lambda out, y: F.binary_cross_entropy(out, y)),
+    "softmax+CE": ("softmax", cr.CrossEntropy, lambda out, y: F.cross_entropy(out, y)),
+}
+
 
 @pytest.mark.parametrize("batch_size", [None, 3, 4])
-def test_fit_matches_a_torch_training_loop(batch_size):
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("pair", list(FIT_PAIRS))
+def test_fit_matches_a_torch_training_loop(pair, hidden, batch_size):
     """fit (in order, mini-batches or full batch) equals the same loop written in torch."""
-    rng = np.random.default_rng(7)
-    net = cr.mlp([3, 5, 4, 3], hidden="elu", output="softmax", seed=rng, dtype=np.float64)
+    output, loss_cls, t_loss = FIT_PAIRS[pair]
+    rng = np.random.default_rng([7, HIDDEN.index(hidden), list(FIT_PAIRS).index(pair)])
+    net = cr.mlp([3, 5, 4, 3], hidden=hidden, output=output, seed=rng, dtype=np.float64)
     X = rng.standard_normal((10, 3))
-    y = rng.integers(0, 3, 10)
-    twin = torch_twin(net, drop_last=True)
-    t_opt = torch.optim.SGD(twin.parameters(), lr=0.2, momentum=0.9, nesterov=True)
-    history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.2, momentum=0.9, nesterov=True),
+    if loss_cls is cr.CrossEntropy:
+        y = rng.integers(0, 3, 10)
+    elif loss_cls is cr.BinaryCrossEntropy:
+        y = rng.integers(0, 2, (10, 3)).astype(np.float64)
+    else:
+        y = rng.standard_normal((10, 3)) * 0.5
+    t_y = torch.tensor(y)
+    twin = torch_twin(net, drop_last=loss_cls is cr.CrossEntropy)
+    t_opt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.5, nesterov=True)
+    start_weights = net.flat_params.copy()
+    history = net.fit(X, y, loss=loss_cls(), optimizer=cr.SGD(0.05, momentum=0.5, nesterov=True),
                       epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
     size = len(X) if batch_size is None else batch_size
     t_losses = []
     for _ in range(3):
         total = 0.0
         for start in range(0, len(X), size):
-            Xb, yb = X[start:start + size], y[start:start + size]
             t_opt.zero_grad()
-            value = F.cross_entropy(twin(torch.tensor(Xb)), torch.tensor(yb))
+            value = t_loss(twin(torch.tensor(X[start:start + size])), t_y[start:start + size])
             value.backward()
             t_opt.step()
-            total += value.item() * len(Xb)
+            total += value.item() * len(X[start:start + size])
         t_losses.append(total / len(X))
-    _compare_weights(net, twin, f"fit(batch_size={batch_size})")
+    assert relative_error(net.flat_params, start_weights) > 1e-3
+    _compare_weights(net, twin, f"{pair}/{hidden} fit(batch_size={batch_size})")
     assert_close(history["loss"], t_losses, TOL, "History['loss'] (mean training loss per epoch)")
+
+
+@pytest.mark.parametrize("pair", ["softmax+CE", "sigmoid+BCE", "identity+MSE"])
+def test_shuffled_fit_matches_torch_on_the_same_batches(pair):
+    """Shuffled mini-batches: a Probe records the rows of each batch, torch replays them."""
+    output, loss_cls, t_loss = FIT_PAIRS[pair]
+    rng = np.random.default_rng([11, list(FIT_PAIRS).index(pair)])
+    body = cr.mlp([3, 6, 3], hidden="tanh", output=output, seed=rng, dtype=np.float64)
+    probe = Probe()
+    net = cr.Sequential([probe, *body.layers])
+    X = rng.standard_normal((11, 3))
+    y = (rng.integers(0, 3, 11) if loss_cls is cr.CrossEntropy else
+         rng.integers(0, 2, (11, 3)).astype(np.float64) if loss_cls is cr.BinaryCrossEntropy else
+         rng.standard_normal((11, 3)))
+    twin = torch_twin(net, drop_last=loss_cls is cr.CrossEntropy)
+    t_opt = torch.optim.Adam(twin.parameters(), lr=0.01)
+    net.fit(X, y, loss=loss_cls(), optimizer=cr.Adam(0.01), epochs=3, batch_size=4, seed=5, verbose=0)
+    assert len(probe.seen_X) == 9
+    for Xb in probe.seen_X:
+        rows = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in Xb]
+        t_opt.zero_grad()
+        t_loss(twin(torch.tensor(X[rows])), torch.tensor(y[rows])).backward()
+        t_opt.step()
+    orders = [sorted(int(np.flatnonzero((X == r).all(axis=1))[0]) for b in probe.seen_X[e * 3:e * 3 + 3] for r in b)
+              for e in range(3)]
+    assert orders == [list(range(11))] * 3  # every row once per epoch
+    _compare_weights(net, twin, f"{pair} shuffled fit")
