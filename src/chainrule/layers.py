@@ -171,7 +171,7 @@ class Dense(Layer):
     def backward(self, dZ):
         X = self._cached("X")
         np.matmul(X.T, dZ, out=self.dW)
-        np.sum(dZ, axis=0, out=self.db)
+        np.add.reduce(dZ, axis=0, out=self.db)
         if not self._needs_dX:
             return None
         return np.matmul(dZ, self.W.T, out=self._scratch("dX", X.shape, dZ.dtype))
