@@ -143,7 +143,7 @@ class Sequential:
             return np.concatenate([self.forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
 
-    def fit(self, X, y, **kwargs):
+    def fit(self, X, y=None, **kwargs):
         """Train with mini-batches; see :func:`chainrule.training.fit`."""
         from .training import fit
         return fit(self, X, y, **kwargs)
@@ -222,13 +222,15 @@ class _Mode:
         self.net, self.training = net, training
 
     def __enter__(self):
-        self.saved = [(layer.training, layer._reuse) for layer in self.net.layers]
-        for layer in self.net.layers:
+        self.changed = [layer for layer in self.net.layers
+                        if layer.training != self.training or layer._reuse]
+        self.saved = [(layer.training, layer._reuse) for layer in self.changed]
+        for layer in self.changed:
             layer.training, layer._reuse = self.training, False
         return self.net
 
     def __exit__(self, *exc):
-        for layer, (mode, reuse) in zip(self.net.layers, self.saved):
+        for layer, (mode, reuse) in zip(self.changed, self.saved):
             layer.training, layer._reuse = mode, reuse
 
 
