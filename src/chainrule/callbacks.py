@@ -91,7 +91,8 @@ class ProgressBar(Callback):
     def on_train_begin(self, logs):
         from tqdm.auto import tqdm
         self._tqdm = tqdm
-        self.per_epoch = self.run.batches_per_epoch > 1
+        count = self.run.batches_per_epoch  # None for a stream of unknown length
+        self.per_epoch = count is None or count > 1
         self.bar = None if self.per_epoch else self._new(self.run.epochs, "training")
 
     def _new(self, total, desc):
