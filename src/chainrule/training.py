@@ -109,7 +109,10 @@ class _Stream:
         for i, pair in enumerate(self.source):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise ValueError(f"batch {i} of the data stream is not a pair (X_batch, y_batch)")
-            X, _, Y = _prepare(self.net, pair[0], pair[1], self.loss)
+            try:
+                X, _, Y = _prepare(self.net, pair[0], pair[1], self.loss)
+            except (ValueError, TypeError) as error:  # say which batch the row numbers refer to
+                raise type(error)(f"batch {i} of the data stream: {error}") from None
             yield X, Y
 
 
