@@ -337,3 +337,60 @@ def test_fit_never_writes_into_the_data(dtype, shuffle, rng):
     net.evaluate(X, y, loss=cr.CrossEntropy())
     np.testing.assert_array_equal(X, X_saved)
     np.testing.assert_array_equal(y, y_saved)
+
+
+# -- streams of batches: fit(batches) without y ----------------------------------------------------
+
+def _stream_data(rng):
+    X, y = blobs(rng, n=12)
+    return X, y, [(X[i:i + 4], y[i:i + 4]) for i in range(0, 12, 4)]
+
+
+def test_a_list_of_batches_trains_like_in_order_mini_batches(rng):
+    X, y, batches = _stream_data(rng)
+    a = cr.mlp([2, 4, 3], output="softmax", seed=0)
+    b = a.copy()
+    ha = a.fit(batches, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), epochs=2, verbose=0)
+    hb = b.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), epochs=2, batch_size=4,
+               shuffle=False, verbose=0)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert ha.history == hb.history
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_streams_of_unknown_length(verbose, rng, capsys):
+    X, y, batches = _stream_data(rng)
+    net = cr.mlp([2, 4, 3], output="softmax", seed=0)
+    reference = net.copy()
+    reference.fit(batches, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), epochs=2, verbose=0)
+    history = net.fit(lambda: (pair for pair in batches), loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1),
+                      epochs=2, verbose=verbose)
+    np.testing.assert_array_equal(net.flat_params, reference.flat_params)
+    assert len(history["loss"]) == 2
+    one = cr.mlp([2, 4, 3], output="softmax", seed=0)
+    one.fit((pair for pair in batches), loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), verbose=verbose)
+    out, err = capsys.readouterr()
+    if verbose == 1:
+        assert "epoch 1/2" in err and "3it" in err
+    elif verbose == 2:
+        assert out.count("epoch 1/") == 2
+
+
+def test_bad_streams(rng):
+    X, y, batches = _stream_data(rng)
+    net = cr.mlp([2, 4, 3], output="softmax", seed=0)
+    fit = lambda data, **kw: net.fit(data, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), verbose=0, **kw)
+    with pytest.raises(ValueError, match=r"a generator or iterator can be read only once, but epochs=2"):
+        fit(iter(batches), epochs=2)
+    with pytest.raises(ValueError, match=r"batch 1 of the data stream is not a pair \(X_batch, y_batch\)"):
+        fit([batches[0], X])
+    with pytest.raises(ValueError, match=r"the data stream gave no batches in epoch 0"):
+        fit([])
+    with pytest.raises(TypeError, match=r"fit\(X\) without y needs an iterable of \(X_batch, y_batch\) pairs"):
+        fit(X)
+    bad = batches[1][0].copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"batch 1 of the data stream: X contains NaN at row 2, column 1"):
+        fit([batches[0], (bad, batches[1][1])])
+    with pytest.raises(ValueError, match=r"batch 2 of the data stream: y has 3 rows, but X has 4"):
+        fit([batches[0], batches[1], (batches[2][0], batches[2][1][:3])])
