@@ -39,6 +39,15 @@ def check_loss(loss):
                         f"got {loss!r}")
 
 
+def check_output(net, loss):
+    """CrossEntropy and BinaryCrossEntropy take probabilities: the network must end in
+    their Softmax/Sigmoid, or they take logs of numbers that are not probabilities."""
+    if loss.fuses_with is not None and net.layers and not isinstance(net.layers[-1], loss.fuses_with):
+        raise ValueError(f"{type(loss).__name__} takes probabilities, so the network must end in "
+                         f"{loss.fuses_with.__name__}, but its last layer is {net.layers[-1]!r} "
+                         f"(with mlp: output=\"{loss.fuses_with.__name__.lower()}\")")
+
+
 def _check_objects(loss, optimizer):
     check_loss(loss)
     if not isinstance(optimizer, Optimizer):
@@ -169,6 +178,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         those before that batch.
     """
     _check_objects(loss, optimizer)
+    check_output(net, loss)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     if verbose not in (0, 1, 2):
@@ -312,6 +322,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     out = {}
     if loss is not None:
         check_loss(loss)
+        check_output(net, loss)
         n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
         out["loss"] = net.loss_value(X, loss.prepare(y, n_out, net.dtype), loss)
     if functions:
