@@ -259,3 +259,24 @@ def test_an_optimizer_belongs_to_one_network():
     opt.reset()
     other.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, verbose=0)
     assert not np.array_equal(other.flat_params, before)
+
+
+# -- a loss that takes probabilities needs the matching last layer ------------------------------
+
+@pytest.mark.parametrize("output, loss, y, expected", [
+    ("identity", cr.CrossEntropy(), np.arange(6) % 3, "Softmax"),
+    ("sigmoid", cr.CrossEntropy(), np.arange(6) % 3, "Softmax"),
+    ("identity", cr.BinaryCrossEntropy(), np.arange(6) % 2, "Sigmoid"),
+    ("tanh", cr.BinaryCrossEntropy(), np.arange(6) % 2, "Sigmoid"),
+])
+def test_probability_losses_need_softmax_or_sigmoid_last(output, loss, y, expected):
+    """Without it the loss takes logs of numbers that are not probabilities: a confusing
+    divergence (or silent nonsense) instead of a clear message."""
+    X, _ = data()
+    n_out = 3 if isinstance(loss, cr.CrossEntropy) else 1
+    net = cr.mlp([2, 4, n_out], output=output, seed=0)
+    message = (rf"{type(loss).__name__} takes probabilities, so the network must end in {expected}, "
+               rf"but its last layer is {type(net[-1]).__name__}\(\)")
+    assert_rejected(ValueError, message, X, y, net=net, loss=loss)
+    with pytest.raises(ValueError, match=message):
+        net.evaluate(X, y, loss=loss)
