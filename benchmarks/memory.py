@@ -83,7 +83,7 @@ def run(rows=400_000, batches=None, timeout=900):
 
 
 def format(result):
-    mb = lambda b: f"{b / 2**20:,.1f} MB"
+    mb = lambda b: f"{b / 2**20:,.1f} MiB"
     what = "1 epoch" if result["batches"] is None else f"{result['batches']} batches"
     return "\n".join([
         f"4. Peak memory of fit ({what}) on {result['rows']:,} x 784 float32 "

@@ -73,9 +73,9 @@ def markdown_table(header, rows):
 
 def _blas_line(env):
     blas = env["blas"]["blas"]
-    libs = "; ".join(f"{b['internal_api']} {b['version']} kernel {b['architecture']}, "
-                     f"{b['num_threads']} threads" for b in blas) if not isinstance(blas, str) \
-        else blas
+    libs = "; ".join(f"NumPy's BLAS: {b['internal_api']} {b['version']} kernel "
+                     f"{b['architecture']}, {b['num_threads']} threads"
+                     for b in blas if b.get("numpy")) if not isinstance(blas, str) else blas
     coretype = env["blas"]["env"]["OPENBLAS_CORETYPE"]
     return f"{libs}; OPENBLAS_CORETYPE={coretype or 'unset'}"
 
@@ -124,8 +124,8 @@ def markdown(runs, command):
         if "memory" in res:
             mem = res["memory"]
             out += [f"**Memory**: fit on {mem['rows']:,} x 784 float32 "
-                    f"({mem['data_bytes'] / 2**20:,.0f} MB) grows the process's peak RSS by "
-                    f"{mem['growth_bytes'] / 2**20:,.1f} MB = {mem['growth_fraction']:.3f} x the "
+                    f"({mem['data_bytes'] / 2**20:,.0f} MiB with the labels) grows the process's peak "
+                    f"RSS by {mem['growth_bytes'] / 2**20:,.1f} MiB = {mem['growth_fraction']:.3f} x the "
                     f"data ({mem['method']}).", ""]
         if "scaling" in res:
             sc = res["scaling"]

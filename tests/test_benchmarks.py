@@ -18,7 +18,8 @@ if ROOT not in sys.path:  # benchmarks/ sits beside src/, outside the installed 
     sys.path.insert(0, ROOT)
 
 import chainrule as cr  # noqa: E402
-from benchmarks import common, contenders, epoch, memory, predict, report, run, scaling, xor  # noqa: E402
+from benchmarks import (common, contenders, epoch, memory, predict, profile_epoch, report,  # noqa: E402
+                        run, scaling, xor)
 from benchmarks.reference import GemmFloor, NumpyMLP, xor_data, xor_numpy  # noqa: E402
 
 SMALL = [20, 16, 8, 5]
@@ -134,6 +135,21 @@ def test_loglog_slope_of_exact_power_laws():
     ns = [1_000, 3_000, 10_000, 30_000]
     assert scaling.loglog_slope(ns, [n * 2e-5 for n in ns]) == pytest.approx(1.0)
     assert scaling.loglog_slope(ns, [(n * 1e-3) ** 2 for n in ns]) == pytest.approx(2.0)
+
+
+def test_profile_breakdown_and_restores_what_it_wrapped():
+    from chainrule import training
+    originals = (cr.Adam.step, cr.CrossEntropy.forward_logits, training._prepare,
+                 training._Batches.gather)
+    result = profile_epoch.breakdown(n=512, rounds=1, sizes=SMALL)
+    assert (cr.Adam.step, cr.CrossEntropy.forward_logits, training._prepare,
+            training._Batches.gather) == originals
+    assert {"Adam step", "batch gather (np.take)", "ReLU forward", "ReLU backward",
+            "softmax+CE forward_logits", "Dense, beyond its products",
+            "rest of the loop"} <= set(result["parts"])
+    assert positive_number(result["epoch"]) and positive_number(result["gemm_floor"])
+    assert result["batches"] == 4
+    assert "Adam step" in profile_epoch.format(result)
 
 
 # -- the report ------------------------------------------------------------------------
