@@ -2,9 +2,10 @@
 
 Measured in a fresh subprocess (``python -m benchmarks.memory``), so nothing
 else the benchmark allocated counts: the child builds the data, imports
-everything, records its resident set (RSS), resets the kernel's peak-RSS mark
-(writing "5" to /proc/self/clear_refs, Linux ≥ 4.0), trains, and reads the
-peak (VmHWM) again. Growth = peak during fit − RSS before fit. Where the peak
+everything, hands freed heap pages back to the system (glibc ``malloc_trim``,
+so fit's allocations cannot hide in pages the data generation freed), records
+its resident set (RSS), resets the kernel's peak-RSS mark (writing "5" to
+/proc/self/clear_refs, Linux ≥ 4.0), trains, and reads the peak (VmHWM) again. Growth = peak during fit − RSS before fit. Where the peak
 cannot be reset, the peak since process start is used (ru_maxrss), which can
 only overstate the growth.
 """
@@ -24,6 +25,18 @@ def _status_kb(field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise KeyError(field)
+
+
+def _release_free_heap():
+    """Return freed heap pages to the system (glibc ``malloc_trim``), so that memory fit
+    allocates cannot hide in pages that are resident only because the data generation
+    freed them. Returns False where that is not available."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return True
+    except (OSError, AttributeError):
+        return False
 
 
 def _reset_peak():
@@ -55,6 +68,7 @@ def measure(rows, n_in=784, batches=None, batch_size=128, seed=0):
                 stop_cb.run.stop_training = True
         stop_cb = cr.LambdaCallback(on_batch_end=stop)
         callbacks.append(stop_cb)
+    trimmed = _release_free_heap()
     before = _status_kb("VmRSS")
     exact = _reset_peak() and _status_kb("VmHWM") <= before + 1024
     net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(), epochs=1, batch_size=batch_size,
@@ -65,7 +79,7 @@ def measure(rows, n_in=784, batches=None, batch_size=128, seed=0):
     return {"rows": rows, "data_bytes": data, "rss_before": before * 1024, "peak": peak * 1024,
             "growth_bytes": growth, "growth_fraction": growth / data,
             "method": "VmHWM after clear_refs" if exact else "ru_maxrss since start",
-            "batches": batches}
+            "batches": batches, "heap_trimmed": trimmed}
 
 
 def run(rows=400_000, batches=None, timeout=900):
