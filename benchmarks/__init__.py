@@ -1,0 +1,16 @@
+"""chainrule's benchmark suite: ``python benchmarks/run.py [--quick]``.
+
+One module per measurement, each a function that returns plain data (dicts of
+seconds and ratios), so the tests can run them on tiny sizes:
+
+    common.py     timing (interleaved rounds, medians), BLAS and machine info
+    reference.py  the hand-written NumPy loops and the GEMM floor: the yardsticks
+    contenders.py the same networks trained in chainrule, PyTorch and scikit-learn
+    epoch.py      1. one epoch of a 784-256-128-10 MLP, every contender side by side
+    xor.py        2. 10 000 full-batch steps of the 2-4-1 XOR network
+    predict.py    3. predict throughput (10 000 rows) and single-row latency
+    memory.py     4. peak memory of fit, as a multiple of the training set's size
+    scaling.py    5. epoch time against N and against width; warm-up batches
+    report.py     the targets of issue 4, PASS/MISS, and the Markdown table
+    run.py        the command line
+"""

@@ -1,0 +1,56 @@
+"""1. One epoch of a 784-256-128-10 ReLU MLP (softmax + CE, Adam, batch 128, float32).
+
+Contenders, timed interleaved in one process: chainrule, PyTorch CPU,
+scikit-learn's MLPClassifier, the hand-written NumPy loop, and the GEMM floor
+(the matrix products alone).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import contenders as C
+from .common import fmt_ratio, fmt_time, interleaved, ratio, table
+from .reference import GemmFloor, NumpyMLP
+
+SIZES = [784, 256, 128, 10]
+
+
+def run(n=60_000, rounds=5, sizes=SIZES, batch_size=128, seed=0, sklearn=True, torch=True):
+    """Median epoch time of every contender; returns {"seconds", "ratios", "settings", "times"}."""
+    X, y = C.synthetic(n, sizes[0], sizes[-1], seed=seed)
+    ref = NumpyMLP(sizes, seed=seed)
+    ref_rng = np.random.default_rng(seed)
+    floor = GemmFloor(sizes, seed=seed)
+    fns = {"chainrule": C.chainrule_trainer(X, y, sizes, batch_size, seed)}
+    if torch:
+        fns["torch"] = C.torch_trainer(X, y, sizes, batch_size, seed)
+    if sklearn:
+        fns["sklearn"] = C.sklearn_trainer(X, y, sizes, batch_size, seed)
+    fns["numpy"] = lambda: ref.epoch(X, y, batch_size, ref_rng)
+    fns["floor"] = lambda: floor.epoch(X, batch_size)
+    timed = interleaved(fns, rounds)
+    s = {name: t["median"] for name, t in timed.items()}
+    get = s.get
+    ratios = {
+        "chainrule/torch": ratio(get("chainrule"), get("torch")),
+        "chainrule/floor": ratio(get("chainrule"), get("floor")),
+        "sklearn/chainrule": ratio(get("sklearn"), get("chainrule")),
+        "chainrule/numpy": ratio(get("chainrule"), get("numpy")),
+        "numpy/floor": ratio(get("numpy"), get("floor")),
+        "torch/numpy": ratio(get("torch"), get("numpy")),
+    }
+    return {"settings": {"n": n, "sizes": sizes, "batch_size": batch_size, "rounds": rounds,
+                         "dtype": "float32"},
+            "seconds": s, "times": {k: t["times"] for k, t in timed.items()}, "ratios": ratios}
+
+
+def format(result):
+    s, st = result["seconds"], result["settings"]
+    floor = s.get("floor")
+    rows = [(name, fmt_time(t), fmt_ratio(ratio(t, floor)), f"{st['n'] / t:,.0f}")
+            for name, t in sorted(s.items(), key=lambda kv: kv[1])]
+    head = (f"1. MLP epoch: {'-'.join(map(str, st['sizes']))} ReLU, softmax+CE, Adam, "
+            f"batch {st['batch_size']}, float32, N = {st['n']:,}; median of {st['rounds']} "
+            "interleaved rounds")
+    ratios = "  ".join(f"{k} {fmt_ratio(v)}" for k, v in result["ratios"].items())
+    return "\n".join([head, table(("contender", "epoch", "x floor", "rows/s"), rows), ratios])

@@ -1,0 +1,65 @@
+"""3. Predict with a trained 784-256-128-10 net: 10 000-row throughput, single-row latency.
+
+All three return class probabilities from a NumPy array, as a user calls them:
+chainrule ``net.predict(X)`` (its last layer is the Softmax), scikit-learn
+``predict_proba(X)``, and PyTorch ``softmax(model(torch.from_numpy(X)))``
+under ``torch.inference_mode()``, converted back with ``.numpy()``.
+"""
+from __future__ import annotations
+
+import time
+
+from . import common
+from . import contenders as C
+from .common import fmt_ratio, fmt_time, per_call, ratio, table
+from .epoch import SIZES
+
+
+def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklearn=True,
+        torch=True):
+    """Median seconds per batch predict of ``rows`` rows and per single-row predict."""
+    X, y = C.synthetic(max(rows, 2048), sizes[0], sizes[-1], seed=seed)
+    Xb, X1 = X[:rows], X[:1].copy()
+    train = X[:2048], y[:2048]
+    net = C.chainrule_mlp(sizes, seed=seed)
+    fns = {"chainrule": net.predict}
+    if torch:
+        import torch as T
+        model = C.torch_mlp(sizes, seed).eval()
+
+        def torch_predict(A):
+            with T.inference_mode():
+                return T.softmax(model(T.from_numpy(A)), dim=1).numpy()
+        fns["torch"] = torch_predict
+    if sklearn:
+        fns["sklearn"] = C.fitted_sklearn(*train, sizes, seed=seed).predict_proba
+    batch, single = {}, {}
+    # interleave by rounds: each round measures every contender once, both ways
+    for name, fn in fns.items():
+        fn(Xb)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            time.sleep(common.PAUSE)     # let the previous contender's threads go idle
+            batch.setdefault(name, []).append(per_call(lambda: fn(Xb), 1, 1))
+            single.setdefault(name, []).append(per_call(lambda: fn(X1), calls, max(1, blocks // rounds)))
+    med = lambda t: sorted(t)[len(t) // 2]
+    batch_s = {k: med(v) for k, v in batch.items()}
+    single_s = {k: med(v) for k, v in single.items()}
+    ratios = {"throughput chainrule/torch": ratio(batch_s.get("torch"), batch_s["chainrule"]),
+              "throughput chainrule/sklearn": ratio(batch_s.get("sklearn"), batch_s["chainrule"]),
+              "latency chainrule/torch": ratio(single_s["chainrule"], single_s.get("torch")),
+              "latency chainrule/sklearn": ratio(single_s["chainrule"], single_s.get("sklearn"))}
+    return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
+            "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
+            "rows_per_second": {k: rows / v for k, v in batch_s.items()}}
+
+
+def format(result):
+    st, b, s = result["settings"], result["batch_seconds"], result["single_seconds"]
+    rows = [(name, fmt_time(b[name]), f"{result['rows_per_second'][name]:,.0f}",
+             fmt_time(s[name])) for name in sorted(b, key=b.get)]
+    head = (f"3. Predict, {'-'.join(map(str, st['sizes']))}: {st['rows']:,} rows per call, "
+            f"and 1 row (mean of {st['calls']} calls, median over blocks)")
+    ratios = "  ".join(f"{k} {fmt_ratio(v)}" for k, v in result["ratios"].items())
+    return "\n".join([head, table(("contender", f"{st['rows']:,} rows", "rows/s", "1 row"), rows),
+                      ratios + "   (throughput ratios > 1: chainrule faster; latency < 1: faster)"])

@@ -1,0 +1,146 @@
+"""The targets of issue 4, checked against measured results, and the Markdown report.
+
+A target is (what, the measured value's getter, "<=" or ">=", threshold, unit).
+A target whose measurement was not run (section not selected) is reported as
+"not run", never as a pass.
+"""
+from __future__ import annotations
+
+from .common import fmt_time
+
+TARGETS = [
+    ("MLP epoch: chainrule / PyTorch", ("epoch", "ratios", "chainrule/torch"), "<=", 0.6, "x"),
+    ("MLP epoch: chainrule / GEMM floor", ("epoch", "ratios", "chainrule/floor"), "<=", 1.8, "x"),
+    ("MLP epoch: scikit-learn / chainrule", ("epoch", "ratios", "sklearn/chainrule"), ">=", 2.0, "x"),
+    ("XOR steps: chainrule / hand-written NumPy", ("xor", "ratios", "chainrule/numpy"), "<=", 1.2, "x"),
+    ("XOR steps: PyTorch / chainrule", ("xor", "ratios", "torch/chainrule"), ">=", 5.0, "x"),
+    ("Predict 1 row: chainrule latency", ("predict", "single_seconds", "chainrule"), "<=", 15e-6, "s"),
+    ("Predict 10 000 rows: chainrule / PyTorch throughput",
+     ("predict", "ratios", "throughput chainrule/torch"), ">=", 1.0, "x"),
+    ("fit peak memory growth / training set size", ("memory", "growth_fraction"), "<=", 0.10, "x"),
+    ("Epoch time against N: log-log slope (linear = 1)", ("scaling", "slope", "chainrule"),
+     "in", (0.9, 1.1), ""),
+    ("Warm-up: slowest first batch / steady batch", ("scaling", "warmup", "ratio"), "<=", 3.0, "x"),
+]
+
+
+def _get(results, path):
+    value = results
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _show(value, unit):
+    if value is None:
+        return "-"
+    if unit == "s":
+        return fmt_time(value)
+    return f"{value:.3f}" if unit == "" else f"{value:.2f}{unit}"
+
+
+def _goal(op, threshold, unit):
+    if op == "in":
+        return f"{threshold[0]} .. {threshold[1]}"
+    return f"{op} {_show(threshold, unit)}"
+
+
+def check(results):
+    """One row per target: (target, goal, measured, "PASS" / "MISS" / "not run")."""
+    rows = []
+    for what, path, op, threshold, unit in TARGETS:
+        value = _get(results, path)
+        if value is None:
+            verdict = "not run"
+        elif op == "<=":
+            verdict = "PASS" if value <= threshold else "MISS"
+        elif op == ">=":
+            verdict = "PASS" if value >= threshold else "MISS"
+        else:
+            verdict = "PASS" if threshold[0] <= value <= threshold[1] else "MISS"
+        rows.append((what, _goal(op, threshold, unit), _show(value, unit), verdict))
+    return rows
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _blas_line(env):
+    blas = env["blas"]["blas"]
+    libs = "; ".join(f"NumPy's BLAS: {b['internal_api']} {b['version']} kernel "
+                     f"{b['architecture']}, {b['num_threads']} threads"
+                     for b in blas if b.get("numpy")) if not isinstance(blas, str) else blas
+    coretype = env["blas"]["env"]["OPENBLAS_CORETYPE"]
+    return f"{libs}; OPENBLAS_CORETYPE={coretype or 'unset'}"
+
+
+def markdown(runs, command):
+    """The Markdown report of one or more runs (one per BLAS setting)."""
+    out = ["<!-- written by benchmarks/run.py; do not edit by hand -->", "",
+           f"Reproduce with `{command}`.", ""]
+    for run in runs:
+        env, res = run["env"], run["results"]
+        m = env["machine"]
+        out += [f"### {run['label']}", "",
+                f"{m['cpu']}, {m['cores']} cores, load average {m['load']} at start; "
+                f"Python {m['python']}, NumPy {env['blas']['numpy']}, torch {env.get('torch', '-')}, "
+                f"scikit-learn {env.get('sklearn', '-')}; {_blas_line(env)}. "
+                f"{'Quick mode (small sizes). ' if env.get('quick') else ''}"
+                f"Measured {env['date']}.", ""]
+        if "epoch" in res:
+            e = res["epoch"]
+            st, s = e["settings"], e["seconds"]
+            floor = s.get("floor")
+            out += [f"**MLP epoch** ({'-'.join(map(str, st['sizes']))}, ReLU, softmax + CE, Adam, "
+                    f"batch {st['batch_size']}, float32, N = {st['n']:,}; median of "
+                    f"{st['rounds']} interleaved rounds)", "",
+                    markdown_table(("", "epoch", "x GEMM floor"),
+                                   [(_LABELS.get(k, k), fmt_time(v), f"{v / floor:.2f}x")
+                                    for k, v in sorted(s.items(), key=lambda kv: kv[1])]), ""]
+        if "xor" in res:
+            x = res["xor"]
+            s = x["seconds"]
+            out += [f"**XOR 2-4-1**, {x['settings']['steps']:,} full-batch steps (sigmoid, BCE, "
+                    "SGD lr 0.1)", "",
+                    markdown_table(("", "time", "per step", "x hand-written NumPy"),
+                                   [(_LABELS.get(k, k), fmt_time(v),
+                                     fmt_time(v / x["settings"]["steps"]),
+                                     f"{v / s['numpy']:.2f}x")
+                                    for k, v in sorted(s.items(), key=lambda kv: kv[1])]), ""]
+        if "predict" in res:
+            p = res["predict"]
+            b, one = p["batch_seconds"], p["single_seconds"]
+            out += [f"**Predict** ({p['settings']['rows']:,} rows per call; and one row)", "",
+                    markdown_table(("", f"{p['settings']['rows']:,} rows", "rows/s", "1 row"),
+                                   [(_LABELS.get(k, k), fmt_time(b[k]),
+                                     f"{p['rows_per_second'][k]:,.0f}", fmt_time(one[k]))
+                                    for k in sorted(b, key=b.get)]), ""]
+        if "memory" in res:
+            mem = res["memory"]
+            out += [f"**Memory**: fit on {mem['rows']:,} x 784 float32 "
+                    f"({mem['data_bytes'] / 2**20:,.0f} MiB with the labels) grows the process's peak "
+                    f"RSS by {mem['growth_bytes'] / 2**20:,.1f} MiB = {mem['growth_fraction']:.3f} x the "
+                    f"data ({mem['method']}).", ""]
+        if "scaling" in res:
+            sc = res["scaling"]
+            names = list(sc["by_n"])
+            out += ["**Scaling** (epoch time; see scaling.png)", "",
+                    markdown_table(("N", *map(_LABELS.get, names)),
+                                   [(f"{n:,}", *(fmt_time(sc["by_n"][k][i]) for k in names))
+                                    for i, n in enumerate(sc["settings"]["ns"])]), "",
+                    markdown_table(("width", *map(_LABELS.get, names)),
+                                   [(str(w), *(fmt_time(sc["by_width"][k][i]) for k in names))
+                                    for i, w in enumerate(sc["settings"]["widths"])]), ""]
+        out += ["**Targets** (issue 4)", "",
+                markdown_table(("target", "goal", "measured", ""), check(res)), ""]
+    return "\n".join(out)
+
+
+_LABELS = {"chainrule": "chainrule", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLPClassifier",
+           "numpy": "hand-written NumPy loop", "floor": "GEMM floor (matrix products only)"}

@@ -1,0 +1,185 @@
+"""The benchmark suite (benchmarks/) on tiny sizes: well-formed results, and yardsticks that do the same work.
+
+No timing is asserted: only that times are positive, ratios are computed, and
+the hand-written NumPy loops compute exactly what chainrule computes (same
+initial weights, same batches, same loss), which is what makes them a fair
+reference.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # benchmarks/ sits beside src/, outside the installed package
+    sys.path.insert(0, ROOT)
+
+import chainrule as cr  # noqa: E402
+from benchmarks import (common, contenders, epoch, memory, predict, profile_epoch, report,  # noqa: E402
+                        run, scaling, xor)
+from benchmarks.reference import GemmFloor, NumpyMLP, xor_data, xor_numpy  # noqa: E402
+
+SMALL = [20, 16, 8, 5]
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch):
+    monkeypatch.setattr(common, "PAUSE", 0.0)
+
+
+def positive_number(x):
+    return isinstance(x, float) and math.isfinite(x) and x > 0
+
+
+# -- the references do the same work as chainrule ------------------------------------
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("batch_size", [64, 50])   # divides N = 256, and does not
+def test_numpy_mlp_loss_equals_chainrule(dtype, rtol, batch_size):
+    X, y = contenders.synthetic(256, SMALL[0], SMALL[-1], seed=1, dtype=dtype)
+    train = contenders.chainrule_trainer(X, y, SMALL, batch_size=batch_size, seed=3)
+    ref = NumpyMLP(SMALL, params=contenders.chainrule_params(train.net), dtype=dtype)
+    rng = np.random.default_rng(3)        # chainrule_trainer shuffles from the same seed
+    for _ in range(3):
+        ours, theirs = train(), ref.epoch(X, y, batch_size, rng)
+        assert ours == pytest.approx(theirs, rel=rtol)
+    for (_, W, _), mine in zip(train.net.parameters(), [*sum(zip(ref.W, ref.b), ())]):
+        np.testing.assert_allclose(W, mine, rtol=50 * rtol, atol=50 * rtol)
+
+
+def test_numpy_mlp_loss_decreases_and_keeps_dtype():
+    X, y = contenders.synthetic(512, SMALL[0], SMALL[-1], seed=0)
+    ref = NumpyMLP(SMALL, seed=0)
+    rng = np.random.default_rng(0)
+    losses = [ref.epoch(X, y, 32, rng) for _ in range(5)]
+    assert losses[-1] < losses[0]
+    assert ref.flat_p.dtype == np.float32 and ref.m.dtype == np.float32
+
+
+def test_xor_numpy_losses_equal_chainrule_step_by_step():
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
+    params = contenders.chainrule_params(net)
+    history = net.fit(*xor_data(), loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1),
+                      epochs=100, batch_size=None, verbose=0)
+    np.testing.assert_allclose(xor_numpy(params, 100), history["loss"], rtol=1e-5)
+
+
+def test_gemm_floor_runs_the_backward_shapes():
+    X, _ = contenders.synthetic(300, SMALL[0], SMALL[-1])
+    floor = GemmFloor(SMALL)
+    floor.epoch(X, 128)
+    assert sorted(floor.buffers) == [44, 128]                    # 300 = 2·128 + 44
+    assert [dW.shape for dW in floor.dW] == [(20, 16), (16, 8), (8, 5)]
+
+
+# -- each section returns well-formed results ------------------------------------------
+
+def test_epoch_section():
+    result = epoch.run(n=256, rounds=2, sizes=SMALL)
+    assert set(result["seconds"]) == {"chainrule", "torch", "sklearn", "numpy", "floor"}
+    assert all(positive_number(t) for t in result["seconds"].values())
+    assert all(len(t) == 2 for t in result["times"].values())
+    assert all(positive_number(r) for r in result["ratios"].values())
+    assert result["ratios"]["chainrule/torch"] == pytest.approx(
+        result["seconds"]["chainrule"] / result["seconds"]["torch"])
+    assert "chainrule/floor" in epoch.format(result)
+
+
+def test_xor_section_all_contenders_reach_the_same_loss():
+    result = xor.run(steps=30, rounds=1)
+    assert all(positive_number(t) for t in result["seconds"].values())
+    assert all(positive_number(r) for r in result["ratios"].values())
+    final = result["final_loss"]
+    assert final["numpy"] == pytest.approx(final["chainrule"], rel=1e-5)
+    assert final["torch"] == pytest.approx(final["chainrule"], rel=1e-4)   # same weights, same steps
+    assert "torch/chainrule" in xor.format(result)
+
+
+def test_predict_section():
+    result = predict.run(rows=64, rounds=1, calls=3, blocks=1, sizes=SMALL)
+    for key in ("batch_seconds", "single_seconds", "rows_per_second"):
+        assert set(result[key]) == {"chainrule", "torch", "sklearn"}
+        assert all(positive_number(v) for v in result[key].values())
+    assert all(positive_number(r) for r in result["ratios"].values())
+    assert "1 row" in predict.format(result)
+
+
+def test_memory_section_in_a_subprocess():
+    result = memory.run(rows=3000, batches=5)
+    assert result["data_bytes"] == 3000 * 784 * 4 + 3000 * np.dtype(np.intp).itemsize
+    assert result["peak"] >= result["rss_before"] > 0
+    assert result["growth_fraction"] == pytest.approx(result["growth_bytes"] / result["data_bytes"])
+    assert result["batches"] == 5
+    assert "x the data" in memory.format(result)
+
+
+def test_scaling_section_and_plot(tmp_path):
+    path = tmp_path / "scaling.png"
+    result = scaling.run(ns=(256, 512), widths=(8, 16), width_n=256, rounds=1, warmup_n=2048,
+                         plot=str(path))
+    for table in ("by_n", "by_width"):
+        assert set(result[table]) == {"chainrule", "torch"}
+        assert all(len(v) == 2 and all(positive_number(t) for t in v)
+                   for v in result[table].values())
+    assert all(math.isfinite(s) for s in result["slope"].values())
+    w = result["warmup"]
+    assert positive_number(w["ratio"]) and len(w["first"][0]) == 5 and w["batches"] == 16
+    assert path.stat().st_size > 1000
+    assert "warm-up" in scaling.format(result)
+
+
+def test_loglog_slope_of_exact_power_laws():
+    ns = [1_000, 3_000, 10_000, 30_000]
+    assert scaling.loglog_slope(ns, [n * 2e-5 for n in ns]) == pytest.approx(1.0)
+    assert scaling.loglog_slope(ns, [(n * 1e-3) ** 2 for n in ns]) == pytest.approx(2.0)
+
+
+def test_profile_breakdown_and_restores_what_it_wrapped():
+    from chainrule import training
+    originals = (cr.Adam.step, cr.CrossEntropy.forward_logits, training._prepare,
+                 training._Batches.gather)
+    result = profile_epoch.breakdown(n=512, rounds=1, sizes=SMALL)
+    assert (cr.Adam.step, cr.CrossEntropy.forward_logits, training._prepare,
+            training._Batches.gather) == originals
+    assert {"Adam step", "batch gather (np.take)", "ReLU forward", "ReLU backward",
+            "softmax+CE forward_logits", "Dense, beyond its products",
+            "rest of the loop"} <= set(result["parts"])
+    assert positive_number(result["epoch"]) and positive_number(result["gemm_floor"])
+    assert result["batches"] == 4
+    assert "Adam step" in profile_epoch.format(result)
+
+
+# -- the report ------------------------------------------------------------------------
+
+def test_targets_pass_miss_and_not_run():
+    rows = {r[0]: r for r in report.check({
+        "epoch": {"ratios": {"chainrule/torch": 0.5, "chainrule/floor": 2.0}},
+        "scaling": {"slope": {"chainrule": 1.02}, "warmup": {"ratio": 3.5}}})}
+    assert rows["MLP epoch: chainrule / PyTorch"][3] == "PASS"
+    assert rows["MLP epoch: chainrule / GEMM floor"][3] == "MISS"
+    assert rows["MLP epoch: scikit-learn / chainrule"][3] == "not run"
+    assert rows["Epoch time against N: log-log slope (linear = 1)"][3] == "PASS"
+    assert rows["Warm-up: slowest first batch / steady batch"][3] == "MISS"
+    assert len(rows) == len(report.TARGETS)
+
+
+def test_command_line_writes_json_and_markdown(tmp_path, capsys):
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    run.main(["--quick", "--sections", "memory", "--pause", "0",
+              "--json", str(out_json), "--markdown", str(out_md)])
+    printed = capsys.readouterr().out
+    assert "OPENBLAS_CORETYPE" in printed and "Targets of issue 4" in printed
+    data = json.loads(out_json.read_text())
+    assert data["command"].startswith("python benchmarks/run.py --quick")
+    assert "memory" in data["runs"][0]["results"]
+    md = out_md.read_text()
+    assert "| fit peak memory growth / training set size |" in md
+    assert "not run" in md                        # the sections not selected are not passes
+
+
+def test_strip_options_removes_values():
+    assert run.strip_options(["--quick", "--json", "a.json", "--plot=p.png", "--sections", "xor"],
+                             {"--json", "--plot"}) == ["--quick", "--sections", "xor"]
