@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from . import metrics as _metrics
-from .callbacks import Callback, EpochLogger, History, ProgressBar, Run, overrides
+from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
+                        overrides)
 from .init import as_generator
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
@@ -86,7 +87,8 @@ class _Batches:
 
 
 def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
-        validation_data=None, verbose=1, callbacks=()):
+        validation_data=None, validation_split=0.0, sample_weight=None, class_weight=None,
+        metrics=None, clip_norm=None, clip_value=None, verbose=1, callbacks=()):
     """Train ``net`` on (X, y) with mini-batch gradient descent.
 
     Each epoch visits every row once, in batches of ``batch_size`` (reshuffled
@@ -107,8 +109,29 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     seed : int or numpy.random.Generator, optional
         Drives the shuffling; the same seed gives the same run.
     validation_data : (X_val, y_val), optional
-        Evaluated at the end of each epoch: "val_loss", plus "val_accuracy"
-        for classification losses.
+        Evaluated at the end of each epoch, in evaluation mode: "val_loss",
+        plus "val_<name>" for each of ``metrics``.
+    validation_split : float in [0, 1), default 0
+        Hold out this share of (X, y) as validation data instead, chosen at
+        random (by ``seed``) and, for a classification loss, stratified: each
+        class keeps its share in both parts.
+    sample_weight : array (n,), optional
+        A weight >= 0 per row. Each batch's loss becomes the weighted mean
+        ``Σ wᵢ·Lᵢ / Σ wᵢ`` (torch's weighted CrossEntropyLoss, scikit-learn's
+        ``sample_weight``), and its gradient likewise.
+    class_weight : "balanced" or dict {class: weight}, optional
+        Weight of each row by its class (labels for CrossEntropy, 0/1 for
+        BinaryCrossEntropy); missing classes weigh 1. "balanced" is
+        scikit-learn's n / (k · count(class)). Multiplies ``sample_weight``.
+    metrics : sequence of names or callables, optional
+        Computed on the validation data each epoch (see chainrule.metrics);
+        default ("accuracy",) for a classification loss, () otherwise.
+    clip_norm : float, optional
+        Rescale the gradient, all parameters together, to a global L2 norm of
+        at most ``clip_norm`` (torch's ``clip_grad_norm_``).
+    clip_value : float, optional
+        Clip every gradient entry to [−clip_value, clip_value] (applied before
+        clip_norm when both are given).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar, 2 one line per epoch.
     callbacks : sequence of Callback
@@ -131,17 +154,26 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
-    X, _, Y = _prepare(net, X, y, loss)
-    validation = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        validation = _prepare(net, *validation_data, loss, name="X_val")
+    X, y, Y = _prepare(net, X, y, loss)
+    rng = as_generator(seed)
+    metric_functions = _metric_functions(metrics, loss)
+    weights = _row_weights(y, loss, net, sample_weight, class_weight)
+    X, y, Y, weights, validation = _validation(net, loss, X, y, Y, weights, validation_data,
+                                               validation_split, rng)
+    step = _clipped_step(optimizer, clip_norm, clip_value)
 
     batches = _Batches(X, Y, len(X) if batch_size is None else min(batch_size, len(X)))
-    rng = as_generator(seed)
+    train_loss, source = loss, batches
+    if weights is not None:
+        train_loss = _WeightedLoss(loss)
+        source = _weighted_batches(batches, weights, train_loss)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
+    if getattr(optimizer, "schedule", None) is not None:
+        if any(isinstance(cb, LearningRateScheduler) for cb in callbacks):
+            raise ValueError("the optimizer was given a schedule as lr and callbacks has a "
+                             "LearningRateScheduler too: use one of them")
+        extra.append(LearningRateScheduler(optimizer.schedule))
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
     for cb in all_callbacks:
@@ -156,12 +188,12 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
                 cb.on_epoch_begin(epoch, {})
             order = rng.permutation(len(X)) if shuffle and batches.count > 1 else None
             total = seen = 0.0
-            for b, (Xb, Yb) in enumerate(batches(order)):
-                value = net.forward_backward(Xb, Yb, loss)
+            for b, (Xb, Yb) in enumerate(source(order)):
+                value = net.forward_backward(Xb, Yb, train_loss)
                 # One sum covers every gradient: NaN or ±inf anywhere makes it non-finite.
                 if not (math.isfinite(value) and math.isfinite(net.flat_grads.sum())):
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer)
-                optimizer.step(net)
+                step(net)
                 total += value * len(Xb)
                 seen += len(Xb)
                 for hook in batch_hooks:
@@ -170,7 +202,8 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
                     break
             logs = {"loss": total / seen}
             if validation is not None:
-                logs.update(_validation_logs(net, validation, loss))
+                logs.update(_validation_logs(net, validation, loss, metric_functions))
+            logs["lr"] = optimizer.lr
             for cb in all_callbacks:
                 cb.on_epoch_end(epoch, logs)
             if run.stop_training:
@@ -201,13 +234,191 @@ class _TrainingMode:
             layer.__dict__.pop("_pool", None)  # release the scratch arrays
 
 
-def _validation_logs(net, validation, loss):
+def _validation_logs(net, validation, loss, metric_functions):
+    """val_loss (penalties included) and val_<metric>, from one forward pass in evaluation mode."""
     X_val, y_val, Y_val = validation
-    logs = {"val_loss": net.loss_value(X_val, Y_val, loss)}
-    if _is_classification(loss):
-        with net.evaluating():
-            logs["val_accuracy"] = _metrics.accuracy(net.forward(X_val), y_val)
+    with net.evaluating():
+        if net.fused_with(loss):
+            Z = X_val
+            for layer in net.layers[:-1]:
+                Z = layer.forward(Z)
+            value = loss.forward_logits(Z, Y_val)
+            A = net.layers[-1].forward(Z) if metric_functions else None
+        else:
+            A = net.forward(X_val)
+            value = loss.forward(A, Y_val)
+    logs = {"val_loss": value + net.penalty()}
+    for name, function in metric_functions:
+        logs["val_" + name] = function(A, y_val)
     return logs
+
+
+# -- the options of fit, each set up once before the loop ---------------------------------
+
+def _metric_functions(metrics, loss):
+    if metrics is None:
+        metrics = ("accuracy",) if _is_classification(loss) else ()
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    return [(m if isinstance(m, str) else getattr(m, "__name__", "metric"), _metrics.get(m))
+            for m in metrics]
+
+
+def _class_labels(y, loss, n_out):
+    """Integer class labels (n,) for a classification loss's targets, or None."""
+    if isinstance(loss, CrossEntropy):
+        return (y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)).astype(np.intp)
+    if isinstance(loss, BinaryCrossEntropy) and n_out == 1 and np.isin(y, (0, 1)).all():
+        return y.reshape(-1).astype(np.intp)
+    return None
+
+
+def _row_weights(y, loss, net, sample_weight, class_weight):
+    """One weight per row from sample_weight and class_weight, or None (the plain path)."""
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(len(y))
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (len(y),):
+            raise ValueError(f"sample_weight must have shape ({len(y)},), one weight per row, "
+                             f"got {w.shape}")
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            bad = w[~np.isfinite(w) | (w < 0)][0]
+            raise ValueError(f"sample_weight must be finite and >= 0, found {bad!r}")
+        weights *= w
+    if class_weight is not None:
+        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+        labels = _class_labels(y, loss, n_out)
+        if labels is None:
+            raise ValueError("class_weight needs class labels: a CrossEntropy loss, or "
+                             "BinaryCrossEntropy with one output and 0/1 targets")
+        weights *= _class_weight_per_row(class_weight, labels, max(n_out, 2))
+    return weights
+
+
+def _class_weight_per_row(class_weight, labels, k):
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, "
+                             f"got {class_weight!r}")
+        classes, counts = np.unique(labels, return_counts=True)
+        # scikit-learn's compute_class_weight("balanced"): n / (classes present · count)
+        table = np.ones(k)
+        table[classes] = len(labels) / (len(classes) * counts)
+        return table[labels]
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be 'balanced' or a dict {{class: weight}}, "
+                        f"got {class_weight!r}")
+    table = np.ones(k)
+    for c, w in class_weight.items():
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < k:
+            raise ValueError(f"class_weight has key {c!r}: classes are the integers 0 to {k - 1}")
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(w) or w < 0:
+            raise ValueError(f"class_weight[{c}] must be a finite number >= 0, got {w!r}")
+        table[c] = w
+    return table[labels]
+
+
+def _validation(net, loss, X, y, Y, weights, validation_data, split, rng):
+    """The training part and the validation triple (X_val, y_val, Y_val) or None."""
+    if validation_data is not None:
+        if split:
+            raise ValueError("give either validation_data or validation_split, not both")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        return X, y, Y, weights, _prepare(net, *validation_data, loss, name="X_val")
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
+        raise ValueError(f"validation_split must be a number in [0, 1), got {split!r}")
+    if not split:
+        return X, y, Y, weights, None
+    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    val = _split(len(X), split, _class_labels(y, loss, n_out), rng)
+    if len(val) == 0 or len(val) == len(X):
+        raise ValueError(f"validation_split={split} of {len(X)} rows leaves "
+                         f"{len(X) - len(val)} for training and {len(val)} for validation; "
+                         "both need at least one")
+    train = np.setdiff1d(np.arange(len(X)), val)
+    part = lambda a: None if a is None else a[train]
+    return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
+
+
+def _split(n, share, labels, rng):
+    """Sorted indices of a random validation part; per class when labels are given."""
+    if labels is None:
+        return np.sort(rng.permutation(n)[:int(round(share * n))])
+    val = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        val.append(rng.permutation(members)[:int(round(share * len(members)))])
+    return np.sort(np.concatenate(val))
+
+
+class _WeightedLoss:
+    """``loss`` with row weights: value Σ wᵢLᵢ/Σ wᵢ, rows of the gradient scaled likewise.
+
+    Every loss is a mean over rows, so with the batch's weights normalised to
+    mean 1 (ŵ = w / mean(w)) the weighted loss is mean(ŵᵢ·Lᵢ) and its gradient
+    is the plain gradient with row i multiplied by ŵᵢ.
+    """
+
+    def __init__(self, loss):
+        self.loss, self.fuses_with, self.w = loss, loss.fuses_with, None
+
+    def forward(self, A, Y):
+        self.loss.forward(A, Y)
+        return float(np.mean(self.w * self.loss.rows(A, Y)))
+
+    def backward(self):
+        d = self.loss.backward()
+        d *= self.w[:, None]
+        return d
+
+    def forward_logits(self, Z, Y):
+        self.loss.forward_logits(Z, Y)
+        return float(np.mean(self.w * self.loss.rows_logits(Z, Y)))
+
+    def backward_logits(self):
+        d = self.loss.backward_logits()
+        d *= self.w[:, None]
+        return d
+
+
+def _weighted_batches(batches, weights, weighted_loss):
+    """Like ``batches(order)``, also handing each batch's normalised weights to the loss."""
+    dtype = batches.X.dtype
+
+    def source(order):
+        for start, (Xb, Yb) in zip(range(0, batches.n, batches.size), batches(order)):
+            w = weights[start:start + len(Xb)] if order is None or batches.count == 1 \
+                else weights[order[start:start + len(Xb)]]
+            mean = w.mean()
+            weighted_loss.w = (w / mean if mean > 0 else np.zeros_like(w)).astype(dtype)
+            yield Xb, Yb
+    return source
+
+
+def _clipped_step(optimizer, clip_norm, clip_value):
+    """optimizer.step, preceded by gradient clipping when asked for."""
+    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)) or not math.isfinite(value) or value <= 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if clip_norm is None and clip_value is None:
+        return optimizer.step
+
+    def step(net):
+        g = net.flat_grads
+        if clip_value is not None:
+            np.clip(g, -clip_value, clip_value, out=g)
+        if clip_norm is not None:
+            # torch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
+            scale = clip_norm / (math.sqrt(float(np.vdot(g, g))) + 1e-6)
+            if scale < 1:
+                g *= scale
+        optimizer.step(net)
+    return step
 
 
 def _diverged(net, Xb, value, epoch, batch, history, optimizer):
