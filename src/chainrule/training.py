@@ -285,7 +285,7 @@ def _row_weights(y, loss, net, sample_weight, class_weight):
                              f"got {w.shape}")
         if not np.all(np.isfinite(w)) or (w < 0).any():
             bad = w[~np.isfinite(w) | (w < 0)][0]
-            raise ValueError(f"sample_weight must be finite and >= 0, found {bad!r}")
+            raise ValueError(f"sample_weight must be finite and >= 0, found {float(bad)!r}")
         weights *= w
     if class_weight is not None:
         n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
