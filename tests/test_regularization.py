@@ -120,3 +120,23 @@ def test_clip_settings_are_checked():
     for bad in (0, -1.0, float("inf")):
         with pytest.raises(ValueError, match="clip_norm must be a finite number > 0"):
             _net().fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), clip_norm=bad, verbose=0)
+
+
+def test_the_regularization_example_overfits_then_generalises(tmp_path):
+    import pathlib
+    import runpy
+    example = pathlib.Path(__file__).parents[1] / "examples" / "regularization.py"
+    figure = tmp_path / "curves.png"
+    result = runpy.run_path(str(example))["main"](str(figure))
+    assert figure.stat().st_size > 0
+    plain, h_plain = result["plain"]
+    regular, h_reg = result["regularised"]
+    # plain: the training loss goes to ~0 while the validation loss turns and climbs
+    assert h_plain["loss"][-1] < 0.01
+    assert h_plain["val_loss"][-1] > 3 * min(h_plain["val_loss"])
+    # regularised: stopped early, and the weights kept generalise better
+    assert len(h_reg["loss"]) < len(h_plain["loss"])
+    kept = regular.evaluate(*result["validation"], loss=cr.CrossEntropy())
+    last = plain.evaluate(*result["validation"], loss=cr.CrossEntropy())
+    assert kept["loss"] == pytest.approx(min(h_reg["val_loss"]), rel=1e-6)
+    assert kept["loss"] < last["loss"] / 3 and kept["accuracy"] > last["accuracy"]
