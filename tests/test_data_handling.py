@@ -196,3 +196,15 @@ def test_metrics_are_computed_on_validation_each_epoch():
                                      validation_data=(X_val, X_val[:, 0]), metrics=("r2", "mae"),
                                      verbose=0)
     assert set(reg.history) == {"loss", "val_loss", "val_r2", "val_mae", "lr"}
+
+
+@pytest.mark.parametrize("loss,score", [(cr.MSE(), skm.mean_squared_error),
+                                        (cr.MAE(), skm.mean_absolute_error)], ids=repr)
+def test_sample_weight_in_regression_is_sklearns_weighted_mean(loss, score):
+    rng = np.random.default_rng(11)
+    X, y, w = rng.normal(size=(30, 4)), rng.normal(size=30), rng.uniform(0, 2, 30)
+    net = cr.mlp([4, 5, 1], seed=0, dtype=np.float64)
+    A = net.predict(X)
+    h = net.fit(X, y, loss=loss, optimizer=cr.SGD(lr=1e-30), batch_size=None, sample_weight=w,
+                verbose=0)
+    assert h["loss"][0] == pytest.approx(score(y, A[:, 0], sample_weight=w), rel=1e-12)
