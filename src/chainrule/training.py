@@ -12,6 +12,8 @@ import math
 import numpy as np
 
 from . import metrics as _metrics
+from . import regularization as _regularization
+from . import sampling as _sampling
 from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
                         overrides)
 from .init import as_generator
@@ -198,7 +200,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
     rng = as_generator(seed)
     metric_functions = _metric_functions(metrics, loss)
-    step = _clipped_step(optimizer, clip_norm, clip_value)
+    step = _regularization.clipped_step(optimizer, clip_norm, clip_value)
     train_loss = loss
     if y is None:  # a stream of (X_batch, y_batch)
         if callable(X) and not hasattr(X, "__iter__"):
@@ -215,14 +217,15 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         validation = _validation(net, loss, validation_data)
     else:
         X, y, Y = _prepare(net, X, y, loss)
-        weights = _row_weights(y, loss, net, sample_weight, class_weight)
+        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+        weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
         X, y, Y, weights, validation = _split_validation(
             net, loss, X, y, Y, weights, validation_data, validation_split, rng)
         size = len(X) if batch_size is None else min(batch_size, len(X))
         if weights is None:
             batches = _Batches(X, Y, size)
         else:
-            train_loss = _WeightedLoss(loss)
+            train_loss = _sampling.WeightedLoss(loss)
             batches = _WeightedBatches(X, Y, size, weights, train_loss)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
@@ -328,63 +331,6 @@ def _metric_functions(metrics, loss):
             for m in metrics]
 
 
-def _class_labels(y, loss, n_out):
-    """Integer class labels (n,) for a classification loss's targets, or None."""
-    if isinstance(loss, CrossEntropy):
-        return (y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)).astype(np.intp)
-    if isinstance(loss, BinaryCrossEntropy) and n_out == 1 and np.isin(y, (0, 1)).all():
-        return y.reshape(-1).astype(np.intp)
-    return None
-
-
-def _row_weights(y, loss, net, sample_weight, class_weight):
-    """One weight per row from sample_weight and class_weight, or None (the plain path)."""
-    if sample_weight is None and class_weight is None:
-        return None
-    weights = np.ones(len(y))
-    if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
-        if w.shape != (len(y),):
-            raise ValueError(f"sample_weight must have shape ({len(y)},), one weight per row, "
-                             f"got {w.shape}")
-        if not np.all(np.isfinite(w)) or (w < 0).any():
-            bad = w[~np.isfinite(w) | (w < 0)][0]
-            raise ValueError(f"sample_weight must be finite and >= 0, found {float(bad)!r}")
-        weights *= w
-    if class_weight is not None:
-        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-        labels = _class_labels(y, loss, n_out)
-        if labels is None:
-            raise ValueError("class_weight needs class labels: a CrossEntropy loss, or "
-                             "BinaryCrossEntropy with one output and 0/1 targets")
-        weights *= _class_weight_per_row(class_weight, labels, max(n_out, 2))
-    return weights
-
-
-def _class_weight_per_row(class_weight, labels, k):
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or a dict {{class: weight}}, "
-                             f"got {class_weight!r}")
-        classes, counts = np.unique(labels, return_counts=True)
-        # scikit-learn's compute_class_weight("balanced"): n / (classes present · count)
-        table = np.ones(k)
-        table[classes] = len(labels) / (len(classes) * counts)
-        return table[labels]
-    if not isinstance(class_weight, dict):
-        raise TypeError(f"class_weight must be 'balanced' or a dict {{class: weight}}, "
-                        f"got {class_weight!r}")
-    table = np.ones(k)
-    for c, w in class_weight.items():
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < k:
-            raise ValueError(f"class_weight has key {c!r}: classes are the integers 0 to {k - 1}")
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(w) or w < 0:
-            raise ValueError(f"class_weight[{c}] must be a finite number >= 0, got {w!r}")
-        table[c] = w
-    return table[labels]
-
-
 def _validation(net, loss, validation_data):
     """The validation triple (X_val, y_val, Y_val) from a pair (X_val, y_val), or None."""
     if validation_data is None:
@@ -403,7 +349,7 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
     if not split:
         return X, y, Y, weights, _validation(net, loss, validation_data)
     n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-    val = _split(len(X), split, _class_labels(y, loss, n_out), rng)
+    val = _sampling.validation_rows(len(X), split, _sampling.class_labels(y, loss, n_out), rng)
     if len(val) == 0 or len(val) == len(X):
         raise ValueError(f"validation_split={split} of {len(X)} rows leaves "
                          f"{len(X) - len(val)} for training and {len(val)} for validation; "
@@ -411,47 +357,6 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
     train = np.setdiff1d(np.arange(len(X)), val)
     part = lambda a: None if a is None else a[train]
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
-
-
-def _split(n, share, labels, rng):
-    """Sorted indices of a random validation part; per class when labels are given."""
-    if labels is None:
-        return np.sort(rng.permutation(n)[:int(round(share * n))])
-    val = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        val.append(rng.permutation(members)[:int(round(share * len(members)))])
-    return np.sort(np.concatenate(val))
-
-
-class _WeightedLoss:
-    """``loss`` with row weights: value Σ wᵢLᵢ/Σ wᵢ, rows of the gradient scaled likewise.
-
-    Every loss is a mean over rows, so with the batch's weights normalised to
-    mean 1 (ŵ = w / mean(w)) the weighted loss is mean(ŵᵢ·Lᵢ) and its gradient
-    is the plain gradient with row i multiplied by ŵᵢ.
-    """
-
-    def __init__(self, loss):
-        self.loss, self.fuses_with, self.w = loss, loss.fuses_with, None
-
-    def forward(self, A, Y):
-        self.loss.forward(A, Y)
-        return float(np.mean(self.w * self.loss.rows(A, Y)))
-
-    def backward(self):
-        d = self.loss.backward()
-        d *= self.w[:, None]
-        return d
-
-    def forward_logits(self, Z, Y):
-        self.loss.forward_logits(Z, Y)
-        return float(np.mean(self.w * self.loss.rows_logits(Z, Y)))
-
-    def backward_logits(self):
-        d = self.loss.backward_logits()
-        d *= self.w[:, None]
-        return d
 
 
 class _WeightedBatches(_Batches):
@@ -473,28 +378,6 @@ class _WeightedBatches(_Batches):
                 yield self.X[rows], self.Y[rows]
             else:
                 yield self.gather(self.X, rows, "X"), self.gather(self.Y, rows, "Y")
-
-
-def _clipped_step(optimizer, clip_norm, clip_value):
-    """optimizer.step, preceded by gradient clipping when asked for."""
-    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-        if value is not None and (isinstance(value, bool) or not isinstance(
-                value, (int, float, np.integer, np.floating)) or not math.isfinite(value) or value <= 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if clip_norm is None and clip_value is None:
-        return optimizer.step
-
-    def step(net):
-        g = net.flat_grads
-        if clip_value is not None:
-            np.clip(g, -clip_value, clip_value, out=g)
-        if clip_norm is not None:
-            # torch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
-            scale = clip_norm / (math.sqrt(float(np.vdot(g, g))) + 1e-6)
-            if scale < 1:
-                g *= scale
-        optimizer.step(net)
-    return step
 
 
 def _diverged(net, Xb, value, epoch, batch, history, optimizer):
