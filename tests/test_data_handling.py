@@ -208,3 +208,32 @@ def test_sample_weight_in_regression_is_sklearns_weighted_mean(loss, score):
     h = net.fit(X, y, loss=loss, optimizer=cr.SGD(lr=1e-30), batch_size=None, sample_weight=w,
                 verbose=0)
     assert h["loss"][0] == pytest.approx(score(y, A[:, 0], sample_weight=w), rel=1e-12)
+
+
+def test_stratified_shuffling_puts_every_class_in_every_batch():
+    rng = np.random.default_rng(12)
+    n = 200
+    y = np.r_[np.zeros(180, int), np.ones(14, int), np.full(6, 2)]   # 90% / 7% / 3%
+    X = np.column_stack([rng.normal(size=(n, 3)), np.arange(n)])    # last column: row id
+    seen = []
+    net = cr.Sequential([cr.Dense(4, 3, seed=0, dtype=np.float64), cr.Softmax()])
+    original = net.forward_backward
+    net.forward_backward = lambda Xb, Yb, loss: (seen.append(Xb[:, -1].astype(int)),
+                                                 original(Xb, Yb, loss))[1]
+    net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=1e-6), epochs=2, batch_size=20,
+            shuffle="stratified", seed=0, verbose=0)
+    epochs = [seen[:10], seen[10:]]
+    for batches in epochs:
+        np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(n))  # each row once
+        for rows in batches:
+            counts = np.bincount(y[rows], minlength=3)
+            assert np.all(np.abs(counts - 20 * np.array([0.9, 0.07, 0.03])) <= 1), counts
+    assert not np.array_equal(np.concatenate(epochs[0]), np.concatenate(epochs[1]))  # reshuffled
+    # a plain shuffle leaves batches with none of the rare classes
+    plain = np.random.default_rng(0).permutation(n)
+    assert any(np.bincount(y[plain[i:i + 20]], minlength=3)[2] == 0 for i in range(0, n, 20))
+    with pytest.raises(ValueError, match="shuffle='stratified' needs class labels"):
+        cr.mlp([4, 1]).fit(X, y.astype(float), loss=cr.MSE(), optimizer=cr.SGD(lr=0.1),
+                           shuffle="stratified", verbose=0)
+    with pytest.raises(ValueError, match="shuffle must be True, False or 'stratified'"):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), shuffle="yes", verbose=0)

@@ -2,6 +2,8 @@
 
 * ``validation_rows``: a random share of the rows, stratified by class for
   classification so that each class keeps its proportion in both parts.
+* ``stratified_order``: a random order of the rows in which every stretch
+  (every mini-batch) holds each class in about its overall proportion.
 * ``row_weights``: one weight per row from ``sample_weight`` and
   ``class_weight`` ("balanced" as scikit-learn's ``compute_class_weight``).
 * ``WeightedLoss``: a loss whose value is the weighted mean Σ wᵢLᵢ / Σ wᵢ of its
@@ -111,3 +113,18 @@ class WeightedLoss:
         d = self.loss.backward_logits()
         d *= self.w[:, None]
         return d
+
+
+def stratified_order(labels, rng):
+    """A permutation of the rows that spreads every class evenly along it.
+
+    Each class's rows, in random order, are placed at evenly spaced positions
+    (rank + u_c) / count_c in [0, 1), with a random offset u_c per class; sorting
+    by position interleaves the classes, so any run of B consecutive rows holds
+    about B·count_c/n of class c (within one row).
+    """
+    position = np.empty(len(labels))
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        position[members] = (np.arange(len(members)) + rng.random()) / len(members)
+    return np.argsort(position, kind="stable")

@@ -149,7 +149,9 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     epochs : int
     batch_size : int or None
         None (or >= n) trains full-batch: one step per epoch on all the data.
-    shuffle : bool
+    shuffle : bool or "stratified"
+        "stratified" (classification): every batch holds each class in about
+        its share of the data, a fresh random order each epoch.
     seed : int or numpy.random.Generator, optional
         Drives the shuffling; the same seed gives the same run.
     validation_data : (X_val, y_val), optional
@@ -193,6 +195,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     _check_objects(loss, optimizer)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    if shuffle not in (True, False, "stratified"):
+        raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     for i, cb in enumerate(callbacks):
@@ -222,11 +226,17 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         X, y, Y, weights, validation = _split_validation(
             net, loss, X, y, Y, weights, validation_data, validation_split, rng)
         size = len(X) if batch_size is None else min(batch_size, len(X))
-        if weights is None:
+        labels = None
+        if shuffle == "stratified":
+            labels = _sampling.class_labels(y, loss, n_out)
+            if labels is None:
+                raise ValueError("shuffle='stratified' needs class labels: a CrossEntropy loss, "
+                                 "or BinaryCrossEntropy with one output and 0/1 targets")
+        if weights is None and labels is None:
             batches = _Batches(X, Y, size)
         else:
-            train_loss = _sampling.WeightedLoss(loss)
-            batches = _WeightedBatches(X, Y, size, weights, train_loss)
+            train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
+            batches = _SampledBatches(X, Y, size, weights, train_loss, labels)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     if getattr(optimizer, "schedule", None) is not None:
@@ -359,21 +369,28 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
 
 
-class _WeightedBatches(_Batches):
-    """Mini-batches as ``_Batches`` gives them, each batch's row weights (normalised to
-    mean 1) handed to the weighted loss just before the batch is used."""
+class _SampledBatches(_Batches):
+    """``_Batches`` with the options of fit that act on rows: a stratified order
+    (``labels`` given, ``shuffle="stratified"``) and row weights (``weights`` given:
+    each batch's weights, normalised to mean 1, go to ``weighted_loss`` before
+    the batch is used). The plain path keeps ``_Batches`` itself."""
 
-    def __init__(self, X, Y, batch_size, weights, weighted_loss):
+    def __init__(self, X, Y, batch_size, weights=None, weighted_loss=None, labels=None):
         super().__init__(X, Y, batch_size)
-        self.weights, self.loss = weights.astype(X.dtype), weighted_loss
+        self.weights = None if weights is None else weights.astype(X.dtype)
+        self.loss, self.labels = weighted_loss, labels
 
     def __call__(self, rng, shuffle):
-        order = rng.permutation(self.n) if shuffle and self.count > 1 else None
+        order = None
+        if shuffle and self.count > 1:
+            order = rng.permutation(self.n) if self.labels is None \
+                else _sampling.stratified_order(self.labels, rng)
         for start in range(0, self.n, self.size):
             rows = slice(start, start + self.size) if order is None else order[start:start + self.size]
-            w = self.weights[rows]
-            mean = w.mean()
-            self.loss.w = w / mean if mean > 0 else np.zeros_like(w)
+            if self.weights is not None:
+                w = self.weights[rows]
+                mean = w.mean()
+                self.loss.w = w / mean if mean > 0 else np.zeros_like(w)
             if order is None:
                 yield self.X[rows], self.Y[rows]
             else:
