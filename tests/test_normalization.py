@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
 from training_checks import assert_close, to_torch, training_gradient_errors
@@ -164,3 +166,20 @@ def test_batchnorm_errors_name_the_problem():
     bn = cr.BatchNorm(3)
     bn.training = False
     assert bn.forward(np.ones((1, 3), np.float32)).shape == (1, 3)  # evaluation needs no batch
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 9), st.integers(1, 5)),
+              elements=st.floats(-1e3, 1e3)), st.floats(1e-5, 1e-1))
+def test_standardised_columns_and_rows(X, eps):
+    # BatchNorm (γ = 1, β = 0) gives each column mean 0 and variance σ²/(σ² + ε);
+    # LayerNorm does the same for each row
+    for layer, axis in ((cr.BatchNorm(X.shape[1], eps=eps, dtype=np.float64), 0),
+                        (cr.LayerNorm(X.shape[1], eps=eps, dtype=np.float64), 1)):
+        A = layer.forward(X)
+        var = X.var(axis=axis)
+        np.testing.assert_allclose(A.mean(axis=axis), 0, atol=1e-9)
+        np.testing.assert_allclose(A.var(axis=axis), var / (var + eps), rtol=1e-9, atol=1e-9)
+        # the backward pass of a standardisation sends no gradient along a constant shift
+        dX = layer.backward(np.ones_like(A))
+        np.testing.assert_allclose(dX, 0, atol=1e-9 * max(1.0, float(np.abs(X).max())))

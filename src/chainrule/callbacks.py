@@ -64,8 +64,9 @@ class Callback:
 class History(Callback):
     """Per-epoch records of a training run.
 
-    ``history["loss"]`` is the mean training loss of each epoch; "val_loss",
-    "val_accuracy" and other metrics appear when validation data is given.
+    ``history["loss"]`` is the mean training loss of each epoch, ``history["lr"]``
+    the learning rate it used; "val_loss", "val_accuracy" and other metrics
+    appear when validation data is given.
     ``epoch`` lists the epoch numbers (0-based).
     """
 
