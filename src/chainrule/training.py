@@ -164,7 +164,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     sample_weight : array (n,), optional
         A weight >= 0 per row. Each batch's loss becomes the weighted mean
         ``Σ wᵢ·Lᵢ / Σ wᵢ`` (torch's weighted CrossEntropyLoss, scikit-learn's
-        ``sample_weight``), and its gradient likewise.
+        ``sample_weight``), and its gradient likewise. Validation losses are
+        not weighted.
     class_weight : "balanced" or dict {class: weight}, optional
         Weight of each row by its class (labels for CrossEntropy, 0/1 for
         BinaryCrossEntropy); missing classes weigh 1. "balanced" is
