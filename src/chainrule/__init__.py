@@ -6,21 +6,26 @@ layer by layer in NumPy, and checked against PyTorch.
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .callbacks import Callback, History, LambdaCallback
+from . import schedules
+from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
+                        LearningRateScheduler)
+from .dropout import Dropout
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Layer
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .network import Sequential, mlp
+from .normalization import BatchNorm, LayerNorm
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .training import DivergenceError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "Dense",
+    "Layer", "Dense", "Dropout", "BatchNorm", "LayerNorm",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
-    "Loss", "MSE", "BinaryCrossEntropy", "CrossEntropy",
+    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
+    "EarlyStopping", "LearningRateScheduler", "CSVLogger", "schedules",
     "gradient_check", "GradientCheckReport",
 ]

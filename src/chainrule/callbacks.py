@@ -13,11 +13,22 @@ calls, in order::
 Setting ``self.run.stop_training = True`` ends training after the current
 batch. Only the hooks a callback overrides are called, so an unused hook costs
 nothing in the batch loop. The History and the progress bar are callbacks too.
+
+The epoch's logs hold "loss" (mean training loss, penalties included), "lr"
+(the learning rate the epoch used) and, with validation data, "val_loss" and
+"val_<metric>" for each metric fit was given.
+
+Ready-made: History, ProgressBar, EpochLogger, LambdaCallback, EarlyStopping,
+LearningRateScheduler, CSVLogger.
 """
 from __future__ import annotations
 
+import csv
+import math
 import sys
 import time
+
+import numpy as np
 
 
 class Run:
@@ -53,8 +64,9 @@ class Callback:
 class History(Callback):
     """Per-epoch records of a training run.
 
-    ``history["loss"]`` is the mean training loss of each epoch; "val_loss",
-    "val_accuracy" and other metrics appear when validation data is given.
+    ``history["loss"]`` is the mean training loss of each epoch, ``history["lr"]``
+    the learning rate it used; "val_loss", "val_accuracy" and other metrics
+    appear when validation data is given.
     ``epoch`` lists the epoch numbers (0-based).
     """
 
@@ -76,7 +88,7 @@ class History(Callback):
 
 
 def _format(logs):
-    return " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
+    return " - ".join(f"{k} {v:.3g}" if k == "lr" else f"{k} {v:.4f}" for k, v in logs.items())
 
 
 class ProgressBar(Callback):
@@ -160,3 +172,156 @@ def overrides(callback, hook):
     own = getattr(callback, hook)
     base = getattr(Callback, hook)
     return getattr(own, "__func__", own) is not base
+
+
+#: Logged quantities that are better when larger (EarlyStopping's mode "auto").
+_HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` stops improving; optionally go back to its best epoch.
+
+    An epoch improves when its value beats the best so far by more than
+    ``min_delta`` (lower for mode "min", higher for "max"; "auto" picks "max"
+    for accuracy-like names and "min" otherwise). Training stops once
+    ``patience`` epochs in a row have not improved (patience 0: at the first).
+
+    With ``restore_best_weights=True`` the parameters and buffers (BatchNorm's
+    running statistics) of the best epoch are copied aside when it happens and
+    put back when training ends, whether it stopped early or ran out of epochs.
+
+    Attributes after fit: ``best`` (value), ``best_epoch``, ``stopped_epoch``
+    (None if training was not stopped).
+    """
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
+                 restore_best_weights=False):
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
+        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) or min_delta < 0:
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if monitor.endswith(_HIGHER_IS_BETTER) else "min"
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, int(patience), \
+            float(min_delta), mode
+        self.restore_best_weights = bool(restore_best_weights)
+
+    def on_train_begin(self, logs):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = self.stopped_epoch = None
+        self.wait = 0
+        self._saved = None
+
+    def _improves(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs):
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not in the "
+                             f"epoch's logs (available: {', '.join(sorted(logs))}); give fit "
+                             "validation_data or validation_split, or monitor='loss'")
+        value = float(logs[self.monitor])
+        if self._improves(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._saved = snapshot(self.run.net)
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.run.stop_training = True
+
+    def on_train_end(self, logs):
+        if self.restore_best_weights and self._saved is not None:
+            restore(self.run.net, self._saved)
+
+
+def snapshot(net):
+    """Copies of a network's parameters (one flat array) and of its layers' buffers."""
+    buffers = {(i, name): getattr(layer, name).copy()
+               for i, layer in enumerate(net.layers) for name in layer.buffers}
+    return net.flat_params.copy(), buffers
+
+
+def restore(net, saved):
+    """Put back what :func:`snapshot` took, in place (optimizers keep their arrays)."""
+    params, buffers = saved
+    net.flat_params[...] = params
+    for (i, name), value in buffers.items():
+        getattr(net.layers[i], name)[...] = value
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate from a schedule, epoch by epoch.
+
+    ``schedule`` is a :class:`chainrule.schedules.Schedule` (stepped at the end
+    of each epoch with that epoch's logs; fit adds this callback by itself
+    when the optimizer was given a schedule as ``lr``), or a function
+    ``f(epoch, lr) -> new lr`` called at the start of each epoch, as Keras'.
+    """
+
+    def __init__(self, schedule):
+        from .schedules import Schedule
+        if not isinstance(schedule, Schedule) and not callable(schedule):
+            raise TypeError(f"schedule must be a chainrule Schedule or a function "
+                            f"f(epoch, lr) -> lr, got {schedule!r}")
+        self.schedule = schedule
+        self._is_object = isinstance(schedule, Schedule)
+
+    def _set(self, lr, where):
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"the learning-rate schedule gave {lr!r} {where}: "
+                             "a learning rate must be a finite number >= 0")
+        self.run.optimizer.lr = float(lr)
+
+    def on_train_begin(self, logs):
+        if self._is_object:
+            self._set(self.schedule.lr, "at the start")
+
+    def on_epoch_begin(self, epoch, logs):
+        if not self._is_object:
+            self._set(self.schedule(epoch, self.run.optimizer.lr), f"for epoch {epoch}")
+
+    def on_epoch_end(self, epoch, logs):
+        if self._is_object:
+            self._set(self.schedule.step(logs), f"after epoch {epoch}")
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs as a row of a CSV file: ``epoch,loss,lr,val_loss,...``.
+
+    The columns are those of the first epoch. The file is flushed after every
+    row, so it can be followed while training runs. ``append=True`` adds to an
+    existing file (without a second header) instead of replacing it.
+    """
+
+    def __init__(self, path, separator=",", append=False):
+        self.path, self.separator, self.append = path, separator, bool(append)
+        self._file = None
+
+    def on_train_begin(self, logs):
+        import os
+        has_rows = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        self._file = open(self.path, "a" if self.append else "w", newline="")
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+        self._keys = None
+        self._header_written = has_rows
+
+    def on_epoch_end(self, epoch, logs):
+        if self._keys is None:
+            self._keys = list(logs)
+            if not self._header_written:
+                self._writer.writerow(["epoch", *self._keys])
+        self._writer.writerow([epoch, *(repr(float(logs[k])) if k in logs else ""
+                                        for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs):
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init as _init
+from . import regularization as _reg
 
 
 class Layer:
@@ -42,6 +43,9 @@ class Layer:
     """
 
     params: tuple = ()
+    #: Non-trainable arrays that are part of the model (BatchNorm's running
+    #: statistics): saved with it, cast to the network's dtype, never optimised.
+    buffers: tuple = ()
     #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
     training = True
     #: Set by the network: reuse scratch arrays across calls of the same shape.
@@ -93,6 +97,20 @@ class Layer:
     def output_features(self, n_in):
         """Number of output features for ``n_in`` input features."""
         return n_in
+
+    # -- penalties (see regularization.py); the network calls these ------------
+
+    @property
+    def penalized(self):
+        """True if this layer adds a penalty to the loss."""
+        return False
+
+    def penalty(self):
+        """This layer's term of the loss, e.g. ``l2·Σ W²``."""
+        return 0.0
+
+    def inplace_add_penalty_gradients(self):
+        """Add ∂penalty/∂P to each parameter gradient ``dP`` (after backward)."""
 
     @property
     def dtype(self):
@@ -152,6 +170,10 @@ class Dense(Layer):
 
     Caches ``X``. ``dW`` and ``db`` are overwritten by each backward call.
 
+    With ``l1``/``l2`` the loss gains ``l1·Σ|W| + l2·Σ W²`` and dW gains
+    ``l1·sign(W) + 2·l2·W``; the network adds both after backward (see
+    :mod:`chainrule.regularization`), so backward above stays as written.
+
     Parameters
     ----------
     n_in, n_out : int
@@ -161,16 +183,20 @@ class Dense(Layer):
     seed : int or numpy.random.Generator, optional
         Source of the initial weights; the same seed gives the same weights.
     dtype : numpy dtype, default float32
+    l1, l2 : float, default 0
+        Strengths of the L1 and L2 penalties on W (b is not penalised).
     """
 
     params = ("W", "b")
 
-    def __init__(self, n_in, n_out, *, init=None, seed=None, dtype=np.float32):
+    def __init__(self, n_in, n_out, *, init=None, seed=None, dtype=np.float32, l1=0.0, l2=0.0):
         for name, value in (("n_in", n_in), ("n_out", n_out)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = "xavier" if init is None else init
+        self.l1 = _reg.check_penalty(l1, "l1")
+        self.l2 = _reg.check_penalty(l2, "l2")
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"dtype must be a floating-point type, got {dtype}")
@@ -201,6 +227,21 @@ class Dense(Layer):
                              f"features, but the layer before it gives {n_in}")
         return self.n_out
 
+    @property
+    def penalized(self):
+        return bool(self.l1 or self.l2)
+
+    def penalty(self):
+        return _reg.penalty(self.W, self.l1, self.l2)
+
+    def inplace_add_penalty_gradients(self):
+        _reg.inplace_add_penalty_gradient(self.dW, self.W, self.l1, self.l2)
+
     def config(self):
         init = self.init if isinstance(self.init, str) else "custom"
-        return {"n_in": self.n_in, "n_out": self.n_out, "init": init}
+        config = {"n_in": self.n_in, "n_out": self.n_out, "init": init}
+        if self.l1:
+            config["l1"] = self.l1
+        if self.l2:
+            config["l2"] = self.l2
+        return config

@@ -45,6 +45,14 @@ class Loss:
             raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
         return value
 
+    def rows(self, A, Y):
+        """The loss of each row, shape (n,), whose mean is ``forward(A, Y)``.
+
+        Used for sample and class weights: every loss here is a mean over rows,
+        so weighting row i by w_i scales row i of dA by w_i (see training.py).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support sample weights")
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -63,6 +71,66 @@ class MSE(Loss):
     def backward(self):
         diff = self._cached("diff")
         return diff * (2.0 / diff.size)
+
+    def rows(self, A, Y):
+        return ((A - Y) ** 2).mean(axis=1)
+
+
+class MAE(Loss):
+    r"""Mean absolute error over all elements (torch ``L1Loss``).
+
+    ``L = (1/m) Σ |A − Y|`` with m = A.size; ``dA = sign(A − Y) / m``
+    (0 where A = Y, the subgradient PyTorch uses). A and Y of shape
+    (n, n_out). Caches ``A − Y``. Less swayed by outliers than MSE.
+    """
+
+    def forward(self, A, Y):
+        self.diff = A - Y
+        return float(np.abs(self.diff).mean())
+
+    def backward(self):
+        diff = self._cached("diff")
+        return np.sign(diff) / diff.size
+
+    def rows(self, A, Y):
+        return np.abs(A - Y).mean(axis=1)
+
+
+class Huber(Loss):
+    r"""Huber loss, mean over all elements (torch ``HuberLoss``).
+
+    Quadratic near the target, linear beyond ``delta``; with d = A − Y::
+
+        ℓ(d) = d²/2              if |d| < δ
+             = δ·(|d| − δ/2)     otherwise
+        L = (1/m) Σ ℓ(d)         dA = clip(d, −δ, δ) / m
+
+    A and Y of shape (n, n_out). Caches d.
+    """
+
+    def __init__(self, delta=1.0):
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(delta) or delta <= 0:
+            raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def _elementwise(self, d):
+        a = np.abs(d)
+        return np.where(a < self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))
+
+    def forward(self, A, Y):
+        self.diff = A - Y
+        return float(self._elementwise(self.diff).mean())
+
+    def backward(self):
+        diff = self._cached("diff")
+        return np.clip(diff, -self.delta, self.delta) / diff.size
+
+    def rows(self, A, Y):
+        return self._elementwise(A - Y).mean(axis=1)
+
+    def __repr__(self):
+        return f"Huber(delta={self.delta!r})"
 
 
 class BinaryCrossEntropy(Loss):
@@ -107,6 +175,15 @@ class BinaryCrossEntropy(Loss):
         L -= Z * Y
         return float(L.sum()) / L.size
 
+    def rows(self, A, Y):
+        with np.errstate(divide="ignore"):
+            log_a = np.maximum(np.log(A), -100.0)
+            log_1a = np.maximum(np.log1p(-A), -100.0)
+        return -(Y * log_a + (1.0 - Y) * log_1a).mean(axis=1)
+
+    def rows_logits(self, Z, Y):
+        return (np.logaddexp(0.0, Z) - Z * Y).mean(axis=1)
+
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")
         dZ = A - Y
@@ -127,9 +204,25 @@ class CrossEntropy(Loss):
 
     After a Softmax, training uses the fused form on the logits Z:
     ``L = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]``, ``dZ = (softmax(Z) − Y) / n``.
+
+    Label smoothing ε (torch's ``label_smoothing``): the target rows become
+    ``Y' = (1 − ε)·Y + ε/k`` (Y one-hot for labels), done once in ``prepare``;
+    the equations above then hold with Y' for Y (Szegedy et al., 2016).
     """
 
     fuses_with = Softmax
+
+    def __init__(self, label_smoothing=0.0):
+        if isinstance(label_smoothing, bool) or not isinstance(
+                label_smoothing, (int, float, np.integer, np.floating)) \
+                or not 0 <= label_smoothing <= 1:
+            raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
+    def __repr__(self):
+        if self.label_smoothing:
+            return f"CrossEntropy(label_smoothing={self.label_smoothing!r})"
+        return "CrossEntropy()"
 
     def prepare(self, Y, n_out, dtype):
         Y = np.asarray(Y)
@@ -150,7 +243,10 @@ class CrossEntropy(Loss):
                 bad = Y[(Y < 0) | (Y >= n_out)][0]
                 raise ValueError(f"class label {bad} is outside the network's output width: "
                                  f"labels must be in [0, {n_out - 1}] for {n_out} outputs")
-            return Y.astype(np.intp)
+            Y = Y.astype(np.intp)
+            if not self.label_smoothing:
+                return Y
+            Y = np.eye(n_out, dtype=dtype)[Y]
         if Y.ndim != 2 or Y.shape[1] != n_out:
             raise ValueError(f"y has shape {Y.shape}: expected class labels of shape (n,) or "
                              f"one-hot rows of shape (n, {n_out})")
@@ -160,6 +256,9 @@ class CrossEntropy(Loss):
             raise ValueError(f"CrossEntropy targets of shape (n, k) must be one-hot or class "
                              f"probabilities (non-negative, each row summing to 1); row {row} "
                              f"sums to {sums[row]:g}")
+        if self.label_smoothing:
+            eps = self.label_smoothing
+            return ((1.0 - eps) * Y + eps / n_out).astype(dtype)
         return Y.astype(dtype, copy=False)
 
     def forward(self, A, Y):
@@ -203,3 +302,16 @@ class CrossEntropy(Loss):
             dZ -= Y
         dZ /= n
         return dZ
+
+    def rows(self, A, Y):
+        tiny = np.finfo(A.dtype).tiny
+        if Y.ndim == 1:
+            return -np.log(np.maximum(A[np.arange(len(Y)), Y], tiny))
+        return -(Y * np.log(np.maximum(A, tiny))).sum(axis=1)
+
+    def rows_logits(self, Z, Y):
+        shifted = Z - Z.max(axis=-1, keepdims=True)
+        log_A = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        if Y.ndim == 1:
+            return -log_A[np.arange(len(Y)), Y]
+        return -(Y * log_A).sum(axis=1)

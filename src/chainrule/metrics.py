@@ -1,5 +1,14 @@
-"""Metrics ``f(A, y) -> float`` on a network's output A (n, n_out) and raw targets y."""
+"""Metrics ``f(A, y) -> float`` on a network's output A (n, n_out) and raw targets y.
+
+Chosen by name in ``fit(..., metrics=(...))`` and ``evaluate``: "accuracy",
+"top_k_accuracy" (k = 5) or "top_3_accuracy" (any k), "precision", "recall",
+"f1" (macro averages over classes, as scikit-learn's ``average="macro"``),
+"mse", "mae", "r2"; or any callable ``f(A, y)``.
+"""
 from __future__ import annotations
+
+import functools
+import re
 
 import numpy as np
 
@@ -53,9 +62,60 @@ def r2(A, y):
     return float(scores.mean())
 
 
-METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae, "r2": r2}
+def top_k_accuracy(A, y, k=5):
+    """Share of rows whose true class is among the k highest outputs."""
+    if A.shape[1] < 2:
+        raise ValueError("top-k accuracy needs one output per class (at least 2 outputs), "
+                         f"the network has {A.shape[1]}")
+    _, truth = _labels(A, y)
+    if k >= A.shape[1]:
+        return 1.0
+    top = np.argpartition(-A, k - 1, axis=1)[:, :k]
+    return float(np.mean((top == truth[:, None]).any(axis=1)))
+
+
+def _per_class(A, y):
+    """Counts per class (over the labels seen in truth or prediction): tp, predicted, actual."""
+    predicted, truth = _labels(A, y)
+    classes = np.union1d(predicted, truth)
+    tp = np.array([np.sum((predicted == c) & (truth == c)) for c in classes], dtype=float)
+    n_pred = np.array([np.sum(predicted == c) for c in classes], dtype=float)
+    n_true = np.array([np.sum(truth == c) for c in classes], dtype=float)
+    return tp, n_pred, n_true
+
+
+def _ratio(a, b):
+    """a / b per class, 0 where b = 0 (scikit-learn's zero_division=0)."""
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def precision(A, y):
+    """Macro precision: the mean over classes of tp / (tp + fp)."""
+    tp, n_pred, _ = _per_class(A, y)
+    return float(_ratio(tp, n_pred).mean())
+
+
+def recall(A, y):
+    """Macro recall: the mean over classes of tp / (tp + fn)."""
+    tp, _, n_true = _per_class(A, y)
+    return float(_ratio(tp, n_true).mean())
+
+
+def f1(A, y):
+    """Macro F1: the mean over classes of 2·tp / (2·tp + fp + fn)."""
+    tp, n_pred, n_true = _per_class(A, y)
+    return float(_ratio(2 * tp, n_pred + n_true).mean())
+
+
+METRICS = {"accuracy": accuracy, "top_k_accuracy": top_k_accuracy, "precision": precision,
+           "recall": recall, "f1": f1, "mse": mse, "mae": mae, "r2": r2}
 
 
 def get(name):
     """The metric function for ``name`` (or a callable passed through)."""
-    return name if callable(name) else names.lookup(METRICS, name, "metric")
+    if callable(name):
+        return name
+    match = re.fullmatch(r"top_(\d+)_accuracy", name) if isinstance(name, str) else None
+    if match and int(match.group(1)) >= 1:
+        return functools.partial(top_k_accuracy, k=int(match.group(1)))
+    return names.lookup(METRICS, name, "metric")

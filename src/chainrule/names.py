@@ -19,7 +19,8 @@ ACTIVATIONS = {
 }
 LOSSES = {
     "mse": losses.MSE, "binary_cross_entropy": losses.BinaryCrossEntropy, "bce": losses.BinaryCrossEntropy,
-    "cross_entropy": losses.CrossEntropy,
+    "cross_entropy": losses.CrossEntropy, "mae": losses.MAE, "l1": losses.MAE,
+    "huber": losses.Huber,
 }
 OPTIMIZERS = {
     "sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,

@@ -51,13 +51,15 @@ class Sequential:
         self.dtype = dtype
         self._check_shapes()
         self._flatten()
+        #: Layers whose parameters carry an L1/L2 penalty (set at construction).
+        self._penalized = [layer for layer in layers if layer.penalized]
 
     def _check_shapes(self):
         """Follow the feature count through the layers; record n_in and n_out."""
         self.n_in = self.n_out = None
         for layer in self.layers:
-            if self.n_in is None and isinstance(layer, Dense):
-                self.n_in = self.n_out = layer.n_in
+            if self.n_in is None and getattr(layer, "n_in", None) is not None:
+                self.n_in = self.n_out = layer.n_in  # Dense, BatchNorm, LayerNorm
             if self.n_out is not None:
                 self.n_out = layer.output_features(self.n_out)
 
@@ -74,6 +76,9 @@ class Sequential:
             layer._bind(name, self.flat_params[offset:offset + size].reshape(shape))
             layer._bind("d" + name, self.flat_grads[offset:offset + size].reshape(shape))
             offset += size
+        for layer in self.layers:  # non-trainable state follows the network's dtype too
+            for name in layer.buffers:
+                setattr(layer, name, np.asarray(getattr(layer, name)).astype(self.dtype))
 
     # -- the two passes ------------------------------------------------------
 
@@ -88,7 +93,21 @@ class Sequential:
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X."""
         for layer in reversed(self.layers):
             dA = layer.backward(dA)
+        if self._penalized:
+            self._add_penalties()
         return dA
+
+    def _add_penalties(self):
+        """Add each penalised layer's term to its gradients; return the total penalty."""
+        total = 0.0
+        for layer in self._penalized:
+            layer.inplace_add_penalty_gradients()
+            total += layer.penalty()
+        return total
+
+    def penalty(self):
+        """The L1/L2 penalty terms of every layer, summed (0.0 without any)."""
+        return sum(layer.penalty() for layer in self._penalized)
 
     def fused_with(self, loss):
         """True if the last layer and ``loss`` form a fused pair (softmax+CE, sigmoid+BCE)."""
@@ -114,17 +133,24 @@ class Sequential:
             d = loss.backward_logits()
         for layer in reversed(body):
             d = layer.backward(d)
+        if self._penalized:
+            value += self._add_penalties()
         return value
 
     def loss_value(self, X, Y, loss):
-        """The loss on (X, Y) in evaluation mode, by the fused form where it applies."""
+        """The loss on (X, Y) in evaluation mode, by the fused form where it applies.
+
+        Includes the layers' L1/L2 penalties, if any.
+        """
         with self.evaluating():
             if self.fused_with(loss):
                 A = X
                 for layer in self.layers[:-1]:
                     A = layer.forward(A)
-                return loss.forward_logits(A, Y)
-            return loss.forward(self.forward(X), Y)
+                value = loss.forward_logits(A, Y)
+            else:
+                value = loss.forward(self.forward(X), Y)
+        return value + self.penalty() if self._penalized else value
 
     # -- using a trained network ----------------------------------------------
 

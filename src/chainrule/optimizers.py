@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .schedules import Schedule
+
 
 def _check(name, value, rule, ok):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
@@ -33,7 +35,10 @@ class Optimizer:
     """
 
     def __init__(self, lr, weight_decay=0.0):
-        self.lr = _check("lr", lr, "> 0", lambda v: v > 0)
+        #: A learning-rate schedule given as ``lr`` (see schedules.py): fit steps it
+        #: each epoch and sets ``self.lr``, which is always the current float rate.
+        self.schedule = lr if isinstance(lr, Schedule) else None
+        self.lr = _check("lr", lr.lr if self.schedule else lr, "> 0", lambda v: v > 0)
         self.weight_decay = _check("weight_decay", weight_decay, ">= 0", lambda v: v >= 0)
         self.reset()
 
@@ -91,7 +96,8 @@ class Optimizer:
         self._owner = None
 
     def __repr__(self):
-        keys = [k for k in vars(self) if not k.startswith("_") and k not in ("state", "t")]
+        keys = [k for k in vars(self) if not k.startswith("_") and k not in ("state", "t")
+                and not (k == "schedule" and self.schedule is None)]
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in keys)})"
 
 

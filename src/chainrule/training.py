@@ -12,7 +12,10 @@ import math
 import numpy as np
 
 from . import metrics as _metrics
-from .callbacks import Callback, EpochLogger, History, ProgressBar, Run, overrides
+from . import regularization as _regularization
+from . import sampling as _sampling
+from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
+                        overrides)
 from .init import as_generator
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
@@ -136,7 +139,8 @@ class _Source:
 
 
 def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
-        validation_data=None, verbose=1, callbacks=()):
+        validation_data=None, validation_split=0.0, sample_weight=None, class_weight=None,
+        metrics=None, clip_norm=None, clip_value=None, verbose=1, callbacks=()):
     """Train ``net`` on (X, y) with mini-batch gradient descent.
 
     Each epoch visits every row once, in batches of ``batch_size`` (reshuffled
@@ -157,12 +161,36 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     epochs : int
     batch_size : int or None
         None (or >= n) trains full-batch: one step per epoch on all the data.
-    shuffle : bool
+    shuffle : bool or "stratified"
+        "stratified" (classification): every batch holds each class in about
+        its share of the data, a fresh random order each epoch.
     seed : int or numpy.random.Generator, optional
         Drives the shuffling; the same seed gives the same run.
     validation_data : (X_val, y_val), optional
-        Evaluated at the end of each epoch: "val_loss", plus "val_accuracy"
-        for classification losses.
+        Evaluated at the end of each epoch, in evaluation mode: "val_loss",
+        plus "val_<name>" for each of ``metrics``.
+    validation_split : float in [0, 1), default 0
+        Hold out this share of (X, y) as validation data instead, chosen at
+        random (by ``seed``) and, for a classification loss, stratified: each
+        class keeps its share in both parts.
+    sample_weight : array (n,), optional
+        A weight >= 0 per row. Each batch's loss becomes the weighted mean
+        ``Σ wᵢ·Lᵢ / Σ wᵢ`` (torch's weighted CrossEntropyLoss, scikit-learn's
+        ``sample_weight``), and its gradient likewise. Validation losses are
+        not weighted.
+    class_weight : "balanced" or dict {class: weight}, optional
+        Weight of each row by its class (labels for CrossEntropy, 0/1 for
+        BinaryCrossEntropy); missing classes weigh 1. "balanced" is
+        scikit-learn's n / (k · count(class)). Multiplies ``sample_weight``.
+    metrics : sequence of names or callables, optional
+        Computed on the validation data each epoch (see chainrule.metrics);
+        default ("accuracy",) for a classification loss, () otherwise.
+    clip_norm : float, optional
+        Rescale the gradient, all parameters together, to a global L2 norm of
+        at most ``clip_norm`` (torch's ``clip_grad_norm_``).
+    clip_value : float, optional
+        Clip every gradient entry to [−clip_value, clip_value] (applied before
+        clip_norm when both are given).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar, 2 one line per epoch.
     callbacks : sequence of Callback
@@ -181,30 +209,55 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     check_output(net, loss)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    if shuffle not in (True, False, "stratified"):
+        raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    rng = as_generator(seed)
+    metric_functions = _metric_functions(metrics, loss)
+    step = _regularization.clipped_step(optimizer, clip_norm, clip_value)
+    train_loss = loss
     if y is None:  # a stream of (X_batch, y_batch)
         if callable(X) and not hasattr(X, "__iter__"):
             X = _Source(X)
         if isinstance(X, np.ndarray) or not hasattr(X, "__iter__"):
             raise TypeError("fit(X) without y needs an iterable of (X_batch, y_batch) pairs; "
                             "for arrays pass fit(X, y)")
+        for name, given in (("validation_split", bool(validation_split)),
+                            ("sample_weight", sample_weight is not None),
+                            ("class_weight", class_weight is not None)):
+            if given:
+                raise ValueError(f"{name} needs arrays fit(X, y), not a stream of batches")
         batches = _Stream(X, net, loss, epochs)
+        validation = _validation(net, loss, validation_data)
     else:
-        X, _, Y = _prepare(net, X, y, loss)
-        batches = _Batches(X, Y, len(X) if batch_size is None else min(batch_size, len(X)))
-    validation = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        validation = _prepare(net, *validation_data, loss, name="X_val")
-
-    rng = as_generator(seed)
+        X, y, Y = _prepare(net, X, y, loss)
+        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+        weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
+        X, y, Y, weights, validation = _split_validation(
+            net, loss, X, y, Y, weights, validation_data, validation_split, rng)
+        size = len(X) if batch_size is None else min(batch_size, len(X))
+        labels = None
+        if shuffle == "stratified":
+            labels = _sampling.class_labels(y, loss, n_out)
+            if labels is None:
+                raise ValueError("shuffle='stratified' needs class labels: a CrossEntropy loss, "
+                                 "or BinaryCrossEntropy with one output and 0/1 targets")
+        if weights is None and labels is None:
+            batches = _Batches(X, Y, size)
+        else:
+            train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
+            batches = _SampledBatches(X, Y, size, weights, train_loss, labels)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
+    if getattr(optimizer, "schedule", None) is not None:
+        if any(isinstance(cb, LearningRateScheduler) for cb in callbacks):
+            raise ValueError("the optimizer was given a schedule as lr and callbacks has a "
+                             "LearningRateScheduler too: use one of them")
+        extra.append(LearningRateScheduler(optimizer.schedule))
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
     run.rng = rng
@@ -224,12 +277,12 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 hook(epoch, {})
             total = seen = 0.0
             for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
-                value = net.forward_backward(Xb, Yb, loss)
+                value = net.forward_backward(Xb, Yb, train_loss)
                 # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
                 # large that its square overflows: divergence all the same).
                 if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer)
-                optimizer.step(net)
+                step(net)
                 total += value * len(Xb)
                 seen += len(Xb)
                 for hook in batch_hooks:
@@ -240,7 +293,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 raise ValueError(f"the data stream gave no batches in epoch {epoch}")
             logs = {"loss": total / seen}
             if validation is not None:
-                logs.update(_validation_logs(net, validation, loss))
+                logs.update(_validation_logs(net, validation, loss, metric_functions))
+            logs["lr"] = optimizer.lr
             for hook in hooks["on_epoch_end"]:
                 hook(epoch, logs)
             if run.stop_training:
@@ -271,13 +325,90 @@ class _TrainingMode:
             layer.__dict__.pop("_pool", None)  # release the scratch arrays
 
 
-def _validation_logs(net, validation, loss):
+def _validation_logs(net, validation, loss, metric_functions):
+    """val_loss (penalties included) and val_<metric>, from one forward pass in evaluation mode."""
     X_val, y_val, Y_val = validation
-    logs = {"val_loss": net.loss_value(X_val, Y_val, loss)}
-    if _is_classification(loss):
-        with net.evaluating():
-            logs["val_accuracy"] = _metrics.accuracy(net.forward(X_val), y_val)
+    with net.evaluating():
+        if net.fused_with(loss):
+            Z = X_val
+            for layer in net.layers[:-1]:
+                Z = layer.forward(Z)
+            value = loss.forward_logits(Z, Y_val)
+            A = net.layers[-1].forward(Z) if metric_functions else None
+        else:
+            A = net.forward(X_val)
+            value = loss.forward(A, Y_val)
+    logs = {"val_loss": value + net.penalty()}
+    for name, function in metric_functions:
+        logs["val_" + name] = function(A, y_val)
     return logs
+
+
+# -- the options of fit, each set up once before the loop ---------------------------------
+
+def _metric_functions(metrics, loss):
+    if metrics is None:
+        metrics = ("accuracy",) if _is_classification(loss) else ()
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    return [(m if isinstance(m, str) else getattr(m, "__name__", "metric"), _metrics.get(m))
+            for m in metrics]
+
+
+def _validation(net, loss, validation_data):
+    """The validation triple (X_val, y_val, Y_val) from a pair (X_val, y_val), or None."""
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError("validation_data must be a pair (X_val, y_val)")
+    return _prepare(net, *validation_data, loss, name="X_val")
+
+
+def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
+    """The training part and the validation triple, from validation_data or validation_split."""
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
+        raise ValueError(f"validation_split must be a number in [0, 1), got {split!r}")
+    if validation_data is not None and split:
+        raise ValueError("give either validation_data or validation_split, not both")
+    if not split:
+        return X, y, Y, weights, _validation(net, loss, validation_data)
+    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    val = _sampling.validation_rows(len(X), split, _sampling.class_labels(y, loss, n_out), rng)
+    if len(val) == 0 or len(val) == len(X):
+        raise ValueError(f"validation_split={split} of {len(X)} rows leaves "
+                         f"{len(X) - len(val)} for training and {len(val)} for validation; "
+                         "both need at least one")
+    train = np.setdiff1d(np.arange(len(X)), val)
+    part = lambda a: None if a is None else a[train]
+    return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
+
+
+class _SampledBatches(_Batches):
+    """``_Batches`` with the options of fit that act on rows: a stratified order
+    (``labels`` given, ``shuffle="stratified"``) and row weights (``weights`` given:
+    each batch's weights, normalised to mean 1, go to ``weighted_loss`` before
+    the batch is used). The plain path keeps ``_Batches`` itself."""
+
+    def __init__(self, X, Y, batch_size, weights=None, weighted_loss=None, labels=None):
+        super().__init__(X, Y, batch_size)
+        self.weights = None if weights is None else weights.astype(X.dtype)
+        self.loss, self.labels = weighted_loss, labels
+
+    def __call__(self, rng, shuffle):
+        order = None
+        if shuffle and self.count > 1:
+            order = rng.permutation(self.n) if self.labels is None \
+                else _sampling.stratified_order(self.labels, rng)
+        for start in range(0, self.n, self.size):
+            rows = slice(start, start + self.size) if order is None else order[start:start + self.size]
+            if self.weights is not None:
+                w = self.weights[rows]
+                mean = w.mean()
+                self.loss.w = w / mean if mean > 0 else np.zeros_like(w)
+            if order is None:
+                yield self.X[rows], self.Y[rows]
+            else:
+                yield self.gather(self.X, rows, "X"), self.gather(self.Y, rows, "Y")
 
 
 def _diverged(net, Xb, value, epoch, batch, history, optimizer):

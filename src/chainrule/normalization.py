@@ -1,0 +1,211 @@
+"""Normalisation layers: BatchNorm (over the rows of a batch) and LayerNorm (over
+the features of each row).
+
+Both standardise, then rescale with a learned γ and shift with a learned β::
+
+    X̂ = (X − μ) / √(σ² + ε)          A = γ ⊙ X̂ + β
+
+and differ only in the axis μ and σ² are taken over. Their backward passes
+share one equation (:func:`_standardize_backward`): through X̂ the gradient
+reaches X three ways, directly, via μ and via σ².
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layers import Layer
+
+
+def _check_features(n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (the number of features) must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def _check_eps(eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    return float(eps)
+
+
+def _standardize_backward(dX_hat, X_hat, inv_std, axis):
+    r"""dX for ``X̂ = (X − mean(X)) · inv_std`` with mean and variance over ``axis``.
+
+    With m entries along ``axis``::
+
+        dX = inv_std / m · (m·dX̂ − Σ dX̂ − X̂ ⊙ Σ (dX̂ ⊙ X̂))
+
+    (the sums along ``axis``): the first term is the direct path, the second
+    the path through μ, the third the path through σ².
+    """
+    m = X_hat.shape[axis]
+    dX = dX_hat * m
+    dX -= dX_hat.sum(axis=axis, keepdims=True)
+    dX -= X_hat * (dX_hat * X_hat).sum(axis=axis, keepdims=True)
+    dX *= inv_std / m
+    return dX
+
+
+class _Norm(Layer):
+    """Shared by BatchNorm and LayerNorm: γ, β of shape (n,), feature count checks."""
+
+    params = ("gamma", "beta")
+
+    def __init__(self, n, eps, dtype):
+        self.n_in = self.n_out = _check_features(n)
+        self.eps = _check_eps(eps)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        self.gamma = np.ones(self.n_in, dtype)
+        self.beta = np.zeros(self.n_in, dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self.X_hat = None
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"{type(self).__name__}({self.n_in}) expects {self.n_in} input "
+                             f"features, but the layer before it gives {n_in}")
+        return self.n_out
+
+    def _scale_shift(self, X_hat):
+        A = np.multiply(X_hat, self.gamma, out=self._scratch("A", X_hat.shape, X_hat.dtype))
+        A += self.beta
+        return A
+
+    def _parameter_gradients(self, dA):
+        """dγ = Σ_rows dA ⊙ X̂, dβ = Σ_rows dA; returns dX̂ = dA ⊙ γ."""
+        X_hat = self._cached("X_hat")
+        np.sum(dA * X_hat, axis=0, out=self.dgamma)
+        np.sum(dA, axis=0, out=self.dbeta)
+        return dA * self.gamma
+
+
+class BatchNorm(_Norm):
+    r"""Batch normalisation (Ioffe & Szegedy, 2015), as torch ``BatchNorm1d``.
+
+    Forward in training mode, statistics over the n rows of the batch::
+
+        μ = (1/n) Σ_rows X                     (n_features,)
+        σ² = (1/n) Σ_rows (X − μ)²             biased, as used to normalise
+        X̂ = (X − μ) / √(σ² + ε)               (n, n_features)
+        A = γ ⊙ X̂ + β
+
+    and the running statistics move towards the batch's (``momentum`` is
+    torch's: the weight of the new value; the variance kept is the unbiased
+    σ²·n/(n − 1))::
+
+        running_mean ← (1 − momentum)·running_mean + momentum·μ
+        running_var  ← (1 − momentum)·running_var  + momentum·σ²·n/(n − 1)
+
+    In evaluation mode μ, σ² are ``running_mean``, ``running_var`` (constants).
+
+    Backward, with dX̂ = dA ⊙ γ::
+
+        dγ = Σ_rows dA ⊙ X̂        dβ = Σ_rows dA
+        dX = (1/n)/√(σ² + ε) · (n·dX̂ − Σ_rows dX̂ − X̂ ⊙ Σ_rows dX̂ ⊙ X̂)   training
+        dX = dX̂ / √(σ² + ε)                                              evaluation
+
+    Caches X̂, 1/√(σ² + ε) and which mode the forward pass ran in.
+    ``buffers = ("running_mean", "running_var")``: non-trainable state a model
+    file must save; it keeps the network's dtype.
+
+    Parameters
+    ----------
+    n : int
+        Features (columns) normalised.
+    momentum : float in [0, 1], default 0.1
+    eps : float > 0, default 1e-5
+    dtype : numpy dtype, default float32
+    """
+
+    buffers = ("running_mean", "running_var")
+
+    def __init__(self, n, momentum=0.1, eps=1e-5, dtype=np.float32):
+        super().__init__(n, eps, dtype)
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
+                or not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+        self.running_mean = np.zeros(self.n_in, self.gamma.dtype)
+        self.running_var = np.ones(self.n_in, self.gamma.dtype)
+
+    def forward(self, X):
+        n = X.shape[0]
+        self.batch_stats = self.training
+        if self.training:
+            if n < 2:
+                raise ValueError(f"BatchNorm in training mode needs at least 2 rows per batch to "
+                                 f"estimate a variance, got {n}; choose a batch_size that leaves "
+                                 "no batch of 1 row, or call net.eval() first")
+            mu = X.mean(axis=0)
+            var = X.var(axis=0)
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mu
+            self.running_var *= 1.0 - m
+            self.running_var += (m * n / (n - 1)) * var
+        else:
+            mu, var = self.running_mean, self.running_var
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.X_hat = (X - mu) * self.inv_std
+        return self._scale_shift(self.X_hat)
+
+    def backward(self, dA):
+        dX_hat = self._parameter_gradients(dA)
+        if not self._needs_dX:
+            return None
+        if self.batch_stats:
+            return _standardize_backward(dX_hat, self.X_hat, self.inv_std, axis=0)
+        return dX_hat * self.inv_std
+
+    def config(self):
+        return {"n": self.n_in, "momentum": self.momentum, "eps": self.eps}
+
+
+class LayerNorm(_Norm):
+    r"""Layer normalisation (Ba et al., 2016), as torch ``LayerNorm(n)``.
+
+    Each row is standardised over its own d = n features, the same in
+    training and evaluation (no running statistics)::
+
+        μ_i = (1/d) Σ_j X_ij           σ²_i = (1/d) Σ_j (X_ij − μ_i)²    (n, 1)
+        X̂ = (X − μ) / √(σ² + ε)       A = γ ⊙ X̂ + β                   (n, d)
+
+    Backward, with dX̂ = dA ⊙ γ::
+
+        dγ = Σ_rows dA ⊙ X̂        dβ = Σ_rows dA
+        dX = (1/d)/√(σ² + ε) · (d·dX̂ − Σ_j dX̂ − X̂ ⊙ Σ_j dX̂ ⊙ X̂)     sums over features
+
+    Caches X̂ and 1/√(σ² + ε).
+
+    Parameters
+    ----------
+    n : int
+        Features per row.
+    eps : float > 0, default 1e-5
+    dtype : numpy dtype, default float32
+    """
+
+    def __init__(self, n, eps=1e-5, dtype=np.float32):
+        super().__init__(n, eps, dtype)
+
+    def forward(self, X):
+        mu = X.mean(axis=1, keepdims=True)
+        var = X.var(axis=1, keepdims=True)
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.X_hat = (X - mu) * self.inv_std
+        return self._scale_shift(self.X_hat)
+
+    def backward(self, dA):
+        dX_hat = self._parameter_gradients(dA)
+        if not self._needs_dX:
+            return None
+        return _standardize_backward(dX_hat, self.X_hat, self.inv_std, axis=1)
+
+    def config(self):
+        return {"n": self.n_in, "eps": self.eps}

@@ -1,0 +1,282 @@
+"""Learning-rate schedules: the learning rate as a function of the epoch.
+
+Design. A schedule is an object holding the learning rate of the current
+epoch, ``schedule.lr``, which ``schedule.step(logs)`` moves to the next epoch's
+value (``logs`` are the epoch's results; only ReduceLROnPlateau reads them).
+Give one to an optimizer in place of a number::
+
+    opt = cr.SGD(lr=cr.schedules.StepLR(0.1, step_size=10))
+    net.fit(X, y, loss=..., optimizer=opt, epochs=100)     # lr 0.1, then 0.01 from epoch 10, ...
+
+``fit`` then steps it at the end of every epoch (through a
+:class:`~chainrule.callbacks.LearningRateScheduler` it adds itself) and the
+optimizer's ``lr`` follows; ``history["lr"]`` records the rate each epoch
+used. The optimizers' update rules only ever see a plain float ``lr``, so a
+schedule costs nothing inside an epoch. A schedule keeps its position across
+``fit`` calls, as a torch scheduler does; ``reset()`` starts it again.
+
+Every sequence equals torch.optim.lr_scheduler's for the same settings: the
+rate of epoch e is what torch's optimizer holds after e calls of
+``scheduler.step()``. Linear warm-up is :class:`LinearLR` (from a fraction of
+the rate up to the full rate).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _number(value, name, rule, ok):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or not ok(value):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def _count(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class Schedule:
+    """Base class. Subclasses give ``lr_at(epoch)``, the rate after ``epoch`` steps.
+
+    Attributes: ``initial_lr`` (the starting rate), ``epoch`` (steps taken),
+    ``lr`` (the current rate).
+    """
+
+    def __init__(self, lr):
+        self.initial_lr = _number(lr, "lr", "> 0", lambda v: v > 0)
+        self.reset()
+
+    def reset(self):
+        """Back to epoch 0 and the initial rate."""
+        self.epoch = 0
+        self.lr = self.lr_at(0)
+
+    def step(self, logs=None):
+        """Advance one epoch; return the new learning rate."""
+        self.epoch += 1
+        self.lr = self.lr_at(self.epoch)
+        return self.lr
+
+    def lr_at(self, epoch):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """Position and state, for saving alongside the optimizer."""
+        return {k: v for k, v in vars(self).items()}
+
+    def load_state_dict(self, state):
+        vars(self).update(state)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._config().items())})"
+
+    def _config(self):
+        return {"lr": self.initial_lr}
+
+
+class StepLR(Schedule):
+    """``lr·γ^⌊e / step_size⌋``: multiply by γ every ``step_size`` epochs."""
+
+    def __init__(self, lr, step_size, gamma=0.1):
+        self.step_size = _count(step_size, "step_size")
+        self.gamma = _number(gamma, "gamma", "> 0", lambda v: v > 0)
+        super().__init__(lr)
+
+    def lr_at(self, epoch):
+        return self.initial_lr * self.gamma ** (epoch // self.step_size)
+
+    def _config(self):
+        return {"lr": self.initial_lr, "step_size": self.step_size, "gamma": self.gamma}
+
+
+class ExponentialLR(Schedule):
+    """``lr·γ^e``: multiply by γ every epoch."""
+
+    def __init__(self, lr, gamma):
+        self.gamma = _number(gamma, "gamma", "> 0", lambda v: v > 0)
+        super().__init__(lr)
+
+    def lr_at(self, epoch):
+        return self.initial_lr * self.gamma ** epoch
+
+    def _config(self):
+        return {"lr": self.initial_lr, "gamma": self.gamma}
+
+
+class CosineAnnealingLR(Schedule):
+    """Half a cosine from ``lr`` down to ``eta_min`` over ``T_max`` epochs (Loshchilov & Hutter, 2017)::
+
+        η_e = η_min + (lr − η_min)·(1 + cos(π·e / T_max)) / 2
+
+    Past T_max the cosine carries on (back up), as torch's does; no restarts.
+    """
+
+    def __init__(self, lr, T_max, eta_min=0.0):
+        self.T_max = _count(T_max, "T_max")
+        self.eta_min = _number(eta_min, "eta_min", ">= 0", lambda v: v >= 0)
+        super().__init__(lr)
+
+    def lr_at(self, epoch):
+        return self.eta_min + (self.initial_lr - self.eta_min) * \
+            (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+    def _config(self):
+        return {"lr": self.initial_lr, "T_max": self.T_max, "eta_min": self.eta_min}
+
+
+class LinearLR(Schedule):
+    """Linear warm-up: the factor on ``lr`` goes from ``start_factor`` to ``end_factor``
+    over ``total_iters`` epochs, then stays::
+
+        η_e = lr·(s + (f − s)·min(e, T) / T)
+    """
+
+    def __init__(self, lr, start_factor=1 / 3, end_factor=1.0, total_iters=5):
+        self.start_factor = _number(start_factor, "start_factor", "in (0, 1]", lambda v: 0 < v <= 1)
+        self.end_factor = _number(end_factor, "end_factor", "in [0, 1]", lambda v: 0 <= v <= 1)
+        self.total_iters = _count(total_iters, "total_iters")
+        super().__init__(lr)
+
+    def lr_at(self, epoch):
+        progress = min(epoch, self.total_iters) / self.total_iters
+        return self.initial_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+    def _config(self):
+        return {"lr": self.initial_lr, "start_factor": self.start_factor,
+                "end_factor": self.end_factor, "total_iters": self.total_iters}
+
+
+class OneCycleLR(Schedule):
+    """The 1cycle policy (Smith & Topin, 2019): warm up to ``max_lr``, then anneal far below.
+
+    From ``max_lr/div_factor`` up to ``max_lr`` over the first ``pct_start`` of
+    ``total_steps``, then down to ``max_lr/(div_factor·final_div_factor)`` at
+    step ``total_steps − 1``, each phase along a half cosine
+    (``anneal_strategy="cos"``) or a line (``"linear"``). ``three_phase``: up,
+    back down to the start, then down to the minimum. Stepped once per epoch
+    here; torch's momentum cycling is not done (torch ``cycle_momentum=False``).
+    """
+
+    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False):
+        self.max_lr = _number(max_lr, "max_lr", "> 0", lambda v: v > 0)
+        self.total_steps = _count(total_steps, "total_steps")
+        self.pct_start = _number(pct_start, "pct_start", "in (0, 1)", lambda v: 0 < v < 1)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        self.div_factor = _number(div_factor, "div_factor", "> 0", lambda v: v > 0)
+        self.final_div_factor = _number(final_div_factor, "final_div_factor", "> 0", lambda v: v > 0)
+        self.three_phase = bool(three_phase)
+        start = self.max_lr / self.div_factor
+        low = start / self.final_div_factor
+        up_end = self.pct_start * self.total_steps - 1
+        if self.three_phase:
+            self.phases = [(up_end, start, self.max_lr),
+                           (2 * self.pct_start * self.total_steps - 2, self.max_lr, start),
+                           (self.total_steps - 1, start, low)]
+        else:
+            self.phases = [(up_end, start, self.max_lr), (self.total_steps - 1, self.max_lr, low)]
+        super().__init__(start)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2 * (1 + math.cos(math.pi * pct))
+        return start + (end - start) * pct
+
+    def lr_at(self, epoch):
+        if epoch > self.total_steps:
+            raise ValueError(f"OneCycleLR was stepped {epoch} times, past its total_steps="
+                             f"{self.total_steps}; set total_steps to the number of epochs")
+        phase_start = 0.0
+        for i, (phase_end, start, end) in enumerate(self.phases):
+            if epoch <= phase_end or i == len(self.phases) - 1:
+                return self._anneal(start, end, (epoch - phase_start) / (phase_end - phase_start))
+            phase_start = phase_end
+
+    def _config(self):
+        return {"max_lr": self.max_lr, "total_steps": self.total_steps, "pct_start": self.pct_start,
+                "anneal_strategy": self.anneal_strategy, "div_factor": self.div_factor,
+                "final_div_factor": self.final_div_factor, "three_phase": self.three_phase}
+
+
+class ReduceLROnPlateau(Schedule):
+    """Multiply the rate by ``factor`` when ``monitor`` has not improved for ``patience`` epochs.
+
+    An epoch improves on the best so far when (mode "min", threshold_mode
+    "rel") ``value < best·(1 − threshold)``; "abs" uses ``best − threshold``;
+    mode "max" mirrors both. After a reduction, ``cooldown`` epochs pass before
+    counting again. The rate never goes below ``min_lr``, and a reduction
+    smaller than ``eps`` is skipped. All as torch's ReduceLROnPlateau.
+
+    ``monitor`` names the entry of the epoch's logs to watch ("val_loss" needs
+    validation data in fit; use "loss" without).
+    """
+
+    def __init__(self, lr, monitor="val_loss", mode="min", factor=0.1, patience=10,
+                 threshold=1e-4, threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.monitor, self.mode, self.threshold_mode = monitor, mode, threshold_mode
+        self.factor = _number(factor, "factor", "in (0, 1)", lambda v: 0 < v < 1)
+        self.patience = int(_number(patience, "patience", "an integer >= 0",
+                                    lambda v: v >= 0 and v == int(v)))
+        self.threshold = _number(threshold, "threshold", ">= 0", lambda v: v >= 0)
+        self.cooldown = int(_number(cooldown, "cooldown", "an integer >= 0",
+                                    lambda v: v >= 0 and v == int(v)))
+        self.min_lr = _number(min_lr, "min_lr", ">= 0", lambda v: v >= 0)
+        self.eps = _number(eps, "eps", ">= 0", lambda v: v >= 0)
+        super().__init__(lr)
+
+    def reset(self):
+        self.epoch = 0
+        self.lr = self.initial_lr
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.bad_epochs = 0
+        self.cooldown_left = 0
+
+    def _improves(self, value):
+        if self.mode == "min":
+            bound = self.best * (1 - self.threshold) if self.threshold_mode == "rel" \
+                else self.best - self.threshold
+            return value < bound
+        bound = self.best * (1 + self.threshold) if self.threshold_mode == "rel" \
+            else self.best + self.threshold
+        return value > bound
+
+    def step(self, logs=None):
+        if not logs or self.monitor not in logs:
+            available = ", ".join(sorted(logs)) if logs else "none"
+            raise ValueError(f"ReduceLROnPlateau monitors {self.monitor!r}, which is not in the "
+                             f"epoch's logs (available: {available}); give fit validation data "
+                             "or monitor='loss'")
+        value = float(logs[self.monitor])
+        self.epoch += 1
+        if self._improves(value):
+            self.best, self.bad_epochs = value, 0
+        else:
+            self.bad_epochs += 1
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.bad_epochs = 0
+        if self.bad_epochs > self.patience:
+            reduced = max(self.lr * self.factor, self.min_lr)
+            if self.lr - reduced > self.eps:
+                self.lr = reduced
+            self.cooldown_left, self.bad_epochs = self.cooldown, 0
+        return self.lr
+
+    def lr_at(self, epoch):
+        raise NotImplementedError("ReduceLROnPlateau has no closed form: its rate depends on "
+                                  "the monitored values; read .lr")
+
+    def _config(self):
+        return {"lr": self.initial_lr, "monitor": self.monitor, "mode": self.mode,
+                "factor": self.factor, "patience": self.patience}
