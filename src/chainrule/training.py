@@ -147,6 +147,7 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     for cb in all_callbacks:
         cb.run = run
     batch_hooks = [cb.on_batch_end for cb in all_callbacks if overrides(cb, "on_batch_end")]
+    before = np.empty_like(net.flat_params)  # the weights before the current step
 
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for cb in all_callbacks:
@@ -161,7 +162,14 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
                 # One sum covers every gradient: NaN or ±inf anywhere makes it non-finite.
                 if not (math.isfinite(value) and math.isfinite(net.flat_grads.sum())):
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer)
+                # A finite step can still overflow the weights (a huge learning rate):
+                # keep the weights from before it, and put them back if it did.
+                np.copyto(before, net.flat_params)
                 optimizer.step(net)
+                if not math.isfinite(net.flat_params.sum()):
+                    bad = _first_nonfinite_parameters(net)
+                    np.copyto(net.flat_params, before)
+                    raise _diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
                 total += value * len(Xb)
                 seen += len(Xb)
                 for hook in batch_hooks:
@@ -210,12 +218,35 @@ def _validation_logs(net, validation, loss):
     return logs
 
 
-def _diverged(net, Xb, value, epoch, batch, history, optimizer):
-    """Build the DivergenceError: find the first layer that went non-finite."""
+def _first_nonfinite_parameters(net):
+    """Index of the first layer with a NaN or infinite parameter.
+
+    The sum of the weights also overflows when they are all finite but near
+    the dtype's largest value; then it is the layer holding the largest one.
+    """
+    largest, where = -1.0, None
+    for i, layer in enumerate(net.layers):
+        for _, v, _ in layer.parameters():
+            if not np.all(np.isfinite(v)):
+                return i
+            if v.size and np.max(np.abs(v)) > largest:
+                largest, where = float(np.max(np.abs(v))), i
+    return where
+
+
+def _diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
+    """Build the DivergenceError: find the first layer that went non-finite.
+
+    ``stepped`` is the first layer whose weights the optimizer step made
+    non-finite (the weights have been put back), or None when the loss or a
+    gradient was non-finite before any step.
+    """
     layer, where = None, None
+    if stepped is not None:
+        layer, where = stepped, "weights (after the update)"
     A = Xb
     with net.evaluating():
-        for i, lyr in enumerate(net.layers):
+        for i, lyr in enumerate(net.layers if layer is None else ()):
             A = lyr.forward(A)
             if not np.all(np.isfinite(A)):
                 layer, where = i, "output"
@@ -234,8 +265,11 @@ def _diverged(net, Xb, value, epoch, batch, history, optimizer):
         cause += f", or the inputs are unscaled (largest |x| in the batch is {scale:.3g}): standardise them"
     site = (f"; the first non-finite value is in the {where} of layer {layer} "
             f"({net.layers[layer]!r})" if layer is not None else "")
-    message = (f"training diverged at epoch {epoch}, batch {batch}: the loss is {value!r}"
-               f"{site}. {cause}. The weights are those before this batch.")
+    what = (f"the update made the weights non-finite or too large to add up "
+            f"(the loss was {value!r})"
+            if stepped is not None else f"the loss is {value!r}")
+    message = (f"training diverged at epoch {epoch}, batch {batch}: {what}"
+               f"{site}. {cause[0].upper()}{cause[1:]}. The weights are those before this batch.")
     return DivergenceError(message, epoch, batch, layer, history)
 
 
