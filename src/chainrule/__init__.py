@@ -8,6 +8,7 @@ layer by layer in NumPy, and checked against PyTorch.
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, History, LambdaCallback
 from .io import load, load_with_extras, save
+from .checkpoint import ModelCheckpoint
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
@@ -22,7 +23,7 @@ __all__ = [
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
     "Loss", "MSE", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
-    "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
+    "Sequential", "mlp", "History", "Callback", "LambdaCallback", "ModelCheckpoint", "DivergenceError",
     "gradient_check", "GradientCheckReport",
     "save", "load", "load_with_extras",
 ]

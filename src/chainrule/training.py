@@ -86,7 +86,7 @@ class _Batches:
 
 
 def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
-        validation_data=None, verbose=1, callbacks=()):
+        validation_data=None, verbose=1, callbacks=(), resume_from=None):
     """Train ``net`` on (X, y) with mini-batch gradient descent.
 
     Each epoch visits every row once, in batches of ``batch_size`` (reshuffled
@@ -112,6 +112,13 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar, 2 one line per epoch.
     callbacks : sequence of Callback
+    resume_from : str or os.PathLike, optional
+        A checkpoint written by ``cr.ModelCheckpoint``: the weights, optimizer
+        state, random generator and History are restored from it and training
+        continues with the epoch after the saved one, up to ``epochs`` in all
+        (so resuming a 2-epoch checkpoint with ``epochs=4`` runs 2 more).
+        ``net`` and ``optimizer`` must be of the saved kind; ``seed`` should be
+        the original one (it is overwritten by the saved state).
 
     Returns
     -------
@@ -144,6 +151,11 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
+    run.rng = rng  # checkpoints save its state
+    start = 0
+    if resume_from is not None:
+        from .checkpoint import restore
+        start = restore(resume_from, net, optimizer, rng, history)
     for cb in all_callbacks:
         cb.run = run
     batch_hooks = [cb.on_batch_end for cb in all_callbacks if overrides(cb, "on_batch_end")]
@@ -152,7 +164,7 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for cb in all_callbacks:
             cb.on_train_begin({})
-        for epoch in range(epochs):
+        for epoch in range(start, epochs):
             for cb in all_callbacks:
                 cb.on_epoch_begin(epoch, {})
             order = rng.permutation(len(X)) if shuffle and batches.count > 1 else None
