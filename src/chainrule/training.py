@@ -16,7 +16,7 @@ from .callbacks import Callback, EpochLogger, History, ProgressBar, Run, overrid
 from .init import as_generator
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
-from .validation import check_positive_int, check_X, check_y
+from .validation import check_loss_fits, check_positive_int, check_X, check_y
 
 
 class DivergenceError(FloatingPointError):
@@ -48,7 +48,7 @@ def _check_objects(loss, optimizer):
 
 def _prepare(net, X, y, loss, name="X"):
     X = check_X(X, net.n_in, net.dtype, name=name)
-    y = check_y(y, len(X), name="y" if name == "X" else f"{name[0]}_val")
+    y = check_y(y, len(X), name="y" + name[1:])  # X -> y, X_val -> y_val
     n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
     return X, y, loss.prepare(y, n_out, net.dtype)
 
@@ -138,6 +138,7 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    check_loss_fits(net, loss)
     X, _, Y = _prepare(net, X, y, loss)
     validation = None
     if validation_data is not None:
@@ -298,6 +299,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     out = {}
     if loss is not None:
         check_loss(loss)
+        check_loss_fits(net, loss)
         n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
         out["loss"] = net.loss_value(X, loss.prepare(y, n_out, net.dtype), loss)
     if functions:
