@@ -159,20 +159,22 @@ def test_nothing_left_behind_and_stale_temporaries_cleared(tmp_path):
 # -- SIGKILL while writing ----------------------------------------------------------
 
 def _write_checkpoints_forever(path):
-    """Child process: train with a checkpoint every epoch until killed."""
+    """Child process: train with a checkpoint every epoch until killed, resuming
+    from the checkpoint the previous child left, as a restarted job would."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, 32))
     y = rng.integers(0, 4, 64)
     net = cr.mlp([32, 256, 256, 4], output="softmax", seed=0)  # ~75k weights: ~0.9 MB files
     net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(), epochs=10**9, batch_size=64,
-            seed=0, verbose=0, callbacks=[cr.ModelCheckpoint(path)])
+            seed=0, verbose=0, callbacks=[cr.ModelCheckpoint(path)],
+            resume_from=path if path.exists() else None)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_sigkill_while_writing_always_leaves_a_complete_checkpoint(tmp_path):
     path = tmp_path / "c.safetensors"
     rng = np.random.default_rng(0)
-    epochs_seen = []
+    epochs_seen, mid_write = [], 0
     for attempt in range(25):
         pid = os.fork()
         if pid == 0:  # child
@@ -183,14 +185,92 @@ def test_sigkill_while_writing_always_leaves_a_complete_checkpoint(tmp_path):
         deadline = time.monotonic() + 10
         while attempt == 0 and not path.exists() and time.monotonic() < deadline:
             time.sleep(0.002)  # the first run needs one complete checkpoint to start with
-        time.sleep(float(rng.uniform(0.0, 0.06)))
+        time.sleep(float(rng.uniform(0.0, 0.08)))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        mid_write += any(f.endswith(".tmp") for f in os.listdir(tmp_path))
         net, info, state = read_checkpoint(path)  # complete, or this raises
         assert net.n_params == 32 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4
         assert len(info["history"]["loss"]) == info["epoch"] + 1
         assert state["t"] == info["epoch"] + 1 and state["m"].shape == (net.n_params,)
         epochs_seen.append(info["epoch"])
     leftovers = [f for f in os.listdir(tmp_path) if f != "c.safetensors"]
+    print("epochs at each kill:", epochs_seen, "killed mid-write:", mid_write)
     assert all(f.startswith(".c.safetensors.") and f.endswith(".tmp") for f in leftovers)
-    assert max(epochs_seen) > 0  # the kills really came while checkpoints were being written
+    # each child went on from the last complete checkpoint: the kills came mid-run
+    assert epochs_seen == sorted(epochs_seen) and epochs_seen[-1] > epochs_seen[0]
+
+
+def test_resume_restores_the_learning_rate(tmp_path):
+    path = tmp_path / "c.safetensors"
+    optimizer = cr.SGD(lr=0.1)
+    halve = cr.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(optimizer, "lr", optimizer.lr / 2))
+    _fit(_net(), optimizer, 2, callbacks=[halve, cr.ModelCheckpoint(path)])
+    resumed = cr.SGD(lr=0.1)
+    _fit(_net(), resumed, 2, resume_from=path)
+    assert resumed.lr == 0.025
+
+
+class _Noise(cr.Identity):
+    """Adds Gaussian noise in training, from its own generator (as Dropout draws masks)."""
+
+    def __init__(self, scale=0.1, seed=0):
+        self.scale, self.rng = scale, np.random.default_rng(seed)
+
+    def forward(self, Z):
+        self.Z = Z
+        return Z + self.scale * self.rng.standard_normal(Z.shape) if self.training else Z
+
+    def config(self):
+        return {"scale": self.scale}
+
+
+def test_layer_generators_are_saved_so_noisy_layers_resume_exactly(tmp_path, monkeypatch):
+    from chainrule import io as crio
+    monkeypatch.setattr(crio, "LAYERS", dict(crio.LAYERS))
+    crio.register_layer(_Noise)
+
+    def net():
+        return cr.Sequential([cr.Dense(6, 8, seed=0), cr.Tanh(), _Noise(seed=7),
+                              cr.Dense(8, 3, seed=1), cr.Softmax()])
+    whole = net()
+    _fit(whole, cr.Adam(lr=0.01), 4)
+    path = tmp_path / "c.safetensors"
+    _fit(net(), cr.Adam(lr=0.01), 2, callbacks=[cr.ModelCheckpoint(path)])
+    resumed = cr.Sequential([cr.Dense(6, 8, seed=3), cr.Tanh(), _Noise(seed=99),
+                             cr.Dense(8, 3, seed=4), cr.Softmax()])
+    _fit(resumed, cr.Adam(lr=0.01), 4, resume_from=path)
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+def test_an_unsaveable_network_fails_before_training(tmp_path):
+    net = cr.Sequential([cr.Dense(6, 3, seed=0), _Noise(), cr.Softmax()])
+    start = net.flat_params.copy()
+    with pytest.raises(ValueError, match=r"layer 1 \(_Noise\(scale=0.1\)\) is not a registered"):
+        _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(tmp_path / "c")])
+    np.testing.assert_array_equal(net.flat_params, start)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_killed_between_writing_and_renaming_leaves_the_old_checkpoint(tmp_path):
+    """Deterministic companion of the test above: die at the worst moment, the fsync."""
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.Adam(), 1, callbacks=[cr.ModelCheckpoint(path)])
+    old = path.read_bytes()
+    pid = os.fork()
+    if pid == 0:  # child: the next checkpoint's bytes are written, then the process dies
+        try:
+            from chainrule import io as crio
+            crio.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+            _fit(_net(), cr.Adam(), 3, callbacks=[cr.ModelCheckpoint(path)])
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert path.read_bytes() == old
+    assert read_checkpoint(path)[1]["epoch"] == 0
+    assert len(os.listdir(tmp_path)) == 2  # the half-finished temporary file is still there
+    _fit(_net(), cr.Adam(), 2, callbacks=[cr.ModelCheckpoint(path)], resume_from=path)
+    assert os.listdir(tmp_path) == ["c.safetensors"]
+    assert read_checkpoint(path)[1]["epoch"] == 1

@@ -4,7 +4,9 @@ A checkpoint is a model file (:mod:`chainrule.io`, so ``cr.load`` reads it
 as a network) that also holds:
 
 * the optimizer's state: step count, and moments as tensors ``optimizer.{name}``;
-* the state of fit's random generator (the shuffling), as JSON;
+* the state of fit's random generator (the shuffling) and of any generator a
+  layer holds (Dropout's masks), as JSON;
+* the learning rate in effect (a schedule may have changed it);
 * the epoch just completed and the History so far, as JSON.
 
 ``fit(..., resume_from=path)`` restores all of it, so a run of 2 epochs
@@ -64,6 +66,7 @@ class ModelCheckpoint(Callback):
         self.best = None
 
     def on_train_begin(self, logs):
+        _io.check_saveable(self.run.net)  # fail now, not after the first epoch
         # A process killed while writing may have left its temporary file behind.
         folder = os.path.dirname(os.path.abspath(self.path))
         pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
@@ -102,11 +105,19 @@ def save_checkpoint(path, run, epoch, best=None):
         "history_epochs": list(run.history.epoch),
         "optimizer": type(optimizer).__name__,
         "optimizer_t": step_count,
+        "lr": getattr(optimizer, "lr", None),
         "rng": rng.bit_generator.state if rng is not None else None,
+        "layer_rngs": {str(i): {name: g.bit_generator.state for name, g in _generators(layer)}
+                       for i, layer in enumerate(run.net.layers) if _generators(layer)},
         "best": best,
     }}
     extra = {_PREFIX + name: value for name, value in state.items()}
     _io.save(run.net, path, metadata=meta, extra_tensors=extra)
+
+
+def _generators(layer):
+    """``[(attribute, Generator), ...]`` a layer draws from (e.g. Dropout's masks)."""
+    return sorted((k, v) for k, v in vars(layer).items() if isinstance(v, np.random.Generator))
 
 
 def read_checkpoint(path):
@@ -133,7 +144,8 @@ def restore(path, net, optimizer, rng, history):
     """Load a checkpoint into a running ``fit``; return the epoch to start from.
 
     The network must have the architecture and dtype saved in the file, and the
-    optimizer the same class; the History is continued from the saved one.
+    optimizer the same class; its learning rate becomes the saved one (a
+    schedule may have lowered it). The History is continued from the saved one.
     """
     saved, info, state = read_checkpoint(path)
     where = os.fspath(path)
@@ -148,12 +160,27 @@ def restore(path, net, optimizer, rng, history):
         if name != "t" and (value.shape != net.flat_params.shape or value.dtype != net.dtype):
             raise ValueError(f"{where}: optimizer state {name!r} has shape {value.shape} and "
                              f"dtype {value.dtype}, expected {net.flat_params.shape} {net.dtype}")
-    if info.get("rng") is not None:
+    generators = [(rng, info.get("rng"), "fit's")]
+    layer_rngs = info.get("layer_rngs") or {}
+    if not isinstance(layer_rngs, dict):
+        raise ValueError(f"{where}: checkpoint entry 'layer_rngs' is not a mapping")
+    for i, layer in enumerate(net.layers):
+        saved_states = layer_rngs.get(str(i)) or {}
+        for name, generator in _generators(layer):
+            if name in saved_states:
+                generators.append((generator, saved_states[name], f"layer {i}'s {name}"))
+    for generator, saved_state, which in generators:
+        if saved_state is None:
+            continue
         try:
-            rng.bit_generator.state = info["rng"]
+            generator.bit_generator.state = saved_state
         except (TypeError, ValueError, KeyError) as error:
-            raise ValueError(f"{where}: the random generator state does not fit this run's "
-                             f"generator ({type(rng.bit_generator).__name__}): {error}") from None
+            raise ValueError(f"{where}: the saved state of {which} random generator does not "
+                             f"fit its {type(generator.bit_generator).__name__}: {error}") from None
+    lr = info.get("lr")
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0 \
+            and hasattr(optimizer, "lr"):
+        optimizer.lr = float(lr)
     np.copyto(net.flat_params, saved.flat_params)
     optimizer.load_state_dict(state)
     history.history = {k: list(v) for k, v in info["history"].items()}

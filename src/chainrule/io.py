@@ -50,6 +50,20 @@ LAYERS = {cls.__name__: cls for cls in (
     _activations.Softmax)}
 
 
+def known_layers():
+    """Layer classes a file may name: ``LAYERS``, plus every Layer subclass that
+    chainrule exports (``cr.Dropout``, ...), so a new layer needs no extra step.
+
+    The file only ever picks from this table; nothing it names is imported.
+    """
+    import chainrule
+    table = {name: obj for name in getattr(chainrule, "__all__", ())
+             if isinstance(obj := getattr(chainrule, name, None), type)
+             and issubclass(obj, Layer) and obj.forward is not Layer.forward}
+    table.update(LAYERS)
+    return table
+
+
 def register_layer(cls):
     """Allow files to name ``cls`` (a Layer subclass rebuilt by ``cls(**config())``).
 
@@ -59,7 +73,7 @@ def register_layer(cls):
     """
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise TypeError(f"register_layer needs a Layer subclass, got {cls!r}")
-    known = LAYERS.get(cls.__name__)
+    known = known_layers().get(cls.__name__)
     if known is not None and known is not cls:
         raise ValueError(f"a different layer class named {cls.__name__!r} is already registered")
     LAYERS[cls.__name__] = cls
@@ -106,12 +120,10 @@ def save(net, path, metadata=None, extra_tensors=None):
     from .network import Sequential
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a chainrule Sequential, got {net!r}")
+    check_saveable(net)
     tensors, architecture = {}, []
     for i, layer in enumerate(net.layers):
         name = type(layer).__name__
-        if LAYERS.get(name) is not type(layer):
-            raise ValueError(f"layer {i} ({layer!r}) is not a registered layer class, so it "
-                             "could not be loaded again; call chainrule.io.register_layer(cls)")
         architecture.append({"class": name, "config": layer.config()})
         for p in _state_names(layer):
             tensors[f"layers.{i}.{p}"] = np.ascontiguousarray(getattr(layer, p))
@@ -132,6 +144,15 @@ def save(net, path, metadata=None, extra_tensors=None):
         raise TypeError(f"metadata must be JSON-serialisable: {error}") from None
     data = _safetensors().save(tensors, metadata=header)
     write_atomic(path, data)
+
+
+def check_saveable(net):
+    """ValueError unless every layer of ``net`` is of a class :func:`load` can rebuild."""
+    known = known_layers()
+    for i, layer in enumerate(net.layers):
+        if known.get(type(layer).__name__) is not type(layer):
+            raise ValueError(f"layer {i} ({layer!r}) is not a registered layer class, so it "
+                             "could not be loaded again; call chainrule.io.register_layer(cls)")
 
 
 def write_atomic(path, data):
@@ -299,17 +320,17 @@ def _rebuild(architecture, tensors, dtype, where):
     if not isinstance(architecture, list) or not architecture:
         raise ValueError(f"{where}: the architecture must be a non-empty list of layers")
     total = sum(t.size for t in tensors.values())
-    layers, used = [], set()
+    layers, used, known = [], set(), known_layers()
     for i, entry in enumerate(architecture):
         if not isinstance(entry, dict) or not isinstance(entry.get("class"), str) \
                 or not isinstance(entry.get("config"), dict):
             raise ValueError(f"{where}: architecture entry {i} must be "
                              f"{{'class': name, 'config': {{...}}}}, got {entry!r}"[:300])
         name, config = entry["class"], entry["config"]
-        cls = LAYERS.get(name)
+        cls = known.get(name)
         if cls is None:
             raise ValueError(f"{where}: layer {i} is of unknown class {name!r}; known layers: "
-                             f"{', '.join(sorted(LAYERS))}")
+                             f"{', '.join(sorted(known))}")
         # An absurd size in the config must not make us allocate before the
         # shape check below: sizes are bounded by the tensors actually present.
         for key, value in config.items():
