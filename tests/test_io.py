@@ -264,6 +264,14 @@ def test_wrong_tensor_dtype(tmp_path):
         cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
 
 
+def test_nonfinite_weights(tmp_path):
+    arch = [{"class": "Dense", "config": {"n_in": 1, "n_out": 2}}]
+    tensors = {"layers.0.W": np.array([[0.5, np.nan]], np.float32),
+               "layers.0.b": np.zeros(2, np.float32)}
+    with pytest.raises(ValueError, match="'layers.0.W' holds NaN or infinite values"):
+        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+
+
 def test_saving_an_unregistered_layer_is_refused(tmp_path):
     class Mystery(cr.Identity):
         pass

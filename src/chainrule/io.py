@@ -348,6 +348,9 @@ def _rebuild(architecture, tensors, dtype, where):
                                  f"{i} {layer!r} needs {target.shape}")
             if value.dtype != dtype:
                 raise ValueError(f"{where}: tensor {key!r} is {value.dtype}, the model is {dtype}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{where}: tensor {key!r} holds NaN or infinite values "
+                                 "(a corrupt file, or a network saved after it diverged)")
             setattr(layer, p, value.copy())
             used.add(key)
         layers.append(layer)

@@ -176,10 +176,12 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
                 if not (math.isfinite(value) and math.isfinite(net.flat_grads.sum())):
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer)
                 # A finite step can still overflow the weights (a huge learning rate):
-                # keep the weights from before it, and put them back if it did.
+                # keep the weights from before it, and put them back if it did. ‖w‖²
+                # (one BLAS call, ~4x faster than a sum) is non-finite when any weight
+                # is, or when the weights are so large that it overflows: diverged too.
                 np.copyto(before, net.flat_params)
                 optimizer.step(net)
-                if not math.isfinite(net.flat_params.sum()):
+                if not math.isfinite(np.dot(net.flat_params, net.flat_params)):
                     bad = _first_nonfinite_parameters(net)
                     np.copyto(net.flat_params, before)
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
@@ -234,8 +236,8 @@ def _validation_logs(net, validation, loss):
 def _first_nonfinite_parameters(net):
     """Index of the first layer with a NaN or infinite parameter.
 
-    The sum of the weights also overflows when they are all finite but near
-    the dtype's largest value; then it is the layer holding the largest one.
+    ‖w‖² also overflows when the weights are all finite but huge; then it is
+    the layer holding the largest one.
     """
     largest, where = -1.0, None
     for i, layer in enumerate(net.layers):
@@ -278,7 +280,7 @@ def _diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
         cause += f", or the inputs are unscaled (largest |x| in the batch is {scale:.3g}): standardise them"
     site = (f"; the first non-finite value is in the {where} of layer {layer} "
             f"({net.layers[layer]!r})" if layer is not None else "")
-    what = (f"the update made the weights non-finite or too large to add up "
+    what = (f"the update made the weights non-finite or too large (‖w‖² overflows) "
             f"(the loss was {value!r})"
             if stepped is not None else f"the loss is {value!r}")
     message = (f"training diverged at epoch {epoch}, batch {batch}: {what}"
