@@ -82,7 +82,7 @@ def test_history_contents(rng):
     net = cr.mlp([2, 6, 3], hidden="relu", output="softmax", seed=0)
     history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), epochs=3,
                       validation_data=(X_val, y_val), verbose=0, seed=0)
-    assert set(history.history) == {"loss", "val_loss", "val_accuracy"}
+    assert set(history.history) == {"loss", "val_loss", "val_accuracy", "lr"}
     assert history.epoch == [0, 1, 2]
     assert all(len(v) == 3 for v in history.history.values())
     assert history["loss"] is history.history["loss"]
@@ -94,7 +94,7 @@ def test_history_contents(rng):
     reg = cr.mlp([2, 3, 1], seed=0)
     history = reg.fit(X, X[:, 0], loss=cr.MSE(), optimizer=cr.SGD(0.01), epochs=2,
                       validation_data=(X_val, X_val[:, 0]), verbose=0)
-    assert set(history.history) == {"loss", "val_loss"}  # no accuracy for regression
+    assert set(history.history) == {"loss", "val_loss", "lr"}  # no accuracy for regression
     history = reg.fit(X, X[:, 0], loss=cr.MSE(), optimizer=cr.SGD(0.01), epochs=2, verbose=0)
     assert set(history.history) == {"loss"}
 

@@ -207,7 +207,7 @@ def test_predict_and_evaluate_check_their_input():
         net.evaluate(X, y[:5])
     with pytest.raises(ValueError, match=r"class label 9 is outside"):
         net.evaluate(X, np.full(6, 9), loss=cr.CrossEntropy())
-    with pytest.raises(ValueError, match=r"unknown metric 'acc'; valid names: accuracy, mae, mse, r2"):
+    with pytest.raises(ValueError, match=r"unknown metric 'acc'; valid names: accuracy, .*mae, mse, .*r2"):
         net.evaluate(X, y, metrics=("acc",))
     with pytest.raises(TypeError, match=r"loss must be a chainrule Loss"):
         net.evaluate(X, y, loss="mse")
@@ -275,8 +275,8 @@ def test_probability_losses_need_softmax_or_sigmoid_last(output, loss, y, expect
     X, _ = data()
     n_out = 3 if isinstance(loss, cr.CrossEntropy) else 1
     net = cr.mlp([2, 4, n_out], output=output, seed=0)
-    message = (rf"{type(loss).__name__} takes probabilities, so the network must end in {expected}, "
-               rf"but its last layer is {type(net[-1]).__name__}\(\)")
+    message = (rf"{type(loss).__name__} (needs|takes) .*probabilities.* the network ends with "
+               rf"{type(net[-1]).__name__}\(\).*{expected}")
     assert_rejected(ValueError, message, X, y, net=net, loss=loss)
     with pytest.raises(ValueError, match=message):
         net.evaluate(X, y, loss=loss)

@@ -9,7 +9,9 @@ from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
 from . import schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
                         LearningRateScheduler)
+from .checkpoint import ModelCheckpoint
 from .dropout import Dropout
+from .io import load, load_with_extras, save
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Layer
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
@@ -26,6 +28,7 @@ __all__ = [
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
-    "EarlyStopping", "LearningRateScheduler", "CSVLogger", "schedules",
+    "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",
     "gradient_check", "GradientCheckReport",
+    "save", "load", "load_with_extras",
 ]

@@ -105,3 +105,39 @@ def check_positive_int(value, name, minimum=1, allow_none=False):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_loss_fits(net, loss):
+    """ValueError when ``loss`` cannot make sense of what ``net`` outputs.
+
+    CrossEntropy reads each output row as class probabilities, so it needs a
+    Softmax at the end (and at least two units); BinaryCrossEntropy takes
+    logs of A and 1 − A, so it needs outputs in [0, 1] (Sigmoid or Softmax).
+    Layers this check does not know are given the benefit of the doubt.
+    """
+    from . import activations as act
+    from .layers import Dense
+    from .losses import BinaryCrossEntropy, CrossEntropy
+    if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
+        return
+    last = net.layers[-1]
+    unbounded = (Dense, act.Identity, act.ReLU, act.LeakyReLU, act.ELU, act.GELU,
+                 act.Softplus, act.Tanh)
+    name = type(loss).__name__
+    if isinstance(loss, CrossEntropy):
+        if isinstance(last, act.Sigmoid):
+            units = f" with {net.n_out} unit{'s' if net.n_out != 1 else ''}" if net.n_out else ""
+            fix = ("use BinaryCrossEntropy for two classes with one sigmoid output"
+                   if net.n_out == 1 else
+                   "end with Softmax for one class per row, or use BinaryCrossEntropy "
+                   "for independent (multi-label) outputs")
+            raise ValueError(f"CrossEntropy needs class probabilities from a Softmax output, but "
+                             f"the network ends with Sigmoid(){units}: {fix}")
+        if isinstance(last, unbounded):
+            raise ValueError(f"CrossEntropy needs class probabilities from a Softmax output, but "
+                             f"the network ends with {last!r}, whose outputs are not "
+                             "probabilities: add Softmax() as the last layer")
+    elif isinstance(last, unbounded):
+        raise ValueError(f"{name} takes probabilities in [0, 1], but the network ends with "
+                         f"{last!r}, whose outputs can fall outside [0, 1]: add Sigmoid() "
+                         "as the last layer")

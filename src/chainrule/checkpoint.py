@@ -1,0 +1,188 @@
+"""Checkpoints: everything needed to continue a run exactly, in one safetensors file.
+
+A checkpoint is a model file (:mod:`chainrule.io`, so ``cr.load`` reads it
+as a network) that also holds:
+
+* the optimizer's state: step count, and moments as tensors ``optimizer.{name}``;
+* the state of fit's random generator (the shuffling) and of any generator a
+  layer holds (Dropout's masks), as JSON;
+* the learning rate in effect (a schedule may have changed it);
+* the epoch just completed and the History so far, as JSON.
+
+``fit(..., resume_from=path)`` restores all of it, so a run of 2 epochs
+resumed to 4 gives bitwise the weights of an uninterrupted 4-epoch run with
+the same seed. Files are written atomically (:func:`chainrule.io.write_atomic`):
+whenever the process dies, the file on disk is a complete checkpoint, old or new.
+"""
+from __future__ import annotations
+
+import glob
+import math
+import os
+
+import numpy as np
+
+from . import io as _io
+from .callbacks import Callback
+
+_KEY = "checkpoint"
+_PREFIX = "optimizer."
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint at the end of every ``every`` epochs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file (one file, overwritten each time).
+    every : int, default 1
+        Save after epochs every, 2·every, ... (counted from 1).
+    keep_best : bool, default False
+        Save only when ``monitor`` improves on the best value so far, so the
+        file holds the best epoch rather than the latest.
+    monitor : str, default "val_loss"
+        The log entry compared when ``keep_best`` (e.g. "loss", "val_accuracy").
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better; "auto" means larger for names
+        containing "acc" or "r2", smaller otherwise.
+    """
+
+    def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto"):
+        from .validation import check_positive_int
+        self.path = os.fspath(path)
+        if os.path.isdir(self.path):
+            raise ValueError(f"path must be a file name, {self.path!r} is a folder")
+        self.every = check_positive_int(every, "every")
+        self.keep_best = bool(keep_best)
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a log name such as 'val_loss', got {monitor!r}")
+        self.monitor = monitor
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or "r2" in monitor) else "min"
+        self.mode = mode
+        self.best = None
+
+    def on_train_begin(self, logs):
+        _io.check_saveable(self.run.net)  # fail now, not after the first epoch
+        # A process killed while writing may have left its temporary file behind.
+        folder = os.path.dirname(os.path.abspath(self.path))
+        pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
+        for stale in glob.glob(pattern):
+            try:
+                os.unlink(stale)
+            except OSError:
+                pass
+
+    def on_epoch_end(self, epoch, logs):
+        if (epoch + 1) % self.every:
+            return
+        if self.keep_best:
+            if self.monitor not in logs:
+                raise ValueError(f"ModelCheckpoint monitors {self.monitor!r}, which this run does "
+                                 f"not log; available: {', '.join(sorted(logs))}")
+            value = float(logs[self.monitor])
+            if not math.isfinite(value):
+                return
+            if self.best is not None and not (value < self.best if self.mode == "min"
+                                              else value > self.best):
+                return
+            self.best = value
+        save_checkpoint(self.path, self.run, epoch, best=self.best)
+
+
+def save_checkpoint(path, run, epoch, best=None):
+    """Write the state of ``run`` (a callbacks.Run) after ``epoch`` to ``path``."""
+    optimizer = run.optimizer
+    state = optimizer.state_dict()
+    step_count = int(state.pop("t"))
+    rng = getattr(run, "rng", None)
+    meta = {_KEY: {
+        "epoch": int(epoch),
+        "history": run.history.history,
+        "history_epochs": list(run.history.epoch),
+        "optimizer": type(optimizer).__name__,
+        "optimizer_t": step_count,
+        "lr": getattr(optimizer, "lr", None),
+        "rng": rng.bit_generator.state if rng is not None else None,
+        "layer_rngs": {str(i): {name: g.bit_generator.state for name, g in _generators(layer)}
+                       for i, layer in enumerate(run.net.layers) if _generators(layer)},
+        "best": best,
+    }}
+    extra = {_PREFIX + name: value for name, value in state.items()}
+    _io.save(run.net, path, metadata=meta, extra_tensors=extra)
+
+
+def _generators(layer):
+    """``[(attribute, Generator), ...]`` a layer draws from (e.g. Dropout's masks)."""
+    return sorted((k, v) for k, v in vars(layer).items() if isinstance(v, np.random.Generator))
+
+
+def read_checkpoint(path):
+    """``(net, info, optimizer_state)`` from a checkpoint; ValueError if it is not one."""
+    net, meta, tensors = _io.load_with_extras(path)
+    info = meta.get(_KEY)
+    if not isinstance(info, dict):
+        raise ValueError(f"{os.fspath(path)} is a model file, not a checkpoint "
+                         "(it has no optimizer, epoch or history)")
+    where = os.fspath(path)
+    for key, kind in (("epoch", int), ("optimizer", str), ("optimizer_t", int),
+                      ("history", dict), ("history_epochs", list)):
+        if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
+            raise ValueError(f"{where}: checkpoint entry {key!r} is missing or not "
+                             f"{kind.__name__}")
+    if info["epoch"] < 0 or info["optimizer_t"] < 0:
+        raise ValueError(f"{where}: negative epoch or step count in the checkpoint")
+    state = {"t": info["optimizer_t"]}
+    state.update({k[len(_PREFIX):]: v for k, v in tensors.items() if k.startswith(_PREFIX)})
+    return net, info, state
+
+
+def restore(path, net, optimizer, rng, history):
+    """Load a checkpoint into a running ``fit``; return the epoch to start from.
+
+    The network must have the architecture and dtype saved in the file, and the
+    optimizer the same class; its learning rate becomes the saved one (a
+    schedule may have lowered it). The History is continued from the saved one.
+    """
+    saved, info, state = read_checkpoint(path)
+    where = os.fspath(path)
+    mine = [(type(layer).__name__, layer.config()) for layer in net.layers]
+    theirs = [(type(layer).__name__, layer.config()) for layer in saved.layers]
+    if mine != theirs or saved.dtype != net.dtype:
+        raise ValueError(f"{where} holds a different network: {saved!r}; this one is {net!r}")
+    if info["optimizer"] != type(optimizer).__name__:
+        raise ValueError(f"{where} was saved with a {info['optimizer']} optimizer; resume it "
+                         f"with the same kind, not {type(optimizer).__name__}")
+    for name, value in state.items():
+        if name != "t" and (value.shape != net.flat_params.shape or value.dtype != net.dtype):
+            raise ValueError(f"{where}: optimizer state {name!r} has shape {value.shape} and "
+                             f"dtype {value.dtype}, expected {net.flat_params.shape} {net.dtype}")
+    generators = [(rng, info.get("rng"), "fit's")]
+    layer_rngs = info.get("layer_rngs") or {}
+    if not isinstance(layer_rngs, dict):
+        raise ValueError(f"{where}: checkpoint entry 'layer_rngs' is not a mapping")
+    for i, layer in enumerate(net.layers):
+        saved_states = layer_rngs.get(str(i)) or {}
+        for name, generator in _generators(layer):
+            if name in saved_states:
+                generators.append((generator, saved_states[name], f"layer {i}'s {name}"))
+    for generator, saved_state, which in generators:
+        if saved_state is None:
+            continue
+        try:
+            generator.bit_generator.state = saved_state
+        except (TypeError, ValueError, KeyError) as error:
+            raise ValueError(f"{where}: the saved state of {which} random generator does not "
+                             f"fit its {type(generator.bit_generator).__name__}: {error}") from None
+    lr = info.get("lr")
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0 \
+            and hasattr(optimizer, "lr"):
+        optimizer.lr = float(lr)
+    np.copyto(net.flat_params, saved.flat_params)
+    optimizer.load_state_dict(state)
+    history.history = {k: list(v) for k, v in info["history"].items()}
+    history.epoch = list(info["history_epochs"])
+    return info["epoch"] + 1

@@ -1,0 +1,276 @@
+"""Checkpoints: exact resume, best-only saving, atomic writes that survive SIGKILL."""
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.checkpoint import read_checkpoint
+
+
+def _data(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int) + (X[:, 2] > 0)
+    return X, y
+
+
+def _net(seed=0, dtype=np.float32):
+    return cr.mlp([6, 16, 8, 3], hidden="tanh", output="softmax", seed=seed, dtype=dtype)
+
+
+def _fit(net, optimizer, epochs, **kwargs):
+    X, y = _data()
+    return net.fit(X[:70], y[:70], loss=cr.CrossEntropy(), optimizer=optimizer, epochs=epochs,
+                   batch_size=16, seed=123, validation_data=(X[70:], y[70:]), verbose=0,
+                   **kwargs)
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda: cr.SGD(lr=0.05, momentum=0.9),
+    lambda: cr.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda: cr.Adam(lr=0.01),
+], ids=["sgd-momentum", "sgd-nesterov", "adam"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resume_equals_an_uninterrupted_run_bitwise(tmp_path, make_optimizer, dtype):
+    whole = _net(dtype=dtype)
+    history = _fit(whole, make_optimizer(), 4)
+
+    path = tmp_path / "ckpt.safetensors"
+    first = _net(dtype=dtype)
+    _fit(first, make_optimizer(), 2, callbacks=[cr.ModelCheckpoint(path)])
+    assert read_checkpoint(path)[1]["epoch"] == 1
+
+    resumed = _net(seed=99, dtype=dtype)  # fresh weights, overwritten by the checkpoint
+    optimizer = make_optimizer()
+    resumed_history = _fit(resumed, optimizer, 4, resume_from=path)
+
+    np.testing.assert_array_equal(resumed.flat_params, whole.flat_params)
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    assert resumed_history.epoch == [0, 1, 2, 3]
+    assert resumed_history.history == history.history
+    assert optimizer.t == 4 * 5  # 70 rows in batches of 16: 5 steps an epoch
+
+
+def test_resume_then_checkpoint_again_continues_the_chain(tmp_path):
+    path = tmp_path / "c.safetensors"
+    whole = _net()
+    _fit(whole, cr.Adam(lr=0.01), 3)
+    net = _net()
+    _fit(net, cr.Adam(lr=0.01), 1, callbacks=[cr.ModelCheckpoint(path)])
+    net = _net()
+    _fit(net, cr.Adam(lr=0.01), 2, resume_from=path, callbacks=[cr.ModelCheckpoint(path)])
+    net = _net()
+    _fit(net, cr.Adam(lr=0.01), 3, resume_from=path)
+    assert net.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+def test_resuming_a_finished_run_trains_no_further(tmp_path):
+    path = tmp_path / "c.safetensors"
+    net = _net()
+    _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(path)])
+    again = _net(seed=5)
+    history = _fit(again, cr.SGD(lr=0.1), 2, resume_from=path)
+    np.testing.assert_array_equal(again.flat_params, net.flat_params)
+    assert history.epoch == [0, 1]
+
+
+def test_a_checkpoint_is_also_a_model_file(tmp_path):
+    path = tmp_path / "c.safetensors"
+    net = _net()
+    _fit(net, cr.Adam(), 1, callbacks=[cr.ModelCheckpoint(path)])
+    X, _ = _data()
+    np.testing.assert_array_equal(cr.load(path).predict(X), net.predict(X))
+    _, info, state = read_checkpoint(path)
+    assert info["optimizer"] == "Adam" and state["t"] == 5
+    assert sorted(state) == ["m", "t", "v"]
+    assert set(info["history"]) == {"loss", "val_loss", "val_accuracy", "lr"}
+
+
+def test_every_n_epochs(tmp_path):
+    path = tmp_path / "c.safetensors"
+    saved = []
+
+    class Spy(cr.ModelCheckpoint):
+        def on_epoch_end(self, epoch, logs):
+            super().on_epoch_end(epoch, logs)
+            if path.exists():
+                saved.append(read_checkpoint(path)[1]["epoch"])
+    _fit(_net(), cr.SGD(lr=0.1), 5, callbacks=[Spy(path, every=2)])
+    assert sorted(set(saved)) == [1, 3]
+
+
+def test_keep_best_holds_the_best_epoch(tmp_path):
+    path = tmp_path / "best.safetensors"
+    history = _fit(_net(), cr.SGD(lr=2.0), 8,
+                   callbacks=[cr.ModelCheckpoint(path, keep_best=True, monitor="val_loss")])
+    best = int(np.argmin(history["val_loss"]))
+    assert read_checkpoint(path)[1]["epoch"] == best
+    assert read_checkpoint(path)[1]["best"] == min(history["val_loss"])
+
+
+def test_keep_best_with_an_unknown_monitor(tmp_path):
+    with pytest.raises(ValueError, match=r"monitors 'val_auc'.*available: loss, lr, val_accuracy"):
+        _fit(_net(), cr.SGD(lr=0.1), 1,
+             callbacks=[cr.ModelCheckpoint(tmp_path / "c", keep_best=True, monitor="val_auc")])
+
+
+def test_settings_are_checked_at_construction(tmp_path):
+    with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
+        cr.ModelCheckpoint(tmp_path / "c", every=0)
+    with pytest.raises(ValueError, match="mode must be"):
+        cr.ModelCheckpoint(tmp_path / "c", mode="up")
+    with pytest.raises(ValueError, match="is a folder"):
+        cr.ModelCheckpoint(tmp_path)
+
+
+def test_resume_refuses_a_different_network_or_optimizer(tmp_path):
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.SGD(lr=0.1, momentum=0.9), 1, callbacks=[cr.ModelCheckpoint(path)])
+    other = cr.mlp([6, 5, 3], hidden="tanh", output="softmax", seed=0)
+    with pytest.raises(ValueError, match="holds a different network"):
+        _fit(other, cr.SGD(lr=0.1, momentum=0.9), 2, resume_from=path)
+    with pytest.raises(ValueError, match="saved with a SGD optimizer; resume it with the same "
+                                         "kind, not Adam"):
+        _fit(_net(), cr.Adam(), 2, resume_from=path)
+    with pytest.raises(ValueError, match="holds a different network"):
+        _fit(_net(dtype=np.float64), cr.SGD(lr=0.1, momentum=0.9), 2, resume_from=path)
+
+
+def test_resume_from_a_plain_model_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    _net().save(path)
+    with pytest.raises(ValueError, match="is a model file, not a checkpoint"):
+        _fit(_net(), cr.SGD(lr=0.1), 2, resume_from=path)
+
+
+def test_nothing_left_behind_and_stale_temporaries_cleared(tmp_path):
+    path = tmp_path / "c.safetensors"
+    stale = tmp_path / ".c.safetensors.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    unrelated = tmp_path / "notes.txt"
+    unrelated.write_text("keep me")
+    _fit(_net(), cr.SGD(lr=0.1), 3, callbacks=[cr.ModelCheckpoint(path)])
+    assert sorted(os.listdir(tmp_path)) == ["c.safetensors", "notes.txt"]
+
+
+# -- SIGKILL while writing ----------------------------------------------------------
+
+def _write_checkpoints_forever(path):
+    """Child process: train with a checkpoint every epoch until killed, resuming
+    from the checkpoint the previous child left, as a restarted job would."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 32))
+    y = rng.integers(0, 4, 64)
+    net = cr.mlp([32, 256, 256, 4], output="softmax", seed=0)  # ~75k weights: ~0.9 MB files
+    net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(), epochs=10**9, batch_size=64,
+            seed=0, verbose=0, callbacks=[cr.ModelCheckpoint(path)],
+            resume_from=path if path.exists() else None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_sigkill_while_writing_always_leaves_a_complete_checkpoint(tmp_path):
+    path = tmp_path / "c.safetensors"
+    rng = np.random.default_rng(0)
+    epochs_seen, mid_write = [], 0
+    for attempt in range(25):
+        pid = os.fork()
+        if pid == 0:  # child
+            try:
+                _write_checkpoints_forever(path)
+            finally:
+                os._exit(1)
+        deadline = time.monotonic() + 10
+        while attempt == 0 and not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.002)  # the first run needs one complete checkpoint to start with
+        time.sleep(float(rng.uniform(0.0, 0.08)))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        mid_write += any(f.endswith(".tmp") for f in os.listdir(tmp_path))
+        net, info, state = read_checkpoint(path)  # complete, or this raises
+        assert net.n_params == 32 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4
+        assert len(info["history"]["loss"]) == info["epoch"] + 1
+        assert state["t"] == info["epoch"] + 1 and state["m"].shape == (net.n_params,)
+        epochs_seen.append(info["epoch"])
+    leftovers = [f for f in os.listdir(tmp_path) if f != "c.safetensors"]
+    print("epochs at each kill:", epochs_seen, "killed mid-write:", mid_write)
+    assert all(f.startswith(".c.safetensors.") and f.endswith(".tmp") for f in leftovers)
+    # each child went on from the last complete checkpoint: the kills came mid-run
+    assert epochs_seen == sorted(epochs_seen) and epochs_seen[-1] > epochs_seen[0]
+
+
+def test_resume_restores_the_learning_rate(tmp_path):
+    path = tmp_path / "c.safetensors"
+    optimizer = cr.SGD(lr=0.1)
+    halve = cr.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(optimizer, "lr", optimizer.lr / 2))
+    _fit(_net(), optimizer, 2, callbacks=[halve, cr.ModelCheckpoint(path)])
+    resumed = cr.SGD(lr=0.1)
+    _fit(_net(), resumed, 2, resume_from=path)
+    assert resumed.lr == 0.025
+
+
+class _Noise(cr.Identity):
+    """Adds Gaussian noise in training, from its own generator (as Dropout draws masks)."""
+
+    def __init__(self, scale=0.1, seed=0):
+        self.scale, self.rng = scale, np.random.default_rng(seed)
+
+    def forward(self, Z):
+        self.Z = Z
+        return Z + self.scale * self.rng.standard_normal(Z.shape) if self.training else Z
+
+    def config(self):
+        return {"scale": self.scale}
+
+
+def test_layer_generators_are_saved_so_noisy_layers_resume_exactly(tmp_path, monkeypatch):
+    from chainrule import io as crio
+    monkeypatch.setattr(crio, "LAYERS", dict(crio.LAYERS))
+    crio.register_layer(_Noise)
+
+    def net():
+        return cr.Sequential([cr.Dense(6, 8, seed=0), cr.Tanh(), _Noise(seed=7),
+                              cr.Dense(8, 3, seed=1), cr.Softmax()])
+    whole = net()
+    _fit(whole, cr.Adam(lr=0.01), 4)
+    path = tmp_path / "c.safetensors"
+    _fit(net(), cr.Adam(lr=0.01), 2, callbacks=[cr.ModelCheckpoint(path)])
+    resumed = cr.Sequential([cr.Dense(6, 8, seed=3), cr.Tanh(), _Noise(seed=99),
+                             cr.Dense(8, 3, seed=4), cr.Softmax()])
+    _fit(resumed, cr.Adam(lr=0.01), 4, resume_from=path)
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+def test_an_unsaveable_network_fails_before_training(tmp_path):
+    net = cr.Sequential([cr.Dense(6, 3, seed=0), _Noise(), cr.Softmax()])
+    start = net.flat_params.copy()
+    with pytest.raises(ValueError, match=r"layer 1 \(_Noise\(scale=0.1\)\) is not a registered"):
+        _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(tmp_path / "c")])
+    np.testing.assert_array_equal(net.flat_params, start)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_killed_between_writing_and_renaming_leaves_the_old_checkpoint(tmp_path):
+    """Deterministic companion of the test above: die at the worst moment, the fsync."""
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.Adam(), 1, callbacks=[cr.ModelCheckpoint(path)])
+    old = path.read_bytes()
+    pid = os.fork()
+    if pid == 0:  # child: the next checkpoint's bytes are written, then the process dies
+        try:
+            from chainrule import io as crio
+            crio.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+            _fit(_net(), cr.Adam(), 3, callbacks=[cr.ModelCheckpoint(path)])
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert path.read_bytes() == old
+    assert read_checkpoint(path)[1]["epoch"] == 0
+    assert len(os.listdir(tmp_path)) == 2  # the half-finished temporary file is still there
+    _fit(_net(), cr.Adam(), 2, callbacks=[cr.ModelCheckpoint(path)], resume_from=path)
+    assert os.listdir(tmp_path) == ["c.safetensors"]
+    assert read_checkpoint(path)[1]["epoch"] == 1
