@@ -96,7 +96,7 @@ def test_history_contents(rng):
                       validation_data=(X_val, X_val[:, 0]), verbose=0)
     assert set(history.history) == {"loss", "val_loss", "lr"}  # no accuracy for regression
     history = reg.fit(X, X[:, 0], loss=cr.MSE(), optimizer=cr.SGD(0.01), epochs=2, verbose=0)
-    assert set(history.history) == {"loss"}
+    assert set(history.history) == {"loss", "lr"}
 
 
 def test_epoch_loss_is_the_mean_of_the_batch_losses(rng):
