@@ -121,6 +121,11 @@ class Sequential:
                 return loss.forward_logits(A, Y)
             return loss.forward(self.forward(X), Y)
 
+    def trace(self, X, y, loss):
+        """One forward and backward pass, every step recorded; see :func:`chainrule.trace.trace`."""
+        from .trace import trace
+        return trace(self, X, y, loss)
+
     # -- using a trained network ----------------------------------------------
 
     def predict(self, X, batch_size=65536):
