@@ -159,3 +159,6 @@ def overrides(callback, hook):
     own = getattr(callback, hook)
     base = getattr(Callback, hook)
     return getattr(own, "__func__", own) is not base
+
+
+from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: E402,F401  (cr.callbacks.GradientMonitor)
