@@ -13,6 +13,9 @@ from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .network import Sequential, mlp
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .training import DivergenceError
+from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
+from .monitor import GradientMonitor, TrainingHealthWarning
+from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)
 
 __version__ = "0.1.0"
 
@@ -23,4 +26,5 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "gradient_check", "GradientCheckReport",
+    "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",
 ]
