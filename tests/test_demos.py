@@ -1,7 +1,13 @@
 """Every demo runs and reaches its result; the `chainrule demo` command drives them."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import chainrule
 from chainrule import cli, demos
 
 
@@ -71,3 +77,19 @@ def test_cli_demo_with_seed_and_plot(tmp_path, capsys):
     assert path.stat().st_size > 5000
     with pytest.raises(SystemExit):
         cli.main(["demo", "no-such-demo"])
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("script, expected", [("trace_tiny.py", "dW = [[2, 0], [4, 0]]"),
+                                              ("xor_mse.py", "BinaryCrossEntropy()"),
+                                              ("sine.py", "final MSE")])
+def test_examples_run(script, expected):
+    # run as a user would, with the package under test first on the path
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(chainrule.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout

@@ -19,6 +19,8 @@ problem is warned about once per run with :class:`TrainingHealthWarning`.
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -208,4 +210,13 @@ class GradientMonitor(Callback):
         message = f"step {self.step}: {message}"
         self.messages.append(message)
         if self.warn:
-            warnings.warn(message, TrainingHealthWarning, stacklevel=2)
+            warnings.warn(message, TrainingHealthWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    """The stacklevel of the first frame outside chainrule: the warning points at the fit call."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -162,15 +162,19 @@ def gradient_flow(h):
                          "fit(..., callbacks=[cr.callbacks.GradientMonitor()]) and pass the History")
     fig, (ax,) = _figure(1, width=7.0)
     steps = records["step"]
-    for name, norms in records["grad_norm"].items():
+    from matplotlib import colormaps
+    # colour by depth, first layer dark to last layer light, so the ordering shows
+    colours = colormaps["viridis"](np.linspace(0, 0.9, max(len(records["grad_norm"]), 1)))
+    for colour, (name, norms) in zip(colours, records["grad_norm"].items()):
         norms = np.asarray(norms, dtype=np.float64)
-        ax.plot(steps[:len(norms)], np.where(norms > 0, norms, np.nan), label=name, lw=1.5)
+        ax.plot(steps[:len(norms)], np.where(norms > 0, norms, np.nan), label=name, lw=1.5,
+                color=colour)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("gradient norm ‖∂L/∂θ‖")
     ax.set_title("gradient flow, per layer")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 

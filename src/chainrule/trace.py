@@ -126,7 +126,10 @@ def _brief(name, value):
         return f"{name} = {float(value):.4g}"
     a = np.asarray(value, dtype=np.float64)
     if a.size <= 4:
-        return f"{name} = [" + ", ".join(f"{v:.4g}" for v in a.ravel()) + "]"
+        row = lambda r: "[" + ", ".join(f"{v:.4g}" for v in r) + "]"
+        if a.ndim == 2 and a.shape[0] > 1:  # several rows: keep them apart
+            return f"{name} = [" + ", ".join(row(r) for r in a) + "]"
+        return f"{name} = " + row(a.ravel())
     return f"mean {a.mean():.3g}, max|·| {np.abs(a).max():.3g}"
 
 
