@@ -56,6 +56,7 @@ def test_exploding_with_learning_rate_10(data):
     assert any("exploding" in m for m in history.warnings)
 
 
+@pytest.mark.filterwarnings("ignore:.*vanishing gradients")  # also true: nothing flows back
 def test_dead_relus_with_large_negative_biases(data):
     X, _ = data
     net = cr.mlp([8, 16, 16, 1], hidden="relu", seed=0)
@@ -104,3 +105,29 @@ def test_update_ratio_is_the_actual_step(data):
     step = np.sqrt(np.sum((net[0].W - W0) ** 2) + np.sum((net[0].b - b0) ** 2))
     size = np.sqrt(np.sum(W0 ** 2) + np.sum(b0 ** 2))
     assert history.gradients["update_ratio"]["layer 0 (Dense)"][0] == pytest.approx(step / size, rel=1e-5)
+
+
+def test_warn_false_records_silently(data):
+    X, _ = data
+    net = cr.mlp([8, 16, 16, 1], hidden="relu", seed=0)
+    net[2].b = np.full(16, -10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingHealthWarning)
+        history = net.fit(X, X[:, 0], loss=cr.MSE(), optimizer=cr.Adam(lr=1e-3), epochs=1,
+                          verbose=0, callbacks=[GradientMonitor(every=1, warn=False)])
+    assert any("dead ReLUs" in m for m in history.warnings)
+
+
+def test_divergence_names_the_first_non_finite_layer(data):
+    X, y = data
+    # an absurd step makes the weights so large that a layer's output overflows
+    net = cr.mlp([8, 16, 1], hidden="relu", output="sigmoid", seed=0, dtype=np.float64)
+    with pytest.warns(TrainingHealthWarning, match="exploding"):
+        with pytest.raises(cr.DivergenceError, match=r"non-finite value is in the output of layer \d") as caught:
+            _fit(net, X, y, cr.BinaryCrossEntropy(), cr.SGD(lr=1e300), epochs=5)
+    first = caught.value.layer
+    A = X
+    with np.errstate(all="ignore"):
+        for i, layer in enumerate(net.layers[:first + 1]):
+            A = layer.forward(A)
+            assert np.all(np.isfinite(A)) == (i < first)
