@@ -37,7 +37,7 @@ def _ledger_grads(trace):
     grads, dX = {}, None
     for step in trace.steps:
         if step.phase == "backward" and step.index is not None:
-            for p in ("W", "b"):
+            for p in step.layer.params:
                 if "d" + p in step.values:
                     grads[f"{step.index}.{p}"] = step.values["d" + p]
             if step.index == 0:
@@ -142,3 +142,34 @@ def test_bad_loss_is_a_clear_error():
     net = cr.mlp([2, 1], seed=0)
     with pytest.raises(TypeError, match="loss must be a chainrule Loss"):
         net.trace(np.zeros((1, 2)), [0.0], "mse")
+
+
+class _Scale(cr.Layer):
+    """A layer the ledger has no equation for: A = X ⊙ s, one parameter s."""
+
+    params = ("s",)
+
+    def __init__(self, n):
+        self.s = np.linspace(0.5, 1.5, n)
+        self.ds = np.zeros(n)
+
+    def forward(self, X):
+        self.X = X
+        return X * self.s
+
+    def backward(self, dA):
+        X = self._cached("X")
+        self.ds[...] = (dA * X).sum(axis=0)
+        return dA * self.s
+
+
+def test_unknown_layer_gets_a_generic_entry_and_exact_gradients():
+    rng = np.random.default_rng(6)
+    net = cr.Sequential([cr.Dense(4, 3, seed=0, dtype=np.float64), _Scale(3), cr.Softmax()])
+    X, y = rng.normal(size=(5, 4)), np.eye(3)[[0, 1, 2, 1, 0]]  # one-hot targets
+    trace = _check_exact(net, X, y, cr.CrossEntropy())
+    step = trace.get(1, "backward")
+    assert step.equation == "dX = dA through _Scale';  ds = ∂L/∂s"
+    assert set(step.values) == {"dA", "ds", "dX"}
+    assert trace.get(1, "forward").equation == "A = _Scale(X)"
+    assert "_Scale" in str(trace)
