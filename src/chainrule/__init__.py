@@ -19,6 +19,9 @@ from .network import Sequential, mlp
 from .normalization import BatchNorm, LayerNorm
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .training import DivergenceError
+from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
+from .monitor import GradientMonitor, TrainingHealthWarning
+from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)
 
 __version__ = "0.1.0"
 
@@ -31,4 +34,5 @@ __all__ = [
     "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",
     "gradient_check", "GradientCheckReport",
     "save", "load", "load_with_extras",
+    "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",
 ]

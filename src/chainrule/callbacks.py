@@ -325,3 +325,6 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: E402,F401  (cr.callbacks.GradientMonitor)

@@ -152,6 +152,11 @@ class Sequential:
                 value = loss.forward(self.forward(X), Y)
         return value + self.penalty() if self._penalized else value
 
+    def trace(self, X, y, loss):
+        """One forward and backward pass, every step recorded; see :func:`chainrule.trace.trace`."""
+        from .trace import trace
+        return trace(self, X, y, loss)
+
     # -- using a trained network ----------------------------------------------
 
     def predict(self, X, batch_size=65536):

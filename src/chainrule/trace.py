@@ -1,0 +1,333 @@
+"""The chain-rule ledger: every step of one forward and one backward pass, recorded.
+
+``trace(net, X, y, loss)`` (or ``net.trace(X, y, loss)``) runs the network's
+layers one by one, exactly as ``Sequential.forward_backward`` does (the same
+calls in the same order, the fused loss path included), and after each call
+stores a copy of what it returned: the layer's input and output on the way
+forward, the gradient it received and returned and its parameter gradients
+on the way back. Copies, because inside a network ``dW`` and ``db`` are views
+into one flat buffer that the next pass overwrites; the numbers are the ones
+the layers computed, never a recomputation.
+
+Each step carries the equation it implements, written in the glossary's
+names (see ``chainrule.layers``), so a printed ledger reads like a derivation::
+
+    Z = X·W + b          forward through Dense
+    A = σ(Z)             forward through Sigmoid
+    L = ...              the loss
+    dA = ∂L/∂A           the starting gradient
+    dZ = dA ⊙ A(1 − A)   backward through Sigmoid
+    dW = Xᵀ·dZ ...       backward through Dense
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
+                          Softplus, Tanh)
+from .layers import Dense
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy
+
+#: Forward and backward equations of each layer type; the first ``isinstance`` match wins.
+#: Several equations in one step are separated by ";  ".
+EQUATIONS = [
+    (Dense, "Z = X·W + b", "dW = Xᵀ·dZ;  db = Σ_rows dZ;  dX = dZ·Wᵀ"),
+    (Sigmoid, "A = σ(Z) = 1 / (1 + e^(−Z))", "dZ = dA ⊙ σ(Z)(1 − σ(Z)) = dA ⊙ A(1 − A)"),
+    (Tanh, "A = tanh(Z)", "dZ = dA ⊙ (1 − A²)"),
+    (ReLU, "A = max(Z, 0)", "dZ = dA ⊙ [Z > 0]"),
+    (LeakyReLU, "A = Z where Z > 0, else α·Z", "dZ = dA ⊙ (1 where Z > 0, else α)"),
+    (ELU, "A = Z where Z > 0, else α(e^Z − 1)", "dZ = dA where Z > 0, else dA ⊙ (A + α)"),
+    (GELU, "A = Z ⊙ Φ(Z)", "dZ = dA ⊙ (Φ(Z) + Z ⊙ φ(Z))"),
+    (Softplus, "A = log(1 + e^Z)", "dZ = dA ⊙ σ(Z)"),
+    (Softmax, "A = softmax(Z) = e^Z / Σ_c e^Z_c", "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c)"),
+    (Identity, "A = Z", "dZ = dA"),
+]
+
+#: Loss, starting gradient; m counts elements, n rows.
+LOSS_EQUATIONS = [
+    (MSE, "L = (1/m) Σ (A − Y)²", "dA = 2(A − Y) / m"),
+    (BinaryCrossEntropy, "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)]",
+     "dA = (A − Y) / (A(1 − A)) / m"),
+    (CrossEntropy, "L = −(1/n) Σ_i Σ_c Y_ic log A_ic", "dA = −Y / A / n"),
+]
+
+#: The fused pairs: loss on the logits Z, starting gradient dZ, and why it is so simple.
+FUSED_EQUATIONS = {
+    BinaryCrossEntropy: (
+        "L = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]",
+        "dZ = (A − Y) / m",
+        "sigmoid + binary cross-entropy, fused: dA = (A − Y) / (A(1 − A)) / m times "
+        "σ'(Z) = A(1 − A) leaves dZ = (A − Y) / m"),
+    CrossEntropy: (
+        "L = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]",
+        "dZ = (A − Y) / n",
+        "softmax + cross-entropy, fused: dA = −Y / A / n through the softmax Jacobian "
+        "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) leaves (A − Y) / n, since each row of Y sums to 1"),
+}
+
+
+def _lookup(table, obj):
+    for cls, *equations in table:
+        if isinstance(obj, cls):
+            return equations
+    return None
+
+
+class Step:
+    """One entry of the ledger.
+
+    Attributes
+    ----------
+    layer : Layer or Loss
+        What computed this step.
+    index : int or None
+        Position of the layer in the network (None for the loss).
+    phase : {"forward", "backward"}
+    equation : str
+        The equation(s) of this step, several separated by ";  ".
+    values : dict of str -> ndarray or float
+        Copies of the arrays involved, named as in the equation.
+    shapes : dict of str -> tuple
+        The shape of each value.
+    note : str
+        An explanation where one helps (the fused pairs).
+    """
+
+    def __init__(self, layer, index, phase, equation, values, note=""):
+        self.layer, self.index, self.phase, self.equation = layer, index, phase, equation
+        self.values = {k: (v if isinstance(v, float) else np.array(v, copy=True))
+                       for k, v in values.items()}
+        self.shapes = {k: np.shape(v) for k, v in self.values.items()}
+        self.note = note
+
+    @property
+    def name(self):
+        """``"2: Dense"`` for a layer, ``"loss: MSE"`` for the loss."""
+        where = "loss" if self.index is None else str(self.index)
+        return f"{where}: {type(self.layer).__name__}"
+
+    def rows(self):
+        """``(equation, lhs name)`` for each equation of the step."""
+        out = []
+        for eq in self.equation.split(";  "):
+            lhs = eq.split(" = ")[0].strip()
+            out.append((eq, lhs if lhs in self.values else None))
+        return out
+
+    def __repr__(self):
+        return f"Step({self.name}, {self.phase}, {self.equation!r})"
+
+
+def _brief(name, value):
+    """A few summary numbers: the values themselves when there are at most four."""
+    if isinstance(value, float) or np.ndim(value) == 0:
+        return f"{name} = {float(value):.4g}"
+    a = np.asarray(value, dtype=np.float64)
+    if a.size <= 4:
+        row = lambda r: "[" + ", ".join(f"{v:.4g}" for v in r) + "]"
+        if a.ndim == 2 and a.shape[0] > 1:  # several rows: keep them apart
+            return f"{name} = [" + ", ".join(row(r) for r in a) + "]"
+        return f"{name} = " + row(a.ravel())
+    return f"mean {a.mean():.3g}, max|·| {np.abs(a).max():.3g}"
+
+
+class Trace:
+    """The ledger of one forward and backward pass: see :func:`trace`.
+
+    Attributes
+    ----------
+    steps : list of Step
+        In the order they ran: forward through every layer, the loss, then
+        backward through every layer in reverse.
+    loss : float
+        The loss value.
+    starting_gradient : ndarray
+        The gradient backpropagation starts from: dA = ∂L/∂A of the network's
+        output, or for a fused pair dZ = (A − Y)/m of the last activation's input.
+    fused : bool
+        True when the last layer and the loss formed a fused pair.
+    """
+
+    def __init__(self, steps, loss, starting_gradient, fused):
+        self.steps, self.loss = steps, loss
+        self.starting_gradient, self.fused = starting_gradient, fused
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def get(self, index, phase):
+        """The step of layer ``index`` (None for the loss) in ``phase``."""
+        for step in self.steps:
+            if step.index == index and step.phase == phase:
+                return step
+        raise KeyError(f"no {phase} step for layer {index}")
+
+    def _table(self):
+        rows = []
+        for i, step in enumerate(self.steps):
+            for j, (eq, lhs) in enumerate(step.rows()):
+                shape = str(step.shapes[lhs]) if lhs else ""
+                brief = _brief(lhs, step.values[lhs]) if lhs else ""
+                first = j == 0
+                rows.append((str(i) if first else "", step.name if first else "",
+                             step.phase if first else "", eq, shape, brief))
+            if step.note:
+                rows.append(("", "", "", f"({step.note})", "", ""))
+        return rows
+
+    def __str__(self):
+        header = ("#", "layer", "phase", "equation", "shape", "values")
+        rows = self._table()
+        # a long note spills over the table rather than widening the equation column
+        widths = [max(len(r[c]) for r in [header] + [r for r in rows if r[4] or r[3][:1] != "("])
+                  for c in range(6)]
+        fmt = lambda r: "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
+        rule = "-" * len(fmt(header))
+        return "\n".join([fmt(header), rule, *map(fmt, rows), rule,
+                          f"loss {self.loss:.6g}" + ("   (fused output and loss)" if self.fused else "")])
+
+    def __repr__(self):
+        return f"Trace({len(self.steps)} steps, loss={self.loss:.6g}, fused={self.fused})"
+
+    def to_markdown(self, arrays=False):
+        """The ledger as a Markdown table; ``arrays=True`` appends every array in full."""
+        cell = lambda s: s.replace("|", "\\|")
+        lines = ["| # | layer | phase | equation | shape | values |", "|---|---|---|---|---|---|"]
+        for row in self._table():
+            lines.append("| " + " | ".join(cell(c) for c in row) + " |")
+        lines.append("")
+        lines.append(f"loss = {self.loss:.6g}" + (" (fused output and loss)" if self.fused else ""))
+        if arrays:
+            for i, step in enumerate(self.steps):
+                lines += ["", f"### {i}. {step.name}, {step.phase}", "", "```"]
+                for name, value in step.values.items():
+                    lines.append(f"{name} =\n{np.array2string(np.asarray(value), precision=6)}")
+                lines.append("```")
+        return "\n".join(lines) + "\n"
+
+    def to_html(self):
+        """A self-contained HTML page: the ledger, each step with its full arrays."""
+        esc = html.escape
+        parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>chainrule trace</title>",
+                 "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
+                 "table.a{border-collapse:collapse;font-family:monospace;margin:.3em 0 1em}"
+                 "table.a td{border:1px solid #ccc;padding:1px 6px;text-align:right}"
+                 "code{font-size:1.1em}.note{color:#555;font-style:italic}</style></head><body>",
+                 f"<h1>Chain-rule ledger</h1><p>loss = {self.loss:.6g}"
+                 + (" (fused output and loss)" if self.fused else "") + "</p>"]
+        for i, step in enumerate(self.steps):
+            parts.append(f"<section><h3>{i}. {esc(step.name)} &mdash; {step.phase}</h3>")
+            parts += [f"<p><code>{esc(eq)}</code></p>" for eq, _ in step.rows()]
+            if step.note:
+                parts.append(f"<p class='note'>{esc(step.note)}</p>")
+            for name, value in step.values.items():
+                parts.append(f"<div><b>{esc(name)}</b> {step.shapes[name]}{_html_array(value)}</div>")
+            parts.append("</section>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def _repr_html_(self):  # Jupyter shows the page
+        return self.to_html()
+
+
+def _html_array(value):
+    a = np.atleast_2d(np.asarray(value))
+    if a.ndim > 2:
+        a = a.reshape(a.shape[0], -1)
+    body = "".join("<tr>" + "".join(f"<td>{v:.6g}</td>" for v in row) + "</tr>"
+                   for row in a.astype(np.float64))
+    return f"<table class='a'>{body}</table>"
+
+
+def _names(layer):
+    """Names of a layer's input and output, and of the gradients it receives and returns."""
+    if isinstance(layer, Dense):
+        return "X", "Z", "dZ", "dX"
+    if isinstance(layer, Activation):
+        return "Z", "A", "dA", "dZ"
+    return "X", "A", "dA", "dX"
+
+
+def _equations(layer):
+    found = _lookup(EQUATIONS, layer)
+    if found:
+        return found
+    name = type(layer).__name__
+    grads = "".join(f";  d{p} = ∂L/∂{p}" for p in layer.params)
+    return f"A = {name}(X)", f"dX = dA through {name}'{grads}"
+
+
+def trace(net, X, y, loss):
+    """Run one forward and one backward pass of ``net`` and record every step.
+
+    The layers run exactly as in ``net.forward_backward``; afterwards the
+    network's gradients (``layer.dW``, ...) hold this pass's values, as after
+    any backward pass. No parameter is changed.
+
+    Parameters
+    ----------
+    net : Sequential
+    X : array (n, n_in)
+    y : array
+        Targets as ``loss`` takes them (class labels for CrossEntropy).
+    loss : Loss
+
+    Returns
+    -------
+    Trace
+    """
+    from .training import _prepare, check_loss
+    check_loss(loss)
+    X, _, Y = _prepare(net, X, y, loss)
+    fused = net.fused_with(loss)
+    body = net.layers[:-1] if fused else net.layers
+    forward, backward = [], []
+
+    A = X
+    for i, layer in enumerate(body):
+        into, out, _, _ = _names(layer)
+        values = {into: A}
+        values.update({p: getattr(layer, p) for p in layer.params})
+        A = layer.forward(A)
+        values[out] = A
+        forward.append(Step(layer, i, "forward", _equations(layer)[0], values))
+
+    Yshown = Y
+    if fused:
+        last = net.layers[-1]
+        loss_eq, grad_eq, note = _lookup([(k, *v) for k, v in FUSED_EQUATIONS.items()], loss)
+        value = loss.forward_logits(A, Y)
+        if Y.ndim == 1:  # class labels: show Y one-hot, as the equations read it
+            Yshown = np.eye(A.shape[1], dtype=A.dtype)[Y]
+        forward.append(Step(last, len(body), "forward",
+                            _equations(last)[0] + "   (inside the fused loss)",
+                            {"Z": A, "A": loss.A}))
+        forward.append(Step(loss, None, "forward", loss_eq, {"Z": A, "Y": Yshown, "L": value}))
+        d = loss.backward_logits()
+        backward.append(Step(last, len(body), "backward", grad_eq,
+                             {"A": loss.A, "Y": Yshown, "dZ": d}, note=note))
+    else:
+        value = loss.forward(A, Y)
+        loss_eq, grad_eq = _lookup(LOSS_EQUATIONS, loss) or (
+            f"L = {type(loss).__name__}(A, Y)", "dA = ∂L/∂A")
+        forward.append(Step(loss, None, "forward", loss_eq, {"A": A, "Y": Y, "L": value}))
+        d = loss.backward()
+        backward.append(Step(loss, None, "backward", grad_eq, {"A": A, "Y": Y, "dA": d},
+                             note="the starting gradient"))
+    start = d
+    for i in reversed(range(len(body))):
+        layer = body[i]
+        _, _, into, out = _names(layer)
+        values = {into: d}
+        d = layer.backward(d)
+        values.update({"d" + p: getattr(layer, "d" + p) for p in layer.params})
+        if d is not None:
+            values[out] = d
+        backward.append(Step(layer, i, "backward", _equations(layer)[1], values))
+
+    return Trace(forward + backward, value, np.array(start, copy=True), fused)

@@ -1,0 +1,95 @@
+"""Every demo runs and reaches its result; the `chainrule demo` command drives them."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule
+from chainrule import cli, demos
+
+
+def test_registry_lists_every_demo():
+    assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck"}
+
+
+def test_xor_solved_and_printed(capsys):
+    result = demos.xor(seed=0)
+    assert result["accuracy"] == 1.0
+    assert np.all((result["proba"] > 0.5) == np.array([0, 1, 1, 0], bool))
+    out = capsys.readouterr()
+    assert "accuracy 1.00" in out.out and "x1 x2 | target  output  predicted" in out.out
+    assert "training" in out.err  # the progress bar, with its loss
+    assert result["history"]["loss"][-1] < 0.1
+
+
+def test_xor_mse_solved_but_slower_than_cross_entropy():
+    mse = demos.xor_mse(seed=0, verbose=0)
+    assert mse["accuracy"] == 1.0
+    assert len(mse["history"]["loss"]) == 10_000
+    bce = demos.xor(seed=0, verbose=0)
+    # the sigmoid's σ'(Z) ≤ 1/4 slows MSE: its outputs end farther from the targets
+    y = np.array([0, 1, 1, 0])
+    assert np.abs(mse["proba"] - y).max() > np.abs(bce["proba"] - y).max()
+
+
+def test_sine_fits_for_most_seeds(capsys):
+    errors = [demos.sine(seed=seed, verbose=0)["mse"] for seed in range(5)]
+    assert sum(e < 1.0 for e in errors) >= 4, errors
+    demos.sine(seed=0, epochs=10)
+    assert "final MSE" in capsys.readouterr().out
+
+
+def test_digits_held_out_accuracy_and_confusion(capsys):
+    result = demos.digits(seed=0, verbose=2)  # one line per epoch
+    assert result["accuracy"] >= 0.96
+    confusion = result["confusion"]
+    assert confusion.shape == (10, 10) and confusion.sum() == 1797 // 5
+    assert np.trace(confusion) / confusion.sum() == pytest.approx(result["accuracy"])
+    out = capsys.readouterr().out
+    assert "epoch 40/40" in out and "held-out accuracy" in out and "confusion matrix" in out
+
+
+def test_gradcheck_small_network_agrees(capsys):
+    result = demos.gradcheck(seed=0, sizes=(20, 8, 3), n=2)
+    assert result["max_relative_error"] < 1e-6
+    out = capsys.readouterr().out
+    assert "dW (layer 0)  (20, 8)" in out and "agree" in out
+
+
+@pytest.mark.parametrize("name, kwargs", [("xor", {"epochs": 200}), ("xor-mse", {"epochs": 200}),
+                                          ("sine", {"epochs": 200}), ("digits", {"epochs": 2}),
+                                          ("gradcheck", {"sizes": (6, 4, 3), "n": 2})])
+def test_every_demo_saves_its_plot(name, kwargs, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"{name}.png"
+    demos.DEMOS[name](seed=1, verbose=0, plot=str(path), **kwargs)
+    assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 5000
+
+
+def test_cli_demo_with_seed_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "xor.png"
+    assert cli.main(["demo", "xor", "--seed", "3", "--plot", str(path)]) == 0
+    assert "accuracy 1.00" in capsys.readouterr().out
+    assert path.stat().st_size > 5000
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "no-such-demo"])
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("script, expected", [("trace_tiny.py", "dW = [[2, 0], [4, 0]]"),
+                                              ("xor_mse.py", "BinaryCrossEntropy()"),
+                                              ("sine.py", "final MSE")])
+def test_examples_run(script, expected):
+    # run as a user would, with the package under test first on the path
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(chainrule.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout

@@ -1,0 +1,175 @@
+"""The chain-rule ledger records the very gradients of a plain forward/backward pass."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+ACTIVATIONS = [cr.Identity, cr.Sigmoid, cr.Tanh, cr.ReLU, cr.LeakyReLU, cr.ELU, cr.GELU,
+               cr.Softplus, cr.Softmax]
+
+
+def _net(hidden, output, n_out=3, dtype=np.float64, seed=0):
+    return cr.Sequential([cr.Dense(4, 5, seed=seed, dtype=dtype), hidden(),
+                          cr.Dense(5, n_out, seed=seed + 1, dtype=dtype), output()])
+
+
+def _plain_pass(net, X, Y, loss):
+    """Reference: Sequential.forward_backward for dW/db, and dX from the same calls."""
+    net.forward_backward(X, Y, loss)
+    grads = {name: g.copy() for name, _, g in net.parameters()}
+    # dX: the same forward/backward again, keeping what the first layer returns
+    body = net.layers[:-1] if net.fused_with(loss) else net.layers
+    A = X
+    for layer in body:
+        A = layer.forward(A)
+    if net.fused_with(loss):
+        loss.forward_logits(A, Y)
+        d = loss.backward_logits()
+    else:
+        loss.forward(A, Y)
+        d = loss.backward()
+    for layer in reversed(body):
+        d = layer.backward(d)
+    return grads, d
+
+
+def _ledger_grads(trace):
+    grads, dX = {}, None
+    for step in trace.steps:
+        if step.phase == "backward" and step.index is not None:
+            for p in step.layer.params:
+                if "d" + p in step.values:
+                    grads[f"{step.index}.{p}"] = step.values["d" + p]
+            if step.index == 0:
+                dX = step.values["dX"]
+    return grads, dX
+
+
+def _check_exact(net, X, y, loss):
+    reference = net.copy()
+    trace = net.trace(X, y, loss)
+    Y = loss.prepare(y, net.n_out, net.dtype)
+    grads, dX = _plain_pass(reference, X.astype(net.dtype), Y, loss)
+    ledger, ledger_dX = _ledger_grads(trace)
+    assert set(ledger) == set(grads)
+    for name in grads:
+        assert np.array_equal(ledger[name], grads[name]), name
+    assert np.array_equal(ledger_dX, dX)
+    # the trace left the network's own gradients equal to those of the plain pass
+    for name, _, g in net.parameters():
+        assert np.array_equal(g, grads[name])
+    return trace
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda a: a.__name__)
+def test_ledger_gradients_equal_plain_pass_every_activation(activation):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    # the activation both inside (hidden) and at the output, with MSE (not fused)
+    trace = _check_exact(_net(activation, activation), X, y, cr.MSE())
+    assert not trace.fused
+    assert trace.get(None, "backward").equation == "dA = 2(A − Y) / m"
+    assert np.array_equal(trace.starting_gradient, trace.get(None, "backward").values["dA"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_softmax_cross_entropy(dtype):
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(6, 4)), np.array([0, 1, 2, 2, 1, 0])
+    trace = _check_exact(_net(cr.Tanh, cr.Softmax, dtype=dtype), X, y, cr.CrossEntropy())
+    assert trace.fused
+    step = trace.get(3, "backward")
+    assert step.equation == "dZ = (A − Y) / n" and "fused" in step.note
+    A, Y, dZ = step.values["A"], step.values["Y"], step.values["dZ"]
+    assert dZ.dtype == dtype
+    np.testing.assert_allclose(dZ, (A - Y) / len(A), rtol=1e-6, atol=1e-7)
+    assert np.array_equal(trace.starting_gradient, dZ)
+
+
+def test_fused_sigmoid_binary_cross_entropy():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(5, 4)), np.array([0, 1, 1, 0, 1])
+    trace = _check_exact(_net(cr.ReLU, cr.Sigmoid, n_out=1), X, y, cr.BinaryCrossEntropy())
+    step = trace.get(3, "backward")
+    assert trace.fused and step.equation == "dZ = (A − Y) / m"
+    np.testing.assert_allclose(step.values["dZ"], (step.values["A"] - step.values["Y"]) / 5)
+
+
+def test_forward_values_are_the_network_outputs_and_parameters_unchanged():
+    rng = np.random.default_rng(4)
+    net = _net(cr.Sigmoid, cr.Identity, n_out=2)
+    X, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    before = net.flat_params.copy()
+    trace = net.trace(X, y, cr.MSE())
+    assert np.array_equal(net.flat_params, before)
+    assert np.array_equal(trace.get(3, "forward").values["A"], net.forward(X))
+    assert trace.loss == pytest.approx(net.loss_value(X, y, cr.MSE()))
+    # steps in the order they ran: forward through the layers, the loss, back in reverse
+    order = [(s.index, s.phase) for s in trace.steps]
+    assert order == [(0, "forward"), (1, "forward"), (2, "forward"), (3, "forward"),
+                     (None, "forward"), (None, "backward"),
+                     (3, "backward"), (2, "backward"), (1, "backward"), (0, "backward")]
+    dense = trace.get(2, "backward")
+    assert dense.shapes == {"dZ": (3, 2), "dW": (5, 2), "db": (2,), "dX": (3, 5)}
+
+
+def test_ledger_values_are_copies_not_views_into_the_flat_buffer():
+    rng = np.random.default_rng(5)
+    net = _net(cr.ReLU, cr.Identity, n_out=1)
+    X, y = rng.normal(size=(4, 4)), rng.normal(size=4)
+    trace = net.trace(X, y, cr.MSE())
+    dW = trace.get(0, "backward").values["dW"].copy()
+    net.forward_backward(X * 3, np.zeros((4, 1)), cr.MSE())  # overwrites the flat gradients
+    assert np.array_equal(trace.get(0, "backward").values["dW"], dW)
+
+
+def test_renders_text_html_markdown():
+    net = cr.mlp([2, 2, 1], hidden="sigmoid", output="sigmoid", seed=0, dtype=np.float64)
+    trace = net.trace(np.array([[1.0, 0.0]]), [1], cr.BinaryCrossEntropy())
+    text = str(trace)
+    for expected in ("Z = X·W + b", "dW = Xᵀ·dZ", "dZ = (A − Y) / m", "fused", "loss"):
+        assert expected in text
+    page = trace.to_html()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<section>") == len(trace.steps)
+    assert "<table class='a'>" in page
+    md = trace.to_markdown(arrays=True)
+    assert md.startswith("| # | layer | phase | equation | shape | values |")
+    assert "dX =" in md and "```" in md
+    assert "Trace(" in repr(trace)
+
+
+def test_bad_loss_is_a_clear_error():
+    net = cr.mlp([2, 1], seed=0)
+    with pytest.raises(TypeError, match="loss must be a chainrule Loss"):
+        net.trace(np.zeros((1, 2)), [0.0], "mse")
+
+
+class _Scale(cr.Layer):
+    """A layer the ledger has no equation for: A = X ⊙ s, one parameter s."""
+
+    params = ("s",)
+
+    def __init__(self, n):
+        self.s = np.linspace(0.5, 1.5, n)
+        self.ds = np.zeros(n)
+
+    def forward(self, X):
+        self.X = X
+        return X * self.s
+
+    def backward(self, dA):
+        X = self._cached("X")
+        self.ds[...] = (dA * X).sum(axis=0)
+        return dA * self.s
+
+
+def test_unknown_layer_gets_a_generic_entry_and_exact_gradients():
+    rng = np.random.default_rng(6)
+    net = cr.Sequential([cr.Dense(4, 3, seed=0, dtype=np.float64), _Scale(3), cr.Softmax()])
+    X, y = rng.normal(size=(5, 4)), np.eye(3)[[0, 1, 2, 1, 0]]  # one-hot targets
+    trace = _check_exact(net, X, y, cr.CrossEntropy())
+    step = trace.get(1, "backward")
+    assert step.equation == "dX = dA through _Scale';  ds = ∂L/∂s"
+    assert set(step.values) == {"dA", "ds", "dX"}
+    assert trace.get(1, "forward").equation == "A = _Scale(X)"
+    assert "_Scale" in str(trace)
