@@ -8,7 +8,7 @@ layer by layer in NumPy, and checked against PyTorch.
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, History, LambdaCallback
 from .gradcheck import GradientCheckReport, gradient_check
-from .layers import Dense, Layer
+from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .network import Sequential, mlp
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
@@ -17,7 +17,7 @@ from .training import DivergenceError
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "Dense",
+    "Layer", "Dense", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
     "Loss", "MSE", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",

@@ -204,3 +204,43 @@ class Dense(Layer):
     def config(self):
         init = self.init if isinstance(self.init, str) else "custom"
         return {"n_in": self.n_in, "n_out": self.n_out, "init": init}
+
+
+class Dropout(Layer):
+    r"""Inverted dropout: in training, zero each input with probability ``p``.
+
+    Forward, in training::
+
+        M_ij ~ Bernoulli(1 − p),   A = X ⊙ M / (1 − p)          X, A (n, n_in)
+
+    in evaluation ``A = X``, so predictions need no rescaling. Backward:
+    ``dX = dA ⊙ M / (1 − p)``. Caches the scaled mask ``M / (1 − p)``.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of dropping each unit.
+    seed : int or numpy.random.Generator, optional
+        Source of the masks.
+    """
+
+    def __init__(self, p=0.5, *, seed=None):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not 0 <= p < 1:
+            raise ValueError(f"p must be a number in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = _init.as_generator(seed)
+
+    def forward(self, X):
+        if not self.training or self.p == 0:
+            self.M = 1.0
+            return X
+        keep = self.rng.random(X.shape) >= self.p
+        self.M = keep.astype(X.dtype) * X.dtype.type(1.0 / (1.0 - self.p))
+        return X * self.M
+
+    def backward(self, dA):
+        return dA * self._cached("M")
+
+    def config(self):
+        return {"p": self.p}

@@ -44,8 +44,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .activations import Identity, Sigmoid, Softmax
 from .callbacks import Callback, Run
-from .layers import Dense
-from .losses import Loss, _logaddexp0
+from .layers import Dense, Dropout
+from .losses import Loss
 from .network import Sequential
 from .optimizers import SGD, Adam
 from .training import DivergenceError, _TrainingMode
@@ -89,7 +89,7 @@ class _BinaryLogLoss(Loss):
     def forward_logits(self, Z, Yw):
         Y, w = Yw[:, :-1], Yw[:, -1:]
         self.A, self.Y, self.w = Sigmoid().forward(Z), Y, w / w.sum()
-        return float(np.sum(self.w * (_logaddexp0(Z) - Z * Y)))
+        return float(np.sum(self.w * (np.logaddexp(0, Z) - Z * Y)))
 
     def backward_logits(self):
         return (self.A - self.Y) * self.w
@@ -210,7 +210,6 @@ class _BaseMLP(BaseEstimator):
             if i < len(sizes):
                 layers.append(names.activation(self.activation, "activation"))
                 if self.dropout:
-                    from .layers import Dropout
                     layers.append(Dropout(self.dropout, seed=self._rng))
             else:
                 layers.append(output())
