@@ -10,6 +10,7 @@ from .callbacks import Callback, History, LambdaCallback
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .interchange import from_torch, to_onnx, to_torch
 from .network import Sequential, mlp
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .training import DivergenceError
@@ -23,4 +24,5 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "gradient_check", "GradientCheckReport",
+    "to_torch", "from_torch", "to_onnx",
 ]
