@@ -7,6 +7,7 @@ layer by layer in NumPy, and checked against PyTorch.
 """
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, History, LambdaCallback
+from .io import load, load_with_extras, save
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
@@ -25,4 +26,5 @@ __all__ = [
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "gradient_check", "GradientCheckReport",
     "to_torch", "from_torch", "to_onnx",
+    "save", "load", "load_with_extras",
 ]

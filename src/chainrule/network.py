@@ -147,6 +147,11 @@ class Sequential:
         from .training import evaluate
         return evaluate(self, X, y, loss=loss, metrics=metrics)
 
+    def save(self, path, metadata=None, extra_tensors=None):
+        """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
+        from .io import save
+        save(self, path, metadata=metadata, extra_tensors=extra_tensors)
+
     # -- modes -----------------------------------------------------------------
 
     def train(self):
