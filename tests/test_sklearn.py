@@ -281,3 +281,87 @@ def test_warm_start_continues_from_the_fitted_weights(cancer):
         network = net.network_
         net.fit(X, y)
     assert net.network_ is network and not np.array_equal(first, net.coefs_[0])
+
+
+# -- model files -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", ["strings", "binary_bool", "multilabel", "regress2", "dropout64"])
+def test_save_load_round_trip_gives_identical_predictions(tmp_path, make):
+    from chainrule.sklearn import load
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    kwargs = dict(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    if make == "strings":
+        est = MLPClassifier(**kwargs).fit(X, np.array(["cat", "dog", "eel"])[np.arange(60) % 3])
+    elif make == "binary_bool":
+        est = MLPClassifier(class_weight={True: 2.0, False: 1.0}, **kwargs).fit(X, X[:, 0] > 0)
+    elif make == "multilabel":
+        est = MLPClassifier(**kwargs).fit(X, (X[:, :3] > 0).astype(int))
+    elif make == "regress2":
+        est = MLPRegressor(**kwargs).fit(X, X[:, :2] * 2)
+    else:
+        est = MLPRegressor(dropout=0.2, dtype=np.float64, **kwargs).fit(X, X[:, 0])
+    path = tmp_path / "model.safetensors"
+    est.save(path)
+    assert path.read_bytes()[:8]  # a real file was written
+    back = load(path)
+    assert type(back) is type(est) and back.get_params().keys() == est.get_params().keys()
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    if make in ("strings", "binary_bool", "multilabel"):
+        np.testing.assert_array_equal(back.classes_, est.classes_)
+        assert back.classes_.dtype == est.classes_.dtype
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    for name in ("n_iter_", "loss_", "loss_curve_", "n_layers_", "n_outputs_", "out_activation_",
+                 "best_loss_", "t_", "n_features_in_"):
+        assert getattr(back, name) == getattr(est, name), name
+    assert back.network_.dtype == est.network_.dtype
+    if make != "multilabel":
+        before = back.predict(X)
+        back.partial_fit(X, est.predict(X))  # a loaded estimator trains on
+        assert back.n_iter_ == est.n_iter_ + 1 and not np.array_equal(back.predict(X), before) \
+            or make != "regress2"
+
+
+def test_saved_dataframe_model_keeps_feature_names(tmp_path):
+    pytest.importorskip("pandas")
+    from chainrule.sklearn import load
+    X, y = datasets.load_iris(return_X_y=True, as_frame=True)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=10, random_state=0).fit(X, y)
+    est.save(tmp_path / "iris.safetensors")
+    back = load(tmp_path / "iris.safetensors")
+    assert list(back.feature_names_in_) == list(X.columns)
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
+def test_load_rejects_files_that_are_not_estimators(tmp_path):
+    from chainrule import io
+    from chainrule.sklearn import load
+    net = cr.mlp([3, 2], seed=0)
+    plain = tmp_path / "net.safetensors"
+    net.save(plain)
+    with pytest.raises(ValueError, match="not a saved estimator"):
+        load(plain)
+    bad_records = [
+        ({"class": "os.system", "params": {}, "fitted": {}}, "estimator class"),
+        ({"class": "MLPRegressor", "params": {"__init__": 1}, "fitted": {}}, "unknown"),
+        ({"class": "MLPRegressor", "params": {}, "fitted": {"n_features_in_": 7, "n_outputs_": 2,
+                                                           "n_layers_": 2}}, "n_features_in_"),
+        ({"class": "MLPClassifier", "params": {}, "fitted": {
+            "n_features_in_": 3, "n_outputs_": 2, "n_layers_": 2, "out_activation_": "softmax",
+            "classes_": [1, 2], "classes_dtype": "int64", "y_type_": "binary"}}, "outputs"),
+        ({"class": "MLPClassifier", "params": {}, "fitted": {
+            "n_features_in_": 3, "n_outputs_": 2, "n_layers_": 2, "out_activation_": "softmax",
+            "classes_": [1, 2], "classes_dtype": "V8", "y_type_": "binary"}}, "label dtype"),
+        ({"class": "MLPRegressor", "params": {"dtype": "int8"}, "fitted": {}}, "dtype"),
+    ]
+    for record, word in bad_records:
+        path = tmp_path / "bad.safetensors"
+        io.save(net, path, metadata={"estimator": record})
+        with pytest.raises(ValueError, match=word):
+            load(path)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+    with pytest.raises(ValueError):
+        load(garbage)
+    with pytest.raises(ValueError, match="not fitted"):
+        MLPClassifier().save(tmp_path / "unfitted.safetensors")
