@@ -451,10 +451,15 @@ class _BaseMLP(BaseEstimator):
 
     # -- saving ----------------------------------------------------------------
 
-    def save(self, path):
-        """Write the fitted estimator to one ``.safetensors`` file (see :func:`load`)."""
+    def save(self, path, metadata=None, extra_tensors=None):
+        """Write the fitted estimator to one ``.safetensors`` file (see :func:`load`).
+
+        The network's weights are tensors; the constructor parameters, the
+        fitted attributes and the class labels are JSON metadata. ``metadata``
+        (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
+        """
         from ._sklearn_io import save_estimator
-        save_estimator(self, path)
+        save_estimator(self, path, metadata=metadata, extra_tensors=extra_tensors)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
