@@ -130,6 +130,8 @@ def _broken(tmp_path, cancer_csv):
      ["typo.csv", "row 18", "'mean radius' is numeric", "'12,5'"]),
     ("predict missing column", ["predict", "{model}", "{other}"],
      ["other.csv lacks the feature column", "'mean radius'"]),
+    ("diverges", ["train", "{csv}", "--target", "mean area", "--lr", "1e30", "--quiet",
+                  "--out", "{tmp}/m.st"], ["training diverged", "loss is nan", "learning_rate_init"]),
     ("bad hidden", ["train", "{csv}", "--target", "diagnosis", "--hidden", "16,x",
                     "--out", "{tmp}/m.st"], ["--hidden"]),
 ])

@@ -226,7 +226,7 @@ def main(argv=None):
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, TypeError, OSError, ImportError) as error:
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
         print(f"chainrule: error: {_one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

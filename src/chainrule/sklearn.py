@@ -230,7 +230,7 @@ class _BaseMLP(BaseEstimator):
 
     def _loss_and_gradient(self, X, Yw):
         """scikit-learn's loss with its L2 term; fills network_.flat_grads."""
-        n = Yw[:, -1].sum()
+        n = float(Yw[:, -1].sum())
         value = self.network_.forward_backward(X, Yw, self._loss)
         penalty = 0.0
         for layer in self._dense_layers():
@@ -295,6 +295,9 @@ class _BaseMLP(BaseEstimator):
             result = scipy.optimize.minimize(
                 loss_and_gradient, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        if not np.all(np.isfinite(result.x)):
+            raise ValueError("lbfgs produced non-finite weights: the inputs may hold very large "
+                             "values; standardise them first")
         net.flat_params[...] = result.x
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
