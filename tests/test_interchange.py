@@ -107,6 +107,18 @@ def test_onnx_runtime_predicts_the_same(tmp_path, hidden, output):
     np.testing.assert_allclose(theirs, net.predict(X), rtol=0, atol=1e-5)
 
 
+def test_onnx_exp_output():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net = cr.Sequential([cr.Dense(5, 4, seed=0), cr.Tanh(), cr.Dense(4, 2, seed=1), cr.Exp()])
+    session = ort.InferenceSession(cr.to_onnx(net).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    X = _X(np.float32)
+    np.testing.assert_allclose(session.run(None, {"X": X})[0], net.predict(X), rtol=1e-5)
+    with pytest.raises(TypeError, match="Exp"):
+        cr.to_torch(net)  # torch.nn has no exponential module
+
+
 def test_onnx_float64_and_estimator(tmp_path):
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")

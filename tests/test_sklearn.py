@@ -363,3 +363,24 @@ def test_load_rejects_files_that_are_not_estimators(tmp_path):
         load(garbage)
     with pytest.raises(ValueError, match="not fitted"):
         MLPClassifier().save(tmp_path / "unfitted.safetensors")
+
+
+def test_poisson_regression_matches_sklearn_and_round_trips(tmp_path):
+    from chainrule.sklearn import load
+    rng = np.random.default_rng(0)
+    X, X_test = rng.normal(size=(400, 3)), rng.normal(size=(400, 3))
+    rate = lambda X: np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1] + 0.5)  # noqa: E731
+    y, y_test = rng.poisson(rate(X)), rng.poisson(rate(X_test))
+    scores = {}
+    for Estimator in (MLPRegressor, sk.MLPRegressor):
+        runs = [Estimator(loss="poisson", hidden_layer_sizes=(16,), random_state=seed).fit(X, y)
+                for seed in range(2)]
+        assert all(r.out_activation_ == "exp" for r in runs)
+        scores[Estimator] = np.mean([r.score(X_test, y_test) for r in runs])
+    assert abs(scores[MLPRegressor] - scores[sk.MLPRegressor]) < 0.05, scores
+    est = MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(X, y)
+    assert np.all(est.predict(X) > 0)
+    est.save(tmp_path / "poisson.safetensors")
+    np.testing.assert_array_equal(load(tmp_path / "poisson.safetensors").predict(X), est.predict(X))
+    with pytest.raises(ValueError, match="y >= 0"):
+        MLPRegressor(loss="poisson").fit(X, -np.abs(y) - 1)

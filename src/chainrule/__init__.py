@@ -5,7 +5,7 @@ layer by layer in NumPy, and checked against PyTorch.
     net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
-from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, History, LambdaCallback
 from .io import load, load_with_extras, save
 from .gradcheck import GradientCheckReport, gradient_check
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Dropout",
-    "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
+    "Identity", "Exp", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
     "Loss", "MSE", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",

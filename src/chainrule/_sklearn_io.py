@@ -21,9 +21,12 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
 from . import io as _io
+from .activations import Exp
 from .layers import Dense, Dropout
 
-_io.register_layer(Dropout)
+for _layer in (Dropout, Exp):  # the estimators' layers beyond io's own list
+    if _io.LAYERS.get(_layer.__name__) is not _layer:
+        _io.register_layer(_layer)
 
 #: Fitted attributes stored as plain JSON values.
 _SCALARS = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",

@@ -209,6 +209,8 @@ def to_onnx(net, path=None, *, opset=17, input_name="X", output_name="Y"):
             current = node("Softplus", [current])
         elif kind is act.Softmax:
             current = node("Softmax", [current], axis=-1)
+        elif kind is act.Exp:
+            current = node("Exp", [current])
         elif kind is act.GELU:
             scaled = node("Mul", [current, constant(f"inv_sqrt2_{i}", 1 / math.sqrt(2.0))])
             phi = node("Add", [node("Erf", [scaled]), constant(f"one_{i}", 1.0)])

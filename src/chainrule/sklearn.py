@@ -42,7 +42,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .activations import Identity, Sigmoid, Softmax
+from .activations import Exp, Identity, Sigmoid, Softmax
 from .callbacks import Callback, Run
 from .layers import Dense, Dropout
 from .losses import Loss
@@ -111,6 +111,26 @@ class _SquaredLoss(Loss):
 
     def backward(self):
         return self.diff * self.w
+
+
+class _PoissonLoss(Loss):
+    r"""scikit-learn's Poisson loss, summed over outputs, weighted mean over samples.
+
+    ``L = Σ_i w_i Σ_c [Y log(Y/A) − Y + A]_ic / Σ_i w_i`` with ``A = e^Z``;
+    on the logits: ``dZ = w ⊙ (e^Z − Y) / Σ w``.
+    """
+
+    fuses_with = Exp
+
+    def forward_logits(self, Z, Yw):
+        Y, w = Yw[:, :-1], Yw[:, -1:]
+        self.A, self.Y, self.w = np.exp(Z), Y, w / w.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y_log_y = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0.0)
+        return float(np.sum(self.w * (y_log_y - Y * Z - Y + self.A)))
+
+    def backward_logits(self):
+        return (self.A - self.Y) * self.w
 
 
 class _GlorotUniform:
@@ -607,7 +627,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
-    (see :class:`MLPClassifier`). ``loss`` supports "squared_error".
+    (see :class:`MLPClassifier`). ``loss`` is "squared_error" (identity output)
+    or "poisson" (exponential output, for counts and rates).
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -655,24 +676,25 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate(self, X, y, incremental, reset):
-        if self.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error' (the only loss chainrule's "
-                             f"MLPRegressor supports so far), got {self.loss!r}")
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                              y_numeric=True, dtype=[np.float64, np.float32], reset=reset)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(f"loss='poisson' needs targets y >= 0, found {np.min(y):g}")
         return _dense(X), y
 
     def _encode(self, y, refit):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def _output_name(self):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     def _output_layer(self):
-        return Identity
+        return Exp if self.out_activation_ == "exp" else Identity
 
     def _loss_object(self):
-        return _SquaredLoss()
+        return _PoissonLoss() if self.out_activation_ == "exp" else _SquaredLoss()
 
     def _predict_dense(self, X):
         A = self._forward(X)
