@@ -21,6 +21,13 @@ except ImportError:  # pragma: no cover - exercised only where scipy is absent
         return _erf_scalar(x).astype(x.dtype, copy=False)
 
 
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
+            or not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)
+
+
 class Activation(Layer):
     """Base for parameter-free elementwise layers (shape in = shape out)."""
 
@@ -125,10 +132,7 @@ class LeakyReLU(Activation):
     """
 
     def __init__(self, alpha=0.01):
-        alpha = float(alpha)
-        if not math.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
-        self.alpha = alpha
+        self.alpha = _check_alpha(alpha)
 
     def forward(self, Z):
         self.mask = Z > 0
@@ -150,10 +154,7 @@ class ELU(Activation):
     """
 
     def __init__(self, alpha=1.0):
-        alpha = float(alpha)
-        if not math.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
-        self.alpha = alpha
+        self.alpha = _check_alpha(alpha)
 
     def forward(self, Z):
         self.mask = Z > 0
