@@ -260,7 +260,7 @@ def test_pipeline_gridsearch_cross_val_clone_pickle(cancer):
 
 
 def test_pandas_dataframe_feature_names():
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     X, y = datasets.load_iris(return_X_y=True, as_frame=True)
     net = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(X, y)
     assert list(net.feature_names_in_) == list(X.columns)
