@@ -384,3 +384,39 @@ def test_poisson_regression_matches_sklearn_and_round_trips(tmp_path):
     np.testing.assert_array_equal(load(tmp_path / "poisson.safetensors").predict(X), est.predict(X))
     with pytest.raises(ValueError, match="y >= 0"):
         MLPRegressor(loss="poisson").fit(X, -np.abs(y) - 1)
+
+
+@pytest.mark.parametrize("with_mean", [True, False])
+def test_pipeline_with_scaling_round_trips(tmp_path, cancer, with_mean):
+    from chainrule.sklearn import load, save
+    X, y = cancer
+    X = X * 50 + 10  # unscaled inputs: the saved scaler matters
+    pipe = make_pipeline(StandardScaler(with_mean=with_mean),
+                         MLPClassifier(hidden_layer_sizes=(6,), max_iter=30, random_state=0))
+    pipe.fit(X, np.where(y == 1, "yes", "no"))
+    save(pipe, tmp_path / "pipe.safetensors")
+    back = load(tmp_path / "pipe.safetensors")
+    assert [name for name, _ in back.steps] == [name for name, _ in pipe.steps]
+    np.testing.assert_array_equal(back.predict_proba(X), pipe.predict_proba(X))
+    np.testing.assert_array_equal(back.predict(X), pipe.predict(X))
+    from sklearn.preprocessing import MinMaxScaler
+    other = make_pipeline(MinMaxScaler(), MLPClassifier(max_iter=5)).fit(X, y)
+    with pytest.raises(TypeError, match="MinMaxScaler"):
+        save(other, tmp_path / "other.safetensors")
+
+
+def test_load_checks_the_pipeline_record(tmp_path, cancer):
+    from chainrule._sklearn_io import save_estimator
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    step = {"name": "scale", "with_mean": True, "with_std": True, "n_features_in_": 30}
+    cases = [({"steps": "no", "final": "m"}, {}, "'steps' list"),
+             ({"steps": [step], "final": "m"}, {"pipeline.0.mean_": np.zeros(3)}, "mean_ must be 30"),
+             ({"steps": [dict(step, n_features_in_=4)], "final": "m"}, {}, "lacks its mean_"),
+             ({"steps": [dict(step, with_mean="yes")], "final": "m"}, {}, "not a StandardScaler")]
+    for record, tensors, word in cases:
+        save_estimator(est, tmp_path / "p.safetensors", metadata={"pipeline": record},
+                       extra_tensors=tensors)
+        with pytest.raises(ValueError, match=word):
+            load(tmp_path / "p.safetensors")

@@ -80,9 +80,83 @@ def save_estimator(est, path, metadata=None, extra_tensors=None):
     _io.save(est.network_, path, metadata=user, extra_tensors=extra_tensors)
 
 
+def save_model(model, path):
+    """Write a fitted estimator, or a Pipeline of StandardScalers ending in one.
+
+    The scalers' ``mean_``, ``var_``, ``scale_`` become tensors
+    ``pipeline.{i}.{name}``; their settings go in the metadata under "pipeline".
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils.validation import check_is_fitted
+    if not isinstance(model, Pipeline):
+        return save_estimator(model, path)
+    *steps, (final_name, final) = model.steps
+    records, tensors = [], {}
+    for i, (name, step) in enumerate(steps):
+        if type(step) is not StandardScaler:
+            raise TypeError(f"a saved Pipeline may hold StandardScaler steps before the chainrule "
+                            f"estimator; step {i} ({name!r}) is {type(step).__name__}")
+        check_is_fitted(step)
+        record = {"name": str(name), "with_mean": bool(step.with_mean),
+                  "with_std": bool(step.with_std), "n_features_in_": int(step.n_features_in_)}
+        if hasattr(step, "feature_names_in_"):
+            record["feature_names_in_"] = [str(n) for n in step.feature_names_in_]
+        for attr in ("mean_", "var_", "scale_", "n_samples_seen_"):
+            value = getattr(step, attr)
+            if value is not None:
+                tensors[f"pipeline.{i}.{attr}"] = np.atleast_1d(np.asarray(value))
+        records.append(record)
+    save_estimator(final, path, metadata={"pipeline": {"steps": records, "final": str(final_name)}},
+                   extra_tensors=tensors)
+
+
 def load_estimator(path):
-    """The estimator stored in ``path`` by ``est.save(path)``."""
-    return load_estimator_with_extras(path)[0]
+    """The estimator (or Pipeline) stored in ``path`` by ``est.save`` or :func:`save_model`."""
+    est, metadata, extras = load_estimator_with_extras(path)
+    if "pipeline" not in metadata:
+        return est
+    return _rebuild_pipeline(metadata["pipeline"], extras, est, os.fspath(path))
+
+
+def _rebuild_pipeline(record, extras, final, where):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    _require(isinstance(record, dict) and isinstance(record.get("steps"), list)
+             and isinstance(record.get("final"), str), where,
+             "the pipeline record needs a 'steps' list and a 'final' name")
+    steps, width = [], None
+    for i, r in enumerate(record["steps"]):
+        _require(isinstance(r, dict) and isinstance(r.get("name"), str)
+                 and isinstance(r.get("with_mean"), bool) and isinstance(r.get("with_std"), bool)
+                 and isinstance(r.get("n_features_in_"), int), where,
+                 f"pipeline step {i} is not a StandardScaler record")
+        n = r["n_features_in_"]
+        _require(width is None or n == width, where, f"pipeline step {i} takes {n} features, "
+                                                     f"the step before gives {width}")
+        width = n
+        scaler = StandardScaler(with_mean=r["with_mean"], with_std=r["with_std"])
+        scaler.n_features_in_ = n
+        for attr, needed in (("mean_", r["with_mean"]), ("var_", r["with_std"]),
+                             ("scale_", r["with_std"])):
+            value = extras.get(f"pipeline.{i}.{attr}")
+            if value is None:
+                _require(not needed, where, f"pipeline step {i} lacks its {attr}")
+                setattr(scaler, attr, None)
+                continue
+            _require(value.shape == (n,) and value.dtype.kind == "f" and np.all(np.isfinite(value)),
+                     where, f"pipeline step {i}: {attr} must be {n} finite numbers")
+            setattr(scaler, attr, value.astype(np.float64))
+        seen = extras.get(f"pipeline.{i}.n_samples_seen_")
+        _require(seen is not None and seen.dtype.kind in "iuf" and seen.shape in ((1,), (n,)),
+                 where, f"pipeline step {i} lacks n_samples_seen_")
+        scaler.n_samples_seen_ = seen[0] if seen.shape == (1,) else seen
+        if "feature_names_in_" in r:
+            scaler.feature_names_in_ = np.array(r["feature_names_in_"], dtype=object)
+        steps.append((r["name"], scaler))
+    _require(width is None or width == final.n_features_in_, where,
+             f"the scalers give {width} features, the estimator takes {final.n_features_in_}")
+    return Pipeline([*steps, (record["final"], final)])
 
 
 def load_estimator_with_extras(path):

@@ -39,7 +39,7 @@ from ._mlp import _BaseMLP, _dense
 from ._mlp_losses import _BinaryLogLoss, _LogLoss, _PoissonLoss, _SquaredLoss
 from .activations import Exp, Identity, Sigmoid, Softmax
 
-__all__ = ["MLPClassifier", "MLPRegressor", "load"]
+__all__ = ["MLPClassifier", "MLPRegressor", "save", "load"]
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -264,7 +264,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return tags
 
 
+def save(model, path):
+    """Write a fitted chainrule estimator, or a Pipeline of StandardScalers ending in one,
+    to one ``.safetensors`` file: weights as tensors, classes and scaling included."""
+    from ._sklearn_io import save_model
+    save_model(model, path)
+
+
 def load(path):
-    """Read an estimator written by ``est.save(path)``."""
+    """Read an estimator written by ``est.save(path)`` (or a Pipeline written by :func:`save`)."""
     from ._sklearn_io import load_estimator
     return load_estimator(path)
