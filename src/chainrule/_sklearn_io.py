@@ -11,7 +11,10 @@ Everything read back is checked (known class, known parameter names, plain
 JSON values, shapes consistent with the network) before it is used, and a
 file that breaks a rule raises ValueError naming the file and the rule.
 Callers may store their own metadata and tensors beside the estimator (the
-command line stores its fitted preprocessing there).
+command line stores its fitted preprocessing there). A Pipeline of
+StandardScalers ending in an estimator is stored the same way, the scalers'
+statistics as tensors ``pipeline.{i}.mean_`` etc. and their settings under
+the metadata key ``"pipeline"``.
 """
 from __future__ import annotations
 
