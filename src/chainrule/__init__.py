@@ -5,7 +5,7 @@ layer by layer in NumPy, and checked against PyTorch.
     net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
-from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from . import schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
                         LearningRateScheduler)
@@ -15,6 +15,7 @@ from .io import load, load_with_extras, save
 from .gradcheck import GradientCheckReport, gradient_check
 from .layers import Dense, Layer
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .interchange import from_torch, to_onnx, to_torch
 from .network import Sequential, mlp
 from .normalization import BatchNorm, LayerNorm
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
@@ -27,12 +28,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Dropout", "BatchNorm", "LayerNorm",
-    "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
+    "Identity", "Exp", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",
     "gradient_check", "GradientCheckReport",
+    "to_torch", "from_torch", "to_onnx",
     "save", "load", "load_with_extras",
     "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",
 ]

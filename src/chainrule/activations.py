@@ -47,6 +47,21 @@ class Identity(Activation):
         return dA
 
 
+class Exp(Activation):
+    """``A = e^Z``; ``dZ = dA ⊙ A``. Caches ``A``.
+
+    The output of a Poisson regression: a positive rate, whose canonical
+    loss (the Poisson deviance) starts backpropagation at ``dZ = (A − Y)/n``.
+    """
+
+    def forward(self, Z):
+        self.A = np.exp(Z, out=self._scratch("A", Z.shape, Z.dtype))
+        return self.A
+
+    def backward(self, dA):
+        return np.multiply(dA, self._cached("A"), out=self._dZ(dA))
+
+
 def sigmoid(Z, out=None):
     """σ(Z) = 1 / (1 + e^(−Z)), computed as ½ + ½·tanh(Z/2).
 

@@ -1,0 +1,232 @@
+"""Interchange with PyTorch and ONNX: ``to_torch``, ``from_torch``, ``to_onnx``.
+
+A chainrule Dense layer computes ``Z = X·W + b`` with W of shape (n_in, n_out);
+``torch.nn.Linear`` computes ``X·weightᵀ + bias`` with weight (n_out, n_in).
+So ``weight = Wᵀ`` one way and ``W = weightᵀ`` the other; everything else is
+a one-to-one table of activations. ONNX gets the same network as MatMul and
+Add nodes followed by the activation's node(s).
+
+torch and onnx are imported only when these functions are called, so
+chainrule itself needs neither.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import activations as act
+from .dropout import Dropout
+from .layers import Dense
+from .network import Sequential
+
+_TORCH_NAMES = {  # chainrule layer -> torch.nn class name (parameter-free, default settings)
+    act.Identity: "Identity", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh", act.ReLU: "ReLU",
+    act.GELU: "GELU", act.Softplus: "Softplus",
+}
+
+
+def _network(net):
+    """A Sequential from a Sequential or a fitted chainrule estimator (its ``network_``)."""
+    if isinstance(net, Sequential):
+        return net
+    inner = getattr(net, "network_", None)
+    if isinstance(inner, Sequential):
+        return inner
+    raise TypeError(f"expected a chainrule Sequential or a fitted chainrule estimator, got {net!r}")
+
+
+def _unsupported(layer, where, supported):
+    return TypeError(f"{where}: {layer!r} has no counterpart; supported: {', '.join(supported)}")
+
+
+def to_torch(net):
+    """The same network as a ``torch.nn.Sequential``, with the same dtype and weights.
+
+    Dense becomes ``nn.Linear`` (weight = Wᵀ), each activation its torch
+    namesake (Softmax over the last dimension), Dropout ``nn.Dropout``. The
+    result is in evaluation mode, as chainrule's predict is.
+
+    Raises TypeError for a layer torch has no counterpart for.
+    """
+    import torch
+    from torch import nn
+
+    net = _network(net)
+    dtype = getattr(torch, net.dtype.name)
+    modules = []
+    for i, layer in enumerate(net.layers):
+        kind = type(layer)
+        if kind is Dense:
+            linear = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.W.T)))
+                linear.bias.copy_(torch.from_numpy(np.array(layer.b)))
+            modules.append(linear)
+        elif kind in _TORCH_NAMES:
+            modules.append(getattr(nn, _TORCH_NAMES[kind])())
+        elif kind is act.LeakyReLU:
+            modules.append(nn.LeakyReLU(layer.alpha))
+        elif kind is act.ELU:
+            modules.append(nn.ELU(layer.alpha))
+        elif kind is act.Softmax:
+            modules.append(nn.Softmax(dim=-1))
+        elif kind is Dropout:
+            modules.append(nn.Dropout(layer.p))
+        else:
+            raise _unsupported(layer, f"layers[{i}]", _CHAINRULE_SUPPORTED)
+    return nn.Sequential(*modules).eval()
+
+
+_CHAINRULE_SUPPORTED = ["Dense", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+                        "GELU", "Softplus", "Softmax", "Dropout"]
+_TORCH_SUPPORTED = ["Linear", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+                    "GELU(approximate='none')", "Softplus(beta=1)", "Softmax(dim=-1)", "Dropout",
+                    "nested Sequential"]
+
+
+def _flatten_torch(module, prefix):
+    from torch import nn
+    if isinstance(module, nn.Sequential):
+        for name, child in module.named_children():
+            yield from _flatten_torch(child, f"{prefix}.{name}" if prefix else name)
+    else:
+        yield prefix or "module", module
+
+
+def from_torch(module):
+    """A chainrule Sequential from a ``torch.nn.Sequential`` of Linear layers and activations.
+
+    Linear becomes Dense (W = weightᵀ; a Linear without bias gets b = 0), the
+    activations their chainrule namesakes; nested Sequentials are flattened.
+    The dtype is that of the torch parameters (float32 or float64).
+
+    Raises TypeError naming the first module chainrule has no layer for (or a
+    setting it does not support, such as Softplus(beta=2)).
+    """
+    from torch import nn
+
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {module!r}")
+    params = list(module.parameters())
+    dtype = np.dtype(str(params[0].dtype).replace("torch.", "")) if params else np.dtype(np.float32)
+    if dtype.kind != "f" or dtype.itemsize < 4:
+        raise TypeError(f"the module's parameters are {params[0].dtype}; chainrule needs "
+                        "float32 or float64 (call module.float() first)")
+    layers = []
+    for name, m in _flatten_torch(module, ""):
+        kind = type(m)
+        if kind is nn.Linear:
+            dense = Dense(m.in_features, m.out_features, dtype=dtype)
+            dense.W = m.weight.detach().cpu().numpy().T.astype(dtype)
+            dense.b = (m.bias.detach().cpu().numpy().astype(dtype) if m.bias is not None
+                       else np.zeros(m.out_features, dtype))
+            layers.append(dense)
+        elif kind in (nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU):
+            layers.append(getattr(act, kind.__name__)())
+        elif kind is nn.LeakyReLU:
+            layers.append(act.LeakyReLU(m.negative_slope))
+        elif kind is nn.ELU:
+            layers.append(act.ELU(m.alpha))
+        elif kind is nn.GELU and m.approximate == "none":
+            layers.append(act.GELU())
+        elif kind is nn.Softplus and m.beta == 1:
+            layers.append(act.Softplus())
+        elif kind is nn.Softmax and m.dim in (-1, 1):
+            layers.append(act.Softmax())
+        elif kind is nn.Dropout:
+            layers.append(Dropout(m.p))
+        else:
+            raise _unsupported(m, f"module {name!r}", _TORCH_SUPPORTED)
+    if not layers:
+        raise ValueError("the module has no layers to convert")
+    return Sequential(layers, dtype=dtype).eval()
+
+
+# -- ONNX -------------------------------------------------------------------------
+
+def to_onnx(net, path=None, *, opset=17, input_name="X", output_name="Y"):
+    """Write the network as an ONNX model that ONNX Runtime (or any ONNX runtime) runs.
+
+    Each Dense layer becomes ``MatMul(X, W)`` then ``Add(·, b)``; activations
+    become Sigmoid, Tanh, Relu, LeakyRelu, Elu, Softplus, Softmax(axis=−1)
+    nodes, GELU the exact ``0.5·Z·(1 + Erf(Z/√2))``; Identity and Dropout
+    (evaluation mode) become Identity. The input is ``X`` of shape
+    (n, n_in), any n, in the network's dtype.
+
+    Parameters
+    ----------
+    net : Sequential or fitted chainrule estimator
+    path : str or path-like, optional
+        Where to write the ``.onnx`` file; if None, nothing is written.
+    opset : int, default 17
+
+    Returns
+    -------
+    onnx.ModelProto
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise ImportError("to_onnx needs the onnx package: pip install onnx "
+                          "(or pip install chainrule[onnx])") from None
+    net = _network(net)
+    if net.n_in is None:
+        raise ValueError("the network has no Dense layer, so its input width is unknown")
+    elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}.get(net.dtype)
+    if elem is None:
+        raise TypeError(f"ONNX export supports float32 and float64 networks, got {net.dtype}")
+    nodes, initializers = [], []
+    current = input_name
+
+    def node(op, inputs, **attrs):
+        out = f"{op.lower()}_{len(nodes)}"
+        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def constant(name, value):
+        initializers.append(numpy_helper.from_array(np.asarray(value, net.dtype), name))
+        return name
+
+    for i, layer in enumerate(net.layers):
+        kind = type(layer)
+        if kind is Dense:
+            current = node("MatMul", [current, constant(f"W{i}", layer.W)])
+            current = node("Add", [current, constant(f"b{i}", layer.b)])
+        elif kind in (act.Identity, Dropout):
+            current = node("Identity", [current])
+        elif kind is act.Sigmoid:
+            current = node("Sigmoid", [current])
+        elif kind is act.Tanh:
+            current = node("Tanh", [current])
+        elif kind is act.ReLU:
+            current = node("Relu", [current])
+        elif kind is act.LeakyReLU:
+            current = node("LeakyRelu", [current], alpha=layer.alpha)
+        elif kind is act.ELU:
+            current = node("Elu", [current], alpha=layer.alpha)
+        elif kind is act.Softplus:
+            current = node("Softplus", [current])
+        elif kind is act.Softmax:
+            current = node("Softmax", [current], axis=-1)
+        elif kind is act.Exp:
+            current = node("Exp", [current])
+        elif kind is act.GELU:
+            scaled = node("Mul", [current, constant(f"inv_sqrt2_{i}", 1 / math.sqrt(2.0))])
+            phi = node("Add", [node("Erf", [scaled]), constant(f"one_{i}", 1.0)])
+            current = node("Mul", [node("Mul", [current, phi]), constant(f"half_{i}", 0.5)])
+        else:
+            raise _unsupported(layer, f"layers[{i}]", _CHAINRULE_SUPPORTED)
+    nodes.append(helper.make_node("Identity", [current], [output_name]))
+    graph = helper.make_graph(
+        nodes, "chainrule",
+        [helper.make_tensor_value_info(input_name, elem, ["n", net.n_in])],
+        [helper.make_tensor_value_info(output_name, elem, ["n", net.n_out])],
+        initializer=initializers)
+    model = helper.make_model(graph, producer_name="chainrule",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model)
+    if path is not None:
+        onnx.save_model(model, str(path))
+    return model

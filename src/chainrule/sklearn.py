@@ -1,0 +1,277 @@
+"""scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor``.
+
+Drop-in replacements for ``sklearn.neural_network``'s: the same constructor
+parameters with the same defaults and meanings, the same fitted attributes,
+the same training semantics where they decide the score —
+
+* the loss is scikit-learn's: cross-entropy summed over outputs and averaged
+  over samples (half the squared error for regression), plus the L2 penalty
+  ``alpha·Σ‖W‖² / (2·n)`` on the weights only (not the biases); with
+  ``sample_weight`` the average is weighted and n is the sum of the weights;
+* weights and biases start from U(−a, a), a = √(f / (fan_in + fan_out)),
+  f = 2 for the logistic activation and 6 otherwise (Glorot & Bengio);
+* ``batch_size="auto"`` is min(200, n); the "invscaling" and "adaptive"
+  schedules, ``tol``/``n_iter_no_change`` stopping and early stopping on the
+  validation score are scikit-learn's; "lbfgs" minimises the same loss over
+  the network's flat parameter vector with scipy's L-BFGS-B;
+* output activations: softmax for multiclass, logistic for binary and
+  multilabel, identity for regression.
+
+The math is chainrule's: each step is ``network_.forward_backward`` with a
+loss below, then a chainrule optimizer (Adam, or SGD with momentum). Beyond
+scikit-learn: ``class_weight``, ``dtype`` (float32 by default), ``callbacks``
+(chainrule Callbacks), a progress bar with ``verbose``, and ``network_``, the
+trained :class:`chainrule.Sequential`.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._mlp import _BaseMLP, _dense
+from ._mlp_losses import _BinaryLogLoss, _LogLoss, _PoissonLoss, _SquaredLoss
+from .activations import Exp, Identity, Sigmoid, Softmax
+
+__all__ = ["MLPClassifier", "MLPRegressor", "save", "load"]
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
+
+    Parameters are scikit-learn's (see its documentation), plus:
+
+    dropout : float in [0, 1), default 0
+        Probability of zeroing each hidden unit in training (inverted dropout).
+    class_weight : dict, "balanced" or None
+        Weights per class, multiplied into ``sample_weight`` (as in LogisticRegression).
+    dtype : numpy floating type, default numpy.float32
+        The network's dtype: inputs are converted once, float32 is the fast path.
+    callbacks : list of chainrule Callback, optional
+        Called at each epoch and batch of the stochastic solvers.
+
+    ``verbose=True`` shows a progress bar; ``verbose=2`` also prints
+    scikit-learn's "Iteration N, loss = ..." lines. ``network_`` is the
+    trained :class:`chainrule.Sequential` (softmax or sigmoid output).
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit to X (n, n_features) and labels y (n,) or a label indicator matrix (n, k)."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_BaseMLP._check_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y); ``classes`` lists every label on the first call."""
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._binarizer = LabelBinarizer().fit(classes)
+            self.classes_ = self._binarizer.classes_
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _validate(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
+                             dtype=[np.float64, np.float32], reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected; "
+                          "it is raveled", DataConversionWarning)
+            y = y.ravel()
+        check_classification_targets(y)
+        return _dense(X), y
+
+    def _encode(self, y, refit):
+        if refit:
+            self._binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._binarizer.classes_
+        if type_of_target(y) == "multilabel-indicator":
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(f"y has {y.shape[1]} label columns, but the classifier was "
+                                 f"fitted with {len(self.classes_)}")
+        else:
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if len(unseen):
+                raise ValueError(f"y contains labels not seen before: {unseen.tolist()}; "
+                                 f"the classifier knows {self.classes_.tolist()}")
+        return self._binarizer.transform(y).astype(np.float64)
+
+    def _output_name(self):
+        return "softmax" if self._binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _output_layer(self):
+        return Softmax if self.out_activation_ == "softmax" else Sigmoid
+
+    def _loss_object(self):
+        return _LogLoss() if self.out_activation_ == "softmax" else _BinaryLogLoss()
+
+    def _predict_dense(self, X):
+        A = self._forward(X)
+        if self.n_outputs_ == 1:
+            A = A.ravel()
+        return self._binarizer.inverse_transform(A)
+
+    def predict(self, X):
+        """Predicted labels, shape (n,) (or (n, k) indicators for multilabel)."""
+        check_is_fitted(self, "network_")
+        return self._predict_dense(self._validate_X(X, reset=False))
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, n_classes); columns in the order of ``classes_``."""
+        check_is_fitted(self, "network_")
+        A = self._forward(self._validate_X(X, reset=False))
+        if self.n_outputs_ == 1 and self.out_activation_ == "logistic" \
+                and self._binarizer.y_type_ != "multilabel-indicator":
+            A = np.hstack([1 - A, A])
+        return A
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
+
+    Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
+    (see :class:`MLPClassifier`). ``loss`` is "squared_error" (identity output)
+    or "poisson" (exponential output, for counts and rates).
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, dtype=np.float32, callbacks=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit to X (n, n_features) and targets y (n,) or (n, n_outputs)."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_BaseMLP._check_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y)."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _validate(self, X, y, incremental, reset):
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
+                             y_numeric=True, dtype=[np.float64, np.float32], reset=reset)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(f"loss='poisson' needs targets y >= 0, found {np.min(y):g}")
+        return _dense(X), y
+
+    def _encode(self, y, refit):
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _output_name(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _output_layer(self):
+        return Exp if self.out_activation_ == "exp" else Identity
+
+    def _loss_object(self):
+        return _PoissonLoss() if self.out_activation_ == "exp" else _SquaredLoss()
+
+    def _predict_dense(self, X):
+        A = self._forward(X)
+        return A.ravel() if A.shape[1] == 1 else A
+
+    def predict(self, X):
+        """Predictions, shape (n,) for one output, (n, n_outputs) otherwise."""
+        check_is_fitted(self, "network_")
+        return self._predict_dense(self._validate_X(X, reset=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+def save(model, path):
+    """Write a fitted chainrule estimator, or a Pipeline of StandardScalers ending in one,
+    to one ``.safetensors`` file: weights as tensors, classes and scaling included."""
+    from ._sklearn_io import save_model
+    save_model(model, path)
+
+
+def load(path):
+    """Read an estimator written by ``est.save(path)`` (or a Pipeline written by :func:`save`)."""
+    from ._sklearn_io import load_estimator
+    return load_estimator(path)

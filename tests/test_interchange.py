@@ -1,0 +1,129 @@
+"""to_torch / from_torch / to_onnx: the same predictions on the other side."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
+
+
+def _net(hidden, output="identity", dtype=np.float32, seed=0):
+    return cr.mlp([5, 7, 6, 3], hidden=hidden, output=output, seed=seed, dtype=dtype)
+
+
+def _X(dtype, n=11, seed=1):
+    return np.random.default_rng(seed).normal(size=(n, 5)).astype(dtype)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_torch_predicts_the_same(hidden, output, dtype):
+    net = _net(hidden, output, dtype)
+    X = _X(dtype)
+    module = cr.to_torch(net)
+    assert isinstance(module, nn.Sequential) and not module.training
+    with torch.no_grad():
+        theirs = module(torch.from_numpy(X)).numpy()
+    assert theirs.dtype == dtype
+    np.testing.assert_allclose(theirs, net.predict(X), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_from_torch_predicts_the_same(dtype):
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(5, 8), nn.Tanh(),
+                           nn.Sequential(nn.Linear(8, 8, bias=False), nn.LeakyReLU(0.2)),
+                           nn.Linear(8, 4), nn.ELU(0.5), nn.Linear(4, 4), nn.GELU(),
+                           nn.Linear(4, 3), nn.Softplus(), nn.Dropout(0.1), nn.Linear(3, 3),
+                           nn.Softmax(dim=-1)).to(dtype).eval()
+    net = cr.from_torch(module)
+    assert net.dtype == np.dtype(str(dtype).replace("torch.", ""))
+    X = _X(net.dtype)
+    with torch.no_grad():
+        theirs = module(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(net.predict(X), theirs, rtol=0, atol=1e-6)
+
+
+def test_round_trip_through_torch_is_exact():
+    net = _net("relu", "softmax")
+    back = cr.from_torch(cr.to_torch(net))
+    np.testing.assert_array_equal(back.flat_params, net.flat_params)
+    X = _X(np.float32)
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_converts_through_its_network():
+    from chainrule.sklearn import MLPClassifier
+    X, y = _X(np.float64, n=60), np.arange(60) % 3
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, y)
+    with torch.no_grad():
+        P = cr.to_torch(est)(torch.from_numpy(X.astype(np.float32))).numpy()
+    np.testing.assert_allclose(P, est.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("module, word", [
+    (nn.Sequential(nn.Linear(3, 3), nn.Conv1d(1, 1, 1)), "Conv1d"),
+    (nn.Sequential(nn.Linear(3, 3), nn.Softplus(beta=2.0)), "Softplus"),
+    (nn.Sequential(nn.Linear(3, 3), nn.GELU(approximate="tanh")), "GELU"),
+    (nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=0)), "Softmax"),
+])
+def test_from_torch_names_what_it_cannot_convert(module, word):
+    with pytest.raises(TypeError, match=word) as error:
+        cr.from_torch(module)
+    assert "supported:" in str(error.value)
+
+
+def test_to_torch_names_what_it_cannot_convert():
+    class Odd(cr.Layer):
+        def forward(self, X):
+            return X
+
+    net = cr.Sequential([cr.Dense(2, 2), Odd()])
+    with pytest.raises(TypeError, match=r"layers\[1\].*Odd"):
+        cr.to_torch(net)
+    with pytest.raises(TypeError, match="Sequential"):
+        cr.to_torch("not a network")
+
+
+# -- ONNX -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("output", ["identity", "softmax", "sigmoid"])
+def test_onnx_runtime_predicts_the_same(tmp_path, hidden, output):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net = _net(hidden, output)
+    path = tmp_path / "net.onnx"
+    cr.to_onnx(net, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    X = _X(np.float32, n=17)
+    (theirs,) = session.run(None, {"X": X})
+    assert theirs.dtype == np.float32 and theirs.shape == (17, 3)
+    np.testing.assert_allclose(theirs, net.predict(X), rtol=0, atol=1e-5)
+
+
+def test_onnx_exp_output():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net = cr.Sequential([cr.Dense(5, 4, seed=0), cr.Tanh(), cr.Dense(4, 2, seed=1), cr.Exp()])
+    session = ort.InferenceSession(cr.to_onnx(net).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    X = _X(np.float32)
+    np.testing.assert_allclose(session.run(None, {"X": X})[0], net.predict(X), rtol=1e-5)
+    with pytest.raises(TypeError, match="Exp"):
+        cr.to_torch(net)  # torch.nn has no exponential module
+
+
+def test_onnx_float64_and_estimator(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net = _net("tanh", "softmax", dtype=np.float64)
+    model = cr.to_onnx(net)  # no path: the ModelProto only
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    X = _X(np.float64)
+    np.testing.assert_allclose(session.run(None, {"X": X})[0], net.predict(X), atol=1e-12)
