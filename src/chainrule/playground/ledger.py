@@ -73,9 +73,9 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
             "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
         })
     if trace.fused:
-        note = ("The output activation and the loss are fused: backpropagation starts at the "
-                "logits Z of the last layer with dZ = (A − Y)/m, never forming dA. "
-                + next((s.note for s in trace.steps if s.note), ""))
+        why = next((s.note for s in trace.steps if s.note), "")
+        note = ("Backpropagation starts at the last layer's logits Z, never forming dA: "
+                f"{why}.")
     else:
         note = ("Backpropagation starts from dA = ∂L/∂A of the network's output (the starting "
                 "gradient), then each layer turns the gradient it receives into the gradient "

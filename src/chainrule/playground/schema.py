@@ -40,7 +40,7 @@ OUTPUTS = {
 
 DEFAULTS = {
     "dataset": "xor", "noise": 0.1, "size": 400, "hidden": [4, 4], "activation": "tanh",
-    "output": "auto", "optimizer": "sgd", "lr": 0.3, "batch_size": 16, "seed": 0,
+    "output": "auto", "optimizer": "sgd", "lr": 0.5, "batch_size": 10, "seed": 0,
 }
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -154,8 +154,16 @@ def create_app(sessions=None):
 def make_server(host="127.0.0.1", port=8000, app=None):
     """A threaded WSGI server for the app (not yet serving); ``port=0`` picks a free port."""
     _flask()
+    from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as _make_server
-    return _make_server(host, port, app or create_app(), threaded=True)
+
+    class Quiet(WSGIRequestHandler):
+        # a playing tab sends several requests a second: log only failures
+        def log_request(self, code="-", size="-"):
+            if str(code)[:1] not in "23":
+                super().log_request(code, size)
+
+    return _make_server(host, port, app or create_app(), threaded=True, request_handler=Quiet)
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=False, out=print):

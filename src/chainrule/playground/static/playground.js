@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const FRAME_MS = 120;            // at most ~8 screen updates a second while playing
 const COLORS = ["#e8743b", "#2b7bb9", "#3ba272"];  // class 0, 1, 2 (and weight sign: -, +)
 const SVG = "http://www.w3.org/2000/svg";
+const OUTPUT_NAMES = { sigmoid_bce: "sigmoid", softmax_ce: "softmax", identity_mse: "linear" };
 
 // One session per tab: made here, sent with every request, freed when the tab goes.
 const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
@@ -156,8 +157,10 @@ function drawNetwork() {
     }));
   });
   sizes.forEach((n, k) => {
-    const label = k === 0 ? "input" : k === sizes.length - 1 ? `output (${net.output})` : `hidden ${k} (${net.activation})`;
-    el("text", { x: xs[k], y: 14, "text-anchor": "middle" }, svg).textContent = label;
+    const last = k === sizes.length - 1;
+    const label = k === 0 ? "input" : last ? `output (${OUTPUT_NAMES[net.output]})` : `hidden ${k} (${net.activation})`;
+    el("text", { x: xs[k] + (k === 0 ? -14 : last ? 14 : 0), y: 14,
+                 "text-anchor": k === 0 ? "start" : last ? "end" : "middle" }, svg).textContent = label;
     for (let j = 0; j < n; j++) {
       const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
       if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
@@ -210,8 +213,8 @@ function drawPicture() {
         ctx.beginPath();
         ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
         const color = pic.kind === "grid" ? COLORS[y[i] % COLORS.length] : "#555";
-        if (hollow) { ctx.strokeStyle = "#111"; ctx.lineWidth = 1.2; ctx.stroke(); }
-        else { ctx.fillStyle = color; ctx.fill(); ctx.strokeStyle = "#fff"; ctx.lineWidth = 1; ctx.stroke(); }
+        ctx.fillStyle = color; ctx.fill();
+        ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
       });
     }
   }
@@ -348,6 +351,7 @@ async function start() {
   $("step").addEventListener("click", step);
   $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
   window.addEventListener("pagehide", () => navigator.sendBeacon("/api/close", JSON.stringify({ session })));
+  document.body.dataset.session = session;
   await configure();
   document.body.dataset.ready = "true";
 }
