@@ -20,6 +20,8 @@ Refused requests answer ``{"error": message}`` with status 400 (bad field),
 from __future__ import annotations
 
 import json
+import os
+import threading
 from importlib import resources
 
 from .datasets import DATASETS
@@ -58,6 +60,9 @@ def create_app(sessions=None):
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # keep the data sets and options in their natural order
     app.sessions = sessions if sessions is not None else Sessions()
+    # Training runs at most one computation per core at a time, whatever the number of
+    # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
+    app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
 
     def body():
         raw = flask.request.get_data(cache=False)
@@ -113,14 +118,14 @@ def create_app(sessions=None):
     def train():
         sid, steps = parse_train(body())
         session = app.sessions.get(sid)
-        with session.lock:
+        with app.compute, session.lock:
             session.train(steps)
             return session.state()
 
     @app.post("/api/step")
     def step():
         session = app.sessions.get(parse_session(body()))
-        with session.lock:
+        with app.compute, session.lock:
             session.step_with_ledger()
             return {**session.state(), "ledger": session.ledger}
 
