@@ -38,7 +38,7 @@ class Layer:
       fresh one, so results a caller keeps are never overwritten.
     * Once a network has placed a parameter in its flat buffer, assigning to it
       (``layer.W = new``) copies into that buffer, so optimizers keep seeing
-      the array the layer uses.
+      the array the layer uses (see ``_ParameterSlot``).
     """
 
     params: tuple = ()
@@ -69,23 +69,17 @@ class Layer:
                 "run forward(X) first, it caches what backward needs")
         return value
 
-    def __setattr__(self, name, value):
-        bound = self.__dict__.get("_bound")
-        if bound and name in bound:
-            target = self.__dict__[name]
-            value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.{name} has shape {target.shape}, "
-                    f"cannot assign an array of shape {value.shape}")
-            target[...] = value
-            return
-        object.__setattr__(self, name, value)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.params:
+            for attribute in (name, "d" + name):
+                if not isinstance(cls.__dict__.get(attribute), _ParameterSlot):
+                    setattr(cls, attribute, _ParameterSlot(attribute))
 
     def _bind(self, name, view):
         """Move parameter (or gradient) ``name`` into ``view`` (network use only)."""
         view[...] = self.__dict__[name]
-        object.__setattr__(self, name, view)
+        self.__dict__[name] = view
         self.__dict__.setdefault("_bound", set()).add(name)
 
     # -- protocol ------------------------------------------------------------
@@ -116,6 +110,31 @@ class Layer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+class _ParameterSlot:
+    """Guards assignment to a parameter or gradient attribute.
+
+    A data descriptor with ``__set__`` but no ``__get__``: reading ``layer.W``
+    goes straight to the instance dict at full speed; only assignment runs
+    this code. Once the network has bound ``W`` to a view into its flat buffer,
+    ``layer.W = new`` copies ``new`` into that view (same shape required).
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __set__(self, layer, value):
+        bound = layer.__dict__.get("_bound")
+        if bound and self.name in bound:
+            target = layer.__dict__[self.name]
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"{type(layer).__name__}.{self.name} has shape {target.shape}, "
+                                 f"cannot assign an array of shape {value.shape}")
+            target[...] = value
+        else:
+            layer.__dict__[self.name] = value
 
 
 class Dense(Layer):
@@ -171,7 +190,7 @@ class Dense(Layer):
     def backward(self, dZ):
         X = self._cached("X")
         np.matmul(X.T, dZ, out=self.dW)
-        np.sum(dZ, axis=0, out=self.db)
+        np.add.reduce(dZ, axis=0, out=self.db)
         if not self._needs_dX:
             return None
         return np.matmul(dZ, self.W.T, out=self._scratch("dX", X.shape, dZ.dtype))

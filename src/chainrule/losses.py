@@ -18,12 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax
-
-
-def _logaddexp0(Z):
-    """log(1 + e^Z) computed without overflow: max(Z, 0) + log1p(e^(−|Z|))."""
-    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+from .activations import Sigmoid, Softmax, sigmoid
 
 
 class Loss:
@@ -63,7 +58,7 @@ class MSE(Loss):
 
     def forward(self, A, Y):
         self.diff = A - Y
-        return float(np.vdot(self.diff, self.diff) / self.diff.size)
+        return float(np.vdot(self.diff, self.diff)) / self.diff.size
 
     def backward(self):
         diff = self._cached("diff")
@@ -98,7 +93,7 @@ class BinaryCrossEntropy(Loss):
         with np.errstate(divide="ignore"):  # log(0) = −inf, clamped next
             log_a = np.maximum(np.log(A), -100.0)
             log_1a = np.maximum(np.log1p(-A), -100.0)
-        return float(-np.mean(Y * log_a + (1.0 - Y) * log_1a))
+        return float(-(Y * log_a + (1.0 - Y) * log_1a).sum()) / A.size
 
     def backward(self):
         A, Y = self._cached("A"), self._cached("Y")
@@ -106,8 +101,11 @@ class BinaryCrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        self.A = Sigmoid().forward(Z)
-        return float(np.mean(_logaddexp0(Z) - Z * Y))
+        self.A = sigmoid(Z)
+        # log(1 + e^Z) − Z·Y, with logaddexp(0, Z) = log(1 + e^Z) free of overflow
+        L = np.logaddexp(0.0, Z)
+        L -= Z * Y
+        return float(L.sum()) / L.size
 
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")
@@ -156,6 +154,12 @@ class CrossEntropy(Loss):
         if Y.ndim != 2 or Y.shape[1] != n_out:
             raise ValueError(f"y has shape {Y.shape}: expected class labels of shape (n,) or "
                              f"one-hot rows of shape (n, {n_out})")
+        sums = Y.sum(axis=1)
+        if Y.min() < 0 or not np.allclose(sums, 1.0, atol=1e-6):
+            row = int(np.argmax((Y < 0).any(axis=1) | ~np.isclose(sums, 1.0, atol=1e-6)))
+            raise ValueError(f"CrossEntropy targets of shape (n, k) must be one-hot or class "
+                             f"probabilities (non-negative, each row summing to 1); row {row} "
+                             f"sums to {sums[row]:g}")
         return Y.astype(dtype, copy=False)
 
     def forward(self, A, Y):
@@ -177,13 +181,17 @@ class CrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        shifted = Z - Z.max(axis=-1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        log_A = shifted - log_sum                       # log softmax, never log(0)
-        self.A = np.exp(log_A)
+        shifted = Z - Z.max(axis=-1, keepdims=True)      # every exponent ≤ 0
+        A = np.exp(shifted)
+        total = A.sum(axis=-1, keepdims=True)
+        A /= total
+        self.A = A
+        # log softmax = shifted − log Σ e^shifted: never the log of an underflowed 0
+        log_total = np.log(total[:, 0])
         if Y.ndim == 1:
-            return float(-np.mean(log_A[np.arange(len(Y)), Y]))
-        return float(-np.sum(Y * log_A) / len(Z))
+            picked = shifted[np.arange(len(Y)), Y]
+            return float((log_total - picked).sum()) / len(Z)
+        return float(log_total.sum() - np.vdot(Y, shifted)) / len(Z)
 
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")

@@ -142,7 +142,7 @@ class Sequential:
             return np.concatenate([self.forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
 
-    def fit(self, X, y, **kwargs):
+    def fit(self, X, y=None, **kwargs):
         """Train with mini-batches; see :func:`chainrule.training.fit`."""
         from .training import fit
         return fit(self, X, y, **kwargs)
@@ -217,14 +217,14 @@ class _Mode:
         self.net, self.training = net, training
 
     def __enter__(self):
-        self.saved = [layer.training for layer in self.net.layers]
-        for layer in self.net.layers:
+        self.changed = [layer for layer in self.net.layers if layer.training != self.training]
+        for layer in self.changed:
             layer.training = self.training
         return self.net
 
     def __exit__(self, *exc):
-        for layer, mode in zip(self.net.layers, self.saved):
-            layer.training = mode
+        for layer in self.changed:
+            layer.training = not self.training
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):

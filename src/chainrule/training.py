@@ -58,7 +58,11 @@ def _is_classification(loss):
 
 
 class _Batches:
-    """Mini-batches of (X, Y): views when in order, gathered by index into reused buffers when shuffled."""
+    """Mini-batches of (X, Y): views when in order, gathered by index into reused buffers when shuffled.
+
+    Gathering by index (``np.take`` into a buffer) never copies the data set,
+    so an ``np.memmap`` larger than memory trains with flat memory use.
+    """
 
     def __init__(self, X, Y, batch_size):
         self.X, self.Y, self.size = X, Y, batch_size
@@ -73,10 +77,11 @@ class _Batches:
             buf = self.buffers[(key, shape)] = np.empty(shape, A.dtype)
         return np.take(A, idx, axis=0, out=buf)
 
-    def __call__(self, order):
+    def __call__(self, rng, shuffle):
         if self.count == 1:
             yield self.X, self.Y
             return
+        order = rng.permutation(self.n) if shuffle else None
         for start in range(0, self.n, self.size):
             if order is None:
                 yield self.X[start:start + self.size], self.Y[start:start + self.size]
@@ -85,7 +90,40 @@ class _Batches:
                 yield self.gather(self.X, idx, "X"), self.gather(self.Y, idx, "Y")
 
 
-def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
+class _Stream:
+    """Batches from an iterable of ``(X_batch, y_batch)`` pairs, checked one by one.
+
+    ``source`` is re-iterated each epoch; a one-shot iterator (a generator)
+    serves a single epoch, and a callable returning a fresh iterable serves many.
+    """
+
+    def __init__(self, source, net, loss, epochs):
+        if iter(source) is source and epochs > 1:
+            raise ValueError("a generator or iterator can be read only once, but epochs="
+                             f"{epochs}: pass a callable that returns a fresh iterable of "
+                             "(X_batch, y_batch), or a re-iterable object such as a list")
+        self.source, self.net, self.loss = source, net, loss
+        self.count = len(source) if hasattr(source, "__len__") else None
+
+    def __call__(self, rng, shuffle):
+        for i, pair in enumerate(self.source):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"batch {i} of the data stream is not a pair (X_batch, y_batch)")
+            X, _, Y = _prepare(self.net, pair[0], pair[1], self.loss)
+            yield X, Y
+
+
+class _Source:
+    """Wraps a callable that returns a fresh iterable of batches each epoch."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def __iter__(self):
+        return iter(self.make())
+
+
+def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
         validation_data=None, verbose=1, callbacks=()):
     """Train ``net`` on (X, y) with mini-batch gradient descent.
 
@@ -95,8 +133,12 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
 
     Parameters
     ----------
-    X : array (n, n_in)
-    y : array (n,) or (n, n_out)
+    X : array (n, n_in), or an iterable of (X_batch, y_batch) pairs
+        An array (an ``np.memmap`` too) is checked once and never copied.
+        Without ``y``, X is a stream of batches, checked batch by batch: a
+        list, any re-iterable object, a callable returning a fresh iterable
+        each epoch, or a generator (one epoch only). Streams are not shuffled.
+    y : array (n,) or (n, n_out), or None for a stream
         Targets as ``loss`` takes them (class labels for CrossEntropy).
     loss : Loss
     optimizer : Optimizer
@@ -131,35 +173,48 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
-    X, _, Y = _prepare(net, X, y, loss)
+    if y is None:  # a stream of (X_batch, y_batch)
+        if callable(X) and not hasattr(X, "__iter__"):
+            X = _Source(X)
+        if isinstance(X, np.ndarray) or not hasattr(X, "__iter__"):
+            raise TypeError("fit(X) without y needs an iterable of (X_batch, y_batch) pairs; "
+                            "for arrays pass fit(X, y)")
+        batches = _Stream(X, net, loss, epochs)
+    else:
+        X, _, Y = _prepare(net, X, y, loss)
+        batches = _Batches(X, Y, len(X) if batch_size is None else min(batch_size, len(X)))
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         validation = _prepare(net, *validation_data, loss, name="X_val")
 
-    batches = _Batches(X, Y, len(X) if batch_size is None else min(batch_size, len(X)))
     rng = as_generator(seed)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
+    run.rng = rng
     for cb in all_callbacks:
         cb.run = run
-    batch_hooks = [cb.on_batch_end for cb in all_callbacks if overrides(cb, "on_batch_end")]
+    hooks = {name: [getattr(cb, name) for cb in all_callbacks if overrides(cb, name)]
+             for name in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
+                          "on_train_end")}
+    batch_hooks = hooks["on_batch_end"]
+    grads = net.flat_grads
 
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for cb in all_callbacks:
-            cb.on_train_begin({})
+        for hook in hooks["on_train_begin"]:
+            hook({})
         for epoch in range(epochs):
-            for cb in all_callbacks:
-                cb.on_epoch_begin(epoch, {})
-            order = rng.permutation(len(X)) if shuffle and batches.count > 1 else None
+            for hook in hooks["on_epoch_begin"]:
+                hook(epoch, {})
             total = seen = 0.0
-            for b, (Xb, Yb) in enumerate(batches(order)):
+            for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
                 value = net.forward_backward(Xb, Yb, loss)
-                # One sum covers every gradient: NaN or ±inf anywhere makes it non-finite.
-                if not (math.isfinite(value) and math.isfinite(net.flat_grads.sum())):
+                # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
+                # large that its square overflows: divergence all the same).
+                if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer)
                 optimizer.step(net)
                 total += value * len(Xb)
@@ -168,15 +223,17 @@ def fit(net, X, y, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, se
                     hook(b, {"loss": value, "size": len(Xb)})
                 if run.stop_training:
                     break
+            if not seen:
+                raise ValueError(f"the data stream gave no batches in epoch {epoch}")
             logs = {"loss": total / seen}
             if validation is not None:
                 logs.update(_validation_logs(net, validation, loss))
-            for cb in all_callbacks:
-                cb.on_epoch_end(epoch, logs)
+            for hook in hooks["on_epoch_end"]:
+                hook(epoch, logs)
             if run.stop_training:
                 break
-        for cb in all_callbacks:
-            cb.on_train_end({})
+        for hook in hooks["on_train_end"]:
+            hook({})
     return history
 
 
@@ -228,8 +285,8 @@ def _diverged(net, Xb, value, epoch, batch, history, optimizer):
                 break
     lr = getattr(optimizer, "lr", None)
     scale = float(np.max(np.abs(Xb))) if Xb.size else 0.0
-    cause = (f"the learning rate (lr={lr:g}) is likely too high" if lr is not None else
-             "the step size is likely too large")
+    cause = (f"The learning rate (lr={lr:g}) is likely too high" if lr is not None else
+             "The step size is likely too large")
     if scale > 1e3:
         cause += f", or the inputs are unscaled (largest |x| in the batch is {scale:.3g}): standardise them"
     site = (f"; the first non-finite value is in the {where} of layer {layer} "
