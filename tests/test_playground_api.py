@@ -345,3 +345,12 @@ def test_a_missing_flask_is_a_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "flask", None)
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[playground\]'"):
         create_app()
+
+
+def test_the_server_listens_on_loopback_only_by_default():
+    from chainrule.playground import make_server
+    server = make_server(port=0)
+    try:
+        assert server.server_address[0] == "127.0.0.1" and server.server_port > 0
+    finally:
+        server.server_close()

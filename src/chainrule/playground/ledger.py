@@ -33,7 +33,7 @@ def _values(values):
     return out
 
 
-def _title(step, net_layers):
+def _title(step):
     if step.index is None:
         return f"loss {type(step.layer).__name__}"
     layer = step.layer
@@ -68,7 +68,7 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
                                        and s.index == len(net.layers) - 1)
         entries.append({
             "layer": s.index, "dense": dense.get(s.index), "phase": s.phase,
-            "kind": "loss" if starting else s.phase, "title": _title(s, net.layers),
+            "kind": "loss" if starting else s.phase, "title": _title(s),
             "equation": s.equation, "note": s.note,
             "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
         })
