@@ -14,6 +14,7 @@ const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
 let options = null, state = null, points = null, ledger = null;
 let playing = false, busy = false, selected = null;
 let loops = 0;                   // the newest play loop's number: an older loop stops
+let pending = Promise.resolve();  // the play loop's request in flight, if any
 let generation = 0;              // bumped by every reset: late answers for an old run are dropped
 
 // -- talking to the server -----------------------------------------------------------
@@ -68,9 +69,12 @@ async function loop(token) {
   while (playing && token === loops) {
     const started = performance.now();
     try {
-      const result = await api("POST", "/api/train", { steps: Number($("speed").value) });
-      if (!playing || token !== loops || run !== generation) break;  // paused or reset while the request was out
-      render(result);
+      const request = api("POST", "/api/train", { steps: Number($("speed").value) });
+      pending = request.catch(() => null);
+      const result = await request;
+      if (run !== generation) break;               // reset while the request was out: an old run
+      if (result.step >= state.step) render(result); // paused meanwhile: still the server's latest
+      if (!playing || token !== loops) break;
     } catch (error) {
       say(error.message, true);
       setPlaying(false);
@@ -93,6 +97,7 @@ async function step() {
   setPlaying(false);
   busy = true;
   try {
+    await pending;  // a Step pressed mid-play comes after the training request already out
     const result = await api("POST", "/api/step", {});
     render(result);
     if (result.ledger) {
