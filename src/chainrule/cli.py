@@ -12,6 +12,11 @@ def _demo(args):
     return 0
 
 
+def _playground(args):
+    from .playground import serve
+    return serve(host=args.host, port=args.port, open_browser=args.open)
+
+
 def build_parser():
     from .demos import DEMOS
     parser = argparse.ArgumentParser(prog="chainrule", description=(
@@ -24,6 +29,13 @@ def build_parser():
     demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
     demo.set_defaults(func=_demo)
     _add_tabular_commands(commands)
+    play = commands.add_parser("playground", help="train a network in the browser, step by step "
+                                                  "(needs chainrule[playground])")
+    play.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    play.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: this machine only)")
+    play.add_argument("--open", action="store_true", help="open the page in a web browser")
+    play.set_defaults(func=_playground)
     return parser
 
 

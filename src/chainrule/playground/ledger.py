@@ -1,0 +1,90 @@
+"""A chain-rule ledger (``chainrule.trace.Trace``) as JSON for the page.
+
+The numbers are the Trace's own copies, sent at full precision (a float64
+survives the trip through JSON exactly), so what the page shows is what the
+layers computed. Nothing is recomputed here: this module only relabels.
+
+Each entry says which Dense layer it belongs to (``dense``: a Dense layer and
+the activation after it share a number), so the page can gather one unit's
+column of Z, A, dA, dZ for the batch when that unit is clicked.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import Dense
+
+_UPDATES = {
+    "sgd": "W ← W − lr·dW and b ← b − lr·db",
+    "adam": "Adam: each parameter moves by lr · m̂ / (√v̂ + ε), m and v running averages of "
+            "dW (and db) and of their squares",
+    "adamw": "AdamW: as Adam, with weight decay applied to the weights directly",
+    "rmsprop": "RMSprop: each parameter moves by lr · dW / (√v + ε), v a running average of dW²",
+    "adagrad": "Adagrad: each parameter moves by lr · dW / (√G + ε), G the sum of all past dW²",
+}
+
+
+def _values(values):
+    out = {}
+    for name, value in values.items():
+        a = np.asarray(value, dtype=np.float64)
+        out[name] = a.tolist() if np.all(np.isfinite(a)) else \
+            np.where(np.isfinite(a), a, None).tolist()
+    return out
+
+
+def _title(step):
+    if step.index is None:
+        return f"loss {type(step.layer).__name__}"
+    layer = step.layer
+    if isinstance(layer, Dense):
+        return f"layer {step.index}: Dense({layer.n_in} → {layer.n_out})"
+    return f"layer {step.index}: {type(layer).__name__}"
+
+
+def ledger_json(trace, *, net, rows, step, optimizer, lr):
+    """The page's view of ``trace``: one entry per Trace step, in order.
+
+    Parameters
+    ----------
+    trace : chainrule.trace.Trace
+    net : Sequential
+        The traced network (to number its Dense layers).
+    rows : array of int
+        Which training rows formed the batch.
+    step : int
+        The number of the training step this batch was (0 for the first).
+    optimizer, lr : str, float
+        How the gradients were then applied.
+    """
+    dense, count = {}, -1
+    for i, layer in enumerate(net.layers):
+        count += isinstance(layer, Dense)
+        dense[i] = count
+    entries = []
+    for s in trace.steps:
+        # the loss, and the fused starting gradient, are the hinge between the two passes
+        starting = s.index is None or (trace.fused and s.phase == "backward"
+                                       and s.index == len(net.layers) - 1)
+        entries.append({
+            "layer": s.index, "dense": dense.get(s.index), "phase": s.phase,
+            "kind": "loss" if starting else s.phase, "title": _title(s),
+            "equation": s.equation, "note": s.note,
+            "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
+        })
+    if trace.fused:
+        why = next((s.note for s in trace.steps if s.note), "")
+        note = ("Backpropagation starts at the last layer's logits Z, never forming dA: "
+                f"{why}.")
+    else:
+        note = ("Backpropagation starts from dA = ∂L/∂A of the network's output (the starting "
+                "gradient), then each layer turns the gradient it receives into the gradient "
+                "of its input, and Dense layers also into dW and db.")
+    rule = _UPDATES.get(optimizer, optimizer)
+    return {
+        "step": step, "n": len(rows), "rows": [int(r) for r in rows], "loss": float(trace.loss),
+        "fused": bool(trace.fused), "starting_gradient": _values({"d": trace.starting_gradient})["d"],
+        "note": f"A batch of {len(rows)} training rows. {note}",
+        "update": f"Then the optimizer applied these gradients (lr = {lr:g}): {rule}.",
+        "entries": entries,
+    }

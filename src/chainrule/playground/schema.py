@@ -1,0 +1,153 @@
+"""Checking the playground's requests: every field's type, range and name, once, at the edge.
+
+A request body is a JSON object. ``parse_config`` and ``parse_train`` return
+plain Python values or raise ``RequestError`` (HTTP 400) whose message names
+the field, the rule and the value received, e.g.
+``size must be an integer between 20 and 2000, got 5000``.
+
+The limits keep one browser tab from taking the machine: a few small layers,
+a few thousand points, a bounded number of steps per request.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from .datasets import DATASETS
+
+LIMITS = {
+    "size": (20, 2000),          # points generated (training + validation)
+    "noise": (0.0, 1.0),
+    "layers": (0, 6),            # hidden layers
+    "units": (1, 8),             # units per hidden layer
+    "lr": (1e-6, 10.0),
+    "batch_size": (1, 256),
+    "seed": (0, 2**31 - 1),
+    "steps": (1, 200),           # mini-batch steps per /api/train request
+}
+
+#: Share of the generated points held out for the validation loss.
+VALIDATION_FRACTION = 0.2
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "identity")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw")
+#: Output activation and loss, chosen together; "auto" picks by the data set's task.
+OUTPUTS = {
+    "sigmoid_bce": "sigmoid output, binary cross-entropy (2 classes)",
+    "softmax_ce": "softmax output, cross-entropy (any number of classes)",
+    "identity_mse": "linear output, mean squared error (regression)",
+}
+
+DEFAULTS = {
+    "dataset": "xor", "noise": 0.1, "size": 400, "hidden": [4, 4], "activation": "tanh",
+    "output": "auto", "optimizer": "sgd", "lr": 0.5, "batch_size": 10, "seed": 0,
+}
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class RequestError(ValueError):
+    """A request the server refuses; ``status`` is its HTTP status code."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+def check_body(body, allowed):
+    """``body`` must be a JSON object whose keys are all in ``allowed``."""
+    if not isinstance(body, dict):
+        raise RequestError(f"the request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise RequestError(f"unknown field {unknown[0]!r}; valid fields: {', '.join(sorted(allowed))}")
+    return body
+
+
+def session_id(value):
+    """A session id: 8 to 64 letters, digits, '-' or '_' (made by the page, one per tab)."""
+    if value is None:
+        raise RequestError("session is required: an id of 8 to 64 letters, digits, '-' or '_'")
+    if not isinstance(value, str) or not _SESSION_ID.match(value):
+        raise RequestError(f"session must be 8 to 64 letters, digits, '-' or '_', got {value!r}")
+    return value
+
+
+def integer(value, name, lo, hi):
+    # bool is an int in Python but never a count or a seed here
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise RequestError(f"{name} must be an integer between {lo} and {hi}, got {value!r}")
+    return value
+
+
+def number(value, name, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or not lo <= value <= hi:
+        raise RequestError(f"{name} must be a number between {lo:g} and {hi:g}, got {value!r}")
+    return float(value)
+
+
+def choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise RequestError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
+    return value
+
+
+def resolve_output(output, dataset):
+    """The output/loss pair for ``dataset``: "auto" chosen by its task, others checked against it."""
+    data = DATASETS[dataset]
+    if output == "auto":
+        return "identity_mse" if data.task == "regression" else \
+            "sigmoid_bce" if data.classes == 2 else "softmax_ce"
+    if data.task == "regression" and output != "identity_mse":
+        raise RequestError(f"output {output!r} needs class labels, but {dataset!r} is a "
+                           "regression data set: use 'identity_mse'")
+    if data.task == "classification" and output == "identity_mse":
+        raise RequestError(f"output 'identity_mse' is for regression, but {dataset!r} has "
+                           "class labels: use 'sigmoid_bce' or 'softmax_ce'")
+    if output == "sigmoid_bce" and data.classes != 2:
+        raise RequestError(f"output 'sigmoid_bce' needs 2 classes, but {dataset!r} has "
+                           f"{data.classes}: use 'softmax_ce'")
+    return output
+
+
+def parse_config(body):
+    """The network, data and training settings of a /api/configure request, defaults filled in.
+
+    Returns ``(session_id, config)`` with config a dict of the keys of ``DEFAULTS``.
+    """
+    check_body(body, {"session", *DEFAULTS})
+    sid = session_id(body.get("session"))
+    raw = {**DEFAULTS, **{k: v for k, v in body.items() if k != "session"}}
+    config = {
+        "dataset": choice(raw["dataset"], "dataset", tuple(DATASETS)),
+        "noise": number(raw["noise"], "noise", *LIMITS["noise"]),
+        "size": integer(raw["size"], "size", *LIMITS["size"]),
+        "activation": choice(raw["activation"], "activation", ACTIVATIONS),
+        "optimizer": choice(raw["optimizer"], "optimizer", OPTIMIZERS),
+        "lr": number(raw["lr"], "lr", *LIMITS["lr"]),
+        "seed": integer(raw["seed"], "seed", *LIMITS["seed"]),
+    }
+    hidden = raw["hidden"]
+    lo, hi = LIMITS["layers"]
+    if not isinstance(hidden, list) or not lo <= len(hidden) <= hi:
+        raise RequestError(f"hidden must be a list of {lo} to {hi} layer sizes, got {hidden!r}")
+    config["hidden"] = [integer(u, f"hidden[{i}]", *LIMITS["units"]) for i, u in enumerate(hidden)]
+    output = choice(raw["output"], "output", ("auto", *OUTPUTS))
+    config["output"] = resolve_output(output, config["dataset"])
+    n_train = config["size"] - round(config["size"] * VALIDATION_FRACTION)
+    lo, hi = LIMITS["batch_size"]
+    config["batch_size"] = integer(raw["batch_size"], "batch_size", lo, min(hi, n_train))
+    return sid, config
+
+
+def parse_train(body):
+    """``(session_id, steps)`` of a /api/train request; steps defaults to 1."""
+    check_body(body, {"session", "steps"})
+    return session_id(body.get("session")), integer(body.get("steps", 1), "steps", *LIMITS["steps"])
+
+
+def parse_session(body):
+    """The session id of a request that carries nothing else (/api/step, /api/close)."""
+    check_body(body, {"session"})
+    return session_id(body.get("session"))

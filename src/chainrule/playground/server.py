@@ -1,0 +1,191 @@
+"""The playground's HTTP server: a Flask app over ``Sessions``.
+
+Endpoints (JSON in, JSON out; every body field checked by ``schema``):
+
+==========================  ==============================================================
+``GET  /``                  the page (static files shipped in the package, no CDN)
+``GET  /api/options``       data sets, activations, optimizers, outputs, defaults, limits
+``POST /api/configure``     build (or rebuild: Reset) a tab's data and network → state + data
+``POST /api/train``         ``steps`` mini-batch updates → state
+``POST /api/step``          one mini-batch update with its chain-rule ledger → state + ledger
+``GET  /api/state``         ``?session=ID`` → state
+``GET  /api/data``          ``?session=ID`` → the training and validation points
+``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
+``POST /api/close``         free a tab's session (the page sends it by ``sendBeacon``)
+==========================  ==============================================================
+
+Refused requests answer ``{"error": message}`` with status 400 (bad field),
+404 (unknown session) or 503 (too many sessions).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from importlib import resources
+
+from .datasets import DATASETS
+from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError,
+                     parse_config, parse_session, parse_train, session_id)
+from .session import Session, Sessions
+
+#: Largest request body accepted, in bytes: a config is a few hundred.
+MAX_BODY = 16_384
+
+
+def _flask():
+    try:
+        import flask
+    except ImportError:
+        raise ImportError("the playground needs Flask: pip install 'chainrule[playground]'") from None
+    return flask
+
+
+def options():
+    """What the page offers, and the limits the server enforces."""
+    return {
+        "datasets": {name: {"title": d.title, "task": d.task, "classes": d.classes,
+                            "features": d.n_features} for name, d in DATASETS.items()},
+        "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
+        "outputs": {"auto": "chosen by the data set", **OUTPUTS},
+        "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
+    }
+
+
+def create_app(sessions=None):
+    """The Flask app; ``sessions`` (a ``Sessions``) may be given to set its limits."""
+    flask = _flask()
+    static = resources.files("chainrule.playground") / "static"
+    app = flask.Flask(__name__, static_folder=str(static), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False  # keep the data sets and options in their natural order
+    app.sessions = sessions if sessions is not None else Sessions()
+    # Training runs at most one computation per core at a time, whatever the number of
+    # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
+    app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
+
+    def body():
+        raw = flask.request.get_data(cache=False)
+        if len(raw) > MAX_BODY:
+            raise RequestError(f"the request body is {len(raw)} bytes; at most {MAX_BODY} allowed")
+        try:
+            # sendBeacon posts text/plain, so the content type is not relied on
+            return json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RequestError(f"the request body is not valid JSON: {error}") from None
+
+    def query_session():
+        unknown = sorted(set(flask.request.args) - {"session"})
+        if unknown:
+            raise RequestError(f"unknown query parameter {unknown[0]!r}; valid: session")
+        return app.sessions.get(session_id(flask.request.args.get("session")))
+
+    @app.errorhandler(RequestError)
+    def refused(error):
+        return flask.jsonify(error=str(error)), error.status
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return flask.jsonify(error=f"the request body is larger than {MAX_BODY} bytes"), 413
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return flask.jsonify(error=f"no such page or endpoint: {flask.request.path}"), 404
+
+    @app.errorhandler(405)
+    def wrong_method(error):
+        return flask.jsonify(error=f"{flask.request.method} is not allowed on "
+                                   f"{flask.request.path}"), 405
+
+    @app.get("/")
+    def page():
+        response = app.send_static_file("index.html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/api/options")
+    def get_options():
+        return options()
+
+    @app.post("/api/configure")
+    def configure():
+        sid, config = parse_config(body())
+        session = Session(config)
+        app.sessions.put(sid, session)
+        return {**session.state(), "data": session.data_json()}
+
+    @app.post("/api/train")
+    def train():
+        sid, steps = parse_train(body())
+        session = app.sessions.get(sid)
+        with app.compute, session.lock:
+            session.train(steps)
+            return session.state()
+
+    @app.post("/api/step")
+    def step():
+        session = app.sessions.get(parse_session(body()))
+        with app.compute, session.lock:
+            session.step_with_ledger()
+            return {**session.state(), "ledger": session.ledger}
+
+    @app.get("/api/state")
+    def state():
+        session = query_session()
+        with session.lock:
+            return session.state()
+
+    @app.get("/api/data")
+    def data():
+        session = query_session()
+        return session.data_json()
+
+    @app.get("/api/ledger")
+    def ledger():
+        session = query_session()
+        with session.lock:
+            if session.ledger is None:
+                raise RequestError("no ledger yet: press Step (POST /api/step) to take one "
+                                   "mini-batch step and record its ledger", status=404)
+            return session.ledger
+
+    @app.post("/api/close")
+    def close():
+        return {"closed": app.sessions.close(parse_session(body()))}
+
+    return app
+
+
+def make_server(host="127.0.0.1", port=8000, app=None):
+    """A threaded WSGI server for the app (not yet serving); ``port=0`` picks a free port."""
+    _flask()
+    from werkzeug.serving import WSGIRequestHandler
+    from werkzeug.serving import make_server as _make_server
+
+    class Quiet(WSGIRequestHandler):
+        # a playing tab sends several requests a second: log only failures
+        def log_request(self, code="-", size="-"):
+            if str(code)[:1] not in "23":
+                super().log_request(code, size)
+
+    return _make_server(host, port, app or create_app(), threaded=True, request_handler=Quiet)
+
+
+def serve(host="127.0.0.1", port=8000, open_browser=False, out=print):
+    """Serve the playground until interrupted, printing its URL first."""
+    server = make_server(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{server.server_port}/"
+    out(f"chainrule playground at {url}  (Ctrl+C to stop)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        out(f"warning: listening on {host}: other machines can reach this server")
+    if open_browser:
+        import webbrowser
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,276 @@
+"""One browser tab's playground: its data, its network, its training run; and the store of them.
+
+A ``Session`` trains a real chainrule network (``mlp``, then
+``net.forward_backward`` and ``optimizer.step`` per mini-batch) and describes
+itself as plain JSON-ready values for the page to draw: the weights, the loss
+curves, and the network's output on a grid (the decision boundary or the
+regression fit). ``Sessions`` holds them by id, caps their number and drops
+those left idle.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+
+from .. import names
+from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..network import mlp
+from .datasets import DATASETS, generate
+from .schema import VALIDATION_FRACTION, RequestError
+
+#: Output activation, loss class for each "output" choice.
+_OUTPUTS = {"sigmoid_bce": ("sigmoid", BinaryCrossEntropy),
+            "softmax_ce": ("softmax", CrossEntropy),
+            "identity_mse": ("identity", MSE)}
+
+#: Cells per side of the decision-boundary grid; points along the regression curve.
+GRID = 48
+CURVE = 160
+#: The loss curves keep at most this many points (older ones thinned by half).
+HISTORY_POINTS = 400
+#: The 2-D frame shown by the page, and the x range of the regression plot.
+FRAME = (-1.6, 1.6)
+SINE_FRAME = (-3.2, 3.2)
+
+
+def _floats(array, digits=None):
+    """A (nested) list of Python floats, non-finite values as None (JSON has no NaN)."""
+    array = np.asarray(array, dtype=np.float64)
+    if digits is not None:
+        array = np.round(array, digits)
+    if np.all(np.isfinite(array)):
+        return array.tolist()
+    return np.where(np.isfinite(array), array, None).tolist()
+
+
+class Session:
+    """A data set, a network and an optimizer built from a checked config (see ``schema``).
+
+    The seed fixes everything: the data, the train/validation split, the
+    initial weights and the order of the mini-batches.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.data = DATASETS[config["dataset"]]
+        seed = config["seed"]
+        X, y = generate(config["dataset"], config["size"], config["noise"],
+                        np.random.default_rng([seed, 0]))
+        n_val = round(len(X) * VALIDATION_FRACTION)
+        order = np.random.default_rng([seed, 1]).permutation(len(X))
+        self.X, self.y = X[order[n_val:]], y[order[n_val:]]
+        self.X_val, self.y_val = X[order[:n_val]], y[order[:n_val]]
+
+        output, loss_class = _OUTPUTS[config["output"]]
+        n_out = self.data.classes if output == "softmax" else 1
+        self.sizes = [self.data.n_features, *config["hidden"], n_out]
+        self.net = mlp(self.sizes, hidden=config["activation"], output=output,
+                       seed=np.random.default_rng([seed, 2]), dtype=np.float64)
+        self.loss = loss_class()
+        self.optimizer = names.optimizer(config["optimizer"], lr=config["lr"])
+        self.Y = self.loss.prepare(self.y, n_out, self.net.dtype)
+        self.Y_val = self.loss.prepare(self.y_val, n_out, self.net.dtype)
+
+        self.rng = np.random.default_rng([seed, 3])
+        self.batch_size = config["batch_size"]
+        self._order, self._cursor = None, 0
+        self.step = self.epoch = 0
+        self.diverged = None
+        self.ledger = None
+        self.history = {"step": [], "loss": [], "val_loss": []}
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+        self._record()
+
+    # -- training ----------------------------------------------------------------
+
+    def _next_batch(self):
+        """Row indices of the next mini-batch; a fresh shuffle at each epoch.
+
+        ``epoch`` counts completed passes over the training rows.
+        """
+        if self._order is None or self._cursor >= len(self._order):
+            self._order, self._cursor = self.rng.permutation(len(self.X)), 0
+        rows = self._order[self._cursor:self._cursor + self.batch_size]
+        self._cursor += len(rows)
+        if self._cursor >= len(self._order):
+            self.epoch += 1
+        return rows
+
+    def _update(self, value):
+        """Apply the gradients of the batch just computed, unless they are not finite."""
+        # One sum covers every gradient: NaN or ±inf anywhere makes it non-finite.
+        if not (math.isfinite(value) and math.isfinite(self.net.flat_grads.sum())):
+            self.diverged = (f"training diverged at step {self.step}: the loss on the batch is "
+                             f"{value!r}; lr={self.config['lr']:g} is likely too high. The weights "
+                             "are those before that batch; lower the learning rate and reset.")
+            return False
+        self.optimizer.step(self.net)
+        self.step += 1
+        return True
+
+    def train(self, steps):
+        """Run up to ``steps`` mini-batch updates (fewer if training diverges)."""
+        if self.diverged:
+            return
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(steps):
+                rows = self._next_batch()
+                value = self.net.forward_backward(self.X[rows], self.Y[rows], self.loss)
+                if not self._update(value):
+                    break
+        self._record()
+
+    def step_with_ledger(self):
+        """One mini-batch update whose chain-rule ledger (``net.trace``) is kept for the page.
+
+        ``net.trace`` runs the same layer calls as ``forward_backward`` and
+        leaves the batch's gradients in the network, so the optimizer then
+        applies exactly the dW and db the ledger shows.
+        """
+        if self.diverged:
+            return
+        from .ledger import ledger_json
+        rows, step = self._next_batch(), self.step
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            trace = self.net.trace(self.X[rows], self.y[rows], self.loss)
+            self._update(trace.loss)
+        self.ledger = ledger_json(trace, net=self.net, rows=rows, step=step,
+                                  optimizer=self.config["optimizer"], lr=self.config["lr"])
+        self._record()
+
+    # -- what the page draws -----------------------------------------------------------
+
+    def _dense(self):
+        return [layer for layer in self.net.layers if layer.params]
+
+    def _record(self):
+        """Append the losses on all the training and validation data to the curves."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = self.net.loss_value(self.X, self.Y, self.loss)
+            val_loss = self.net.loss_value(self.X_val, self.Y_val, self.loss)
+        history = self.history
+        if history["step"] and history["step"][-1] == self.step:
+            for key in history:
+                history[key].pop()
+        history["step"].append(self.step)
+        history["loss"].append(loss if math.isfinite(loss) else None)
+        history["val_loss"].append(val_loss if math.isfinite(val_loss) else None)
+        if len(history["step"]) > HISTORY_POINTS:
+            # keep the first point and every other one after it: the curve's shape survives
+            for key in history:
+                history[key][:] = history[key][:1] + history[key][2::2]
+
+    def _accuracy(self, X, y):
+        with self.net.evaluating():
+            A = self.net.forward(X)
+        predicted = A.argmax(axis=1) if A.shape[1] > 1 else (A[:, 0] > 0.5).astype(np.intp)
+        return float(np.mean(predicted == y))
+
+    def picture(self):
+        """The network's output over the page's frame.
+
+        Classification: a GRID×GRID image, row 0 at the top (largest x₂), each
+        cell the predicted class and its probability. Regression: the fitted
+        curve at CURVE points.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.data.task == "regression":
+                x = np.linspace(*SINE_FRAME, CURVE)
+                A = self.net.predict(x.reshape(-1, 1))
+                return {"kind": "curve", "x": _floats(x, 4), "y": _floats(A[:, 0], 4),
+                        "frame": [*SINE_FRAME, -1.6, 1.6]}
+            ticks = np.linspace(*FRAME, GRID)
+            x1, x2 = np.meshgrid(ticks, ticks[::-1])
+            A = self.net.predict(np.column_stack([x1.ravel(), x2.ravel()]))
+        if A.shape[1] == 1:
+            p1 = A[:, 0]
+            label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
+        else:
+            label, confidence = A.argmax(axis=1), A.max(axis=1)
+        return {"kind": "grid", "size": GRID, "frame": [*FRAME, *FRAME],
+                "label": label.tolist(), "confidence": _floats(confidence, 3)}
+
+    def state(self):
+        """Everything the page redraws after a request, as JSON-ready values."""
+        last = {key: values[-1] for key, values in self.history.items()}
+        metrics = {"loss": last["loss"], "val_loss": last["val_loss"]}
+        if self.data.task == "classification":
+            metrics["accuracy"] = self._accuracy(self.X, self.y)
+            metrics["val_accuracy"] = self._accuracy(self.X_val, self.y_val)
+        return {
+            "step": self.step, "epoch": self.epoch, "diverged": self.diverged,
+            "config": self.config, "task": self.data.task, "classes": self.data.classes,
+            "metrics": metrics, "history": self.history,
+            "network": {"sizes": self.sizes, "activation": self.config["activation"],
+                        "output": self.config["output"],
+                        "layers": [{"W": _floats(layer.W, 5), "b": _floats(layer.b, 5)}
+                                   for layer in self._dense()]},
+            "picture": self.picture(),
+            "has_ledger": self.ledger is not None,
+        }
+
+    def data_json(self):
+        """The training and validation points (rounded: they are only drawn)."""
+        return {"task": self.data.task, "classes": self.data.classes,
+                "train": {"X": _floats(self.X, 4), "y": _floats(self.y, 4)},
+                "val": {"X": _floats(self.X_val, 4), "y": _floats(self.y_val, 4)}}
+
+
+class Sessions:
+    """The open sessions by id: at most ``capacity``, each dropped after ``idle`` seconds unused.
+
+    When full, a new session takes the place of the one unused the longest,
+    provided it has been idle for ``min_idle`` seconds; otherwise it is refused
+    (HTTP 503). ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, capacity=16, idle=900.0, min_idle=60.0, clock=time.monotonic):
+        self.capacity, self.idle, self.min_idle, self.clock = capacity, idle, min_idle, clock
+        self._sessions = {}
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        return len(self._sessions)
+
+    def __contains__(self, sid):
+        return sid in self._sessions
+
+    def _sweep(self, now):
+        for sid in [s for s, v in self._sessions.items() if now - v.last_used > self.idle]:
+            del self._sessions[sid]
+
+    def put(self, sid, session):
+        """Store ``session`` under ``sid``, replacing any session of that id."""
+        with self._lock:
+            now = self.clock()
+            self._sweep(now)
+            if sid not in self._sessions and len(self._sessions) >= self.capacity:
+                oldest = min(self._sessions, key=lambda s: self._sessions[s].last_used)
+                if now - self._sessions[oldest].last_used < self.min_idle:
+                    raise RequestError(
+                        f"the server already holds {self.capacity} sessions, all in use; "
+                        "close another playground tab and try again", status=503)
+                del self._sessions[oldest]
+            session.last_used = now
+            self._sessions[sid] = session
+
+    def get(self, sid):
+        """The session ``sid``, marked as used; 404 if it is unknown or expired."""
+        with self._lock:
+            now = self.clock()
+            self._sweep(now)
+            session = self._sessions.get(sid)
+            if session is None:
+                raise RequestError(f"no session {sid!r}: it expired or was closed; reload the "
+                                   "page (or POST /api/configure) to start a new one", status=404)
+            session.last_used = now
+            return session
+
+    def close(self, sid):
+        """Forget ``sid``; True if it existed."""
+        with self._lock:
+            return self._sessions.pop(sid, None) is not None

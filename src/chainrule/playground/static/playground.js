@@ -1,0 +1,364 @@
+// chainrule playground: this page only draws. Every number comes from the server,
+// which trains a real chainrule network; nothing of the math is computed here.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const FRAME_MS = 120;            // at most ~8 screen updates a second while playing
+const COLORS = ["#e8743b", "#2b7bb9", "#3ba272"];  // class 0, 1, 2 (and weight sign: -, +)
+const SVG = "http://www.w3.org/2000/svg";
+const OUTPUT_NAMES = { sigmoid_bce: "sigmoid", softmax_ce: "softmax", identity_mse: "linear" };
+
+// One session per tab: made here, sent with every request, freed when the tab goes.
+const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
+                           (b) => b.toString(16).padStart(2, "0")).join("");
+let options = null, state = null, points = null, ledger = null;
+let playing = false, busy = false, selected = null;
+let loops = 0;                   // the newest play loop's number: an older loop stops
+let pending = Promise.resolve();  // the play loop's request in flight, if any
+let generation = 0;              // bumped by every reset: late answers for an old run are dropped
+
+// -- talking to the server -----------------------------------------------------------
+
+async function api(method, path, body) {
+  const init = { method, headers: { "Content-Type": "application/json" } };
+  let url = path;
+  if (method === "GET") url += `?session=${session}`;
+  else init.body = JSON.stringify({ session, ...body });
+  const response = await fetch(url, init);
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.error || `${response.status} ${response.statusText}`);
+  return json;
+}
+
+function say(message, error = false) {
+  $("status").textContent = message || "";
+  $("status").className = error ? "error" : "";
+}
+
+function readConfig() {
+  const text = $("hidden").value.trim();
+  const hidden = text === "" ? [] : text.split(/[\s,]+/).filter(Boolean).map(Number);
+  return {
+    dataset: $("dataset").value, noise: Number($("noise").value), size: Number($("size").value),
+    seed: Number($("seed").value), hidden, activation: $("activation").value,
+    output: $("output").value, optimizer: $("optimizer").value, lr: Number($("lr").value),
+    batch_size: Number($("batch_size").value),
+  };
+}
+
+async function configure() {
+  setPlaying(false);
+  busy = true;
+  generation += 1;
+  try {
+    const result = await api("POST", "/api/configure", readConfig());
+    points = result.data;
+    ledger = null; selected = null;
+    showLedger(false);
+    render(result);
+    say("");
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    busy = false;
+  }
+}
+
+async function loop(token) {
+  const run = generation;
+  while (playing && token === loops) {
+    const started = performance.now();
+    try {
+      const request = api("POST", "/api/train", { steps: Number($("speed").value) });
+      pending = request.catch(() => null);
+      const result = await request;
+      if (run !== generation) break;               // reset while the request was out: an old run
+      if (result.step >= state.step) render(result); // paused meanwhile: still the server's latest
+      if (!playing || token !== loops) break;
+    } catch (error) {
+      say(error.message, true);
+      setPlaying(false);
+      break;
+    }
+    if (state.diverged) setPlaying(false);
+    await new Promise((r) => setTimeout(r, Math.max(0, FRAME_MS - (performance.now() - started))));
+  }
+}
+
+function setPlaying(on) {
+  playing = on;
+  $("play").innerHTML = on ? "&#10074;&#10074; Pause" : "&#9654; Play";
+  $("play").setAttribute("aria-pressed", String(on));
+  if (on) loop(++loops);
+}
+
+async function step() {
+  if (busy) return;
+  setPlaying(false);
+  busy = true;
+  try {
+    await pending;  // a Step pressed mid-play comes after the training request already out
+    const result = await api("POST", "/api/step", {});
+    render(result);
+    if (result.ledger) {
+      ledger = result.ledger;
+      renderLedger();
+      renderUnit();
+    }
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    busy = false;
+  }
+}
+
+// -- drawing ---------------------------------------------------------------------------
+
+function fmt(x, digits = 4) {
+  if (x === null || x === undefined) return "—";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(2) : x.toPrecision(digits).replace(/\.?0+$/, "");
+}
+
+function render(s) {
+  state = s;
+  $("step-count").textContent = s.step;
+  $("epoch-count").textContent = s.epoch;
+  if (s.diverged) say(s.diverged, true);
+  drawNetwork();
+  drawPicture();
+  drawLoss();
+  const m = s.metrics, rows = [["", "training", "validation"], ["loss", fmt(m.loss), fmt(m.val_loss)]];
+  if ("accuracy" in m) rows.push(["accuracy", fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
+  $("metrics").innerHTML = rows.map((r, i) =>
+    `<tr>${r.map((c, j) => (i === 0 || j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`)).join("")}</tr>`).join("");
+  $("metrics").dataset.loss = m.loss;
+  $("metrics").dataset.step = s.step;
+}
+
+function el(name, attrs, parent) {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function drawNetwork() {
+  const svg = $("network"), net = state.network, sizes = net.sizes;
+  svg.replaceChildren();
+  const width = 520, height = 300, top = 30;
+  const xs = sizes.map((_, i) => 40 + (i * (width - 80)) / Math.max(1, sizes.length - 1));
+  const y = (n, j) => top + ((j + 0.5) * (height - top - 10)) / n;
+  let biggest = 1e-12;
+  for (const layer of net.layers) for (const row of layer.W) for (const w of row) biggest = Math.max(biggest, Math.abs(w));
+  const edges = el("g", {}, svg);
+  net.layers.forEach((layer, k) => {
+    layer.W.forEach((row, i) => row.forEach((w, j) => {
+      const line = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
+        stroke: w >= 0 ? COLORS[1] : COLORS[0], "stroke-width": (0.4 + 5 * Math.abs(w) / biggest).toFixed(2),
+        "stroke-opacity": (0.25 + 0.75 * Math.abs(w) / biggest).toFixed(2) }, edges);
+      el("title", {}, line).textContent = `W[${i}][${j}] of layer ${k} = ${w}`;
+    }));
+  });
+  sizes.forEach((n, k) => {
+    const last = k === sizes.length - 1;
+    const label = k === 0 ? "input" : last ? `output (${OUTPUT_NAMES[net.output]})` : `hidden ${k} (${net.activation})`;
+    el("text", { x: xs[k] + (k === 0 ? -14 : last ? 14 : 0), y: 14,
+                 "text-anchor": k === 0 ? "start" : last ? "end" : "middle" }, svg).textContent = label;
+    for (let j = 0; j < n; j++) {
+      const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
+      if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
+      const b = k > 0 ? net.layers[k - 1].b[j] : 0;
+      el("circle", { cx: xs[k], cy: y(n, j), r: 12,
+        fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
+      el("text", { x: xs[k], y: y(n, j) + 3.5, "text-anchor": "middle" }, g).textContent =
+        k === 0 ? `x${j + 1}` : `${j}`;
+      el("title", {}, g).textContent = k === 0 ? `input feature x${j + 1}` : `layer ${k} unit ${j}, bias b = ${b}`;
+      g.addEventListener("click", () => { selected = { layer: k, unit: j }; drawNetwork(); renderUnit(); });
+    }
+  });
+}
+
+function classColor(c, alpha) {
+  const hex = COLORS[c % COLORS.length];
+  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return rgb.map((v) => Math.round(255 + (v - 255) * alpha));
+}
+
+function drawPicture() {
+  const canvas = $("picture"), ctx = canvas.getContext("2d"), pic = state.picture;
+  const W = canvas.width, H = canvas.height;
+  const [x0, x1, y0, y1] = pic.frame;
+  const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (v) => H - ((v - y0) / (y1 - y0)) * H;
+  ctx.clearRect(0, 0, W, H);
+  $("picture-title").textContent = pic.kind === "grid" ? "Decision boundary" : "Regression fit";
+  if (pic.kind === "grid") {
+    const n = pic.size, image = ctx.createImageData(n, n), k = Math.max(2, state.classes);
+    for (let i = 0; i < n * n; i++) {
+      // paler where the network is unsure: confidence 1/k shows white
+      const strength = Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
+      const [r, g, b] = classColor(pic.label[i], 0.15 + 0.55 * strength);
+      image.data.set([r, g, b, 255], 4 * i);
+    }
+    const tile = document.createElement("canvas");
+    tile.width = tile.height = n;
+    tile.getContext("2d").putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(tile, 0, 0, W, H);
+  } else {
+    ctx.strokeStyle = "#ccc";
+    ctx.beginPath(); ctx.moveTo(0, py(0)); ctx.lineTo(W, py(0)); ctx.moveTo(px(0), 0); ctx.lineTo(px(0), H); ctx.stroke();
+  }
+  if (points) {
+    for (const [part, hollow] of [["train", false], ["val", true]]) {
+      const { X, y } = points[part];
+      X.forEach((row, i) => {
+        const cx = px(row[0]), cy = pic.kind === "grid" ? py(row[1]) : py(y[i]);
+        ctx.beginPath();
+        ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
+        const color = pic.kind === "grid" ? COLORS[y[i] % COLORS.length] : "#555";
+        ctx.fillStyle = color; ctx.fill();
+        ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
+      });
+    }
+  }
+  if (pic.kind === "curve") {
+    ctx.strokeStyle = COLORS[1]; ctx.lineWidth = 2.5;
+    ctx.beginPath();
+    pic.x.forEach((x, i) => (i ? ctx.lineTo(px(x), py(pic.y[i])) : ctx.moveTo(px(x), py(pic.y[i]))));
+    ctx.stroke();
+  }
+}
+
+function drawLoss() {
+  const canvas = $("loss-chart"), ctx = canvas.getContext("2d"), h = state.history;
+  const W = canvas.width, H = canvas.height, pad = 24;
+  ctx.clearRect(0, 0, W, H);
+  const values = [...h.loss, ...h.val_loss].filter((v) => v !== null && isFinite(v));
+  const top = Math.max(1e-9, ...values), last = h.step[h.step.length - 1] || 1;
+  const px = (s) => pad + (s / last) * (W - pad - 6), py = (v) => H - 14 - (v / top) * (H - 24);
+  ctx.fillStyle = "#777"; ctx.font = "10px sans-serif";
+  ctx.fillText(fmt(top, 3), 2, 10); ctx.fillText("0", 2, H - 14); ctx.fillText(`step ${last}`, W - 60, H - 2);
+  ctx.strokeStyle = "#ddd"; ctx.beginPath(); ctx.moveTo(pad, H - 14); ctx.lineTo(W, H - 14); ctx.stroke();
+  for (const [key, color] of [["val_loss", COLORS[0]], ["loss", "#222"]]) {
+    ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
+    let started = false;
+    h[key].forEach((v, i) => {
+      if (v === null) { started = false; return; }
+      started ? ctx.lineTo(px(h.step[i]), py(v)) : ctx.moveTo(px(h.step[i]), py(v));
+      started = true;
+    });
+    ctx.stroke();
+  }
+}
+
+// -- the ledger ------------------------------------------------------------------------
+
+const MAX_ROWS = 8;   // batch rows shown per matrix; the rest are counted, not drawn
+
+function matrix(name, values, entry) {
+  const rows = Array.isArray(values) ? (Array.isArray(values[0]) ? values : [values]) : [[values]];
+  const shown = rows.slice(0, MAX_ROWS);
+  const body = shown.map((row, i) => `<tr>${row.map((v, j) =>
+    `<td data-entry="${entry}" data-name="${name}" data-i="${i}" data-j="${j}" data-value="${v}" title="${v}">${fmt(v)}</td>`).join("")}</tr>`).join("");
+  const more = rows.length > shown.length ? `<tr><td class="more" colspan="99">… ${rows.length - shown.length} more rows</td></tr>` : "";
+  return `<div class="matrix"><table><caption><code>${name}</code></caption>${body}${more}</table></div>`;
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+function renderLedger() {
+  if (!ledger) return;
+  $("ledger-toggle").disabled = false;
+  $("ledger-caption").textContent = `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${fmt(ledger.loss)}`;
+  const parts = [`<p class="note">${escapeHtml(ledger.note)}</p>`];
+  ledger.entries.forEach((e, index) => {
+    const shapes = Object.entries(e.shapes).map(([k, v]) => `${k} (${v.join("×")})`).join(", ");
+    const values = Object.entries(e.values).map(([k, v]) => matrix(k, v, index)).join("");
+    const note = e.note ? `<p class="note">${escapeHtml(e.note)}</p>` : "";
+    parts.push(`<details data-entry="${index}" data-layer="${e.layer}" data-phase="${e.phase}">
+      <summary class="${e.kind}"><span class="phase">${e.kind === "loss" ? "loss" : e.phase}</span>
+      ${escapeHtml(e.title)}: <span class="eq">${escapeHtml(e.equation)}</span></summary>
+      ${note}<div class="shapes">shapes: ${escapeHtml(shapes)}</div>${values}</details>`);
+  });
+  parts.push(`<p class="note">${escapeHtml(ledger.update)}</p>`);
+  $("ledger").innerHTML = parts.join("");
+  showLedger(true);
+}
+
+function showLedger(on) {
+  $("ledger").hidden = !on;
+  $("ledger-toggle").setAttribute("aria-expanded", String(on));
+  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + " Ledger";
+  if (!ledger) {
+    $("ledger-toggle").disabled = true;
+    $("ledger-caption").textContent = "press Step to record one mini-batch";
+    $("unit").hidden = true;
+  }
+}
+
+// A unit's numbers for the batch: every per-unit column the ledger holds for its layer.
+function renderUnit() {
+  const box = $("unit");
+  if (!selected || !ledger || selected.layer === 0) { box.hidden = true; return; }
+  const k = selected.layer - 1, j = selected.unit;   // dense layer k feeds diagram column k + 1
+  const columns = [], scalars = [];
+  for (const e of ledger.entries) {
+    if (e.dense !== k) continue;
+    for (const [name, v] of Object.entries(e.values)) {
+      if (name === "W" || name === "dW") {
+        scalars.push(`${name}[:, ${j}] = [${v.map((row) => fmt(row[j])).join(", ")}]`);
+      } else if (name === "b" || name === "db") {
+        scalars.push(`${name}[${j}] = ${fmt(v[j])}`);
+      } else if (name !== "X" && name !== "dX" && Array.isArray(v) && Array.isArray(v[0])
+                 && !columns.some(([seen]) => seen === name)) {
+        columns.push([name, v.map((row) => row[j])]);
+      }
+    }
+  }
+  const n = columns.length ? columns[0][1].length : 0;
+  const head = `<tr><th>row</th>${columns.map(([name]) => `<th>${name}[:, ${j}]</th>`).join("")}</tr>`;
+  const body = Array.from({ length: n }, (_, i) =>
+    `<tr><th>${ledger.rows[i]}</th>${columns.map(([, c]) => `<td>${fmt(c[i])}</td>`).join("")}</tr>`).join("");
+  const where = selected.layer === state.network.sizes.length - 1 ? "the output layer" : `hidden layer ${selected.layer}`;
+  box.innerHTML = `<b>unit ${j} of Dense layer ${k}</b> (${where}), for the batch of step ${ledger.step}
+    <div><code>${scalars.map(escapeHtml).join("</code><br><code>")}</code></div>
+    <table>${head}${body}</table>`;
+  box.hidden = false;
+}
+
+// -- wiring ------------------------------------------------------------------------------
+
+function fill(select, values, labels = {}) {
+  select.innerHTML = values.map((v) => `<option value="${v}">${escapeHtml(labels[v] || v)}</option>`).join("");
+}
+
+async function start() {
+  const response = await fetch("/api/options");
+  options = await response.json();
+  const d = options.defaults;
+  fill($("dataset"), Object.keys(options.datasets),
+       Object.fromEntries(Object.entries(options.datasets).map(([k, v]) => [k, v.title])));
+  fill($("activation"), options.activations);
+  fill($("optimizer"), options.optimizers);
+  fill($("output"), Object.keys(options.outputs));
+  for (const key of ["dataset", "activation", "optimizer", "output", "noise", "size", "lr", "batch_size", "seed"]) $(key).value = d[key];
+  $("hidden").value = d.hidden.join(", ");
+  $("noise-out").textContent = Number(d.noise).toFixed(2);
+  $("controls").addEventListener("change", configure);
+  $("controls").addEventListener("submit", (e) => { e.preventDefault(); configure(); });
+  $("noise").addEventListener("input", () => { $("noise-out").textContent = Number($("noise").value).toFixed(2); });
+  $("reset").addEventListener("click", configure);
+  $("play").addEventListener("click", () => { if (!busy) setPlaying(!playing); });
+  $("step").addEventListener("click", step);
+  $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
+  window.addEventListener("pagehide", () => navigator.sendBeacon("/api/close", JSON.stringify({ session })));
+  document.body.dataset.session = session;
+  await configure();
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => say(`could not start: ${error.message}`, true));

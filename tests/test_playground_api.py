@@ -1,0 +1,356 @@
+"""The playground's HTTP API, through Flask's test client: every endpoint, bad requests, sessions."""
+import json
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("flask")
+
+from chainrule.cli import build_parser  # noqa: E402
+from chainrule.playground import create_app  # noqa: E402
+from chainrule.playground.session import GRID, Sessions  # noqa: E402
+
+A, B = "tab-aaaaaaaa", "tab-bbbbbbbb"
+
+
+@pytest.fixture
+def client():
+    return create_app().test_client()
+
+
+def post(client, path, body, status=200):
+    response = client.post(path, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def get(client, path, session, status=200):
+    response = client.get(path, query_string={"session": session})
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def strict_json(response):
+    """Parse as a browser would: NaN and Infinity are not JSON."""
+    def refuse(name):
+        raise AssertionError(f"the response holds {name}, which JSON.parse rejects")
+    return json.loads(response.data, parse_constant=refuse)
+
+
+# -- the page and the options ------------------------------------------------------------
+
+def test_page_and_assets_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/static/playground.js" in html and "/static/playground.css" in html
+    for asset in ("/static/playground.js", "/static/playground.css"):
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.data) > 1000
+        # no CDN: the page must work offline
+        assert b"https://" not in response.data and b"http://" not in response.data.replace(
+            b"http://www.w3.org/2000/svg", b"")
+    assert "https://" not in html and "http://" not in html
+
+
+def test_options_list_every_data_set_and_the_limits(client):
+    options = client.get("/api/options").get_json()
+    assert list(options["datasets"]) == ["xor", "circles", "moons", "spiral", "blobs", "sine"]
+    assert options["datasets"]["sine"]["task"] == "regression"
+    assert options["datasets"]["blobs"]["classes"] == 3
+    assert options["limits"]["units"] == [1, 8] and options["limits"]["steps"][1] >= 1
+    assert "sgd" in options["optimizers"] and "tanh" in options["activations"]
+    assert options["defaults"]["dataset"] == "xor"
+
+
+# -- configure, train, state, data ------------------------------------------------------------
+
+def test_configure_builds_the_data_and_the_network(client):
+    state = post(client, "/api/configure", {"session": A, "size": 200, "hidden": [3, 5]})
+    assert state["step"] == 0 and state["diverged"] is None
+    assert state["network"]["sizes"] == [2, 3, 5, 1]
+    shapes = [(len(layer["W"]), len(layer["W"][0]), len(layer["b"])) for layer in state["network"]["layers"]]
+    assert shapes == [(2, 3, 3), (3, 5, 5), (5, 1, 1)]
+    assert len(state["data"]["train"]["X"]) == 160 and len(state["data"]["val"]["X"]) == 40
+    assert set(state["data"]["train"]["y"]) == {0, 1}
+    picture = state["picture"]
+    assert picture["kind"] == "grid" and len(picture["label"]) == len(picture["confidence"]) == GRID ** 2
+    assert state["history"]["step"] == [0] and state["history"]["loss"][0] > 0
+    assert state["config"]["output"] == "sigmoid_bce"  # "auto" resolved for 2 classes
+
+
+def test_the_seed_fixes_data_and_weights(client):
+    first = post(client, "/api/configure", {"session": A, "seed": 7})
+    again = post(client, "/api/configure", {"session": B, "seed": 7})
+    other = post(client, "/api/configure", {"session": A, "seed": 8})
+    assert first["data"] == again["data"] and first["network"] == again["network"]
+    assert first["data"] != other["data"] and first["network"] != other["network"]
+
+
+def test_train_lowers_the_loss_and_extends_the_curves(client):
+    start = post(client, "/api/configure", {"session": A})
+    for _ in range(6):
+        state = post(client, "/api/train", {"session": A, "steps": 50})
+    assert state["step"] == 300 and state["epoch"] == 300 * 10 // 320  # batches of 10, 320 rows
+    assert len(state["history"]["step"]) == 7 and state["history"]["step"][-1] == 300
+    assert state["metrics"]["loss"] < 0.5 * start["metrics"]["loss"]
+    assert state["metrics"]["accuracy"] > 0.9
+    assert state["picture"]["label"] != start["picture"]["label"]
+    assert get(client, "/api/state", A) == state
+    assert get(client, "/api/data", A) == start["data"]
+
+
+@pytest.mark.parametrize("dataset, output, sizes_out", [
+    ("circles", "auto", 1), ("moons", "auto", 1), ("spiral", "softmax_ce", 2),
+    ("blobs", "auto", 3), ("sine", "auto", 1)])
+def test_every_data_set_trains(client, dataset, output, sizes_out):
+    state = post(client, "/api/configure", {"session": A, "dataset": dataset, "output": output,
+                                            "size": 100})
+    state = post(client, "/api/train", {"session": A, "steps": 20})
+    assert state["network"]["sizes"][-1] == sizes_out and state["step"] == 20
+    assert all(v is not None for v in state["history"]["loss"])
+    if dataset == "sine":
+        assert state["picture"]["kind"] == "curve" and "accuracy" not in state["metrics"]
+        assert state["network"]["sizes"][0] == 1
+    else:
+        assert max(state["picture"]["label"]) < max(2, sizes_out)
+
+
+def test_divergence_stops_training_and_keeps_the_json_valid(client):
+    post(client, "/api/configure", {"session": A, "dataset": "sine", "activation": "relu",
+                                    "hidden": [8, 8, 8], "lr": 10.0, "batch_size": 64})
+    response = client.post("/api/train", data=json.dumps({"session": A, "steps": 200}))
+    state = strict_json(response)
+    assert state["diverged"] and "lr=10" in state["diverged"]
+    assert state["step"] < 200
+    later = strict_json(client.post("/api/train", data=json.dumps({"session": A, "steps": 5})))
+    assert later["step"] == state["step"]  # a diverged run stays put until reset
+
+
+# -- step and the ledger ------------------------------------------------------------------------
+
+def _entry(ledger, layer, phase):
+    [entry] = [e for e in ledger["entries"] if e["layer"] == layer and e["phase"] == phase]
+    return entry
+
+
+def test_step_returns_the_ledger_of_the_batch_it_applied(client):
+    lr = 0.25
+    post(client, "/api/configure", {"session": A, "lr": lr, "batch_size": 8, "hidden": [3]})
+    get(client, "/api/ledger", A, status=404)
+    first = post(client, "/api/step", {"session": A})
+    second = post(client, "/api/step", {"session": A})
+    assert (first["step"], second["step"]) == (1, 2)
+    ledger, after = first["ledger"], second["ledger"]
+    assert ledger["step"] == 0 and after["step"] == 1 and ledger["n"] == 8 == len(ledger["rows"])
+    assert get(client, "/api/ledger", A) == after
+    # plain SGD: the weights the second batch saw are the first batch's minus lr times its dW
+    for layer in (0, 2):
+        W0 = np.array(_entry(ledger, layer, "forward")["values"]["W"])
+        dW = np.array(_entry(ledger, layer, "backward")["values"]["dW"])
+        b0 = np.array(_entry(ledger, layer, "forward")["values"]["b"])
+        db = np.array(_entry(ledger, layer, "backward")["values"]["db"])
+        W1 = np.array(_entry(after, layer, "forward")["values"]["W"])
+        b1 = np.array(_entry(after, layer, "forward")["values"]["b"])
+        assert dW.shape == W0.shape and np.abs(dW).max() > 0
+        np.testing.assert_allclose(W1, W0 - lr * dW, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(b1, b0 - lr * db, rtol=0, atol=1e-14)
+
+
+def test_ledger_reads_forward_then_loss_then_backward(client):
+    post(client, "/api/configure", {"session": A, "batch_size": 4})
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    kinds = [e["kind"] for e in ledger["entries"]]
+    assert kinds == ["forward"] * 6 + ["loss"] * 2 + ["backward"] * 5
+    assert ledger["fused"] and "sigmoid + binary cross-entropy" in ledger["note"]
+    dense = _entry(ledger, 0, "backward")
+    assert dense["equation"].startswith("dW = Xᵀ·dZ") and dense["shapes"]["dW"] == [2, 4]
+    assert _entry(ledger, 1, "forward")["equation"] == "A = tanh(Z)"
+    # the fused starting gradient, dZ = (A - Y)/m, as the trace recorded it
+    start = _entry(ledger, 5, "backward")["values"]
+    expected = (np.array(start["A"]) - np.array(start["Y"])) / 4
+    np.testing.assert_allclose(start["dZ"], expected, rtol=1e-12)
+    assert ledger["starting_gradient"] == start["dZ"]
+
+
+def test_ledger_explains_softmax_and_the_unfused_start(client):
+    post(client, "/api/configure", {"session": A, "dataset": "blobs", "batch_size": 5})
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    assert ledger["fused"] and "softmax + cross-entropy" in ledger["note"]
+    assert _entry(ledger, 4, "backward")["shapes"]["dW"] == [4, 3]
+    post(client, "/api/configure", {"session": A, "dataset": "sine", "batch_size": 5})
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    assert not ledger["fused"] and "dA = ∂L/∂A" in ledger["note"]
+    start = _entry(ledger, None, "backward")
+    assert start["kind"] == "loss" and start["equation"] == "dA = 2(A − Y) / m"
+
+
+# -- closing and the session store ------------------------------------------------------------------
+
+def test_close_frees_the_session_even_from_a_beacon(client):
+    post(client, "/api/configure", {"session": A})
+    # navigator.sendBeacon posts a string as text/plain
+    response = client.post("/api/close", data=json.dumps({"session": A}), content_type="text/plain")
+    assert response.get_json() == {"closed": True}
+    assert A not in client.application.sessions
+    message = get(client, "/api/state", A, status=404)["error"]
+    assert "expired or was closed" in message
+    assert post(client, "/api/close", {"session": A}) == {"closed": False}
+
+
+def test_sessions_are_capped_and_expire_when_idle():
+    now = [0.0]
+    app = create_app(Sessions(capacity=2, idle=100.0, min_idle=10.0, clock=lambda: now[0]))
+    client = app.test_client()
+    post(client, "/api/configure", {"session": "tab-11111111", "size": 20, "batch_size": 4})
+    post(client, "/api/configure", {"session": "tab-22222222", "size": 20, "batch_size": 4})
+    now[0] = 5.0
+    message = post(client, "/api/configure", {"session": "tab-33333333", "size": 20, "batch_size": 4},
+                   status=503)["error"]
+    assert "2 sessions" in message
+    post(client, "/api/train", {"session": "tab-22222222"})      # tab 2 is in use at t = 5
+    now[0] = 12.0                                                 # tab 1 idle for 12 s
+    post(client, "/api/configure", {"session": "tab-33333333", "size": 20, "batch_size": 4})
+    assert "tab-11111111" not in app.sessions and len(app.sessions) == 2
+    now[0] = 200.0                                                # everyone idle for > 100 s
+    get(client, "/api/state", "tab-22222222", status=404)
+    assert len(app.sessions) == 0
+
+
+def test_two_sessions_training_at_once_do_not_interfere():
+    """Two tabs train in parallel threads; each ends exactly where it would have alone."""
+    config_a = {"dataset": "xor", "seed": 1, "hidden": [4, 4], "optimizer": "adam", "lr": 0.03}
+    config_b = {"dataset": "circles", "seed": 2, "hidden": [5], "optimizer": "sgd", "lr": 0.5}
+
+    def run(client, sid, config, results):
+        post(client, "/api/configure", {"session": sid, **config})
+        for _ in range(15):
+            post(client, "/api/train", {"session": sid, "steps": 7})
+        results[sid] = (post(client, "/api/step", {"session": sid}), get(client, "/api/state", sid))
+
+    shared, together = create_app(), {}
+    threads = [threading.Thread(target=run, args=(shared.test_client(), sid, config, together))
+               for sid, config in ((A, config_a), (B, config_b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert set(together) == {A, B}
+    for sid, config in ((A, config_a), (B, config_b)):
+        alone = {}
+        run(create_app().test_client(), sid, config, alone)
+        assert together[sid] == alone[sid]
+    assert together[A][1]["network"] != together[B][1]["network"]
+
+
+# -- bad requests: 400 and a message naming the problem --------------------------------------------
+
+BAD_CONFIGS = [
+    ({"size": "400"}, "size must be an integer between 20 and 2000, got '400'"),
+    ({"size": 5000}, "size must be an integer between 20 and 2000, got 5000"),
+    ({"size": True}, "size must be an integer"),
+    ({"size": 100.5}, "size must be an integer"),
+    ({"noise": 2}, "noise must be a number between 0 and 1, got 2"),
+    ({"noise": "low"}, "noise must be a number"),
+    ({"hidden": [4, 100]}, "hidden[1] must be an integer between 1 and 8, got 100"),
+    ({"hidden": [2] * 7}, "hidden must be a list of 0 to 6 layer sizes"),
+    ({"hidden": "4,4"}, "hidden must be a list"),
+    ({"dataset": "moon"}, "unknown dataset 'moon'; valid: xor, circles, moons, spiral, blobs, sine"),
+    ({"dataset": None}, "unknown dataset None"),
+    ({"activation": "swish"}, "unknown activation 'swish'"),
+    ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
+    ({"lr": 0}, "lr must be a number between 1e-06 and 10, got 0"),
+    ({"lr": 100}, "lr must be a number between"),
+    ({"batch_size": 0}, "batch_size must be an integer between 1 and 256, got 0"),
+    ({"batch_size": 200, "size": 100}, "batch_size must be an integer between 1 and 80, got 200"),
+    ({"seed": -1}, "seed must be an integer between 0 and"),
+    ({"output": "sigmoid_bce", "dataset": "blobs"}, "needs 2 classes, but 'blobs' has 3"),
+    ({"output": "identity_mse", "dataset": "xor"}, "'identity_mse' is for regression"),
+    ({"output": "softmax_ce", "dataset": "sine"}, "'sine' is a regression data set"),
+    ({"output": "tanh"}, "unknown output 'tanh'"),
+    ({"learning_rate": 0.1}, "unknown field 'learning_rate'; valid fields:"),
+]
+
+
+@pytest.mark.parametrize("fields, message", BAD_CONFIGS, ids=[str(f) for f, _ in BAD_CONFIGS])
+def test_bad_configure_is_a_400_naming_the_field(client, fields, message):
+    error = post(client, "/api/configure", {"session": A, **fields}, status=400)["error"]
+    assert message in error
+    assert A not in client.application.sessions
+
+
+@pytest.mark.parametrize("path, body, message", [
+    ("/api/train", {"session": A, "steps": 0}, "steps must be an integer between 1 and 200, got 0"),
+    ("/api/train", {"session": A, "steps": 100_000}, "steps must be an integer between 1 and 200"),
+    ("/api/train", {"session": A, "steps": "10"}, "steps must be an integer"),
+    ("/api/train", {"session": A, "epochs": 3}, "unknown field 'epochs'"),
+    ("/api/step", {"session": A, "steps": 3}, "unknown field 'steps'"),
+    ("/api/train", {"steps": 1}, "session is required"),
+    ("/api/configure", {"session": "short"}, "session must be 8 to 64 letters"),
+    ("/api/close", {"session": "../../etc/passwd"}, "session must be 8 to 64 letters"),
+    ("/api/train", {"session": 12345678}, "session must be 8 to 64 letters"),
+    ("/api/train", [A, 1], "the request body must be a JSON object, got list"),
+])
+def test_bad_fields_are_a_400_with_a_message(client, path, body, message):
+    post(client, "/api/configure", {"session": A})
+    assert message in post(client, path, body, status=400)["error"]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"{not json", "not valid JSON"),
+    (b'{"session": "tab-aaaaaaaa", "lr": NaN}', "lr must be a number between"),
+    (b'{"session": "tab-aaaaaaaa", "noise": Infinity}', "noise must be a number"),
+    (b"\xff\xfe", "not valid JSON"),
+])
+def test_malformed_bodies_are_a_400(client, raw, message):
+    response = client.post("/api/configure", data=raw, content_type="application/json")
+    assert response.status_code == 400 and message in response.get_json()["error"]
+
+
+def test_oversized_bodies_are_refused(client):
+    response = client.post("/api/configure", data=b"{" + b" " * 100_000 + b"}")
+    assert response.status_code == 413 and "larger than" in response.get_json()["error"]
+
+
+def test_queries_are_checked_too(client):
+    post(client, "/api/configure", {"session": A})
+    response = client.get("/api/state")
+    assert response.status_code == 400 and "session is required" in response.get_json()["error"]
+    response = client.get("/api/state", query_string={"session": A, "grid": "1"})
+    assert response.status_code == 400 and "unknown query parameter 'grid'" in response.get_json()["error"]
+    assert "expired" in get(client, "/api/data", B, status=404)["error"]
+    assert "no session" in post(client, "/api/train", {"session": B}, status=404)["error"]
+    assert "no session" in post(client, "/api/step", {"session": B}, status=404)["error"]
+
+
+def test_unknown_paths_and_methods_answer_in_json(client):
+    response = client.get("/api/nothing")
+    assert response.status_code == 404 and "/api/nothing" in response.get_json()["error"]
+    response = client.get("/api/train")
+    assert response.status_code == 405 and "GET is not allowed" in response.get_json()["error"]
+
+
+# -- the command and the optional dependency -------------------------------------------------------
+
+def test_the_command_binds_to_loopback_by_default():
+    args = build_parser().parse_args(["playground"])
+    assert (args.host, args.port, args.open) == ("127.0.0.1", 8000, False)
+    args = build_parser().parse_args(["playground", "--port", "0", "--open"])
+    assert args.port == 0 and args.open
+
+
+def test_a_missing_flask_is_a_clear_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "flask", None)
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[playground\]'"):
+        create_app()
+
+
+def test_the_server_listens_on_loopback_only_by_default():
+    from chainrule.playground import make_server
+    server = make_server(port=0)
+    try:
+        assert server.server_address[0] == "127.0.0.1" and server.server_port > 0
+    finally:
+        server.server_close()

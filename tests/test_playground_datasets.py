@@ -1,0 +1,61 @@
+"""The playground's toy data sets: shapes, labels, determinism, noise, and errors."""
+import numpy as np
+import pytest
+
+from chainrule.playground.datasets import DATASETS, generate
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_shapes_labels_and_seeding(name):
+    data = DATASETS[name]
+    X, y = generate(name, 101, 0.2, seed=3)
+    assert X.shape == (101, data.n_features) and X.dtype == np.float64 and y.shape == (101,)
+    assert np.all(np.isfinite(X)) and np.all(np.isfinite(y))
+    if data.task == "classification":
+        assert y.dtype.kind == "i"
+        counts = np.bincount(y, minlength=data.classes)
+        assert len(counts) == data.classes and counts.min() >= 0.5 * 101 / data.classes
+    X2, y2 = generate(name, 101, 0.2, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    X3, _ = generate(name, 101, 0.2, seed=4)
+    assert not np.array_equal(X, X3)
+
+
+def test_generators_leave_the_global_random_state_alone():
+    np.random.seed(0)
+    expected = np.random.random()
+    np.random.seed(0)
+    for name in DATASETS:
+        generate(name, 50, 0.5, seed=1)
+    assert np.random.random() == expected
+
+
+@pytest.mark.parametrize("name", ["xor", "circles"])
+def test_clean_sets_follow_their_rule(name):
+    X, y = generate(name, 500, 0.0, seed=0)
+    if name == "xor":
+        np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] > 0).astype(int))
+        assert np.abs(X).min() >= 0.05  # the empty margin around the axes
+    else:
+        radius = np.hypot(X[:, 0], X[:, 1])
+        assert radius[y == 1].max() <= 0.5 < 0.8 <= radius[y == 0].min()
+
+
+def test_noise_spreads_the_points():
+    clean, y = generate("sine", 400, 0.0, seed=0)
+    np.testing.assert_allclose(y, np.sin(clean[:, 0]))
+    _, noisy = generate("sine", 400, 1.0, seed=0)
+    residual = noisy - np.sin(generate("sine", 400, 1.0, seed=0)[0][:, 0])
+    assert 0.4 < residual.std() < 0.6  # sd 0.5 at noise 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (("moon", 10, 0.1), "unknown data set 'moon'; valid names: xor, circles"),
+    (("xor", 0, 0.1), "n must be an integer >= 1, got 0"),
+    (("xor", 10.0, 0.1), "n must be an integer >= 1"),
+    (("xor", 10, 1.5), "noise must be between 0 and 1, got 1.5"),
+])
+def test_bad_arguments_are_named(args, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        generate(*args, seed=0)
