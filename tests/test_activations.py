@@ -230,3 +230,13 @@ def test_sigmoid_symmetry_and_softplus_derivative(Z):
         softplus = cr.Softplus()
         softplus.forward(Z)
         np.testing.assert_allclose(softplus.backward(np.ones_like(Z)), s, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
+def test_sigmoid_keeps_tiny_probabilities_to_full_relative_precision(dtype, rtol):
+    """σ(−30) ≈ 9.4e-14 must not come out as 1 − (1 − 9.4e-14): predict_proba and log-loss need it."""
+    Z = np.array([[-80.0, -30.0, -10.0, -1.0, 0.0, 1.0, 10.0, 30.0]], dtype)
+    expected = 1.0 / (1.0 + np.exp(-Z.astype(np.float64)))
+    A = cr.Sigmoid().forward(Z)
+    assert A.dtype == dtype
+    np.testing.assert_allclose(A, expected, rtol=rtol, atol=0)
