@@ -58,10 +58,13 @@ class Layer:
     def _scratch(self, key, shape, dtype):
         if not self._reuse:
             return np.empty(shape, dtype)
-        pool = self.__dict__.setdefault("_pool", {})
-        buf = pool.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = pool[key] = np.empty(shape, dtype)
+        try:
+            return self._pool[key, shape, dtype]
+        except AttributeError:
+            self._pool = {}
+        except KeyError:
+            pass
+        buf = self._pool[key, shape, dtype] = np.empty(shape, dtype)
         return buf
 
     def _cached(self, name):

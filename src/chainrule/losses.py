@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax, sigmoid
+from .activations import Sigmoid, Softmax
 
 
 class Loss:
@@ -169,9 +169,9 @@ class BinaryCrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        self.A = sigmoid(Z)
-        # log(1 + e^Z) − Z·Y, with logaddexp(0, Z) = log(1 + e^Z) free of overflow
+        # logaddexp(0, Z) = log(1 + e^Z), free of overflow; σ(Z) = e^(Z − log(1 + e^Z))
         L = np.logaddexp(0.0, Z)
+        self.A = np.exp(Z - L)
         L -= Z * Y
         return float(L.sum()) / L.size
 

@@ -234,6 +234,12 @@ class Sequential:
         rule = "-" * len(line(rows[0]))
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 
+    def __setstate__(self, state):
+        # pickle stores each layer's W and the flat buffer as separate arrays;
+        # rebuild the flat buffers so the layers' arrays are views into them again
+        self.__dict__.update(state)
+        self._flatten()
+
     def copy(self, dtype=None):
         """An independent copy (parameters included), optionally cast to ``dtype``."""
         return Sequential(copy.deepcopy(self.layers), dtype=dtype or self.dtype)

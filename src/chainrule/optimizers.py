@@ -47,6 +47,7 @@ class Optimizer:
         self.state = {}
         self.t = 0
         self._owner = None
+        self._work = {}
 
     def step(self, net):
         """Update ``net``'s parameters in place from its current gradients."""
@@ -67,11 +68,9 @@ class Optimizer:
 
     def _scratch(self, name, like):
         """A work array, not part of the saved state."""
-        key = "_" + name
-        buf = self.__dict__.get(key)
+        buf = self._work.get(name)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = np.empty_like(like)
-            setattr(self, key, buf)
+            buf = self._work[name] = np.empty_like(like)
         return buf
 
     def _with_l2(self, p, g):
@@ -84,6 +83,11 @@ class Optimizer:
 
     def _update(self, p, g):
         raise NotImplementedError
+
+    def __getstate__(self):
+        # the network this optimizer stepped is not part of its state: a pickled
+        # optimizer may step the unpickled network (whose buffers are new arrays)
+        return {**self.__dict__, "_owner": None, "_work": {}}
 
     def state_dict(self):
         """The optimizer's state: step count and moment arrays (copies)."""

@@ -81,10 +81,11 @@ class _Batches:
         return np.take(A, idx, axis=0, out=buf)
 
     def __call__(self, rng, shuffle):
-        if self.count == 1:
-            yield self.X, self.Y
-            return
-        order = rng.permutation(self.n) if shuffle else None
+        if self.count == 1:  # full batch: the data as it is, in any order
+            return ((self.X, self.Y),)
+        return self._batches(rng.permutation(self.n) if shuffle else None)
+
+    def _batches(self, order):
         for start in range(0, self.n, self.size):
             if order is None:
                 yield self.X[start:start + self.size], self.Y[start:start + self.size]
@@ -141,7 +142,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     Parameters
     ----------
     X : array (n, n_in), or an iterable of (X_batch, y_batch) pairs
-        An array (an ``np.memmap`` too) is checked once and never copied.
+        An array (an ``np.memmap`` too) is checked once and, when it already has
+        the network's dtype, never copied (convert a memmap's dtype on disk first).
         Without ``y``, X is a stream of batches, checked batch by batch: a
         list, any re-iterable object, a callable returning a fresh iterable
         each epoch, or a generator (one epoch only). Streams are not shuffled.
@@ -295,10 +297,11 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                     bad = _first_nonfinite_parameters(net)
                     np.copyto(net.flat_params, before)
                     raise _diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
-                total += value * len(Xb)
-                seen += len(Xb)
+                n = len(Xb)
+                total += value * n
+                seen += n
                 for hook in batch_hooks:
-                    hook(b, {"loss": value, "size": len(Xb)})
+                    hook(b, {"loss": value, "size": n})
                 if run.stop_training:
                     break
             if not seen:
@@ -468,8 +471,12 @@ def _diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
              "The step size is likely too large")
     if scale > 1e3:
         cause += f", or the inputs are unscaled (largest |x| in the batch is {scale:.3g}): standardise them"
-    site = (f"; the first non-finite value is in the {where} of layer {layer} "
-            f"({net.layers[layer]!r})" if layer is not None else "")
+    if layer is not None:
+        site = f"; the first non-finite value is in the {where} of layer {layer} ({net.layers[layer]!r})"
+    elif not math.isfinite(value):
+        site = "; every layer's output is finite: the loss itself overflowed"
+    else:
+        site = "; every gradient is finite but so large that ‖g‖² overflows"
     what = (f"the update made the weights non-finite or too large (‖w‖² overflows) "
             f"(the loss was {value!r})"
             if stepped is not None else f"the loss is {value!r}")
