@@ -218,3 +218,18 @@ def test_repr():
     assert repr(cr.mlp([2, 3, 1], hidden="tanh")) == (
         "Sequential([\n    Dense(n_in=2, n_out=3, init='xavier'),\n    Tanh(),\n"
         "    Dense(n_in=3, n_out=1, init='xavier'),\n    Identity()\n], dtype=float32)")
+
+
+def test_a_pickled_network_trains_like_the_original():
+    """pickle stores W and the flat buffer as separate arrays: the copy must rebind them."""
+    import pickle
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+    net = cr.mlp([3, 5, 2], output="softmax", seed=0, dtype=np.float64)
+    twin = pickle.loads(pickle.dumps(net))
+    assert all(np.shares_memory(value, twin.flat_params) for _, value, _ in twin.parameters())
+    for model in (net, twin):
+        model.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=3,
+                  batch_size=5, seed=1, verbose=0)
+    np.testing.assert_array_equal(net.flat_params, twin.flat_params)
+    np.testing.assert_array_equal(net.predict(X), twin.predict(X))
