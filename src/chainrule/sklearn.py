@@ -28,6 +28,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+
+try:
+    import sklearn  # noqa: F401
+except ImportError:  # pragma: no cover - exercised only where scikit-learn is absent
+    raise ImportError("chainrule.sklearn needs scikit-learn: pip install 'chainrule[sklearn]'") from None
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelBinarizer
