@@ -41,6 +41,7 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
         for name, fn in fns.items():
             time.sleep(common.PAUSE)     # let the previous contender's threads go idle
             batch.setdefault(name, []).append(per_call(lambda: fn(Xb), 1, 1))
+            time.sleep(common.PAUSE)     # and the threads of the large product just run
             single.setdefault(name, []).append(per_call(lambda: fn(X1), calls, max(1, blocks // rounds)))
     med = lambda t: sorted(t)[len(t) // 2]
     batch_s = {k: med(v) for k, v in batch.items()}

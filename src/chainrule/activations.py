@@ -112,18 +112,19 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    """``A = max(Z, 0)``. Backward: ``dZ = dA ⊙ [Z > 0]``. Caches the mask ``Z > 0``.
+    """``A = max(Z, 0)``. Backward: ``dZ = dA ⊙ [Z > 0]``. Caches ``A``.
 
+    ``A > 0`` exactly where ``Z > 0``, so the output is all backward needs.
     At Z = 0 the derivative is taken as 0, as in PyTorch.
     """
 
     def forward(self, Z):
-        self.mask = np.greater(Z, 0, out=self._scratch("mask", Z.shape, bool))
-        return np.maximum(Z, 0, out=self._scratch("A", Z.shape, Z.dtype))
+        self.A = np.maximum(Z, 0, out=self._scratch("A", Z.shape, Z.dtype))
+        return self.A
 
     def backward(self, dA):
-        mask = self._cached("mask")
-        return np.multiply(dA, mask, out=self._dZ(dA))
+        A = self._cached("A")
+        return np.multiply(dA, A > 0, out=self._dZ(dA))
 
 
 class LeakyReLU(Activation):

@@ -131,10 +131,10 @@ class GradientMonitor(Callback):
         for i in self.watched:
             layer = net.layers[i]
             if isinstance(layer, ReLU):
-                mask = layer.__dict__.get("mask")
-                if mask is None:
+                A = layer.__dict__.get("A")
+                if A is None:
                     continue
-                share = float(np.mean(~mask.any(axis=0)))  # units off for every row
+                share = float(np.mean(~(A > 0).any(axis=0)))  # units off for every row
                 rec["dead_relu"].setdefault(self.layers[i], []).append(share)
                 if share > self.dead:
                     self._warn("dead", i, (
