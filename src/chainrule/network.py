@@ -121,16 +121,17 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
-        body = self.layers[:-1] if self.fused_with(loss) else self.layers
+        fused = self.fused_with(loss)
+        body = self.layers[:-1] if fused else self.layers
         A = X
         for layer in body:
             A = layer.forward(A)
-        if body is self.layers:
-            value = loss.forward(A, Y)
-            d = loss.backward()
-        else:
+        if fused:
             value = loss.forward_logits(A, Y)
             d = loss.backward_logits()
+        else:
+            value = loss.forward(A, Y)
+            d = loss.backward()
         for layer in reversed(body):
             d = layer.backward(d)
         if self._penalized:
