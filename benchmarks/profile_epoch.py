@@ -50,10 +50,10 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
         for method in ("forward", "backward"):
             object.__setattr__(layer, method, _timed(getattr(layer, method), acc,
                                                       f"{kind} {method}"))
-    saved = training._Batches.gather, training._prepare, cr.CrossEntropy.forward_logits, \
+    saved = training.Batches.gather, training.prepare_data, cr.CrossEntropy.forward_logits, \
         cr.CrossEntropy.backward_logits, cr.Adam.step
-    training._Batches.gather = _timed(training._Batches.gather, acc, "batch gather (np.take)")
-    training._prepare = _timed(training._prepare, acc, "input checks (check_X, prepare)")
+    training.Batches.gather = _timed(training.Batches.gather, acc, "batch gather (np.take)")
+    training.prepare_data = _timed(training.prepare_data, acc, "input checks (check_X, prepare)")
     cr.CrossEntropy.forward_logits = _timed(saved[2], acc, "softmax+CE forward_logits")
     cr.CrossEntropy.backward_logits = _timed(saved[3], acc, "softmax+CE backward_logits")
     cr.Adam.step = _timed(saved[4], acc, "Adam step")
@@ -71,7 +71,7 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
             floor.epoch(X, batch_size)
             floors.append(time.perf_counter() - start)
     finally:
-        (training._Batches.gather, training._prepare, cr.CrossEntropy.forward_logits,
+        (training.Batches.gather, training.prepare_data, cr.CrossEntropy.forward_logits,
          cr.CrossEntropy.backward_logits, cr.Adam.step) = saved
     med = {label: statistics.median(v) for label, v in parts.items()}
     total, gemm = statistics.median(totals), statistics.median(floors)

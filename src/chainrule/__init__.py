@@ -19,7 +19,7 @@ from .interchange import from_torch, to_onnx, to_torch
 from .network import Sequential, mlp
 from .normalization import BatchNorm, LayerNorm
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
-from .training import DivergenceError
+from .divergence import DivergenceError
 from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
 from .monitor import GradientMonitor, TrainingHealthWarning
 from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)

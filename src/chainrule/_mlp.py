@@ -26,7 +26,8 @@ from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
-from .training import DivergenceError, _TrainingMode
+from .divergence import DivergenceError
+from .training import _TrainingMode
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 _SOLVERS = ("lbfgs", "sgd", "adam")

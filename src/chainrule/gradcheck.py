@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .training import _prepare, check_loss
+from .training import check_loss
+from .validation import prepare_data
 
 
 class GradientCheckReport:
@@ -72,7 +73,7 @@ def gradient_check(net, loss, X, y, eps=1e-6):
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
     net = net.copy(dtype=np.float64)
-    X, _, Y = _prepare(net, X, y, loss)
+    X, _, Y = prepare_data(net, X, y, loss)
     X = np.array(X, dtype=np.float64)
 
     def loss_at():

@@ -281,9 +281,10 @@ def trace(net, X, y, loss):
     -------
     Trace
     """
-    from .training import _prepare, check_loss
+    from .training import check_loss
+    from .validation import prepare_data
     check_loss(loss)
-    X, _, Y = _prepare(net, X, y, loss)
+    X, _, Y = prepare_data(net, X, y, loss)
     fused = net.fused_with(loss)
     body = net.layers[:-1] if fused else net.layers
     forward, backward = [], []

@@ -20,21 +20,9 @@ from .init import as_generator
 from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
-from .validation import check_loss_fits, check_positive_int, check_X, check_y
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or gradient and was stopped.
-
-    The network keeps the weights it had before the step that would have
-    applied it. Attributes: ``epoch``, ``batch`` (0-based), ``layer`` (index of
-    the first layer that went non-finite, or None), ``history`` (the History up
-    to the last completed epoch).
-    """
-
-    def __init__(self, message, epoch, batch, layer, history):
-        super().__init__(message)
-        self.epoch, self.batch, self.layer, self.history = epoch, batch, layer, history
+from .batching import Batches, SampledBatches, Source, Stream
+from .divergence import DivergenceError, diverged, first_nonfinite_parameters  # noqa: F401
+from .validation import check_loss_fits, check_positive_int, check_X, check_y, prepare_data
 
 
 def check_loss(loss):
@@ -50,85 +38,8 @@ def _check_objects(loss, optimizer):
                         f"cr.Adam(), got {optimizer!r}")
 
 
-def _prepare(net, X, y, loss, name="X"):
-    X = check_X(X, net.n_in, net.dtype, name=name)
-    y = check_y(y, len(X), name="y" + name[1:], X_name=name)  # X -> y, X_val -> y_val
-    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-    return X, y, loss.prepare(y, n_out, net.dtype)
-
-
 def _is_classification(loss):
     return isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
-
-
-class _Batches:
-    """Mini-batches of (X, Y): views when in order, gathered by index into reused buffers when shuffled.
-
-    Gathering by index (``np.take`` into a buffer) never copies the data set,
-    so an ``np.memmap`` larger than memory trains with flat memory use.
-    """
-
-    def __init__(self, X, Y, batch_size):
-        self.X, self.Y, self.size = X, Y, batch_size
-        self.n = len(X)
-        self.count = -(-self.n // batch_size)
-        self.buffers = {}
-
-    def gather(self, A, idx, key):
-        shape = (len(idx),) + A.shape[1:]
-        buf = self.buffers.get((key, shape))
-        if buf is None:
-            buf = self.buffers[(key, shape)] = np.empty(shape, A.dtype)
-        return np.take(A, idx, axis=0, out=buf)
-
-    def __call__(self, rng, shuffle):
-        if self.count == 1:  # full batch: the data as it is, in any order
-            return ((self.X, self.Y),)
-        return self._batches(rng.permutation(self.n) if shuffle else None)
-
-    def _batches(self, order):
-        for start in range(0, self.n, self.size):
-            if order is None:
-                yield self.X[start:start + self.size], self.Y[start:start + self.size]
-            else:
-                idx = order[start:start + self.size]
-                yield self.gather(self.X, idx, "X"), self.gather(self.Y, idx, "Y")
-
-
-class _Stream:
-    """Batches from an iterable of ``(X_batch, y_batch)`` pairs, checked one by one.
-
-    ``source`` is re-iterated each epoch; a one-shot iterator (a generator)
-    serves a single epoch, and a callable returning a fresh iterable serves many.
-    """
-
-    def __init__(self, source, net, loss, epochs):
-        if iter(source) is source and epochs > 1:
-            raise ValueError("a generator or iterator can be read only once, but epochs="
-                             f"{epochs}: pass a callable that returns a fresh iterable of "
-                             "(X_batch, y_batch), or a re-iterable object such as a list")
-        self.source, self.net, self.loss = source, net, loss
-        self.count = len(source) if hasattr(source, "__len__") else None
-
-    def __call__(self, rng, shuffle):
-        for i, pair in enumerate(self.source):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise ValueError(f"batch {i} of the data stream is not a pair (X_batch, y_batch)")
-            try:
-                X, _, Y = _prepare(self.net, pair[0], pair[1], self.loss)
-            except (ValueError, TypeError) as error:  # say which batch the row numbers refer to
-                raise type(error)(f"batch {i} of the data stream: {error}") from None
-            yield X, Y
-
-
-class _Source:
-    """Wraps a callable that returns a fresh iterable of batches each epoch."""
-
-    def __init__(self, make):
-        self.make = make
-
-    def __iter__(self):
-        return iter(self.make())
 
 
 def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
@@ -224,7 +135,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     check_loss_fits(net, loss)
     if y is None:  # a stream of (X_batch, y_batch)
         if callable(X) and not hasattr(X, "__iter__"):
-            X = _Source(X)
+            X = Source(X)
         if isinstance(X, np.ndarray) or not hasattr(X, "__iter__"):
             raise TypeError("fit(X) without y needs an iterable of (X_batch, y_batch) pairs; "
                             "for arrays pass fit(X, y)")
@@ -233,10 +144,10 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                             ("class_weight", class_weight is not None)):
             if given:
                 raise ValueError(f"{name} needs arrays fit(X, y), not a stream of batches")
-        batches = _Stream(X, net, loss, epochs)
+        batches = Stream(X, net, loss, epochs)
         validation = _validation(net, loss, validation_data)
     else:
-        X, y, Y = _prepare(net, X, y, loss)
+        X, y, Y = prepare_data(net, X, y, loss)
         n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
         weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
         X, y, Y, weights, validation = _split_validation(
@@ -249,10 +160,10 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 raise ValueError("shuffle='stratified' needs class labels: a CrossEntropy loss, "
                                  "or BinaryCrossEntropy with one output and 0/1 targets")
         if weights is None and labels is None:
-            batches = _Batches(X, Y, size)
+            batches = Batches(X, Y, size)
         else:
             train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
-            batches = _SampledBatches(X, Y, size, weights, train_loss, labels)
+            batches = SampledBatches(X, Y, size, weights, train_loss, labels)
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     if getattr(optimizer, "schedule", None) is not None:
@@ -288,7 +199,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
                 # large that its square overflows: divergence all the same).
                 if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
-                    raise _diverged(net, Xb, value, epoch, b, history, optimizer)
+                    raise diverged(net, Xb, value, epoch, b, history, optimizer)
                 # A finite step can still overflow the weights (a huge learning rate):
                 # keep the weights from before it, and put them back if it did. ‖w‖²
                 # (one BLAS call, ~4x faster than a sum) is non-finite when any weight
@@ -296,9 +207,9 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 np.copyto(before, net.flat_params)
                 step(net)
                 if not math.isfinite(np.dot(net.flat_params, net.flat_params)):
-                    bad = _first_nonfinite_parameters(net)
+                    bad = first_nonfinite_parameters(net)
                     np.copyto(net.flat_params, before)
-                    raise _diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
+                    raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
                 n = len(Xb)
                 total += value * n
                 seen += n
@@ -378,7 +289,7 @@ def _validation(net, loss, validation_data):
         return None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise ValueError("validation_data must be a pair (X_val, y_val)")
-    return _prepare(net, *validation_data, loss, name="X_val")
+    return prepare_data(net, *validation_data, loss, name="X_val")
 
 
 def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
@@ -398,93 +309,6 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
     train = np.setdiff1d(np.arange(len(X)), val)
     part = lambda a: None if a is None else a[train]
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
-
-
-class _SampledBatches(_Batches):
-    """``_Batches`` with the options of fit that act on rows: a stratified order
-    (``labels`` given, ``shuffle="stratified"``) and row weights (``weights`` given:
-    each batch's weights, normalised to mean 1, go to ``weighted_loss`` before
-    the batch is used). The plain path keeps ``_Batches`` itself."""
-
-    def __init__(self, X, Y, batch_size, weights=None, weighted_loss=None, labels=None):
-        super().__init__(X, Y, batch_size)
-        self.weights = None if weights is None else weights.astype(X.dtype)
-        self.loss, self.labels = weighted_loss, labels
-
-    def __call__(self, rng, shuffle):
-        order = None
-        if shuffle and self.count > 1:
-            order = rng.permutation(self.n) if self.labels is None \
-                else _sampling.stratified_order(self.labels, rng)
-        for start in range(0, self.n, self.size):
-            rows = slice(start, start + self.size) if order is None else order[start:start + self.size]
-            if self.weights is not None:
-                w = self.weights[rows]
-                mean = w.mean()
-                self.loss.w = w / mean if mean > 0 else np.zeros_like(w)
-            if order is None:
-                yield self.X[rows], self.Y[rows]
-            else:
-                yield self.gather(self.X, rows, "X"), self.gather(self.Y, rows, "Y")
-
-
-def _first_nonfinite_parameters(net):
-    """Index of the first layer with a NaN or infinite parameter.
-
-    ‖w‖² also overflows when the weights are all finite but huge; then it is
-    the layer holding the largest one.
-    """
-    largest, where = -1.0, None
-    for i, layer in enumerate(net.layers):
-        for _, v, _ in layer.parameters():
-            if not np.all(np.isfinite(v)):
-                return i
-            if v.size and np.max(np.abs(v)) > largest:
-                largest, where = float(np.max(np.abs(v))), i
-    return where
-
-
-def _diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
-    """Build the DivergenceError: find the first layer that went non-finite.
-
-    ``stepped`` is the first layer whose weights the optimizer step made
-    non-finite (the weights have been put back), or None when the loss or a
-    gradient was non-finite before any step.
-    """
-    layer, where = None, None
-    if stepped is not None:
-        layer, where = stepped, "weights (after the update)"
-    A = Xb
-    with net.evaluating():
-        for i, lyr in enumerate(net.layers if layer is None else ()):
-            A = lyr.forward(A)
-            if not np.all(np.isfinite(A)):
-                layer, where = i, "output"
-                break
-    if layer is None:
-        for i in reversed(range(len(net.layers))):
-            grads = [g for _, _, g in net.layers[i].parameters()]
-            if any(not np.all(np.isfinite(g)) for g in grads):
-                layer, where = i, "gradient"
-                break
-    lr = getattr(optimizer, "lr", None)
-    scale = float(np.max(np.abs(Xb))) if Xb.size else 0.0
-    cause = (f"The learning rate (lr={lr:g}) is likely too high" if lr is not None else
-             "The step size is likely too large")
-    if scale > 1e3:
-        cause += f", or the inputs are unscaled (largest |x| in the batch is {scale:.3g}): standardise them"
-    if layer is not None:
-        site = f"; the first non-finite value is in the {where} of layer {layer} ({net.layers[layer]!r})"
-    elif not math.isfinite(value):
-        site = "; every layer's output is finite: the loss itself overflowed"
-    else:
-        site = "; every gradient is finite but so large that ‖g‖² overflows"
-    what = (f"the update made the weights non-finite or too large (‖w‖² overflows) "
-            f"(the loss was {value!r})"
-            if stepped is not None else f"the loss is {value!r}")
-    message = (f"training diverged at epoch {epoch}, batch {batch}: {what}"
-               f"{site}. {cause[0].upper()}{cause[1:]}. The weights are those before this batch.")
-    return DivergenceError(message, epoch, batch, layer, history)
 
 
 def evaluate(net, X, y, loss=None, metrics=("accuracy",)):

@@ -141,3 +141,14 @@ def check_loss_fits(net, loss):
         raise ValueError(f"{name} takes probabilities in [0, 1], but the network ends with "
                          f"{last!r}, whose outputs can fall outside [0, 1]: add Sigmoid() "
                          "as the last layer")
+
+
+def prepare_data(net, X, y, loss, name="X"):
+    """X, y checked, and Y in the form ``loss`` takes, for network ``net``.
+
+    ``name`` is "X" or "X_val" (errors about y then say "y_val").
+    """
+    X = check_X(X, net.n_in, net.dtype, name=name)
+    y = check_y(y, len(X), name="y" + name[1:], X_name=name)  # X -> y, X_val -> y_val
+    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    return X, y, loss.prepare(y, n_out, net.dtype)
