@@ -274,3 +274,162 @@ def test_killed_between_writing_and_renaming_leaves_the_old_checkpoint(tmp_path)
     _fit(_net(), cr.Adam(), 2, callbacks=[cr.ModelCheckpoint(path)], resume_from=path)
     assert os.listdir(tmp_path) == ["c.safetensors"]
     assert read_checkpoint(path)[1]["epoch"] == 1
+
+
+def _bn_net(seed=0, dtype=np.float64):
+    return cr.Sequential([cr.Dense(6, 8, seed=seed, dtype=dtype), cr.BatchNorm(8, dtype=dtype),
+                          cr.ReLU(), cr.Dense(8, 3, seed=seed + 1, dtype=dtype), cr.Softmax()])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resume_restores_batchnorm_running_statistics(tmp_path, dtype):
+    whole = _bn_net(dtype=dtype)
+    _fit(whole, cr.SGD(lr=0.05, momentum=0.9), 4)
+    path = tmp_path / "c.safetensors"
+    _fit(_bn_net(dtype=dtype), cr.SGD(lr=0.05, momentum=0.9), 2,
+         callbacks=[cr.ModelCheckpoint(path)])
+    resumed = _bn_net(seed=5, dtype=dtype)
+    _fit(resumed, cr.SGD(lr=0.05, momentum=0.9), 4, resume_from=path)
+
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    for name in ("running_mean", "running_var"):
+        assert getattr(resumed.layers[1], name).tobytes() == getattr(whole.layers[1], name).tobytes()
+    X, _ = _data()
+    assert resumed.predict(X).tobytes() == whole.predict(X).tobytes()
+
+
+def _lrs(optimizer):
+    lrs = []
+    return lrs, cr.LambdaCallback(on_epoch_begin=lambda epoch, logs: lrs.append(optimizer.lr))
+
+
+def test_resume_continues_the_learning_rate_schedule(tmp_path):
+    def optimizer():
+        return cr.SGD(lr=cr.schedules.StepLR(0.05, step_size=1, gamma=0.5))
+    whole_opt = optimizer()
+    whole_lrs, spy = _lrs(whole_opt)
+    whole = _net()
+    history = _fit(whole, whole_opt, 4, callbacks=[spy])
+    assert whole_lrs == [0.05, 0.025, 0.0125, 0.00625]
+
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), optimizer(), 2, callbacks=[cr.ModelCheckpoint(path)])
+    resumed_opt = optimizer()
+    resumed_lrs, spy = _lrs(resumed_opt)
+    resumed = _net(seed=9)
+    resumed_history = _fit(resumed, resumed_opt, 4, resume_from=path, callbacks=[spy])
+    assert resumed_lrs == whole_lrs[2:]
+    assert resumed_history["lr"] == history["lr"]
+    assert resumed_opt.schedule.epoch == whole_opt.schedule.epoch == 4
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+@pytest.mark.parametrize("make_schedule", [
+    lambda: cr.schedules.ReduceLROnPlateau(0.5, factor=0.5, patience=0),
+    lambda: cr.schedules.OneCycleLR(0.1, total_steps=5),
+    lambda: cr.schedules.CosineAnnealingLR(0.05, T_max=5),
+], ids=["plateau", "one-cycle", "cosine"])
+def test_resume_continues_stateful_schedules(tmp_path, make_schedule):
+    whole = _net()
+    history = _fit(whole, cr.SGD(lr=make_schedule(), momentum=0.9), 5)
+    assert len(set(history["lr"])) > 1  # the schedule did change the rate
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.SGD(lr=make_schedule(), momentum=0.9), 3, callbacks=[cr.ModelCheckpoint(path)])
+    resumed = _net(seed=4)
+    resumed_history = _fit(resumed, cr.SGD(lr=make_schedule(), momentum=0.9), 5, resume_from=path)
+    assert resumed_history["lr"] == history["lr"]
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+def test_resume_refuses_a_schedule_held_by_a_callback(tmp_path):
+    path = tmp_path / "c.safetensors"
+    scheduler = cr.LearningRateScheduler(cr.schedules.StepLR(0.05, step_size=1, gamma=0.5))
+    _fit(_net(), cr.SGD(lr=0.05), 2, callbacks=[scheduler, cr.ModelCheckpoint(path)])
+    again = cr.LearningRateScheduler(cr.schedules.StepLR(0.05, step_size=1, gamma=0.5))
+    with pytest.raises(ValueError, match="checkpoint saves only the optimizer's own schedule"):
+        _fit(_net(), cr.SGD(lr=0.05), 4, resume_from=path, callbacks=[again])
+
+
+def test_resume_refuses_a_different_schedule(tmp_path):
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.SGD(lr=cr.schedules.StepLR(0.05, step_size=1, gamma=0.5)), 1,
+         callbacks=[cr.ModelCheckpoint(path)])
+    with pytest.raises(ValueError, match="saved with a StepLR schedule.*got no schedule"):
+        _fit(_net(), cr.SGD(lr=0.05), 2, resume_from=path)
+    with pytest.raises(ValueError, match="saved with a StepLR schedule.*got ExponentialLR"):
+        _fit(_net(), cr.SGD(lr=cr.schedules.ExponentialLR(0.05, gamma=0.5)), 2, resume_from=path)
+    plain = tmp_path / "plain.safetensors"
+    _fit(_net(), cr.SGD(lr=0.05), 1, callbacks=[cr.ModelCheckpoint(plain)])
+    with pytest.raises(ValueError, match="saved with a constant learning rate.*not a StepLR"):
+        _fit(_net(), cr.SGD(lr=cr.schedules.StepLR(0.05, step_size=1)), 2, resume_from=plain)
+
+
+@pytest.mark.parametrize("monitor", ["val_f1", "val_precision", "val_recall", "val_accuracy",
+                                     "r2", "val_r2"])
+def test_auto_mode_is_max_for_higher_is_better_metrics(tmp_path, monitor):
+    assert cr.ModelCheckpoint(tmp_path / "c", monitor=monitor).mode == "max"
+    assert cr.EarlyStopping(monitor=monitor).mode == "max"
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "loss", "val_mae"])
+def test_auto_mode_is_min_for_losses(tmp_path, monitor):
+    assert cr.ModelCheckpoint(tmp_path / "c", monitor=monitor).mode == "min"
+    assert cr.EarlyStopping(monitor=monitor).mode == "min"
+
+
+def test_keep_best_remembers_its_best_on_resume(tmp_path):
+    path = tmp_path / "best.safetensors"
+    first = _fit(_net(), cr.SGD(lr=0.05), 3,
+                 callbacks=[cr.ModelCheckpoint(path, keep_best=True, monitor="val_loss")])
+    saved = read_checkpoint(path)[1]
+    assert saved["best"] == min(first["val_loss"])
+    checkpoint = cr.ModelCheckpoint(path, keep_best=True, monitor="val_loss")  # a fresh callback
+    seen = []
+    spy = cr.LambdaCallback(on_train_begin=lambda logs: seen.append(checkpoint.best))
+    optimizer = cr.SGD(lr=0.05)
+    # from epoch 3 on the rate is absurd, so no resumed epoch beats the saved best
+    worse = cr.LambdaCallback(on_epoch_begin=lambda epoch, logs: setattr(optimizer, "lr", 50.0))
+    history = _fit(_net(), optimizer, 5, resume_from=path, callbacks=[checkpoint, spy, worse])
+    assert seen == [saved["best"]]
+    assert min(history["val_loss"][3:]) > saved["best"]
+    assert checkpoint.best == saved["best"]
+    assert read_checkpoint(path)[1]["epoch"] == saved["epoch"]  # the best file was kept
+
+
+def test_keep_best_is_not_restored_for_another_monitor(tmp_path):
+    path = tmp_path / "best.safetensors"
+    _fit(_net(), cr.SGD(lr=0.05), 2,
+         callbacks=[cr.ModelCheckpoint(path, keep_best=True, monitor="val_loss")])
+    checkpoint = cr.ModelCheckpoint(tmp_path / "b.safetensors", keep_best=True, monitor="loss")
+    history = _fit(_net(), cr.SGD(lr=0.05), 3, resume_from=path, callbacks=[checkpoint])
+    assert checkpoint.best == history["loss"][2]
+
+
+def test_keep_best_does_not_carry_over_between_fits(tmp_path):
+    checkpoint = cr.ModelCheckpoint(tmp_path / "a.safetensors", keep_best=True, monitor="val_loss")
+    _fit(_net(), cr.SGD(lr=0.05), 3, callbacks=[checkpoint])
+    checkpoint.best = -1.0  # as if an unrelated run had reached a loss no one can beat
+    checkpoint.path = os.fspath(tmp_path / "b.safetensors")
+    history = _fit(_net(seed=1), cr.SGD(lr=0.05), 2, callbacks=[checkpoint])
+    assert os.path.exists(checkpoint.path)
+    assert checkpoint.best == min(history["val_loss"])
+
+
+def test_resume_works_with_a_custom_init(tmp_path):
+    def small(n_in, n_out, rng):
+        return 0.1 * rng.standard_normal((n_in, n_out))
+
+    def net(seed):
+        return cr.Sequential([cr.Dense(6, 8, init=small, seed=seed), cr.Tanh(),
+                              cr.Dense(8, 3, init=small, seed=seed + 1), cr.Softmax()])
+    whole = net(0)
+    _fit(whole, cr.Adam(lr=0.01), 3)
+    path = tmp_path / "c.safetensors"
+    _fit(net(0), cr.Adam(lr=0.01), 1, callbacks=[cr.ModelCheckpoint(path)])
+    resumed = net(7)
+    _fit(resumed, cr.Adam(lr=0.01), 3, resume_from=path)
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    with pytest.raises(ValueError, match="holds a different network"):
+        other = cr.Sequential([cr.Dense(6, 8, init=small, seed=0), cr.ReLU(),
+                               cr.Dense(8, 3, init=small, seed=1), cr.Softmax()])
+        _fit(other, cr.Adam(lr=0.01), 3, resume_from=path)

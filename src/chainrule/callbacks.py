@@ -39,6 +39,20 @@ class Run:
         self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
         self.stop_training = False
 
+    @property
+    def checkpoint(self):
+        """The entries of the checkpoint this run resumed from (``fit(resume_from=...)``), else None.
+
+        :func:`chainrule.checkpoint.restore` records them on the History before
+        the first hook runs, so callbacks can tell a resumed run in ``on_train_begin``.
+        """
+        return getattr(self.history, "checkpoint", None)
+
+    @property
+    def resumed(self):
+        """Whether this run continues a checkpoint rather than starting afresh."""
+        return self.checkpoint is not None
+
 
 class Callback:
     """Base class: every hook does nothing."""
@@ -174,8 +188,24 @@ def overrides(callback, hook):
     return getattr(own, "__func__", own) is not base
 
 
-#: Logged quantities that are better when larger (EarlyStopping's mode "auto").
+#: Logged quantities that are better when larger (mode "auto" of EarlyStopping, ModelCheckpoint).
 _HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
+
+
+def monitor_mode(monitor, mode):
+    """``"min"`` or ``"max"`` for a monitored log name; ``mode="auto"`` decides by the name.
+
+    "auto" is "max" for names ending in a higher-is-better metric (accuracy,
+    precision, recall, f1, r2, with or without the ``val_`` prefix) and "min"
+    otherwise (losses, errors).
+    """
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a log name such as 'val_loss', got {monitor!r}")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if monitor.endswith(_HIGHER_IS_BETTER) else "min"
+    return mode
 
 
 class EarlyStopping(Callback):
@@ -200,10 +230,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) or min_delta < 0:
             raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if monitor.endswith(_HIGHER_IS_BETTER) else "min"
+        mode = monitor_mode(monitor, mode)
         self.monitor, self.patience, self.min_delta, self.mode = monitor, int(patience), \
             float(min_delta), mode
         self.restore_best_weights = bool(restore_best_weights)
@@ -280,8 +307,17 @@ class LearningRateScheduler(Callback):
         self.run.optimizer.lr = float(lr)
 
     def on_train_begin(self, logs):
-        if self._is_object:
-            self._set(self.schedule.lr, "at the start")
+        if not self._is_object:
+            return
+        if self.run.resumed:
+            # the checkpoint restored the optimizer's schedule and rate: keep them
+            if self.schedule is not getattr(self.run.optimizer, "schedule", None):
+                raise ValueError(
+                    f"cannot resume a LearningRateScheduler({self.schedule!r}) callback: a "
+                    "checkpoint saves only the optimizer's own schedule; give the schedule as "
+                    "the optimizer's lr (e.g. SGD(lr=StepLR(...))) to resume it exactly")
+            return
+        self._set(self.schedule.lr, "at the start")
 
     def on_epoch_begin(self, epoch, logs):
         if not self._is_object:

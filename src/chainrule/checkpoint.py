@@ -6,7 +6,10 @@ as a network) that also holds:
 * the optimizer's state: step count, and moments as tensors ``optimizer.{name}``;
 * the state of fit's random generator (the shuffling) and of any generator a
   layer holds (Dropout's masks), as JSON;
-* the learning rate in effect (a schedule may have changed it);
+* the learning rate in effect (a schedule may have changed it), and the
+  state of the optimizer's schedule if it has one (``schedule.state_dict()``);
+* the layers' buffers (BatchNorm's running statistics), as model files do;
+* with ``keep_best``, the best monitored value so far, its monitor and mode;
 * the epoch just completed and the History so far, as JSON.
 
 ``fit(..., resume_from=path)`` restores all of it, so a run of 2 epochs
@@ -23,7 +26,7 @@ import os
 import numpy as np
 
 from . import io as _io
-from .callbacks import Callback
+from .callbacks import Callback, monitor_mode
 
 _KEY = "checkpoint"
 _PREFIX = "optimizer."
@@ -45,7 +48,13 @@ class ModelCheckpoint(Callback):
         The log entry compared when ``keep_best`` (e.g. "loss", "val_accuracy").
     mode : {"auto", "min", "max"}
         Whether smaller or larger is better; "auto" means larger for names
-        containing "acc" or "r2", smaller otherwise.
+        ending in accuracy, precision, recall, f1 or r2, smaller otherwise
+        (as EarlyStopping).
+
+    Attributes: ``best``, the best monitored value of the current run (reset
+    by each new fit; a run resumed from a checkpoint saved with the same
+    monitor and mode starts from the saved best, so it overwrites the file only
+    for a better epoch).
     """
 
     def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto"):
@@ -55,17 +64,18 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"path must be a file name, {self.path!r} is a folder")
         self.every = check_positive_int(every, "every")
         self.keep_best = bool(keep_best)
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be a log name such as 'val_loss', got {monitor!r}")
+        self.mode = monitor_mode(monitor, mode)
         self.monitor = monitor
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if ("acc" in monitor or "r2" in monitor) else "min"
-        self.mode = mode
         self.best = None
 
     def on_train_begin(self, logs):
+        self.best = None  # a reused callback must not carry a best across unrelated fits
+        saved = self.run.checkpoint
+        if self.keep_best and saved is not None and saved.get("monitor", self.monitor) == \
+                self.monitor and saved.get("mode", self.mode) == self.mode:
+            best = saved.get("best")
+            if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best):
+                self.best = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
         # A process killed while writing may have left its temporary file behind.
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -90,12 +100,20 @@ class ModelCheckpoint(Callback):
                                               else value > self.best):
                 return
             self.best = value
-        save_checkpoint(self.path, self.run, epoch, best=self.best)
+        if self.keep_best:
+            save_checkpoint(self.path, self.run, epoch, best=self.best, monitor=self.monitor,
+                            mode=self.mode)
+        else:
+            save_checkpoint(self.path, self.run, epoch)
 
 
-def save_checkpoint(path, run, epoch, best=None):
-    """Write the state of ``run`` (a callbacks.Run) after ``epoch`` to ``path``."""
+def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
+    """Write the state of ``run`` (a callbacks.Run) after ``epoch`` to ``path``.
+
+    ``best``, ``monitor`` and ``mode`` are ModelCheckpoint's keep_best record.
+    """
     optimizer = run.optimizer
+    schedule = getattr(optimizer, "schedule", None)
     state = optimizer.state_dict()
     step_count = int(state.pop("t"))
     rng = getattr(run, "rng", None)
@@ -109,7 +127,11 @@ def save_checkpoint(path, run, epoch, best=None):
         "rng": rng.bit_generator.state if rng is not None else None,
         "layer_rngs": {str(i): {name: g.bit_generator.state for name, g in _generators(layer)}
                        for i, layer in enumerate(run.net.layers) if _generators(layer)},
+        "schedule": None if schedule is None else {"class": type(schedule).__name__,
+                                                     "state": schedule.state_dict()},
         "best": best,
+        "monitor": monitor,
+        "mode": mode,
     }}
     extra = {_PREFIX + name: value for name, value in state.items()}
     _io.save(run.net, path, metadata=meta, extra_tensors=extra)
@@ -149,9 +171,7 @@ def restore(path, net, optimizer, rng, history):
     """
     saved, info, state = read_checkpoint(path)
     where = os.fspath(path)
-    mine = [(type(layer).__name__, layer.config()) for layer in net.layers]
-    theirs = [(type(layer).__name__, layer.config()) for layer in saved.layers]
-    if mine != theirs or saved.dtype != net.dtype:
+    if _architecture(net) != _architecture(saved) or saved.dtype != net.dtype:
         raise ValueError(f"{where} holds a different network: {saved!r}; this one is {net!r}")
     if info["optimizer"] != type(optimizer).__name__:
         raise ValueError(f"{where} was saved with a {info['optimizer']} optimizer; resume it "
@@ -177,12 +197,42 @@ def restore(path, net, optimizer, rng, history):
         except (TypeError, ValueError, KeyError) as error:
             raise ValueError(f"{where}: the saved state of {which} random generator does not "
                              f"fit its {type(generator.bit_generator).__name__}: {error}") from None
+    schedule = getattr(optimizer, "schedule", None)
+    saved_schedule = info.get("schedule")
+    if saved_schedule is not None:
+        if not isinstance(saved_schedule, dict) or not isinstance(saved_schedule.get("state"), dict):
+            raise ValueError(f"{where}: checkpoint entry 'schedule' is not a mapping with a 'state'")
+        if schedule is None or type(schedule).__name__ != saved_schedule.get("class"):
+            got = "no schedule" if schedule is None else type(schedule).__name__
+            raise ValueError(f"{where} was saved with a {saved_schedule.get('class')} schedule as "
+                             f"the optimizer's lr; resume it with the same kind, got {got}")
+    elif "schedule" in info and schedule is not None:
+        raise ValueError(f"{where} was saved with a constant learning rate; resume it with one "
+                         f"too, not a {type(schedule).__name__} schedule")
     lr = info.get("lr")
     if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0 \
             and hasattr(optimizer, "lr"):
         optimizer.lr = float(lr)
+    if saved_schedule is not None:
+        schedule.load_state_dict(saved_schedule["state"])
     np.copyto(net.flat_params, saved.flat_params)
+    for layer, saved_layer in zip(net.layers, saved.layers):
+        for name in getattr(layer, "buffers", ()):  # in place: they may be views into the network's buffers
+            np.copyto(getattr(layer, name), getattr(saved_layer, name))
     optimizer.load_state_dict(state)
     history.history = {k: list(v) for k, v in info["history"].items()}
     history.epoch = list(info["history_epochs"])
+    history.checkpoint = info  # callbacks see it as run.checkpoint / run.resumed
     return info["epoch"] + 1
+
+
+def _architecture(net):
+    """What must match to resume: each layer's class, config and parameter/buffer shapes.
+
+    A Dense layer's ``init`` is left out: it only drew the starting weights, which
+    the checkpoint replaces (and a custom callable is saved as the default name).
+    """
+    return [(type(layer).__name__, {k: v for k, v in layer.config().items() if k != "init"},
+             [(name, getattr(layer, name).shape)
+              for name in (*getattr(layer, "params", ()), *getattr(layer, "buffers", ()))])
+            for layer in net.layers]
