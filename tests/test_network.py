@@ -233,3 +233,21 @@ def test_a_pickled_network_trains_like_the_original():
                   batch_size=5, seed=1, verbose=0)
     np.testing.assert_array_equal(net.flat_params, twin.flat_params)
     np.testing.assert_array_equal(net.predict(X), twin.predict(X))
+
+
+def test_a_network_whose_layers_were_taken_over_refuses_to_train():
+    """The newer network owns the layers' buffers; the older one would train nothing, silently."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    old = cr.mlp([2, 4, 1], seed=0)
+    new = cr.Sequential(old.layers)
+    with pytest.raises(ValueError, match="layers now belong to a newer Sequential"):
+        old.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), verbose=0)
+    opt = cr.SGD(lr=0.1)
+    old.forward_backward(X.astype(np.float32), y.reshape(-1, 1).astype(np.float32), cr.MSE())
+    with pytest.raises(ValueError, match="newer Sequential"):
+        opt.step(old)
+    before = new.flat_params.copy()
+    new.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), verbose=0)
+    assert not np.array_equal(before, new.flat_params)
+    assert all(np.shares_memory(v, new.flat_params) for _, v, _ in new.parameters())

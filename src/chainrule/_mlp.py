@@ -349,18 +349,6 @@ class _BaseMLP(BaseEstimator):
     def _is_classifier(self):
         return isinstance(self, ClassifierMixin)
 
-    # -- pickling: the network's parameters are views into one flat buffer -----
-
-    def __setstate__(self, state):
-        net = state.get("network_")
-        if net is not None:
-            # unpickled views are separate arrays: rebuild the flat buffers they belong to
-            state["network_"] = Sequential(net.layers, dtype=net.dtype)
-            optimizer = state.get("_optimizer")
-            if optimizer is not None and optimizer._owner is not None:
-                optimizer._owner = state["network_"].flat_params
-        self.__dict__.update(state)
-
     # -- saving ----------------------------------------------------------------
 
     def save(self, path, metadata=None, extra_tensors=None):

@@ -83,6 +83,13 @@ class Layer:
                 if not isinstance(cls.__dict__.get(attribute), _ParameterSlot):
                     setattr(cls, attribute, _ParameterSlot(attribute))
 
+    def __getstate__(self):
+        # a copy or an unpickled layer belongs to no network yet, and owns no scratch arrays
+        state = self.__dict__.copy()
+        state.pop("_network", None)
+        state.pop("_pool", None)
+        return state
+
     def _bind(self, name, view):
         """Move parameter (or gradient) ``name`` into ``view`` (network use only)."""
         view[...] = self.__dict__[name]

@@ -9,12 +9,21 @@ optimizers update the whole network with a few whole-array operations.
 from __future__ import annotations
 
 import copy
+import weakref
 
 import numpy as np
 
 from . import names
 from .layers import Dense, Layer
 from .validation import check_positive_int, check_X
+
+
+def check_trainable(net):
+    """ValueError if ``net`` gave its layers to a newer Sequential (its buffers are stale)."""
+    if net._released:
+        raise ValueError("this network's layers now belong to a newer Sequential built from "
+                         "them, so training it would change nothing: train the newer network, "
+                         "or build it from copies (net.copy(), copy.deepcopy(layers))")
 
 
 class Sequential:
@@ -28,6 +37,9 @@ class Sequential:
         is kept (they must agree).
     """
 
+    #: Set when a newer Sequential took over this one's layers (see check_trainable).
+    _released = False
+
     def __init__(self, layers, dtype=None):
         layers = list(layers)
         first = {}
@@ -38,6 +50,11 @@ class Sequential:
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
                                  "each position needs its own layer instance")
+            owner = layer.__dict__.get("_network")
+            if owner is not None and owner() is not None:
+                # the layer's W and b move into this network's buffer: the other network
+                # would go on training arrays nobody reads, so it may no longer train
+                owner()._released = True
         if dtype is None:
             dtypes = {layer.dtype for layer in layers if layer.dtype is not None}
             if len(dtypes) > 1:
@@ -69,6 +86,8 @@ class Sequential:
         total = sum(getattr(layer, name).size for layer, name in entries)
         self.flat_params = np.empty(total, self.dtype)
         self.flat_grads = np.zeros(total, self.dtype)
+        for layer in self.layers:
+            layer.__dict__["_network"] = weakref.ref(self)
         offset = 0
         for layer, name in entries:
             shape = getattr(layer, name).shape

@@ -51,6 +51,9 @@ class Optimizer:
 
     def step(self, net):
         """Update ``net``'s parameters in place from its current gradients."""
+        if getattr(net, "_released", False):
+            from .network import check_trainable
+            check_trainable(net)
         p, g = net.flat_params, net.flat_grads
         if self._owner is not p:
             if self._owner is not None:

@@ -17,6 +17,7 @@ from . import sampling as _sampling
 from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
                         overrides)
 from .init import as_generator
+from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .validation import check_loss_fits, check_positive_int, check_X, check_y
@@ -206,6 +207,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         those before that batch.
     """
     _check_objects(loss, optimizer)
+    check_trainable(net)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     if shuffle not in (True, False, "stratified"):
