@@ -1,5 +1,6 @@
 """chainrule train / predict / info on real tables, and on broken ones."""
 import os
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,54 @@ def test_the_installed_command_never_shows_a_traceback(tmp_path, cancer_csv):
                               text=True, env=env, timeout=120)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert done.stderr.startswith("chainrule: error: ") and done.stderr.count("\n") == 1
+
+
+def _without(modules, *argv, cwd=None):
+    """Run the command in a fresh process in which ``modules`` cannot be imported."""
+    code = ("import sys\n"
+            f"for name in {list(modules)!r}: sys.modules[name] = None\n"
+            "from chainrule.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "src"))
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=cwd)
+
+
+def test_missing_packages_name_the_extra(tmp_path, cancer_csv, cancer_model):
+    import chainrule as cr
+    plain = tmp_path / "plain.safetensors"
+    cr.mlp([30, 2], seed=0).save(plain)
+    done = _without(["sklearn", "scipy"], "info", plain)  # a plain network needs neither
+    assert done.returncode == 0 and "a chainrule network" in done.stdout, done.stderr
+    cases = [
+        (["sklearn"], ["info", cancer_model], "needs scikit-learn: pip install 'chainrule[sklearn]'"),
+        (["sklearn"], ["predict", cancer_model, cancer_csv],
+         "chainrule predict needs scikit-learn: pip install 'chainrule[sklearn]'"),
+        (["sklearn"], ["train", cancer_csv, "--target", "diagnosis", "--out", tmp_path / "m"],
+         "chainrule train needs scikit-learn: pip install 'chainrule[sklearn]'"),
+        (["pandas"], ["train", cancer_csv, "--target", "diagnosis", "--out", tmp_path / "m"],
+         "chainrule train needs pandas: pip install 'chainrule[tabular]'"),
+        (["pandas"], ["predict", cancer_model, cancer_csv],
+         "chainrule predict needs pandas: pip install 'chainrule[tabular]'"),
+    ]
+    for blocked, argv, message in cases:
+        done = _without(blocked, *argv)
+        assert done.returncode == 1, (argv, done.stderr)
+        assert done.stderr.count("\n") == 1 and message in done.stderr, (argv, done.stderr)
+        assert "No module named" not in done.stderr
+
+
+@pytest.mark.parametrize("out, words", [
+    ("{tmp}/missing/dir/m.safetensors", ["--out", "missing/dir/m.safetensors", "does not exist"]),
+    ("{tmp}", ["--out", "is a folder"]),
+])
+def test_train_checks_the_output_folder_first(out, words, tmp_path, cancer_csv, capsys):
+    out = out.format(tmp=tmp_path)
+    code, stdout, err = run(capsys, "train", cancer_csv, "--target", "diagnosis", "--quiet",
+                            "--epochs", "1", "--out", out)
+    assert code == 1 and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chainrule: error: "), err
+    assert not re.search(r"\.\w+\.tmp\b", lines[0]), lines[0]  # no temporary file's name
+    for word in words:
+        assert word in lines[0], lines[0]

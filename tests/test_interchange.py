@@ -1,4 +1,6 @@
 """to_torch / from_torch / to_onnx: the same predictions on the other side."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,11 @@ def test_onnx_float64_and_estimator(tmp_path):
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     X = _X(np.float64)
     np.testing.assert_allclose(session.run(None, {"X": X})[0], net.predict(X), atol=1e-12)
+
+
+@pytest.mark.parametrize("function", ["to_torch", "from_torch"])
+def test_without_torch_the_error_says_how_to_install_it(function, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    argument = _net("relu") if function == "to_torch" else object()
+    with pytest.raises(ImportError, match=rf"^{function} needs PyTorch: pip install torch"):
+        getattr(cr, function)(argument)

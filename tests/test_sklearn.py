@@ -232,6 +232,52 @@ def test_callbacks_can_stop_training_and_verbose_shows_a_bar(cancer, capsys):
     assert "Iteration 3, loss = " in captured.out and "training" in captured.err
 
 
+def test_chainrules_own_callbacks_work_inside_the_estimator(cancer, tmp_path):
+    X, y = cancer
+    logs_seen = []
+    monitor = cr.GradientMonitor(every=1, warn=False)
+    stopper = cr.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)  # never improves enough
+    csv_path = tmp_path / "log.csv"
+    net = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0, callbacks=[
+        cr.LambdaCallback(on_epoch_end=lambda e, logs: logs_seen.append(dict(logs))),
+        monitor, cr.CSVLogger(csv_path), stopper])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # stopped, not out of iterations
+        net.fit(X, y)
+    # the first epoch sets the best loss, the second fails to beat it by 1e9: stop
+    assert net.n_iter_ == 2 and stopper.stopped_epoch == 1
+    assert [set(logs) for logs in logs_seen] == [{"loss", "lr"}] * 2
+    assert logs_seen[0]["lr"] == net.learning_rate_init
+    assert logs_seen[-1]["loss"] == net.loss_
+    steps = 2 * -(-len(X) // 200)
+    assert monitor.records["step"] == list(range(1, steps + 1))
+    assert all(len(v) == steps for v in monitor.records["grad_norm"].values())
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "epoch,loss,lr" and len(rows) == 3
+    assert float(rows[2].split(",")[1]) == net.loss_
+
+
+def test_a_callback_can_stop_after_a_batch(cancer):
+    X, y = cancer
+
+    class StopAfterBatch1(cr.Callback):
+        def on_batch_end(self, batch, logs):
+            self.run.stop_training = batch == 1
+
+    net = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, batch_size=50, random_state=0,
+                        callbacks=[StopAfterBatch1()]).fit(X, y)
+    assert net.n_iter_ == 1 and net.t_ == 100 and np.isfinite(net.loss_)
+
+
+def test_model_checkpoint_is_refused_before_training(cancer, tmp_path):
+    X, y = cancer
+    net = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                        callbacks=[cr.ModelCheckpoint(tmp_path / "c.safetensors")])
+    with pytest.raises(ValueError, match=r"callbacks\[0\] is a ModelCheckpoint.*resume"):
+        net.fit(X, y)
+    assert not hasattr(net, "network_") and not (tmp_path / "c.safetensors").exists()
+
+
 def test_bad_parameters_name_the_argument(cancer):
     X, y = cancer
     for params, word in [(dict(alpha=-1), "alpha"), (dict(solver="newton"), "solver"),

@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import names
 from ._mlp_losses import _GlorotUniform
-from .callbacks import Callback, Run
+from .callbacks import Callback, History, Run
 from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
@@ -149,6 +149,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         sizes, dtype = self._check_params()
+        _check_callbacks(self.callbacks)  # before any work: refuse what cannot run here
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "network_") or (not self.warm_start and not incremental)
@@ -237,11 +238,11 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples: "
                               "clipped to the sample size")
             batch = min(self.batch_size, n)
-        callbacks = list(self.callbacks or ())
-        for i, cb in enumerate(callbacks):
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
-        run = Run(net, optimizer, self._loss, None, 1 if incremental else self.max_iter, -(-n // batch))
+        callbacks = _check_callbacks(self.callbacks)
+        history = History()
+        run = Run(net, optimizer, self._loss, history, 1 if incremental else self.max_iter, -(-n // batch))
+        run.rng = self._rng
+        callbacks = [history, *callbacks]
         for cb in callbacks:
             cb.run = run
         bar = _Bar(run.epochs) if self.verbose and not incremental else None
@@ -253,7 +254,8 @@ class _BaseMLP(BaseEstimator):
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch, {})
                 order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-                accumulated = 0.0
+                accumulated = weight_seen = 0.0
+                rows_seen = 0
                 for b, start in enumerate(range(0, n, batch)):
                     idx = order[start:start + batch]
                     Xb, Ywb = X[idx], Yw[idx]
@@ -262,17 +264,23 @@ class _BaseMLP(BaseEstimator):
                         raise DivergenceError(
                             f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: the loss "
                             f"is {value!r}; lower learning_rate_init ({self.learning_rate_init:g}) "
-                            "or standardise the inputs", epoch, b, None, None)
+                            "or standardise the inputs", epoch, b, None, history)
                     optimizer.step(net)
-                    accumulated += value * float(Ywb[:, -1].sum())
+                    weight = float(Ywb[:, -1].sum())
+                    accumulated += value * weight
+                    weight_seen += weight
+                    rows_seen += len(idx)
                     for cb in callbacks:
                         cb.on_batch_end(b, {"loss": value, "size": len(idx)})
+                    if run.stop_training:  # a callback ends training after this batch
+                        break
                 self.n_iter_ += 1
-                self.loss_ = accumulated / total_weight
-                self.t_ += n
+                self.loss_ = accumulated / (total_weight if rows_seen == n else weight_seen or 1.0)
+                self.t_ += rows_seen
                 self.loss_curve_.append(self.loss_)
                 logs = {"loss": self.loss_}
                 self._update_no_improvement(validation, logs)
+                logs["lr"] = optimizer.lr
                 if self.verbose and self.verbose > 1:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 if bar is not None:
@@ -369,6 +377,22 @@ def _number(value):
 
 def _integer(value):
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _check_callbacks(callbacks):
+    """The estimator's callbacks as a list; those that need ``chainrule.fit`` are refused here."""
+    from .checkpoint import ModelCheckpoint
+    callbacks = list(callbacks or ())
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+        if isinstance(cb, ModelCheckpoint):
+            raise ValueError(
+                f"callbacks[{i}] is a ModelCheckpoint, which the scikit-learn estimators cannot "
+                "use: its checkpoints are resumed by chainrule.fit(resume_from=...), which the "
+                "estimators do not go through; save the fitted estimator with est.save(path), "
+                "or train est.network_ with chainrule.fit")
+    return callbacks
 
 
 def _dense(X):

@@ -85,10 +85,42 @@ def _hidden_sizes(text):
     return sizes
 
 
+def _needs(command, module, package, extra):
+    """Import ``module`` or raise ImportError saying which extra ``command`` needs."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{command} needs {package}: pip install 'chainrule[{extra}]'") from None
+
+
+def _needs_sklearn(command):
+    _needs(command, "sklearn", "scikit-learn", "sklearn")
+    _needs(command, "scipy", "scipy", "sklearn")
+
+
+def _check_out(path, option="--out"):
+    """Fail before any work when ``path`` cannot be written: its folder must exist."""
+    import os
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ValueError(f"{option} {path} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'model.safetensors')}")
+    folder = os.path.dirname(full)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: the folder {folder} is not writable")
+
+
 def _train(args):
     import warnings
 
     import numpy as np
+
+    _check_out(args.out)
+    _needs_sklearn("chainrule train")
+    _needs("chainrule train", "pandas", "pandas", "tabular")
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
 
@@ -154,6 +186,12 @@ def _train(args):
 
 
 def _load_tabular(path):
+    from .io import load_with_extras
+    _, metadata, _ = load_with_extras(path)  # a plain network needs no scikit-learn to say so
+    if "estimator" not in metadata:
+        raise ValueError(f"{path} is a chainrule network but not a saved estimator "
+                         "(no 'estimator' record): it was not written by chainrule train")
+    _needs_sklearn("chainrule predict")
     from ._sklearn_io import load_estimator_with_extras
     from .tabular import Preprocessing
     est, metadata, _ = load_estimator_with_extras(path)
@@ -169,7 +207,9 @@ def _load_tabular(path):
 
 
 def _predict(args):
-    import pandas as pd
+    if args.out:
+        _check_out(args.out)
+    pd = _needs("chainrule predict", "pandas", "pandas", "tabular")
 
     from .tabular import read_table
 
@@ -192,17 +232,15 @@ def _predict(args):
 
 
 def _info(args):
-    from ._sklearn_io import load_estimator_with_extras
     from .io import load_with_extras
-    try:
-        est, metadata, _ = load_estimator_with_extras(args.model)
-    except ValueError as error:
-        if "not a saved estimator" not in str(error):
-            raise
-        net, metadata, _ = load_with_extras(args.model)
+    net, metadata, _ = load_with_extras(args.model)
+    if "estimator" not in metadata:  # a plain network: no scikit-learn needed
         print(f"{args.model}: a chainrule network ({net.dtype.name}, {net.n_params:,} parameters)")
         print(net.summary())
         return 0
+    _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
+    from ._sklearn_io import load_estimator_with_extras
+    est, metadata, _ = load_estimator_with_extras(args.model)
     net = est.network_
     print(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
     tab = metadata.get("tabular")

@@ -40,6 +40,17 @@ def _unsupported(layer, where, supported):
     return TypeError(f"{where}: {layer!r} has no counterpart; supported: {', '.join(supported)}")
 
 
+def _torch(function):
+    """``(torch, torch.nn)``, or ImportError saying that ``function`` needs PyTorch."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        raise ImportError(f"{function} needs PyTorch: pip install torch "
+                          "(or pip install 'chainrule[torch]')") from None
+    return torch, nn
+
+
 def to_torch(net):
     """The same network as a ``torch.nn.Sequential``, with the same dtype and weights.
 
@@ -49,9 +60,7 @@ def to_torch(net):
 
     Raises TypeError for a layer torch has no counterpart for.
     """
-    import torch
-    from torch import nn
-
+    torch, nn = _torch("to_torch")
     net = _network(net)
     dtype = getattr(torch, net.dtype.name)
     modules = []
@@ -104,8 +113,7 @@ def from_torch(module):
     Raises TypeError naming the first module chainrule has no layer for (or a
     setting it does not support, such as Softplus(beta=2)).
     """
-    from torch import nn
-
+    _, nn = _torch("from_torch")
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {module!r}")
     params = list(module.parameters())

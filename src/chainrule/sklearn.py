@@ -59,7 +59,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     dtype : numpy floating type, default numpy.float32
         The network's dtype: inputs are converted once, float32 is the fast path.
     callbacks : list of chainrule Callback, optional
-        Called at each epoch and batch of the stochastic solvers.
+        Called at each epoch and batch of the stochastic solvers (lbfgs has
+        no epochs and calls none). The epoch's logs hold "loss", "lr" and, with
+        ``early_stopping``, "val_score"; ``run.history`` is that fit call's
+        History (GradientMonitor records there). ModelCheckpoint is refused
+        with a ValueError: its files are resumed by ``chainrule.fit``, which
+        the estimator does not go through (save with ``est.save`` instead).
 
     ``verbose=True`` shows a progress bar; ``verbose=2`` also prints
     scikit-learn's "Iteration N, loss = ..." lines. ``network_`` is the
