@@ -173,3 +173,19 @@ def test_unknown_layer_gets_a_generic_entry_and_exact_gradients():
     assert set(step.values) == {"dA", "ds", "dX"}
     assert trace.get(1, "forward").equation == "A = _Scale(X)"
     assert "_Scale" in str(trace)
+
+
+def test_ledger_includes_the_penalties_training_adds():
+    """With l1/l2 on a Dense layer, the ledger's loss and final dW equal forward_backward's."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+    net = cr.Sequential([cr.Dense(3, 4, l1=1e-2, l2=1e-2, seed=0), cr.Tanh(),
+                         cr.Dense(4, 2, seed=1), cr.Softmax()], dtype=np.float64)
+    trace = net.trace(X, y, cr.CrossEntropy())
+    traced = trace.loss, net.layers[0].dW.copy()
+    last = [s for s in trace.steps if s.index == 0 and s.phase == "backward"][-1]
+    loss = cr.CrossEntropy()
+    value = net.forward_backward(X, loss.prepare(y, 2, np.float64), loss)
+    assert traced[0] == value
+    np.testing.assert_array_equal(traced[1], net.layers[0].dW)
+    np.testing.assert_array_equal(last.values["dW"], net.layers[0].dW)

@@ -394,3 +394,37 @@ def test_bad_streams(rng):
         fit([batches[0], (bad, batches[1][1])])
     with pytest.raises(ValueError, match=r"batch 2 of the data stream: y has 3 rows, but X has 4"):
         fit([batches[0], batches[1], (batches[2][0], batches[2][1][:3])])
+
+
+def test_evaluate_takes_one_metric_name_as_a_string():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.integers(0, 2, 30)
+    net = cr.mlp([3, 4, 2], output="softmax", seed=0)
+    scores = net.evaluate(X, y, loss=cr.CrossEntropy(), metrics="accuracy")
+    assert set(scores) == {"loss", "accuracy"} and 0 <= scores["accuracy"] <= 1
+
+
+def test_fit_refuses_metrics_it_would_have_nowhere_to_compute():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.integers(0, 2, 30)
+    net = cr.mlp([3, 4, 2], output="softmax", seed=0)
+    with pytest.raises(ValueError, match="metrics on validation data"):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), metrics=("accuracy",),
+                verbose=0)
+    history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), metrics=("f1",),
+                      validation_split=0.2, seed=0, verbose=0)
+    assert "val_f1" in history.history
+
+
+def test_callbacks_are_told_when_fit_raises(tmp_path):
+    """A DivergenceError still lets callbacks clean up: the CSV log is closed and complete."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    seen = []
+    log = cr.CSVLogger(tmp_path / "log.csv")
+    net = cr.mlp([3, 8, 2], output="softmax", seed=0)
+    with pytest.raises(cr.DivergenceError):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=1e30), epochs=5, batch_size=8,
+                verbose=0, callbacks=[log, cr.LambdaCallback(on_train_end=seen.append)])
+    assert log._file is None
+    assert len(seen) == 1 and isinstance(seen[0]["error"], cr.DivergenceError)

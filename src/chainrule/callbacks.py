@@ -8,7 +8,7 @@ calls, in order::
     for each epoch:   on_epoch_begin(epoch, logs)
         for each batch:   on_batch_end(batch, logs)     logs: {"loss", "size"}
         on_epoch_end(epoch, logs)                       logs: {"loss", "val_loss", ...}
-    on_train_end(logs)
+    on_train_end(logs)                                  logs: {"error": e} if fit raised
 
 Setting ``self.run.stop_training = True`` ends training after the current
 batch. Only the hooks a callback overrides are called, so an unused hook costs
@@ -189,7 +189,7 @@ def overrides(callback, hook):
 
 
 #: Logged quantities that are better when larger (mode "auto" of EarlyStopping, ModelCheckpoint).
-_HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
+_HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2", "score")
 
 
 def monitor_mode(monitor, mode):
@@ -263,7 +263,8 @@ class EarlyStopping(Callback):
             self.run.stop_training = True
 
     def on_train_end(self, logs):
-        if self.restore_best_weights and self._saved is not None:
+        # after an error (a DivergenceError keeps the last finite weights) nothing is restored
+        if self.restore_best_weights and self._saved is not None and "error" not in logs:
             restore(self.run.net, self._saved)
 
 

@@ -265,9 +265,12 @@ def _equations(layer):
 def trace(net, X, y, loss):
     """Run one forward and one backward pass of ``net`` and record every step.
 
-    The layers run exactly as in ``net.forward_backward``; afterwards the
-    network's gradients (``layer.dW``, ...) hold this pass's values, as after
-    any backward pass. No parameter is changed.
+    The layers run exactly as in ``net.forward_backward`` (L1/L2 penalties
+    included); afterwards the network's gradients (``layer.dW``, ...) hold this
+    pass's values, as after any backward pass. No parameter is changed. The
+    network runs in its current mode: in training mode (``net.train()``)
+    Dropout draws a mask and BatchNorm updates its running statistics, as in a
+    training step; call ``net.eval()`` first for a pass that changes nothing.
 
     Parameters
     ----------
@@ -330,5 +333,15 @@ def trace(net, X, y, loss):
         if d is not None:
             values[out] = d
         backward.append(Step(layer, i, "backward", _equations(layer)[1], values))
+
+    if net._penalized:  # L1/L2 terms: added to the loss and to dW, as training does
+        for layer in net._penalized:
+            term = layer.penalty()
+            layer.inplace_add_penalty_gradients()
+            backward.append(Step(layer, net.layers.index(layer), "backward",
+                                 "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
+                                 note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} "
+                                      "is part of the loss"))
+            value += term
 
     return Trace(forward + backward, value, np.array(start, copy=True), fused)

@@ -130,6 +130,11 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
             raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
     rng = as_generator(seed)
     metric_functions = _metric_functions(metrics, loss)
+    if metrics is not None and validation_data is None and not validation_split:
+        raise ValueError("fit computes metrics on validation data: pass validation_data or "
+                         "validation_split along with metrics (or use net.evaluate afterwards)")
+    if shuffle == "stratified" and y is None:
+        raise ValueError("shuffle='stratified' needs arrays fit(X, y), not a stream of batches")
     step = _regularization.clipped_step(optimizer, clip_norm, clip_value)
     train_loss = loss
     check_loss_fits(net, loss)
@@ -188,45 +193,55 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     before = np.empty_like(net.flat_params)  # the weights before the current step
 
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for hook in hooks["on_train_begin"]:
-            hook({})
-        for epoch in range(start, epochs):
-            for hook in hooks["on_epoch_begin"]:
-                hook(epoch, {})
-            total = seen = 0.0
-            for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
-                value = net.forward_backward(Xb, Yb, train_loss)
-                # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
-                # large that its square overflows: divergence all the same).
-                if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
-                    raise diverged(net, Xb, value, epoch, b, history, optimizer)
-                # A finite step can still overflow the weights (a huge learning rate):
-                # keep the weights from before it, and put them back if it did. ‖w‖²
-                # (one BLAS call, ~4x faster than a sum) is non-finite when any weight
-                # is, or when the weights are so large that it overflows: diverged too.
-                np.copyto(before, net.flat_params)
-                step(net)
-                if not math.isfinite(np.dot(net.flat_params, net.flat_params)):
-                    bad = first_nonfinite_parameters(net)
-                    np.copyto(net.flat_params, before)
-                    raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
-                n = len(Xb)
-                total += value * n
-                seen += n
-                for hook in batch_hooks:
-                    hook(b, {"loss": value, "size": n})
+        try:
+            for hook in hooks["on_train_begin"]:
+                hook({})
+            for epoch in range(start, epochs):
+                for hook in hooks["on_epoch_begin"]:
+                    hook(epoch, {})
+                total = seen = 0.0
+                for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
+                    value = net.forward_backward(Xb, Yb, train_loss)
+                    # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
+                    # large that its square overflows: divergence all the same).
+                    if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
+                        raise diverged(net, Xb, value, epoch, b, history, optimizer)
+                    # A finite step can still overflow the weights (a huge learning rate):
+                    # keep the weights from before it, and put them back if it did. ‖w‖²
+                    # (one BLAS call, ~4x faster than a sum) is non-finite when any weight
+                    # is, or when the weights are so large that it overflows: diverged too.
+                    np.copyto(before, net.flat_params)
+                    step(net)
+                    if not math.isfinite(np.dot(net.flat_params, net.flat_params)):
+                        bad = first_nonfinite_parameters(net)
+                        np.copyto(net.flat_params, before)
+                        raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
+                    n = len(Xb)
+                    total += value * n
+                    seen += n
+                    for hook in batch_hooks:
+                        hook(b, {"loss": value, "size": n})
+                    if run.stop_training:
+                        break
+                if not seen:
+                    raise ValueError(f"the data stream gave no batches in epoch {epoch}")
+                logs = {"loss": total / seen}
+                if validation is not None:
+                    logs.update(_validation_logs(net, validation, loss, metric_functions))
+                logs["lr"] = optimizer.lr
+                for hook in hooks["on_epoch_end"]:
+                    hook(epoch, logs)
                 if run.stop_training:
                     break
-            if not seen:
-                raise ValueError(f"the data stream gave no batches in epoch {epoch}")
-            logs = {"loss": total / seen}
-            if validation is not None:
-                logs.update(_validation_logs(net, validation, loss, metric_functions))
-            logs["lr"] = optimizer.lr
-            for hook in hooks["on_epoch_end"]:
-                hook(epoch, logs)
-            if run.stop_training:
-                break
+        except BaseException as error:
+            # let callbacks release what they hold (files, progress bars), then report the
+            # original error; logs["error"] tells them training did not finish
+            for hook in hooks["on_train_end"]:
+                try:
+                    hook({"error": error})
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
+            raise
         for hook in hooks["on_train_end"]:
             hook({})
     return history
@@ -275,6 +290,8 @@ def _validation_logs(net, validation, loss, metric_functions):
 # -- the options of fit, each set up once before the loop ---------------------------------
 
 def _metric_functions(metrics, loss):
+    """``[(name, f(A, y)), ...]`` from names or callables; None means accuracy for
+    classification losses and nothing otherwise."""
     if metrics is None:
         metrics = ("accuracy",) if _is_classification(loss) else ()
     if isinstance(metrics, str) or callable(metrics):
@@ -319,8 +336,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     """
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
-    functions = [(m if isinstance(m, str) else getattr(m, "__name__", "metric"), _metrics.get(m))
-                 for m in metrics]
+    functions = _metric_functions(metrics, loss)
     out = {}
     if loss is not None:
         check_loss(loss)
