@@ -6,7 +6,7 @@ A target whose measurement was not run (section not selected) is reported as
 """
 from __future__ import annotations
 
-from .common import fmt_time
+from .common import fmt_ratio, fmt_time
 
 TARGETS = [
     ("MLP epoch: chainrule / PyTorch", ("epoch", "ratios", "chainrule/torch"), "<=", 0.6, "x"),
@@ -137,6 +137,20 @@ def markdown(runs, command):
                     markdown_table(("width", *map(_LABELS.get, names)),
                                    [(str(w), *(fmt_time(sc["by_width"][k][i]) for k in names))
                                     for i, w in enumerate(sc["settings"]["widths"])]), ""]
+        if "datasets" in res:
+            ds = res["datasets"]
+            out += [f"**scikit-learn's data sets** (`chainrule.sklearn` vs `sklearn.neural_network`, "
+                    f"same arguments: hidden_layer_sizes=(100,), Adam, "
+                    f"max_iter={ds['settings']['max_iter']}; standardised inputs, 75/25 split; "
+                    f"test accuracy, R² for diabetes)", "",
+                    markdown_table(("data set", "chainrule score", "scikit-learn score",
+                                    "chainrule fit", "scikit-learn fit", "scikit-learn / chainrule"),
+                                   [(name, f"{r['score']['chainrule']:.3f}",
+                                     f"{r['score']['sklearn']:.3f}",
+                                     fmt_time(r["seconds"]["chainrule"]),
+                                     fmt_time(r["seconds"]["sklearn"]),
+                                     fmt_ratio(r["sklearn/chainrule"]))
+                                    for name, r in ds["datasets"].items()]), ""]
         out += ["**Targets** (issue 4)", "",
                 markdown_table(("target", "goal", "measured", ""), check(res)), ""]
     return "\n".join(out)

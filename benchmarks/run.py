@@ -32,7 +32,7 @@ if __package__ in (None, ""):      # run as a script: make `benchmarks` and this
 
 from benchmarks import common, report  # noqa: E402
 
-SECTIONS = ("epoch", "xor", "predict", "memory", "scaling")
+SECTIONS = ("epoch", "xor", "predict", "memory", "scaling", "datasets")
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 FULL = {
@@ -42,6 +42,7 @@ FULL = {
     "memory": dict(rows=400_000),                         # 1.25 GB of float32, one epoch
     "scaling": dict(ns=(1_000, 3_000, 10_000, 30_000, 100_000), widths=(64, 128, 256, 512, 1024),
                     width_n=10_000, rounds=3, warmup_n=10_000),
+    "datasets": dict(rounds=3, max_iter=200),
 }
 QUICK = {
     "epoch": dict(n=10_000, rounds=3),
@@ -50,6 +51,7 @@ QUICK = {
     "memory": dict(rows=20_000),
     "scaling": dict(ns=(1_000, 3_000, 10_000), widths=(64, 256, 1024), width_n=3_000, rounds=2,
                     warmup_n=3_000),
+    "datasets": dict(rounds=1, max_iter=30, names=("iris", "diabetes")),
 }
 
 
@@ -121,9 +123,9 @@ def header(env):
 
 def measure(args, plot=None):
     """Run the selected sections here; print each as it finishes; return the results."""
-    from benchmarks import epoch, memory, predict, scaling, xor
+    from benchmarks import datasets, epoch, memory, predict, scaling, xor
     modules = {"epoch": epoch, "xor": xor, "predict": predict, "memory": memory,
-               "scaling": scaling}
+               "scaling": scaling, "datasets": datasets}
     sizes = QUICK if args.quick else FULL
     results = {}
     for name in args.sections:

@@ -5,6 +5,7 @@ the hand-written NumPy loops compute exactly what chainrule computes (same
 initial weights, same batches, same loss), which is what makes them a fair
 reference.
 """
+import warnings
 import json
 import math
 import os
@@ -183,3 +184,17 @@ def test_command_line_writes_json_and_markdown(tmp_path, capsys):
 def test_strip_options_removes_values():
     assert run.strip_options(["--quick", "--json", "a.json", "--plot=p.png", "--sections", "xor"],
                              {"--json", "--plot"}) == ["--quick", "--sections", "xor"]
+
+
+def test_datasets_section_compares_both_estimators_on_the_same_split():
+    from benchmarks import datasets
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = datasets.run(rounds=1, max_iter=3, names=("iris",))
+    r = result["datasets"]["iris"]
+    assert r["task"] == "classify"
+    assert set(r["seconds"]) == set(r["score"]) == {"chainrule", "sklearn"}
+    assert all(t > 0 for t in r["seconds"].values())
+    assert all(0 <= s <= 1 for s in r["score"].values())
+    assert r["sklearn/chainrule"] == r["seconds"]["sklearn"] / r["seconds"]["chainrule"]
+    assert "iris" in datasets.format(result)
