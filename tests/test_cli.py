@@ -63,5 +63,7 @@ def test_version_and_bad_arguments(capsys):
 
 
 def test_console_script_is_declared():
-    text = (Path(chainrule.__file__).resolve().parents[2] / "pyproject.toml").read_text()
-    assert re.search(r'^chainrule = "chainrule\.cli:main"$', text, re.M)
+    """pip installs a `chainrule` command that runs chainrule.cli:main."""
+    from importlib.metadata import entry_points
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
+    assert scripts.get("chainrule") == "chainrule.cli:main"
