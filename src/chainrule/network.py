@@ -162,15 +162,25 @@ class Sequential:
 
         Includes the layers' L1/L2 penalties, if any.
         """
+        return self.loss_and_output(X, Y, loss)[0]
+
+    def loss_and_output(self, X, Y, loss):
+        """``(loss, A)`` from one forward pass in evaluation mode.
+
+        With a fused pair the loss comes from the logits Z (log-sum-exp) and A
+        is the last activation of Z. Penalties are included in the loss.
+        """
         with self.evaluating():
             if self.fused_with(loss):
-                A = X
+                Z = X
                 for layer in self.layers[:-1]:
-                    A = layer.forward(A)
-                value = loss.forward_logits(A, Y)
+                    Z = layer.forward(Z)
+                value = loss.forward_logits(Z, Y)
+                A = self.layers[-1].forward(Z)
             else:
-                value = loss.forward(self.forward(X), Y)
-        return value + self.penalty() if self._penalized else value
+                A = self.forward(X)
+                value = loss.forward(A, Y)
+        return (value + self.penalty() if self._penalized else value), A
 
     def trace(self, X, y, loss):
         """One forward and backward pass, every step recorded; see :func:`chainrule.trace.trace`."""

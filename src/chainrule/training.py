@@ -271,17 +271,8 @@ class _TrainingMode:
 def _validation_logs(net, validation, loss, metric_functions):
     """val_loss (penalties included) and val_<metric>, from one forward pass in evaluation mode."""
     X_val, y_val, Y_val = validation
-    with net.evaluating():
-        if net.fused_with(loss):
-            Z = X_val
-            for layer in net.layers[:-1]:
-                Z = layer.forward(Z)
-            value = loss.forward_logits(Z, Y_val)
-            A = net.layers[-1].forward(Z) if metric_functions else None
-        else:
-            A = net.forward(X_val)
-            value = loss.forward(A, Y_val)
-    logs = {"val_loss": value + net.penalty()}
+    value, A = net.loss_and_output(X_val, Y_val, loss)
+    logs = {"val_loss": value}
     for name, function in metric_functions:
         logs["val_" + name] = function(A, y_val)
     return logs
