@@ -7,6 +7,9 @@ import sys
 
 def _demo(args):
     from .demos import DEMOS
+    if args.plot:  # say so before training, not after
+        from .plot import require_matplotlib
+        require_matplotlib()
     kwargs = {"seed": args.seed, "plot": args.plot}
     DEMOS[args.name](**kwargs)
     return 0

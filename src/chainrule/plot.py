@@ -9,12 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def _figure(panels, width=5.0, height=4.0):
+def require_matplotlib():
+    """ImportError naming the extra to install when matplotlib is missing."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:
         raise ImportError("chainrule.plot needs matplotlib, which is not installed: "
                           "pip install 'chainrule[plot]' (or pip install matplotlib)") from None
+
+
+def _figure(panels, width=5.0, height=4.0):
+    require_matplotlib()
+    from matplotlib.figure import Figure
     fig = Figure(figsize=(width * panels, height), layout="constrained")
     axes = [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
     return fig, axes
