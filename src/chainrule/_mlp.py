@@ -26,7 +26,7 @@ from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
-from .divergence import DivergenceError
+from .divergence import DivergenceError, finite_loss_and_gradients, guarded_step
 from .training import _TrainingMode
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -247,6 +247,7 @@ class _BaseMLP(BaseEstimator):
             cb.run = run
         bar = _Bar(run.epochs) if self.verbose and not incremental else None
         total_weight = w.sum()
+        before = np.empty_like(net.flat_params)  # the weights before each step (guarded_step)
         with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for cb in callbacks:
                 cb.on_train_begin({})
@@ -260,12 +261,19 @@ class _BaseMLP(BaseEstimator):
                     idx = order[start:start + batch]
                     Xb, Ywb = X[idx], Yw[idx]
                     value = self._loss_and_gradient(Xb, Ywb)
-                    if not (math.isfinite(value) and math.isfinite(net.flat_grads.sum())):
+                    bad = None
+                    if finite_loss_and_gradients(value, net.flat_grads):
+                        bad = guarded_step(net, optimizer.step, before)
+                    else:
+                        bad = "loss"
+                    if bad is not None:
+                        what = (f"the loss is {value!r}" if bad == "loss" else
+                                f"the update made the weights of layer {bad} non-finite")
                         raise DivergenceError(
-                            f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: the loss "
-                            f"is {value!r}; lower learning_rate_init ({self.learning_rate_init:g}) "
-                            "or standardise the inputs", epoch, b, None, history)
-                    optimizer.step(net)
+                            f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: {what}; "
+                            f"lower learning_rate_init ({self.learning_rate_init:g}) or standardise "
+                            "the inputs. The weights are those before this batch.",
+                            epoch, b, None if bad == "loss" else bad, history)
                     weight = float(Ywb[:, -1].sum())
                     accumulated += value * weight
                     weight_seen += weight

@@ -82,3 +82,30 @@ def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     message = (f"training diverged at epoch {epoch}, batch {batch}: {what}"
                f"{site}. {cause[0].upper()}{cause[1:]}. The weights are those before this batch.")
     return DivergenceError(message, epoch, batch, layer, history)
+
+
+def finite_loss_and_gradients(value, grads):
+    """True when the loss and every gradient are finite.
+
+    ‖g‖² (one BLAS call) is NaN or inf when any gradient is, or when the
+    gradient is so large that its square overflows: divergence all the same.
+    """
+    return math.isfinite(value) and math.isfinite(np.dot(grads, grads))
+
+
+def guarded_step(net, step, before):
+    """Apply ``step(net)`` and keep it only if the weights stay finite.
+
+    A finite gradient can still overflow the weights (a huge learning rate).
+    The weights are copied into ``before`` (a preallocated array like
+    ``net.flat_params``) first, and put back when ‖w‖² is no longer finite.
+    Returns None when the step was kept, else the index of the first layer
+    the step made non-finite (the weights are those before it again).
+    """
+    np.copyto(before, net.flat_params)
+    step(net)
+    if math.isfinite(np.dot(net.flat_params, net.flat_params)):
+        return None
+    bad = first_nonfinite_parameters(net)
+    np.copyto(net.flat_params, before)
+    return bad  # never None here: ‖w‖² over no weights is 0, finite

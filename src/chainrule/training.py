@@ -7,8 +7,6 @@ calling callbacks.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import metrics as _metrics
@@ -21,7 +19,8 @@ from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
-from .divergence import DivergenceError, diverged, first_nonfinite_parameters  # noqa: F401
+from .divergence import (DivergenceError, diverged, finite_loss_and_gradients,  # noqa: F401
+                         guarded_step)
 from .validation import check_loss_fits, check_positive_int, check_X, check_y, prepare_data
 
 
@@ -202,19 +201,10 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 total = seen = 0.0
                 for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
                     value = net.forward_backward(Xb, Yb, train_loss)
-                    # ‖g‖² is NaN or inf when any gradient is (or when the gradient is so
-                    # large that its square overflows: divergence all the same).
-                    if not (math.isfinite(value) and math.isfinite(np.dot(grads, grads))):
+                    if not finite_loss_and_gradients(value, grads):
                         raise diverged(net, Xb, value, epoch, b, history, optimizer)
-                    # A finite step can still overflow the weights (a huge learning rate):
-                    # keep the weights from before it, and put them back if it did. ‖w‖²
-                    # (one BLAS call, ~4x faster than a sum) is non-finite when any weight
-                    # is, or when the weights are so large that it overflows: diverged too.
-                    np.copyto(before, net.flat_params)
-                    step(net)
-                    if not math.isfinite(np.dot(net.flat_params, net.flat_params)):
-                        bad = first_nonfinite_parameters(net)
-                        np.copyto(net.flat_params, before)
+                    bad = guarded_step(net, step, before)
+                    if bad is not None:
                         raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
                     n = len(Xb)
                     total += value * n

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .. import names
+from ..divergence import finite_loss_and_gradients, guarded_step
 from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network import mlp
 from .datasets import DATASETS, generate
@@ -71,6 +72,7 @@ class Session:
                        seed=np.random.default_rng([seed, 2]), dtype=np.float64)
         self.loss = loss_class()
         self.optimizer = names.optimizer(config["optimizer"], lr=config["lr"])
+        self._before = np.empty_like(self.net.flat_params)  # for guarded_step
         self.Y = self.loss.prepare(self.y, n_out, self.net.dtype)
         self.Y_val = self.loss.prepare(self.y_val, n_out, self.net.dtype)
 
@@ -102,13 +104,16 @@ class Session:
 
     def _update(self, value):
         """Apply the gradients of the batch just computed, unless they are not finite."""
-        # One sum covers every gradient: NaN or ±inf anywhere makes it non-finite.
-        if not (math.isfinite(value) and math.isfinite(self.net.flat_grads.sum())):
-            self.diverged = (f"training diverged at step {self.step}: the loss on the batch is "
-                             f"{value!r}; lr={self.config['lr']:g} is likely too high. The weights "
+        bad = "loss"
+        if finite_loss_and_gradients(value, self.net.flat_grads):
+            bad = guarded_step(self.net, self.optimizer.step, self._before)
+        if bad is not None:
+            what = (f"the loss on the batch is {value!r}" if bad == "loss" else
+                    f"the update made the weights of layer {bad} non-finite")
+            self.diverged = (f"training diverged at step {self.step}: {what}; "
+                             f"lr={self.config['lr']:g} is likely too high. The weights "
                              "are those before that batch; lower the learning rate and reset.")
             return False
-        self.optimizer.step(self.net)
         self.step += 1
         return True
 
