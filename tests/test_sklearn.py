@@ -466,3 +466,15 @@ def test_load_checks_the_pipeline_record(tmp_path, cancer):
                        extra_tensors=tensors)
         with pytest.raises(ValueError, match=word):
             load(tmp_path / "p.safetensors")
+
+
+def test_divergence_keeps_the_estimators_last_finite_weights():
+    """The estimators share fit's guarded step: an update that overflows the weights is undone."""
+    import chainrule as cr
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 4)), rng.integers(0, 2, 60)
+    est = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e30,
+                        max_iter=5, random_state=0)
+    with pytest.raises(cr.DivergenceError, match="weights are those before this batch"):
+        est.fit(X, y)
+    assert np.all(np.isfinite(est.network_.flat_params))
