@@ -6,6 +6,7 @@ BatchNorm's batch statistics and Dropout's mask exist only in training mode,
 so these tests check that mode here, by the same central differences.
 """
 import numpy as np
+from conftest import numeric_gradient
 
 
 def training_gradient_errors(net, loss, X, y, before_forward=lambda: None, eps=1e-6):
@@ -36,16 +37,7 @@ def training_gradient_errors(net, loss, X, y, before_forward=lambda: None, eps=1
     arrays["dX"] = X
     errors = {}
     for name, array in arrays.items():
-        numeric = np.empty_like(array)
-        flat, out = array.reshape(-1), numeric.reshape(-1)
-        for i in range(flat.size):
-            saved = flat[i]
-            flat[i] = saved + eps
-            up = value()
-            flat[i] = saved - eps
-            down = value()
-            flat[i] = saved
-            out[i] = (up - down) / (2 * eps)
+        numeric = numeric_gradient(value, array, eps)
         # relative to the gradient's size, floored: a gradient that is exactly 0 (a bias
         # just before BatchNorm) has numeric noise of ~1e-10 and no size to divide by
         scale = max(np.abs(numeric).max(), np.abs(analytic[name]).max(), 1e-3)
