@@ -280,3 +280,53 @@ def test_probability_losses_need_softmax_or_sigmoid_last(output, loss, y, expect
     assert_rejected(ValueError, message, X, y, net=net, loss=loss)
     with pytest.raises(ValueError, match=message):
         net.evaluate(X, y, loss=loss)
+
+
+def test_values_too_large_for_the_networks_dtype_are_rejected_not_made_infinite():
+    """1e39 is finite in float64 but inf in float32: caught after the conversion, named."""
+    X, y = data()
+    X[2, 1] = 1e39
+    assert_rejected(ValueError, r"X has 1e\+39 at row 2, column 1, which overflows float32 "
+                                r"\(largest 3.403e\+38\): rescale X or use a wider dtype", X, y)
+    X_val = data()[0]
+    X_val[4, 0] = -1e300
+    assert_rejected(ValueError, r"X_val has -1e\+300 at row 4, column 0, which overflows float32",
+                    data()[0], y, validation_data=(X_val, y))
+    with pytest.raises(ValueError, match=r"X has 1e\+39 at row 0, column 1, which overflows float32"):
+        classifier().predict([[0.0, 1e39]])
+    wide = cr.mlp([2, 3], seed=0, dtype=np.float64)
+    assert np.isfinite(wide.predict(X)).all()  # fits float64: nothing to reject
+
+
+def test_predict_takes_every_input_form_to_the_same_output():
+    """Contiguous or not, float32 or float64, array or list: one answer, float32 out."""
+    rng = np.random.default_rng(0)
+    net = cr.mlp([3, 5, 2], output="softmax", seed=0)
+    wide = rng.standard_normal((4, 6))
+    X32 = np.ascontiguousarray(wide[:, ::2], dtype=np.float32)
+    expected = net.predict(X32)
+    forms = {"float64": X32.astype(np.float64), "Fortran order": np.asfortranarray(X32),
+             "strided columns": np.repeat(X32, 2, axis=1)[:, ::2],
+             "strided rows": np.repeat(X32, 2, axis=0)[::2], "list": X32.tolist(),
+             "read-only": np.array(X32), "one row": X32[:1], "tuple of rows": tuple(map(tuple, X32))}
+    forms["read-only"].setflags(write=False)
+    for name, X in forms.items():
+        A = net.predict(X)
+        assert A.dtype == np.float32, name
+        np.testing.assert_array_equal(A, expected[:len(A)], err_msg=name)
+    assert cr.mlp([2, 1], seed=0).predict(np.array([[1, 0]], dtype=np.int64)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("form", ["contiguous", "strided", "list"])
+def test_nan_and_inf_are_rejected_from_one_row_as_from_many(dtype, form):
+    X = np.zeros((1, 4), dtype)
+    X[0, 2] = NAN
+    net = cr.mlp([2, 3], seed=0)
+    Xs = {"contiguous": X[:, ::2].copy(), "strided": X[:, ::2], "list": X[:, ::2].tolist()}[form]
+    with pytest.raises(ValueError, match=r"X contains NaN at row 0, column 1"):
+        net.predict(Xs)
+    X[0, 2] = -INF
+    Xs = {"contiguous": X[:, ::2].copy(), "strided": X[:, ::2], "list": X[:, ::2].tolist()}[form]
+    with pytest.raises(ValueError, match=r"X contains infinity at row 0, column 1"):
+        net.predict(Xs)

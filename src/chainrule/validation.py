@@ -5,6 +5,8 @@ name the argument, the rule and the offending value or position.
 """
 from __future__ import annotations
 
+import cmath
+
 import numpy as np
 
 # Finite-ness is checked in slices of this many rows, so that checking a
@@ -46,21 +48,32 @@ def as_array(data, name):
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}") from None
 
 
-def check_finite(array, name):
-    """ValueError naming the first NaN or infinite entry (row, column) of ``array``."""
+def check_finite(array, name, source=None):
+    """ValueError naming the first NaN or infinite entry (row, column) of ``array``.
+
+    ``source`` is the array ``array`` was converted from, if any: an entry that is
+    finite there but infinite in ``array`` overflowed the conversion, and the error
+    says so (1e39 becomes inf in float32).
+    """
     if array.dtype.kind not in "fc":
         return
-    if array.size and np.isfinite(np.add.reduce(array, axis=None)):
-        return  # one pass, no mask: a finite sum means every entry is finite
+    # one pass, no mask: a finite sum means every entry is finite. cmath.isfinite, not
+    # np.isfinite, on that one scalar: for a single row the ufunc call costs half the sum
+    if array.size and cmath.isfinite(np.add.reduce(array, axis=None)):
+        return
     for start in range(0, max(len(array), 1), _CHUNK_ROWS):
         part = array[start:start + _CHUNK_ROWS]
         bad = ~np.isfinite(part)
         if bad.any():
             where = np.argwhere(bad)[0]
             value = part[tuple(where)]
-            what = "NaN" if np.isnan(value) else "infinity"
             where = (int(where[0]) + start,) + tuple(int(j) for j in where[1:])
             position = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
+            if source is not None and np.isfinite(source[where]):
+                raise ValueError(f"{name} has {source[where].item()!r} at {position}, which "
+                                 f"overflows {array.dtype} (largest {np.finfo(array.dtype).max:.4g}): "
+                                 f"rescale {name} or use a wider dtype")
+            what = "NaN" if np.isnan(value) else "infinity"
             raise ValueError(f"{name} contains {what} at {position}; "
                              "remove or impute missing and infinite values first")
 
@@ -69,7 +82,8 @@ def check_X(X, n_features=None, dtype=np.float32, name="X"):
     """X as a 2-D finite array of ``dtype``, with ``n_features`` columns if given.
 
     Integers and booleans are converted; a matching float array (or memmap) is
-    used as it is, without a copy.
+    used as it is, without a copy. Finiteness is checked after the conversion,
+    so that values too large for ``dtype`` are caught too.
     """
     X = as_array(X, name)
     if X.ndim != 2:
@@ -81,8 +95,13 @@ def check_X(X, n_features=None, dtype=np.float32, name="X"):
         raise ValueError(f"{name} is empty: 0 samples (shape {X.shape}); at least 1 is needed")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the network expects {n_features}")
-    check_finite(X, name)
-    return X.astype(dtype, copy=False)
+    if X.dtype == dtype:
+        check_finite(X, name)
+        return X
+    with np.errstate(over="ignore"):  # check_finite names any value that overflowed
+        converted = X.astype(dtype)
+    check_finite(converted, name, source=X)
+    return converted
 
 
 def check_y(y, n_rows, name="y", X_name="X"):
