@@ -251,3 +251,35 @@ def test_a_network_whose_layers_were_taken_over_refuses_to_train():
     new.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), verbose=0)
     assert not np.array_equal(before, new.flat_params)
     assert all(np.shares_memory(v, new.flat_params) for _, v, _ in new.parameters())
+
+
+def test_predict_results_belong_to_the_caller(rng):
+    """Each call hands out new arrays: a kept result is never overwritten by the next call."""
+    net = cr.mlp([4, 6, 3], output="softmax", seed=0)
+    X1, X2 = rng.standard_normal((1, 4)), rng.standard_normal((1, 4))
+    A1 = net.predict(X1)
+    kept = A1.copy()
+    A2 = net.predict(X2)
+    np.testing.assert_array_equal(A1, kept)
+    assert not np.shares_memory(A1, A2) and not np.array_equal(A1, A2)
+    A1[...] = 0  # writing into a result changes nothing the network uses
+    np.testing.assert_array_equal(net.predict(X1), kept)
+
+
+def test_evaluating_restores_each_layers_own_flags():
+    """Mixed modes and scratch reuse (as inside fit) come back exactly, even after an error."""
+    net = cr.Sequential([cr.Dense(2, 3), cr.Dropout(0.5, seed=0), cr.Dense(3, 2), cr.ReLU()])
+    flags = [(True, True), (False, False), (True, False), (False, True)]
+    for layer, (training, reuse) in zip(net.layers, flags):
+        layer.training, layer._reuse = training, reuse
+    with net.evaluating():
+        assert [(layer.training, layer._reuse) for layer in net.layers] == [(False, False)] * 4
+    assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+    with pytest.raises(ValueError, match="X has 5 features"):
+        net.predict(np.zeros((1, 5)))
+    with pytest.raises(RuntimeError, match="inside"):
+        with net.evaluating():
+            raise RuntimeError("inside")
+    assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+    net.predict(np.zeros((2, 2)))
+    assert [(layer.training, layer._reuse) for layer in net.layers] == flags

@@ -294,16 +294,22 @@ class _Mode:
         self.net, self.training = net, training
 
     def __enter__(self):
-        self.changed = [layer for layer in self.net.layers
-                        if layer.training != self.training or layer._reuse]
-        self.saved = [(layer.training, layer._reuse) for layer in self.changed]
-        for layer in self.changed:
-            layer.training, layer._reuse = self.training, False
+        # touch only the flags that differ: this runs on every predict, where one row
+        # is a few microseconds of work in all (and _reuse is on only inside fit)
+        training, self.saved = self.training, []
+        for layer in self.net.layers:
+            if layer.training != training or layer._reuse:
+                self.saved.append((layer, layer.training, layer._reuse))
+                layer.training = training
+                if layer._reuse:
+                    layer._reuse = False
         return self.net
 
     def __exit__(self, *exc):
-        for layer, (mode, reuse) in zip(self.changed, self.saved):
-            layer.training, layer._reuse = mode, reuse
+        for layer, training, reuse in self.saved:
+            layer.training = training
+            if reuse:
+                layer._reuse = True
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):
