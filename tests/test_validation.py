@@ -330,3 +330,22 @@ def test_nan_and_inf_are_rejected_from_one_row_as_from_many(dtype, form):
     Xs = {"contiguous": X[:, ::2].copy(), "strided": X[:, ::2], "list": X[:, ::2].tolist()}[form]
     with pytest.raises(ValueError, match=r"X contains infinity at row 0, column 1"):
         net.predict(Xs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "Fortran", "strided"])
+def test_finiteness_check_in_every_memory_layout(dtype, layout):
+    """Large finite values pass (their sum or squares overflow: no warning, no error);
+    a NaN or infinity is found and named wherever it sits."""
+    from chainrule.validation import check_X
+    big = np.finfo(dtype).max
+    X = np.tile(np.array([[big, -big, big, 1.0]], dtype), (5, 2))
+    arrange = {"C": np.ascontiguousarray, "Fortran": np.asfortranarray, "strided": lambda A: A[:, ::2]}[layout]
+    A = arrange(X)
+    np.testing.assert_array_equal(check_X(A, None, dtype), A)
+    column = 3 if layout == "strided" else 6
+    for value, what in ((NAN, "NaN"), (-INF, "infinity")):
+        bad = X.copy()
+        bad[3, 6] = value
+        with pytest.raises(ValueError, match=rf"X contains {what} at row 3, column {column}"):
+            check_X(arrange(bad), None, dtype)
