@@ -192,9 +192,10 @@ class Sequential:
     def predict(self, X, batch_size=65536):
         """The network's output for X, in evaluation mode.
 
-        X is checked (shape, finite values) and converted to the network's
-        dtype once; rows are processed ``batch_size`` at a time to bound memory.
-        Returns an array of shape (n, n_out).
+        X is checked (shape; finite values, also once converted to the network's
+        dtype) and converted once; rows are processed ``batch_size`` at a time to
+        bound memory. Returns an array of shape (n, n_out) that belongs to the
+        caller: no later call, inside fit or not, writes into it.
         """
         batch_size = check_positive_int(batch_size, "batch_size")
         X = check_X(X, self.n_in, self.dtype)
