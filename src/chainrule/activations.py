@@ -63,16 +63,16 @@ class Exp(Activation):
 
 
 def sigmoid(Z, out=None):
-    """σ(Z) = 1 / (1 + e^(−Z)), computed as exp(−log(1 + e^(−Z))).
+    """σ(Z) = 1 / (1 + e^(−Z)), computed as e^(Z − log(1 + e^Z)).
 
-    ``np.logaddexp(0, −Z)`` is log(1 + e^(−Z)) without overflow, so no input
-    overflows (Z = −1000 gives e^(−1000) = 0, not a warning), and the final
-    exp keeps full relative precision for tiny outputs: σ(−30) ≈ 9.4e-14
-    comes out right, not as 1 − (1 − 9.4e-14). Four whole-array operations.
+    ``np.logaddexp(0, Z)`` is log(1 + e^Z) without overflow, so no input
+    overflows (Z = 1000 gives e^0 = 1, Z = −1000 gives e^(−1000) = 0, not a
+    warning), and the final exp keeps full relative precision for tiny
+    outputs: σ(−30) ≈ 9.4e-14 comes out right, not as 1 − (1 − 9.4e-14).
+    Three whole-array operations. ``out`` must not be ``Z`` itself.
     """
-    A = np.negative(Z, out=out)
-    np.logaddexp(0.0, A, out=A)
-    np.negative(A, out=A)
+    A = np.logaddexp(0.0, Z, out=out)
+    np.subtract(Z, A, out=A)
     np.exp(A, out=A)
     return A
 

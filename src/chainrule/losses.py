@@ -171,9 +171,10 @@ class BinaryCrossEntropy(Loss):
         self.Y = Y
         # logaddexp(0, Z) = log(1 + e^Z), free of overflow; σ(Z) = e^(Z − log(1 + e^Z))
         L = np.logaddexp(0.0, Z)
-        self.A = np.exp(Z - L)
-        L -= Z * Y
-        return float(L.sum()) / L.size
+        self.A = A = np.subtract(Z, L)
+        np.exp(A, out=A)
+        L -= Z * Y          # elementwise: ΣL − Σ Z·Y apart would cancel badly near a loss of 0
+        return float(np.add.reduce(L, axis=None)) / L.size
 
     def rows(self, A, Y):
         with np.errstate(divide="ignore"):
@@ -185,9 +186,8 @@ class BinaryCrossEntropy(Loss):
         return (np.logaddexp(0.0, Z) - Z * Y).mean(axis=1)
 
     def backward_logits(self):
-        A, Y = self._cached("A"), self._cached("Y")
-        dZ = A - Y
-        dZ /= dZ.size
+        dZ = np.subtract(self._cached("A"), self._cached("Y"))
+        dZ *= 1.0 / dZ.size
         return dZ
 
 
