@@ -67,15 +67,17 @@ class Layer:
         buf = self._pool[key, shape, dtype] = np.empty(shape, dtype)
         return buf
 
-    def _ones(self, n, dtype):
-        """A vector of ``n`` ones, reused like a scratch array (see ``Dense.backward``)."""
+    def _filled(self, value, shape, dtype):
+        """An array of ``value`` everywhere, reused like a scratch array; callers
+        must not write into it (``Dense.backward``'s ones, ``ReLU``'s zeros)."""
         if not self._reuse:
-            return np.ones(n, dtype)
+            return np.full(shape, value, dtype)
         pool = self.__dict__.setdefault("_pool", {})
-        ones = pool.get(("ones", n, dtype))
-        if ones is None:
-            ones = pool["ones", n, dtype] = np.ones(n, dtype)
-        return ones
+        key = ("filled", value, shape, dtype)
+        array = pool.get(key)
+        if array is None:
+            array = pool[key] = np.full(shape, value, dtype)
+        return array
 
     def _cached(self, name):
         """What forward cached under ``name``, or a clear error if forward has not run."""
@@ -250,7 +252,7 @@ class Dense(Layer):
     def backward(self, dZ):
         X = self._cached("X")
         _product(X.T, dZ, out=self.dW)
-        _product(self._ones(len(dZ), dZ.dtype), dZ, out=self.db)  # Σ_rows dZ = 1ᵀ·dZ, by BLAS
+        _product(self._filled(1, (len(dZ),), dZ.dtype), dZ, out=self.db)  # Σ_rows dZ = 1ᵀ·dZ, by BLAS
         if not self._needs_dX:
             return None
         return _product(dZ, self.W.T, out=self._scratch("dX", X.shape, dZ.dtype))
