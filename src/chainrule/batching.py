@@ -29,7 +29,9 @@ class Batches:
         buf = self.buffers.get((key, shape))
         if buf is None:
             buf = self.buffers[(key, shape)] = np.empty(shape, A.dtype)
-        return np.take(A, idx, axis=0, out=buf)
+        # the indices come from a permutation of range(n): mode="clip" skips the bounds
+        # check, with which np.take would gather into a temporary and copy that into buf
+        return np.take(A, idx, axis=0, out=buf, mode="clip")
 
     def __call__(self, rng, shuffle):
         if self.count == 1:  # full batch: the data as it is, in any order

@@ -21,6 +21,18 @@ import numpy as np
 from .activations import Sigmoid, Softmax
 
 
+def _row_max(Z):
+    """The largest entry of each row of Z (n, k), shape (n, 1).
+
+    NumPy reduces along a short last axis one row at a time; with few
+    columns (a classifier's classes), reducing the rows of a transposed copy
+    runs about 3x faster.
+    """
+    if Z.ndim != 2 or Z.shape[1] > 64:
+        return np.maximum.reduce(Z, axis=-1, keepdims=True)
+    return np.maximum.reduce(np.ascontiguousarray(Z.T), axis=0)[:, None]
+
+
 class Loss:
     """Base class. ``prepare`` checks and converts targets once, before training."""
 
@@ -171,9 +183,10 @@ class BinaryCrossEntropy(Loss):
         self.Y = Y
         # logaddexp(0, Z) = log(1 + e^Z), free of overflow; σ(Z) = e^(Z − log(1 + e^Z))
         L = np.logaddexp(0.0, Z)
-        self.A = np.exp(Z - L)
-        L -= Z * Y
-        return float(L.sum()) / L.size
+        self.A = A = np.subtract(Z, L)
+        np.exp(A, out=A)
+        L -= Z * Y          # elementwise: ΣL − Σ Z·Y apart would cancel badly near a loss of 0
+        return float(np.add.reduce(L, axis=None)) / L.size
 
     def rows(self, A, Y):
         with np.errstate(divide="ignore"):
@@ -185,9 +198,8 @@ class BinaryCrossEntropy(Loss):
         return (np.logaddexp(0.0, Z) - Z * Y).mean(axis=1)
 
     def backward_logits(self):
-        A, Y = self._cached("A"), self._cached("Y")
-        dZ = A - Y
-        dZ /= dZ.size
+        dZ = np.subtract(self._cached("A"), self._cached("Y"))
+        dZ *= 1.0 / dZ.size
         return dZ
 
 
@@ -280,17 +292,17 @@ class CrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        shifted = Z - Z.max(axis=-1, keepdims=True)      # every exponent ≤ 0
-        A = np.exp(shifted)
-        total = A.sum(axis=-1, keepdims=True)
+        shifted = np.subtract(Z, _row_max(Z))            # every exponent ≤ 0
+        # log softmax = shifted − log Σ e^shifted: never the log of an underflowed 0
+        if Y.ndim == 1:
+            picked = float(np.add.reduce(shifted[np.arange(len(Y)), Y]))
+        else:
+            picked = float(np.vdot(Y, shifted))
+        A = np.exp(shifted, out=shifted)
+        total = np.add.reduce(A, axis=-1, keepdims=True)
         A /= total
         self.A = A
-        # log softmax = shifted − log Σ e^shifted: never the log of an underflowed 0
-        log_total = np.log(total[:, 0])
-        if Y.ndim == 1:
-            picked = shifted[np.arange(len(Y)), Y]
-            return float((log_total - picked).sum()) / len(Z)
-        return float(log_total.sum() - np.vdot(Y, shifted)) / len(Z)
+        return (float(np.add.reduce(np.log(total, out=total), axis=None)) - picked) / len(Z)
 
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")
@@ -300,7 +312,7 @@ class CrossEntropy(Loss):
             dZ[np.arange(n), Y] -= 1.0
         else:
             dZ -= Y
-        dZ /= n
+        dZ *= 1.0 / n
         return dZ
 
     def rows(self, A, Y):

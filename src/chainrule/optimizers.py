@@ -150,6 +150,13 @@ class Adam(Optimizer):
         m ← β₁·m + (1 − β₁)·g            first moment
         v ← β₂·v + (1 − β₂)·g²           second moment
         p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    The first moment is stored scaled, ``M = m/(1 − β₁)``, so that its update
+    needs no multiplication of g, ``M ← β₁·M + g``, and the factor (1 − β₁)
+    moves into the step's scalar: eleven whole-array passes per step instead
+    of twelve, the same update up to rounding. ``state_dict()["m"]`` holds M.
+    (v is not scaled the same way: v/(1 − β₂) would overflow float32 for
+    gradients above about 6e17, well before v itself does.)
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -170,21 +177,21 @@ class Adam(Optimizer):
             g = self._with_l2(p, g)
         elif self.weight_decay:
             p *= 1.0 - self.lr * self.weight_decay
-        m, v = self._buffer("m", p), self._buffer("v", p)
+        M, v = self._buffer("m", p), self._buffer("v", p)
         tmp = self._scratch("tmp", p)
-        np.subtract(g, m, out=tmp)            # m += (1 − β₁)(g − m)  ==  β₁m + (1 − β₁)g
-        tmp *= 1.0 - b1
-        m += tmp
+        M *= b1                               # M = m/(1 − β₁):  M ← β₁M + g
+        M += g
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - b2
         v *= b2
         v += tmp
-        # lr/c₁ · m / (√v/√c₂ + ε)  ==  (lr·√c₂/c₁) · m / (√v + ε·√c₂), one division fewer
+        # lr/c₁ · m / (√v/√c₂ + ε) with m = (1 − β₁)M
+        #   == (lr·(1 − β₁)·√c₂/c₁) · M / (√v + ε·√c₂), one division fewer
         c1, sqrt_c2 = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
         np.sqrt(v, out=tmp)
         tmp += self.eps * sqrt_c2
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * sqrt_c2 / c1
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.lr * (1.0 - b1) * sqrt_c2 / c1
         p -= tmp
 
 
