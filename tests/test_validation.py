@@ -296,6 +296,12 @@ def test_values_too_large_for_the_networks_dtype_are_rejected_not_made_infinite(
         classifier().predict([[0.0, 1e39]])
     wide = cr.mlp([2, 3], seed=0, dtype=np.float64)
     assert np.isfinite(wide.predict(X)).all()  # fits float64: nothing to reject
+    from chainrule.validation import check_X
+    largest = float(np.finfo(np.float32).max)  # the edge itself converts, whichever way it is checked
+    for edge in (np.array([[largest, -largest]]), np.array([[largest, -largest]] * 2)[:, ::-1]):
+        np.testing.assert_array_equal(check_X(edge, 2, np.float32), edge.astype(np.float32))
+    with pytest.raises(ValueError, match=r"X has 70000 at row 0, column 0, which overflows float16"):
+        check_X(np.array([[70000, 1]]), 2, np.float16)
 
 
 def test_predict_takes_every_input_form_to_the_same_output():

@@ -6,6 +6,7 @@ name the argument, the rule and the offending value or position.
 from __future__ import annotations
 
 import cmath
+import math
 
 import numpy as np
 
@@ -48,19 +49,14 @@ def as_array(data, name):
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}") from None
 
 
-def _finite_total(array):
-    """One number that is finite when every entry of ``array`` is: Σ x·x̄, or Σ x.
-
-    One pass and no mask. Either can overflow on large finite entries, which only sends
-    check_finite to its exact scan. BLAS's dot takes half the time of a sum and sets no
-    warning, but it would copy an array whose memory is not one block: those are summed.
-    """
+def _sum_of_squares(array):
+    """Σ x·x̄ over every entry, by BLAS's dot; None if ``array`` is not one block of
+    memory (C or Fortran order), which vdot would copy."""
     if array.flags.c_contiguous:
         return np.vdot(array, array)
     if array.flags.f_contiguous:  # its transpose is the same block in C order: no copy
         return np.vdot(array.T, array.T)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf − inf is NaN, as it should be
-        return np.add.reduce(array, axis=None)
+    return None
 
 
 def check_finite(array, name, source=None):
@@ -72,9 +68,16 @@ def check_finite(array, name, source=None):
     """
     if array.dtype.kind not in "fc":
         return
-    # cmath.isfinite, not np.isfinite, on the one scalar: the ufunc costs more on one row
-    if array.size and cmath.isfinite(_finite_total(array)):
-        return
+    # One number, finite when every entry is, from one pass without a mask: Σx·x̄ (half
+    # the time of a plain sum), or Σx where that would copy. Either can overflow on large
+    # finite entries; the exact scan below then decides.
+    if array.size:
+        total = _sum_of_squares(array)
+        if total is None:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf − inf is NaN: fine
+                total = np.add.reduce(array, axis=None)
+        if cmath.isfinite(total):  # not np.isfinite: a ufunc call costs more on one row
+            return
     for start in range(0, max(len(array), 1), _CHUNK_ROWS):
         part = array[start:start + _CHUNK_ROWS]
         bad = ~np.isfinite(part)
@@ -112,10 +115,26 @@ def check_X(X, n_features=None, dtype=np.float32, name="X"):
     if X.dtype == dtype:
         check_finite(X, name)
         return X
+    if _casts_finite(X, dtype):
+        return X.astype(dtype)
     with np.errstate(over="ignore"):  # check_finite names any value that overflowed
         converted = X.astype(dtype)
     check_finite(converted, name, source=X)
     return converted
+
+
+def _casts_finite(X, dtype):
+    """True if X is finite and ``X.astype(dtype)`` overflows nowhere, shown in one pass.
+
+    Every |x| ≤ √(Σx²), so a finite Σx² whose root is within dtype's largest value
+    settles both, without the cost of np.errstate around the cast. False means only
+    "not shown" (strided X, or a value out of range somewhere).
+    """
+    largest = float(np.finfo(dtype).max)  # a Python float: no comparison in dtype's precision
+    if X.dtype.kind in "biu":
+        return largest > 2.0 ** 64  # every integer fits float32 and wider
+    total = _sum_of_squares(X)
+    return total is not None and math.sqrt(total) <= largest
 
 
 def check_y(y, n_rows, name="y", X_name="X"):
