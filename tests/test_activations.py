@@ -240,3 +240,26 @@ def test_sigmoid_keeps_tiny_probabilities_to_full_relative_precision(dtype, rtol
     A = cr.Sigmoid().forward(Z)
     assert A.dtype == dtype
     np.testing.assert_allclose(A, expected, rtol=rtol, atol=0)
+
+
+def test_relu_with_reused_zeros_is_max_with_0_and_keeps_the_zeros(rng):
+    """Inside fit ReLU takes max(Z, 0) against a reused array of zeros: same values
+    (NaN passes through, as with np.maximum), and the zeros are never written."""
+    layer = cr.ReLU()
+    layer._reuse = True
+    for shape in [(4, 3), (2, 3), (4, 3)]:
+        Z = rng.standard_normal(shape)
+        Z[0, 0] = np.nan
+        A = layer.forward(Z)
+        np.testing.assert_array_equal(A, np.maximum(Z, 0))
+        A[...] = -7.0   # a caller (or the next layer) scribbling on the output
+    assert all(np.all(a == 0) for key, a in layer._pool.items() if key[0] == "filled")
+
+
+def test_sigmoid_keeps_tiny_outputs_and_their_relative_precision():
+    Z = np.array([-30.0, -80.0, -700.0, 0.0, 30.0])
+    expected = [1 / (1 + np.exp(30.0)), np.exp(-80.0), np.exp(-700.0), 0.5, 1 / (1 + np.exp(-30.0))]
+    np.testing.assert_allclose(cr.activations.sigmoid(Z), expected, rtol=1e-13)
+    keep = [0, 1, 3, 4]          # e^(−700) is below float32's range
+    np.testing.assert_allclose(cr.activations.sigmoid(Z[keep].astype(np.float32)),
+                               np.array(expected)[keep], rtol=1e-6)

@@ -250,3 +250,12 @@ def test_fused_pairs_are_declared():
     assert cr.Sequential([cr.Dense(2, 2), cr.Softmax()]).fused_with(cr.CrossEntropy())
     assert not cr.Sequential([cr.Dense(2, 2), cr.Sigmoid()]).fused_with(cr.MSE())
     assert not cr.Sequential([cr.Dense(2, 2), cr.Tanh()]).fused_with(cr.CrossEntropy())
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (6, 64), (6, 65), (1, 2), (0, 4)])
+def test_row_max_of_narrow_and_wide_logits(shape, rng):
+    """The softmax shift: a transposed-copy reduction for few classes, the plain one for many."""
+    from chainrule.losses import _row_max
+    Z = rng.standard_normal(shape)
+    np.testing.assert_array_equal(_row_max(Z), Z.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(_row_max(Z[:, ::-1]), Z.max(axis=1, keepdims=True))

@@ -162,3 +162,17 @@ def test_repr_lists_settings():
     assert repr(cr.SGD(0.1, momentum=0.9)) == \
         "SGD(lr=0.1, weight_decay=0.0, momentum=0.9, nesterov=False)"
     assert repr(cr.Adam()).startswith("Adam(lr=0.001, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-08")
+
+
+def test_adam_stores_its_first_moment_scaled_by_1_over_1_minus_beta1(rng):
+    """state["m"] is m/(1 − β₁) (one pass fewer per step); v is torch's exp_avg_sq as is."""
+    net = net_with_gradients(rng)
+    b1, b2 = 0.8, 0.99
+    opt = cr.Adam(lr=0.01, betas=(b1, b2))
+    grads = [rng.standard_normal(net.n_params) for _ in range(4)]
+    run(opt, net, grads)
+    m = v = 0.0
+    for g in grads:
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+    np.testing.assert_allclose(opt.state["m"] * (1 - b1), m, rtol=1e-12)
+    np.testing.assert_allclose(opt.state["v"], v, rtol=1e-12)

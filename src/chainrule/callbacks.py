@@ -90,8 +90,12 @@ class History(Callback):
 
     def on_epoch_end(self, epoch, logs):
         self.epoch.append(epoch)
+        history = self.history
         for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+            if key in history:
+                history[key].append(value)
+            else:
+                history[key] = [value]
 
     def __getitem__(self, key):
         return self.history[key]
