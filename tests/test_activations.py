@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -223,6 +223,7 @@ def test_softmax_ignores_a_constant_added_to_each_row(Z, c):
 
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=finite))
+@example(np.array([[28.0, 10.0, -28.0, 700.0]]))  # e^(Z − log(1 + e^Z)) failed here (1.3e-15)
 def test_sigmoid_symmetry_and_softplus_derivative(Z):
     with np.errstate(**STRICT):
         s = cr.Sigmoid().forward(Z)
@@ -254,12 +255,3 @@ def test_relu_with_reused_zeros_is_max_with_0_and_keeps_the_zeros(rng):
         np.testing.assert_array_equal(A, np.maximum(Z, 0))
         A[...] = -7.0   # a caller (or the next layer) scribbling on the output
     assert all(np.all(a == 0) for key, a in layer._pool.items() if key[0] == "filled")
-
-
-def test_sigmoid_keeps_tiny_outputs_and_their_relative_precision():
-    Z = np.array([-30.0, -80.0, -700.0, 0.0, 30.0])
-    expected = [1 / (1 + np.exp(30.0)), np.exp(-80.0), np.exp(-700.0), 0.5, 1 / (1 + np.exp(-30.0))]
-    np.testing.assert_allclose(cr.activations.sigmoid(Z), expected, rtol=1e-13)
-    keep = [0, 1, 3, 4]          # e^(−700) is below float32's range
-    np.testing.assert_allclose(cr.activations.sigmoid(Z[keep].astype(np.float32)),
-                               np.array(expected)[keep], rtol=1e-6)

@@ -63,16 +63,18 @@ class Exp(Activation):
 
 
 def sigmoid(Z, out=None):
-    """σ(Z) = 1 / (1 + e^(−Z)), computed as e^(Z − log(1 + e^Z)).
+    """σ(Z) = 1 / (1 + e^(−Z)), computed as exp(−log(1 + e^(−Z))).
 
-    ``np.logaddexp(0, Z)`` is log(1 + e^Z) without overflow, so no input
-    overflows (Z = 1000 gives e^0 = 1, Z = −1000 gives e^(−1000) = 0, not a
-    warning), and the final exp keeps full relative precision for tiny
-    outputs: σ(−30) ≈ 9.4e-14 comes out right, not as 1 − (1 − 9.4e-14).
-    Three whole-array operations. ``out`` must not be ``Z`` itself.
+    ``np.logaddexp(0, −Z)`` is log(1 + e^(−Z)) without overflow, so no input
+    overflows (Z = −1000 gives e^(−1000) = 0, not a warning), and the final
+    exp keeps full relative precision for tiny outputs: σ(−30) ≈ 9.4e-14
+    comes out right, not as 1 − (1 − 9.4e-14). Four whole-array operations:
+    the shorter exp(Z − log(1 + e^Z)) loses absolute precision near 1 (Z·ε
+    from the subtraction), which 1 − σ in the backward pass would magnify.
     """
-    A = np.logaddexp(0.0, Z, out=out)
-    np.subtract(Z, A, out=A)
+    A = np.negative(Z, out=out)
+    np.logaddexp(0.0, A, out=A)
+    np.negative(A, out=A)
     np.exp(A, out=A)
     return A
 
@@ -119,10 +121,10 @@ class ReLU(Activation):
     """
 
     def forward(self, Z):
-        # max(Z, 0) against an array of zeros: NumPy's vectorised loop wants both
-        # operands contiguous, and runs about 3x faster than with the scalar 0
-        zeros = self._filled(0, Z.shape, Z.dtype)
-        self.A = np.maximum(Z, zeros, out=self._scratch("A", Z.shape, Z.dtype))
+        # inside fit, max(Z, 0) against a reused array of zeros: NumPy's vectorised loop
+        # wants both operands contiguous, about 3x faster than the scalar 0 at batch sizes
+        zero = self._filled(0, Z.shape, Z.dtype) if self._reuse else 0
+        self.A = np.maximum(Z, zero, out=self._scratch("A", Z.shape, Z.dtype))
         return self.A
 
     def backward(self, dA):
