@@ -259,3 +259,16 @@ def test_row_max_of_narrow_and_wide_logits(shape, rng):
     Z = rng.standard_normal(shape)
     np.testing.assert_array_equal(_row_max(Z), Z.max(axis=1, keepdims=True))
     np.testing.assert_array_equal(_row_max(Z[:, ::-1]), Z.max(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_bce_gradient_is_accurate_near_probability_1(dtype):
+    """dZ = (σ(Z) − Y)/m with σ(Z) near 1: its error must stay within a few ε of 1, as
+    σ's own rounding allows, not grow with Z (as e^(Z − log(1 + e^Z)) would: Z·ε)."""
+    Z = np.array([[2.0, 5.0, 8.0, 10.0, 12.0, 15.0]], dtype)
+    Y = np.ones_like(Z)
+    bce = cr.BinaryCrossEntropy()
+    bce.forward_logits(Z, Y)
+    truth = -1.0 / (1.0 + np.exp(Z.astype(np.float64))) / Z.size   # σ(z) − 1 = −1/(1 + e^z)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(bce.backward_logits(), truth, rtol=0, atol=2 * eps / Z.size)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax
+from .activations import Sigmoid, Softmax, sigmoid
 
 
 def _row_max(Z):
@@ -181,11 +181,10 @@ class BinaryCrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        # logaddexp(0, Z) = log(1 + e^Z), free of overflow; σ(Z) = e^(Z − log(1 + e^Z))
-        L = np.logaddexp(0.0, Z)
-        self.A = A = np.subtract(Z, L)
-        np.exp(A, out=A)
-        L -= Z * Y          # elementwise: ΣL − Σ Z·Y apart would cancel badly near a loss of 0
+        # the Sigmoid layer's own σ(Z), accurate near 0 and near 1 (backward_logits uses A − Y)
+        self.A = sigmoid(Z)
+        L = np.logaddexp(0.0, Z)   # log(1 + e^Z), free of overflow
+        L -= Z * Y                 # elementwise: ΣL − Σ Z·Y apart would cancel badly near a loss of 0
         return float(np.add.reduce(L, axis=None)) / L.size
 
     def rows(self, A, Y):
