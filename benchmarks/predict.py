@@ -1,9 +1,11 @@
 """3. Predict with a trained 784-256-128-10 net: 10 000-row throughput, single-row latency.
 
-All three return class probabilities from a NumPy array, as a user calls them:
+All return class probabilities from a NumPy array, as a user calls them:
 chainrule ``net.predict(X)`` (its last layer is the Softmax), scikit-learn
 ``predict_proba(X)``, and PyTorch ``softmax(model(torch.from_numpy(X)))``
-under ``torch.inference_mode()``, converted back with ``.numpy()``.
+under ``torch.inference_mode()``, converted back with ``.numpy()``. The
+yardstick "numpy" is the same forward pass written by hand with chainrule's
+weights (``reference.numpy_predict``): the arithmetic alone, nothing checked.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from . import common
 from . import contenders as C
 from .common import fmt_ratio, fmt_time, per_call, ratio, table
 from .epoch import SIZES
+from .reference import numpy_predict
 
 
 def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklearn=True,
@@ -22,7 +25,7 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     Xb, X1 = X[:rows], X[:1].copy()
     train = X[:2048], y[:2048]
     net = C.chainrule_mlp(sizes, seed=seed)
-    fns = {"chainrule": net.predict}
+    fns = {"chainrule": net.predict, "numpy": numpy_predict(C.chainrule_params(net))}
     if torch:
         import torch as T
         model = C.torch_mlp(sizes, seed).eval()
@@ -49,7 +52,8 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     ratios = {"throughput chainrule/torch": ratio(batch_s.get("torch"), batch_s["chainrule"]),
               "throughput chainrule/sklearn": ratio(batch_s.get("sklearn"), batch_s["chainrule"]),
               "latency chainrule/torch": ratio(single_s["chainrule"], single_s.get("torch")),
-              "latency chainrule/sklearn": ratio(single_s["chainrule"], single_s.get("sklearn"))}
+              "latency chainrule/sklearn": ratio(single_s["chainrule"], single_s.get("sklearn")),
+              "latency chainrule/numpy": ratio(single_s["chainrule"], single_s["numpy"])}
     return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
             "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
             "rows_per_second": {k: rows / v for k, v in batch_s.items()}}

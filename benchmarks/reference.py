@@ -248,3 +248,28 @@ def xor_numpy(params, steps, lr=0.1, dtype=np.float32):
         np.multiply(flat_g, lr, out=step)
         flat_p -= step
     return losses
+
+
+def numpy_predict(params):
+    """``fn(X)``: the class probabilities of a ReLU MLP with a softmax output, by hand.
+
+    ``params`` are ``[W1, b1, W2, b2, ...]`` (e.g. a chainrule network's). Only
+    the arithmetic: the products, bias adds, max(·, 0) and a stable softmax;
+    no input check, no evaluation mode. The yardstick for single-row latency:
+    what NumPy itself costs per call on this machine.
+    """
+    Ws, bs = params[0::2], params[1::2]
+
+    def fn(X):
+        A = X
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            A = A @ W
+            A += b
+            np.maximum(A, 0, out=A)
+        Z = A @ Ws[-1]
+        Z += bs[-1]
+        Z -= Z.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        Z /= Z.sum(axis=1, keepdims=True)
+        return Z
+    return fn

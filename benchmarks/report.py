@@ -157,4 +157,4 @@ def markdown(runs, command):
 
 
 _LABELS = {"chainrule": "chainrule", "torch": "PyTorch CPU", "sklearn": "scikit-learn MLPClassifier",
-           "numpy": "hand-written NumPy loop", "floor": "GEMM floor (matrix products only)"}
+           "numpy": "hand-written NumPy", "floor": "GEMM floor (matrix products only)"}

@@ -114,8 +114,24 @@ def test_no_parameters():
 
 # -- values ---------------------------------------------------------------------------------
 
+@pytest.fixture(params=["scipy-expit", "numpy-fallback"])
+def sigmoid_impl(request, monkeypatch):
+    """σ is scipy.special.expit when SciPy is installed, four NumPy passes otherwise: test both."""
+    if request.param == "numpy-fallback":
+        monkeypatch.setattr(cr.activations, "_expit", None)
+    return request.param
+
+
+def test_both_sigmoids_agree_to_rounding(monkeypatch):
+    Z = np.concatenate([np.linspace(-745, 745, 2001), [-30.0, -1e-9, 0.0, 1e-9, 30.0]])
+    scipy_values = cr.activations.sigmoid(Z)
+    monkeypatch.setattr(cr.activations, "_expit", None)
+    # they may part only below float64's normal range (~1e-308), where precision ends anyway
+    np.testing.assert_allclose(cr.activations.sigmoid(Z), scipy_values, rtol=1e-13, atol=1e-300)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sigmoid_is_stable_at_plus_minus_1000(dtype):
+def test_sigmoid_is_stable_at_plus_minus_1000(dtype, sigmoid_impl):
     Z = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]], dtype)
     with warnings.catch_warnings(), np.errstate(**STRICT):
         warnings.simplefilter("error")
@@ -225,16 +241,19 @@ def test_softmax_ignores_a_constant_added_to_each_row(Z, c):
 @given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=finite))
 @example(np.array([[28.0, 10.0, -28.0, 700.0]]))  # e^(Z − log(1 + e^Z)) failed here (1.3e-15)
 def test_sigmoid_symmetry_and_softplus_derivative(Z):
-    with np.errstate(**STRICT):
-        s = cr.Sigmoid().forward(Z)
-        np.testing.assert_allclose(cr.Sigmoid().forward(-Z), 1 - s, atol=1e-15)
-        softplus = cr.Softplus()
-        softplus.forward(Z)
-        np.testing.assert_allclose(softplus.backward(np.ones_like(Z)), s, rtol=1e-14, atol=1e-300)
+    for impl in (cr.activations._expit, None):       # SciPy's expit, and the NumPy fallback
+        with pytest.MonkeyPatch.context() as mp, np.errstate(**STRICT):
+            mp.setattr(cr.activations, "_expit", impl)
+            s = cr.Sigmoid().forward(Z)
+            np.testing.assert_allclose(cr.Sigmoid().forward(-Z), 1 - s, atol=1e-15)
+            softplus = cr.Softplus()
+            softplus.forward(Z)
+            np.testing.assert_allclose(softplus.backward(np.ones_like(Z)), s, rtol=1e-14,
+                                       atol=1e-300)
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
-def test_sigmoid_keeps_tiny_probabilities_to_full_relative_precision(dtype, rtol):
+def test_sigmoid_keeps_tiny_probabilities_to_full_relative_precision(dtype, rtol, sigmoid_impl):
     """σ(−30) ≈ 9.4e-14 must not come out as 1 − (1 − 9.4e-14): predict_proba and log-loss need it."""
     Z = np.array([[-80.0, -30.0, -10.0, -1.0, 0.0, 1.0, 10.0, 30.0]], dtype)
     expected = 1.0 / (1.0 + np.exp(-Z.astype(np.float64)))

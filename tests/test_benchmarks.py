@@ -21,7 +21,8 @@ if ROOT not in sys.path:  # benchmarks/ sits beside src/, outside the installed 
 import chainrule as cr  # noqa: E402
 from benchmarks import (common, contenders, epoch, memory, predict, profile_epoch, report,  # noqa: E402
                         run, scaling, xor)
-from benchmarks.reference import GemmFloor, NumpyMLP, xor_data, xor_numpy  # noqa: E402
+from benchmarks.reference import (GemmFloor, NumpyMLP, numpy_predict, xor_data,  # noqa: E402
+                                  xor_numpy)
 
 SMALL = [20, 16, 8, 5]
 
@@ -102,10 +103,18 @@ def test_xor_section_all_contenders_reach_the_same_loss():
 def test_predict_section():
     result = predict.run(rows=64, rounds=1, calls=3, blocks=1, sizes=SMALL)
     for key in ("batch_seconds", "single_seconds", "rows_per_second"):
-        assert set(result[key]) == {"chainrule", "torch", "sklearn"}
+        assert set(result[key]) == {"chainrule", "numpy", "torch", "sklearn"}
         assert all(positive_number(v) for v in result[key].values())
     assert all(positive_number(r) for r in result["ratios"].values())
     assert "1 row" in predict.format(result)
+
+
+def test_hand_written_predict_equals_chainrule():
+    X, _ = contenders.synthetic(7, SMALL[0], SMALL[-1], seed=2)
+    net = contenders.chainrule_mlp(SMALL, seed=4)
+    fn = numpy_predict(contenders.chainrule_params(net))
+    np.testing.assert_allclose(fn(X), net.predict(X), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fn(X[:1]), net.predict(X[:1]), rtol=1e-5, atol=1e-7)
 
 
 def test_memory_section_in_a_subprocess():

@@ -12,9 +12,10 @@ import numpy as np
 
 from .layers import Layer
 
-try:  # scipy's erf is vectorised C; without scipy, fall back to math.erf per element
-    from scipy.special import erf as _erf
+try:  # SciPy's erf and expit are vectorised C; without SciPy, NumPy fallbacks below
+    from scipy.special import erf as _erf, expit as _expit
 except ImportError:  # pragma: no cover - exercised only where scipy is absent
+    _expit = None
     _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
 
     def _erf(x):
@@ -63,15 +64,18 @@ class Exp(Activation):
 
 
 def sigmoid(Z, out=None):
-    """σ(Z) = 1 / (1 + e^(−Z)), computed as exp(−log(1 + e^(−Z))).
+    """σ(Z) = 1 / (1 + e^(−Z)), for any finite Z without overflow or warnings.
 
-    ``np.logaddexp(0, −Z)`` is log(1 + e^(−Z)) without overflow, so no input
-    overflows (Z = −1000 gives e^(−1000) = 0, not a warning), and the final
-    exp keeps full relative precision for tiny outputs: σ(−30) ≈ 9.4e-14
-    comes out right, not as 1 − (1 − 9.4e-14). Four whole-array operations:
-    the shorter exp(Z − log(1 + e^Z)) loses absolute precision near 1 (Z·ε
-    from the subtraction), which 1 − σ in the backward pass would magnify.
+    Accurate in both tails: σ(−30) ≈ 9.4e-14 comes out to full relative
+    precision, not as 1 − (1 − 9.4e-14), and near 1 the error stays within
+    rounding. With SciPy installed this is ``scipy.special.expit``, one
+    vectorised pass (about 5x faster); without, the same values to rounding
+    from four NumPy passes, exp(−log(1 + e^(−Z))), where ``np.logaddexp(0, −Z)``
+    is log(1 + e^(−Z)) without overflow. (The shorter exp(Z − log(1 + e^Z))
+    loses Z·ε near 1, which 1 − σ in the backward pass would magnify.)
     """
+    if _expit is not None:
+        return _expit(Z, out=out)
     A = np.negative(Z, out=out)
     np.logaddexp(0.0, A, out=A)
     np.negative(A, out=A)
