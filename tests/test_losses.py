@@ -253,12 +253,16 @@ def test_fused_pairs_are_declared():
 
 
 @pytest.mark.parametrize("shape", [(6, 3), (20, 3), (20, 64), (20, 65), (1, 2), (0, 4)])
-def test_row_max_of_narrow_and_wide_logits(shape, rng):
-    """The softmax shift: a transposed-copy reduction for few classes, the plain one for many."""
+def test_row_max_and_sum_of_narrow_and_wide_logits(shape, rng):
+    """The softmax shift and total: fast forms (a transposed copy, A·1) equal the plain reductions."""
     from chainrule.activations import row_max
     Z = rng.standard_normal(shape)
     np.testing.assert_array_equal(row_max(Z), Z.max(axis=1, keepdims=True))
     np.testing.assert_array_equal(row_max(Z[:, ::-1]), Z.max(axis=1, keepdims=True))
+    from chainrule.activations import row_sum
+    np.testing.assert_allclose(row_sum(Z), Z.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(row_sum(Z[:, ::-1]), Z.sum(axis=1, keepdims=True), rtol=1e-12,
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -227,6 +227,14 @@ def row_max(Z):
     return np.maximum.reduce(np.ascontiguousarray(Z.T), axis=0)[:, None]
 
 
+def row_sum(A):
+    """The sum of each row of A (n, k), shape (n, 1), as the product A·1 by BLAS:
+    several times faster than NumPy's reduction along a short last axis."""
+    if A.ndim != 2:
+        return np.add.reduce(A, axis=-1, keepdims=True)
+    return np.dot(A, np.ones(A.shape[1], A.dtype))[:, None]
+
+
 class Softmax(Activation):
     r"""Softmax over the last axis: ``A_ij = e^(Z_ij) / Σ_c e^(Z_ic)``.
 
@@ -242,14 +250,13 @@ class Softmax(Activation):
     def forward(self, Z):
         A = np.subtract(Z, row_max(Z), out=self._scratch("A", Z.shape, Z.dtype))
         np.exp(A, out=A)
-        A /= A.sum(axis=-1, keepdims=True)
+        A /= row_sum(A)
         self.A = A
         return A
 
     def backward(self, dA):
         A = self._cached("A")
         dZ = np.multiply(dA, A, out=self._dZ(dA))
-        s = dZ.sum(axis=-1, keepdims=True)
-        np.subtract(dA, s, out=dZ)
+        np.subtract(dA, row_sum(dZ), out=dZ)
         dZ *= A
         return dZ

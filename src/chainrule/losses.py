@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax, row_max, sigmoid
+from .activations import Sigmoid, Softmax, row_max, row_sum, sigmoid
 
 
 class Loss:
@@ -286,7 +286,7 @@ class CrossEntropy(Loss):
         else:
             picked = float(np.vdot(Y, shifted))
         A = np.exp(shifted, out=shifted)
-        total = np.add.reduce(A, axis=-1, keepdims=True)
+        total = row_sum(A)
         A /= total
         self.A = A
         return (float(np.add.reduce(np.log(total, out=total), axis=None)) - picked) / len(Z)
