@@ -176,3 +176,25 @@ def test_adam_stores_its_first_moment_scaled_by_1_over_1_minus_beta1(rng):
         m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
     np.testing.assert_allclose(opt.state["m"] * (1 - b1), m, rtol=1e-12)
     np.testing.assert_allclose(opt.state["v"], v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, settings", CASES, ids=[f"{n}{s}" for n, s in CASES])
+def test_proposal_is_bitwise_the_step_and_leaves_the_network_alone(name, settings, rng):
+    """fit takes each step as ``proposal`` (checked, then copied in): it must be exactly
+    what ``step`` writes, advance the state the same way, and not touch the weights."""
+    net_a = net_with_gradients(rng)
+    net_b = net_a.copy()
+    opt_a, opt_b = getattr(cr, name)(**settings), getattr(cr, name)(**settings)
+    for _ in range(3):
+        g = rng.standard_normal(net_a.n_params)
+        net_a.flat_grads[...] = g
+        net_b.flat_grads[...] = g
+        opt_a.step(net_a)
+        before = net_b.flat_params.copy()
+        new = opt_b.proposal(net_b)
+        np.testing.assert_array_equal(net_b.flat_params, before)
+        np.testing.assert_array_equal(new, net_a.flat_params)
+        net_b.flat_params[...] = new
+    assert opt_a.t == opt_b.t == 3
+    for key, value in opt_a.state.items():
+        np.testing.assert_array_equal(opt_b.state[key], value)

@@ -63,7 +63,7 @@ def test_a_step_that_overflows_the_weights_is_undone():
     X, y = _regression()
     net = cr.mlp([5, 8, 1], hidden="tanh", seed=0)
     start = net.flat_params.copy()
-    with pytest.raises(cr.DivergenceError, match=r"epoch 0, batch 0: the update made the "
+    with pytest.raises(cr.DivergenceError, match=r"epoch 0, batch 0: the update would have made the "
                        r"weights non-finite.*layer \d+ \(Dense") as caught:
         net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=3e38), epochs=2, batch_size=16, seed=0,
                 verbose=0)
@@ -302,3 +302,16 @@ def test_training_step_with_saturated_outputs_is_clean(dtype, output, loss, y):
         value = net.evaluate(X, y, loss=loss, metrics=())["loss"]
     assert np.all(np.isfinite(net.flat_params)) and np.all(np.isfinite(out))
     assert np.isfinite(value) and value > 0
+
+
+def test_the_layer_named_is_the_first_the_step_would_have_made_non_finite():
+    from chainrule.divergence import first_nonfinite_parameters
+    net = cr.mlp([3, 4, 2, 1], seed=0)          # Dense, ReLU, Dense, ReLU, Dense, identity
+    proposed = net.flat_params.copy()
+    assert first_nonfinite_parameters(net, proposed) is not None   # finite: the largest
+    offset_b2 = net[0].W.size + net[0].b.size + net[2].W.size       # layer 2's bias
+    proposed[offset_b2 + 1] = np.inf
+    assert first_nonfinite_parameters(net, proposed) == 2
+    proposed[net[0].W.size - 1] = np.nan                             # layer 0's weights
+    assert first_nonfinite_parameters(net, proposed) == 0
+    assert np.all(np.isfinite(net.flat_params))                      # its own are untouched

@@ -247,7 +247,6 @@ class _BaseMLP(BaseEstimator):
             cb.run = run
         bar = _Bar(run.epochs) if self.verbose and not incremental else None
         total_weight = w.sum()
-        before = np.empty_like(net.flat_params)  # the weights before each step (guarded_step)
         with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for cb in callbacks:
                 cb.on_train_begin({})
@@ -263,12 +262,12 @@ class _BaseMLP(BaseEstimator):
                     value = self._loss_and_gradient(Xb, Ywb)
                     bad = None
                     if finite_loss_and_gradients(value, net.flat_grads):
-                        bad = guarded_step(net, optimizer.step, before)
+                        bad = guarded_step(net, optimizer.proposal)
                     else:
                         bad = "loss"
                     if bad is not None:
                         what = (f"the loss is {value!r}" if bad == "loss" else
-                                f"the update made the weights of layer {bad} non-finite")
+                                f"the update would have made the weights of layer {bad} non-finite")
                         raise DivergenceError(
                             f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: {what}; "
                             f"lower learning_rate_init ({self.learning_rate_init:g}) or standardise "

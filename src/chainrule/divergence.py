@@ -25,15 +25,20 @@ class DivergenceError(FloatingPointError):
         self.epoch, self.batch, self.layer, self.history = epoch, batch, layer, history
 
 
-def first_nonfinite_parameters(net):
+def first_nonfinite_parameters(net, flat=None):
     """Index of the first layer with a NaN or infinite parameter.
 
+    ``flat`` holds parameter values laid out like ``net.flat_params`` (layer
+    by layer, each layer's ``params`` in order); by default the network's own.
     ‖w‖² also overflows when the weights are all finite but huge; then it is
     the layer holding the largest one.
     """
-    largest, where = -1.0, None
+    flat = net.flat_params if flat is None else flat
+    largest, where, offset = -1.0, None, 0
     for i, layer in enumerate(net.layers):
-        for _, v, _ in layer.parameters():
+        for name in layer.params:
+            size = getattr(layer, name).size
+            v, offset = flat[offset:offset + size], offset + size
             if not np.all(np.isfinite(v)):
                 return i
             if v.size and np.max(np.abs(v)) > largest:
@@ -44,13 +49,13 @@ def first_nonfinite_parameters(net):
 def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     """Build the DivergenceError: find the first layer that went non-finite.
 
-    ``stepped`` is the first layer whose weights the optimizer step made
-    non-finite (the weights have been put back), or None when the loss or a
+    ``stepped`` is the first layer whose weights the optimizer step would have
+    made non-finite (the step was not applied), or None when the loss or a
     gradient was non-finite before any step.
     """
     layer, where = None, None
     if stepped is not None:
-        layer, where = stepped, "weights (after the update)"
+        layer, where = stepped, "weights the update would give"
     A = Xb
     with net.evaluating():
         for i, lyr in enumerate(net.layers if layer is None else ()):
@@ -76,7 +81,7 @@ def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
         site = "; every layer's output is finite: the loss itself overflowed"
     else:
         site = "; every gradient is finite but so large that ‖g‖² overflows"
-    what = (f"the update made the weights non-finite or too large (‖w‖² overflows) "
+    what = (f"the update would have made the weights non-finite or too large (‖w‖² overflows) "
             f"(the loss was {value!r})"
             if stepped is not None else f"the loss is {value!r}")
     message = (f"training diverged at epoch {epoch}, batch {batch}: {what}"
@@ -93,19 +98,18 @@ def finite_loss_and_gradients(value, grads):
     return math.isfinite(value) and math.isfinite(np.dot(grads, grads))
 
 
-def guarded_step(net, step, before):
-    """Apply ``step(net)`` and keep it only if the weights stay finite.
+def guarded_step(net, propose):
+    """Take one optimizer step only if it leaves the weights finite.
 
     A finite gradient can still overflow the weights (a huge learning rate).
-    The weights are copied into ``before`` (a preallocated array like
-    ``net.flat_params``) first, and put back when ‖w‖² is no longer finite.
-    Returns None when the step was kept, else the index of the first layer
-    the step made non-finite (the weights are those before it again).
+    ``propose(net)`` (an optimizer's ``proposal``, perhaps after gradient
+    clipping) returns the new weights in a work array, the network's own
+    untouched; they are copied in only when their ‖w‖² is finite. Returns
+    None when the step was taken, else the index of the first layer the step
+    would have made non-finite (the network keeps the weights it had).
     """
-    np.copyto(before, net.flat_params)
-    step(net)
-    if math.isfinite(np.dot(net.flat_params, net.flat_params)):
+    new = propose(net)
+    if math.isfinite(np.dot(new, new)):
+        np.copyto(net.flat_params, new)
         return None
-    bad = first_nonfinite_parameters(net)
-    np.copyto(net.flat_params, before)
-    return bad  # never None here: ‖w‖² over no weights is 0, finite
+    return first_nonfinite_parameters(net, new)  # never None: ‖w‖² over no weights is 0

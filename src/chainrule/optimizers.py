@@ -30,8 +30,12 @@ def _check(name, value, rule, ok):
 class Optimizer:
     """Shared skeleton: validation, per-network state, step counting.
 
-    Subclasses implement ``_update(p, g)`` on the flat parameter and gradient
-    arrays, keeping their state in ``self.state`` (arrays shaped like p).
+    Subclasses implement ``_update(p, g) -> (delta, keep)`` on the flat
+    parameter and gradient arrays: advance their state (``self.state``, arrays
+    shaped like p) and return the step as a work array ``delta`` and a factor
+    ``keep`` (1.0 except for decoupled weight decay), without writing into p.
+    The new parameters are ``keep·p − delta``: ``step`` writes them into p,
+    ``proposal`` into ``delta`` (for fit, which checks them first).
     """
 
     def __init__(self, lr, weight_decay=0.0):
@@ -51,6 +55,28 @@ class Optimizer:
 
     def step(self, net):
         """Update ``net``'s parameters in place from its current gradients."""
+        p = net.flat_params
+        delta, keep = self._advance(net)
+        if keep != 1.0:
+            p *= keep
+        p -= delta
+
+    def proposal(self, net):
+        """The parameters one step would give, in a work array; ``net``'s stay as they are.
+
+        The optimizer's state advances exactly as in ``step``, and copying the
+        result into ``net.flat_params`` completes the step (bitwise what
+        ``step`` gives). fit does so only when the result is finite: see
+        :func:`chainrule.divergence.guarded_step`.
+        """
+        p = net.flat_params
+        delta, keep = self._advance(net)
+        if keep != 1.0:
+            p = np.multiply(p, keep, out=self._scratch("kept", p))
+        return np.subtract(p, delta, out=delta)
+
+    def _advance(self, net):
+        """Count the step and return ``_update``'s (delta, keep) for ``net``."""
         if getattr(net, "_released", False):
             from .network import check_trainable
             check_trainable(net)
@@ -61,7 +87,7 @@ class Optimizer:
                                  "network; create a new optimizer (or call reset()) for this one")
             self._owner = p
         self.t += 1
-        self._update(p, g)
+        return self._update(p, g)
 
     def _buffer(self, name, like):
         buf = self.state.get(name)
@@ -138,7 +164,7 @@ class SGD(Optimizer):
                 g = step
             else:
                 g = v
-        p -= np.multiply(g, self.lr, out=self._scratch("step", p))
+        return np.multiply(g, self.lr, out=self._scratch("step", p)), 1.0
 
 
 class Adam(Optimizer):
@@ -173,10 +199,11 @@ class Adam(Optimizer):
 
     def _update(self, p, g):
         b1, b2 = self.betas
+        keep = 1.0
         if not self.decoupled:
             g = self._with_l2(p, g)
         elif self.weight_decay:
-            p *= 1.0 - self.lr * self.weight_decay
+            keep = 1.0 - self.lr * self.weight_decay   # AdamW: p·(1 − lr·λ) − Adam's step
         M, v = self._buffer("m", p), self._buffer("v", p)
         tmp = self._scratch("tmp", p)
         M *= b1                               # M = m/(1 − β₁):  M ← β₁M + g
@@ -192,7 +219,7 @@ class Adam(Optimizer):
         tmp += self.eps * sqrt_c2
         np.divide(M, tmp, out=tmp)
         tmp *= self.lr * (1.0 - b1) * sqrt_c2 / c1
-        p -= tmp
+        return tmp, keep
 
 
 class AdamW(Adam):
@@ -243,7 +270,7 @@ class RMSprop(Optimizer):
             np.multiply(b, self.lr, out=tmp)
         else:
             tmp *= self.lr
-        p -= tmp
+        return tmp, 1.0
 
 
 class Adagrad(Optimizer):
@@ -269,4 +296,4 @@ class Adagrad(Optimizer):
         tmp += self.eps
         np.divide(g, tmp, out=tmp)
         tmp *= self.lr
-        p -= tmp
+        return tmp, 1.0

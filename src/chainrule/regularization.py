@@ -60,17 +60,17 @@ def inplace_add_penalty_gradient(dW, W, l1=0.0, l2=0.0):
     return dW
 
 
-def clipped_step(optimizer, clip_norm, clip_value):
-    """``optimizer.step``, preceded by gradient clipping when asked for (fit's clip_norm,
-    clip_value); the optimizer's own step, untouched, when not."""
+def clipped_proposal(optimizer, clip_norm, clip_value):
+    """``optimizer.proposal``, preceded by gradient clipping when asked for (fit's
+    clip_norm, clip_value); the optimizer's own proposal, untouched, when not."""
     for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if value is not None and (isinstance(value, bool) or not isinstance(
                 value, (int, float, np.integer, np.floating)) or not math.isfinite(value) or value <= 0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if clip_norm is None and clip_value is None:
-        return optimizer.step
+        return optimizer.proposal
 
-    def step(net):
+    def proposal(net):
         g = net.flat_grads
         if clip_value is not None:
             np.clip(g, -clip_value, clip_value, out=g)
@@ -79,5 +79,5 @@ def clipped_step(optimizer, clip_norm, clip_value):
             scale = clip_norm / (math.sqrt(float(np.vdot(g, g))) + 1e-6)
             if scale < 1:
                 g *= scale
-        optimizer.step(net)
-    return step
+        return optimizer.proposal(net)
+    return proposal

@@ -134,7 +134,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                          "validation_split along with metrics (or use net.evaluate afterwards)")
     if shuffle == "stratified" and y is None:
         raise ValueError("shuffle='stratified' needs arrays fit(X, y), not a stream of batches")
-    step = _regularization.clipped_step(optimizer, clip_norm, clip_value)
+    propose = _regularization.clipped_proposal(optimizer, clip_norm, clip_value)
     train_loss = loss
     check_loss_fits(net, loss)
     if y is None:  # a stream of (X_batch, y_batch)
@@ -189,7 +189,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                           "on_train_end")}
     batch_hooks = hooks["on_batch_end"]
     grads = net.flat_grads
-    before = np.empty_like(net.flat_params)  # the weights before the current step
 
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -203,7 +202,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                     value = net.forward_backward(Xb, Yb, train_loss)
                     if not finite_loss_and_gradients(value, grads):
                         raise diverged(net, Xb, value, epoch, b, history, optimizer)
-                    bad = guarded_step(net, step, before)
+                    bad = guarded_step(net, propose)
                     if bad is not None:
                         raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
                     n = len(Xb)

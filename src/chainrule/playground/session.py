@@ -72,7 +72,6 @@ class Session:
                        seed=np.random.default_rng([seed, 2]), dtype=np.float64)
         self.loss = loss_class()
         self.optimizer = names.optimizer(config["optimizer"], lr=config["lr"])
-        self._before = np.empty_like(self.net.flat_params)  # for guarded_step
         self.Y = self.loss.prepare(self.y, n_out, self.net.dtype)
         self.Y_val = self.loss.prepare(self.y_val, n_out, self.net.dtype)
 
@@ -106,10 +105,10 @@ class Session:
         """Apply the gradients of the batch just computed, unless they are not finite."""
         bad = "loss"
         if finite_loss_and_gradients(value, self.net.flat_grads):
-            bad = guarded_step(self.net, self.optimizer.step, self._before)
+            bad = guarded_step(self.net, self.optimizer.proposal)
         if bad is not None:
             what = (f"the loss on the batch is {value!r}" if bad == "loss" else
-                    f"the update made the weights of layer {bad} non-finite")
+                    f"the update would have made the weights of layer {bad} non-finite")
             self.diverged = (f"training diverged at step {self.step}: {what}; "
                              f"lr={self.config['lr']:g} is likely too high. The weights "
                              "are those before that batch; lower the learning rate and reset.")
