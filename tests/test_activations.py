@@ -274,3 +274,14 @@ def test_relu_with_reused_zeros_is_max_with_0_and_keeps_the_zeros(rng):
         np.testing.assert_array_equal(A, np.maximum(Z, 0))
         A[...] = -7.0   # a caller (or the next layer) scribbling on the output
     assert all(np.all(a == 0) for key, a in layer._pool.items() if key[0] == "filled")
+
+
+def test_sigmoid_keeps_float16():
+    """SciPy's expit has no float16 loop (it would return float64): float16 takes NumPy's path."""
+    Z = np.array([[-3.0, 0.0, 3.0]], np.float16)
+    assert cr.activations.sigmoid(Z).dtype == np.float16
+    bce = cr.BinaryCrossEntropy()
+    bce.forward_logits(Z, np.ones_like(Z))
+    assert bce.backward_logits().dtype == np.float16
+    np.testing.assert_allclose(cr.activations.sigmoid(Z), 1 / (1 + np.exp(-Z.astype(float))),
+                               rtol=2e-3)

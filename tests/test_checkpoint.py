@@ -85,7 +85,7 @@ def test_a_checkpoint_is_also_a_model_file(tmp_path):
     np.testing.assert_array_equal(cr.load(path).predict(X), net.predict(X))
     _, info, state = read_checkpoint(path)
     assert info["optimizer"] == "Adam" and state["t"] == 5
-    assert sorted(state) == ["m", "t", "v"]
+    assert sorted(state) == ["m_scaled", "t", "v"]
     assert set(info["history"]) == {"loss", "val_loss", "val_accuracy", "lr"}
 
 
@@ -192,7 +192,7 @@ def test_sigkill_while_writing_always_leaves_a_complete_checkpoint(tmp_path):
         net, info, state = read_checkpoint(path)  # complete, or this raises
         assert net.n_params == 32 * 256 + 256 + 256 * 256 + 256 + 256 * 4 + 4
         assert len(info["history"]["loss"]) == info["epoch"] + 1
-        assert state["t"] == info["epoch"] + 1 and state["m"].shape == (net.n_params,)
+        assert state["t"] == info["epoch"] + 1 and state["m_scaled"].shape == (net.n_params,)
         epochs_seen.append(info["epoch"])
     leftovers = [f for f in os.listdir(tmp_path) if f != "c.safetensors"]
     print("epochs at each kill:", epochs_seen, "killed mid-write:", mid_write)

@@ -137,10 +137,10 @@ def test_state_dict_round_trip(rng):
     opt_a = cr.Adam(lr=0.01)
     run(opt_a, net_a, grads[:2])
     state = opt_a.state_dict()
-    assert state["t"] == 2 and set(state) == {"t", "m", "v"}
+    assert state["t"] == 2 and set(state) == {"t", "m_scaled", "v"}
     state_copy = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
     run(opt_a, net_a, grads[2:])
-    np.testing.assert_array_equal(state["m"], state_copy["m"])  # the state_dict is a copy
+    np.testing.assert_array_equal(state["m_scaled"], state_copy["m_scaled"])  # a copy
     # a fresh optimizer loaded with the state continues exactly where the first one was
     run(cr.Adam(lr=0.01), net_b, grads[:2])
     opt_b = cr.Adam(lr=0.01)
@@ -165,7 +165,7 @@ def test_repr_lists_settings():
 
 
 def test_adam_stores_its_first_moment_scaled_by_1_over_1_minus_beta1(rng):
-    """state["m"] is m/(1 − β₁) (one pass fewer per step); v is torch's exp_avg_sq as is."""
+    """state["m_scaled"] is m/(1 − β₁) (one pass fewer per step); v is torch's exp_avg_sq."""
     net = net_with_gradients(rng)
     b1, b2 = 0.8, 0.99
     opt = cr.Adam(lr=0.01, betas=(b1, b2))
@@ -174,8 +174,18 @@ def test_adam_stores_its_first_moment_scaled_by_1_over_1_minus_beta1(rng):
     m = v = 0.0
     for g in grads:
         m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-    np.testing.assert_allclose(opt.state["m"] * (1 - b1), m, rtol=1e-12)
+    np.testing.assert_allclose(opt.state["m_scaled"] * (1 - b1), m, rtol=1e-12)
     np.testing.assert_allclose(opt.state["v"], v, rtol=1e-12)
+    # a state holding torch's m (exp_avg; chainrule 0.1.0 checkpoints) is converted on loading
+    other = cr.Adam(lr=0.01, betas=(b1, b2))
+    other.load_state_dict({"t": opt.t, "m": m, "v": v})
+    np.testing.assert_allclose(other.state["m_scaled"], opt.state["m_scaled"], rtol=1e-12)
+    g = rng.standard_normal(net.n_params)
+    twin = net.copy()
+    for o, n in ((opt, net), (other, twin)):
+        n.flat_grads[...] = g
+        o.step(n)
+    np.testing.assert_allclose(twin.flat_params, net.flat_params, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name, settings", CASES, ids=[f"{n}{s}" for n, s in CASES])
@@ -198,3 +208,35 @@ def test_proposal_is_bitwise_the_step_and_leaves_the_network_alone(name, setting
     assert opt_a.t == opt_b.t == 3
     for key, value in opt_a.state.items():
         np.testing.assert_array_equal(opt_b.state[key], value)
+
+
+class _LegacyInPlace(cr.Optimizer):
+    """A user's optimizer in the older protocol: _update writes into p and returns None."""
+
+    def _update(self, p, g):
+        p -= self.lr * g
+
+
+class _OwnStep(cr.Optimizer):
+    """A user's optimizer that overrides step itself."""
+
+    def step(self, net):
+        net.flat_params[...] -= self.lr * net.flat_grads
+
+
+@pytest.mark.parametrize("cls", [_LegacyInPlace, _OwnStep])
+def test_user_optimizers_in_the_older_protocol_still_train_and_are_guarded(cls, rng):
+    X = rng.standard_normal((16, 3))
+    y = X @ rng.standard_normal((3, 1))
+    net = cr.mlp([3, 4, 1], hidden="tanh", seed=0, dtype=np.float64)
+    reference = net.copy()
+    net.fit(X, y, loss=cr.MSE(), optimizer=cls(lr=0.05), epochs=3, batch_size=None, verbose=0)
+    sgd = reference.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=3,
+                        batch_size=None, verbose=0)
+    np.testing.assert_allclose(net.flat_params, reference.flat_params, rtol=1e-12)
+    assert sgd["loss"][-1] < sgd["loss"][0]
+    start = net.flat_params.copy()
+    with pytest.raises(cr.DivergenceError, match="would have made the weights"):
+        net.fit(X, y, loss=cr.MSE(), optimizer=cls(lr=1e300), epochs=1,
+                batch_size=None, verbose=0)
+    np.testing.assert_array_equal(net.flat_params, start)

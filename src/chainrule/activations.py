@@ -74,7 +74,7 @@ def sigmoid(Z, out=None):
     is log(1 + e^(−Z)) without overflow. (The shorter exp(Z − log(1 + e^Z))
     loses Z·ε near 1, which 1 − σ in the backward pass would magnify.)
     """
-    if _expit is not None:
+    if _expit is not None and Z.dtype.char in "fd":  # expit has no float16 loop: it would upcast
         return _expit(Z, out=out)
     A = np.negative(Z, out=out)
     np.logaddexp(0.0, A, out=A)

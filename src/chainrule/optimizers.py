@@ -13,6 +13,7 @@ start; AdamW takes weight decay out of the gradient and applies it directly.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -27,6 +28,15 @@ def _check(name, value, rule, ok):
     return float(value)
 
 
+@functools.cache
+def _proposes(cls):
+    """True if ``cls`` steps by ``keep·p − delta`` from an ``_update`` that returns them."""
+    if cls.step is not Optimizer.step or cls.proposal is not Optimizer.proposal:
+        return False
+    owner = next(k for k in cls.__mro__ if "_update" in k.__dict__)
+    return owner.__dict__.get("_returns_step", False)
+
+
 class Optimizer:
     """Shared skeleton: validation, per-network state, step counting.
 
@@ -36,7 +46,15 @@ class Optimizer:
     ``keep`` (1.0 except for decoupled weight decay), without writing into p.
     The new parameters are ``keep·p − delta``: ``step`` writes them into p,
     ``proposal`` into ``delta`` (for fit, which checks them first).
+
+    Such an ``_update`` is declared by ``_returns_step = True`` in the class
+    that defines it. A subclass may also follow the older protocol: override
+    ``step(net)``, or write ``_update`` to change p in place and return None.
+    That works everywhere; ``proposal`` then snapshots the weights around
+    each step.
     """
+
+    _returns_step = False
 
     def __init__(self, lr, weight_decay=0.0):
         #: A learning-rate schedule given as ``lr`` (see schedules.py): fit steps it
@@ -56,7 +74,10 @@ class Optimizer:
     def step(self, net):
         """Update ``net``'s parameters in place from its current gradients."""
         p = net.flat_params
-        delta, keep = self._advance(net)
+        update = self._advance(net)
+        if update is None:  # a subclass that updated p in place itself
+            return
+        delta, keep = update
         if keep != 1.0:
             p *= keep
         p -= delta
@@ -70,6 +91,14 @@ class Optimizer:
         :func:`chainrule.divergence.guarded_step`.
         """
         p = net.flat_params
+        if not _proposes(type(self)):    # a step that writes into p: take it, then undo it
+            before = self._scratch("before", p)
+            np.copyto(before, p)
+            self.step(net)
+            new = self._scratch("new", p)
+            np.copyto(new, p)
+            np.copyto(p, before)
+            return new
         delta, keep = self._advance(net)
         if keep != 1.0:
             p = np.multiply(p, keep, out=self._scratch("kept", p))
@@ -152,6 +181,8 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         self.nesterov = bool(nesterov)
 
+    _returns_step = True
+
     def _update(self, p, g):
         g = self._with_l2(p, g)
         if self.momentum:
@@ -180,7 +211,9 @@ class Adam(Optimizer):
     The first moment is stored scaled, ``M = m/(1 − β₁)``, so that its update
     needs no multiplication of g, ``M ← β₁·M + g``, and the factor (1 − β₁)
     moves into the step's scalar: eleven whole-array passes per step instead
-    of twelve, the same update up to rounding. ``state_dict()["m"]`` holds M.
+    of twelve, the same update up to rounding. ``state_dict()`` holds it as
+    ``"m_scaled"`` (and v as ``"v"``); a state with torch's ``"m"`` (exp_avg,
+    as chainrule 0.1.0 checkpoints hold it) is converted on loading.
     (v is not scaled the same way: v/(1 − β₂) would overflow float32 for
     gradients above about 6e17, well before v itself does.)
     """
@@ -196,6 +229,7 @@ class Adam(Optimizer):
 
     #: AdamW: decay the weights directly instead of adding λ·p to the gradient.
     decoupled = False
+    _returns_step = True
 
     def _update(self, p, g):
         b1, b2 = self.betas
@@ -204,7 +238,7 @@ class Adam(Optimizer):
             g = self._with_l2(p, g)
         elif self.weight_decay:
             keep = 1.0 - self.lr * self.weight_decay   # AdamW: p·(1 − lr·λ) − Adam's step
-        M, v = self._buffer("m", p), self._buffer("v", p)
+        M, v = self._buffer("m_scaled", p), self._buffer("v", p)
         tmp = self._scratch("tmp", p)
         M *= b1                               # M = m/(1 − β₁):  M ← β₁M + g
         M += g
@@ -220,6 +254,15 @@ class Adam(Optimizer):
         np.divide(M, tmp, out=tmp)
         tmp *= self.lr * (1.0 - b1) * sqrt_c2 / c1
         return tmp, keep
+
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        if "m" in state and "m_scaled" not in state:  # torch's exp_avg: an older checkpoint
+            state["m_scaled"] = np.asarray(state.pop("m")) / (1.0 - self.betas[0])
+        super().load_state_dict(state)
+
+    load_state_dict.__doc__ = Optimizer.load_state_dict.__doc__
 
 
 class AdamW(Adam):
@@ -252,6 +295,8 @@ class RMSprop(Optimizer):
         self.alpha = _check("alpha", alpha, "in [0, 1)", lambda v: 0 <= v < 1)
         self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
         self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
+
+    _returns_step = True
 
     def _update(self, p, g):
         g = self._with_l2(p, g)
@@ -286,6 +331,8 @@ class Adagrad(Optimizer):
     def __init__(self, lr=1e-2, eps=1e-10, weight_decay=0.0):
         super().__init__(lr, weight_decay)
         self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+
+    _returns_step = True
 
     def _update(self, p, g):
         g = self._with_l2(p, g)
