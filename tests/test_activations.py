@@ -285,3 +285,10 @@ def test_sigmoid_keeps_float16():
     assert bce.backward_logits().dtype == np.float16
     np.testing.assert_allclose(cr.activations.sigmoid(Z), 1 / (1 + np.exp(-Z.astype(float))),
                                rtol=2e-3)
+
+
+def test_gelu_keeps_float16():
+    Z = np.array([[-2.0, 0.0, 1.5]], np.float16)
+    layer = cr.GELU()
+    A = layer.forward(Z)
+    assert A.dtype == np.float16 and layer.backward(np.ones_like(Z)).dtype == np.float16

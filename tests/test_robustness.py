@@ -315,3 +315,17 @@ def test_the_layer_named_is_the_first_the_step_would_have_made_non_finite():
     proposed[net[0].W.size - 1] = np.nan                             # layer 0's weights
     assert first_nonfinite_parameters(net, proposed) == 0
     assert np.all(np.isfinite(net.flat_params))                      # its own are untouched
+
+
+def test_a_float16_network_is_not_called_divergent_for_a_norm_beyond_float16s_range():
+    """‖w‖² of a few hundred ordinary float16 weights exceeds 65504: the finite checks sum
+    in float32, so training goes on (it used to stop with a DivergenceError)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 300)).astype(np.float16)
+    y = rng.integers(0, 2, 32)
+    net = cr.mlp([300, 300, 2], output="softmax", init="normal", seed=0, dtype=np.float16)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.dot(net.flat_params, net.flat_params))   # in float16 itself
+    history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=1e-4), epochs=2,
+                      batch_size=16, verbose=0)
+    assert len(history["loss"]) == 2 and np.all(np.isfinite(net.flat_params))

@@ -191,7 +191,8 @@ class GELU(Activation):
 
     def forward(self, Z):
         self.Z = Z
-        self.Phi = 0.5 * (1.0 + _erf(Z * (1 / math.sqrt(2.0))))
+        erf = _erf(Z * (1 / math.sqrt(2.0))).astype(Z.dtype, copy=False)  # SciPy: no float16 loop
+        self.Phi = 0.5 * (1.0 + erf)
         return Z * self.Phi
 
     def backward(self, dA):

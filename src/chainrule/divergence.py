@@ -89,13 +89,24 @@ def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     return DivergenceError(message, epoch, batch, layer, history)
 
 
+def squared_norm(a):
+    """‖a‖² by one BLAS call; NaN or inf when an entry is, or when the sum overflows.
+
+    float16 (and narrower) is summed in float32: its own range (65504) would
+    overflow for a few hundred ordinary weights.
+    """
+    if a.dtype.itemsize < 4:
+        a = a.astype(np.float32)
+    return np.dot(a, a)
+
+
 def finite_loss_and_gradients(value, grads):
     """True when the loss and every gradient are finite.
 
-    ‖g‖² (one BLAS call) is NaN or inf when any gradient is, or when the
-    gradient is so large that its square overflows: divergence all the same.
+    ‖g‖² is NaN or inf when any gradient is, or when the gradient is so large
+    that its square overflows: divergence all the same.
     """
-    return math.isfinite(value) and math.isfinite(np.dot(grads, grads))
+    return math.isfinite(value) and math.isfinite(squared_norm(grads))
 
 
 def guarded_step(net, propose):
@@ -109,7 +120,7 @@ def guarded_step(net, propose):
     would have made non-finite (the network keeps the weights it had).
     """
     new = propose(net)
-    if math.isfinite(np.dot(new, new)):
+    if math.isfinite(squared_norm(new)):
         np.copyto(net.flat_params, new)
         return None
     return first_nonfinite_parameters(net, new)  # never None: ‖w‖² over no weights is 0
