@@ -3,7 +3,8 @@
 The machine a benchmark runs on is usually shared and noisy, so contenders are
 never timed one after the other in blocks: each round times every contender
 once (A B C, A B C, ...), and the median over rounds is reported. A slow
-moment then hurts every contender of that round alike instead of one of them.
+moment then hurts every contender of that round alike instead of one of them,
+and ratios are taken within rounds (``paired_ratio``).
 """
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def interleaved(contenders, rounds, warmup=True, pause=None):
             times[name].append(time.perf_counter() - start)
     return {name: {"median": statistics.median(t), "min": min(t), "times": t}
             for name, t in times.items()}
+
+
+def paired_ratio(times, a, b):
+    """Median over rounds of ``times[a][i] / times[b][i]``; None if either is missing.
+
+    Slow phases of a shared machine last longer than one round, so the two
+    medians of a and b may come from different phases; the ratio within each
+    round compares contenders timed moments apart, and is far steadier.
+    """
+    if a not in times or b not in times:
+        return None
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
 def per_call(fn, calls, blocks):

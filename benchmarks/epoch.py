@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import contenders as C
-from .common import fmt_ratio, fmt_time, interleaved, ratio, table
+from .common import fmt_ratio, fmt_time, interleaved, paired_ratio, table
 from .reference import GemmFloor, NumpyMLP
 
 SIZES = [784, 256, 128, 10]
@@ -30,27 +30,22 @@ def run(n=60_000, rounds=5, sizes=SIZES, batch_size=128, seed=0, sklearn=True, t
     fns["floor"] = lambda: floor.epoch(X, batch_size)
     timed = interleaved(fns, rounds)
     s = {name: t["median"] for name, t in timed.items()}
-    get = s.get
-    ratios = {
-        "chainrule/torch": ratio(get("chainrule"), get("torch")),
-        "chainrule/floor": ratio(get("chainrule"), get("floor")),
-        "sklearn/chainrule": ratio(get("sklearn"), get("chainrule")),
-        "chainrule/numpy": ratio(get("chainrule"), get("numpy")),
-        "numpy/floor": ratio(get("numpy"), get("floor")),
-        "torch/numpy": ratio(get("torch"), get("numpy")),
-    }
+    times = {name: t["times"] for name, t in timed.items()}
+    pairs = ["chainrule/torch", "chainrule/floor", "sklearn/chainrule", "chainrule/numpy",
+             "numpy/floor", "torch/numpy"]
+    ratios = {p: paired_ratio(times, *p.split("/")) for p in pairs}
     return {"settings": {"n": n, "sizes": sizes, "batch_size": batch_size, "rounds": rounds,
                          "dtype": "float32"},
-            "seconds": s, "times": {k: t["times"] for k, t in timed.items()}, "ratios": ratios}
+            "seconds": s, "times": times, "ratios": ratios,
+            "x_floor": {name: paired_ratio(times, name, "floor") for name in times}}
 
 
 def format(result):
     s, st = result["seconds"], result["settings"]
-    floor = s.get("floor")
-    rows = [(name, fmt_time(t), fmt_ratio(ratio(t, floor)), f"{st['n'] / t:,.0f}")
+    rows = [(name, fmt_time(t), fmt_ratio(result["x_floor"][name]), f"{st['n'] / t:,.0f}")
             for name, t in sorted(s.items(), key=lambda kv: kv[1])]
     head = (f"1. MLP epoch: {'-'.join(map(str, st['sizes']))} ReLU, softmax+CE, Adam, "
             f"batch {st['batch_size']}, float32, N = {st['n']:,}; median of {st['rounds']} "
-            "interleaved rounds")
+            "interleaved rounds (ratios: median of the ratios within each round)")
     ratios = "  ".join(f"{k} {fmt_ratio(v)}" for k, v in result["ratios"].items())
     return "\n".join([head, table(("contender", "epoch", "x floor", "rows/s"), rows), ratios])

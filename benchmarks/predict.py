@@ -13,7 +13,7 @@ import time
 
 from . import common
 from . import contenders as C
-from .common import fmt_ratio, fmt_time, per_call, ratio, table
+from .common import fmt_ratio, fmt_time, paired_ratio, per_call, table
 from .epoch import SIZES
 from .reference import numpy_predict
 
@@ -49,11 +49,12 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     med = lambda t: sorted(t)[len(t) // 2]
     batch_s = {k: med(v) for k, v in batch.items()}
     single_s = {k: med(v) for k, v in single.items()}
-    ratios = {"throughput chainrule/torch": ratio(batch_s.get("torch"), batch_s["chainrule"]),
-              "throughput chainrule/sklearn": ratio(batch_s.get("sklearn"), batch_s["chainrule"]),
-              "latency chainrule/torch": ratio(single_s["chainrule"], single_s.get("torch")),
-              "latency chainrule/sklearn": ratio(single_s["chainrule"], single_s.get("sklearn")),
-              "latency chainrule/numpy": ratio(single_s["chainrule"], single_s["numpy"])}
+    # ratios within each round (see common.paired_ratio)
+    ratios = {"throughput chainrule/torch": paired_ratio(batch, "torch", "chainrule"),
+              "throughput chainrule/sklearn": paired_ratio(batch, "sklearn", "chainrule"),
+              "latency chainrule/torch": paired_ratio(single, "chainrule", "torch"),
+              "latency chainrule/sklearn": paired_ratio(single, "chainrule", "sklearn"),
+              "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy")}
     return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
             "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
             "rows_per_second": {k: rows / v for k, v in batch_s.items()}}

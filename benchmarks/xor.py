@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import fmt_ratio, fmt_time, interleaved, ratio, table
+from .common import fmt_ratio, fmt_time, interleaved, paired_ratio, table
 from .reference import xor_data, xor_numpy
 
 
@@ -60,18 +60,18 @@ def run(steps=10_000, rounds=3, seed=0, torch=True):
     final = {name: fn()[-1] for name, fn in fns.items()}    # doubles as the warm-up
     timed = interleaved(fns, rounds, warmup=False)
     s = {name: t["median"] for name, t in timed.items()}
-    ratios = {"chainrule/numpy": ratio(s["chainrule"], s["numpy"]),
-              "torch/chainrule": ratio(s.get("torch"), s["chainrule"]),
-              "torch/numpy": ratio(s.get("torch"), s["numpy"])}
+    times = {k: t["times"] for k, t in timed.items()}
+    ratios = {p: paired_ratio(times, *p.split("/"))
+              for p in ("chainrule/numpy", "torch/chainrule", "torch/numpy")}
     return {"settings": {"steps": steps, "rounds": rounds, "dtype": "float32"},
-            "seconds": s, "times": {k: t["times"] for k, t in timed.items()},
-            "final_loss": final, "ratios": ratios}
+            "seconds": s, "times": times, "final_loss": final, "ratios": ratios,
+            "x_numpy": {name: paired_ratio(times, name, "numpy") for name in times}}
 
 
 def format(result):
     s, st = result["seconds"], result["settings"]
     rows = [(name, fmt_time(t), f"{t / st['steps'] * 1e6:.1f} µs",
-             fmt_ratio(ratio(t, s["numpy"])), f"{result['final_loss'][name]:.4f}")
+             fmt_ratio(result["x_numpy"][name]), f"{result['final_loss'][name]:.4f}")
             for name, t in sorted(s.items(), key=lambda kv: kv[1])]
     head = (f"2. XOR 2-4-1 sigmoid, BCE, SGD lr 0.1: {st['steps']:,} full-batch steps, "
             f"median of {st['rounds']} rounds")

@@ -85,8 +85,10 @@ def test_epoch_section():
     assert all(positive_number(t) for t in result["seconds"].values())
     assert all(len(t) == 2 for t in result["times"].values())
     assert all(positive_number(r) for r in result["ratios"].values())
+    t = result["times"]                  # ratios are medians of the ratios within rounds
     assert result["ratios"]["chainrule/torch"] == pytest.approx(
-        result["seconds"]["chainrule"] / result["seconds"]["torch"])
+        float(np.median(np.divide(t["chainrule"], t["torch"]))))
+    assert result["x_floor"]["floor"] == 1.0
     assert "chainrule/floor" in epoch.format(result)
 
 
@@ -207,3 +209,10 @@ def test_datasets_section_compares_both_estimators_on_the_same_split():
     assert all(0 <= s <= 1 for s in r["score"].values())
     assert r["sklearn/chainrule"] == r["seconds"]["sklearn"] / r["seconds"]["chainrule"]
     assert "iris" in datasets.format(result)
+
+
+def test_paired_ratio_compares_within_rounds():
+    # a slow phase in rounds 3-4 for everyone: the medians mix phases, the paired ratio does not
+    times = {"a": [1.0, 1.0, 2.0, 2.0, 2.0], "b": [2.0, 2.0, 4.0, 4.0, 1.0]}
+    assert common.paired_ratio(times, "a", "b") == 0.5
+    assert common.paired_ratio(times, "a", "missing") is None
