@@ -130,10 +130,10 @@ class GradientMonitor(Callback):
         self._check_vanishing(norms)
         for i in self.watched:
             layer = net.layers[i]
+            A = layer.__dict__.get("A")
+            if A is None:
+                continue
             if isinstance(layer, ReLU):
-                A = layer.__dict__.get("A")
-                if A is None:
-                    continue
                 share = float(np.mean(~(A > 0).any(axis=0)))  # units off for every row
                 rec["dead_relu"].setdefault(self.layers[i], []).append(share)
                 if share > self.dead:
@@ -144,9 +144,6 @@ class GradientMonitor(Callback):
                         f"step pushed them negative; try He initialisation, a smaller learning "
                         f"rate or LeakyReLU."))
             else:
-                A = layer.__dict__.get("A")
-                if A is None:
-                    continue
                 if isinstance(layer, Sigmoid):
                     flat = (A < 0.01) | (A > 0.99)
                 else:

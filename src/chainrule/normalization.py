@@ -72,7 +72,10 @@ class _Norm(Layer):
                              f"features, but the layer before it gives {n_in}")
         return self.n_out
 
-    def _scale_shift(self, X_hat):
+    def _normalize(self, X, mu, var):
+        """X̂ = (X − μ)/√(σ² + ε), cached with 1/√(σ² + ε); returns A = γ ⊙ X̂ + β."""
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.X_hat = X_hat = (X - mu) * self.inv_std
         A = np.multiply(X_hat, self.gamma, out=self._scratch("A", X_hat.shape, X_hat.dtype))
         A += self.beta
         return A
@@ -151,9 +154,7 @@ class BatchNorm(_Norm):
             self.running_var += (m * n / (n - 1)) * var
         else:
             mu, var = self.running_mean, self.running_var
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)
-        self.X_hat = (X - mu) * self.inv_std
-        return self._scale_shift(self.X_hat)
+        return self._normalize(X, mu, var)
 
     def backward(self, dA):
         dX_hat = self._parameter_gradients(dA)
@@ -197,9 +198,7 @@ class LayerNorm(_Norm):
     def forward(self, X):
         mu = X.mean(axis=1, keepdims=True)
         var = X.var(axis=1, keepdims=True)
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)
-        self.X_hat = (X - mu) * self.inv_std
-        return self._scale_shift(self.X_hat)
+        return self._normalize(X, mu, var)
 
     def backward(self, dA):
         dX_hat = self._parameter_gradients(dA)
