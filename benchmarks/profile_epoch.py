@@ -7,8 +7,8 @@ the batch gather and the input checks with a timer, runs epochs of ``fit``,
 and reports each part's median total next to the GEMM floor for the same
 shapes. "Dense, beyond its products" is the Dense layers' time minus the
 floor: bias adds, bias-gradient sums, call overhead. "rest of the loop" is
-what no wrapped part covers: the finite checks of the gradients and of the
-new weights, copying them in, callbacks, bookkeeping, Python. The wrappers
+what no wrapped part covers: the loss's finite check, callbacks,
+bookkeeping, Python. The wrappers
 cost well under 1 µs a call.
 """
 from __future__ import annotations
@@ -53,12 +53,12 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
             object.__setattr__(layer, method, _timed(getattr(layer, method), acc,
                                                       f"{kind} {method}"))
     saved = training.Batches.gather, training.prepare_data, cr.CrossEntropy.forward_logits, \
-        cr.CrossEntropy.backward_logits, cr.Adam.proposal
+        cr.CrossEntropy.backward_logits, cr.Adam.try_step
     training.Batches.gather = _timed(training.Batches.gather, acc, "batch gather (np.take)")
     training.prepare_data = _timed(training.prepare_data, acc, "input checks (check_X, prepare)")
     cr.CrossEntropy.forward_logits = _timed(saved[2], acc, "softmax+CE forward_logits")
     cr.CrossEntropy.backward_logits = _timed(saved[3], acc, "softmax+CE backward_logits")
-    cr.Adam.proposal = _timed(saved[4], acc, "Adam step")
+    cr.Adam.try_step = _timed(saved[4], acc, "Adam step")
     parts, totals, floors = collections.defaultdict(list), [], []
     try:
         train()                                   # warm-up
@@ -74,7 +74,7 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
             floors.append(time.perf_counter() - start)
     finally:
         (training.Batches.gather, training.prepare_data, cr.CrossEntropy.forward_logits,
-         cr.CrossEntropy.backward_logits, cr.Adam.proposal) = saved
+         cr.CrossEntropy.backward_logits, cr.Adam.try_step) = saved
     med = {label: statistics.median(v) for label, v in parts.items()}
     total, gemm = statistics.median(totals), statistics.median(floors)
     dense = med.pop("Dense forward", 0.0) + med.pop("Dense backward", 0.0)

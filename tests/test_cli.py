@@ -52,7 +52,9 @@ def test_version_and_bad_arguments(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0
-    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"chainrule {chainrule.__version__} (engine: ")
+    assert chainrule.engine.name() in out    # which engine runs: compiled, or numpy
     with pytest.raises(SystemExit) as exit_:
         main(["demo", "nosuchdemo"])
     assert exit_.value.code == 2

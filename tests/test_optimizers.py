@@ -189,54 +189,67 @@ def test_adam_stores_its_first_moment_scaled_by_1_over_1_minus_beta1(rng):
 
 
 @pytest.mark.parametrize("name, settings", CASES, ids=[f"{n}{s}" for n, s in CASES])
-def test_proposal_is_bitwise_the_step_and_leaves_the_network_alone(name, settings, rng):
-    """fit takes each step as ``proposal`` (checked, then copied in): it must be exactly
-    what ``step`` writes, advance the state the same way, and not touch the weights."""
-    net_a = net_with_gradients(rng)
-    net_b = net_a.copy()
-    opt_a, opt_b = getattr(cr, name)(**settings), getattr(cr, name)(**settings)
-    for _ in range(3):
-        g = rng.standard_normal(net_a.n_params)
-        net_a.flat_grads[...] = g
-        net_b.flat_grads[...] = g
-        opt_a.step(net_a)
-        before = net_b.flat_params.copy()
-        new = opt_b.proposal(net_b)
-        np.testing.assert_array_equal(net_b.flat_params, before)
-        np.testing.assert_array_equal(new, net_a.flat_params)
-        net_b.flat_params[...] = new
-    assert opt_a.t == opt_b.t == 3
-    for key, value in opt_a.state.items():
-        np.testing.assert_array_equal(opt_b.state[key], value)
+def test_a_refused_step_changes_nothing(name, settings, rng):
+    """A non-finite gradient, or a step that overflows the weights: weights, state arrays
+    and step count stay bitwise as they were, and the next good step goes on as if the
+    refused one had never been tried."""
+    net = net_with_gradients(rng)
+    opt, twin_opt = getattr(cr, name)(**settings), getattr(cr, name)(**settings)
+    twin = net.copy()
+    grads = [rng.standard_normal(net.n_params) for _ in range(3)]
+    run(opt, net, grads[:2])
+    run(twin_opt, twin, grads[:2])
+    net.flat_params[3] = twin.flat_params[3] = 1e150   # a step of ~lr makes its square overflow
+    before = (net.flat_params.copy(), opt.state_dict())
+    lr = opt.lr
+    for bad, step_lr, why in ((np.nan, lr, "gradient"), (np.inf, lr, "gradient"),
+                              (-1e150, 1.7e308, "weights")):
+        g = grads[2].copy()
+        g[3] = bad
+        net.flat_grads[...] = g
+        opt.lr = step_lr
+        with np.errstate(over="ignore", invalid="ignore"):
+            refused = opt.try_step(net)
+        assert refused == why, bad
+        np.testing.assert_array_equal(net.flat_params, before[0])
+        assert opt.t == before[1]["t"] == 2
+        for key, value in opt.state_dict().items():
+            np.testing.assert_array_equal(value, before[1][key], err_msg=key)
+        with pytest.raises(FloatingPointError):
+            opt.step(net)
+    opt.lr = lr
+    run(opt, net, grads[2:])
+    run(twin_opt, twin, grads[2:])
+    np.testing.assert_array_equal(net.flat_params, twin.flat_params)
 
 
-class _LegacyInPlace(cr.Optimizer):
-    """A user's optimizer in the older protocol: _update writes into p and returns None."""
+class _SignSGD(cr.Optimizer):
+    """A user's optimizer: one state array, the rule in NumPy, nothing else."""
 
-    def _update(self, p, g):
-        p -= self.lr * g
+    def slots(self):
+        return ("last",)
 
-
-class _OwnStep(cr.Optimizer):
-    """A user's optimizer that overrides step itself."""
-
-    def step(self, net):
-        net.flat_params[...] -= self.lr * net.flat_grads
+    def _rule(self, p, g, S, new, out):
+        np.copyto(new["last"], g)
+        np.subtract(p, self.lr * np.sign(g), out=out)
 
 
-@pytest.mark.parametrize("cls", [_LegacyInPlace, _OwnStep])
-def test_user_optimizers_in_the_older_protocol_still_train_and_are_guarded(cls, rng):
+def test_a_user_optimizer_is_a_slots_and_a_rule(rng):
     X = rng.standard_normal((16, 3))
     y = X @ rng.standard_normal((3, 1))
     net = cr.mlp([3, 4, 1], hidden="tanh", seed=0, dtype=np.float64)
-    reference = net.copy()
-    net.fit(X, y, loss=cr.MSE(), optimizer=cls(lr=0.05), epochs=3, batch_size=None, verbose=0)
-    sgd = reference.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=3,
-                        batch_size=None, verbose=0)
-    np.testing.assert_allclose(net.flat_params, reference.flat_params, rtol=1e-12)
-    assert sgd["loss"][-1] < sgd["loss"][0]
     start = net.flat_params.copy()
-    with pytest.raises(cr.DivergenceError, match="would have made the weights"):
-        net.fit(X, y, loss=cr.MSE(), optimizer=cls(lr=1e300), epochs=1,
-                batch_size=None, verbose=0)
+    opt = _SignSGD(lr=0.01)
+    history = net.fit(X, y, loss=cr.MSE(), optimizer=opt, epochs=5, batch_size=None, verbose=0)
+    assert history["loss"][-1] < history["loss"][0]
+    assert opt.t == 5 and opt.state["last"].shape == (net.n_params,)
+    # every weight moved by exactly lr per step in the direction of its gradients' signs
+    assert np.all(np.abs(net.flat_params - start) <= 5 * 0.01 + 1e-12)
+    # a huge rate: the first step is refused, and nothing changes
+    opt = _SignSGD(lr=1.7e308)
+    start = net.flat_params.copy()
+    with pytest.raises(cr.DivergenceError,
+                       match="epoch 0, batch 0: the update would have made the weights"):
+        net.fit(X, y, loss=cr.MSE(), optimizer=opt, epochs=3, batch_size=None, verbose=0)
     np.testing.assert_array_equal(net.flat_params, start)
+    assert opt.t == 0 and opt.state == {}

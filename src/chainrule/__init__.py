@@ -23,6 +23,8 @@ from .divergence import DivergenceError
 from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
 from .monitor import GradientMonitor, TrainingHealthWarning
 from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)
+from . import engine  # cr.engine.set_engine("numpy"); numba is imported only when used
+from .engine import set_engine, show_config
 
 __version__ = "0.1.0"
 
@@ -37,4 +39,5 @@ __all__ = [
     "to_torch", "from_torch", "to_onnx",
     "save", "load", "load_with_extras",
     "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",
+    "engine", "set_engine", "show_config",
 ]

@@ -26,7 +26,7 @@ from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
-from .divergence import DivergenceError, finite_loss_and_gradients, guarded_step
+from .divergence import DivergenceError, guarded_step
 from .training import _TrainingMode
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -260,19 +260,16 @@ class _BaseMLP(BaseEstimator):
                     idx = order[start:start + batch]
                     Xb, Ywb = X[idx], Yw[idx]
                     value = self._loss_and_gradient(Xb, Ywb)
-                    bad = None
-                    if finite_loss_and_gradients(value, net.flat_grads):
-                        bad = guarded_step(net, optimizer.proposal)
-                    else:
-                        bad = "loss"
-                    if bad is not None:
-                        what = (f"the loss is {value!r}" if bad == "loss" else
+                    refused = guarded_step(net, optimizer, value)
+                    if refused is not None:
+                        bad = refused[1]
+                        what = (f"the loss is {value!r}" if bad is None else
                                 f"the update would have made the weights of layer {bad} non-finite")
                         raise DivergenceError(
                             f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: {what}; "
                             f"lower learning_rate_init ({self.learning_rate_init:g}) or standardise "
                             "the inputs. The weights are those before this batch.",
-                            epoch, b, None if bad == "loss" else bad, history)
+                            epoch, b, bad, history)
                     weight = float(Ywb[:, -1].sum())
                     accumulated += value * weight
                     weight_seen += weight

@@ -266,8 +266,10 @@ def _info(args):
 
 
 def _version():
-    from . import __version__
-    return f"chainrule {__version__}"
+    from . import __version__, engine
+    info = engine.config()
+    return (f"chainrule {__version__} (engine: {info['engine']}; numpy {info['numpy']}; "
+            f"numba {info['numba']})")
 
 
 def main(argv=None):

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .optimizers import WEIGHTS
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or gradient and was stopped.
@@ -30,8 +32,8 @@ def first_nonfinite_parameters(net, flat=None):
 
     ``flat`` holds parameter values laid out like ``net.flat_params`` (layer
     by layer, each layer's ``params`` in order); by default the network's own.
-    ‖w‖² also overflows when the weights are all finite but huge; then it is
-    the layer holding the largest one.
+    When every value is finite (a step refused for huge weights), it is the
+    layer holding the largest one.
     """
     flat = net.flat_params if flat is None else flat
     largest, where, offset = -1.0, None, 0
@@ -89,38 +91,23 @@ def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     return DivergenceError(message, epoch, batch, layer, history)
 
 
-def squared_norm(a):
-    """‖a‖² by one BLAS call; NaN or inf when an entry is, or when the sum overflows.
+def guarded_step(net, optimizer, value, clip=None):
+    """The update after a forward-backward pass, taken only when everything is finite.
 
-    float16 (and narrower) is summed in float32: its own range (65504) would
-    overflow for a few hundred ordinary weights.
+    ``value`` is the batch's loss; ``clip`` an in-place gradient clipping
+    (:func:`chainrule.regularization.clipping`) or None. Returns None when
+    the step was taken; otherwise ``(what, layer)`` and nothing changed (the
+    weights and the optimizer's state are as before): what is ``"loss"`` or
+    ``"gradient"`` (layer None), or ``"weights"`` with the index of the first
+    layer that the step would have made non-finite.
     """
-    if a.dtype.itemsize < 4:
-        a = a.astype(np.float32)
-    return np.dot(a, a)
-
-
-def finite_loss_and_gradients(value, grads):
-    """True when the loss and every gradient are finite.
-
-    ‖g‖² is NaN or inf when any gradient is, or when the gradient is so large
-    that its square overflows: divergence all the same.
-    """
-    return math.isfinite(value) and math.isfinite(squared_norm(grads))
-
-
-def guarded_step(net, propose):
-    """Take one optimizer step only if it leaves the weights finite.
-
-    A finite gradient can still overflow the weights (a huge learning rate).
-    ``propose(net)`` (an optimizer's ``proposal``, perhaps after gradient
-    clipping) returns the new weights in a work array, the network's own
-    untouched; they are copied in only when their ‖w‖² is finite. Returns
-    None when the step was taken, else the index of the first layer the step
-    would have made non-finite (the network keeps the weights it had).
-    """
-    new = propose(net)
-    if math.isfinite(squared_norm(new)):
-        np.copyto(net.flat_params, new)
+    if not math.isfinite(value):
+        return "loss", None
+    if clip is not None:
+        clip(net.flat_grads)
+    refused = optimizer.try_step(net)
+    if refused is None:
         return None
-    return first_nonfinite_parameters(net, new)  # never None: ‖w‖² over no weights is 0
+    if refused == WEIGHTS:
+        return refused, first_nonfinite_parameters(net, optimizer.proposed)
+    return refused, None

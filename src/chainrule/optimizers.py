@@ -1,23 +1,30 @@
 """Optimizers: move the parameters against their gradients.
 
 Each optimizer is built without parameters; ``opt.step(net)`` updates every
-parameter of ``net`` in place from the gradients of its last backward pass.
-A network keeps all its parameters in one flat array and all its gradients in
-another, so an update rule is a handful of whole-array in-place operations,
-whatever the number of layers. Update rules and defaults are torch.optim's.
+parameter of ``net`` from the gradients of its last backward pass. A network
+keeps all its parameters in one flat array and all its gradients in another,
+so an update rule is a handful of whole-array operations, whatever the number
+of layers. Update rules and defaults are torch.optim's.
 
 How they relate: SGD steps along −g; momentum averages past steps; RMSprop
 and Adagrad divide each coordinate by a running size of its gradient; Adam
 does both (momentum on g, RMSprop on g²) with bias correction for the zero
 start; AdamW takes weight decay out of the gradient and applies it directly.
+
+One protocol. An optimizer names its state arrays (``slots``) and writes its
+rule once in NumPy (``_rule``); the compiled engine may run a fused twin of
+that rule (``_kernel``, see chainrule.engine), with the same results to
+rounding. Either way a step is *guarded*: it is kept only when the gradient
+and the new weights are finite, and a rejected step leaves the weights, the
+state arrays and the step count exactly as they were.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
+from . import engine
 from .schedules import Schedule
 
 
@@ -28,33 +35,36 @@ def _check(name, value, rule, ok):
     return float(value)
 
 
-@functools.cache
-def _proposes(cls):
-    """True if ``cls`` steps by ``keep·p − delta`` from an ``_update`` that returns them."""
-    if cls.step is not Optimizer.step or cls.proposal is not Optimizer.proposal:
-        return False
-    owner = next(k for k in cls.__mro__ if "_update" in k.__dict__)
-    return owner.__dict__.get("_returns_step", False)
+def finite_norm(a):
+    """True when ‖a‖² is finite: no entry is NaN or infinite, and none so large that the
+    sum of squares overflows (weights or a gradient that large are divergence all the
+    same). One BLAS call; float16 is summed in float32, whose range its squares need."""
+    if a.dtype.itemsize < 4:
+        a = a.astype(np.float32)
+    return math.isfinite(np.dot(a, a))
+
+
+#: Why ``try_step`` refused a step.
+GRADIENT, WEIGHTS = "gradient", "weights"
 
 
 class Optimizer:
-    """Shared skeleton: validation, per-network state, step counting.
+    """Shared skeleton: validation, per-network state, the guarded step.
 
-    Subclasses implement ``_update(p, g) -> (delta, keep)`` on the flat
-    parameter and gradient arrays: advance their state (``self.state``, arrays
-    shaped like p) and return the step as a work array ``delta`` and a factor
-    ``keep`` (1.0 except for decoupled weight decay), without writing into p.
-    The new parameters are ``keep·p − delta``: ``step`` writes them into p,
-    ``proposal`` into ``delta`` (for fit, which checks them first).
+    A subclass gives
 
-    Such an ``_update`` is declared by ``_returns_step = True`` in the class
-    that defines it. A subclass may also follow the older protocol: override
-    ``step(net)``, or write ``_update`` to change p in place and return None.
-    That works everywhere; ``proposal`` then snapshots the weights around
-    each step.
+    * ``slots(self)``: the names of its state arrays, each shaped like the
+      flat parameters (e.g. ``("m_scaled", "v")``);
+    * ``_rule(self, p, g, S, new, out)``: the update in NumPy. It reads the
+      parameters p, the gradient g and the state ``S[name]``; it writes the
+      new state into ``new[name]`` and the new parameters into ``out``, and
+      writes into nothing else (``self.t`` is already the number of this step);
+    * optionally ``_kernel(self, S, new, out)``: ``(kernel name, arguments)``
+      of its compiled twin in chainrule.engine.kernels, or None.
+
+    float16 parameters are updated in float32 (state in float32), so that
+    eps = 1e-8 and g² do not underflow.
     """
-
-    _returns_step = False
 
     def __init__(self, lr, weight_decay=0.0):
         #: A learning-rate schedule given as ``lr`` (see schedules.py): fit steps it
@@ -71,41 +81,92 @@ class Optimizer:
         self._owner = None
         self._work = {}
 
+    def slots(self):
+        """Names of the state arrays this optimizer keeps (none by default)."""
+        return ()
+
+    def _rule(self, p, g, S, new, out):
+        raise NotImplementedError(f"{type(self).__name__} must define _rule(p, g, S, new, out)")
+
+    def _kernel(self, S, new, out):
+        return None
+
+    # -- the step ------------------------------------------------------------
+
     def step(self, net):
-        """Update ``net``'s parameters in place from its current gradients."""
-        p = net.flat_params
-        update = self._advance(net)
-        if update is None:  # a subclass that updated p in place itself
-            return
-        delta, keep = update
-        if keep != 1.0:
-            p *= keep
-        p -= delta
+        """Update ``net``'s parameters from its current gradients.
 
-    def proposal(self, net):
-        """The parameters one step would give, in a work array; ``net``'s stay as they are.
-
-        The optimizer's state advances exactly as in ``step``, and copying the
-        result into ``net.flat_params`` completes the step (bitwise what
-        ``step`` gives). fit does so only when the result is finite: see
-        :func:`chainrule.divergence.guarded_step`.
+        Raises FloatingPointError, changing nothing, when the gradient or the
+        new weights would not be finite (fit turns this into DivergenceError).
         """
-        p = net.flat_params
-        if not _proposes(type(self)):    # a step that writes into p: take it, then undo it
-            before = self._scratch("before", p)
-            np.copyto(before, p)
-            self.step(net)
-            new = self._scratch("new", p)
-            np.copyto(new, p)
-            np.copyto(p, before)
-            return new
-        delta, keep = self._advance(net)
-        if keep != 1.0:
-            p = np.multiply(p, keep, out=self._scratch("kept", p))
-        return np.subtract(p, delta, out=delta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            refused = self.try_step(net)
+        if refused is not None:
+            raise FloatingPointError(
+                "the gradient is not finite" if refused == GRADIENT else
+                "the step would make the weights non-finite (lower the learning rate)")
 
-    def _advance(self, net):
-        """Count the step and return ``_update``'s (delta, keep) for ``net``."""
+    def try_step(self, net):
+        """Take one step if it is finite; return None, or why it was refused.
+
+        Returns None when the step was taken; ``"gradient"`` when ‖g‖² is not
+        finite (an entry is NaN or infinite, or so large that the sum
+        overflows); ``"weights"`` when the new weights' ‖p‖² would not be
+        (then ``self.proposed`` holds them). A refused step changes nothing:
+        weights, state arrays and ``t`` stay bitwise as they were.
+        Overflow on the way is expected here: fit calls this inside
+        ``np.errstate(over="ignore", invalid="ignore", divide="ignore")``.
+        """
+        p, g = self._arrays(net)
+        self.t += 1                      # the rule reads the number of this step
+        try:
+            refused = self._run(p, g)
+        except BaseException:
+            self.t -= 1
+            raise
+        if refused is not None:
+            self.t -= 1
+        return refused
+
+    def _run(self, p, g):
+        compute = np.dtype(np.float32) if p.dtype.itemsize < 4 else p.dtype
+        S = {name: self._slot(name, p.size, compute) for name in self.slots()}
+        new = {name: self._scratch("new_" + name, p.size, compute) for name in S}
+        out = self._scratch("out", p.size, compute)
+        kernels = engine.kernels_for(p.size, p.dtype)
+        call = kernels and self._kernel(S, new, out)
+        if call:
+            with engine.lock:     # copies out into p when both sums are finite
+                gg, pp = getattr(kernels, call[0])(p, g, *call[1])
+            refused = (GRADIENT if not math.isfinite(gg) else
+                       WEIGHTS if not math.isfinite(pp) else None)
+            self.proposed = out
+        else:
+            if compute == p.dtype:
+                if not finite_norm(g):
+                    return GRADIENT
+                self._rule(p, g, S, new, out)
+                self.proposed = out
+            else:                                  # float16: the rule runs in float32
+                g32 = self._scratch("g32", p.size, compute)
+                np.copyto(g32, g)
+                if not finite_norm(g32):
+                    return GRADIENT
+                p32 = self._scratch("p32", p.size, compute)
+                np.copyto(p32, p)
+                self._rule(p32, g32, S, new, out)
+                self.proposed = self._scratch("out16", p.size, p.dtype)
+                np.copyto(self.proposed, out, casting="same_kind")
+            refused = None if finite_norm(self.proposed) else WEIGHTS
+            if refused is None:
+                np.copyto(p, self.proposed)
+        if refused is None:        # the new state becomes the state; the old one, spare room
+            for name in S:
+                self.state[name], self._work["new_" + name] = new[name], S[name]
+        return refused
+
+    def _arrays(self, net):
+        """net's flat parameters and gradients, after checking they are this optimizer's."""
         if getattr(net, "_released", False):
             from .network import check_trainable
             check_trainable(net)
@@ -115,40 +176,48 @@ class Optimizer:
                 raise ValueError(f"this {type(self).__name__} already holds state for another "
                                  "network; create a new optimizer (or call reset()) for this one")
             self._owner = p
-        self.t += 1
-        return self._update(p, g)
+        return p, g
 
-    def _buffer(self, name, like):
+    def _slot(self, name, size, dtype):
+        """The state array ``name`` (zeros at first), in the dtype the rule computes in.
+
+        A new or converted array enters ``self.state`` only with a step that is kept.
+        """
         buf = self.state.get(name)
         if buf is None:
-            buf = self.state[name] = np.zeros_like(like)
+            return np.zeros(size, dtype)
+        if buf.shape != (size,) or buf.dtype != dtype:
+            return np.asarray(buf, dtype).reshape(size).copy()
         return buf
 
-    def _scratch(self, name, like):
+    def _scratch(self, name, size, dtype):
         """A work array, not part of the saved state."""
         buf = self._work.get(name)
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = self._work[name] = np.empty_like(like)
+        if buf is None or buf.shape != (size,) or buf.dtype != dtype:
+            buf = self._work[name] = np.empty(size, dtype)
         return buf
 
     def _with_l2(self, p, g):
         """g + weight_decay·p (classic L2 through the gradient), without touching g."""
         if not self.weight_decay:
             return g
-        out = np.multiply(p, self.weight_decay, out=self._scratch("g", g))
+        out = np.multiply(p, self.weight_decay, out=self._scratch("g", g.size, g.dtype))
         out += g
         return out
 
-    def _update(self, p, g):
-        raise NotImplementedError
+    def _scalars(self, dtype, *values):
+        """Python numbers as scalars of ``dtype``: a float32 kernel then computes in float32."""
+        return tuple(dtype.type(v) for v in values)
 
     def __getstate__(self):
         # the network this optimizer stepped is not part of its state: a pickled
         # optimizer may step the unpickled network (whose buffers are new arrays)
-        return {**self.__dict__, "_owner": None, "_work": {}}
+        state = {**self.__dict__, "_owner": None, "_work": {}}
+        state.pop("proposed", None)
+        return state
 
     def state_dict(self):
-        """The optimizer's state: step count and moment arrays (copies)."""
+        """The optimizer's state: step count and state arrays (copies)."""
         return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
 
     def load_state_dict(self, state):
@@ -158,7 +227,8 @@ class Optimizer:
         self._owner = None
 
     def __repr__(self):
-        keys = [k for k in vars(self) if not k.startswith("_") and k not in ("state", "t")
+        keys = [k for k in vars(self) if not k.startswith("_")
+                and k not in ("state", "t", "proposed")
                 and not (k == "schedule" and self.schedule is None)]
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in keys)})"
 
@@ -181,21 +251,29 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         self.nesterov = bool(nesterov)
 
-    _returns_step = True
+    def slots(self):
+        return ("momentum",) if self.momentum else ()
 
-    def _update(self, p, g):
+    def _rule(self, p, g, S, new, out):
         g = self._with_l2(p, g)
+        step = g
         if self.momentum:
-            v = self._buffer("momentum", p)
-            v *= self.momentum          # v starts at 0, so the first step gives v = g
+            v = step = new["momentum"]
+            np.multiply(S["momentum"], self.momentum, out=v)   # v starts at 0: first v = g
             v += g
             if self.nesterov:
-                step = np.multiply(v, self.momentum, out=self._scratch("step", p))
+                step = np.multiply(v, self.momentum, out=out)
                 step += g
-                g = step
-            else:
-                g = v
-        return np.multiply(g, self.lr, out=self._scratch("step", p)), 1.0
+        np.multiply(step, -self.lr, out=out)
+        out += p
+
+    def _kernel(self, S, new, out):
+        d = out.dtype
+        if not self.momentum:
+            return "sgd", (out, *self._scalars(d, self.lr, self.weight_decay))
+        return "sgd_momentum", (S["momentum"], new["momentum"], out,
+                                *self._scalars(d, self.lr, self.weight_decay, self.momentum),
+                                self.nesterov)
 
 
 class Adam(Optimizer):
@@ -210,12 +288,11 @@ class Adam(Optimizer):
 
     The first moment is stored scaled, ``M = m/(1 − β₁)``, so that its update
     needs no multiplication of g, ``M ← β₁·M + g``, and the factor (1 − β₁)
-    moves into the step's scalar: eleven whole-array passes per step instead
-    of twelve, the same update up to rounding. ``state_dict()`` holds it as
-    ``"m_scaled"`` (and v as ``"v"``); a state with torch's ``"m"`` (exp_avg,
-    as chainrule 0.1.0 checkpoints hold it) is converted on loading.
-    (v is not scaled the same way: v/(1 − β₂) would overflow float32 for
-    gradients above about 6e17, well before v itself does.)
+    moves into the step's scalar (one NumPy pass fewer, the same update up to
+    rounding). ``state_dict()`` holds it as ``"m_scaled"`` (and v as ``"v"``);
+    a state with torch's ``"m"`` (exp_avg, as chainrule 0.1.0 checkpoints
+    hold it) is converted on loading. (v is not scaled the same way:
+    v/(1 − β₂) would overflow float32 for gradients above about 6e17.)
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -229,32 +306,49 @@ class Adam(Optimizer):
 
     #: AdamW: decay the weights directly instead of adding λ·p to the gradient.
     decoupled = False
-    _returns_step = True
 
-    def _update(self, p, g):
+    def slots(self):
+        return ("m_scaled", "v")
+
+    def _constants(self):
+        """(l2, keep, c, eps'): p ← keep·p − c·M/(√v + eps') with g' = g + l2·p.
+
+        lr/c₁ · m / (√v/√c₂ + ε) with m = (1 − β₁)M
+          == (lr·(1 − β₁)·√c₂/c₁) · M / (√v + ε·√c₂), one division fewer.
+        AdamW: p·(1 − lr·λ) − Adam's step, and no λ·p in the gradient.
+        """
         b1, b2 = self.betas
-        keep = 1.0
-        if not self.decoupled:
-            g = self._with_l2(p, g)
-        elif self.weight_decay:
-            keep = 1.0 - self.lr * self.weight_decay   # AdamW: p·(1 − lr·λ) − Adam's step
-        M, v = self._buffer("m_scaled", p), self._buffer("v", p)
-        tmp = self._scratch("tmp", p)
-        M *= b1                               # M = m/(1 − β₁):  M ← β₁M + g
-        M += g
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v *= b2
-        v += tmp
-        # lr/c₁ · m / (√v/√c₂ + ε) with m = (1 − β₁)M
-        #   == (lr·(1 − β₁)·√c₂/c₁) · M / (√v + ε·√c₂), one division fewer
         c1, sqrt_c2 = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps * sqrt_c2
-        np.divide(M, tmp, out=tmp)
-        tmp *= self.lr * (1.0 - b1) * sqrt_c2 / c1
-        return tmp, keep
+        l2, keep = (0.0, 1.0 - self.lr * self.weight_decay) if self.decoupled else \
+            (self.weight_decay, 1.0)
+        return l2, keep, self.lr * (1.0 - b1) * sqrt_c2 / c1, self.eps * sqrt_c2
 
+    def _rule(self, p, g, S, new, out):
+        b1, b2 = self.betas
+        l2, keep, c, eps = self._constants()
+        if l2:
+            g = self._with_l2(p, g)
+        M, v = new["m_scaled"], new["v"]
+        np.multiply(S["m_scaled"], b1, out=M)       # M ← β₁M + g
+        M += g
+        np.multiply(g, g, out=v)                    # v ← β₂v + (1 − β₂)g²
+        v *= 1.0 - b2
+        np.multiply(S["v"], b2, out=out)
+        v += out
+        np.sqrt(v, out=out)                         # p ← keep·p − c·M/(√v + ε')
+        out += eps
+        np.divide(M, out, out=out)
+        out *= -c
+        if keep != 1.0:
+            out += np.multiply(p, keep, out=self._scratch("kept", p.size, p.dtype))
+        else:
+            out += p
+
+    def _kernel(self, S, new, out):
+        b1, b2 = self.betas
+        l2, keep, c, eps = self._constants()
+        return "adam", (S["m_scaled"], S["v"], new["m_scaled"], new["v"], out,
+                        *self._scalars(out.dtype, b1, 1.0 - b2, b2, l2, keep, c, eps))
 
     def load_state_dict(self, state):
         state = dict(state)
@@ -296,26 +390,36 @@ class RMSprop(Optimizer):
         self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
         self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
 
-    _returns_step = True
+    def slots(self):
+        return ("square_avg", "momentum") if self.momentum else ("square_avg",)
 
-    def _update(self, p, g):
+    def _rule(self, p, g, S, new, out):
         g = self._with_l2(p, g)
-        s, tmp = self._buffer("square_avg", p), self._scratch("tmp", p)
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.alpha
-        s *= self.alpha
-        s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
-        np.divide(g, tmp, out=tmp)
+        s = new["square_avg"]
+        np.multiply(g, g, out=s)                    # s ← αs + (1 − α)g²
+        s *= 1.0 - self.alpha
+        np.multiply(S["square_avg"], self.alpha, out=out)
+        s += out
+        np.sqrt(s, out=out)                         # u = g/(√s + ε)
+        out += self.eps
+        np.divide(g, out, out=out)
         if self.momentum:
-            b = self._buffer("momentum", p)
-            b *= self.momentum
-            b += tmp
-            np.multiply(b, self.lr, out=tmp)
+            b = new["momentum"]                     # b ← μb + u
+            np.multiply(S["momentum"], self.momentum, out=b)
+            b += out
+            np.multiply(b, -self.lr, out=out)
         else:
-            tmp *= self.lr
-        return tmp, 1.0
+            out *= -self.lr
+        out += p
+
+    def _kernel(self, S, new, out):
+        scalars = self._scalars(out.dtype, self.lr, self.weight_decay, self.alpha,
+                                1.0 - self.alpha, self.eps)
+        if not self.momentum:
+            return "rmsprop", (S["square_avg"], new["square_avg"], out, *scalars)
+        return "rmsprop_momentum", (S["square_avg"], S["momentum"], new["square_avg"],
+                                    new["momentum"], out, *scalars,
+                                    *self._scalars(out.dtype, self.momentum))
 
 
 class Adagrad(Optimizer):
@@ -332,15 +436,20 @@ class Adagrad(Optimizer):
         super().__init__(lr, weight_decay)
         self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
 
-    _returns_step = True
+    def slots(self):
+        return ("sum",)
 
-    def _update(self, p, g):
+    def _rule(self, p, g, S, new, out):
         g = self._with_l2(p, g)
-        s, tmp = self._buffer("sum", p), self._scratch("tmp", p)
-        np.multiply(g, g, out=tmp)
-        s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
-        np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
-        return tmp, 1.0
+        s = new["sum"]
+        np.multiply(g, g, out=s)                    # s ← s + g²
+        s += S["sum"]
+        np.sqrt(s, out=out)                         # p ← p − lr·g/(√s + ε)
+        out += self.eps
+        np.divide(g, out, out=out)
+        out *= -self.lr
+        out += p
+
+    def _kernel(self, S, new, out):
+        return "adagrad", (S["sum"], new["sum"], out,
+                           *self._scalars(out.dtype, self.lr, self.weight_decay, self.eps))

@@ -60,24 +60,42 @@ def inplace_add_penalty_gradient(dW, W, l1=0.0, l2=0.0):
     return dW
 
 
-def clipped_proposal(optimizer, clip_norm, clip_value):
-    """``optimizer.proposal``, preceded by gradient clipping when asked for (fit's
-    clip_norm, clip_value); the optimizer's own proposal, untouched, when not."""
+def global_norm(g):
+    """‖g‖₂ as a Python float, also when g² overflows g's dtype while every entry is finite.
+
+    One BLAS ``g·g`` in the common case; when that overflows, the norm is
+    taken of g/max|g| and scaled back (scale before squaring).
+    """
+    if g.dtype.itemsize < 4:      # float16 is summed in float32, as everywhere
+        g = g.astype(np.float32)
+    squared = float(np.dot(g, g))
+    if math.isfinite(squared):
+        return math.sqrt(squared)
+    largest = float(np.max(np.abs(g))) if g.size else 0.0
+    if not math.isfinite(largest) or largest == 0.0:
+        return largest            # NaN or inf: the step's own check refuses it
+    scaled = g / g.dtype.type(largest)
+    return largest * math.sqrt(float(np.dot(scaled, scaled)))
+
+
+def clipping(clip_norm, clip_value):
+    """An in-place gradient clipping ``clip(g)`` for fit's clip_norm and clip_value, or None.
+
+    clip_value first: every entry to [−c, c]; then clip_norm, torch's
+    ``clip_grad_norm_``: ``g ← g·c/(‖g‖ + 1e-6)`` when that factor is < 1.
+    """
     for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if value is not None and (isinstance(value, bool) or not isinstance(
                 value, (int, float, np.integer, np.floating)) or not math.isfinite(value) or value <= 0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if clip_norm is None and clip_value is None:
-        return optimizer.proposal
+        return None
 
-    def proposal(net):
-        g = net.flat_grads
+    def inplace_clip(g):
         if clip_value is not None:
             np.clip(g, -clip_value, clip_value, out=g)
         if clip_norm is not None:
-            # torch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1
-            scale = clip_norm / (math.sqrt(float(np.vdot(g, g))) + 1e-6)
-            if scale < 1:
+            scale = clip_norm / (global_norm(g) + 1e-6)
+            if scale < 1:        # NaN (a non-finite gradient) compares False: left for the guard
                 g *= scale
-        return optimizer.proposal(net)
-    return proposal
+    return inplace_clip

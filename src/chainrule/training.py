@@ -19,8 +19,7 @@ from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
-from .divergence import (DivergenceError, diverged, finite_loss_and_gradients,  # noqa: F401
-                         guarded_step)
+from .divergence import DivergenceError, diverged, guarded_step  # noqa: F401
 from .validation import check_loss_fits, check_positive_int, check_X, check_y, prepare_data
 
 
@@ -134,7 +133,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                          "validation_split along with metrics (or use net.evaluate afterwards)")
     if shuffle == "stratified" and y is None:
         raise ValueError("shuffle='stratified' needs arrays fit(X, y), not a stream of batches")
-    propose = _regularization.clipped_proposal(optimizer, clip_norm, clip_value)
+    clip = _regularization.clipping(clip_norm, clip_value)
     train_loss = loss
     check_loss_fits(net, loss)
     if y is None:  # a stream of (X_batch, y_batch)
@@ -188,7 +187,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
              for name in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
                           "on_train_end")}
     batch_hooks = hooks["on_batch_end"]
-    grads = net.flat_grads
 
     with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -200,11 +198,10 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 total = seen = 0.0
                 for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
                     value = net.forward_backward(Xb, Yb, train_loss)
-                    if not finite_loss_and_gradients(value, grads):
-                        raise diverged(net, Xb, value, epoch, b, history, optimizer)
-                    bad = guarded_step(net, propose)
-                    if bad is not None:
-                        raise diverged(net, Xb, value, epoch, b, history, optimizer, stepped=bad)
+                    refused = guarded_step(net, optimizer, value, clip)
+                    if refused is not None:
+                        raise diverged(net, Xb, value, epoch, b, history, optimizer,
+                                       stepped=refused[1])
                     n = len(Xb)
                     total += value * n
                     seen += n

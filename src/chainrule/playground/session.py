@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from .. import names
-from ..divergence import finite_loss_and_gradients, guarded_step
+from ..divergence import guarded_step
 from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network import mlp
 from .datasets import DATASETS, generate
@@ -103,11 +103,10 @@ class Session:
 
     def _update(self, value):
         """Apply the gradients of the batch just computed, unless they are not finite."""
-        bad = "loss"
-        if finite_loss_and_gradients(value, self.net.flat_grads):
-            bad = guarded_step(self.net, self.optimizer.proposal)
-        if bad is not None:
-            what = (f"the loss on the batch is {value!r}" if bad == "loss" else
+        refused = guarded_step(self.net, self.optimizer, value)
+        if refused is not None:
+            bad = refused[1]
+            what = (f"the loss on the batch is {value!r}" if bad is None else
                     f"the update would have made the weights of layer {bad} non-finite")
             self.diverged = (f"training diverged at step {self.step}: {what}; "
                              f"lr={self.config['lr']:g} is likely too high. The weights "

@@ -1,0 +1,273 @@
+"""The engine: compiled kernels against the NumPy rules and torch.optim, the guard, float16,
+clip_norm at overflowing norms, choosing the engine, and threads.
+
+Tests marked by the ``engine`` fixture run once per engine; the compiled run is
+skipped where numba is missing or ``CHAINRULE_ENGINE=numpy`` forces NumPy
+(CI runs this file a second time that way).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import engine as _engine
+from conftest import assert_close, relative_error
+
+torch = pytest.importorskip("torch")
+
+FORCED_NUMPY = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() == "numpy"
+
+#: Every option set of every optimizer (the torch.optim names and arguments).
+OPTIONS = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.8)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.8, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, eps=1e-6, weight_decay=0.01)),
+]
+IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in s.items())}" for n, s in OPTIONS]
+
+
+def _numba_works():
+    with _engine.using("auto"):
+        return _engine.compiled() is not None
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def engine(request):
+    """Run the test on one engine; the compiled one only where numba runs and is not forced off."""
+    if request.param == "compiled":
+        if FORCED_NUMPY:
+            pytest.skip("CHAINRULE_ENGINE=numpy forces the NumPy engine")
+        if not _numba_works():
+            pytest.skip("numba is not installed (pip install 'chainrule[fast]')")
+    with _engine.using(request.param):
+        yield request.param
+
+
+def big_net(dtype, seed=0):
+    """A network above the kernels' MIN_SIZE, so the compiled engine really runs on it."""
+    net = cr.mlp([20, 150, 10], hidden="tanh", output="softmax", seed=seed, dtype=dtype)
+    assert net.n_params >= _engine.MIN_SIZE
+    return net
+
+
+def uses_kernels(net):
+    return _engine.kernels_for(net.n_params, net.dtype) is not None
+
+
+def step_with(name, settings, net, grads):
+    opt = getattr(cr, name)(**settings)
+    for g in grads:
+        net.flat_grads[...] = g
+        opt.step(net)
+    return opt
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
+def test_compiled_equals_numpy(name, settings, dtype):
+    """Same weights and state after 10 steps, to rounding (fused multiply-add, reassociation)."""
+    if FORCED_NUMPY or not _numba_works():
+        pytest.skip("needs the compiled engine")
+    rng = np.random.default_rng(3)
+    results = {}
+    for which in ("numpy", "compiled"):
+        net = big_net(dtype)
+        grads = [rng.standard_normal(net.n_params).astype(dtype) for _ in range(10)]
+        rng = np.random.default_rng(3)
+        with _engine.using(which):
+            assert uses_kernels(net) == (which == "compiled")
+            opt = step_with(name, settings, net, grads)
+        results[which] = (net.flat_params.copy(), opt.state_dict())
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    (p_np, s_np), (p_c, s_c) = results["numpy"], results["compiled"]
+    assert p_c.dtype == dtype and all(v.dtype == dtype for k, v in s_c.items() if k != "t")
+    assert_close(p_c, p_np, tol, "parameters")
+    assert s_c["t"] == s_np["t"] == 10 and set(s_c) == set(s_np)
+    for key in s_np:
+        if key != "t":
+            assert_close(s_c[key], s_np[key], tol, key)
+
+
+@pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
+def test_each_engine_equals_torch_optim(name, settings, engine):
+    """Ten steps on one parameter vector, float64: equal to torch.optim within 1e-7."""
+    rng = np.random.default_rng(7)
+    net = big_net(np.float64)
+    assert uses_kernels(net) == (engine == "compiled")
+    start = net.flat_params.copy()
+    grads = [rng.standard_normal(net.n_params) for _ in range(10)]
+    opt = step_with(name, settings, net, grads)
+    w = torch.nn.Parameter(torch.tensor(start))
+    t_opt = getattr(torch.optim, name)([w], **settings)
+    for g in grads:
+        w.grad = torch.tensor(g)
+        t_opt.step()
+    assert relative_error(net.flat_params, start) > 1e-3   # the weights really moved
+    assert_close(net.flat_params, w.detach().numpy(), 1e-7, f"{name} after 10 steps")
+    assert opt.t == 10
+
+
+@pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
+def test_a_diverging_fit_keeps_weights_and_state_bitwise(name, settings, engine):
+    """A huge learning rate: DivergenceError, and the weights and the optimizer's state
+    (moments, step count) are bitwise those after the last good step."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((64, 20))
+    y = rng.integers(0, 10, 64)
+    net = big_net(np.float32)
+    opt = getattr(cr, name)(**{**settings, "lr": 1e37})
+    good = []
+    snapshot = cr.LambdaCallback(on_batch_end=lambda b, logs: good.append(
+        (net.flat_params.copy(), opt.state_dict())))
+    before = (net.flat_params.copy(), opt.state_dict())
+    with pytest.raises(cr.DivergenceError):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, epochs=50, batch_size=16,
+                verbose=0, callbacks=[snapshot])
+    params, state = good[-1] if good else before
+    np.testing.assert_array_equal(net.flat_params, params)
+    assert opt.t == state["t"]
+    assert set(opt.state_dict()) == set(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(opt.state_dict()[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("name, settings", [
+    ("SGD", dict(lr=0.5, momentum=0.9)), ("Adam", dict(lr=0.01)), ("AdamW", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.003)), ("Adagrad", dict(lr=0.05))], ids=lambda v: str(v))
+def test_float16_networks_train_with_every_optimizer(name, settings, rng):
+    """The update runs in float32 with float32 state: eps = 1e-8 and g² no longer underflow."""
+    X = rng.standard_normal((128, 4)).astype(np.float16)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    net = cr.mlp([4, 16, 2], hidden="tanh", output="softmax", seed=0, dtype=np.float16)
+    opt = getattr(cr, name)(**settings)
+    before = net.evaluate(X, y, loss=cr.CrossEntropy(), metrics=())["loss"]
+    net.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, epochs=60, batch_size=32, verbose=0,
+            seed=0)
+    after = net.evaluate(X, y, loss=cr.CrossEntropy(), metrics=())["loss"]
+    assert net.flat_params.dtype == np.float16
+    assert all(v.dtype == np.float32 for v in opt.state.values())
+    assert after < 0.8 * before, (before, after)
+
+
+def test_clip_norm_when_the_squared_norm_overflows_float32(engine):
+    """Every entry finite, ‖g‖² > float32's max: clip_norm scales before squaring and trains."""
+    from chainrule.regularization import clipping, global_norm
+    g = np.full(5000, 1e20, np.float32)
+    with np.errstate(over="ignore"):      # fit runs its steps inside the same errstate
+        assert np.isinf(np.dot(g, g)) and np.isfinite(g).all()
+        np.testing.assert_allclose(global_norm(g), 1e20 * np.sqrt(5000), rtol=1e-5)
+        clipping(1.0, None)(g)
+    np.testing.assert_allclose(np.linalg.norm(g.astype(np.float64)), 1.0, rtol=1e-5)
+
+    # inputs of 1e15 through one linear layer: a finite loss (~1e29), gradient entries ~1e28,
+    # ‖g‖² ~ 1e59; before, that ‖g‖² overflowed and fit stopped with DivergenceError
+    rng = np.random.default_rng(0)
+    X = (1e15 * rng.standard_normal((64, 20))).astype(np.float32)
+    y = np.zeros((64, 300), np.float32)
+    net = cr.Sequential([cr.Dense(20, 300, seed=0)])
+    start = net.flat_params.copy()
+    history = net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=3, batch_size=16,
+                      clip_norm=1.0, verbose=0)
+    assert np.isfinite(net.flat_params).all() and len(history["loss"]) == 3
+    # each of the 12 steps moved the weights by at most lr·clip_norm
+    moved = np.linalg.norm((net.flat_params - start).astype(np.float64))
+    assert 0 < moved <= 12 * 0.01 * 1.0 * (1 + 1e-5)
+
+
+def test_the_engine_can_be_chosen_and_shown(capsys):
+    with _engine.using("numpy"):
+        assert _engine.name() == "numpy" and _engine.kernels_for(10**6, np.dtype("f4")) is None
+        cr.show_config()
+    assert "engine: numpy" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="engine must be one of auto, numpy, compiled, got 'fast'"):
+        _engine.set_engine("fast")
+    with pytest.raises(TypeError, match="engine must be a string"):
+        _engine.set_engine(1)
+    # tiny problems and float16 stay on NumPy whatever the engine
+    with _engine.using("compiled"):
+        assert _engine.kernels_for(_engine.MIN_SIZE - 1, np.dtype("f8")) is None
+        assert _engine.kernels_for(10**6, np.dtype("f2")) is None
+
+
+def _python(code, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "CHAINRULE_ENGINE"}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=environment, timeout=300)
+
+
+def test_import_chainrule_never_imports_numba_and_the_environment_forces_numpy():
+    out = _python("import sys, chainrule, numpy as np\n"
+                  "net = chainrule.mlp([20, 150, 10], output='softmax', seed=0)\n"
+                  "net.fit(np.ones((8, 20)), np.zeros(8, int), loss=chainrule.CrossEntropy(),"
+                  " optimizer=chainrule.Adam(), verbose=0)\n"
+                  "print('numba' in sys.modules)\n"
+                  "chainrule.show_config()", CHAINRULE_ENGINE="numpy")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "False"
+    assert "engine: numpy (asked: numpy" in out.stdout
+    out = _python("import sys, chainrule\nprint('numba' in sys.modules)")
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_missing_numba_falls_back_to_numpy_silently():
+    """numba that fails to import: 'auto' runs NumPy without a word, 'compiled' warns."""
+    code = ("import sys, warnings, numpy as np\n"
+            "sys.modules['numba'] = None\n"            # import numba now raises ImportError
+            "import chainrule as cr\n"
+            "warnings.simplefilter('error')\n"
+            "net = cr.mlp([20, 150, 10], output='softmax', seed=0)\n"
+            "net.fit(np.ones((8, 20)), np.zeros(8, int), loss=cr.CrossEntropy(),"
+            " optimizer=cr.Adam(), verbose=0)\n"
+            "print(cr.engine.name())\n"
+            "cr.engine.set_engine('compiled')\n"
+            "try:\n    cr.engine.name()\nexcept RuntimeWarning as w:\n    print('warned:', w)\n")
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "numpy" and lines[1].startswith("warned: the compiled engine was asked for")
+
+
+def test_kernels_from_two_python_threads_with_torch_and_sklearn_loaded(engine):
+    """Two fits at once in one process that has torch and scikit-learn loaded, as users'
+    processes do: each gives exactly what it gives alone (the engine's lock serialises
+    kernel calls; workqueue must not be entered twice)."""
+    pytest.importorskip("sklearn")
+    import sklearn.neural_network  # noqa: F401
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((256, 20)).astype(np.float32)
+    y = rng.integers(0, 10, 256)
+
+    def train(seed):
+        net = big_net(np.float32, seed=seed)
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=3,
+                batch_size=32, seed=seed, verbose=0)
+        return net.flat_params
+
+    alone = [train(s) for s in (0, 1)]
+    together = [None, None]
+    threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, train(i)))
+               for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)
