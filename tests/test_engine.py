@@ -247,8 +247,8 @@ def test_a_missing_numba_falls_back_to_numpy_silently():
 
 def test_kernels_from_two_python_threads_with_torch_and_sklearn_loaded(engine):
     """Two fits at once in one process that has torch and scikit-learn loaded, as users'
-    processes do: each gives exactly what it gives alone (the engine's lock serialises
-    kernel calls; workqueue must not be entered twice)."""
+    processes do: each gives exactly what it gives alone (the kernels release the GIL and
+    share nothing but their code)."""
     pytest.importorskip("sklearn")
     import sklearn.neural_network  # noqa: F401
     rng = np.random.default_rng(5)

@@ -136,8 +136,7 @@ class Optimizer:
         kernels = engine.kernels_for(p.size, p.dtype)
         call = kernels and self._kernel(S, new, out)
         if call:
-            with engine.lock:     # copies out into p when both sums are finite
-                gg, pp = getattr(kernels, call[0])(p, g, *call[1])
+            gg, pp = getattr(kernels, call[0])(p, g, *call[1])  # out into p when both finite
             refused = (GRADIENT if not math.isfinite(gg) else
                        WEIGHTS if not math.isfinite(pp) else None)
             self.proposed = out

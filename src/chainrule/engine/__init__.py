@@ -1,12 +1,11 @@
 """The engine: which code runs the hot elementwise work, NumPy or compiled kernels.
 
-chainrule's math is written in NumPy (``nn/``-style textbook lines, and each
+chainrule's math is written in NumPy (each layer's textbook lines, and each
 optimizer's update rule in ``optimizers.py``). NumPy runs one pass over memory
-per operation, on one core: Adam over 235 k parameters is a dozen passes.
-The compiled engine (``kernels.py``, numba, the optional extra ``fast``:
-``pip install 'chainrule[fast]'``) runs the same rules as one fused,
-multi-threaded loop each. Both give the same results to rounding; the tests
-run against both.
+per operation: Adam over 235 k parameters is a dozen passes. The compiled
+engine (``kernels.py``, numba, the optional extra ``fast``:
+``pip install 'chainrule[fast]'``) runs the same rules as one fused loop
+each. Both give the same results to rounding; the tests run against both.
 
 Choosing:
 
@@ -18,35 +17,38 @@ Choosing:
 
 ``import chainrule`` never imports numba: the kernels module is imported,
 and each kernel compiled (then cached on disk: once per machine), the first
-time a problem is big enough to use it. Below ``MIN_SIZE`` elements NumPy is
-faster (a kernel call and its thread launch cost more than a few small NumPy
-passes), so tiny networks such as XOR 2-4-1 stay on NumPy either way.
+time a problem is big enough to use it. Once loaded a kernel is faster than
+NumPy at every size (Adam on 17 parameters: 1 µs against 7 µs), but loading
+costs about 0.5 s once per process (importing numba, reading the cache) and
+compiling 1-2 s once per machine. Below ``MIN_SIZE`` parameters that is not
+repaid in a typical run (XOR 2-4-1's 10 000 steps would save ~0.06 s), so
+tiny networks stay on NumPy.
 
-Threads. The kernels' threads must take turns with BLAS's, never spin against
-them: numba's OpenMP layer keeps its threads spinning after a loop, and on two
-cores that starved OpenBLAS (an MLP epoch took 4-7 s instead of 0.75 s). The
-engine therefore asks numba for its ``workqueue`` layer, whose idle threads
-sleep — unless the user chose a layer (``NUMBA_THREADING_LAYER``) or numba's
-threads already run, which it then leaves alone. workqueue may not be entered
-from two Python threads at once, so every kernel call holds one lock.
+Threads. The kernels run on the calling thread. numba's parallel loops were
+measured on this project's 2-core machine and lost: with the ``workqueue``
+layer (idle threads sleep) waking the second thread cost ~0.4 ms a call
+(Adam on 235 k parameters: 0.32-0.36 ms on 2 threads, 0.28-0.35 ms on
+one); the OpenMP layer wakes in ~20 µs but keeps its threads spinning
+afterwards, which starved OpenBLAS's threads (an MLP epoch 4-7 s instead of
+0.75 s). So BLAS has the cores for the matrix products, the fused loops take
+one, and nothing spins against anything. The kernels release the GIL
+(``nogil``), so separate Python threads may train separate networks at once.
 """
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 
 ENGINES = ("auto", "numpy", "compiled")
 
-#: Below this many elements, NumPy's passes beat a kernel call (measured with
-#: benchmarks/engine.py: Adam on 2 threads breaks even near 4 000 parameters).
+#: Networks with fewer parameters stay on NumPy: the one-time cost of loading
+#: the kernels is not repaid (see above).
 MIN_SIZE = 4096
 
 _choice = None          # set_engine's choice, else the environment's
 _kernels = None         # the imported kernels module, False when it cannot be imported
 _error = None           # why it could not
-#: Held around every kernel call (workqueue serves one Python thread at a time).
-lock = threading.Lock()
+
 
 
 def _requested():
@@ -111,7 +113,6 @@ def kernels_for(size, dtype):
 
     None when the NumPy engine is chosen or numba is missing, below ``MIN_SIZE``,
     and for dtypes other than float32 and float64 (float16 runs on NumPy).
-    Call its kernels holding ``lock``.
     """
     if size < MIN_SIZE or dtype.char not in "fd":
         return None
@@ -124,7 +125,7 @@ def name():
 
 
 def config():
-    """What runs, as a dict: the engine, numba's version, threading layer and threads."""
+    """What runs, as a dict: the engine, numba's version, threads and kernel cache."""
     import numpy as np
     info = {"engine": name(), "requested": _requested(), "numpy": np.__version__,
             "min_size": MIN_SIZE}
@@ -143,13 +144,13 @@ def config():
 
 
 def show_config(file=None):
-    """Print which engine runs, with numba's threading layer and thread count."""
+    """Print which engine runs, numba's version and where its kernels are cached."""
     import sys
     info = config()
     lines = [f"engine: {info['engine']} (asked: {info['requested']}; "
              f"kernels from {info['min_size']:,} elements up)",
              f"numpy: {info['numpy']}", f"numba: {info['numba']}"]
-    for key in ("threading_layer", "threads", "cache"):
+    for key in ("threads", "cache"):
         if key in info:
             lines.append(f"{key.replace('_', ' ')}: {info[key]}")
     print("\n".join(lines), file=file or sys.stdout)

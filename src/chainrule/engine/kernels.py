@@ -1,4 +1,4 @@
-"""The compiled kernels (numba): each optimizer's update as one fused, multi-threaded loop.
+"""The compiled kernels (numba): each optimizer's update as one fused loop.
 
 This is the only module that imports numba; ``engine.compiled()`` imports it
 the first time a problem is big enough, never ``import chainrule``. Each
@@ -6,7 +6,7 @@ kernel is the compiled twin of an update rule written in NumPy in
 ``optimizers.py`` (read the rule there, with its equations): the same
 arithmetic in the same dtype, so the two engines agree to rounding.
 
-Every kernel has the same shape. One parallel pass reads the parameters p,
+Every kernel has the same shape. One pass reads the parameters p,
 the gradient g and the state, and writes the new state and the new parameters
 into separate arrays (``*_new``, ``out``), never into p or the state it read;
 the same pass sums ‖g‖² and ‖out‖² in p's dtype, as the NumPy engine's BLAS
@@ -18,49 +18,36 @@ nothing. Returns ``(‖g‖², ‖out‖²)``.
 Scalars arrive in p's dtype, so float32 networks compute in float32 (as NumPy
 does with Python scalars). fastmath allows reassociation and fused
 multiply-add, but not ``nnan``/``ninf``: the finiteness checks must stay.
+
+One thread each, on purpose: see "Threads" in chainrule/engine/__init__.py.
 """
 from __future__ import annotations
 
 import math
-import os
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-
-def _choose_threading_layer():
-    """workqueue, whose idle threads sleep instead of spinning against BLAS's.
-
-    Left alone when the user chose a layer (NUMBA_THREADING_LAYER, or numba's
-    config set in code) or when numba's threads are already running.
-    """
-    from numba.np.ufunc import parallel
-    if os.environ.get("NUMBA_THREADING_LAYER") or parallel._is_initialized:
-        return
-    if numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
-
-
-_choose_threading_layer()
 
 FAST = {"reassoc", "contract", "arcp", "nsz"}   # not nnan/ninf: the guard reads NaN and inf
-# error_model="numpy": x/0 gives inf as in NumPy, no Python exception, so the loops vectorize
-OPTIONS = dict(parallel=True, fastmath=FAST, error_model="numpy", cache=True, nogil=True)
+# error_model="numpy": x/0 gives inf as in NumPy, no Python exception, so the loops vectorize.
+# nogil: two Python threads may run kernels at once (each on its own arrays).
+OPTIONS = dict(fastmath=FAST, error_model="numpy", cache=True, nogil=True)
 
 
 @njit(**OPTIONS)
 def sgd(p, g, out, lr, l2):
     """p ← p − lr·(g + λp)."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         q = p[i] - lr * d
         out[i] = q
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
@@ -69,7 +56,7 @@ def sgd(p, g, out, lr, l2):
 def sgd_momentum(p, g, v, v_new, out, lr, l2, mu, nesterov):
     """v ← μv + (g + λp);  p ← p − lr·(g + λp + μv) if nesterov, else p − lr·v."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         b = mu * v[i] + d
         v_new[i] = b
@@ -80,7 +67,7 @@ def sgd_momentum(p, g, v, v_new, out, lr, l2, mu, nesterov):
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
@@ -89,7 +76,7 @@ def sgd_momentum(p, g, v, v_new, out, lr, l2, mu, nesterov):
 def adam(p, g, M, v, M_new, v_new, out, b1, one_minus_b2, b2, l2, keep, c, eps):
     """M ← β₁M + g';  v ← β₂v + (1 − β₂)g'²;  p ← keep·p − c·M/(√v + ε'),  g' = g + λp."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         m = b1 * M[i] + d
         s = b2 * v[i] + one_minus_b2 * (d * d)
@@ -100,7 +87,7 @@ def adam(p, g, M, v, M_new, v_new, out, b1, one_minus_b2, b2, l2, keep, c, eps):
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
@@ -109,7 +96,7 @@ def adam(p, g, M, v, M_new, v_new, out, b1, one_minus_b2, b2, l2, keep, c, eps):
 def rmsprop(p, g, S, S_new, out, lr, l2, alpha, one_minus_alpha, eps):
     """S ← αS + (1 − α)g'²;  p ← p − lr·g'/(√S + ε)."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         s = alpha * S[i] + one_minus_alpha * (d * d)
         S_new[i] = s
@@ -118,7 +105,7 @@ def rmsprop(p, g, S, S_new, out, lr, l2, alpha, one_minus_alpha, eps):
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
@@ -127,7 +114,7 @@ def rmsprop(p, g, S, S_new, out, lr, l2, alpha, one_minus_alpha, eps):
 def rmsprop_momentum(p, g, S, B, S_new, B_new, out, lr, l2, alpha, one_minus_alpha, eps, mu):
     """S ← αS + (1 − α)g'²;  B ← μB + g'/(√S + ε);  p ← p − lr·B."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         s = alpha * S[i] + one_minus_alpha * (d * d)
         S_new[i] = s
@@ -138,7 +125,7 @@ def rmsprop_momentum(p, g, S, B, S_new, B_new, out, lr, l2, alpha, one_minus_alp
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
@@ -147,7 +134,7 @@ def rmsprop_momentum(p, g, S, B, S_new, B_new, out, lr, l2, alpha, one_minus_alp
 def adagrad(p, g, S, S_new, out, lr, l2, eps):
     """S ← S + g'²;  p ← p − lr·g'/(√S + ε)."""
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in prange(p.size):
+    for i in range(p.size):
         d = g[i] + l2 * p[i]
         s = S[i] + d * d
         S_new[i] = s
@@ -156,17 +143,12 @@ def adagrad(p, g, S, S_new, out, lr, l2, eps):
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
-        for i in prange(p.size):
+        for i in range(p.size):
             p[i] = out[i]
     return gg, pp
 
 
 def describe():
-    """numba's version, the threading layer (once its threads run), threads and cache."""
-    try:
-        layer = numba.threading_layer()
-    except ValueError:       # no parallel kernel has run yet
-        layer = f"{numba.config.THREADING_LAYER} (not started yet)"
-    return {"numba": numba.__version__, "threading_layer": layer,
-            "threads": f"{numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS}",
+    """numba's version and where compiled kernels are cached."""
+    return {"numba": numba.__version__, "threads": "1 (the kernels are serial; BLAS has its own)",
             "cache": numba.config.CACHE_DIR or "beside the installed module (__pycache__)"}
