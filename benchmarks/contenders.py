@@ -41,19 +41,63 @@ def chainrule_mlp(sizes, seed=0, dtype=np.float32):
     return cr.mlp(sizes, hidden="relu", output="softmax", seed=seed, dtype=dtype)
 
 
-def chainrule_trainer(X, y, sizes, batch_size=128, seed=0, net=None):
-    """``epoch()`` runs ``net.fit(..., epochs=1)`` with CrossEntropy and Adam."""
+def chainrule_trainer(X, y, sizes, batch_size=128, seed=0, net=None, engine=None):
+    """``epoch()`` runs ``net.fit(..., epochs=1)`` with CrossEntropy and Adam.
+
+    ``engine``: "compiled" or "numpy" to run on that engine; None, the default one.
+    """
     import chainrule as cr
     net = net if net is not None else chainrule_mlp(sizes, seed=seed, dtype=X.dtype)
     loss, optimizer = cr.CrossEntropy(), cr.Adam(lr=1e-3)
     rng = np.random.default_rng(seed)
 
     def epoch(callbacks=()):
-        history = net.fit(X, y, loss=loss, optimizer=optimizer, epochs=1, batch_size=batch_size,
-                          seed=rng, verbose=0, callbacks=callbacks)
+        with cr.engine.using(engine or "auto"):
+            history = net.fit(X, y, loss=loss, optimizer=optimizer, epochs=1,
+                              batch_size=batch_size, seed=rng, verbose=0, callbacks=callbacks)
         return history["loss"][-1]
     epoch.net = net
     return epoch
+
+
+def compiled_engine_available():
+    """True when numba imports, so chainrule's compiled engine can be measured."""
+    import chainrule as cr
+    with cr.engine.using("auto"):
+        return cr.engine.compiled() is not None
+
+
+class thread_limit:
+    """``with thread_limit(n) as used:`` BLAS (threadpoolctl) and PyTorch on n threads.
+
+    ``used`` is the count in force (n, or BLAS's own when n is None); both are
+    restored afterwards.
+    """
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_info, threadpool_limits
+        self.limits = threadpool_limits(limits=self.n, user_api="blas") if self.n else None
+        self.torch = None
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            self.torch = torch.get_num_threads()
+            if self.n:
+                torch.set_num_threads(self.n)
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        return self.n or (max(blas) if blas else 1)
+
+    def __exit__(self, *exc):
+        if self.limits is not None:
+            self.limits.restore_original_limits()
+        if self.torch is not None:
+            import torch
+            torch.set_num_threads(self.torch)
 
 
 def chainrule_params(net):

@@ -32,7 +32,7 @@ if __package__ in (None, ""):      # run as a script: make `benchmarks` and this
 
 from benchmarks import common, report  # noqa: E402
 
-SECTIONS = ("epoch", "xor", "predict", "memory", "scaling", "datasets")
+SECTIONS = ("epoch", "xor", "predict", "memory", "scaling", "datasets", "firstepoch")
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 FULL = {
@@ -43,6 +43,7 @@ FULL = {
     "scaling": dict(ns=(1_000, 3_000, 10_000, 30_000, 100_000), widths=(64, 128, 256, 512, 1024),
                     width_n=10_000, rounds=3, warmup_n=10_000),
     "datasets": dict(rounds=3, max_iter=200),
+    "firstepoch": dict(n=60_000, epochs=3, warm_runs=2),
 }
 QUICK = {
     "epoch": dict(n=10_000, rounds=3),
@@ -52,6 +53,7 @@ QUICK = {
     "scaling": dict(ns=(1_000, 3_000, 10_000), widths=(64, 256, 1024), width_n=3_000, rounds=2,
                     warmup_n=3_000),
     "datasets": dict(rounds=1, max_iter=30, names=("iris", "diabetes")),
+    "firstepoch": dict(n=5_000, epochs=3, warm_runs=1),
 }
 
 
@@ -62,6 +64,9 @@ def parse(argv):
     p.add_argument("--sections", default=",".join(SECTIONS),
                    help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     p.add_argument("--rounds", type=int, help="override the number of interleaved rounds")
+    p.add_argument("--threads", default="2,all",
+                   help="thread counts for the epoch section, comma-separated; 'all' is every "
+                        "core (default 2,all: one run on this machine's 2 cores)")
     p.add_argument("--pause", type=float, default=common.PAUSE,
                    help="seconds to sleep before each timed call, so the previous contender's "
                         f"worker threads stop spinning (default {common.PAUSE})")
@@ -77,6 +82,15 @@ def parse(argv):
                    help="also measure with OPENBLAS_CORETYPE=NAME (e.g. Haswell)")
     args = p.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    counts = []
+    for word in args.threads.split(","):
+        word = word.strip()
+        count = os.cpu_count() if word == "all" else int(word) if word.isdigit() else None
+        if not count:
+            p.error(f"--threads takes positive counts or 'all', got {word!r}")
+        if count not in counts:
+            counts.append(count)
+    args.threads = counts
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         p.error(f"unknown section(s) {sorted(unknown)}; valid: {', '.join(SECTIONS)}")
@@ -93,7 +107,7 @@ def environment(quick):
     import numpy as np  # noqa: F401
     import chainrule
     env = {"blas": common.blas_info(), "machine": common.machine_info(), "quick": quick,
-           "chainrule": chainrule.__file__,
+           "chainrule": chainrule.__file__, "engine": chainrule.engine.config(),
            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     try:
         import torch
@@ -117,15 +131,16 @@ def header(env):
              f"(others running: timings are noisy; medians of interleaved rounds)",
              f"Python {m['python']}, NumPy {env['blas']['numpy']}, torch {env.get('torch', '-')} "
              f"({env.get('torch_threads', '-')} threads), scikit-learn {env.get('sklearn', '-')}",
-             *common.describe_blas(env["blas"])]
+             *common.describe_blas(env["blas"]),
+             "chainrule's engine: {engine} (numba {numba})".format(**env["engine"])]
     return "\n".join(lines)
 
 
 def measure(args, plot=None):
     """Run the selected sections here; print each as it finishes; return the results."""
-    from benchmarks import datasets, epoch, memory, predict, scaling, xor
+    from benchmarks import datasets, epoch, firstepoch, memory, predict, scaling, xor
     modules = {"epoch": epoch, "xor": xor, "predict": predict, "memory": memory,
-               "scaling": scaling, "datasets": datasets}
+               "scaling": scaling, "datasets": datasets, "firstepoch": firstepoch}
     sizes = QUICK if args.quick else FULL
     results = {}
     for name in args.sections:
@@ -134,13 +149,25 @@ def measure(args, plot=None):
             settings["rounds"] = args.rounds
         if name == "scaling":
             settings["plot"] = plot
+        if name == "epoch":              # once per thread count: "epoch", then "epoch@16", ...
+            for i, count in enumerate(args.threads):
+                key = "epoch" if i == 0 else f"epoch@{count}"
+                results[key] = epoch.run(**settings, threads=count)
+                print("\n" + epoch.format(results[key]), flush=True)
+            many = max(args.threads)
+            if many > args.threads[0] and many == os.cpu_count():
+                results["epoch_all"] = dict(results[f"epoch@{many}"])
+                results["epoch_all"]["over_2_threads"] = common.ratio(
+                    results["epoch_all"]["seconds"].get("chainrule"),
+                    results["epoch"]["seconds"].get("chainrule"))
+            continue
         results[name] = modules[name].run(**settings)
         print("\n" + modules[name].format(results[name]), flush=True)
     return results
 
 
 def summary(results):
-    return "\n".join(["", "Targets of issue 4 (they are set for native BLAS kernels and full sizes)",
+    return "\n".join(["", "Targets (they are set for native BLAS kernels and full sizes)",
                       common.table(("target", "goal", "measured", ""), report.check(results))])
 
 

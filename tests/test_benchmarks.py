@@ -19,8 +19,8 @@ if ROOT not in sys.path:  # benchmarks/ sits beside src/, outside the installed 
     sys.path.insert(0, ROOT)
 
 import chainrule as cr  # noqa: E402
-from benchmarks import (common, contenders, epoch, memory, predict, profile_epoch, report,  # noqa: E402
-                        run, scaling, xor)
+from benchmarks import (common, contenders, epoch, firstepoch, memory, predict,  # noqa: E402
+                        profile_epoch, report, run, scaling, xor)
 from benchmarks.reference import (GemmFloor, NumpyMLP, numpy_predict, xor_data,  # noqa: E402
                                   xor_numpy)
 
@@ -80,8 +80,10 @@ def test_gemm_floor_runs_the_backward_shapes():
 # -- each section returns well-formed results ------------------------------------------
 
 def test_epoch_section():
-    result = epoch.run(n=256, rounds=2, sizes=SMALL)
-    assert set(result["seconds"]) == {"chainrule", "torch", "sklearn", "numpy", "floor"}
+    result = epoch.run(n=256, rounds=2, sizes=SMALL, threads=1)
+    assert set(result["seconds"]) == {"chainrule", "chainrule-numpy", "torch", "sklearn", "numpy",
+                                      "floor"}
+    assert result["settings"]["threads"] == 1
     assert all(positive_number(t) for t in result["seconds"].values())
     assert all(len(t) == 2 for t in result["times"].values())
     assert all(positive_number(r) for r in result["ratios"].values())
@@ -90,6 +92,31 @@ def test_epoch_section():
         float(np.median(np.divide(t["chainrule"], t["torch"]))))
     assert result["x_floor"]["floor"] == 1.0
     assert "chainrule/floor" in epoch.format(result)
+
+
+@pytest.mark.slow
+def test_first_epoch_section_times_fresh_processes():
+    pytest.importorskip("numba")
+    result = firstepoch.run(n=512, epochs=2, warm_runs=1)
+    assert len(result["cold"]) == 2 and len(result["warm"]) == 1 and len(result["numpy"]) == 2
+    assert all(positive_number(t) for t in [*result["cold"], *result["warm"][0], *result["numpy"]])
+    assert positive_number(result["warm_over_steady"])
+    assert isinstance(result["compile_seconds"], float)
+    assert "compile (cold first - steady)" in firstepoch.format(result)
+
+
+def test_thread_limit_sets_and_restores_blas_and_torch_threads():
+    import threadpoolctl
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads(), [lib["num_threads"] for lib in
+                                       threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    with contenders.thread_limit(1) as used:
+        assert used == 1 and torch.get_num_threads() == 1
+        assert all(lib["num_threads"] == 1 for lib in threadpoolctl.threadpool_info()
+                   if lib["user_api"] == "blas")
+    after = torch.get_num_threads(), [lib["num_threads"] for lib in
+                                      threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
 
 
 def test_xor_section_all_contenders_reach_the_same_loss():
@@ -169,9 +196,13 @@ def test_profile_breakdown_and_restores_what_it_wrapped():
 def test_targets_pass_miss_and_not_run():
     rows = {r[0]: r for r in report.check({
         "epoch": {"ratios": {"chainrule/torch": 0.5, "chainrule/floor": 2.0}},
+        "firstepoch": {"compile_seconds": 2.5, "warm_over_steady": 1.6},
         "scaling": {"slope": {"chainrule": 1.02}, "warmup": {"ratio": 3.5}}})}
-    assert rows["MLP epoch: chainrule / PyTorch"][3] == "PASS"
-    assert rows["MLP epoch: chainrule / GEMM floor"][3] == "MISS"
+    assert rows["MLP epoch, 2 threads: chainrule / PyTorch"][3] == "PASS"
+    assert rows["MLP epoch, 2 threads: chainrule / GEMM floor"][3] == "MISS"
+    assert rows["MLP epoch, all cores: chainrule / PyTorch"][3] == "not run"
+    assert rows["First-ever kernel compile (cold first epoch - steady)"][3] == "PASS"
+    assert rows["First epoch, warm kernel cache / steady epoch"][3] == "MISS"
     assert rows["MLP epoch: scikit-learn / chainrule"][3] == "not run"
     assert rows["Epoch time against N: log-log slope (linear = 1)"][3] == "PASS"
     assert rows["Warm-up: slowest first batch / steady batch"][3] == "MISS"
@@ -183,7 +214,7 @@ def test_command_line_writes_json_and_markdown(tmp_path, capsys):
     run.main(["--quick", "--sections", "memory", "--pause", "0",
               "--json", str(out_json), "--markdown", str(out_md)])
     printed = capsys.readouterr().out
-    assert "OPENBLAS_CORETYPE" in printed and "Targets of issue 4" in printed
+    assert "OPENBLAS_CORETYPE" in printed and "Targets" in printed
     data = json.loads(out_json.read_text())
     assert data["command"].startswith("python benchmarks/run.py --quick")
     assert "memory" in data["runs"][0]["results"]
