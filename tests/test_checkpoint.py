@@ -252,6 +252,33 @@ def test_an_unsaveable_network_fails_before_training(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_missing_folder_fails_before_training(tmp_path):
+    net = _net()
+    start = net.flat_params.copy()
+    path = tmp_path / "missing" / "c.safetensors"
+    with pytest.raises(ValueError, match=r"ModelCheckpoint path '.*c.safetensors': its folder "
+                                         r"'.*missing' does not exist; create it first"):
+        _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(path)])
+    np.testing.assert_array_equal(net.flat_params, start)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_a_read_only_folder_fails_before_training(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    net = _net()
+    start = net.flat_params.copy()
+    try:
+        with pytest.raises(ValueError, match=r"ModelCheckpoint path '.*c.safetensors': cannot "
+                                             r"write in its folder '.*locked' \(Permission denied"):
+            _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(folder / "c.safetensors")])
+    finally:
+        folder.chmod(0o700)
+    np.testing.assert_array_equal(net.flat_params, start)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_killed_between_writing_and_renaming_leaves_the_old_checkpoint(tmp_path):
     """Deterministic companion of the test above: die at the worst moment, the fsync."""

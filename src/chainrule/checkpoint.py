@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import tempfile
 
 import numpy as np
 
@@ -77,8 +78,9 @@ class ModelCheckpoint(Callback):
             if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best):
                 self.best = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
-        # A process killed while writing may have left its temporary file behind.
         folder = os.path.dirname(os.path.abspath(self.path))
+        _check_writable_folder(folder, self.path)
+        # A process killed while writing may have left its temporary file behind.
         pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
         for stale in glob.glob(pattern):
             try:
@@ -105,6 +107,20 @@ class ModelCheckpoint(Callback):
                             mode=self.mode)
         else:
             save_checkpoint(self.path, self.run, epoch)
+
+
+def _check_writable_folder(folder, path):
+    """ValueError unless a file can be created in ``folder`` (tried, not guessed from
+    permission bits: ACLs, read-only mounts and root all decide otherwise)."""
+    if not os.path.isdir(folder):
+        raise ValueError(f"ModelCheckpoint path {path!r}: its folder {folder!r} does not exist; "
+                         "create it first")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".chainrule-probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"ModelCheckpoint path {path!r}: cannot write in its folder {folder!r} "
+                         f"({error.strerror or error})") from None
 
 
 def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
