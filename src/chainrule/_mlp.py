@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import names
 from ._mlp_losses import _GlorotUniform
-from .callbacks import Callback, History, Run
+from .callbacks import History, Run, check_callbacks
 from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
@@ -389,10 +389,8 @@ def _integer(value):
 def _check_callbacks(callbacks):
     """The estimator's callbacks as a list; those that need ``chainrule.fit`` are refused here."""
     from .checkpoint import ModelCheckpoint
-    callbacks = list(callbacks or ())
+    callbacks = check_callbacks(callbacks)
     for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
         if isinstance(cb, ModelCheckpoint):
             raise ValueError(
                 f"callbacks[{i}] is a ModelCheckpoint, which the scikit-learn estimators cannot "

@@ -185,6 +185,22 @@ class LambdaCallback(Callback):
             setattr(self, name, function)
 
 
+def check_callbacks(callbacks):
+    """``callbacks`` as a list of Callbacks; None means none. TypeError naming the culprit."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or isinstance(callbacks, (str, bytes, dict)) \
+            or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a list of chainrule Callbacks (or None), got "
+                        f"{callbacks!r}" + (": put it in a list, callbacks=[...]"
+                                            if isinstance(callbacks, Callback) else ""))
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    return callbacks
+
+
 def overrides(callback, hook):
     """True if ``callback`` defines ``hook`` itself rather than inheriting the no-op."""
     own = getattr(callback, hook)

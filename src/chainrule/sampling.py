@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .losses import BinaryCrossEntropy, CrossEntropy
+from .validation import as_array
 
 
 def class_labels(y, loss, n_out):
@@ -33,7 +34,7 @@ def row_weights(y, loss, n_out, sample_weight, class_weight):
         return None
     weights = np.ones(len(y))
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        w = as_array(sample_weight, "sample_weight").astype(np.float64)
         if w.shape != (len(y),):
             raise ValueError(f"sample_weight must have shape ({len(y)},), one weight per row, "
                              f"got {w.shape}")

@@ -12,8 +12,8 @@ import numpy as np
 from . import metrics as _metrics
 from . import regularization as _regularization
 from . import sampling as _sampling
-from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
-                        overrides)
+from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
+                        check_callbacks, overrides)
 from .init import as_generator
 from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
@@ -97,7 +97,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         clip_norm when both are given).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar, 2 one line per epoch.
-    callbacks : sequence of Callback
+    callbacks : sequence of Callback, or None
     resume_from : str or os.PathLike, optional
         A checkpoint written by ``cr.ModelCheckpoint``: the weights, optimizer
         state, random generator and History are restored from it and training
@@ -124,9 +124,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    callbacks = check_callbacks(callbacks)
     rng = as_generator(seed)
     metric_functions = _metric_functions(metrics, loss)
     if metrics is not None and validation_data is None and not validation_split:
@@ -168,6 +166,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         else:
             train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
             batches = SampledBatches(X, Y, size, weights, train_loss, labels)
+    if validation is not None:
+        _check_metric_targets(metric_functions, net, validation[1])
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     if getattr(optimizer, "schedule", None) is not None:
@@ -280,6 +280,13 @@ def _metric_functions(metrics, loss):
             for m in metrics]
 
 
+def _check_metric_targets(metric_functions, net, y):
+    """Refuse, before training or a forward pass, a named metric that cannot read y."""
+    if net.n_out is not None:
+        for name, _ in metric_functions:
+            _metrics.check_targets(name, (len(y), net.n_out), y)
+
+
 def _validation(net, loss, validation_data):
     """The validation triple (X_val, y_val, Y_val) from a pair (X_val, y_val), or None."""
     if validation_data is None:
@@ -317,6 +324,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
     functions = _metric_functions(metrics, loss)
+    _check_metric_targets(functions, net, y)
     out = {}
     if loss is not None:
         check_loss(loss)
