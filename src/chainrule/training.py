@@ -81,7 +81,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         A weight >= 0 per row. Each batch's loss becomes the weighted mean
         ``Σ wᵢ·Lᵢ / Σ wᵢ`` (torch's weighted CrossEntropyLoss, scikit-learn's
         ``sample_weight``), and its gradient likewise. Validation losses are
-        not weighted.
+        not weighted. Only ratios matter: weights are divided by the largest,
+        in float64, so equal weights of any scale train exactly as none.
     class_weight : "balanced" or dict {class: weight}, optional
         Weight of each row by its class (labels for CrossEntropy, 0/1 for
         BinaryCrossEntropy); missing classes weigh 1. "balanced" is
@@ -311,6 +312,9 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
                          f"{len(X) - len(val)} for training and {len(val)} for validation; "
                          "both need at least one")
     train = np.setdiff1d(np.arange(len(X)), val)
+    if weights is not None and not weights[train].any():
+        raise ValueError(f"validation_split={split} holds out every row of positive weight: "
+                         "the rows left for training all have weight 0")
     part = lambda a: None if a is None else a[train]
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
 
