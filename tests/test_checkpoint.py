@@ -72,7 +72,8 @@ def test_resuming_a_finished_run_trains_no_further(tmp_path):
     net = _net()
     _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(path)])
     again = _net(seed=5)
-    history = _fit(again, cr.SGD(lr=0.1), 2, resume_from=path)
+    with pytest.warns(UserWarning, match="nothing left to train"):
+        history = _fit(again, cr.SGD(lr=0.1), 2, resume_from=path)
     np.testing.assert_array_equal(again.flat_params, net.flat_params)
     assert history.epoch == [0, 1]
 
@@ -207,7 +208,8 @@ def test_resume_restores_the_learning_rate(tmp_path):
     halve = cr.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(optimizer, "lr", optimizer.lr / 2))
     _fit(_net(), optimizer, 2, callbacks=[halve, cr.ModelCheckpoint(path)])
     resumed = cr.SGD(lr=0.1)
-    _fit(_net(), resumed, 2, resume_from=path)
+    with pytest.warns(UserWarning, match="nothing left to train"):
+        _fit(_net(), resumed, 2, resume_from=path)
     assert resumed.lr == 0.025
 
 
@@ -250,6 +252,33 @@ def test_an_unsaveable_network_fails_before_training(tmp_path):
         _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(tmp_path / "c")])
     np.testing.assert_array_equal(net.flat_params, start)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_missing_folder_fails_before_training(tmp_path):
+    net = _net()
+    start = net.flat_params.copy()
+    path = tmp_path / "missing" / "c.safetensors"
+    with pytest.raises(ValueError, match=r"ModelCheckpoint path '.*c.safetensors': its folder "
+                                         r"'.*missing' does not exist; create it first"):
+        _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(path)])
+    np.testing.assert_array_equal(net.flat_params, start)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_a_read_only_folder_fails_before_training(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    net = _net()
+    start = net.flat_params.copy()
+    try:
+        with pytest.raises(ValueError, match=r"ModelCheckpoint path '.*c.safetensors': cannot "
+                                             r"write in its folder '.*locked' \(Permission denied"):
+            _fit(net, cr.SGD(lr=0.1), 2, callbacks=[cr.ModelCheckpoint(folder / "c.safetensors")])
+    finally:
+        folder.chmod(0o700)
+    np.testing.assert_array_equal(net.flat_params, start)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -341,13 +370,26 @@ def test_resume_continues_stateful_schedules(tmp_path, make_schedule):
     assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
 
 
-def test_resume_refuses_a_schedule_held_by_a_callback(tmp_path):
+@pytest.mark.parametrize("make", [lambda: cr.schedules.StepLR(0.05, step_size=1, gamma=0.5),
+                                  lambda: cr.schedules.ReduceLROnPlateau(0.5, patience=0, factor=0.5)],
+                         ids=["StepLR", "ReduceLROnPlateau"])
+def test_a_schedule_held_by_a_callback_resumes_exactly(tmp_path, make):
+    whole = _net()
+    history = _fit(whole, cr.SGD(lr=0.05), 5, callbacks=[cr.LearningRateScheduler(make())])
+    assert len(set(history["lr"])) > 1  # the schedule did lower the rate
     path = tmp_path / "c.safetensors"
-    scheduler = cr.LearningRateScheduler(cr.schedules.StepLR(0.05, step_size=1, gamma=0.5))
-    _fit(_net(), cr.SGD(lr=0.05), 2, callbacks=[scheduler, cr.ModelCheckpoint(path)])
-    again = cr.LearningRateScheduler(cr.schedules.StepLR(0.05, step_size=1, gamma=0.5))
-    with pytest.raises(ValueError, match="checkpoint saves only the optimizer's own schedule"):
-        _fit(_net(), cr.SGD(lr=0.05), 4, resume_from=path, callbacks=[again])
+    _fit(_net(), cr.SGD(lr=0.05), 2, callbacks=[cr.LearningRateScheduler(make()),
+                                                cr.ModelCheckpoint(path)])
+    resumed = _net()
+    again = _fit(resumed, cr.SGD(lr=0.05), 5, resume_from=path,
+                 callbacks=[cr.LearningRateScheduler(make())])
+    assert again.history == history.history
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    plain = tmp_path / "plain.safetensors"  # saved without the callback: no state to resume
+    _fit(_net(), cr.SGD(lr=0.05), 2, callbacks=[cr.ModelCheckpoint(plain)])
+    with pytest.raises(ValueError, match="cannot resume a LearningRateScheduler.*holds no state"):
+        _fit(_net(), cr.SGD(lr=0.05), 4, resume_from=plain,
+             callbacks=[cr.LearningRateScheduler(make())])
 
 
 def test_resume_refuses_a_different_schedule(tmp_path):
@@ -433,3 +475,88 @@ def test_resume_works_with_a_custom_init(tmp_path):
         other = cr.Sequential([cr.Dense(6, 8, init=small, seed=0), cr.ReLU(),
                                cr.Dense(8, 3, init=small, seed=1), cr.Softmax()])
         _fit(other, cr.Adam(lr=0.01), 3, resume_from=path)
+
+
+# -- callbacks' state, the validation split and the epoch count on resume ---------------
+
+def _stopping(restore_best_weights):
+    return cr.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=restore_best_weights)
+
+
+@pytest.mark.parametrize("restore_best_weights", [False, True])
+def test_early_stopping_resumes_exactly(tmp_path, restore_best_weights):
+    """Its best value, best epoch, patience count (and best weights) are in the checkpoint:
+    the resumed run stops at the same epoch with the same weights as the uninterrupted one."""
+    whole, stopper = _net(), _stopping(restore_best_weights)
+    history = _fit(whole, cr.SGD(lr=0.5, momentum=0.9), 40, callbacks=[stopper])
+    stop = stopper.stopped_epoch
+    assert stop is not None and stop < 39 and stopper.best_epoch < stop - 1  # a run that waited
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.SGD(lr=0.5, momentum=0.9), stop,  # one epoch before the stop, mid-patience
+         callbacks=[_stopping(restore_best_weights), cr.ModelCheckpoint(path)])
+    assert read_checkpoint(path)[1]["callbacks"]["EarlyStopping#0"]["wait"] == 1
+    resumed, again = _net(), _stopping(restore_best_weights)
+    resumed_history = _fit(resumed, cr.SGD(lr=0.5, momentum=0.9), 40, resume_from=path,
+                           callbacks=[again, cr.ModelCheckpoint(path)])
+    assert (again.stopped_epoch, again.best_epoch, again.best) == \
+        (stop, stopper.best_epoch, stopper.best)
+    assert resumed_history.history == history.history
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    # the file now holds the stopped run: resuming it trains no further, and says so
+    last = _net()
+    with pytest.warns(UserWarning, match=r"stopped training after epoch \d+: nothing left to train"):
+        _fit(last, cr.SGD(lr=0.5, momentum=0.9), 40, resume_from=path,
+             callbacks=[_stopping(restore_best_weights)])
+    assert last.flat_params.tobytes() == whole.flat_params.tobytes()
+
+
+def test_validation_split_drawn_without_a_seed_is_the_same_on_resume(tmp_path):
+    """seed=None: the split's rows are in the checkpoint; nothing is drawn again."""
+    import shutil
+    X, y = _data()
+    path, copy = tmp_path / "c.safetensors", tmp_path / "after-2.safetensors"
+    keep = cr.LambdaCallback(on_epoch_begin=lambda epoch, logs: epoch == 2 and shutil.copy(path, copy))
+
+    def fit(net, **kwargs):
+        return net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=4,
+                       batch_size=16, seed=None, validation_split=0.3, verbose=0, **kwargs)
+    whole = _net()
+    history = fit(whole, callbacks=[cr.ModelCheckpoint(path), keep])
+    rows = read_checkpoint(copy)[1]["validation_rows"]
+    assert len(rows) == 27 and rows.dtype == np.int64
+    resumed = _net()
+    assert fit(resumed, resume_from=copy).history == history.history
+    assert resumed.flat_params.tobytes() == whole.flat_params.tobytes()
+    with pytest.raises(ValueError, match=r"saved with validation_split=0.3 of 90 rows; resume it "
+                                         r"with the same split of the same data, got "
+                                         r"validation_split=0.2 of 90 rows"):
+        _net().fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=4,
+                   validation_split=0.2, verbose=0, resume_from=copy)
+
+
+def test_csv_logger_continues_its_file_from_the_checkpoint(tmp_path):
+    """Rows logged after the checkpoint (a run killed later) are replaced, not repeated."""
+    whole_log, log = tmp_path / "whole.csv", tmp_path / "log.csv"
+    _fit(_net(), cr.Adam(lr=0.01), 4, callbacks=[cr.CSVLogger(whole_log)])
+    path = tmp_path / "c.safetensors"
+    _fit(_net(), cr.Adam(lr=0.01), 3, callbacks=[cr.CSVLogger(log), cr.ModelCheckpoint(path, every=2)])
+    assert len(log.read_text().splitlines()) == 4  # header and epochs 0, 1, 2; saved after 1
+    _fit(_net(), cr.Adam(lr=0.01), 4, resume_from=path, callbacks=[cr.CSVLogger(log)])
+    assert log.read_text() == whole_log.read_text()
+
+
+def test_resuming_with_no_epochs_left(tmp_path):
+    path = tmp_path / "c.safetensors"
+    net = _net()
+    history = _fit(net, cr.Adam(lr=0.01), 2, callbacks=[cr.ModelCheckpoint(path)])
+    again = _net()
+    with pytest.warns(UserWarning, match=r"already holds all epochs=2 epochs: nothing left to "
+                                          r"train \(pass epochs > 2 to train further\)"):
+        assert _fit(again, cr.Adam(lr=0.01), 2, resume_from=path).history == history.history
+    assert again.flat_params.tobytes() == net.flat_params.tobytes()
+    fewer = _net()
+    start = fewer.flat_params.copy()
+    with pytest.raises(ValueError, match=r"holds 2 epochs, more than epochs=1: epochs counts every "
+                                         r"epoch, the saved ones included; pass epochs > 2"):
+        _fit(fewer, cr.Adam(lr=0.01), 1, resume_from=path)
+    np.testing.assert_array_equal(fewer.flat_params, start)

@@ -114,6 +114,64 @@ def test_weights_are_checked():
     with pytest.raises(ValueError, match="class_weight needs class labels"):
         cr.mlp([4, 1]).fit(X, y.astype(float), loss=cr.MSE(), optimizer=cr.SGD(lr=0.1),
                            class_weight="balanced", verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight must have at least one positive weight, "
+                                         r"got all 10 equal to 0"):
+        fit(sample_weight=np.zeros(10))
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=rf"sample_weight must be finite and >= 0, found {bad}"):
+            fit(sample_weight=np.r_[np.ones(9), bad])
+    with pytest.raises(ValueError, match=r"class_weight \(for the classes present\) must have at "
+                                         r"least one positive weight"):
+        fit(class_weight={0: 0.0, 1: 0.0, 2: 0.0})
+    with pytest.raises(ValueError, match=r"sample_weight times class_weight must have at least one"):
+        fit(sample_weight=(y == 0).astype(float), class_weight={0: 0.0})
+    with pytest.raises(ValueError, match=r"validation_split=0.5 holds out every row of positive "
+                                         r"weight"):
+        w = np.zeros(10)
+        w[0] = 1.0
+        cr.mlp([4, 1]).fit(X, y.astype(float), loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), verbose=0,
+                           sample_weight=w, validation_split=0.5, seed=_seed_holding_out_row_0(X))
+
+
+def _seed_holding_out_row_0(X):
+    """A seed whose validation_split=0.5 of (X, y) (not stratified: MSE) holds out row 0."""
+    from chainrule.sampling import validation_rows
+    return next(seed for seed in range(100)
+                if 0 in validation_rows(len(X), 0.5, None, np.random.default_rng(seed)))
+
+
+def _weighted_fit(dtype, sample_weight=None, class_weight=None, epochs=3):
+    X, y = _classification(n=40, seed=8)
+    net = cr.mlp([4, 6, 3], hidden="tanh", output="softmax", seed=0, dtype=dtype)
+    history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=epochs,
+                      batch_size=8, seed=1, validation_split=0.25, sample_weight=sample_weight,
+                      class_weight=class_weight, verbose=0)
+    return net, history
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e-300, 1e-50, 1.0, 1e300, 1.5e308])
+def test_equal_weights_of_any_scale_train_exactly_as_no_weights(dtype, scale):
+    """Weights are relative: 1e-50 does not vanish in float32 (no step at all) nor 1e300
+    overflow (a DivergenceError); equal ones take the unweighted path, bitwise."""
+    plain, plain_history = _weighted_fit(dtype)
+    weighted, history = _weighted_fit(dtype, sample_weight=np.full(40, scale))
+    assert weighted.flat_params.tobytes() == plain.flat_params.tobytes()
+    assert history.history == plain_history.history
+    by_class, _ = _weighted_fit(dtype, class_weight={0: scale, 1: scale, 2: scale})
+    assert by_class.flat_params.tobytes() == plain.flat_params.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unequal_weights_mean_the_same_at_any_scale(dtype):
+    w = np.random.default_rng(9).uniform(0.1, 3.0, 40)
+    plain, _ = _weighted_fit(dtype)
+    reference, _ = _weighted_fit(dtype, sample_weight=w)
+    assert not np.allclose(reference.flat_params, plain.flat_params)  # the weights change training
+    for scale in (1e-50, 1e300):
+        scaled, _ = _weighted_fit(dtype, sample_weight=w * scale)
+        np.testing.assert_allclose(scaled.flat_params, reference.flat_params,
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
 
 
 def test_validation_split_is_stratified_and_seeded():

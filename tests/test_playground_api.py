@@ -121,11 +121,13 @@ def test_every_data_set_trains(client, dataset, output, sizes_out):
 def test_divergence_stops_training_and_keeps_the_json_valid(client):
     post(client, "/api/configure", {"session": A, "dataset": "sine", "activation": "relu",
                                     "hidden": [8, 8, 8], "lr": 10.0, "batch_size": 64})
-    response = client.post("/api/train", data=json.dumps({"session": A, "steps": 200}))
+    response = client.post("/api/train", data=json.dumps({"session": A, "steps": 200}),
+                           content_type="application/json")
     state = strict_json(response)
     assert state["diverged"] and "lr=10" in state["diverged"]
     assert state["step"] < 200
-    later = strict_json(client.post("/api/train", data=json.dumps({"session": A, "steps": 5})))
+    later = strict_json(client.post("/api/train", data=json.dumps({"session": A, "steps": 5}),
+                                    content_type="application/json"))
     assert later["step"] == state["step"]  # a diverged run stays put until reset
 
 
@@ -189,11 +191,9 @@ def test_ledger_explains_softmax_and_the_unfused_start(client):
 
 # -- closing and the session store ------------------------------------------------------------------
 
-def test_close_frees_the_session_even_from_a_beacon(client):
+def test_close_frees_the_session(client):
     post(client, "/api/configure", {"session": A})
-    # navigator.sendBeacon posts a string as text/plain
-    response = client.post("/api/close", data=json.dumps({"session": A}), content_type="text/plain")
-    assert response.get_json() == {"closed": True}
+    assert post(client, "/api/close", {"session": A}) == {"closed": True}
     assert A not in client.application.sessions
     message = get(client, "/api/state", A, status=404)["error"]
     assert "expired or was closed" in message
@@ -206,6 +206,8 @@ def test_sessions_are_capped_and_expire_when_idle():
     client = app.test_client()
     post(client, "/api/configure", {"session": "tab-11111111", "size": 20, "batch_size": 4})
     post(client, "/api/configure", {"session": "tab-22222222", "size": 20, "batch_size": 4})
+    post(client, "/api/train", {"session": "tab-11111111"})
+    post(client, "/api/train", {"session": "tab-22222222"})
     now[0] = 5.0
     message = post(client, "/api/configure", {"session": "tab-33333333", "size": 20, "batch_size": 4},
                    status=503)["error"]
@@ -217,6 +219,102 @@ def test_sessions_are_capped_and_expire_when_idle():
     now[0] = 200.0                                                # everyone idle for > 100 s
     get(client, "/api/state", "tab-22222222", status=404)
     assert len(app.sessions) == 0
+
+
+def test_fresh_sessions_never_lock_out_a_tab_in_use():
+    """40 configure requests with new ids (a script, or many tabs opened) replace one
+    another; the tab that trains keeps its session and a new tab still gets one."""
+    now = [0.0]
+    app = create_app(Sessions(clock=lambda: now[0]))  # 16 sessions, 60 s before eviction
+    client = app.test_client()
+    small = {"size": 20, "batch_size": 4}
+    post(client, "/api/configure", {"session": A, **small})
+    post(client, "/api/train", {"session": A, "steps": 1})
+    for i in range(40):
+        now[0] += 0.1
+        post(client, "/api/configure", {"session": f"flood-{i:08d}", **small})
+    assert A in app.sessions and len(app.sessions) == 16
+    assert post(client, "/api/train", {"session": A, "steps": 1})["step"] == 2
+    post(client, "/api/configure", {"session": B, **small})  # the user's new tab
+    assert post(client, "/api/train", {"session": B, "steps": 1})["step"] == 1
+
+
+# -- only the playground's own page ---------------------------------------------------------
+
+@pytest.mark.parametrize("headers, message", [
+    ({"Host": "evil.example"}, "Host 'evil.example' is not this playground's address"),
+    ({"Host": "evil.example:8000"}, "Host 'evil.example:8000' is not"),
+    ({"Origin": "http://evil.example"}, "requests from 'http://evil.example' are refused"),
+    ({"Origin": "null"}, "requests from 'null' are refused"),
+    ({"Origin": "http://localhost:9999"}, "requests from 'http://localhost:9999' are refused"),
+])
+def test_foreign_hosts_and_origins_are_refused(client, headers, message):
+    for method, path, kwargs in (("get", "/", {}), ("get", "/api/options", {}),
+                                 ("post", "/api/configure", {"data": json.dumps({"session": A}),
+                                                             "content_type": "application/json"})):
+        response = getattr(client, method)(path, headers=headers, **kwargs)
+        assert response.status_code == 403 and message in response.get_json()["error"]
+    assert A not in client.application.sessions
+
+
+def test_the_own_origin_is_served(client):
+    response = client.post("/api/configure", data=json.dumps({"session": A}),
+                           content_type="application/json",
+                           headers={"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"})
+    assert response.status_code == 200 and A in client.application.sessions
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
+def test_posts_a_cross_origin_form_could_send_are_refused(client, content_type):
+    """A form or a beacon sends these without the browser asking the server first."""
+    post(client, "/api/configure", {"session": A})
+    response = client.post("/api/close", data=json.dumps({"session": A}), content_type=content_type)
+    assert response.status_code == 415
+    assert "a POST body must be sent as Content-Type: application/json" in response.get_json()["error"]
+    assert A in client.application.sessions
+
+
+def test_deeply_nested_bodies_are_a_json_400(client):
+    for depth in (8_000, 5_000):  # within MAX_BODY
+        raw = b'{"session": ' + b"[" * depth + b"]" * depth + b"}"
+        response = client.post("/api/configure", data=raw, content_type="application/json")
+        assert response.status_code == 400 and response.is_json
+        assert "nested too deeply" in response.get_json()["error"]
+
+
+def test_the_server_checks_the_host_it_listens_on():
+    from chainrule.playground import make_server
+    from chainrule.playground.server import listening_hosts
+    server = make_server(port=0)
+    try:
+        port = server.server_port
+        allowed = server.app.hosts
+        assert allowed(f"127.0.0.1:{port}") and allowed(f"localhost:{port}")
+        assert not allowed(f"127.0.0.1:{port + 1}") and not allowed(f"evil.example:{port}")
+        assert not allowed("127.0.0.1")
+    finally:
+        server.server_close()
+    everywhere = listening_hosts("0.0.0.0", 8000)
+    assert everywhere("192.168.1.20:8000") and everywhere("[fe80::1]:8000")
+    assert not everywhere("rebind.evil.example:8000")
+    assert listening_hosts("::1", 8000)("[::1]:8000") and listening_hosts("::1", 8000)("localhost:8000")
+
+
+def test_idle_connections_are_closed():
+    """A client that connects and sends nothing does not hold a server thread forever."""
+    import socket
+    from chainrule.playground import make_server
+    server = make_server(port=0, timeout=0.2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as idle:
+            idle.settimeout(30)  # only a guard: the server closes it long before
+            assert idle.recv(1024) == b""  # closed by the server, nothing sent
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_two_sessions_training_at_once_do_not_interfere():
@@ -310,7 +408,8 @@ def test_malformed_bodies_are_a_400(client, raw, message):
 
 
 def test_oversized_bodies_are_refused(client):
-    response = client.post("/api/configure", data=b"{" + b" " * 100_000 + b"}")
+    response = client.post("/api/configure", data=b"{" + b" " * 100_000 + b"}",
+                           content_type="application/json")
     assert response.status_code == 413 and "larger than" in response.get_json()["error"]
 
 

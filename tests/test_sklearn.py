@@ -188,6 +188,36 @@ def test_sample_weight_zero_equals_dropping_rows(cancer):
     np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-6)
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("scale", [1e-50, 1.0, 1e300])
+def test_equal_weights_of_any_scale_fit_exactly_as_none_without_a_penalty(cancer, solver, scale):
+    """The weighted mean loss needs only the weights' ratios, taken in float64 before the cast
+    to float32: 1e-50 was a ZeroDivisionError, 1e300 a DivergenceError. (With alpha > 0 the
+    scale stays meaningful: scikit-learn's penalty is alpha·‖W‖²/(2·Σ sample_weight).)"""
+    X, y = cancer
+    kwargs = dict(hidden_layer_sizes=(5,), solver=solver, alpha=0.0, max_iter=8, batch_size=32,
+                  random_state=0, class_weight={0: 1.0, 1: 3.0})
+    plain = MLPClassifier(**kwargs).fit(X, y)
+    weighted = MLPClassifier(**kwargs).fit(X, y, sample_weight=np.full(len(y), scale))
+    assert weighted.network_.flat_params.tobytes() == plain.network_.flat_params.tobytes()
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_bad_sample_weights_are_named(cancer, Estimator):
+    X, y = cancer
+    est = Estimator(hidden_layer_sizes=(3,), max_iter=2)
+    with pytest.raises(ValueError, match=r"sample_weight must be numeric, found 'a' at index \(0,\)"):
+        est.fit(X, y, sample_weight=["a"] * len(y))
+    with pytest.raises(ValueError, match=r"Sample weights must contain at least one non-zero"):
+        est.fit(X, y, sample_weight=np.zeros(len(y)))  # scikit-learn's own check, first
+    if Estimator is MLPClassifier:
+        with pytest.raises(ValueError, match=r"sample_weight times class_weight must have at least "
+                                             rf"one positive weight, got all {len(y)} equal to 0"):
+            MLPClassifier(class_weight={0: 0.0, 1: 0.0}, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"sample_weight.*NaN"):
+        est.fit(X, y, sample_weight=np.r_[np.nan, np.ones(len(y) - 1)])
+
+
 def test_class_weight_shifts_predictions_towards_the_weighted_class(cancer):
     X, y = cancer
     kwargs = dict(hidden_layer_sizes=(4,), max_iter=100, random_state=0)

@@ -185,6 +185,62 @@ def test_loss_optimizer_callbacks_and_seed_are_checked():
     assert_rejected(TypeError, r"callbacks\[1\] must be a chainrule Callback, got <function", X, y,
                     callbacks=[cr.History(), lambda *a: None])
     assert_rejected(TypeError, r"seed must be an int, a numpy.random.Generator or None, got 0.5", X, y, seed=0.5)
+    assert_rejected(ValueError, r"seed must be an integer >= 0, a numpy.random.Generator or None, "
+                                r"got -1$", X, y, seed=-1)
+    assert_rejected(TypeError, r"callbacks must be a list of chainrule Callbacks \(or None\), got "
+                               r"History\(0 epochs\): put it in a list", X, y, callbacks=cr.History())
+    assert_rejected(TypeError, r"callbacks must be a list of chainrule Callbacks \(or None\), got 3$",
+                    X, y, callbacks=3)
+
+
+def test_callbacks_none_means_no_callbacks():
+    X, y = data()
+    a, b = classifier(), classifier()
+    for net, callbacks in ((a, None), (b, ())):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), seed=0, verbose=0,
+                callbacks=callbacks)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+@pytest.mark.parametrize("weights", [["a"] * 6, [1, 1, "x", 1, 1, 1]])
+def test_non_numeric_sample_weight_is_named(weights):
+    X, y = data()
+    assert_rejected(ValueError, r"sample_weight must be numeric, found '(a|x)' at index \((0|2),\)",
+                    X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("unit", ["datetime64[s]", "timedelta64[ms]"])
+def test_dates_and_durations_are_not_taken_as_numbers(unit):
+    X, y = data()
+    what = "dates" if unit.startswith("datetime") else "durations"
+    assert_rejected(TypeError, rf"X must be numbers, got dtype {re.escape(unit)}: convert the {what}",
+                    X.astype(unit), y)
+    assert_rejected(TypeError, rf"y must be numbers, got dtype {re.escape(unit)}",
+                    X, y.astype(unit), net=cr.mlp([2, 1], seed=0), loss=cr.MSE())
+    with pytest.raises(TypeError, match=rf"X must be numbers, got dtype {re.escape(unit)}"):
+        classifier().predict(X.astype(unit))
+
+
+def test_targets_whose_squared_error_overflows_are_blamed_not_the_learning_rate():
+    """1e20 is finite in float32, but its square is not: MSE's loss would be inf at any lr."""
+    X, _ = data()
+    y = np.zeros(6)
+    y[4] = 1e20
+    assert_rejected(ValueError, r"y has 1e\+20 at row 4, whose square overflows float32 \(largest "
+                                r"3.403e\+38, so \|y\| must stay below 1.845e\+19 for the MSE loss\): "
+                                r"rescale y", X, y, net=cr.mlp([2, 1], seed=0), loss=cr.MSE())
+    Y = np.zeros((6, 2))
+    Y[1, 1] = -1e39
+    assert_rejected(ValueError, r"y has -1e\+39 at row 1, column 1, which overflows float32",
+                    X, Y, net=cr.mlp([2, 2], seed=0), loss=cr.MAE())
+    y_val = np.zeros(6)
+    y_val[0] = 3e19
+    assert_rejected(ValueError, r"y_val has 3e\+19 at row 0, whose square overflows float32",
+                    X, np.zeros(6), net=cr.mlp([2, 1], seed=0), loss=cr.MSE(),
+                    validation_data=(X, y_val))
+    # MAE and Huber do not square the targets, and float64 squares 1e20 without trouble
+    cr.mlp([2, 1], seed=0).fit(X, y, loss=cr.MAE(), optimizer=cr.SGD(1e-3), verbose=0)
+    cr.mlp([2, 1], seed=0, dtype=np.float64).fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(1e-3), verbose=0)
 
 
 # -- predict and evaluate -------------------------------------------------------------------
@@ -211,6 +267,20 @@ def test_predict_and_evaluate_check_their_input():
         net.evaluate(X, y, metrics=("acc",))
     with pytest.raises(TypeError, match=r"loss must be a chainrule Loss"):
         net.evaluate(X, y, loss="mse")
+
+
+@pytest.mark.parametrize("metric", ["r2", "mse", "mae"])
+def test_regression_metrics_on_class_labels_are_refused_before_any_work(metric, monkeypatch):
+    X, y = data()
+    net = classifier()  # 3 outputs, y holds one label per row
+    message = (rf"metric '{metric}' compares each output with a target, so y must have the outputs' "
+               r"shape \(6, 3\), got \(6,\) \(y holds one class label per row: ask for "
+               r"metrics=\('accuracy',\) instead\)")
+    with pytest.raises(ValueError, match=message):
+        net.evaluate(X, y, metrics=(metric,))
+    monkeypatch.setattr(type(net), "forward_backward", lambda *a: pytest.fail("trained"))
+    assert_rejected(ValueError, message, X, y, net=net, metrics=(metric,),
+                    validation_data=(X, y))
 
 
 # -- settings of objects, checked when they are created -----------------------------------------

@@ -21,13 +21,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import names
 from ._mlp_losses import _GlorotUniform
-from .callbacks import Callback, History, Run
+from .callbacks import History, Run, check_callbacks
 from .dropout import Dropout
 from .layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
 from .divergence import DivergenceError, guarded_step
 from .training import _TrainingMode
+from .validation import as_array
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 _SOLVERS = ("lbfgs", "sgd", "adam")
@@ -85,18 +86,27 @@ class _BaseMLP(BaseEstimator):
         return _dense(X)
 
     def _weights(self, sample_weight, X, y):
-        """Row weights: sample_weight times class weights (all ones if neither)."""
+        """Row weights (sample_weight times class weights) as ``(w / scale, scale)``, scale
+        their largest, found in float64; ``(ones, 1.0)`` if there are none.
+
+        The loss, a weighted mean Σ wᵢLᵢ / Σ wᵢ, needs only the relative weights, which
+        neither vanish nor overflow in the network's dtype; the scale is kept for the
+        penalty, which scikit-learn divides by Σ wᵢ (so a weight of 2 is a repeated row).
+        """
+        scale = 1.0
         if sample_weight is not None:
+            as_array(sample_weight, "sample_weight")  # a message naming a non-numeric entry
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            sample_weight, scale = _relative(sample_weight, "sample_weight")
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None:
             cw = compute_sample_weight(class_weight, y)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
+            sample_weight, more = _relative(cw if sample_weight is None else sample_weight * cw,
+                                            "sample_weight times class_weight")
+            scale *= more
         if sample_weight is None:
-            return np.ones(len(X))
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must contain at least one positive weight")
-        return sample_weight
+            return np.ones(len(X)), 1.0
+        return sample_weight, scale
 
     # -- the network -----------------------------------------------------------
 
@@ -132,7 +142,7 @@ class _BaseMLP(BaseEstimator):
 
     def _loss_and_gradient(self, X, Yw):
         """scikit-learn's loss with its L2 term; fills network_.flat_grads."""
-        n = float(Yw[:, -1].sum())
+        n = self._weight_scale * float(Yw[:, -1].sum())  # Σ wᵢ of the batch, in float64
         value = self.network_.forward_backward(X, Yw, self._loss)
         penalty = 0.0
         for layer in self._dense_layers():
@@ -154,7 +164,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, y = self._validate(X, y, incremental, reset=first)
-        w = self._weights(sample_weight, X, y)
+        w, self._weight_scale = self._weights(sample_weight, X, y)
         Y = self._encode(y, refit=first and not incremental)
         if first:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -379,6 +389,15 @@ def _number(value):
         and math.isfinite(value)
 
 
+def _relative(w, name):
+    """``(w / max(w), max(w))`` in float64; ValueError if no weight is positive."""
+    largest = float(np.max(w))
+    if not largest > 0:
+        raise ValueError(f"{name} must have at least one positive weight, got all {len(w)} "
+                         "equal to 0")
+    return w / largest, largest
+
+
 def _integer(value):
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
@@ -386,10 +405,8 @@ def _integer(value):
 def _check_callbacks(callbacks):
     """The estimator's callbacks as a list; those that need ``chainrule.fit`` are refused here."""
     from .checkpoint import ModelCheckpoint
-    callbacks = list(callbacks or ())
+    callbacks = check_callbacks(callbacks)
     for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
         if isinstance(cb, ModelCheckpoint):
             raise ValueError(
                 f"callbacks[{i}] is a ModelCheckpoint, which the scikit-learn estimators cannot "

@@ -91,7 +91,7 @@ class SampledBatches(Batches):
 
     def __init__(self, X, Y, batch_size, weights=None, weighted_loss=None, labels=None):
         super().__init__(X, Y, batch_size)
-        self.weights = None if weights is None else weights.astype(X.dtype)
+        self.weights = weights  # float64: each batch's are normalised before the cast
         self.loss, self.labels = weighted_loss, labels
 
     def __call__(self, rng, shuffle):
@@ -104,7 +104,7 @@ class SampledBatches(Batches):
             if self.weights is not None:
                 w = self.weights[rows]
                 mean = w.mean()
-                self.loss.w = w / mean if mean > 0 else np.zeros_like(w)
+                self.loss.w = (w / mean if mean > 0 else np.zeros_like(w)).astype(self.X.dtype)
             if order is None:
                 yield self.X[rows], self.Y[rows]
             else:

@@ -38,6 +38,22 @@ class Run:
         self.net, self.optimizer, self.loss, self.history = net, optimizer, loss, history
         self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
         self.stop_training = False
+        self.callbacks = []  # every callback of the run, in order (fit sets them)
+
+    def state_key(self, callback):
+        """The name of ``callback``'s state in a checkpoint: its class and its place among
+        the run's callbacks of that class ("EarlyStopping#0"), so that a resumed run finds
+        it even when other callbacks were added or removed."""
+        same = [cb for cb in self.callbacks if type(cb) is type(callback)]
+        place = next((k for k, cb in enumerate(same) if cb is callback), 0)
+        return f"{type(callback).__name__}#{place}"
+
+    def saved_state(self, callback):
+        """The state ``callback`` had when the checkpoint this run resumed from was written
+        (its ``state_dict()``), or None: not resumed, or nothing saved for it."""
+        saved = (self.checkpoint or {}).get("callbacks")
+        state = saved.get(self.state_key(callback)) if isinstance(saved, dict) else None
+        return state if isinstance(state, dict) else None
 
     @property
     def checkpoint(self):
@@ -55,9 +71,20 @@ class Run:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing.
+
+    A callback that carries state from epoch to epoch (a best value, a count, a
+    file position) returns it from ``state_dict()`` (JSON values and NumPy arrays);
+    ``cr.ModelCheckpoint`` saves it, and on resume the callback takes it back in
+    ``on_train_begin`` from ``self.run.saved_state(self)``, so that a resumed run
+    continues exactly as the uninterrupted one.
+    """
 
     run = None
+
+    def state_dict(self):
+        """This callback's state for a checkpoint, or None when it has none."""
+        return None
 
     def on_train_begin(self, logs):
         pass
@@ -185,6 +212,22 @@ class LambdaCallback(Callback):
             setattr(self, name, function)
 
 
+def check_callbacks(callbacks):
+    """``callbacks`` as a list of Callbacks; None means none. TypeError naming the culprit."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or isinstance(callbacks, (str, bytes, dict)) \
+            or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks must be a list of chainrule Callbacks (or None), got "
+                        f"{callbacks!r}" + (": put it in a list, callbacks=[...]"
+                                            if isinstance(callbacks, Callback) else ""))
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    return callbacks
+
+
 def overrides(callback, hook):
     """True if ``callback`` defines ``hook`` itself rather than inheriting the no-op."""
     own = getattr(callback, hook)
@@ -244,6 +287,38 @@ class EarlyStopping(Callback):
         self.best_epoch = self.stopped_epoch = None
         self.wait = 0
         self._saved = None
+        saved = self.run.saved_state(self)
+        if saved is not None and (saved.get("monitor"), saved.get("mode")) == (self.monitor, self.mode):
+            self._load_state(saved)
+
+    def state_dict(self):
+        """best (None while infinite), best_epoch, wait; with restore_best_weights the
+        best epoch's parameters and buffers as arrays."""
+        state = {"monitor": self.monitor, "mode": self.mode,
+                 "best": self.best if math.isfinite(self.best) else None,
+                 "best_epoch": self.best_epoch, "wait": self.wait}
+        if self._saved is not None:
+            params, buffers = self._saved
+            state["best_params"] = params
+            state.update({f"best_buffer.{i}.{name}": value for (i, name), value in buffers.items()})
+        return state
+
+    def _load_state(self, state):
+        best, best_epoch, wait = state.get("best"), state.get("best_epoch"), state.get("wait")
+        if isinstance(best, (int, float)) and not isinstance(best, bool):
+            self.best = float(best)
+        if isinstance(best_epoch, int) and not isinstance(best_epoch, bool):
+            self.best_epoch = best_epoch
+        if isinstance(wait, int) and not isinstance(wait, bool):
+            self.wait = wait
+        params = state.get("best_params")
+        if self.restore_best_weights and isinstance(params, np.ndarray) \
+                and params.shape == self.run.net.flat_params.shape:
+            net = self.run.net
+            buffers = {(i, name): state[f"best_buffer.{i}.{name}"]
+                       for i, layer in enumerate(net.layers) for name in layer.buffers
+                       if f"best_buffer.{i}.{name}" in state}
+            self._saved = params.astype(net.dtype, copy=True), buffers
 
     def _improves(self, value):
         if self.mode == "min":
@@ -315,14 +390,25 @@ class LearningRateScheduler(Callback):
         if not self._is_object:
             return
         if self.run.resumed:
-            # the checkpoint restored the optimizer's schedule and rate: keep them
+            # the checkpoint restored the optimizer's rate, and its own schedule if it has
+            # one; a schedule given to this callback instead is restored from its state
             if self.schedule is not getattr(self.run.optimizer, "schedule", None):
-                raise ValueError(
-                    f"cannot resume a LearningRateScheduler({self.schedule!r}) callback: a "
-                    "checkpoint saves only the optimizer's own schedule; give the schedule as "
-                    "the optimizer's lr (e.g. SGD(lr=StepLR(...))) to resume it exactly")
+                saved = self.run.saved_state(self)
+                if saved is None or saved.get("class") != type(self.schedule).__name__ \
+                        or not isinstance(saved.get("state"), dict):
+                    raise ValueError(
+                        f"cannot resume a LearningRateScheduler({self.schedule!r}) callback: "
+                        "the checkpoint holds no state of a schedule of its kind (it was "
+                        "written without this callback, or by an older chainrule)")
+                self.schedule.load_state_dict(saved["state"])
             return
         self._set(self.schedule.lr, "at the start")
+
+    def state_dict(self):
+        """The schedule's own state (a function ``f(epoch, lr)`` has none)."""
+        if not self._is_object or self.schedule is getattr(self.run.optimizer, "schedule", None):
+            return None  # the checkpoint saves the optimizer's schedule itself
+        return {"class": type(self.schedule).__name__, "state": self.schedule.state_dict()}
 
     def on_epoch_begin(self, epoch, logs):
         if not self._is_object:
@@ -347,11 +433,35 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs):
         import os
+        self._keys, self._position = None, None
+        saved = self.run.saved_state(self)
+        if saved is not None and self._resume(saved):
+            return
         has_rows = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         self._file = open(self.path, "a" if self.append else "w", newline="")
         self._writer = csv.writer(self._file, delimiter=self.separator)
-        self._keys = None
         self._header_written = has_rows
+
+    def _resume(self, saved):
+        """Continue the file where the checkpoint left it: rows of epochs after the
+        checkpoint (a run killed later) are cut off. False if the file is not there."""
+        import os
+        position, keys = saved.get("position"), saved.get("keys")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0 \
+                or not (keys is None or isinstance(keys, list)) or not os.path.exists(self.path) \
+                or os.path.getsize(self.path) < position:
+            return False
+        with open(self.path, "r+b") as f:
+            f.truncate(position)
+        self._file = open(self.path, "a", newline="")
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+        self._keys, self._position = keys, position
+        self._header_written = True
+        return True
+
+    def state_dict(self):
+        """The columns and the file's length after the last row written."""
+        return {"keys": self._keys, "position": self._position}
 
     def on_epoch_end(self, epoch, logs):
         if self._keys is None:
@@ -361,6 +471,7 @@ class CSVLogger(Callback):
         self._writer.writerow([epoch, *(repr(float(logs[k])) if k in logs else ""
                                         for k in self._keys)])
         self._file.flush()
+        self._position = self._file.tell()
 
     def on_train_end(self, logs):
         if self._file is not None:

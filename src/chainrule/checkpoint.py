@@ -10,7 +10,12 @@ as a network) that also holds:
   state of the optimizer's schedule if it has one (``schedule.state_dict()``);
 * the layers' buffers (BatchNorm's running statistics), as model files do;
 * with ``keep_best``, the best monitored value so far, its monitor and mode;
-* the epoch just completed and the History so far, as JSON.
+* the epoch just completed and the History so far, as JSON;
+* the state of every callback that has one (``Callback.state_dict``: EarlyStopping's
+  best and patience count, a CSVLogger's position, ...), JSON and tensors
+  ``callback.{Class}#{k}.{name}``, and whether a callback had stopped training;
+* with ``validation_split``, the rows it held out (tensor ``fit.validation_rows``),
+  so a resume validates on the same rows even when the split was drawn with ``seed=None``.
 
 ``fit(..., resume_from=path)`` restores all of it, so a run of 2 epochs
 resumed to 4 gives bitwise the weights of an uninterrupted 4-epoch run with
@@ -22,6 +27,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import tempfile
 
 import numpy as np
 
@@ -30,6 +36,8 @@ from .callbacks import Callback, monitor_mode
 
 _KEY = "checkpoint"
 _PREFIX = "optimizer."
+_CALLBACK = "callback."
+_VALIDATION_ROWS = "fit.validation_rows"
 
 
 class ModelCheckpoint(Callback):
@@ -77,8 +85,9 @@ class ModelCheckpoint(Callback):
             if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best):
                 self.best = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
-        # A process killed while writing may have left its temporary file behind.
         folder = os.path.dirname(os.path.abspath(self.path))
+        _check_writable_folder(folder, self.path)
+        # A process killed while writing may have left its temporary file behind.
         pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
         for stale in glob.glob(pattern):
             try:
@@ -107,6 +116,20 @@ class ModelCheckpoint(Callback):
             save_checkpoint(self.path, self.run, epoch)
 
 
+def _check_writable_folder(folder, path):
+    """ValueError unless a file can be created in ``folder`` (tried, not guessed from
+    permission bits: ACLs, read-only mounts and root all decide otherwise)."""
+    if not os.path.isdir(folder):
+        raise ValueError(f"ModelCheckpoint path {path!r}: its folder {folder!r} does not exist; "
+                         "create it first")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".chainrule-probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"ModelCheckpoint path {path!r}: cannot write in its folder {folder!r} "
+                         f"({error.strerror or error})") from None
+
+
 def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
     """Write the state of ``run`` (a callbacks.Run) after ``epoch`` to ``path``.
 
@@ -132,8 +155,23 @@ def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
         "best": best,
         "monitor": monitor,
         "mode": mode,
+        "stopped": bool(run.stop_training),
     }}
     extra = {_PREFIX + name: value for name, value in state.items()}
+    callbacks = meta[_KEY]["callbacks"] = {}
+    for cb in getattr(run, "callbacks", ()):
+        cb_state = cb.state_dict()
+        if cb_state is None:
+            continue
+        key = run.state_key(cb)
+        callbacks[key] = {k: v for k, v in cb_state.items() if not isinstance(v, np.ndarray)}
+        extra.update({f"{_CALLBACK}{key}.{k}": v for k, v in cb_state.items()
+                      if isinstance(v, np.ndarray)})
+    validation = getattr(run, "validation", None)  # (share, n rows, held-out rows) of validation_split
+    if validation is not None:
+        share, n, rows = validation
+        meta[_KEY]["validation_split"] = {"share": share, "rows": n}
+        extra[_VALIDATION_ROWS] = rows.astype(np.int64)
     _io.save(run.net, path, metadata=meta, extra_tensors=extra)
 
 
@@ -159,17 +197,46 @@ def read_checkpoint(path):
         raise ValueError(f"{where}: negative epoch or step count in the checkpoint")
     state = {"t": info["optimizer_t"]}
     state.update({k[len(_PREFIX):]: v for k, v in tensors.items() if k.startswith(_PREFIX)})
+    callbacks = info.setdefault("callbacks", {})
+    if not isinstance(callbacks, dict) or not all(isinstance(v, dict) for v in callbacks.values()):
+        raise ValueError(f"{where}: checkpoint entry 'callbacks' is not a mapping of mappings")
+    for name, value in tensors.items():  # callback.{key}.{field}: arrays back into their state
+        if name.startswith(_CALLBACK):
+            key, _, field = name[len(_CALLBACK):].partition(".")
+            callbacks.setdefault(key, {})[field] = value
+    if _VALIDATION_ROWS in tensors:
+        info["validation_rows"] = tensors[_VALIDATION_ROWS]
     return net, info, state
 
 
-def restore(path, net, optimizer, rng, history):
+def check_validation_rows(info, share, n, where):
+    """The validation rows a checkpoint holds for ``validation_split=share`` of ``n`` rows,
+    or None if it holds none (written before they were saved); ValueError if they do
+    not belong to this split of this data."""
+    rows = info.get("validation_rows")
+    if rows is None:
+        return None
+    saved = info.get("validation_split")
+    if not isinstance(saved, dict) or saved.get("share") != share or saved.get("rows") != n:
+        got = f"{saved.get('share')!r} of {saved.get('rows')!r} rows" if isinstance(saved, dict) else "?"
+        raise ValueError(f"{where} was saved with validation_split={got}; resume it with the "
+                         f"same split of the same data, got validation_split={share!r} of {n} rows")
+    if rows.ndim != 1 or rows.dtype.kind not in "iu" or (len(rows) and (
+            rows.min() < 0 or rows.max() >= n or np.any(np.diff(rows) <= 0))):
+        raise ValueError(f"{where}: checkpoint tensor {_VALIDATION_ROWS!r} is not a sorted list of "
+                         f"distinct row numbers below {n}")
+    return rows.astype(np.intp)
+
+
+def restore(path, net, optimizer, rng, history, checkpoint=None):
     """Load a checkpoint into a running ``fit``; return the epoch to start from.
 
     The network must have the architecture and dtype saved in the file, and the
     optimizer the same class; its learning rate becomes the saved one (a
     schedule may have lowered it). The History is continued from the saved one.
+    ``checkpoint`` is ``read_checkpoint(path)`` when the caller has read it already.
     """
-    saved, info, state = read_checkpoint(path)
+    saved, info, state = checkpoint if checkpoint is not None else read_checkpoint(path)
     where = os.fspath(path)
     if _architecture(net) != _architecture(saved) or saved.dtype != net.dtype:
         raise ValueError(f"{where} holds a different network: {saved!r}; this one is {net!r}")

@@ -49,6 +49,9 @@ def as_generator(seed):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")
+    if seed is not None and seed < 0:  # numpy's own message names no argument
+        raise ValueError(f"seed must be an integer >= 0, a numpy.random.Generator or None, "
+                         f"got {seed!r}")
     return np.random.default_rng(seed)
 
 

@@ -37,24 +37,35 @@ def accuracy(A, y):
     return float(np.mean(predicted == truth))
 
 
-def _targets(A, y):
-    y = np.asarray(y, dtype=np.float64)
-    return y.reshape(A.shape) if y.size == A.size else y
+def check_targets(metric, shape, y):
+    """ValueError, before any work, when the named ``metric`` cannot compare outputs of
+    ``shape`` (n, n_out) with targets ``y``: mse, mae and r2 go entry by entry."""
+    if metric in ("mse", "mae", "r2") and np.size(y) != np.prod(shape):
+        hint = (" (y holds one class label per row: ask for metrics=('accuracy',) instead)"
+                if np.size(y) == shape[0] else "")
+        raise ValueError(f"metric {metric!r} compares each output with a target, so y must have "
+                         f"the outputs' shape {tuple(shape)}, got {np.shape(y)}{hint}")
+
+
+def _targets(A, y, metric):
+    """y as float64 of A's shape."""
+    check_targets(metric, A.shape, y)
+    return np.asarray(y, dtype=np.float64).reshape(A.shape)
 
 
 def mse(A, y):
     """Mean squared error over all elements."""
-    return float(np.mean((A - _targets(A, y)) ** 2))
+    return float(np.mean((A - _targets(A, y, "mse")) ** 2))
 
 
 def mae(A, y):
     """Mean absolute error over all elements."""
-    return float(np.mean(np.abs(A - _targets(A, y))))
+    return float(np.mean(np.abs(A - _targets(A, y, "mae"))))
 
 
 def r2(A, y):
     """Coefficient of determination 1 − SS_res/SS_tot, averaged over outputs (as scikit-learn)."""
-    y = _targets(A, y)
+    y = _targets(A, y, "r2")
     ss_res = ((y - A) ** 2).sum(axis=0)
     ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .losses import BinaryCrossEntropy, CrossEntropy
+from .validation import as_array
 
 
 def class_labels(y, loss, n_out):
@@ -28,26 +29,46 @@ def class_labels(y, loss, n_out):
 
 
 def row_weights(y, loss, n_out, sample_weight, class_weight):
-    """One weight per row from sample_weight and class_weight, or None (the plain path)."""
+    """One weight per row from sample_weight and class_weight, in float64 with largest 1;
+    or None (the plain path) when there are none or all are equal.
+
+    Only ratios of weights matter (each batch's loss is Σ wᵢLᵢ / Σ wᵢ), so each
+    factor is divided by its largest value, in float64, before anything else:
+    weights of 1e-50 or 1e300 neither vanish nor overflow in a float32 network,
+    and equal weights of any scale train exactly as no weights.
+    """
     if sample_weight is None and class_weight is None:
         return None
     weights = np.ones(len(y))
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        w = as_array(sample_weight, "sample_weight").astype(np.float64)
         if w.shape != (len(y),):
             raise ValueError(f"sample_weight must have shape ({len(y)},), one weight per row, "
                              f"got {w.shape}")
         if not np.all(np.isfinite(w)) or (w < 0).any():
             bad = w[~np.isfinite(w) | (w < 0)][0]
             raise ValueError(f"sample_weight must be finite and >= 0, found {float(bad)!r}")
-        weights *= w
+        weights = _relative(w, "sample_weight")
     if class_weight is not None:
         labels = class_labels(y, loss, n_out)
         if labels is None:
             raise ValueError("class_weight needs class labels: a CrossEntropy loss, or "
                              "BinaryCrossEntropy with one output and 0/1 targets")
-        weights *= _class_weight_per_row(class_weight, labels, max(n_out, 2))
+        weights *= _relative(_class_weight_per_row(class_weight, labels, max(n_out, 2)),
+                             "class_weight (for the classes present)")
+        weights = _relative(weights, "sample_weight times class_weight")
+    if weights.min() == weights.max():  # all 1: the plain mean, bitwise
+        return None
     return weights
+
+
+def _relative(w, name):
+    """``w / max(w)`` (float64); ValueError if no weight is positive."""
+    largest = w.max()
+    if not largest > 0:
+        raise ValueError(f"{name} must have at least one positive weight, got all {len(w)} "
+                         "equal to 0")
+    return w / largest
 
 
 def _class_weight_per_row(class_weight, labels, k):

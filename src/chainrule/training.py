@@ -7,13 +7,15 @@ calling callbacks.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from . import metrics as _metrics
 from . import regularization as _regularization
 from . import sampling as _sampling
-from .callbacks import (Callback, EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
-                        overrides)
+from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
+                        check_callbacks, overrides)
 from .init import as_generator
 from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
@@ -80,7 +82,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         A weight >= 0 per row. Each batch's loss becomes the weighted mean
         ``Σ wᵢ·Lᵢ / Σ wᵢ`` (torch's weighted CrossEntropyLoss, scikit-learn's
         ``sample_weight``), and its gradient likewise. Validation losses are
-        not weighted.
+        not weighted. Only ratios matter: weights are divided by the largest,
+        in float64, so equal weights of any scale train exactly as none.
     class_weight : "balanced" or dict {class: weight}, optional
         Weight of each row by its class (labels for CrossEntropy, 0/1 for
         BinaryCrossEntropy); missing classes weigh 1. "balanced" is
@@ -96,14 +99,18 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         clip_norm when both are given).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar, 2 one line per epoch.
-    callbacks : sequence of Callback
+    callbacks : sequence of Callback, or None
     resume_from : str or os.PathLike, optional
         A checkpoint written by ``cr.ModelCheckpoint``: the weights, optimizer
-        state, random generator and History are restored from it and training
-        continues with the epoch after the saved one, up to ``epochs`` in all
-        (so resuming a 2-epoch checkpoint with ``epochs=4`` runs 2 more).
-        ``net`` and ``optimizer`` must be of the saved kind; ``seed`` should be
-        the original one (it is overwritten by the saved state).
+        state, random generator, History, the callbacks' states and the rows
+        of ``validation_split`` are restored from it and training continues
+        with the epoch after the saved one, up to ``epochs`` in all (so
+        resuming a 2-epoch checkpoint with ``epochs=4`` runs 2 more). A
+        checkpoint that already holds ``epochs`` epochs, or one saved when a
+        callback had stopped training, trains no further (a warning says so);
+        one that holds more is a ValueError. ``net`` and ``optimizer`` must be
+        of the saved kind; ``seed`` should be the original one (it is
+        overwritten by the saved state).
 
     Returns
     -------
@@ -123,9 +130,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks[{i}] must be a chainrule Callback, got {cb!r}")
+    callbacks = check_callbacks(callbacks)
     rng = as_generator(seed)
     metric_functions = _metric_functions(metrics, loss)
     if metrics is not None and validation_data is None and not validation_split:
@@ -136,6 +141,11 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     clip = _regularization.clipping(clip_norm, clip_value)
     train_loss = loss
     check_loss_fits(net, loss)
+    checkpoint = None
+    if resume_from is not None:  # read first: it holds the validation rows, if any
+        from .checkpoint import read_checkpoint
+        checkpoint = read_checkpoint(resume_from)
+    val_rows = None
     if y is None:  # a stream of (X_batch, y_batch)
         if callable(X) and not hasattr(X, "__iter__"):
             X = Source(X)
@@ -153,8 +163,9 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         X, y, Y = prepare_data(net, X, y, loss)
         n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
         weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
-        X, y, Y, weights, validation = _split_validation(
-            net, loss, X, y, Y, weights, validation_data, validation_split, rng)
+        X, y, Y, weights, validation, val_rows = _split_validation(
+            net, loss, X, y, Y, weights, validation_data, validation_split, rng,
+            _saved_validation_rows(checkpoint, resume_from, validation_split, len(X), seed))
         size = len(X) if batch_size is None else min(batch_size, len(X))
         labels = None
         if shuffle == "stratified":
@@ -167,6 +178,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         else:
             train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
             batches = SampledBatches(X, Y, size, weights, train_loss, labels)
+    if validation is not None:
+        _check_metric_targets(metric_functions, net, validation[1])
     history = History()
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     if getattr(optimizer, "schedule", None) is not None:
@@ -174,16 +187,23 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
             raise ValueError("the optimizer was given a schedule as lr and callbacks has a "
                              "LearningRateScheduler too: use one of them")
         extra.append(LearningRateScheduler(optimizer.schedule))
+    from .checkpoint import ModelCheckpoint, restore
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
     run.rng = rng  # checkpoints save its state
+    run.callbacks = all_callbacks
+    if val_rows is not None:
+        run.validation = (validation_split, len(X) + len(val_rows), val_rows)
     start = 0
-    if resume_from is not None:
-        from .checkpoint import restore
-        start = restore(resume_from, net, optimizer, rng, history)
+    if checkpoint is not None:
+        start = _resume_start(checkpoint[1]["epoch"] + 1, epochs, checkpoint[1], resume_from)
+        restore(resume_from, net, optimizer, rng, history, checkpoint)
     for cb in all_callbacks:
         cb.run = run
-    hooks = {name: [getattr(cb, name) for cb in all_callbacks if overrides(cb, name)]
+    # at the end of an epoch checkpoints come last: they save the other callbacks' state
+    # after this epoch's update
+    order = {"on_epoch_end": sorted(all_callbacks, key=lambda cb: isinstance(cb, ModelCheckpoint))}
+    hooks = {name: [getattr(cb, name) for cb in order.get(name, all_callbacks) if overrides(cb, name)]
              for name in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
                           "on_train_end")}
     batch_hooks = hooks["on_batch_end"]
@@ -277,6 +297,13 @@ def _metric_functions(metrics, loss):
             for m in metrics]
 
 
+def _check_metric_targets(metric_functions, net, y):
+    """Refuse, before training or a forward pass, a named metric that cannot read y."""
+    if net.n_out is not None:
+        for name, _ in metric_functions:
+            _metrics.check_targets(name, (len(y), net.n_out), y)
+
+
 def _validation(net, loss, validation_data):
     """The validation triple (X_val, y_val, Y_val) from a pair (X_val, y_val), or None."""
     if validation_data is None:
@@ -286,23 +313,68 @@ def _validation(net, loss, validation_data):
     return prepare_data(net, *validation_data, loss, name="X_val")
 
 
-def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng):
-    """The training part and the validation triple, from validation_data or validation_split."""
+def _resume_start(start, epochs, info, path):
+    """The first epoch to train after restoring a checkpoint that holds ``start`` epochs.
+
+    A checkpoint that already holds every epoch asked for (a restarted job that had
+    finished) trains no further, with a warning; asking for fewer epochs than it holds
+    cannot give the weights of such a run, so that is an error.
+    """
+    import warnings
+    where = os.fspath(path)
+    if start > epochs:
+        raise ValueError(f"resume_from={where!r} holds {start} epochs, more than epochs={epochs}: "
+                         "epochs counts every epoch, the saved ones included; pass "
+                         f"epochs > {start} to train further")
+    if start == epochs:
+        warnings.warn(f"resume_from={where!r} already holds all epochs={epochs} epochs: nothing "
+                      f"left to train (pass epochs > {start} to train further)", stacklevel=3)
+    elif info.get("stopped") is True:
+        warnings.warn(f"resume_from={where!r} was saved when a callback (such as EarlyStopping) had "
+                      f"stopped training after epoch {start - 1}: nothing left to train",
+                      stacklevel=3)
+        return epochs
+    return start
+
+
+def _saved_validation_rows(checkpoint, path, split, n, seed):
+    """The rows a checkpoint's run held out by validation_split, or None to draw them."""
+    if checkpoint is None or not split or isinstance(split, bool) or \
+            not isinstance(split, (int, float)):
+        return None
+    from .checkpoint import check_validation_rows
+    rows = check_validation_rows(checkpoint[1], split, n, os.fspath(path))
+    if rows is None and seed is None:
+        import warnings
+        warnings.warn(f"resume_from={os.fspath(path)!r} holds no validation rows (it was written "
+                      "by an older chainrule): validation_split draws them again, and with "
+                      "seed=None they differ from the original run's", stacklevel=4)
+    return rows
+
+
+def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, rows=None):
+    """The training part, the validation triple and the validation rows (None without a
+    split), from validation_data or validation_split; ``rows``, if given, are the
+    validation rows to hold out (a resumed run's), else they are drawn from ``rng``."""
     if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
         raise ValueError(f"validation_split must be a number in [0, 1), got {split!r}")
     if validation_data is not None and split:
         raise ValueError("give either validation_data or validation_split, not both")
     if not split:
-        return X, y, Y, weights, _validation(net, loss, validation_data)
+        return X, y, Y, weights, _validation(net, loss, validation_data), None
     n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-    val = _sampling.validation_rows(len(X), split, _sampling.class_labels(y, loss, n_out), rng)
+    val = rows if rows is not None else _sampling.validation_rows(
+        len(X), split, _sampling.class_labels(y, loss, n_out), rng)
     if len(val) == 0 or len(val) == len(X):
         raise ValueError(f"validation_split={split} of {len(X)} rows leaves "
                          f"{len(X) - len(val)} for training and {len(val)} for validation; "
                          "both need at least one")
     train = np.setdiff1d(np.arange(len(X)), val)
+    if weights is not None and not weights[train].any():
+        raise ValueError(f"validation_split={split} holds out every row of positive weight: "
+                         "the rows left for training all have weight 0")
     part = lambda a: None if a is None else a[train]
-    return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val])
+    return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val]), val
 
 
 def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
@@ -314,6 +386,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
     functions = _metric_functions(metrics, loss)
+    _check_metric_targets(functions, net, y)
     out = {}
     if loss is not None:
         check_loss(loss)

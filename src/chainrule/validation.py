@@ -33,6 +33,12 @@ def as_array(data, name):
         return array
     if array.dtype.kind == "c":
         raise TypeError(f"{name} must be real-valued, got complex dtype {array.dtype}")
+    if array.dtype.kind in "mM":  # astype(float) would give raw ticks, whose unit is lost
+        example = (f"{name} / np.timedelta64(1, 's')" if array.dtype.kind == "m" else
+                   f"({name} - np.datetime64('1970-01-01')) / np.timedelta64(1, 's')")
+        raise TypeError(f"{name} must be numbers, got dtype {array.dtype}: convert the "
+                        f"{'durations' if array.dtype.kind == 'm' else 'dates'} to numbers in "
+                        f"the unit you mean first, e.g. seconds: {example}")
     try:
         return array.astype(np.float64)
     except (TypeError, ValueError):
@@ -201,6 +207,31 @@ def prepare_data(net, X, y, loss, name="X"):
     ``name`` is "X" or "X_val" (errors about y then say "y_val").
     """
     X = check_X(X, net.n_in, net.dtype, name=name)
-    y = check_y(y, len(X), name="y" + name[1:], X_name=name)  # X -> y, X_val -> y_val
+    y_name = "y" + name[1:]  # X -> y, X_val -> y_val
+    y = check_y(y, len(X), name=y_name, X_name=name)
     n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-    return X, y, loss.prepare(y, n_out, net.dtype)
+    with np.errstate(over="ignore"):  # check_targets names any value that overflowed
+        Y = loss.prepare(y, n_out, net.dtype)
+    check_targets(Y, y, loss, y_name)
+    return X, y, Y
+
+
+def check_targets(Y, y, loss, name="y"):
+    """ValueError when the targets ``y``, converted to ``Y`` in the network's dtype,
+    overflow that dtype, or their squared error does (MSE squares them: in float32,
+    a target of 1e20 gives an infinite loss at any learning rate)."""
+    from .losses import MSE
+    if Y.dtype.kind != "f" or y.dtype.kind not in "biuf" or y.size != Y.size:
+        return  # class labels made into one-hot rows: nothing to overflow
+    source = y.reshape(Y.shape)
+    check_finite(Y, name, source=source)
+    if isinstance(loss, MSE):
+        limit = math.sqrt(float(np.finfo(Y.dtype).max))
+        too_large = np.abs(source) > limit  # in y's own dtype: |1e20| is exact in float64
+        if too_large.any():
+            where = tuple(int(j) for j in np.argwhere(too_large)[0])
+            position = f"row {where[0]}" + (f", column {where[1]}" if Y.shape[1] > 1 else "")
+            raise ValueError(f"{name} has {source[where].item()!r} at {position}, whose square "
+                             f"overflows {Y.dtype} (largest {np.finfo(Y.dtype).max:.4g}, so "
+                             f"|{name}| must stay below {limit:.4g} for the MSE loss): rescale "
+                             f"{name} (e.g. standardise it) or use a wider dtype")

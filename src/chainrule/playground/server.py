@@ -11,11 +11,19 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
-``POST /api/close``         free a tab's session (the page sends it by ``sendBeacon``)
+``POST /api/close``         free a tab's session (the page sends it when it is left)
 ==========================  ==============================================================
 
 Refused requests answer ``{"error": message}`` with status 400 (bad field),
-404 (unknown session) or 503 (too many sessions).
+403 (a Host or Origin other than the playground's own), 404 (unknown session),
+415 (a POST whose body is not sent as ``application/json``) or 503 (too many
+sessions).
+
+Only the playground's own page can drive it. A request must name the server
+in its Host header as it listens (a DNS-rebinding page names its own domain),
+and a browser's Origin header, when sent, must be this server; POSTs must be
+``application/json``, which no cross-origin form or beacon can send without
+the browser asking first. Idle connections are closed after ``timeout`` seconds.
 """
 from __future__ import annotations
 
@@ -31,6 +39,47 @@ from .session import Session, Sessions
 
 #: Largest request body accepted, in bytes: a config is a few hundred.
 MAX_BODY = 16_384
+#: Seconds an open connection may wait for a request before it is closed.
+TIMEOUT = 60.0
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _split_host(host):
+    """``("name", "port")`` of a Host header value (port "" if none); IPv6 keeps its brackets."""
+    name, colon, port = host.rpartition(":")
+    if not colon or name.endswith(":") or (host.startswith("[") and not name.endswith("]")):
+        return host, ""  # no port (an IPv6 literal's colons are inside its brackets)
+    return name, port
+
+
+def loopback_hosts(host):
+    """The default Host check of ``create_app``: a loopback name, on any port."""
+    return _split_host(host)[0].lower() in _LOOPBACK
+
+
+def listening_hosts(host, port):
+    """The Host check for a server bound to ``host``:``port``: that address and port, and
+    ``localhost`` with it; bound to every interface, any IP address with that port."""
+    import ipaddress
+    port = str(port)
+    bound = f"[{host}]" if ":" in host else host
+    everywhere = host in ("", "0.0.0.0", "::")
+
+    def allowed(value):
+        name, given = _split_host(value.lower())
+        if given != port:
+            return False
+        if name == "localhost" or name == bound.lower() or (bound in ("127.0.0.1", "[::1]")
+                                                             and name in _LOOPBACK):
+            return True
+        if everywhere:
+            try:
+                ipaddress.ip_address(name.strip("[]"))  # a name could be anyone's domain
+                return True
+            except ValueError:
+                return False
+        return False
+    return allowed
 
 
 def _flask():
@@ -52,14 +101,20 @@ def options():
     }
 
 
-def create_app(sessions=None):
-    """The Flask app; ``sessions`` (a ``Sessions``) may be given to set its limits."""
+def create_app(sessions=None, hosts=None):
+    """The Flask app; ``sessions`` (a ``Sessions``) may be given to set its limits.
+
+    ``hosts(value) -> bool`` decides which Host headers are served; by default
+    the loopback names on any port, narrowed by ``make_server`` to the address
+    and port it listens on.
+    """
     flask = _flask()
     static = resources.files("chainrule.playground") / "static"
     app = flask.Flask(__name__, static_folder=str(static), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # keep the data sets and options in their natural order
     app.sessions = sessions if sessions is not None else Sessions()
+    app.hosts = hosts or loopback_hosts
     # Training runs at most one computation per core at a time, whatever the number of
     # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
     app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
@@ -69,10 +124,12 @@ def create_app(sessions=None):
         if len(raw) > MAX_BODY:
             raise RequestError(f"the request body is {len(raw)} bytes; at most {MAX_BODY} allowed")
         try:
-            # sendBeacon posts text/plain, so the content type is not relied on
             return json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError(f"the request body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise RequestError("the request body is nested too deeply: a request is a flat "
+                               "JSON object") from None
 
     def query_session():
         unknown = sorted(set(flask.request.args) - {"session"})
@@ -80,9 +137,28 @@ def create_app(sessions=None):
             raise RequestError(f"unknown query parameter {unknown[0]!r}; valid: session")
         return app.sessions.get(session_id(flask.request.args.get("session")))
 
+    @app.before_request
+    def own_page_only():
+        request = flask.request
+        host = request.host
+        if not app.hosts(host):
+            raise RequestError(f"Host {host!r} is not this playground's address: open it at "
+                               "the address it printed", status=403)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() != f"http://{host}".lower():
+            raise RequestError(f"requests from {origin!r} are refused: only the playground's "
+                               "own page may use it", status=403)
+        if request.method == "POST" and request.mimetype != "application/json":
+            raise RequestError(f"a POST body must be sent as Content-Type: application/json, "
+                               f"got {request.mimetype or 'none'!r}", status=415)
+
     @app.errorhandler(RequestError)
     def refused(error):
         return flask.jsonify(error=str(error)), error.status
+
+    @app.errorhandler(500)
+    def failed(error):
+        return flask.jsonify(error="the server failed on this request (see its log)"), 500
 
     @app.errorhandler(413)
     def too_large(error):
@@ -156,8 +232,13 @@ def create_app(sessions=None):
     return app
 
 
-def make_server(host="127.0.0.1", port=8000, app=None):
-    """A threaded WSGI server for the app (not yet serving); ``port=0`` picks a free port."""
+def make_server(host="127.0.0.1", port=8000, app=None, timeout=TIMEOUT):
+    """A threaded WSGI server for the app (not yet serving); ``port=0`` picks a free port.
+
+    The app then serves only requests whose Host is this address and port (unless
+    it was made with its own ``hosts``); a connection idle for ``timeout``
+    seconds is closed, so that open sockets cannot hold every server thread.
+    """
     _flask()
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as _make_server
@@ -168,7 +249,12 @@ def make_server(host="127.0.0.1", port=8000, app=None):
             if str(code)[:1] not in "23":
                 super().log_request(code, size)
 
-    return _make_server(host, port, app or create_app(), threaded=True, request_handler=Quiet)
+    Quiet.timeout = timeout  # socketserver sets it on each connection's socket
+    app = app or create_app()
+    server = _make_server(host, port, app, threaded=True, request_handler=Quiet)
+    if app.hosts is loopback_hosts:
+        app.hosts = listening_hosts(host, server.server_port)
+    return server
 
 
 def serve(host="127.0.0.1", port=8000, open_browser=False, out=print):

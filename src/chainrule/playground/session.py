@@ -226,9 +226,12 @@ class Session:
 class Sessions:
     """The open sessions by id: at most ``capacity``, each dropped after ``idle`` seconds unused.
 
-    When full, a new session takes the place of the one unused the longest,
+    When full, a new session takes the place of one that was configured but
+    never used since (the oldest such), or else of the one unused the longest,
     provided it has been idle for ``min_idle`` seconds; otherwise it is refused
-    (HTTP 503). ``clock`` is injectable for tests.
+    (HTTP 503). So a burst of fresh sessions (many tabs opened, or a script)
+    replaces its own kind and never locks out a tab that is training.
+    ``clock`` is injectable for tests.
     """
 
     def __init__(self, capacity=16, idle=900.0, min_idle=60.0, clock=time.monotonic):
@@ -252,13 +255,15 @@ class Sessions:
             now = self.clock()
             self._sweep(now)
             if sid not in self._sessions and len(self._sessions) >= self.capacity:
-                oldest = min(self._sessions, key=lambda s: self._sessions[s].last_used)
-                if now - self._sessions[oldest].last_used < self.min_idle:
+                unused = [s for s, v in self._sessions.items() if not v.used]
+                oldest = min(unused or self._sessions, key=lambda s: self._sessions[s].last_used)
+                if not unused and now - self._sessions[oldest].last_used < self.min_idle:
                     raise RequestError(
                         f"the server already holds {self.capacity} sessions, all in use; "
                         "close another playground tab and try again", status=503)
                 del self._sessions[oldest]
             session.last_used = now
+            session.used = False  # until a request other than configure comes for it
             self._sessions[sid] = session
 
     def get(self, sid):
@@ -271,6 +276,7 @@ class Sessions:
                 raise RequestError(f"no session {sid!r}: it expired or was closed; reload the "
                                    "page (or POST /api/configure) to start a new one", status=404)
             session.last_used = now
+            session.used = True
             return session
 
     def close(self, sid):

@@ -355,7 +355,11 @@ async function start() {
   $("play").addEventListener("click", () => { if (!busy) setPlaying(!playing); });
   $("step").addEventListener("click", step);
   $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
-  window.addEventListener("pagehide", () => navigator.sendBeacon("/api/close", JSON.stringify({ session })));
+  // a keepalive fetch outlives the page, as a beacon would, and can send JSON (a beacon's
+  // text/plain is what any other site's form could send too, so the server refuses it)
+  window.addEventListener("pagehide", () => fetch("/api/close", {
+    method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session }) }));
   document.body.dataset.session = session;
   await configure();
   document.body.dataset.ready = "true";
