@@ -2,7 +2,7 @@
 
 Wraps, on one network's instances only, each layer's ``forward`` and
 ``backward``, the loss's fused ``forward_logits``/``backward_logits``, the
-optimizer's ``proposal`` (its step, which fit applies after checking it),
+optimizer's ``try_step`` (the update and its finite checks, on either engine),
 the batch gather and the input checks with a timer, runs epochs of ``fit``,
 and reports each part's median total next to the GEMM floor for the same
 shapes. "Dense, beyond its products" is the Dense layers' time minus the
