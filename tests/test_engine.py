@@ -17,7 +17,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import engine as _engine
-from conftest import assert_close, relative_error
+from conftest import assert_close, relative_error, torch_dense_pairs, torch_twin
 
 torch = pytest.importorskip("torch")
 
@@ -105,6 +105,29 @@ def test_compiled_equals_numpy(name, settings, dtype):
             assert_close(s_c[key], s_np[key], tol, key)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_the_fused_softmax_cross_entropy_kernel_equals_numpy(dtype, smoothing):
+    """The classifier's last step on the compiled engine: the same loss and gradients,
+    for integer labels and for target rows (label smoothing makes rows of them)."""
+    if FORCED_NUMPY or not _numba_works():
+        pytest.skip("needs the compiled engine")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((33, 20)).astype(dtype)
+    y = rng.integers(0, 10, 33)
+    loss = cr.CrossEntropy(label_smoothing=smoothing)
+    out = {}
+    for which in ("numpy", "compiled"):
+        net = big_net(dtype)
+        net[0].W[...] *= 30      # large logits: the max shift and log-sum-exp matter
+        with _engine.using(which):
+            value = net.forward_backward(X, loss.prepare(y, 10, dtype), loss)
+        out[which] = value, net.flat_grads.copy()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert out["compiled"][0] == pytest.approx(out["numpy"][0], rel=tol)
+    assert_close(out["compiled"][1], out["numpy"][1], tol, "gradients")
+
+
 @pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
 def test_each_engine_equals_torch_optim(name, settings, engine):
     """Ten steps on one parameter vector, float64: equal to torch.optim within 1e-7."""
@@ -122,6 +145,32 @@ def test_each_engine_equals_torch_optim(name, settings, engine):
     assert relative_error(net.flat_params, start) > 1e-3   # the weights really moved
     assert_close(net.flat_params, w.detach().numpy(), 1e-7, f"{name} after 10 steps")
     assert opt.t == 10
+
+
+def test_training_steps_on_each_engine_equal_torch(engine):
+    """Five mini-batch steps of a classifier (softmax + cross-entropy, Adam), float64: each
+    engine's weights equal PyTorch's within 1e-7 (on the compiled engine both the loss's
+    gradient and the update are kernels)."""
+    rng = np.random.default_rng(9)
+    net = big_net(np.float64)
+    assert uses_kernels(net) == (engine == "compiled")
+    twin = torch_twin(net, drop_last=True)
+    opt, t_opt = cr.Adam(lr=0.01), torch.optim.Adam(twin.parameters(), lr=0.01)
+    loss = cr.CrossEntropy()
+    start = net.flat_params.copy()
+    for _ in range(5):
+        X, y = rng.standard_normal((16, 20)), rng.integers(0, 10, 16)
+        value = net.forward_backward(X, loss.prepare(y, 10, np.float64), loss)
+        opt.step(net)
+        t_opt.zero_grad()
+        t_loss = torch.nn.functional.cross_entropy(twin(torch.tensor(X)), torch.tensor(y))
+        t_loss.backward()
+        t_opt.step()
+        assert value == pytest.approx(t_loss.item(), rel=1e-9)
+    assert relative_error(net.flat_params, start) > 1e-3
+    for i, linear in torch_dense_pairs(net, twin):
+        assert_close(net[i].W, linear.weight.detach().numpy().T, 1e-7, f"W of layer {i}")
+        assert_close(net[i].b, linear.bias.detach().numpy(), 1e-7, f"b of layer {i}")
 
 
 @pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)

@@ -152,3 +152,58 @@ def describe():
     """numba's version and where compiled kernels are cached."""
     return {"numba": numba.__version__, "threads": "1 (the kernels are serial; BLAS has its own)",
             "cache": numba.config.CACHE_DIR or "beside the installed module (__pycache__)"}
+
+
+# -- the loss at the end of a classifier -------------------------------------------------
+
+@njit(**OPTIONS)
+def softmax_cross_entropy(Z, y, dZ):
+    """Softmax and cross-entropy on the logits, fused: the twin of CrossEntropy's
+    ``forward_logits`` and ``backward_logits`` for integer labels y (n,).
+
+    Row by row: m = max Z_i, s = Σ e^(Z_i − m); the loss adds log s + m − Z_iy;
+    dZ_i = (e^(Z_i − m)/s − onehot(y_i))/n. Returns the mean loss. Z is not written.
+    """
+    n, k = Z.shape
+    total = 0.0
+    inv_n = Z.dtype.type(1.0) / Z.dtype.type(n)
+    for i in range(n):
+        m = Z[i, 0]
+        for c in range(1, k):
+            m = max(m, Z[i, c])
+        s = Z.dtype.type(0.0)
+        for c in range(k):
+            e = np.exp(Z[i, c] - m)
+            dZ[i, c] = e
+            s += e
+        scale = inv_n / s
+        for c in range(k):
+            dZ[i, c] *= scale
+        dZ[i, y[i]] -= inv_n
+        total += np.log(s) + m - Z[i, y[i]]
+    return total / n
+
+
+@njit(**OPTIONS)
+def softmax_cross_entropy_rows(Z, Y, dZ):
+    """The same for target rows Y (n, k) of class probabilities (one-hot, smoothed):
+    the loss adds log s + m − Σ_c Y_ic Z_ic; dZ_i = (e^(Z_i − m)/s − Y_i)/n."""
+    n, k = Z.shape
+    total = 0.0
+    inv_n = Z.dtype.type(1.0) / Z.dtype.type(n)
+    for i in range(n):
+        m = Z[i, 0]
+        for c in range(1, k):
+            m = max(m, Z[i, c])
+        s = Z.dtype.type(0.0)
+        for c in range(k):
+            e = np.exp(Z[i, c] - m)
+            dZ[i, c] = e
+            s += e
+        scale = inv_n / s
+        picked = 0.0
+        for c in range(k):
+            dZ[i, c] = dZ[i, c] * scale - Y[i, c] * inv_n
+            picked += Y[i, c] * Z[i, c]
+        total += np.log(s) + m - picked
+    return total / n
