@@ -132,6 +132,8 @@ def config():
     module = compiled() if info["requested"] != "numpy" else None
     if module is not None:
         info.update(module.describe())
+    elif _error and "No module named 'numba'" in _error:
+        info["numba"] = "not installed (pip install 'chainrule[fast]' for the compiled engine)"
     elif _error:
         info["numba"] = f"not available ({_error})"
     else:
