@@ -59,8 +59,8 @@ class Optimizer:
       parameters p, the gradient g and the state ``S[name]``; it writes the
       new state into ``new[name]`` and the new parameters into ``out``, and
       writes into nothing else (``self.t`` is already the number of this step);
-    * optionally ``_kernel(self, S, new, out)``: ``(kernel name, arguments)``
-      of its compiled twin in chainrule.engine.kernels, or None.
+    * optionally ``_kernel(self, S, dtype)``: ``(kernel name, arguments after
+      p and g)`` of its compiled twin in chainrule.engine.kernels, or None.
 
     float16 parameters are updated in float32 (state in float32), so that
     eps = 1e-8 and g² do not underflow.
@@ -88,7 +88,7 @@ class Optimizer:
     def _rule(self, p, g, S, new, out):
         raise NotImplementedError(f"{type(self).__name__} must define _rule(p, g, S, new, out)")
 
-    def _kernel(self, S, new, out):
+    def _kernel(self, S, dtype):
         return None
 
     # -- the step ------------------------------------------------------------
@@ -131,38 +131,44 @@ class Optimizer:
     def _run(self, p, g):
         compute = np.dtype(np.float32) if p.dtype.itemsize < 4 else p.dtype
         S = {name: self._slot(name, p.size, compute) for name in self.slots()}
-        new = {name: self._scratch("new_" + name, p.size, compute) for name in S}
-        out = self._scratch("out", p.size, compute)
         kernels = engine.kernels_for(p.size, p.dtype)
-        call = kernels and self._kernel(S, new, out)
-        if call:
-            gg, pp = getattr(kernels, call[0])(p, g, *call[1])  # out into p when both finite
+        call = kernels and self._kernel(S, p.dtype)
+        if call:                  # checks, then writes p and S in place only if finite
+            gg, pp = getattr(kernels, call[0])(p, g, *call[1])
             refused = (GRADIENT if not math.isfinite(gg) else
                        WEIGHTS if not math.isfinite(pp) else None)
-            self.proposed = out
-        else:
-            if compute == p.dtype:
-                if not finite_norm(g):
-                    return GRADIENT
-                self._rule(p, g, S, new, out)
-                self.proposed = out
-            else:                                  # float16: the rule runs in float32
-                g32 = self._scratch("g32", p.size, compute)
-                np.copyto(g32, g)
-                if not finite_norm(g32):
-                    return GRADIENT
-                p32 = self._scratch("p32", p.size, compute)
-                np.copyto(p32, p)
-                self._rule(p32, g32, S, new, out)
-                self.proposed = self._scratch("out16", p.size, p.dtype)
-                np.copyto(self.proposed, out, casting="same_kind")
-            refused = None if finite_norm(self.proposed) else WEIGHTS
             if refused is None:
-                np.copyto(p, self.proposed)
-        if refused is None:        # the new state becomes the state; the old one, spare room
-            for name in S:
-                self.state[name], self._work["new_" + name] = new[name], S[name]
-        return refused
+                self.state.update(S)
+            elif refused == WEIGHTS:      # the refused weights, for the diagnosis only
+                self.proposed = self._numpy(p, g, S, compute)[0]
+            return refused
+        if not finite_norm(g):
+            return GRADIENT
+        self.proposed, new = self._numpy(p, g, S, compute)
+        if not finite_norm(self.proposed):
+            return WEIGHTS
+        np.copyto(p, self.proposed)
+        for name in S:            # the new state becomes the state; the old one, spare room
+            self.state[name], self._work["new_" + name] = new[name], S[name]
+        return None
+
+    def _numpy(self, p, g, S, compute):
+        """``_rule`` into work arrays: (new weights in p's dtype, new state); p and S untouched.
+
+        float16 runs the rule in float32 and rounds the result to float16.
+        """
+        new = {name: self._scratch("new_" + name, p.size, compute) for name in S}
+        out = self._scratch("out", p.size, compute)
+        if compute == p.dtype:
+            self._rule(p, g, S, new, out)
+            return out, new
+        g32, p32 = self._scratch("g32", p.size, compute), self._scratch("p32", p.size, compute)
+        np.copyto(g32, g)
+        np.copyto(p32, p)
+        self._rule(p32, g32, S, new, out)
+        rounded = self._scratch("out16", p.size, p.dtype)
+        np.copyto(rounded, out, casting="same_kind")
+        return rounded, new
 
     def _arrays(self, net):
         """net's flat parameters and gradients, after checking they are this optimizer's."""
@@ -266,12 +272,11 @@ class SGD(Optimizer):
         np.multiply(step, -self.lr, out=out)
         out += p
 
-    def _kernel(self, S, new, out):
-        d = out.dtype
+    def _kernel(self, S, dtype):
         if not self.momentum:
-            return "sgd", (out, *self._scalars(d, self.lr, self.weight_decay))
-        return "sgd_momentum", (S["momentum"], new["momentum"], out,
-                                *self._scalars(d, self.lr, self.weight_decay, self.momentum),
+            return "sgd", self._scalars(dtype, self.lr, self.weight_decay)
+        return "sgd_momentum", (S["momentum"],
+                                *self._scalars(dtype, self.lr, self.weight_decay, self.momentum),
                                 self.nesterov)
 
 
@@ -343,11 +348,11 @@ class Adam(Optimizer):
         else:
             out += p
 
-    def _kernel(self, S, new, out):
+    def _kernel(self, S, dtype):
         b1, b2 = self.betas
         l2, keep, c, eps = self._constants()
-        return "adam", (S["m_scaled"], S["v"], new["m_scaled"], new["v"], out,
-                        *self._scalars(out.dtype, b1, 1.0 - b2, b2, l2, keep, c, eps))
+        return "adam", (S["m_scaled"], S["v"],
+                        *self._scalars(dtype, b1, 1.0 - b2, b2, l2, keep, c, eps))
 
     def load_state_dict(self, state):
         state = dict(state)
@@ -411,14 +416,11 @@ class RMSprop(Optimizer):
             out *= -self.lr
         out += p
 
-    def _kernel(self, S, new, out):
-        scalars = self._scalars(out.dtype, self.lr, self.weight_decay, self.alpha,
-                                1.0 - self.alpha, self.eps)
-        if not self.momentum:
-            return "rmsprop", (S["square_avg"], new["square_avg"], out, *scalars)
-        return "rmsprop_momentum", (S["square_avg"], S["momentum"], new["square_avg"],
-                                    new["momentum"], out, *scalars,
-                                    *self._scalars(out.dtype, self.momentum))
+    def _kernel(self, S, dtype):
+        momentum = S["momentum"] if self.momentum else np.zeros(1, dtype)  # unused when μ = 0
+        return "rmsprop", (S["square_avg"], momentum,
+                           *self._scalars(dtype, self.lr, self.weight_decay, self.alpha,
+                                          1.0 - self.alpha, self.eps, self.momentum))
 
 
 class Adagrad(Optimizer):
@@ -449,6 +451,5 @@ class Adagrad(Optimizer):
         out *= -self.lr
         out += p
 
-    def _kernel(self, S, new, out):
-        return "adagrad", (S["sum"], new["sum"], out,
-                           *self._scalars(out.dtype, self.lr, self.weight_decay, self.eps))
+    def _kernel(self, S, dtype):
+        return "adagrad", (S["sum"], *self._scalars(dtype, self.lr, self.weight_decay, self.eps))

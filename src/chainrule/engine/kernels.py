@@ -6,14 +6,17 @@ kernel is the compiled twin of an update rule written in NumPy in
 ``optimizers.py`` (read the rule there, with its equations): the same
 arithmetic in the same dtype, so the two engines agree to rounding.
 
-Every kernel has the same shape. One pass reads the parameters p,
-the gradient g and the state, and writes the new state and the new parameters
-into separate arrays (``*_new``, ``out``), never into p or the state it read;
-the same pass sums ‖g‖² and ‖out‖² in p's dtype, as the NumPy engine's BLAS
-dot does (so the guard costs no pass of its own). Only when both sums are
-finite does a second pass copy ``out`` into p; the caller then swaps in the
-new state, and leaves everything as it was otherwise: a refused step changes
-nothing. Returns ``(‖g‖², ‖out‖²)``.
+Every optimizer kernel has the same shape: two passes over the flat
+parameters p, the gradient g and the state arrays. The first only reads: it
+computes each new weight and sums ‖g‖² and ‖p_new‖² in p's dtype, as the NumPy
+engine's BLAS dot does. Only when both sums are finite does the second pass
+compute the same values again and write them, weights and state, in place;
+otherwise nothing is written, so a refused step changes nothing. Returns
+``(‖g‖², ‖p_new‖²)``. Measured on the epoch benchmark's 235 k parameters, this
+beats computing once into separate arrays and copying them in (0.28 against
+0.36 ms hot, 0.32-0.40 against 0.50 ms with cold caches): writes to fresh
+arrays cost a read of each line too, and there are fewer arrays to keep in
+cache.
 
 Scalars arrive in p's dtype, so float32 networks compute in float32 (as NumPy
 does with Python scalars). fastmath allows reassociation and fused
@@ -36,115 +39,121 @@ FAST = {"reassoc", "contract", "arcp", "nsz"}   # not nnan/ninf: the guard reads
 OPTIONS = dict(fastmath=FAST, error_model="numpy", cache=True, nogil=True)
 
 
-@njit(**OPTIONS)
-def sgd(p, g, out, lr, l2):
+# Each optimizer: its rule for one element (``*_rule``, returning the new state and the new
+# weight q), and its kernel: pass 1 reads and sums, pass 2 writes the same arithmetic in place.
+RULE = dict(OPTIONS, inline="always")
+
+
+@njit(**RULE)
+def _sgd_rule(p, g, lr, l2):
     """p ← p − lr·(g + λp)."""
+    return p - lr * (g + l2 * p)
+
+
+@njit(**OPTIONS)
+def sgd(p, g, lr, l2):
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
     for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        q = p[i] - lr * d
-        out[i] = q
+        q = _sgd_rule(p[i], g[i], lr, l2)
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
         for i in range(p.size):
-            p[i] = out[i]
+            p[i] = _sgd_rule(p[i], g[i], lr, l2)
     return gg, pp
 
 
-@njit(**OPTIONS)
-def sgd_momentum(p, g, v, v_new, out, lr, l2, mu, nesterov):
+@njit(**RULE)
+def _momentum_rule(p, g, v, lr, l2, mu, nesterov):
     """v ← μv + (g + λp);  p ← p − lr·(g + λp + μv) if nesterov, else p − lr·v."""
-    gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
+    d = g + l2 * p
+    b = mu * v + d
+    return b, p - lr * (d + mu * b if nesterov else b)
+
+
+@njit(**OPTIONS)
+def sgd_momentum(p, g, v, lr, l2, mu, nesterov):
+    gg = pp = l2 - l2
     for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        b = mu * v[i] + d
-        v_new[i] = b
-        if nesterov:
-            b = d + mu * b
-        q = p[i] - lr * b
-        out[i] = q
+        b, q = _momentum_rule(p[i], g[i], v[i], lr, l2, mu, nesterov)
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
         for i in range(p.size):
-            p[i] = out[i]
+            v[i], p[i] = _momentum_rule(p[i], g[i], v[i], lr, l2, mu, nesterov)
     return gg, pp
 
 
-@njit(**OPTIONS)
-def adam(p, g, M, v, M_new, v_new, out, b1, one_minus_b2, b2, l2, keep, c, eps):
+@njit(**RULE)
+def _adam_rule(p, g, M, v, b1, one_minus_b2, b2, l2, keep, c, eps):
     """M ← β₁M + g';  v ← β₂v + (1 − β₂)g'²;  p ← keep·p − c·M/(√v + ε'),  g' = g + λp."""
-    gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
+    d = g + l2 * p
+    m = b1 * M + d
+    s = b2 * v + one_minus_b2 * (d * d)
+    return m, s, keep * p - c * (m / (np.sqrt(s) + eps))
+
+
+@njit(**OPTIONS)
+def adam(p, g, M, v, b1, one_minus_b2, b2, l2, keep, c, eps):
+    gg = pp = l2 - l2
     for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        m = b1 * M[i] + d
-        s = b2 * v[i] + one_minus_b2 * (d * d)
-        M_new[i] = m
-        v_new[i] = s
-        q = keep * p[i] - c * (m / (np.sqrt(s) + eps))
-        out[i] = q
+        m, s, q = _adam_rule(p[i], g[i], M[i], v[i], b1, one_minus_b2, b2, l2, keep, c, eps)
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
         for i in range(p.size):
-            p[i] = out[i]
+            M[i], v[i], p[i] = _adam_rule(p[i], g[i], M[i], v[i], b1, one_minus_b2, b2, l2,
+                                          keep, c, eps)
     return gg, pp
 
 
+@njit(**RULE)
+def _rmsprop_rule(p, g, S, B, lr, l2, alpha, one_minus_alpha, eps, mu):
+    """S ← αS + (1 − α)g'²;  u = g'/(√S + ε);  B ← μB + u, p ← p − lr·B (or p − lr·u, μ = 0)."""
+    d = g + l2 * p
+    s = alpha * S + one_minus_alpha * (d * d)
+    b = mu * B + d / (np.sqrt(s) + eps)
+    return s, b, p - lr * b
+
+
 @njit(**OPTIONS)
-def rmsprop(p, g, S, S_new, out, lr, l2, alpha, one_minus_alpha, eps):
-    """S ← αS + (1 − α)g'²;  p ← p − lr·g'/(√S + ε)."""
-    gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
+def rmsprop(p, g, S, B, lr, l2, alpha, one_minus_alpha, eps, mu):
+    """B is a 1-element dummy when μ = 0 (no momentum buffer): it is neither read nor written."""
+    gg = pp = l2 - l2
+    zero = l2 - l2
+    momentum = B.size == p.size
     for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        s = alpha * S[i] + one_minus_alpha * (d * d)
-        S_new[i] = s
-        q = p[i] - lr * (d / (np.sqrt(s) + eps))
-        out[i] = q
+        s, b, q = _rmsprop_rule(p[i], g[i], S[i], B[i] if momentum else zero, lr, l2, alpha,
+                                one_minus_alpha, eps, mu)
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
         for i in range(p.size):
-            p[i] = out[i]
+            S[i], b, p[i] = _rmsprop_rule(p[i], g[i], S[i], B[i] if momentum else zero, lr, l2,
+                                          alpha, one_minus_alpha, eps, mu)
+            if momentum:
+                B[i] = b
     return gg, pp
 
 
-@njit(**OPTIONS)
-def rmsprop_momentum(p, g, S, B, S_new, B_new, out, lr, l2, alpha, one_minus_alpha, eps, mu):
-    """S ← αS + (1 − α)g'²;  B ← μB + g'/(√S + ε);  p ← p − lr·B."""
-    gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
-    for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        s = alpha * S[i] + one_minus_alpha * (d * d)
-        S_new[i] = s
-        b = mu * B[i] + d / (np.sqrt(s) + eps)
-        B_new[i] = b
-        q = p[i] - lr * b
-        out[i] = q
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            p[i] = out[i]
-    return gg, pp
-
-
-@njit(**OPTIONS)
-def adagrad(p, g, S, S_new, out, lr, l2, eps):
+@njit(**RULE)
+def _adagrad_rule(p, g, S, lr, l2, eps):
     """S ← S + g'²;  p ← p − lr·g'/(√S + ε)."""
-    gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
+    d = g + l2 * p
+    s = S + d * d
+    return s, p - lr * (d / (np.sqrt(s) + eps))
+
+
+@njit(**OPTIONS)
+def adagrad(p, g, S, lr, l2, eps):
+    gg = pp = l2 - l2
     for i in range(p.size):
-        d = g[i] + l2 * p[i]
-        s = S[i] + d * d
-        S_new[i] = s
-        q = p[i] - lr * (d / (np.sqrt(s) + eps))
-        out[i] = q
+        s, q = _adagrad_rule(p[i], g[i], S[i], lr, l2, eps)
         gg += g[i] * g[i]
         pp += q * q
     if math.isfinite(gg) and math.isfinite(pp):
         for i in range(p.size):
-            p[i] = out[i]
+            S[i], p[i] = _adagrad_rule(p[i], g[i], S[i], lr, l2, eps)
     return gg, pp
 
 
