@@ -283,3 +283,63 @@ def test_evaluating_restores_each_layers_own_flags():
     assert [(layer.training, layer._reuse) for layer in net.layers] == flags
     net.predict(np.zeros((2, 2)))
     assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+
+
+# -- copies and threads during fit --------------------------------------------------
+
+def test_a_copy_taken_during_fit_is_an_ordinary_network(rng):
+    """fit's flags (scratch reuse, no dX for the first layer) stay with the network in fit:
+    a copy taken in a callback keeps each forward's result and returns dX."""
+    import copy
+    import pickle
+    X = rng.standard_normal((32, 4))
+    y = rng.standard_normal((32, 1))
+    net = cr.mlp([4, 8, 1], hidden="tanh", seed=0, dtype=np.float64)
+    copies = []
+    grab = cr.LambdaCallback(on_epoch_end=lambda epoch, logs: copies.extend(
+        [net.copy(), copy.deepcopy(net), pickle.loads(pickle.dumps(net))]))
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=1, batch_size=8, verbose=0,
+            callbacks=[grab])
+    for twin in copies:
+        first = twin.forward(X[:3])
+        kept = first.copy()
+        twin.forward(X[3:6])
+        np.testing.assert_array_equal(first, kept)      # not overwritten by the next call
+        dX = twin.backward(np.ones((3, 1)))
+        assert dX is not None and dX.shape == (3, 4)
+        assert twin._fit_thread is None
+
+
+def test_predicting_from_another_thread_while_fit_runs_is_a_clear_error(rng):
+    import threading
+    X = rng.standard_normal((256, 4))
+    y = rng.standard_normal((256, 1))
+    net = cr.mlp([4, 16, 1], hidden="tanh", seed=0, dtype=np.float64)
+    reference = net.copy()
+    started, done, errors = threading.Event(), threading.Event(), []
+
+    def predict_meanwhile():
+        started.wait()
+        while not done.is_set():
+            try:
+                net.predict(X[:5])
+            except RuntimeError as error:
+                errors.append(str(error))
+                return
+            except Exception as error:  # noqa: BLE001 - a raw error is what this test forbids
+                errors.append(repr(error))
+                return
+
+    thread = threading.Thread(target=predict_meanwhile)
+    thread.start()
+    hook = cr.LambdaCallback(on_batch_end=lambda b, logs: (started.set(), __import__("time").sleep(0.001)))
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=2, batch_size=8, seed=0,
+            verbose=0, callbacks=[hook])
+    done.set()
+    thread.join()
+    assert errors and "being trained by fit in another thread" in errors[0], errors
+    # training was not disturbed: the same run without the other thread gives the same weights
+    reference.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=2, batch_size=8, seed=0,
+                  verbose=0)
+    np.testing.assert_array_equal(net.flat_params, reference.flat_params)
+    assert net.predict(X[:5]).shape == (5, 1)      # after fit, from any thread

@@ -27,7 +27,6 @@ from .layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
 from .divergence import DivergenceError, guarded_step
-from .training import _TrainingMode
 from .validation import as_array
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -204,7 +203,7 @@ class _BaseMLP(BaseEstimator):
             value = self._loss_and_gradient(X, Yw)
             return value, net.flat_grads.astype(np.float64)
 
-        with _TrainingMode(net):
+        with net.fitting():
             result = scipy.optimize.minimize(
                 loss_and_gradient, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
@@ -257,7 +256,7 @@ class _BaseMLP(BaseEstimator):
             cb.run = run
         bar = _Bar(run.epochs) if self.verbose and not incremental else None
         total_weight = w.sum()
-        with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for cb in callbacks:
                 cb.on_train_begin({})
             for epoch in range(run.epochs):

@@ -96,10 +96,11 @@ class Layer:
                     setattr(cls, attribute, _ParameterSlot(attribute))
 
     def __getstate__(self):
-        # a copy or an unpickled layer belongs to no network yet, and owns no scratch arrays
+        # a copy or an unpickled layer belongs to no network yet, owns no scratch arrays,
+        # and has none of fit's flags (a copy taken in a callback is an ordinary layer)
         state = self.__dict__.copy()
-        state.pop("_network", None)
-        state.pop("_pool", None)
+        for name in ("_network", "_pool", "_reuse", "_needs_dX"):
+            state.pop(name, None)
         return state
 
     def _bind(self, name, view):

@@ -9,6 +9,7 @@ optimizers update the whole network with a few whole-array operations.
 from __future__ import annotations
 
 import copy
+import threading
 import weakref
 
 import numpy as np
@@ -40,6 +41,8 @@ class Sequential:
 
     #: Set when a newer Sequential took over this one's layers (see check_trainable).
     _released = False
+    #: The thread running a training loop on this network, if any (see fitting()).
+    _fit_thread = None
 
     def __init__(self, layers, dtype=None):
         layers = list(layers)
@@ -247,6 +250,11 @@ class Sequential:
         """Context manager: evaluation mode inside, the previous mode restored after."""
         return _Mode(self, training=False)
 
+    def fitting(self):
+        """Context manager for training loops: training mode, scratch reuse, no dX for the
+        first layer; the network refuses, meanwhile, to run from another thread."""
+        return _Fitting(self)
+
     # -- inspection ------------------------------------------------------------
 
     def parameters(self):
@@ -274,6 +282,12 @@ class Sequential:
         rule = "-" * len(line(rows[0]))
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 
+    def __getstate__(self):
+        # a copy taken during fit (in a callback) is an ordinary network, trained by nobody
+        state = self.__dict__.copy()
+        state.pop("_fit_thread", None)
+        return state
+
     def __setstate__(self, state):
         # pickle stores each layer's W and the flat buffer as separate arrays;
         # rebuild the flat buffers so the layers' arrays are views into them again
@@ -295,6 +309,44 @@ class Sequential:
         return self.layers[i]
 
 
+def _check_thread(net):
+    """RuntimeError when another thread is training ``net``: a forward pass from here would
+    overwrite what its backward pass reads (and its mode flags)."""
+    owner = net.__dict__.get("_fit_thread")
+    if owner is not None and owner != threading.get_ident():
+        raise RuntimeError("this network is being trained by fit in another thread; predicting "
+                           "or evaluating with it meanwhile would corrupt that training. Use a "
+                           "copy (net.copy(), e.g. taken in a callback) or wait for fit to end")
+
+
+class _Fitting:
+    """Inside a training loop: training mode, scratch reuse on, no dX for the first layer,
+    and the thread that trains recorded (see _check_thread)."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def __enter__(self):
+        net = self.net
+        _check_thread(net)
+        self.saved = [(layer.training, layer._reuse, layer._needs_dX) for layer in net.layers]
+        self.thread = net.__dict__.get("_fit_thread")
+        net._fit_thread = threading.get_ident()
+        for layer in net.layers:
+            layer.training, layer._reuse = True, True
+        if net.layers and net.layers[0].params:
+            # nobody reads ∂L/∂X of the data: skip the largest product of the backward pass
+            net.layers[0]._needs_dX = False
+        return net
+
+    def __exit__(self, *exc):
+        for layer, (training, reuse, needs_dX) in zip(self.net.layers, self.saved):
+            layer.training, layer._needs_dX = training, needs_dX
+            layer._reuse = reuse
+            layer.__dict__.pop("_pool", None)  # release the scratch arrays
+        self.net._fit_thread = self.thread
+
+
 class _Mode:
     """Set the layers' mode; also turn scratch reuse off, so that results computed
     inside (predictions asked for by a callback during fit) belong to the caller
@@ -304,6 +356,8 @@ class _Mode:
         self.net, self.training = net, training
 
     def __enter__(self):
+        if self.net._fit_thread is not None:
+            _check_thread(self.net)
         # touch only the flags that differ: this runs on every predict, where one row
         # is a few microseconds of work in all (and _reuse is on only inside fit)
         training, self.saved = self.training, []

@@ -208,7 +208,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                           "on_train_end")}
     batch_hooks = hooks["on_batch_end"]
 
-    with _TrainingMode(net), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for hook in hooks["on_train_begin"]:
                 hook({})
@@ -251,27 +251,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         for hook in hooks["on_train_end"]:
             hook({})
     return history
-
-
-class _TrainingMode:
-    """Inside fit: training mode, scratch reuse on, and no dX for the first layer."""
-
-    def __init__(self, net):
-        self.net = net
-
-    def __enter__(self):
-        self.saved = [(layer.training, layer._reuse, layer._needs_dX) for layer in self.net.layers]
-        for layer in self.net.layers:
-            layer.training, layer._reuse = True, True
-        if self.net.layers and self.net.layers[0].params:
-            # nobody reads ∂L/∂X of the data: skip the largest product of the backward pass
-            self.net.layers[0]._needs_dX = False
-
-    def __exit__(self, *exc):
-        for layer, (training, reuse, needs_dX) in zip(self.net.layers, self.saved):
-            layer.training, layer._needs_dX = training, needs_dX
-            layer._reuse = reuse
-            layer.__dict__.pop("_pool", None)  # release the scratch arrays
 
 
 def _validation_logs(net, validation, loss, metric_functions):
