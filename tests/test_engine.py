@@ -320,3 +320,38 @@ def test_kernels_from_two_python_threads_with_torch_and_sklearn_loaded(engine):
         t.join()
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden, output", [("relu", "softmax"), ("tanh", "identity"),
+                                            ("sigmoid", "sigmoid"), ("relu", "identity")])
+def test_predicting_a_few_rows_on_the_compiled_engine_equals_numpy(hidden, output, dtype):
+    """One to four rows run through the engine's forward_rows: the same outputs, to rounding."""
+    if FORCED_NUMPY or not _numba_works():
+        pytest.skip("needs the compiled engine")
+    from chainrule.network import FEW_ROWS
+    rng = np.random.default_rng(2)
+    net = cr.Sequential([cr.Dense(20, 150, seed=0, dtype=dtype), cr.names.activation(hidden),
+                         cr.Dropout(0.5), cr.Dense(150, 10, seed=1, dtype=dtype),
+                         cr.names.activation(output)])
+    net[0].b[...] = rng.standard_normal(150)
+    X = 3 * rng.standard_normal((FEW_ROWS + 1, 20)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for rows in (1, 2, FEW_ROWS, FEW_ROWS + 1):       # FEW_ROWS + 1 rows: NumPy either way
+        with _engine.using("numpy"):
+            expected = net.predict(X[:rows])
+        got = net.predict(X[:rows])
+        assert got.dtype == dtype and got.shape == expected.shape
+        assert_close(got, expected, tol, f"{hidden}/{output}, {rows} rows")
+    assert net._forward_plan(_engine.compiled()) is not False   # the kernel really ran
+
+
+def test_a_network_the_forward_kernel_does_not_know_predicts_on_numpy():
+    if FORCED_NUMPY or not _numba_works():
+        pytest.skip("needs the compiled engine")
+    net = cr.Sequential([cr.Dense(20, 150, seed=0), cr.ELU(), cr.Dense(150, 10, seed=1)])
+    X = np.random.default_rng(0).standard_normal((1, 20)).astype(np.float32)
+    with _engine.using("numpy"):
+        expected = net.predict(X)
+    np.testing.assert_array_equal(net.predict(X), expected)
+    assert net._forward_plan(_engine.compiled()) is False

@@ -28,6 +28,11 @@ def check_trainable(net):
                          "or build it from copies (net.copy(), copy.deepcopy(layers))")
 
 
+#: predict runs inputs of at most this many rows through the compiled engine's forward_rows
+#: (one row: 8 µs there against 37 µs by NumPy, measured on the predict benchmark's network)
+FEW_ROWS = 4
+
+
 class Sequential:
     """Layers applied one after another: ``A = layers[-1](... layers[0](X))``.
 
@@ -211,11 +216,47 @@ class Sequential:
         """
         batch_size = check_positive_int(batch_size, "batch_size")
         X = check_X(X, self.n_in, self.dtype)
+        if len(X) <= FEW_ROWS:
+            kernels = engine.kernels_for(self.n_params, self.dtype)
+            plan = kernels and self._forward_plan(kernels)
+            if plan is not None and plan is not False:
+                if self._fit_thread is not None:
+                    _check_thread(self)
+                return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, plan,
+                                            max(self.n_in, *plan[:, 3]),
+                                            np.empty((len(X), self.n_out), self.dtype))
         with self.evaluating():
             if len(X) <= batch_size:
                 return self.forward(X)
             return np.concatenate([self.forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
+
+    def _forward_plan(self, kernels):
+        """The evaluation-mode forward pass as steps for ``kernels.forward_rows``, or None
+        when a layer is not a Dense layer or one of the activations it knows.
+
+        Dropout is the identity in evaluation mode. Worked out once per network.
+        """
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+            from .dropout import Dropout
+            kinds = {Identity: kernels.IDENTITY, Dropout: kernels.IDENTITY, ReLU: kernels.RELU,
+                     Sigmoid: kernels.SIGMOID, Tanh: kernels.TANH, Softmax: kernels.SOFTMAX}
+            rows, offset, width = [], 0, self.n_in
+            for layer in self.layers:
+                if type(layer) is Dense:
+                    rows.append((kernels.DENSE, offset, layer.n_in, layer.n_out))
+                    width = layer.n_out
+                elif type(layer) in kinds:
+                    rows.append((kinds[type(layer)], 0, width, width))
+                else:
+                    rows = None
+                    break
+                offset += sum(getattr(layer, name).size for name in layer.params)
+            plan = self.__dict__["_plan"] = (np.array(rows, np.int64).reshape(-1, 4)
+                                             if rows and width is not None else False)
+        return plan
 
     def fit(self, X, y=None, **kwargs):
         """Train with mini-batches; see :func:`chainrule.training.fit`."""
@@ -286,6 +327,7 @@ class Sequential:
         # a copy taken during fit (in a callback) is an ordinary network, trained by nobody
         state = self.__dict__.copy()
         state.pop("_fit_thread", None)
+        state.pop("_plan", None)
         return state
 
     def __setstate__(self, state):

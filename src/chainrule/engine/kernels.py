@@ -216,3 +216,66 @@ def softmax_cross_entropy_rows(Z, Y, dZ):
             picked += Y[i, c] * Z[i, c]
         total += np.log(s) + m - picked
     return total / n
+
+
+# -- a whole forward pass, for a few rows --------------------------------------------------
+
+#: Step kinds of a forward plan (see Sequential._forward_plan).
+DENSE, IDENTITY, RELU, SIGMOID, TANH, SOFTMAX = range(6)
+
+
+@njit(**OPTIONS)
+def forward_rows(X, flat, plan, width, out):
+    """The network's output for each row of X, one row at a time: the twin of
+    ``Sequential.forward`` in evaluation mode for chains of Dense layers and
+    elementwise activations (``plan``: one row ``(kind, offset, n_in, n_out)`` per
+    layer; W and b of a Dense layer lie in ``flat`` from ``offset``).
+
+    For one row, a product z = x·W + b by BLAS costs more in call overhead than
+    the arithmetic; this loop (over W's rows, contiguous, vectorised) does not.
+    """
+    a = np.empty(width, X.dtype)
+    z = np.empty(width, X.dtype)
+    for r in range(X.shape[0]):
+        n = X.shape[1]
+        a[:n] = X[r]
+        for step in range(plan.shape[0]):
+            kind, offset, n_in, n_out = plan[step, 0], plan[step, 1], plan[step, 2], plan[step, 3]
+            if kind == DENSE:                           # z = a·W + b
+                W = flat[offset:offset + n_in * n_out].reshape(n_in, n_out)
+                b = flat[offset + n_in * n_out:offset + n_in * n_out + n_out]
+                z[:n_out] = b
+                i = 0
+                while i + 4 <= n_in:                    # four rows of W per pass over z
+                    a0, a1, a2, a3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+                    for j in range(n_out):
+                        z[j] += a0 * W[i, j] + a1 * W[i + 1, j] + a2 * W[i + 2, j] + a3 * W[i + 3, j]
+                    i += 4
+                for i in range(i, n_in):
+                    ai = a[i]
+                    for j in range(n_out):
+                        z[j] += ai * W[i, j]
+                a[:n_out] = z[:n_out]
+                n = n_out
+            elif kind == RELU:
+                for j in range(n):
+                    a[j] = max(a[j], 0)
+            elif kind == SIGMOID:                       # both tails without overflow
+                for j in range(n):
+                    e = np.exp(-abs(a[j]))
+                    a[j] = 1 / (1 + e) if a[j] >= 0 else e / (1 + e)
+            elif kind == TANH:
+                for j in range(n):
+                    a[j] = np.tanh(a[j])
+            elif kind == SOFTMAX:
+                m = a[0]
+                for j in range(1, n):
+                    m = max(m, a[j])
+                s = a[0] - a[0]
+                for j in range(n):
+                    a[j] = np.exp(a[j] - m)
+                    s += a[j]
+                for j in range(n):
+                    a[j] /= s
+        out[r] = a[:n]
+    return out
