@@ -176,6 +176,11 @@ def test_sigkill_while_writing_always_leaves_a_complete_checkpoint(tmp_path):
     path = tmp_path / "c.safetensors"
     rng = np.random.default_rng(0)
     epochs_seen, mid_write = [], 0
+    # one epoch here first: the children fork from a warm process (numba's kernels loaded),
+    # as each would otherwise spend its short life loading them
+    _write_checkpoints_once = cr.mlp([32, 256, 256, 4], output="softmax", seed=0)
+    _write_checkpoints_once.fit(rng.standard_normal((64, 32)), rng.integers(0, 4, 64),
+                                loss=cr.CrossEntropy(), optimizer=cr.Adam(), verbose=0)
     for attempt in range(25):
         pid = os.fork()
         if pid == 0:  # child

@@ -218,3 +218,59 @@ def test_train_checks_the_output_folder_first(out, words, tmp_path, cancer_csv, 
     assert not re.search(r"\.\w+\.tmp\b", lines[0]), lines[0]  # no temporary file's name
     for word in words:
         assert word in lines[0], lines[0]
+
+
+# -- hostile model files (issue 15): a clean error, never a traceback ---------------------
+
+def _hostile_model(tmp_path, kind, cancer_model):
+    import json
+    import struct
+
+    from safetensors.numpy import save
+
+    from chainrule import io
+    path = tmp_path / f"{kind}.safetensors"
+    if kind == "bomb":  # 12 KB claiming a Dense(12000, 12000)
+        meta = {"format": "chainrule", "format_version": "1", "dtype": "float32", "user": "{}",
+                "architecture": json.dumps([{"class": "Dense",
+                                             "config": {"n_in": 12_000, "n_out": 12_000}}])}
+        path.write_bytes(save({"extra.pad": np.zeros(12_000, np.uint8)}, metadata=meta))
+    elif kind == "nested":
+        text = ('{"x": ' + "[" * 60_000 + "]" * 60_000 + "}").encode()
+        path.write_bytes(struct.pack("<Q", len(text)) + text)
+    elif kind == "flipped":
+        raw = bytearray(open(cancer_model, "rb").read())
+        raw[-3] ^= 0x10  # inside the last weight
+        path.write_bytes(bytes(raw))
+    else:  # tabular records of the wrong types
+        net, user, extras = io.load_with_extras(cancer_model)
+        if kind == "preprocessing":
+            user["tabular"]["preprocessing"] = [1, 2]
+        elif kind == "columns":
+            user["tabular"]["preprocessing"]["numeric"] = [7]
+        elif kind == "validation":
+            user["tabular"]["validation"] = ["score"]
+        io.save(net, path, metadata=user, extra_tensors=extras)
+    return path
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("bomb", "whose product 144000000 is more than the 12000 numbers"),
+    ("nested", "nests 60001 levels deep"),
+    ("flipped", "is corrupt"),
+    ("preprocessing", "preprocessing must be a JSON object"),
+    ("columns", "bad numeric column record 7"),
+])
+@pytest.mark.parametrize("command", ["info", "predict"])
+def test_hostile_model_files_give_a_clean_error(tmp_path, capsys, cancer_model, cancer_csv,
+                                                command, kind, words):
+    path = _hostile_model(tmp_path, kind, cancer_model)
+    argv = [command, path] + ([cancer_csv] if command == "predict" else [])
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert err.startswith("chainrule: error: ") and words in err and "Traceback" not in err
+
+
+def test_info_skips_a_validation_record_of_the_wrong_type(tmp_path, capsys, cancer_model):
+    code, out, _ = run(capsys, "info", _hostile_model(tmp_path, "validation", cancer_model))
+    assert code == 0 and "MLPClassifier" in out and "validation:" not in out

@@ -131,6 +131,58 @@ def test_onnx_float64_and_estimator(tmp_path):
     np.testing.assert_allclose(session.run(None, {"X": X})[0], net.predict(X), atol=1e-12)
 
 
+def _every_activation():
+    """One instance of each activation chainrule has (non-default α where it has one)."""
+    from chainrule import activations as act
+    classes = [c for c in vars(act).values() if isinstance(c, type)
+               and issubclass(c, act.Activation) and c is not act.Activation]
+    settings = {act.LeakyReLU: (0.1,), act.ELU: (0.7,)}
+    return [c(*settings.get(c, ())) for c in sorted(classes, key=lambda c: c.__name__)]
+
+
+@pytest.mark.parametrize("activation", _every_activation(), ids=repr)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_onnx_runtime_runs_every_activation_in_both_dtypes(activation, dtype):
+    # ONNX Runtime has no float64 Elu, Softplus or Erf: these were NOT_IMPLEMENTED
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    net = cr.Sequential([cr.Dense(5, 6, seed=0), activation, cr.Dense(6, 3, seed=1)], dtype=dtype)
+    session = ort.InferenceSession(cr.to_onnx(net).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    X = np.vstack([_X(dtype, n=40) * 3, np.zeros((1, 5)), np.full((1, 5), 1e-9),
+                   np.full((1, 5), -8.0), np.full((1, 5), 8.0)]).astype(dtype)
+    (theirs,) = session.run(None, {"X": X})
+    assert theirs.dtype == dtype
+    tolerance = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(theirs, net.predict(X), rtol=tolerance, atol=tolerance)
+
+
+def test_onnx_float64_erf_matches_scipy_over_the_whole_range():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    special = pytest.importorskip("scipy.special")
+    net = cr.Sequential([cr.Dense(1, 1), cr.GELU()], dtype=np.float64)
+    net.layers[0].W = np.ones((1, 1))  # the identity in front: the export needs a width
+    net.layers[0].b = np.zeros(1)
+    model = cr.to_onnx(net)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    z = np.concatenate([np.linspace(-12, 12, 20001), [1e-300, -1e-20, 8.48, 8.49, 50.0]])
+    (gelu,) = session.run(None, {"X": z.reshape(-1, 1)})
+    expected = z * 0.5 * (1 + special.erf(z / np.sqrt(2)))
+    np.testing.assert_allclose(gelu[:, 0], expected, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["weight", "bias"])
+def test_from_torch_refuses_non_finite_weights_naming_the_parameter(bad, where):
+    module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2)))
+    with torch.no_grad():
+        getattr(module[2][0], where).view(-1)[1] = bad
+    with pytest.raises(ValueError, match=rf"module '2.0': {where} must be finite, but it holds "
+                                         r"1 NaN or infinite values"):
+        cr.from_torch(module)
+
+
 @pytest.mark.parametrize("function", ["to_torch", "from_torch"])
 def test_without_torch_the_error_says_how_to_install_it(function, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed

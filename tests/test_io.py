@@ -293,3 +293,121 @@ def test_register_layer_allows_a_new_class(tmp_path, monkeypatch):
     np.testing.assert_array_equal(cr.load(tmp_path / "m.safetensors").predict(X), net.predict(X))
     with pytest.raises(TypeError, match="Layer subclass"):
         crio.register_layer(int)
+
+
+# -- loading costs what the file holds (issue 15) ------------------------------------
+
+def _peak_bytes(function):
+    """``(result or exception, peak bytes allocated)`` while ``function()`` runs."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        try:
+            result = function()
+        except Exception as error:  # noqa: BLE001 - returned for the caller to check
+            result = error
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_sizes_whose_product_exceeds_the_file_are_refused_before_allocating(tmp_path):
+    # 12 KB: each size (12 000) is within the 12 000 stored numbers, their product
+    # is not; Dense drew all 144 million weights (2.3 GB) before this was checked.
+    arch = [{"class": "Dense", "config": {"n_in": 12_000, "n_out": 12_000}}]
+    path = _write(tmp_path, _chainrule_raw(arch, {"extra.pad": np.zeros(12_000, np.uint8)}))
+    assert path.stat().st_size < 13_000
+    error, peak = _peak_bytes(lambda: cr.load(path))
+    assert isinstance(error, ValueError)
+    assert "sizes n_in=12000, n_out=12000 whose product 144000000 is more than the 12000" \
+        in str(error)
+    assert peak < 50e6
+
+
+@pytest.mark.parametrize("where", ["header", "architecture", "user"])
+def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(tmp_path, where):
+    deep = "[" * 50_000 + "]" * 50_000
+    if where == "header":
+        text = ('{"x": ' + deep + "}").encode()
+        raw = struct.pack("<Q", len(text)) + text
+    else:
+        raw = _chainrule_raw([{"class": "ReLU", "config": {}}], {}, {where: deep})
+    with pytest.raises(ValueError, match=r"nests 50001 levels deep|nests 50000 levels deep") as info:
+        cr.load(_write(tmp_path, raw))
+    assert "model.safetensors" in str(info.value)
+
+
+@pytest.mark.parametrize("text, depth", [
+    ("1", 0), ("[]", 1), ('{"a": [1, {"b": []}]}', 4), ('"[[[[" ', 0),
+    (r'["\"[[", {"k\\": "]]]"}]', 2), ("[[1], [2], [[3]]]", 3),
+])
+def test_json_depth_counts_brackets_outside_strings(text, depth):
+    assert crio.json_depth(text) == depth
+
+
+def test_metadata_nested_within_the_limit_round_trips_and_deeper_is_refused(tmp_path):
+    net = _net()
+    nested = value = {}
+    for _ in range(crio.MAX_DEPTH - 2):  # the user metadata object itself is one level
+        value["x"] = value = {}
+    net.save(tmp_path / "ok.safetensors", metadata={"deep": nested})
+    assert crio.load_with_extras(tmp_path / "ok.safetensors")[1] == {"deep": nested}
+    value["x"] = [[1]]
+    with pytest.raises(ValueError, match=f"metadata must nest at most {crio.MAX_DEPTH} levels"):
+        net.save(tmp_path / "deep.safetensors", metadata={"deep": nested})
+    assert not (tmp_path / "deep.safetensors").exists()
+
+
+# -- integrity: a checksum of tensors and metadata (issue 15) ----------------------------
+
+def test_the_file_carries_a_checksum_of_its_tensors_and_metadata(tmp_path):
+    from safetensors.numpy import load
+    path = tmp_path / "m.safetensors"
+    _net().save(path, metadata={"a": 1}, extra_tensors={"mu": np.arange(3.0)})
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    meta = json.loads(raw[8:8 + n])["__metadata__"]
+    assert meta["checksum"] == crio.checksum(meta, load(raw))
+    assert meta["checksum"].startswith("sha256:") and len(meta["checksum"]) == 7 + 64
+
+
+def test_a_changed_weight_is_reported_as_corruption(tmp_path):
+    path = tmp_path / "m.safetensors"
+    _net().save(path)
+    raw = bytearray(path.read_bytes())
+    raw[-5] ^= 0x01  # a low bit of the last float's mantissa: still finite, still plausible
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="is corrupt: its contents do not match the checksum"):
+        cr.load(path)
+
+
+def test_files_without_a_checksum_still_load(tmp_path):
+    # as chainrule wrote them before checksums: the same entries, no "checksum"
+    arch = [{"class": "Dense", "config": {"n_in": 2, "n_out": 1}}]
+    tensors = {"layers.0.W": np.ones((2, 1), np.float32), "layers.0.b": np.zeros(1, np.float32)}
+    net = cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+    np.testing.assert_array_equal(net.layers[0].W, np.ones((2, 1), np.float32))
+
+
+def test_every_single_bit_flip_is_detected_or_changes_nothing(tmp_path):
+    path = tmp_path / "m.safetensors"
+    _net().save(path, metadata={"labels": ["a", "b", "c"]}, extra_tensors={"mu": np.arange(4.0)})
+    raw = path.read_bytes()
+    net, meta, extras = crio.load_with_extras(path)
+    rng = np.random.default_rng(15)
+    detected = 0
+    for bit in rng.choice(len(raw) * 8, size=200, replace=False):
+        flipped = bytearray(raw)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(flipped))
+        try:
+            net2, meta2, extras2 = crio.load_with_extras(path)
+        except ValueError:
+            detected += 1
+            continue
+        assert [type(layer) for layer in net2.layers] == [type(layer) for layer in net.layers]
+        np.testing.assert_array_equal(net2.flat_params, net.flat_params)
+        assert meta2 == meta and extras2.keys() == extras.keys()
+        for key in extras:
+            np.testing.assert_array_equal(extras2[key], extras[key])
+    assert detected >= 190  # almost every bit matters; a few (e.g. in header padding) may not

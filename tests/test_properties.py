@@ -6,7 +6,9 @@ Model files: whatever bytes the loader is given, it returns a network or
 raises ValueError — nothing else.
 """
 import json
+import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -227,3 +229,173 @@ def test_random_chainrule_metadata_raises_value_error(tmp_path, architecture, me
     tensors = {"layers.0.W": np.zeros((2, 2), np.float32), "layers.0.b": np.zeros(2, np.float32)}
     net = _load_bytes(tmp_path, save(tensors, metadata=full))
     assert net is None or net.n_params == 6
+
+
+# -- hostile files: mutations of valid model, checkpoint and estimator files (issue 15) ----
+# Each mutated file either loads or raises ValueError (never another exception), allocates
+# at most a small multiple of its own size, and runs no code. Byte-level damage is mostly
+# caught by the checksum, so most mutations edit the metadata or tensors and write a
+# matching checksum: a file made to be hostile, not one damaged by accident.
+
+#: tracemalloc peak allowed while loading: this many bytes per byte of the file, plus a
+#: fixed allowance for Python's own objects (a valid file takes 10-14 bytes per byte).
+PEAK_PER_BYTE, PEAK_FIXED = 64, 1_000_000
+
+HOSTILE = settings(max_examples=60, deadline=None,
+                   suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                          HealthCheck.too_slow])
+
+hostile_values = json_values | st.sampled_from([
+    10**400, -1, 0, 2**63, 2**64 + 1, 1e308, -1e308, "<U100000000", "(99999999999999,)i8",
+    "nan", "inf", "O", [], {}, [[]], "float64", "int8", None, True,
+]) | st.integers(0, 64).map(lambda k: 10**k) | st.integers(1, 150).map(
+    lambda depth: json.loads("[" * depth + "]" * depth))
+
+
+@pytest.fixture(scope="module")
+def valid_files(tmp_path_factory):
+    """``{kind: bytes}`` for a valid model, checkpoint and estimator file (each loaded once,
+    so first-use caches do not count as the mutants' memory)."""
+    import warnings
+
+    from chainrule.sklearn import MLPClassifier
+    folder = tmp_path_factory.mktemp("valid_files")
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.array(["ant", "bee", "cat"] * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y).save(
+            folder / "estimator.safetensors")
+        net = _checkpoint_net()
+        net.fit(X, np.arange(30) % 3, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01),
+                epochs=1, batch_size=8, seed=1, verbose=0,
+                callbacks=[cr.ModelCheckpoint(folder / "checkpoint.safetensors")])
+    files = {"model": _valid_model(tmp_path_factory)}
+    for kind in ("checkpoint", "estimator"):
+        files[kind] = (folder / f"{kind}.safetensors").read_bytes()
+    for kind, raw in files.items():
+        path = folder / f"again-{kind}.safetensors"
+        path.write_bytes(raw)
+        _LOADERS[kind](path)
+    return files
+
+
+def _checkpoint_net():
+    return cr.mlp([3, 5, 3], hidden="tanh", output="softmax", seed=0)
+
+
+def _resume(path):
+    from chainrule.callbacks import History
+    from chainrule.checkpoint import restore
+    return restore(path, _checkpoint_net(), cr.Adam(lr=0.01), np.random.default_rng(0), History())
+
+
+def _load_estimator(path):
+    from chainrule.sklearn import load
+    return load(path)
+
+
+_LOADERS = {"model": lambda path: cr.io.load_with_extras(path), "checkpoint": _resume,
+            "estimator": _load_estimator}
+
+
+def _parts(raw):
+    """``(metadata, tensors)`` of a valid safetensors byte string."""
+    from safetensors.numpy import load
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n])["__metadata__"], load(raw)
+
+
+def _paths(value, prefix=()):
+    """Every path (tuple of keys and indices) into a JSON value, the value's own included."""
+    yield prefix
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+def _replace(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replace(value[path[0]], path[1:], new)
+    return copy
+
+
+def _mutant(raw, data):
+    """A hostile version of the file ``raw``: bytes damaged, or a metadata entry, a value
+    inside one, or a tensor replaced, with a checksum that matches the change."""
+    from safetensors.numpy import save
+    kind = data.draw(st.sampled_from(["bytes", "entry", "json", "json", "json", "tensor"]))
+    if kind == "bytes":
+        mutated = bytearray(raw)
+        at = data.draw(st.integers(0, len(mutated) - 1))
+        mutated[at] = data.draw(st.integers(0, 255))
+        return bytes(mutated)
+    meta, tensors = _parts(raw)
+    if kind == "entry":
+        meta[data.draw(st.sampled_from(sorted(meta)))] = data.draw(st.text(max_size=12))
+    elif kind == "json":
+        key = data.draw(st.sampled_from(["architecture", "user"]))
+        value = json.loads(meta[key])
+        path = data.draw(st.sampled_from(list(_paths(value))))
+        meta[key] = json.dumps(_replace(value, path, data.draw(hostile_values)))
+    else:
+        name = data.draw(st.sampled_from(sorted(tensors)))
+        shape = data.draw(st.lists(st.integers(0, 5), max_size=3))
+        dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.uint8]))
+        tensors[name] = np.full(shape, data.draw(st.sampled_from([0.0, 1.0, np.nan])), dtype) \
+            if np.dtype(dtype).kind == "f" else np.ones(shape, dtype)
+    meta["checksum"] = cr.io.checksum(meta, tensors)
+    return save(tensors, metadata=meta)
+
+
+class _CodeWatch:
+    """While active: records any call that would run code a file names (unpickling, eval,
+    exec, a shell), and afterwards which modules were imported (none should be)."""
+
+    def __enter__(self):
+        import builtins
+        import contextlib
+        import pickle
+        import subprocess
+        from unittest import mock
+        self.calls, self._stack = [], contextlib.ExitStack()
+        for owner, name in ((pickle, "loads"), (pickle, "load"), (builtins, "eval"),
+                            (builtins, "exec"), (os, "system"), (subprocess, "Popen")):
+            self._stack.enter_context(mock.patch.object(
+                owner, name, self._recorder(f"{owner.__name__}.{name}")))
+        self.modules = set(sys.modules)
+        return self
+
+    def _recorder(self, name):
+        return lambda *args, **kwargs: self.calls.append(name)
+
+    def __exit__(self, *exc):
+        self.imported = set(sys.modules) - self.modules
+        self._stack.close()
+
+
+@pytest.mark.parametrize("kind", ["model", "checkpoint", "estimator"])
+@HOSTILE
+@given(data=st.data())
+def test_mutated_files_raise_only_value_error_within_memory_and_run_no_code(
+        tmp_path, valid_files, kind, data):
+    import tracemalloc
+    import warnings
+    raw = _mutant(valid_files[kind], data)
+    path = tmp_path / f"mutant-{kind}.safetensors"
+    path.write_bytes(raw)
+    with _CodeWatch() as watch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tracemalloc.start()
+        try:
+            _LOADERS[kind](path)
+        except ValueError:
+            pass
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    assert peak < PEAK_PER_BYTE * len(raw) + PEAK_FIXED, (peak, len(raw))
+    assert watch.calls == [] and watch.imported == set()

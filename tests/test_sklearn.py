@@ -508,3 +508,111 @@ def test_divergence_keeps_the_estimators_last_finite_weights():
     with pytest.raises(cr.DivergenceError, match="weights are those before this batch"):
         est.fit(X, y)
     assert np.all(np.isfinite(est.network_.flat_params))
+
+
+# -- hostile estimator files (issue 15) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved_classifier(tmp_path_factory):
+    """``(path, net, user metadata)`` of a small fitted classifier saved to a file."""
+    from chainrule import io
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), np.array(["ant", "bee", "cat"] * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    path = tmp_path_factory.mktemp("est") / "est.safetensors"
+    est.save(path)
+    net, user, _ = io.load_with_extras(path)
+    return path, net, user
+
+
+def _with_record(tmp_path, saved_classifier, change):
+    """The saved classifier's file with ``change(record)`` applied to its estimator record."""
+    import copy
+
+    from chainrule import io
+    _, net, user = saved_classifier
+    user = copy.deepcopy(user)
+    change(user["estimator"])
+    path = tmp_path / "hostile.safetensors"
+    io.save(net, path, metadata=user)
+    return path
+
+
+def test_a_huge_classes_dtype_is_refused_before_allocating(tmp_path, saved_classifier):
+    import tracemalloc
+
+    from chainrule.sklearn import load
+    path = _with_record(tmp_path, saved_classifier,
+                        lambda r: r["fitted"].update(classes_dtype="<U100000000"))
+    assert path.stat().st_size < 2500  # 2 KB claiming 3 × 400 MB of labels
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"classes_dtype '<U100000000' for 3 labels needs "
+                                             r"1200000000 bytes, more than 16 times the file's"):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6
+
+
+def _set(section, **values):
+    return lambda record: record[section].update(values)
+
+
+def _drop(section, key):
+    return lambda record: record[section].pop(key)
+
+
+@pytest.mark.parametrize("change, words", [
+    # each of these raised OverflowError, TypeError, AttributeError or an unpacking error
+    (_set("params", alpha=10**400), "parameter alpha must fit in 64 bits"),
+    (_set("params", hidden_layer_sizes=None), "hidden_layer_sizes must be an integer or a list"),
+    (_set("params", hidden_layer_sizes=2.5), "hidden_layer_sizes must be an integer or a list"),
+    (_set("params", class_weight=[["ant", 1.0, 3]]), r"class_weight entries must be \[label, weight\]"),
+    (_set("params", class_weight=[5]), r"class_weight entries must be \[label, weight\]"),
+    (_set("params", class_weight=[["ant", "heavy"]]), "class_weight of 'ant' must be a finite number"),
+    (_set("params", callbacks=["os.system"]), "parameter callbacks must be null"),
+    (_set("fitted", classes_=[1, 2, 300], classes_dtype="int8"), "cannot be held as classes_dtype 'int8'"),
+    (_set("fitted", classes_=["a", 1, 2], classes_dtype="O"), "are not usable labels"),
+    (_set("fitted", classes_dtype="(99999999999999,)i8"), "is not a numpy dtype"),
+    (_drop("fitted", "out_activation_"), "the fitted attribute out_activation_ is missing"),
+    (_drop("fitted", "n_layers_"), "the fitted attribute n_layers_ is missing"),
+    (_drop("fitted", "n_iter_"), "the fitted attribute n_iter_ is missing"),
+    (_set("fitted", n_iter_="many"), "n_iter_ must be an integer >= 0, got 'many'"),
+    (_set("fitted", loss_=10**400), "loss_ must be a number"),
+    (_set("fitted", loss_curve_={"a": 1}), "loss_curve_ must be a list of numbers"),
+    (_set("fitted", out_activation_=["softmax"]), "out_activation_ must be a string"),
+])
+def test_hostile_estimator_metadata_is_a_value_error_naming_the_field(tmp_path, saved_classifier,
+                                                                      change, words):
+    from chainrule.sklearn import load
+    with pytest.raises(ValueError, match=words):
+        load(_with_record(tmp_path, saved_classifier, change))
+
+
+@pytest.mark.parametrize("change", [
+    _set("params", hidden_layer_sizes=[5]), _set("params", hidden_layer_sizes=[4, 4]),
+    _set("params", activation="tanh"), _set("params", dropout=0.5),
+    _set("fitted", n_layers_=4, out_activation_="softmax"),
+])
+def test_parameters_that_contradict_the_stored_network_are_refused(tmp_path, saved_classifier,
+                                                                   change):
+    from chainrule.sklearn import load
+    with pytest.raises(ValueError, match="contradicts|does not match the 1 hidden"):
+        load(_with_record(tmp_path, saved_classifier, change))
+
+
+def test_non_finite_loss_curve_round_trips_as_floats(tmp_path, saved_classifier):
+    from chainrule.sklearn import load
+    path = _with_record(tmp_path, saved_classifier, _set("fitted", loss_curve_=[1.5, "inf", "nan"]))
+    curve = load(path).loss_curve_
+    assert curve[:2] == [1.5, float("inf")] and np.isnan(curve[2])
+
+
+def test_the_untouched_hostile_fixture_loads(tmp_path, saved_classifier):
+    from chainrule.sklearn import load
+    est = load(_with_record(tmp_path, saved_classifier, lambda record: None))
+    assert list(est.classes_) == ["ant", "bee", "cat"]

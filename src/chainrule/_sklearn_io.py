@@ -18,6 +18,7 @@ the metadata key ``"pipeline"``.
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -158,7 +159,15 @@ def _rebuild_pipeline(record, extras, final, where):
 
 
 def load_estimator_with_extras(path):
-    """``(estimator, metadata, extra_tensors)``; metadata without the estimator's own record."""
+    """``(estimator, metadata, extra_tensors)``; metadata without the estimator's own record.
+
+    Every stored value is checked before use, and a file that breaks a rule
+    raises ValueError naming the field: the parameters must be valid and agree
+    with the stored network (``hidden_layer_sizes`` its Dense widths,
+    ``activation`` its hidden activations, ``dropout`` its Dropout layers, the
+    output activation its last layer), and class labels may not claim more
+    memory than the file's size allows.
+    """
     from .sklearn import MLPClassifier, MLPRegressor
     where = os.fspath(path)
     net, user, extras = _io.load_with_extras(path)
@@ -167,39 +176,25 @@ def load_estimator_with_extras(path):
         raise ValueError(f"{where} is a chainrule network but not a saved estimator "
                          "(no 'estimator' record): load it with chainrule.load")
     classes = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    cls = classes.get(record.get("class"))
+    name = record.get("class")
+    cls = classes.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"{where}: estimator class {record.get('class')!r} is not one of "
-                         f"{sorted(classes)}")
+        raise ValueError(f"{where}: estimator class {name!r} is not one of "
+                         f"{sorted(classes)}"[:300])
     params, fitted = record.get("params"), record.get("fitted")
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise ValueError(f"{where}: the estimator record needs 'params' and 'fitted' objects")
-    valid = set(cls().get_params())
-    unknown = set(params) - valid
-    if unknown:
-        raise ValueError(f"{where}: unknown {cls.__name__} parameters {sorted(unknown)}")
-    params = dict(params)
-    if "hidden_layer_sizes" in params and isinstance(params["hidden_layer_sizes"], list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    if isinstance(params.get("class_weight"), list):
-        params["class_weight"] = {_label(k, where): v for k, v in params["class_weight"]}
-    dtype = params.get("dtype", "float32")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"{where}: dtype {dtype!r} must be 'float32' or 'float64'")
-    params["dtype"] = getattr(np, dtype)
-    est = cls(**params)
-    est._check_params()
+    est = _construct(cls, params, where)
     for name in _SCALARS:
         if name in fitted:
-            value = fitted[name]
-            if isinstance(value, str) and value in ("inf", "-inf", "nan") and name != "out_activation_":
-                value = float(value)
-            setattr(est, name, value)
+            setattr(est, name, _fitted_value(name, fitted[name], where))
     _require(isinstance(fitted.get("n_features_in_"), int) and fitted["n_features_in_"] == net.n_in,
              where, f"n_features_in_ {fitted.get('n_features_in_')!r} does not match the "
                     f"network's {net.n_in} inputs")
     _require(fitted.get("n_outputs_") == net.n_out, where,
              f"n_outputs_ {fitted.get('n_outputs_')!r} does not match the network's {net.n_out} outputs")
+    for name in ("n_layers_", "out_activation_"):
+        _require(name in fitted, where, f"the fitted attribute {name} is missing")
     if "feature_names_in_" in fitted:
         names = fitted["feature_names_in_"]
         _require(isinstance(names, list) and len(names) == net.n_in
@@ -210,12 +205,134 @@ def load_estimator_with_extras(path):
         _restore_classes(est, fitted, net, where)
         if est.out_activation_ not in ("softmax", "logistic"):
             raise ValueError(f"{where}: out_activation_ {est.out_activation_!r} is not a classifier's")
+    for name in ("n_iter_", "t_", "loss_"):
+        _require(name in fitted, where, f"the fitted attribute {name} is missing")
+    _require(est.out_activation_ == est._output_name(), where,
+             f"out_activation_ {est.out_activation_!r} contradicts the other settings, which "
+             f"give {est._output_name()!r}")
+    _check_layers(est, net, where)
     net.eval()
     est.network_ = net
     est._rng = np.random.default_rng()
-    _require(sum(isinstance(layer, Dense) for layer in net.layers) == est.n_layers_ - 1, where,
-             f"n_layers_ {est.n_layers_} does not match the network's Dense layers")
     return est, user, extras
+
+
+def _construct(cls, params, where):
+    """``cls(**params)`` from the stored parameters, each checked, or ValueError naming it."""
+    valid = set(cls().get_params())
+    unknown = set(params) - valid
+    if unknown:
+        raise ValueError(f"{where}: unknown {cls.__name__} parameters {sorted(unknown)}"[:300])
+    params = dict(params)
+    for key, value in params.items():
+        # JSON integers are unbounded; past 64 bits they overflow every float check
+        if isinstance(value, int) and abs(value) >= 2**63:
+            raise ValueError(f"{where}: parameter {key} must fit in 64 bits, got {value}"[:300])
+    _require(params.get("callbacks") is None, where,
+             f"parameter callbacks must be null in a file (code is never stored), "
+             f"got {params.get('callbacks')!r}"[:300])
+    sizes = params.get("hidden_layer_sizes", cls().hidden_layer_sizes)
+    if isinstance(sizes, list):
+        sizes = tuple(sizes)
+    _require(isinstance(sizes, (int, tuple)) and not isinstance(sizes, bool), where,
+             f"hidden_layer_sizes must be an integer or a list of integers, got {sizes!r}"[:300])
+    params["hidden_layer_sizes"] = sizes
+    if "class_weight" in params:
+        params["class_weight"] = _class_weight(params["class_weight"], where)
+    dtype = params.get("dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"{where}: dtype {dtype!r} must be 'float32' or 'float64'"[:300])
+    params["dtype"] = getattr(np, dtype)
+    est = cls(**params)
+    try:
+        est._check_params()
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValueError(f"{where}: the stored {cls.__name__} parameters are invalid: "
+                         f"{error}"[:400]) from None
+    return est
+
+
+def _class_weight(value, where):
+    """class_weight as stored: null, "balanced", or a list of [label, weight] pairs."""
+    if not isinstance(value, list):
+        _require(value is None or value == "balanced", where,
+                 f"class_weight must be null, 'balanced' or a list of [label, weight] pairs, "
+                 f"got {value!r}"[:300])
+        return value
+    weights = {}
+    for pair in value:
+        _require(isinstance(pair, list) and len(pair) == 2, where,
+                 f"class_weight entries must be [label, weight] pairs, got {pair!r}"[:300])
+        label, weight = _label(pair[0], where), pair[1]
+        _require(isinstance(weight, (int, float)) and not isinstance(weight, bool)
+                 and abs(weight) < 2**63 and math.isfinite(weight) and weight >= 0, where,
+                 f"class_weight of {label!r} must be a finite number >= 0, got {weight!r}"[:300])
+        weights[label] = weight
+    return weights
+
+
+#: The type each fitted attribute must have when stored (None where sklearn may leave it unset).
+_NUMBER, _COUNT, _CURVE = "a number", "an integer >= 0", "a list of numbers"
+_FITTED_RULES = {"n_features_in_": _COUNT, "n_outputs_": _COUNT, "n_layers_": _COUNT,
+                 "n_iter_": _COUNT, "t_": _COUNT, "loss_": _NUMBER, "best_loss_": _NUMBER,
+                 "best_validation_score_": _NUMBER, "loss_curve_": _CURVE,
+                 "validation_scores_": _CURVE}
+
+
+def _fitted_value(name, value, where):
+    """A stored fitted attribute, checked against its rule (non-finite floats are stored as
+    the strings "inf", "-inf", "nan", JSON having no such numbers)."""
+    if name == "out_activation_":
+        _require(isinstance(value, str), where, f"out_activation_ must be a string, got {value!r}"[:300])
+        return value
+    rule = _FITTED_RULES[name]
+    if rule == _COUNT:
+        _require(isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63,
+                 where, f"{name} must be {rule}, got {value!r}"[:300])
+        return value
+    if rule == _CURVE:
+        if value is None and name == "validation_scores_":
+            return None
+        _require(isinstance(value, list), where, f"{name} must be {rule}, got {value!r}"[:300])
+        return [_number(name, v, where) for v in value]
+    if value is None and name in ("best_loss_", "best_validation_score_"):
+        return None  # what early stopping leaves
+    return _number(name, value, where)
+
+
+def _number(name, value, where):
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
+    _require(isinstance(value, (int, float)) and not isinstance(value, bool)
+             and abs(value) < 2**1023, where, f"{name} must be {_NUMBER}, got {value!r}"[:300])
+    return float(value)
+
+
+def _check_layers(est, net, where):
+    """ValueError unless ``net`` is the network ``est``'s parameters build: Dense layers of
+    widths n_in, *hidden_layer_sizes, n_out, each hidden one followed by the activation
+    (and Dropout if dropout > 0), the last by the output activation."""
+    from . import names
+    sizes, _ = est._check_params()
+    widths = [net.n_in, *sizes, net.n_out]
+    expected = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        expected.append(f"Dense({n_in}, {n_out})")
+        if i < len(sizes):
+            expected.append(type(names.activation(est.activation)).__name__)
+            if est.dropout:
+                expected.append("Dropout")
+        else:
+            expected.append(est._output_layer().__name__)
+    actual = [f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense)
+              else type(layer).__name__ for layer in net.layers]
+    _require(actual == expected, where,
+             f"the stored network {actual} contradicts the parameters hidden_layer_sizes="
+             f"{est.hidden_layer_sizes!r}, activation={est.activation!r}, dropout={est.dropout!r}, "
+             f"out_activation_={est.out_activation_!r}, which build {expected}"[:600])
+    _require(est.n_layers_ == len(sizes) + 2, where,
+             f"n_layers_ {est.n_layers_} does not match the {len(sizes)} hidden layers of "
+             f"hidden_layer_sizes {est.hidden_layer_sizes!r}")
 
 
 def _restore_classes(est, fitted, net, where):
@@ -225,28 +342,43 @@ def _restore_classes(est, fitted, net, where):
              "a classifier needs classes_ (a non-empty list) and classes_dtype")
     try:
         dtype = np.dtype(kind)
-    except TypeError:
-        raise ValueError(f"{where}: classes_dtype {kind!r} is not a numpy dtype") from None
-    _require(dtype.kind in _LABEL_KINDS, where, f"classes_dtype {kind!r} is not a label dtype")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: classes_dtype {kind[:80]!r} is not a numpy dtype") from None
+    _require(dtype.kind in _LABEL_KINDS, where, f"classes_dtype {kind[:80]!r} is not a label dtype")
+    # "<U100000000" would take 400 MB per label: the labels may take at most a few
+    # times the file's own size (4 bytes per character of a label, and a margin).
+    size = os.path.getsize(where)
+    _require(dtype.itemsize * len(labels) <= _LABEL_BYTES_PER_FILE_BYTE * size, where,
+             f"classes_dtype {kind[:80]!r} for {len(labels)} labels needs "
+             f"{dtype.itemsize * len(labels)} bytes, more than {_LABEL_BYTES_PER_FILE_BYTE} "
+             f"times the file's {size} bytes")
     for label in labels:
         _require(isinstance(label, (str, int, float, bool)), where,
-                 f"class label {label!r} is not a string or a number")
-    classes = np.array(labels, dtype=dtype)
+                 f"class label {label!r} is not a string or a number"[:300])
+    try:
+        classes = np.array(labels, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValueError(f"{where}: classes_ {labels!r} cannot be held as classes_dtype "
+                         f"{kind!r} ({error})"[:400]) from None
     y_type = fitted.get("y_type_")
     _require(y_type in ("binary", "multiclass", "multilabel-indicator"), where,
-             f"y_type_ {y_type!r} is not binary, multiclass or multilabel-indicator")
+             f"y_type_ {y_type!r} is not binary, multiclass or multilabel-indicator"[:300])
     binarizer = LabelBinarizer()
     try:
         binarizer.fit(np.eye(len(classes), dtype=int) if y_type == "multilabel-indicator" else classes)
-    except ValueError as error:
-        raise ValueError(f"{where}: classes_ {labels!r} are not usable labels ({error})") from None
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}: classes_ {labels!r} are not usable labels ({error})"[:400]) from None
     _require(binarizer.y_type_ == y_type and len(binarizer.classes_) == len(classes), where,
-             f"classes_ {labels!r} do not make a {y_type} problem")
+             f"classes_ {labels!r} do not make a {y_type} problem"[:300])
     n_out = 1 if y_type == "binary" else len(classes)
     _require(net.n_out == n_out, where, f"{len(classes)} classes need {n_out} outputs, "
                                         f"the network has {net.n_out}")
     est._binarizer = binarizer
     est.classes_ = binarizer.classes_ if y_type != "multilabel-indicator" else classes
+
+
+#: How many bytes of class labels each byte of the file may become (see _restore_classes).
+_LABEL_BYTES_PER_FILE_BYTE = 16
 
 
 def _label(value, where):

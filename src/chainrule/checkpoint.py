@@ -27,6 +27,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -82,7 +83,7 @@ class ModelCheckpoint(Callback):
         if self.keep_best and saved is not None and saved.get("monitor", self.monitor) == \
                 self.monitor and saved.get("mode", self.mode) == self.mode:
             best = saved.get("best")
-            if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best):
+            if isinstance(best, (int, float)) and not isinstance(best, bool) and _finite(best):
                 self.best = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -195,6 +196,9 @@ def read_checkpoint(path):
                              f"{kind.__name__}")
     if info["epoch"] < 0 or info["optimizer_t"] < 0:
         raise ValueError(f"{where}: negative epoch or step count in the checkpoint")
+    if not all(isinstance(v, list) for v in info["history"].values()):
+        raise ValueError(f"{where}: checkpoint entry 'history' must map each logged name to "
+                         "a list of values")
     state = {"t": info["optimizer_t"]}
     state.update({k[len(_PREFIX):]: v for k, v in tensors.items() if k.startswith(_PREFIX)})
     callbacks = info.setdefault("callbacks", {})
@@ -261,7 +265,7 @@ def restore(path, net, optimizer, rng, history, checkpoint=None):
             continue
         try:
             generator.bit_generator.state = saved_state
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
             raise ValueError(f"{where}: the saved state of {which} random generator does not "
                              f"fit its {type(generator.bit_generator).__name__}: {error}") from None
     schedule = getattr(optimizer, "schedule", None)
@@ -277,7 +281,7 @@ def restore(path, net, optimizer, rng, history, checkpoint=None):
         raise ValueError(f"{where} was saved with a constant learning rate; resume it with one "
                          f"too, not a {type(schedule).__name__} schedule")
     lr = info.get("lr")
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0 \
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and _finite(lr) and lr > 0 \
             and hasattr(optimizer, "lr"):
         optimizer.lr = float(lr)
     if saved_schedule is not None:
@@ -291,6 +295,12 @@ def restore(path, net, optimizer, rng, history, checkpoint=None):
     history.epoch = list(info["history_epochs"])
     history.checkpoint = info  # callbacks see it as run.checkpoint / run.resumed
     return info["epoch"] + 1
+
+
+def _finite(number):
+    """Whether an int or float from the file is a finite float: ``math.isfinite`` would
+    raise OverflowError for a JSON integer past float's range (comparisons are exact)."""
+    return -sys.float_info.max <= number <= sys.float_info.max
 
 
 def _architecture(net):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -245,17 +246,21 @@ def _info(args):
     from ._sklearn_io import load_estimator_with_extras
     est, metadata, _ = load_estimator_with_extras(args.model)
     net = est.network_
-    print(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
     tab = metadata.get("tabular")
     if isinstance(tab, dict):
+        from .tabular import Preprocessing
+        # checked as predict checks it, before anything is printed: a hostile
+        # record is a clean error, not a traceback after half a description
+        prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
+    print(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
+    if isinstance(tab, dict):
         print(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
-        val = tab.get("validation") or {}
-        if "score" in val:
-            print(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows")
-        prep = tab.get("preprocessing") or {}
-        numeric = [c.get("name") for c in prep.get("numeric", [])]
-        categorical = [f"{c.get('name')} ({len(c.get('categories', []))} categories)"
-                       for c in prep.get("categorical", [])]
+        val = tab.get("validation")
+        score = val.get("score") if isinstance(val, dict) else None
+        if isinstance(score, float) and math.isfinite(score):
+            print(f"  validation: {val.get('metric')} {score:.4f} on {val.get('rows')} rows")
+        numeric = [c["name"] for c in prep.numeric]
+        categorical = [f"{c['name']} ({len(c['categories'])} categories)" for c in prep.categorical]
         print(f"  numeric:    {', '.join(numeric) or '-'} (standardised)")
         print(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
     if hasattr(est, "classes_"):

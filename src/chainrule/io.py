@@ -11,6 +11,8 @@ of the tensors. chainrule puts its own description in the header's
     dtype             "float32" or "float64"
     architecture      [{"class": "Dense", "config": {"n_in": 4, ...}}, ...]
     user              extra metadata given to ``save`` (JSON), e.g. class labels
+    checksum          "sha256:" + the SHA-256 of every other metadata entry and of
+                      every tensor's name, dtype, shape and bytes (see :func:`checksum`)
 
 Tensors are named ``layers.{i}.{name}`` (``layers.0.W``), and extra tensors
 ``extra.{name}``. Loading never unpickles, never evaluates and never imports
@@ -19,11 +21,20 @@ chainrule's own layers (``LAYERS``, extended with :func:`register_layer`), and
 every field is checked before it is used. A file that is truncated,
 inconsistent or not a chainrule file at all raises ValueError saying what is
 wrong.
+
+Loading costs what the file holds: JSON is parsed only up to ``MAX_DEPTH``
+levels of nesting, and no layer is built whose sizes multiply to more numbers
+than the file stores, so a small file cannot make ``load`` allocate much more
+than its own size. The checksum catches accidental corruption (a flipped bit,
+a bad disk); it is not a signature: anyone who can write the file can write a
+matching checksum. Files written before the checksum existed load without one.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import struct
 import tempfile
 
@@ -42,6 +53,9 @@ _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64,
            "BOOL": np.bool_}
 #: safetensors' own limit on the JSON header, so a hostile length cannot make us allocate.
 _MAX_HEADER = 100_000_000
+#: The deepest JSON nesting a file may hold. Python's json parser recurses once
+#: per level (RecursionError near 1000); chainrule's own entries nest about 5 deep.
+MAX_DEPTH = 100
 
 #: Layer classes a file may name, by class name. Only these are ever constructed.
 LAYERS = {cls.__name__: cls for cls in (
@@ -94,6 +108,80 @@ def _safetensors():
     return st
 
 
+#: A JSON string literal (escapes included), removed before brackets are counted.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text):
+    """How deeply the JSON ``text`` nests (``1`` for ``[1]``, ``2`` for ``{"a": [1]}``).
+
+    Counted without parsing, in time and memory linear in ``len(text)``, so a
+    hostile text is measured before the recursive parser sees it: string
+    literals are dropped, and the running sum of +1 per ``[``/``{`` and -1 per
+    ``]``/``}`` is the depth at each bracket.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets.encode("ascii"), np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int32)
+    return int(np.cumsum(steps, dtype=np.int64).max())
+
+
+def loads_json(text, what):
+    """``json.loads(text)``, or ValueError naming ``what`` if it is not JSON or nests
+    deeper than :data:`MAX_DEPTH` (which would exhaust Python's recursion limit)."""
+    depth = json_depth(text)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{what} nests {depth} levels deep, more than the {MAX_DEPTH} "
+                         "a chainrule file may hold (a corrupt or hostile file)")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{what} is not valid JSON ({error})"[:400]) from None
+
+
+def checksum(meta, tensors):
+    """``"sha256:" + hex`` digest of a file's metadata and tensors.
+
+    Hashed, in sorted order: each metadata entry but ``checksum`` itself as the
+    JSON pair ``[key, value]``, then each tensor as the JSON triple ``[name,
+    dtype, shape]`` followed by its bytes. The JSON framing makes the
+    boundaries unambiguous: no two different files hash the same bytes.
+
+    Parameters
+    ----------
+    meta : dict of str -> str
+        The ``__metadata__`` entries.
+    tensors : dict of str -> ndarray
+    """
+    digest = hashlib.sha256()
+    for key in sorted(meta):
+        if key != "checksum":
+            digest.update(json.dumps([key, meta[key]]).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return "sha256:" + digest.hexdigest()
+
+
+def _verify(meta, tensors, where):
+    """ValueError saying the file is corrupt unless its stored checksum matches.
+
+    A file without one (written before chainrule stored checksums) passes.
+    """
+    stored = meta.get("checksum")
+    if stored is None:
+        return
+    actual = checksum(meta, tensors)
+    if stored != actual:
+        raise ValueError(f"{where} is corrupt: its contents do not match the checksum stored "
+                         f"with them ({str(stored)[:80]!r}, the contents give {actual!r}); "
+                         "the file was damaged after it was written")
+
+
 # -- writing ------------------------------------------------------------------
 
 def _state_names(layer):
@@ -142,6 +230,13 @@ def save(net, path, metadata=None, extra_tensors=None):
                   "architecture": json.dumps(architecture), "user": user}
     except TypeError as error:
         raise TypeError(f"metadata must be JSON-serialisable: {error}") from None
+    except RecursionError:
+        raise ValueError(f"metadata must nest at most {MAX_DEPTH} levels deep; this nests "
+                         "deeper than Python can serialise") from None
+    depth = json_depth(user)
+    if depth > MAX_DEPTH:  # load would refuse it: refuse it now, before the old file is replaced
+        raise ValueError(f"metadata must nest at most {MAX_DEPTH} levels deep, got {depth}")
+    header["checksum"] = checksum(header, tensors)
     data = _safetensors().save(tensors, metadata=header)
     write_atomic(path, data)
 
@@ -207,6 +302,8 @@ def load_with_extras(path):
     where = os.fspath(path)
     header, tensors = _parse(raw, where)
     meta = header.get("__metadata__")
+    if isinstance(meta, dict):
+        _verify(meta, tensors, where)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{where} is a safetensors file but not a chainrule model "
                          "(its metadata has no format='chainrule')")
@@ -235,10 +332,7 @@ def _json(meta, key, where):
     text = meta.get(key)
     if not isinstance(text, str):
         raise ValueError(f"{where}: the metadata has no {key!r} entry")
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{where}: the {key!r} metadata is not valid JSON ({error})") from None
+    return loads_json(text, f"{where}: the {key!r} metadata")
 
 
 def _parse(raw, where):
@@ -256,10 +350,11 @@ def _parse(raw, where):
         raise ValueError(f"{where} is truncated or corrupt: its header claims {n} bytes but "
                          f"only {size - 8} follow the length field")
     try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+        text = raw[8:8 + n].decode("utf-8")
+    except UnicodeDecodeError as error:
         raise ValueError(f"{where} is not a safetensors file: its header is not JSON "
                          f"({type(error).__name__}: {error})") from None
+    header = loads_json(text, f"{where} is not a safetensors file: its header")
     if not isinstance(header, dict):
         raise ValueError(f"{where}: the safetensors header must be a JSON object")
     meta = header.get("__metadata__")
@@ -333,10 +428,20 @@ def _rebuild(architecture, tensors, dtype, where):
                              f"{', '.join(sorted(known))}")
         # An absurd size in the config must not make us allocate before the
         # shape check below: sizes are bounded by the tensors actually present.
-        for key, value in config.items():
-            if isinstance(value, int) and not isinstance(value, bool) and value > max(total, 1):
+        # Each size alone, and their product (Dense(n_in, n_out) draws n_in·n_out
+        # weights before they are compared with the file's), is bounded.
+        sizes = {key: value for key, value in config.items()
+                 if isinstance(value, int) and not isinstance(value, bool) and value > 1}
+        product = 1
+        for key, value in sizes.items():
+            if value > max(total, 1):
                 raise ValueError(f"{where}: layer {i} ({name}) has {key}={value}, more than the "
                                  f"{total} numbers stored in the file")
+            product *= value
+        if product > max(total, 1):
+            listed = ", ".join(f"{key}={value}" for key, value in sizes.items())
+            raise ValueError(f"{where}: layer {i} ({name}) has sizes {listed} whose product "
+                             f"{product} is more than the {total} numbers stored in the file")
         layer = _construct(cls, config, i, where)
         for p in _state_names(layer):
             key = f"layers.{i}.{p}"
