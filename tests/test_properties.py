@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -135,6 +135,7 @@ def test_cross_entropy_is_non_negative_and_finite(Z, seed, one_hot):
 @given(n=st.integers(1, 5), sizes=st.lists(st.integers(1, 4), min_size=1, max_size=2),
        hidden=st.sampled_from(ACTIVATIONS[:-1]),
        task=st.sampled_from(["mse", "bce", "ce"]), seed=st.integers(0, 2**16))
+@example(n=2, sizes=[1, 1], hidden=cr.GELU, task="mse", seed=3937)   # a gradient of ~1e-7
 def test_network_gradients_match_central_differences(n, sizes, hidden, task, seed):
     rng = np.random.default_rng(seed)
     n_in, n_out = sizes[0], (sizes[-1] if task != "ce" else sizes[-1] + 1)
@@ -149,7 +150,10 @@ def test_network_gradients_match_central_differences(n, sizes, hidden, task, see
     y = {"mse": rng.standard_normal((n, n_out)), "bce": rng.integers(0, 2, (n, n_out)),
          "ce": rng.integers(0, n_out, n)}[task]
     report = cr.gradient_check(net, loss, X, y)
-    assert report.max_relative_error < 1e-5, str(report)
+    # relative to the gradient's size, or absolute where the gradient itself is nearly 0 (GELU's
+    # derivative vanishes at Z ≈ −0.75: there central differences' own error, ~1e-10, dominates)
+    for name, shape, abs_error, relative in report.rows:
+        assert relative < 1e-5 or abs_error < 1e-8, str(report)
 
 
 # -- model files ---------------------------------------------------------------------

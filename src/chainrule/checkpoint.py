@@ -124,7 +124,10 @@ def _check_writable_folder(folder, path):
         raise ValueError(f"ModelCheckpoint path {path!r}: its folder {folder!r} does not exist; "
                          "create it first")
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".chainrule-probe-"):
+        # named as the atomic writer's temporaries, so a probe left by a killed process is
+        # cleared with them
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp"):
             pass
     except OSError as error:
         raise ValueError(f"ModelCheckpoint path {path!r}: cannot write in its folder {folder!r} "
