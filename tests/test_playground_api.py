@@ -146,7 +146,8 @@ def test_step_returns_the_ledger_of_the_batch_it_applied(client):
     second = post(client, "/api/step", {"session": A})
     assert (first["step"], second["step"]) == (1, 2)
     ledger, after = first["ledger"], second["ledger"]
-    assert ledger["step"] == 0 and after["step"] == 1 and ledger["n"] == 8 == len(ledger["rows"])
+    # numbered as the step counter shows it once the step is done
+    assert ledger["step"] == 1 and after["step"] == 2 and ledger["n"] == 8 == len(ledger["rows"])
     assert get(client, "/api/ledger", A) == after
     # plain SGD: the weights the second batch saw are the first batch's minus lr times its dW
     for layer in (0, 2):
@@ -165,7 +166,7 @@ def test_ledger_reads_forward_then_loss_then_backward(client):
     post(client, "/api/configure", {"session": A, "batch_size": 4})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
     kinds = [e["kind"] for e in ledger["entries"]]
-    assert kinds == ["forward"] * 6 + ["loss"] * 2 + ["backward"] * 5
+    assert kinds == ["forward"] * 6 + ["loss"] * 2 + ["backward"] * 5 + ["update"] * 3
     assert ledger["fused"] and "sigmoid + binary cross-entropy" in ledger["note"]
     dense = _entry(ledger, 0, "backward")
     assert dense["equation"].startswith("dW = Xᵀ·dZ") and dense["shapes"]["dW"] == [2, 4]
@@ -187,6 +188,30 @@ def test_ledger_explains_softmax_and_the_unfused_start(client):
     assert not ledger["fused"] and "dA = ∂L/∂A" in ledger["note"]
     start = _entry(ledger, None, "backward")
     assert start["kind"] == "loss" and start["equation"] == "dA = 2(A − Y) / m"
+
+
+def test_the_ledgers_update_is_the_step_the_network_took(client):
+    """Adam, so the update depends on the optimizer's state: the ledger's W_new is the weight
+    the network holds after the step, and loss_after the batch's loss at those weights."""
+    post(client, "/api/configure", {"session": A, "optimizer": "adam", "lr": 0.05, "batch_size": 6})
+    post(client, "/api/train", {"session": A, "steps": 5})
+    result = post(client, "/api/step", {"session": A})
+    ledger, layers = result["ledger"], result["network"]["layers"]
+    session = client.application.sessions.get(A)
+    for k, layer in enumerate((0, 2, 4)):
+        update = [e for e in ledger["entries"] if e["layer"] == layer and e["phase"] == "update"][0]
+        v = update["values"]
+        assert update["equation"] == "W_new = W + ΔW;  b_new = b + Δb"
+        assert v["W_new"] == session.net.layers[layer].W.tolist()
+        np.testing.assert_allclose(layers[k]["W"], v["W_new"], atol=1e-5)  # the page's weights
+        assert v["W"] == _entry(ledger, layer, "forward")["values"]["W"]
+        assert v["dW"] == _entry(ledger, layer, "backward")["values"]["dW"]
+    rows = ledger["rows"]
+    loss = session.loss
+    Y = loss.prepare(session.y[rows], 1, np.float64)
+    assert ledger["loss_after"] == pytest.approx(session.net.loss_value(session.X[rows], Y, loss),
+                                                 rel=1e-12)
+    assert ledger["loss_after"] != ledger["loss"]
 
 
 # -- closing and the session store ------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_train_pause_step_and_read_the_ledger(page, server):
     page.wait_for_function(f"document.querySelector('#step-count').textContent === '{paused_at + 1}'")
     page.wait_for_selector("#ledger", state="visible")
     caption = page.inner_text("#ledger-caption")
-    assert caption.startswith(f"step {paused_at}:")
+    assert caption.startswith(f"step {paused_at + 1}:")  # as the counter shows it
 
     # open the first layer's backward step and read dW[1][2] off the page
     entry_box = "#ledger details[data-layer='0'][data-phase='backward']"
@@ -158,8 +158,75 @@ def test_tabs_have_their_own_sessions_and_closing_one_frees_it(browser, server, 
     other.close()
 
 
-def test_a_bad_setting_shows_the_servers_message(page):
+def test_a_bad_setting_shows_the_servers_message_and_goes_back(page):
     page.fill("#hidden", "4, 40")
     page.press("#hidden", "Enter")
     page.wait_for_selector("#status.error")
     assert "hidden[1] must be an integer between 1 and 8, got 40" in page.inner_text("#status")
+    assert "last good value" in page.inner_text("#status")
+    assert page.input_value("#hidden") == "4, 4"
+
+
+CONNECTION = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-connection.png"
+
+
+def test_connection_panel_sums_the_chain_rule_to_the_ledgers_dw_and_its_update(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    page.click("#network line.edge[data-dense='0'][data-i='1'][data-j='2']")
+    page.wait_for_selector("#edge", state="visible")
+    value = lambda selector: float(page.get_attribute(selector, "data-value"))
+    ledger = fetch(f"{server[1]}api/ledger?session={sid}")
+    dense = next(e for e in ledger["entries"] if e["layer"] == 0 and e["dense_backward"])
+    X = [row[1] for row in next(e for e in ledger["entries"]
+                                if e["layer"] == 0 and e["phase"] == "forward")["values"]["X"]]
+    dZ = [row[2] for row in dense["values"]["dZ"]]
+    # one product a·δ per row of the batch (every row: 10 by default), summing to dW[1][2]
+    products = [float(v) for v in page.locator("#edge td[data-product]").evaluate_all(
+        "cells => cells.map(c => c.dataset.product)")]
+    assert len(products) == ledger["n"] == 10
+    assert products == [a * d for a, d in zip(X, dZ)]
+    assert value("#edge-dw") == dense["values"]["dW"][1][2]
+    assert value("#edge-sum") == pytest.approx(value("#edge-dw"), rel=1e-12, abs=1e-15)
+    # the update shown is the weight the network holds after the step
+    net = server[0].app.sessions.get(sid).net
+    assert value("#edge-new") == net.layers[0].W[1, 2]
+    page.locator("#edge").scroll_into_view_if_needed()
+    page.screenshot(path=str(CONNECTION), clip={**page.locator("#centre").bounding_box(), "height": 820})
+
+
+def test_the_ledger_shows_every_row_the_update_and_the_loss_after(page, server):
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    rows = page.locator("#ledger details[data-layer='0'][data-phase='forward'] td[data-name='X'][data-j='0']")
+    assert rows.count() == 10  # the default batch, every row
+    assert "more rows" not in page.inner_text("#ledger")
+    updates = page.locator("#ledger details[data-phase='update']")
+    assert updates.count() == 3  # the three Dense layers of the default 2-4-4-1 network
+    assert "after it" in page.inner_text("#loss-before-after")
+
+
+def test_the_url_holds_the_setup(page, browser, server):
+    page.select_option("#dataset", "circles")
+    page.fill("#hidden", "3")
+    page.press("#hidden", "Enter")
+    page.wait_for_function("location.hash.includes('dataset=circles')")
+    page.wait_for_function("location.hash.includes('hidden=3&')")
+    shared = page.url
+    other = browser.new_page()
+    other.goto(shared)
+    other.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert other.input_value("#dataset") == "circles" and other.input_value("#hidden") == "3"
+    assert other.locator("#network .node").count() == 2 + 3 + 1
+    other.close()
+
+
+def test_no_sideways_scroll_at_800_pixels(browser, server):
+    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow.goto(server[1])
+    narrow.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    narrow.click("#step")
+    narrow.wait_for_selector("#ledger", state="visible")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
+    narrow.close()

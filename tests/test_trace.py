@@ -130,8 +130,10 @@ def test_renders_text_html_markdown():
     for expected in ("Z = X·W + b", "dW = Xᵀ·dZ", "dZ = (A − Y) / m", "fused", "loss"):
         assert expected in text
     page = trace.to_html()
-    assert page.startswith("<!DOCTYPE html>") and page.count("<section>") == len(trace.steps)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<section id=") == len(trace.steps)
     assert "<table class='a'>" in page
+    # numbered once per step: "#3", never "3. 3: Dense"
+    assert "<span class='num'>#3</span>" in page and "3. 3:" not in page
     md = trace.to_markdown(arrays=True)
     assert md.startswith("| # | layer | phase | equation | shape | values |")
     assert "dX =" in md and "```" in md
@@ -189,3 +191,114 @@ def test_ledger_includes_the_penalties_training_adds():
     assert traced[0] == value
     np.testing.assert_array_equal(traced[1], net.layers[0].dW)
     np.testing.assert_array_equal(last.values["dW"], net.layers[0].dW)
+
+
+def _tiny():
+    """examples/trace_tiny.py's network: every number checkable by hand."""
+    net = cr.Sequential([cr.Dense(2, 2), cr.ReLU(), cr.Dense(2, 1), cr.Identity()], dtype=np.float64)
+    net[0].W = [[1.0, -1.0], [0.5, 1.0]]
+    net[0].b = [0.0, -2.0]
+    net[2].W = [[1.0], [3.0]]
+    net[2].b = [0.5]
+    return net, np.array([[1.0, 2.0]]), np.array([1.5])
+
+
+def test_text_ledger_prints_small_arrays_in_full_with_w_and_b():
+    net, X, y = _tiny()
+    lines = str(net.trace(X, y, cr.MSE())).splitlines()
+    first = lines.index("#0  layer 0: Dense · forward")
+    # X | W | b → Z side by side, W's two rows on two lines
+    assert lines[first + 2].split() == ["X", "(1×2)", "W", "(2×2)", "b", "(2,)", "Z", "(1×2)"]
+    assert lines[first + 3].split() == ["1", "2", "1", "-1", "0", "-2", "2", "-1"]
+    assert lines[first + 4].split() == ["0.5", "1"]
+    # the backward Dense step shows the X its dW = Xᵀ·dZ reads, from forward step #0
+    back = lines.index("#9  layer 0: Dense · backward")
+    assert lines[back + 4].split()[:5] == ["X", "(1×2)", "from", "#0", "dZ"]
+    assert lines[back + 6].split()[:3] == ["4", "0", "0.5"]  # dW's second row, then W's
+
+
+def test_text_ledger_summarises_large_arrays():
+    net = cr.mlp([20, 3, 1], seed=0, dtype=np.float64)
+    X = np.random.default_rng(0).normal(size=(30, 20))
+    text = str(net.trace(X, X[:, 0], cr.MSE()))
+    assert "X (30×20)" in text and "mean" in text
+
+
+def test_chinese_ledger_keeps_the_equations():
+    net, X, y = _tiny()
+    trace = net.trace(X, y, cr.MSE())
+    zh, en = trace.to_text(lang="zh"), trace.to_text()
+    assert "第 0 层: Dense · 前向" in zh and "反向传播的起点" in zh and "前向" not in en
+    assert [l for l in zh.splitlines() if "=" in l and "·" in l][:2] == \
+        [l for l in en.splitlines() if "=" in l and "·" in l][:2]
+    assert "<html lang='zh'>" in trace.to_html(lang="zh") and "链式法则账本" in trace.to_html(lang="zh")
+    with pytest.raises(ValueError, match="lang must be one of en, zh, got 'fr'"):
+        trace.to_text(lang="fr")
+
+
+def test_fused_loss_shows_the_textbook_form_and_it_gives_the_same_number():
+    net = cr.mlp([2, 3, 1], hidden="tanh", output="sigmoid", seed=0, dtype=np.float64)
+    X = np.random.default_rng(1).normal(size=(7, 2))
+    y = (X[:, 0] > 0).astype(int)
+    step = net.trace(X, y, cr.BinaryCrossEntropy()).get(None, "forward")
+    assert step.equation.startswith("L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)] = ")
+    A, Y = step.values["A"], step.values["Y"]
+    textbook = -np.mean(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+    assert step.values["L"] == pytest.approx(textbook, rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: cr.SGD(lr=0.3), lambda: cr.SGD(lr=0.1, momentum=0.9),
+                                  lambda: cr.Adam(lr=0.05)], ids=["sgd", "momentum", "adam"])
+def test_update_in_the_ledger_equals_a_real_step_and_changes_nothing(make):
+    rng = np.random.default_rng(7)
+    net = cr.mlp([3, 4, 2], hidden="tanh", output="softmax", seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)
+    optimizer, loss = make(), cr.CrossEntropy()
+    Y = loss.prepare(y, 2, np.float64)
+    # a step already taken: the optimizer's state (moments, t) is part of the next update
+    net.forward_backward(X, Y, loss)
+    optimizer.step(net)
+    params, state = net.flat_params.copy(), optimizer.state_dict()
+
+    trace = net.trace(X, y, loss, optimizer=optimizer)
+    assert np.array_equal(net.flat_params, params)  # the network unchanged
+    after = optimizer.state_dict()
+    assert after["t"] == state["t"] and all(np.array_equal(after[k], state[k]) for k in state)
+
+    real = net.copy()
+    real.forward_backward(X, Y, loss)
+    real_optimizer = make()
+    real_optimizer.load_state_dict(state)
+    real_optimizer.step(real)
+    updates = trace.update_steps()
+    assert [s.index for s in updates] == [0, 2]
+    for step in updates:
+        W, dW, dWstep, W_new = (step.values[k] for k in ("W", "dW", "ΔW", "W_new"))
+        assert np.array_equal(W, net.layers[step.index].W)
+        assert np.array_equal(W_new, real.layers[step.index].W)
+        assert np.array_equal(step.values["b_new"], real.layers[step.index].b)
+        np.testing.assert_allclose(W + dWstep, W_new, rtol=0, atol=1e-15)
+        assert np.array_equal(dW, trace.get("dW", "backward", layer=step.index))
+    if type(optimizer) is cr.SGD and not optimizer.momentum:
+        step = updates[0]
+        np.testing.assert_array_equal(step.values["W_new"], step.values["W"] - 0.3 * step.values["dW"])
+        assert step.equation == "W_new = W − lr·dW;  b_new = b − lr·db"
+    assert trace.loss_after == pytest.approx(real.loss_value(X, Y, loss), rel=1e-12)
+    assert trace.loss_after < trace.loss
+    assert "loss after the update, same batch" in str(trace)
+
+
+def test_get_is_forgiving_and_says_what_the_ledger_holds():
+    net, X, y = _tiny()
+    trace = net.trace(X, y, cr.MSE())
+    assert trace.get("L") == 1.0 and trace.get("loss", "forward") is trace.get(None, "forward")
+    np.testing.assert_array_equal(trace.get("dW", layer=0), [[2, 0], [4, 0]])
+    with pytest.raises(KeyError, match=r"^'dW' is in layers \[0, 2\]: say which, e.g. "
+                                       r"trace.get\('dW', layer=2\)$"):
+        trace.get("dW")
+    with pytest.raises(KeyError, match="layer 0 has a step in each of backward, forward: name one"):
+        trace.get(0)
+    with pytest.raises(KeyError, match="no array 'dQ'; the ledger's arrays are A, L, W, X"):
+        trace.get("dQ")
+    with pytest.raises(ValueError, match="phase must be one of forward, backward, update, got 'back'"):
+        trace.get(0, "back")

@@ -27,8 +27,17 @@ def build_parser():
         "Neural networks with every forward and backward pass written out in NumPy."))
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run one of the classic examples")
-    demo.add_argument("name", choices=sorted(DEMOS), help="which example")
+    from .demos import ABOUT
+    listing = "\n".join(f"  {name:<10} {about}" + (f"  [needs chainrule[{extra}]]" if extra else "")
+                        for name, (about, extra) in ABOUT.items())
+    demo = commands.add_parser(
+        "demo", help="run one of the classic examples",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one of the classic examples: it trains, prints what it learned, and "
+                    "with --plot saves a figure.",
+        epilog=f"demos:\n{listing}\n\n--plot needs chainrule[plot] (matplotlib). All of them, "
+               "with figures: pip install 'chainrule[plot,sklearn]'")
+    demo.add_argument("name", choices=list(DEMOS), help="which example (see below)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
     demo.set_defaults(func=_demo)

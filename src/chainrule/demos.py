@@ -7,15 +7,32 @@ returns its results (so tests can check them). Keyword arguments after
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .activations import Identity, Sigmoid
+from .callbacks import Callback
 from .gradcheck import gradient_check
 from .init import as_generator
 from .layers import Dense
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy
 from .network import Sequential, mlp
 from .optimizers import SGD, Adam
+
+
+#: What each demo shows, and the extra it needs beyond NumPy and tqdm (``--plot`` needs ``plot``).
+ABOUT = {
+    "xor": ("a 2-4-1 sigmoid network learns XOR with binary cross-entropy; prints its four "
+            "outputs", None),
+    "xor-mse": ("the same network on squared error: it learns more slowly, because σ'(Z) ≤ 1/4 "
+                "scales every output gradient", None),
+    "sine": ("a 1-25-1 network fits y = 20 sin(2πx) by full-batch gradient descent", None),
+    "digits": ("64-128-10 ReLU network on 8×8 handwritten digits: held-out accuracy, confusion "
+               "matrix, sample digits", "sklearn"),
+    "gradcheck": ("backpropagation against central differences on a 784-50-10 network, every "
+                  "derivative", None),
+}
 
 
 def _save(plot, figure):
@@ -41,7 +58,10 @@ def _xor(loss, seed, verbose, plot, epochs, lr=0.1):
         print(f"accuracy {accuracy:.2f}")
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.decision_boundary(net, X, y, history=history))
+        # a squared-error network's output is not a probability, only trained towards 0 and 1
+        label = "P(class 1)" if isinstance(loss, BinaryCrossEntropy) else \
+            "network output A (MSE towards the labels 0, 1)"
+        _save(plot, _plot.decision_boundary(net, X, y, history=history, output_label=label))
     return {"net": net, "history": history, "proba": proba, "accuracy": accuracy}
 
 
@@ -111,8 +131,11 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
     order = as_generator(seed).permutation(len(X))
     test, train = order[:len(X) // 5], order[len(X) // 5:]
     net = mlp([64, hidden, 10], hidden="relu", output="softmax", seed=seed)
+    # verbose=1: one bar over the epochs (fit's own bar is one per epoch: 40 of them)
     history = net.fit(X[train], y[train], loss=CrossEntropy(), optimizer=Adam(lr=1e-3),
-                      epochs=epochs, batch_size=32, seed=seed, verbose=verbose,
+                      epochs=epochs, batch_size=32, seed=seed,
+                      verbose=0 if verbose == 1 else verbose,
+                      callbacks=[_EpochBar()] if verbose == 1 else (),
                       validation_data=(X[test], y[test]))
     predicted = net.predict(X[test]).argmax(axis=1)
     accuracy = float(np.mean(predicted == y[test]))
@@ -124,9 +147,58 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
         for digit, row in enumerate(confusion):
             print(f"  {digit}: " + " ".join(f"{v:>3}" for v in row))
     if plot:
-        from . import plot as _plot
-        _save(plot, _plot.history(history))
+        _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history))
     return {"net": net, "history": history, "accuracy": accuracy, "confusion": confusion}
+
+
+class _EpochBar(Callback):
+    """One tqdm bar over all the epochs, the latest losses beside it."""
+
+    def on_train_begin(self, logs):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=self.run.epochs, desc="training", unit="epoch", file=sys.stderr)
+
+    def on_epoch_end(self, epoch, logs):
+        self.bar.update(1)
+        self.bar.set_postfix_str(", ".join(f"{k} {v:.4f}" for k, v in logs.items()
+                                           if isinstance(v, float)), refresh=False)
+
+    def on_train_end(self, logs):
+        self.bar.close()
+
+
+def _digits_figure(X, y, predicted, confusion, history, count=24):
+    """Held-out digits with their predicted labels (wrong ones in red), the confusion matrix
+    and the loss curves."""
+    from matplotlib.figure import Figure
+
+    from . import plot as _plot
+    fig = Figure(figsize=(13, 4.6), layout="constrained")
+    left, middle, right = fig.subfigures(1, 3, width_ratios=[1.2, 1, 1])
+    # the misclassified first, then correct ones, so that the mistakes are seen
+    order = np.concatenate([np.flatnonzero(predicted != y), np.flatnonzero(predicted == y)])[:count]
+    for k, axis in enumerate(left.subplots(4, 6).ravel()):
+        axis.set_axis_off()
+        if k < len(order):
+            i = order[k]
+            axis.imshow(X[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+            axis.set_title(f"{predicted[i]}" + ("" if predicted[i] == y[i] else f" (is {y[i]})"),
+                           fontsize=9, color="k" if predicted[i] == y[i] else "tab:red")
+    left.suptitle("held-out digits: predicted (true)")
+    ax = middle.subplots()
+    image = ax.imshow(confusion, cmap="Blues")
+    for (r, c), v in np.ndenumerate(confusion):
+        if v:
+            ax.text(c, r, str(v), ha="center", va="center", fontsize=7,
+                    color="w" if v > confusion.max() / 2 else "k")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title("confusion matrix (held out)")
+    middle.colorbar(image, ax=ax, label="images", shrink=0.8)
+    _plot._draw_history(right.subplots(), _plot._records(history))
+    return fig
 
 
 def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3):

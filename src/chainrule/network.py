@@ -199,10 +199,10 @@ class Sequential:
                 value = loss.forward(A, Y)
         return (value + self.penalty() if self._penalized else value), A
 
-    def trace(self, X, y, loss):
+    def trace(self, X, y, loss, optimizer=None):
         """One forward and backward pass, every step recorded; see :func:`chainrule.trace.trace`."""
         from .trace import trace
-        return trace(self, X, y, loss)
+        return trace(self, X, y, loss, optimizer=optimizer)
 
     # -- using a trained network ----------------------------------------------
 

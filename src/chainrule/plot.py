@@ -110,7 +110,8 @@ def fit_1d(net, x, y, history=None, points=400):
     return fig
 
 
-def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5):
+def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5,
+                      output_label="P(class 1)"):
     """A 2-D classifier's regions and the data on top.
 
     With one output (sigmoid) the background shades P(class 1) and the 0.5
@@ -123,6 +124,9 @@ def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5):
     y : array (n,) of class labels
     history : History, optional
         Adds the loss curve as a second panel.
+    output_label : str
+        The colour bar's label for one output: "P(class 1)" suits a sigmoid
+        trained on cross-entropy; say what the output is otherwise.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
@@ -137,7 +141,7 @@ def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5):
         surface = out[:, 0].reshape(g0.shape)
         shade = ax.contourf(g0, g1, surface, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.8)
         ax.contour(g0, g1, surface, levels=[0.5], colors="k", linewidths=1.5)
-        fig.colorbar(shade, ax=ax, label="P(class 1)")
+        fig.colorbar(shade, ax=ax, label=output_label)
     else:
         surface = out.argmax(axis=1).reshape(g0.shape)
         ax.contourf(g0, g1, surface, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="tab10",
@@ -184,12 +188,28 @@ def gradient_flow(h):
     return fig
 
 
+def readable_parameter_names(names):
+    """``{"0.W": "layer 1 weights W", "0.b": "layer 1 biases b", "dX": "inputs X", ...}``:
+    layers with parameters counted from 1, as a textbook numbers them."""
+    indices = sorted({int(n.split(".")[0]) for n in names if n.split(".")[0].isdigit()})
+    kinds = {"W": "weights W", "b": "biases b", "gamma": "scales γ", "beta": "shifts β"}
+    out = {}
+    for name in names:
+        where, _, what = name.partition(".")
+        if where.isdigit():
+            out[name] = f"layer {indices.index(int(where)) + 1} {kinds.get(what, what)}"
+        else:
+            out[name] = {"dX": "inputs X"}.get(name, name)
+    return out
+
+
 def gradient_check(report):
     """Backpropagation against central differences, one dot per gradient entry."""
     fig, (ax,) = _figure(1)
+    labels = readable_parameter_names(list(report.analytic))
     for name in report.analytic:
         a, n = report.analytic[name].ravel(), report.numeric[name].ravel()
-        ax.scatter(n, a, s=6, alpha=0.6, label=name)
+        ax.scatter(n, a, s=6, alpha=0.6, label=labels[name])
     both = np.concatenate([v.ravel() for v in report.numeric.values()])
     lo, hi = float(both.min()), float(both.max())
     ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)

@@ -18,10 +18,18 @@ names (see ``chainrule.layers``), so a printed ledger reads like a derivation::
     dA = ∂L/∂A           the starting gradient
     dZ = dA ⊙ A(1 − A)   backward through Sigmoid
     dW = Xᵀ·dZ ...       backward through Dense
+
+Given an optimizer (``net.trace(X, y, loss, optimizer=opt)``) the ledger
+ends with the update it would make, one entry per layer with parameters
+(old W, the step ΔW, new W), and the loss on the same batch after it;
+the network and the optimizer stay as they were.
+
+``str(trace)`` (``trace.to_text(lang="zh")`` in Chinese) and
+``trace.to_html()`` are drawn by ``chainrule.trace_views``.
 """
 from __future__ import annotations
 
-import html
+import copy
 
 import numpy as np
 
@@ -56,16 +64,31 @@ LOSS_EQUATIONS = [
 #: The fused pairs: loss on the logits Z, starting gradient dZ, and why it is so simple.
 FUSED_EQUATIONS = {
     BinaryCrossEntropy: (
-        "L = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]",
+        "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)] = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]",
         "dZ = (A − Y) / m",
         "sigmoid + binary cross-entropy, fused: dA = (A − Y) / (A(1 − A)) / m times "
         "σ'(Z) = A(1 − A) leaves dZ = (A − Y) / m"),
     CrossEntropy: (
-        "L = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]",
+        "L = −(1/n) Σ_i Σ_c Y_ic log A_ic = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]",
         "dZ = (A − Y) / n",
         "softmax + cross-entropy, fused: dA = −Y / A / n through the softmax Jacobian "
         "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) leaves (A − Y) / n, since each row of Y sums to 1"),
 }
+
+
+#: Why the fused loss is computed in its second form.
+STABLE_NOTE = ("the textbook form first, then the form computed: the same number, but the "
+               "second never takes log 0, even when A rounds to exactly 0 or 1")
+
+#: The phases of a ledger, in the order they run.
+PHASES = ("forward", "backward", "update")
+
+
+class LedgerKeyError(KeyError):
+    """A name or step the ledger does not hold; its message says what it does hold."""
+
+    def __str__(self):  # KeyError would show the message in quotes
+        return str(self.args[0])
 
 
 def _lookup(table, obj):
@@ -84,7 +107,7 @@ class Step:
         What computed this step.
     index : int or None
         Position of the layer in the network (None for the loss).
-    phase : {"forward", "backward"}
+    phase : {"forward", "backward", "update"}
     equation : str
         The equation(s) of this step, several separated by ";  ".
     values : dict of str -> ndarray or float
@@ -105,7 +128,8 @@ class Step:
     @property
     def name(self):
         """``"2: Dense"`` for a layer, ``"loss: MSE"`` for the loss."""
-        where = "loss" if self.index is None else str(self.index)
+        where = ("update" if self.phase == "update" else "loss") if self.index is None \
+            else str(self.index)
         return f"{where}: {type(self.layer).__name__}"
 
     def rows(self):
@@ -140,9 +164,13 @@ class Trace:
     ----------
     steps : list of Step
         In the order they ran: forward through every layer, the loss, then
-        backward through every layer in reverse.
+        backward through every layer in reverse; with an optimizer, then the
+        update of each layer that has parameters (phase ``"update"``).
     loss : float
         The loss value.
+    loss_after : float or None
+        The loss on the same batch after the update (None without an
+        optimizer, or when the optimizer would refuse the step).
     starting_gradient : ndarray
         The gradient backpropagation starts from: dA = ∂L/∂A of the network's
         output, or for a fused pair dZ = (A − Y)/m of the last activation's input.
@@ -150,8 +178,8 @@ class Trace:
         True when the last layer and the loss formed a fused pair.
     """
 
-    def __init__(self, steps, loss, starting_gradient, fused):
-        self.steps, self.loss = steps, loss
+    def __init__(self, steps, loss, starting_gradient, fused, loss_after=None):
+        self.steps, self.loss, self.loss_after = steps, loss, loss_after
         self.starting_gradient, self.fused = starting_gradient, fused
 
     def __iter__(self):
@@ -160,12 +188,56 @@ class Trace:
     def __len__(self):
         return len(self.steps)
 
-    def get(self, index, phase):
-        """The step of layer ``index`` (None for the loss) in ``phase``."""
-        for step in self.steps:
-            if step.index == index and step.phase == phase:
-                return step
-        raise KeyError(f"no {phase} step for layer {index}")
+    def get(self, what, phase=None, *, layer=None):
+        """A step, or one array of the ledger by its name.
+
+        ``trace.get(2, "backward")``
+            the step of layer 2 in that phase (``None`` or ``"loss"`` for the loss);
+        ``trace.get("dW", layer=0)``
+            the array ``dW`` of layer 0 (its first entry in the ledger's order;
+            ``phase`` picks another, e.g. ``trace.get("W", "update", layer=0)``);
+        ``trace.get("L")``, ``trace.get("dW")``
+            without ``layer`` when only one step holds that name.
+
+        Raises KeyError naming what the ledger does hold.
+        """
+        if phase is not None and phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        if what == "loss":
+            what = None
+        if what is None or (isinstance(what, (int, np.integer)) and not isinstance(what, bool)):
+            index = None if what is None else int(what)
+            found = [s for s in self.steps if s.index == index
+                     and (phase is None or s.phase == phase)]
+            if not found:
+                where = "the loss" if index is None else f"layer {index}"
+                layers = sorted({s.index for s in self.steps if s.index is not None})
+                raise LedgerKeyError(f"no {phase or ''} step for {where}".replace("  ", " ")
+                               + f"; the ledger has layers {layers} and the loss (None)")
+            if phase is None and len({s.phase for s in found}) > 1:
+                raise LedgerKeyError(f"layer {what} has a step in each of "
+                               f"{', '.join(sorted({s.phase for s in found}))}: name one, "
+                               f"e.g. trace.get({what!r}, 'backward')")
+            return found[0]
+        if not isinstance(what, str):
+            raise TypeError(f"what must be a layer index, None (the loss) or an array's name "
+                            f"such as 'dW', got {what!r}")
+        found = [s for s in self.steps if what in s.values
+                 and (phase is None or s.phase == phase) and (layer is None or s.index == layer)]
+        if not found:
+            names = sorted({n for s in self.steps for n in s.values})
+            raise LedgerKeyError(f"no array {what!r}" + (f" in layer {layer}" if layer is not None else "")
+                           + (f" in the {phase} phase" if phase else "")
+                           + f"; the ledger's arrays are {', '.join(names)}")
+        layers = sorted({s.index for s in found}, key=lambda i: -1 if i is None else i)
+        if layer is None and len(layers) > 1:
+            raise LedgerKeyError(f"{what!r} is in layers {layers}: say which, e.g. "
+                           f"trace.get({what!r}, layer={layers[-1]!r})")
+        return found[0].values[what]
+
+    def update_steps(self):
+        """The steps of the update, one per layer with parameters (empty without an optimizer)."""
+        return [s for s in self.steps if s.phase == "update"]
 
     def _table(self):
         rows = []
@@ -180,16 +252,18 @@ class Trace:
                 rows.append(("", "", "", f"({step.note})", "", ""))
         return rows
 
+    def to_text(self, lang="en", width=110):
+        """The ledger as text: each step's equation and its arrays side by side.
+
+        Arrays of up to 12 rows and 8 columns are printed in full, larger ones
+        as their mean and largest magnitude. ``lang``: "en" or "zh" (简体中文);
+        the equations stay as they are.
+        """
+        from .trace_views import to_text
+        return to_text(self, lang=lang, width=width)
+
     def __str__(self):
-        header = ("#", "layer", "phase", "equation", "shape", "values")
-        rows = self._table()
-        # a long note spills over the table rather than widening the equation column
-        widths = [max(len(r[c]) for r in [header] + [r for r in rows if r[4] or r[3][:1] != "("])
-                  for c in range(6)]
-        fmt = lambda r: "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
-        rule = "-" * len(fmt(header))
-        return "\n".join([fmt(header), rule, *map(fmt, rows), rule,
-                          f"loss {self.loss:.6g}" + ("   (fused output and loss)" if self.fused else "")])
+        return self.to_text()
 
     def __repr__(self):
         return f"Trace({len(self.steps)} steps, loss={self.loss:.6g}, fused={self.fused})"
@@ -202,6 +276,8 @@ class Trace:
             lines.append("| " + " | ".join(cell(c) for c in row) + " |")
         lines.append("")
         lines.append(f"loss = {self.loss:.6g}" + (" (fused output and loss)" if self.fused else ""))
+        if self.loss_after is not None:
+            lines.append(f"loss after the update, same batch = {self.loss_after:.6g}")
         if arrays:
             for i, step in enumerate(self.steps):
                 lines += ["", f"### {i}. {step.name}, {step.phase}", "", "```"]
@@ -210,38 +286,13 @@ class Trace:
                 lines.append("```")
         return "\n".join(lines) + "\n"
 
-    def to_html(self):
-        """A self-contained HTML page: the ledger, each step with its full arrays."""
-        esc = html.escape
-        parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>chainrule trace</title>",
-                 "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
-                 "table.a{border-collapse:collapse;font-family:monospace;margin:.3em 0 1em}"
-                 "table.a td{border:1px solid #ccc;padding:1px 6px;text-align:right}"
-                 "code{font-size:1.1em}.note{color:#555;font-style:italic}</style></head><body>",
-                 f"<h1>Chain-rule ledger</h1><p>loss = {self.loss:.6g}"
-                 + (" (fused output and loss)" if self.fused else "") + "</p>"]
-        for i, step in enumerate(self.steps):
-            parts.append(f"<section><h3>{i}. {esc(step.name)} &mdash; {step.phase}</h3>")
-            parts += [f"<p><code>{esc(eq)}</code></p>" for eq, _ in step.rows()]
-            if step.note:
-                parts.append(f"<p class='note'>{esc(step.note)}</p>")
-            for name, value in step.values.items():
-                parts.append(f"<div><b>{esc(name)}</b> {step.shapes[name]}{_html_array(value)}</div>")
-            parts.append("</section>")
-        parts.append("</body></html>")
-        return "\n".join(parts)
+    def to_html(self, lang="en"):
+        """A self-contained HTML page: each step's operands side by side, labelled and coloured."""
+        from .trace_views import to_html
+        return to_html(self, lang=lang)
 
     def _repr_html_(self):  # Jupyter shows the page
         return self.to_html()
-
-
-def _html_array(value):
-    a = np.atleast_2d(np.asarray(value))
-    if a.ndim > 2:
-        a = a.reshape(a.shape[0], -1)
-    body = "".join("<tr>" + "".join(f"<td>{v:.6g}</td>" for v in row) + "</tr>"
-                   for row in a.astype(np.float64))
-    return f"<table class='a'>{body}</table>"
 
 
 def _names(layer):
@@ -262,7 +313,7 @@ def _equations(layer):
     return f"A = {name}(X)", f"dX = dA through {name}'{grads}"
 
 
-def trace(net, X, y, loss):
+def trace(net, X, y, loss, optimizer=None):
     """Run one forward and one backward pass of ``net`` and record every step.
 
     The layers run exactly as in ``net.forward_backward`` (L1/L2 penalties
@@ -279,6 +330,11 @@ def trace(net, X, y, loss):
     y : array
         Targets as ``loss`` takes them (class labels for CrossEntropy).
     loss : Loss
+    optimizer : Optimizer, optional
+        Also record the update this optimizer would make from these gradients
+        (its current state included: Adam's moments, the step count) and the
+        loss on the same batch after it. The update is made on copies of the
+        network and the optimizer: both stay as they were.
 
     Returns
     -------
@@ -311,7 +367,8 @@ def trace(net, X, y, loss):
         forward.append(Step(last, len(body), "forward",
                             _equations(last)[0] + "   (inside the fused loss)",
                             {"Z": A, "A": loss.A}))
-        forward.append(Step(loss, None, "forward", loss_eq, {"Z": A, "Y": Yshown, "L": value}))
+        forward.append(Step(loss, None, "forward", loss_eq,
+                            {"Z": A, "A": loss.A, "Y": Yshown, "L": value}, note=STABLE_NOTE))
         d = loss.backward_logits()
         backward.append(Step(last, len(body), "backward", grad_eq,
                              {"A": loss.A, "Y": Yshown, "dZ": d}, note=note))
@@ -344,4 +401,48 @@ def trace(net, X, y, loss):
                                       "is part of the loss"))
             value += term
 
-    return Trace(forward + backward, value, np.array(start, copy=True), fused)
+    update, after = ([], None) if optimizer is None else _update(net, X, Y, loss, optimizer)
+    return Trace(forward + backward + update, value, np.array(start, copy=True), fused, after)
+
+
+def _plain_sgd(optimizer):
+    from .optimizers import SGD
+    return type(optimizer) is SGD and not optimizer.momentum and not optimizer.weight_decay
+
+
+def _update(net, X, Y, loss, optimizer):
+    """The steps of the update ``optimizer`` would make now, and the batch's loss after it.
+
+    The step runs on a copy of the network holding a copy of its gradients,
+    with a copy of the optimizer (its moments and step count), so that the
+    numbers are those a real step would give, and nothing real moves.
+    """
+    from .optimizers import Optimizer
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a chainrule Optimizer such as cr.SGD(lr=0.1), "
+                        f"got {optimizer!r}")
+    twin = net.copy()
+    twin.flat_grads[...] = net.flat_grads
+    twin_optimizer = copy.deepcopy(optimizer)  # __getstate__ drops the tie to ``net``
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        refused = twin_optimizer.try_step(twin)
+    if refused is not None:
+        note = f"{optimizer!r} would refuse this step: the {refused} would not be finite"
+        return [Step(optimizer, None, "update", "no update", {}, note=note)], None
+    plain = _plain_sgd(optimizer)
+    steps = []
+    for i, (layer, new) in enumerate(zip(net.layers, twin.layers)):
+        if not layer.params:
+            continue
+        values, equations = {}, []
+        for p in layer.params:
+            old, moved = getattr(layer, p), getattr(new, p)
+            values.update({p: old, "d" + p: getattr(layer, "d" + p),
+                           "Δ" + p: moved - old, p + "_new": moved})
+            equations.append(f"{p}_new = {p} − lr·d{p}" if plain else f"{p}_new = {p} + Δ{p}")
+        note = (f"plain gradient descent, lr = {optimizer.lr:g}" if plain else
+                f"Δ by {optimizer!r}, step {twin_optimizer.t}, from d and its state")
+        steps.append(Step(layer, i, "update", ";  ".join(equations), values, note=note))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        after = float(twin.loss_value(X, Y, loss))
+    return steps, after

@@ -35,7 +35,7 @@ def _values(values):
 
 def _title(step):
     if step.index is None:
-        return f"loss {type(step.layer).__name__}"
+        return f"{'update' if step.phase == 'update' else 'loss'} {type(step.layer).__name__}"
     layer = step.layer
     if isinstance(layer, Dense):
         return f"layer {step.index}: Dense({layer.n_in} → {layer.n_out})"
@@ -53,7 +53,8 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
     rows : array of int
         Which training rows formed the batch.
     step : int
-        The number of the training step this batch was (0 for the first).
+        The number of the training step this batch was, counted from 1 as the
+        page's step counter shows it after the step.
     optimizer, lr : str, float
         How the gradients were then applied.
     """
@@ -64,16 +65,18 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
     entries = []
     for s in trace.steps:
         # the loss, and the fused starting gradient, are the hinge between the two passes
-        starting = s.index is None or (trace.fused and s.phase == "backward"
+        starting = (s.index is None and s.phase != "update") or (trace.fused and s.phase == "backward"
                                        and s.index == len(net.layers) - 1)
         entries.append({
             "layer": s.index, "dense": dense.get(s.index), "phase": s.phase,
             "kind": "loss" if starting else s.phase, "title": _title(s),
+            # the entry of dW = Xᵀ·dZ itself (a penalty entry after it adds to dW)
+            "dense_backward": s.phase == "backward" and isinstance(s.layer, Dense) and "dZ" in s.values,
             "equation": s.equation, "note": s.note,
             "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
         })
     if trace.fused:
-        why = next((s.note for s in trace.steps if s.note), "")
+        why = next((s.note for s in trace.steps if "fused" in s.note), "")
         note = ("Backpropagation starts at the last layer's logits Z, never forming dA: "
                 f"{why}.")
     else:
@@ -86,5 +89,6 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
         "fused": bool(trace.fused), "starting_gradient": _values({"d": trace.starting_gradient})["d"],
         "note": f"A batch of {len(rows)} training rows. {note}",
         "update": f"Then the optimizer applied these gradients (lr = {lr:g}): {rule}.",
+        "loss_after": None if trace.loss_after is None else float(trace.loss_after),
         "entries": entries,
     }

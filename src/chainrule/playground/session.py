@@ -137,11 +137,15 @@ class Session:
         if self.diverged:
             return
         from .ledger import ledger_json
-        rows, step = self._next_batch(), self.step
+        rows = self._next_batch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            trace = self.net.trace(self.X[rows], self.y[rows], self.loss)
+            # with the optimizer, the ledger also records the update it makes and the batch's
+            # loss after it (computed on copies: the same rule on the same numbers, so the
+            # ledger's new W is the weight the real step below gives)
+            trace = self.net.trace(self.X[rows], self.y[rows], self.loss, optimizer=self.optimizer)
             self._update(trace.loss)
-        self.ledger = ledger_json(trace, net=self.net, rows=rows, step=step,
+        # numbered as the step counter shows it once this step is done (1 for the first)
+        self.ledger = ledger_json(trace, net=self.net, rows=rows, step=self.step,
                                   optimizer=self.config["optimizer"], lr=self.config["lr"])
         self._record()
 

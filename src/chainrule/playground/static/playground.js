@@ -7,12 +7,22 @@ const FRAME_MS = 120;            // at most ~8 screen updates a second while pla
 const COLORS = ["#e8743b", "#2b7bb9", "#3ba272"];  // class 0, 1, 2 (and weight sign: -, +)
 const SVG = "http://www.w3.org/2000/svg";
 const OUTPUT_NAMES = { sigmoid_bce: "sigmoid", softmax_ce: "softmax", identity_mse: "linear" };
+// what the menus show for the server's names
+const LABELS = {
+  tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "leaky ReLU", elu: "ELU", gelu: "GELU",
+  softplus: "softplus", identity: "none (linear)", sgd: "SGD (gradient descent)", adam: "Adam",
+  rmsprop: "RMSprop", adagrad: "Adagrad", adamw: "AdamW", auto: "automatic (by the data set)",
+  sigmoid_bce: "sigmoid + binary cross-entropy", softmax_ce: "softmax + cross-entropy",
+  identity_mse: "linear + mean squared error",
+};
+const FIELDS = ["dataset", "noise", "size", "seed", "hidden", "activation", "output", "optimizer", "lr", "batch_size"];
+let lastGood = null;             // the settings of the run on screen: a refused change returns to them
 
 // One session per tab: made here, sent with every request, freed when the tab goes.
 const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
                            (b) => b.toString(16).padStart(2, "0")).join("");
 let options = null, state = null, points = null, ledger = null;
-let playing = false, busy = false, selected = null;
+let playing = false, busy = false, selected = null, edge = null;
 let loops = 0;                   // the newest play loop's number: an older loop stops
 let pending = Promise.resolve();  // the play loop's request in flight, if any
 let generation = 0;              // bumped by every reset: late answers for an old run are dropped
@@ -46,14 +56,41 @@ function readConfig() {
   };
 }
 
+// Put settings into the form (from the URL, or back to the last good ones).
+function writeConfig(config) {
+  for (const key of FIELDS) {
+    if (!(key in config)) continue;
+    $(key).value = key === "hidden" ? [].concat(config.hidden).join(", ") : config[key];
+  }
+  $("noise-out").textContent = Number($("noise").value).toFixed(2);
+}
+
+// The setup in the URL's fragment, so that a reload or a shared link restores it.
+function configFromUrl() {
+  const params = new URLSearchParams(location.hash.slice(1)), config = {};
+  for (const key of FIELDS) if (params.has(key)) config[key] = params.get(key);
+  return config;
+}
+
 async function configure() {
   setPlaying(false);
   busy = true;
   generation += 1;
   try {
-    const result = await api("POST", "/api/configure", readConfig());
+    const asked = readConfig();
+    let result;
+    try {
+      result = await api("POST", "/api/configure", asked);
+    } catch (error) {
+      if (lastGood) writeConfig(lastGood);  // the form shows the run that is still on screen
+      throw new Error(`${error.message} (the setting went back to its last good value)`);
+    }
+    lastGood = asked;
+    const params = new URLSearchParams();
+    for (const key of FIELDS) params.set(key, key === "hidden" ? asked.hidden.join(",") : asked[key]);
+    history.replaceState(null, "", `#${params}`);
     points = result.data;
-    ledger = null; selected = null;
+    ledger = null; selected = null; edge = null;
     showLedger(false);
     render(result);
     say("");
@@ -104,6 +141,7 @@ async function step() {
       ledger = result.ledger;
       renderLedger();
       renderUnit();
+      renderEdge();
     }
   } catch (error) {
     say(error.message, true);
@@ -158,7 +196,12 @@ function drawNetwork() {
       const line = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
         stroke: w >= 0 ? COLORS[1] : COLORS[0], "stroke-width": (0.4 + 5 * Math.abs(w) / biggest).toFixed(2),
         "stroke-opacity": (0.25 + 0.75 * Math.abs(w) / biggest).toFixed(2) }, edges);
-      el("title", {}, line).textContent = `W[${i}][${j}] of layer ${k} = ${w}`;
+      if (edge && edge.dense === k && edge.i === i && edge.j === j) line.classList.add("selected");
+      // a wide transparent twin catches the click on a thin line
+      const hit = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
+        class: "edge", "data-dense": k, "data-i": i, "data-j": j }, edges);
+      el("title", {}, hit).textContent = `W[${i}][${j}] of Dense layer ${k} = ${fmt(w)}: click for its chain rule`;
+      hit.addEventListener("click", () => { edge = { dense: k, i, j }; selected = null; drawNetwork(); renderUnit(); renderEdge(); });
     }));
   });
   sizes.forEach((n, k) => {
@@ -175,7 +218,7 @@ function drawNetwork() {
       el("text", { x: xs[k], y: y(n, j) + 3.5, "text-anchor": "middle" }, g).textContent =
         k === 0 ? `x${j + 1}` : `${j}`;
       el("title", {}, g).textContent = k === 0 ? `input feature x${j + 1}` : `layer ${k} unit ${j}, bias b = ${b}`;
-      g.addEventListener("click", () => { selected = { layer: k, unit: j }; drawNetwork(); renderUnit(); });
+      g.addEventListener("click", () => { selected = { layer: k, unit: j }; edge = null; drawNetwork(); renderUnit(); renderEdge(); });
     }
   });
 }
@@ -255,7 +298,7 @@ function drawLoss() {
 
 // -- the ledger ------------------------------------------------------------------------
 
-const MAX_ROWS = 8;   // batch rows shown per matrix; the rest are counted, not drawn
+const MAX_ROWS = 64;  // batch rows shown per matrix: every row of any batch up to 64
 
 function matrix(name, values, entry) {
   const rows = Array.isArray(values) ? (Array.isArray(values[0]) ? values : [values]) : [[values]];
@@ -273,7 +316,8 @@ function escapeHtml(text) {
 function renderLedger() {
   if (!ledger) return;
   $("ledger-toggle").disabled = false;
-  $("ledger-caption").textContent = `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${fmt(ledger.loss)}`;
+  const after = ledger.loss_after === null ? "" : ` → ${fmt(ledger.loss_after)} after the update`;
+  $("ledger-caption").textContent = `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${fmt(ledger.loss)}${after}`;
   const parts = [`<p class="note">${escapeHtml(ledger.note)}</p>`];
   ledger.entries.forEach((e, index) => {
     const shapes = Object.entries(e.shapes).map(([k, v]) => `${k} (${v.join("×")})`).join(", ");
@@ -285,6 +329,9 @@ function renderLedger() {
       ${note}<div class="shapes">shapes: ${escapeHtml(shapes)}</div>${values}</details>`);
   });
   parts.push(`<p class="note">${escapeHtml(ledger.update)}</p>`);
+  if (ledger.loss_after !== null)
+    parts.push(`<p class="note" id="loss-before-after">The loss on this batch: <b>${fmt(ledger.loss, 6)}</b> before the update,
+      <b>${fmt(ledger.loss_after, 6)}</b> after it (same rows, new weights).</p>`);
   $("ledger").innerHTML = parts.join("");
   showLedger(true);
 }
@@ -330,6 +377,40 @@ function renderUnit() {
   box.hidden = false;
 }
 
+// A connection's chain rule for the batch: ∂L/∂w_ij = Σ_rows a_i · δ_j, then its update.
+function renderEdge() {
+  const box = $("edge");
+  if (!edge || !ledger) { box.hidden = true; return; }
+  const { dense: k, i, j } = edge;
+  const forward = ledger.entries.find((e) => e.dense === k && e.phase === "forward" && "W" in e.values);
+  const backward = ledger.entries.find((e) => e.dense === k && e.dense_backward);
+  const update = ledger.entries.find((e) => e.dense === k && e.phase === "update");
+  if (!forward || !backward) { box.hidden = true; return; }
+  const X = forward.values.X, dZ = backward.values.dZ, dW = backward.values.dW[i][j];
+  const products = X.map((row, r) => row[i] * dZ[r][j]);
+  const sum = products.reduce((a, b) => a + b, 0);
+  const into = k === 0 ? `input x${i + 1}` : `unit ${i} of hidden layer ${k}`;
+  const out = k === state.network.sizes.length - 2 ? `output unit ${j}` : `unit ${j} of hidden layer ${k + 1}`;
+  const body = products.map((p, r) => `<tr><th>${ledger.rows[r]}</th><td>${fmt(X[r][i])}</td>
+    <td>${fmt(dZ[r][j])}</td><td data-product="${p}">${fmt(p)}</td></tr>`).join("");
+  let step = "";
+  if (update) {
+    const u = update.values;
+    step = `<p>The update of this weight: <code>W_new = W + ΔW</code> =
+      <span id="edge-old">${fmt(u.W[i][j], 6)}</span> + (${fmt(u["ΔW"][i][j], 6)}) =
+      <b id="edge-new" data-value="${u.W_new[i][j]}">${fmt(u.W_new[i][j], 6)}</b>
+      <small>(${escapeHtml(update.note)})</small></p>`;
+  }
+  box.innerHTML = `<b>the weight from ${into} to ${out}</b>: W[${i}][${j}] of Dense layer ${k}, for the batch of step ${ledger.step}
+    <p>Chain rule: <code>∂L/∂w = Σ over rows a · δ</code>, with a = ${k === 0 ? "the input" : "the activation"} this
+    weight multiplies (column ${i} of X) and δ = ∂L/∂Z of the unit it feeds (column ${j} of dZ).</p>
+    <table><tr><th>row</th><th>a = X[r][${i}]</th><th>δ = dZ[r][${j}]</th><th>a · δ</th></tr>${body}
+    <tr class="sum"><th>Σ</th><td></td><td></td><td id="edge-sum" data-value="${sum}">${fmt(sum, 6)}</td></tr></table>
+    <p>The ledger's <code>dW[${i}][${j}]</code> = <b id="edge-dw" data-value="${dW}">${fmt(dW, 6)}</b>
+    (from <code>dW = Xᵀ·dZ</code>: the same sum)</p>${step}`;
+  box.hidden = false;
+}
+
 // -- wiring ------------------------------------------------------------------------------
 
 function fill(select, values, labels = {}) {
@@ -342,12 +423,11 @@ async function start() {
   const d = options.defaults;
   fill($("dataset"), Object.keys(options.datasets),
        Object.fromEntries(Object.entries(options.datasets).map(([k, v]) => [k, v.title])));
-  fill($("activation"), options.activations);
-  fill($("optimizer"), options.optimizers);
-  fill($("output"), Object.keys(options.outputs));
-  for (const key of ["dataset", "activation", "optimizer", "output", "noise", "size", "lr", "batch_size", "seed"]) $(key).value = d[key];
-  $("hidden").value = d.hidden.join(", ");
-  $("noise-out").textContent = Number(d.noise).toFixed(2);
+  fill($("activation"), options.activations, LABELS);
+  fill($("optimizer"), options.optimizers, LABELS);
+  fill($("output"), Object.keys(options.outputs), LABELS);
+  writeConfig(d);
+  writeConfig(configFromUrl());
   $("controls").addEventListener("change", configure);
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); configure(); });
   $("noise").addEventListener("input", () => { $("noise-out").textContent = Number($("noise").value).toFixed(2); });
@@ -362,6 +442,7 @@ async function start() {
     body: JSON.stringify({ session }) }));
   document.body.dataset.session = session;
   await configure();
+  if (!lastGood) { writeConfig(d); await configure(); }  // a URL the server refused: the defaults
   document.body.dataset.ready = "true";
 }
 
