@@ -48,7 +48,7 @@ MIN_SIZE = 4096
 _choice = None          # set_engine's choice, else the environment's
 _kernels = None         # the imported kernels module, False when it cannot be imported
 _error = None           # why it could not
-
+_warned = False         # "compiled" was asked for without numba: said once per process
 
 
 def _requested():
@@ -74,7 +74,10 @@ def set_engine(name):
 
 
 class using:
-    """Context manager: ``with engine.using("numpy"): ...`` runs that block on one engine."""
+    """Context manager: ``with engine.using("numpy"): ...`` runs that block on one engine.
+
+    The choice is the process's, as ``set_engine``'s: other threads see it too.
+    """
 
     def __init__(self, name):
         self.name = name
@@ -89,7 +92,7 @@ class using:
 
 def compiled():
     """The compiled kernels module, or None when the NumPy engine runs."""
-    global _kernels, _error
+    global _kernels, _error, _warned
     choice = _requested()
     if choice == "numpy":
         return None
@@ -101,7 +104,8 @@ def compiled():
         else:
             _kernels = module
     if _kernels is False:
-        if choice == "compiled":
+        if choice == "compiled" and not _warned:
+            _warned = True
             warnings.warn(f"the compiled engine was asked for but numba cannot be imported "
                           f"({_error}); running on NumPy", RuntimeWarning, stacklevel=3)
         return None
