@@ -133,11 +133,13 @@ class Optimizer:
         S = {name: self._slot(name, p.size, compute) for name in self.slots()}
         kernels = engine.kernels_for(p.size, p.dtype)
         call = kernels and self._kernel(S, p.dtype)
-        if call:                  # checks, then writes p and S in place only if finite
-            gg, pp = getattr(kernels, call[0])(p, g, *call[1])
+        if call:                  # reads and sums; writes p and S in place only if finite
+            kernel = getattr(kernels, call[0])
+            gg, pp = kernel(p, g, *call[1], False)
             refused = (GRADIENT if not math.isfinite(gg) else
                        WEIGHTS if not math.isfinite(pp) else None)
             if refused is None:
+                kernel(p, g, *call[1], True)
                 self.state.update(S)
             elif refused == WEIGHTS:      # the refused weights, for the diagnosis only
                 self.proposed = self._numpy(p, g, S, compute)[0]

@@ -6,17 +6,16 @@ kernel is the compiled twin of an update rule written in NumPy in
 ``optimizers.py`` (read the rule there, with its equations): the same
 arithmetic in the same dtype, so the two engines agree to rounding.
 
-Every optimizer kernel has the same shape: two passes over the flat
-parameters p, the gradient g and the state arrays. The first only reads: it
-computes each new weight and sums ‖g‖² and ‖p_new‖² in p's dtype, as the NumPy
-engine's BLAS dot does. Only when both sums are finite does the second pass
-compute the same values again and write them, weights and state, in place;
-otherwise nothing is written, so a refused step changes nothing. Returns
-``(‖g‖², ‖p_new‖²)``. Measured on the epoch benchmark's 235 k parameters, this
-beats computing once into separate arrays and copying them in (0.28 against
-0.36 ms hot, 0.32-0.40 against 0.50 ms with cold caches): writes to fresh
-arrays cost a read of each line too, and there are fewer arrays to keep in
-cache.
+Every optimizer kernel is called twice a step, over the flat parameters p,
+the gradient g and the state arrays. The first call only reads: it computes
+each new weight and sums ‖g‖² and ‖p_new‖² in p's dtype, as the NumPy
+engine's BLAS dot does. Only when both sums are finite (decided in Python) is
+it called again to compute the same values and write them, weights and state,
+in place; otherwise nothing is written, so a refused step changes nothing.
+Measured on the epoch benchmark's 235 k parameters, this beats computing once
+into separate arrays and copying them in (0.28 against 0.36 ms hot,
+0.32-0.40 against 0.50 ms with cold caches): writes to fresh arrays cost a
+read of each line too, and there are fewer arrays to keep in cache.
 
 Scalars arrive in p's dtype, so float32 networks compute in float32 (as NumPy
 does with Python scalars). fastmath allows reassociation and fused
@@ -39,8 +38,12 @@ FAST = {"reassoc", "contract", "arcp", "nsz"}   # not nnan/ninf: the guard reads
 OPTIONS = dict(fastmath=FAST, error_model="numpy", cache=True, nogil=True)
 
 
-# Each optimizer: its rule for one element (``*_rule``, returning the new state and the new
-# weight q), and its kernel: pass 1 reads and sums, pass 2 writes the same arithmetic in place.
+# Each optimizer: its rule for one element (``_*_rule``: the new state and the new weight q),
+# and its kernel ``f(p, g, *state, *scalars, write)``. p, g and the state arrays are flat,
+# shape (n,), all of p's dtype; the scalars too. With write=False the kernel only reads and
+# returns (‖g‖², ‖q‖²); with write=True it writes q into p and the new state in place, and
+# returns what the first call did. The caller decides between the two calls, in Python, so
+# no fastmath flag can touch the finiteness test.
 RULE = dict(OPTIONS, inline="always")
 
 
@@ -51,15 +54,15 @@ def _sgd_rule(p, g, lr, l2):
 
 
 @njit(**OPTIONS)
-def sgd(p, g, lr, l2):
+def sgd(p, g, lr, l2, write):
     gg = pp = l2 - l2              # 0 in p's dtype (l2 is finite)
     for i in range(p.size):
         q = _sgd_rule(p[i], g[i], lr, l2)
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            p[i] = _sgd_rule(p[i], g[i], lr, l2)
+        if write:
+            p[i] = q
+        else:
+            gg += g[i] * g[i]
+            pp += q * q
     return gg, pp
 
 
@@ -72,15 +75,15 @@ def _momentum_rule(p, g, v, lr, l2, mu, nesterov):
 
 
 @njit(**OPTIONS)
-def sgd_momentum(p, g, v, lr, l2, mu, nesterov):
+def sgd_momentum(p, g, v, lr, l2, mu, nesterov, write):
     gg = pp = l2 - l2
     for i in range(p.size):
         b, q = _momentum_rule(p[i], g[i], v[i], lr, l2, mu, nesterov)
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            v[i], p[i] = _momentum_rule(p[i], g[i], v[i], lr, l2, mu, nesterov)
+        if write:
+            v[i], p[i] = b, q
+        else:
+            gg += g[i] * g[i]
+            pp += q * q
     return gg, pp
 
 
@@ -94,16 +97,15 @@ def _adam_rule(p, g, M, v, b1, one_minus_b2, b2, l2, keep, c, eps):
 
 
 @njit(**OPTIONS)
-def adam(p, g, M, v, b1, one_minus_b2, b2, l2, keep, c, eps):
+def adam(p, g, M, v, b1, one_minus_b2, b2, l2, keep, c, eps, write):
     gg = pp = l2 - l2
     for i in range(p.size):
         m, s, q = _adam_rule(p[i], g[i], M[i], v[i], b1, one_minus_b2, b2, l2, keep, c, eps)
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            M[i], v[i], p[i] = _adam_rule(p[i], g[i], M[i], v[i], b1, one_minus_b2, b2, l2,
-                                          keep, c, eps)
+        if write:
+            M[i], v[i], p[i] = m, s, q
+        else:
+            gg += g[i] * g[i]
+            pp += q * q
     return gg, pp
 
 
@@ -117,22 +119,21 @@ def _rmsprop_rule(p, g, S, B, lr, l2, alpha, one_minus_alpha, eps, mu):
 
 
 @njit(**OPTIONS)
-def rmsprop(p, g, S, B, lr, l2, alpha, one_minus_alpha, eps, mu):
-    """B is a 1-element dummy when μ = 0 (no momentum buffer): it is neither read nor written."""
+def rmsprop(p, g, S, B, lr, l2, alpha, one_minus_alpha, eps, mu, write):
+    """B, the momentum buffer, has one element when μ = 0: then it is neither read nor written."""
     gg = pp = l2 - l2
     zero = l2 - l2
     momentum = B.size == p.size
     for i in range(p.size):
         s, b, q = _rmsprop_rule(p[i], g[i], S[i], B[i] if momentum else zero, lr, l2, alpha,
                                 one_minus_alpha, eps, mu)
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            S[i], b, p[i] = _rmsprop_rule(p[i], g[i], S[i], B[i] if momentum else zero, lr, l2,
-                                          alpha, one_minus_alpha, eps, mu)
+        if write:
+            S[i], p[i] = s, q
             if momentum:
                 B[i] = b
+        else:
+            gg += g[i] * g[i]
+            pp += q * q
     return gg, pp
 
 
@@ -145,15 +146,15 @@ def _adagrad_rule(p, g, S, lr, l2, eps):
 
 
 @njit(**OPTIONS)
-def adagrad(p, g, S, lr, l2, eps):
+def adagrad(p, g, S, lr, l2, eps, write):
     gg = pp = l2 - l2
     for i in range(p.size):
         s, q = _adagrad_rule(p[i], g[i], S[i], lr, l2, eps)
-        gg += g[i] * g[i]
-        pp += q * q
-    if math.isfinite(gg) and math.isfinite(pp):
-        for i in range(p.size):
-            S[i], p[i] = _adagrad_rule(p[i], g[i], S[i], lr, l2, eps)
+        if write:
+            S[i], p[i] = s, q
+        else:
+            gg += g[i] * g[i]
+            pp += q * q
     return gg, pp
 
 
@@ -168,7 +169,8 @@ def describe():
 @njit(**OPTIONS)
 def softmax_cross_entropy(Z, y, dZ):
     """Softmax and cross-entropy on the logits, fused: the twin of CrossEntropy's
-    ``forward_logits`` and ``backward_logits`` for integer labels y (n,).
+    ``forward_logits`` and ``backward_logits`` for logits Z (n, k), C-contiguous, and
+    integer labels y (n,) in [0, k); dZ (n, k) receives the gradient.
 
     Row by row: m = max Z_i, s = Σ e^(Z_i − m); the loss adds log s + m − Z_iy;
     dZ_i = (e^(Z_i − m)/s − onehot(y_i))/n. Returns the mean loss. Z is not written.
@@ -177,6 +179,8 @@ def softmax_cross_entropy(Z, y, dZ):
     total = 0.0
     inv_n = Z.dtype.type(1.0) / Z.dtype.type(n)
     for i in range(n):
+        if y[i] < 0 or y[i] >= k:       # no bounds checks in compiled code: say it, as NumPy would
+            raise IndexError("a class label is outside [0, k) for k outputs")
         m = Z[i, 0]
         for c in range(1, k):
             m = max(m, Z[i, c])
@@ -195,7 +199,7 @@ def softmax_cross_entropy(Z, y, dZ):
 
 @njit(**OPTIONS)
 def softmax_cross_entropy_rows(Z, Y, dZ):
-    """The same for target rows Y (n, k) of class probabilities (one-hot, smoothed):
+    """The same for target rows Y (n, k) of class probabilities (one-hot, smoothed), of Z's dtype:
     the loss adds log s + m − Σ_c Y_ic Z_ic; dZ_i = (e^(Z_i − m)/s − Y_i)/n."""
     n, k = Z.shape
     total = 0.0
