@@ -394,7 +394,73 @@ BAD_CONFIGS = [
     ({"output": "softmax_ce", "dataset": "sine"}, "'sine' is a regression data set"),
     ({"output": "tanh"}, "unknown output 'tanh'"),
     ({"learning_rate": 0.1}, "unknown field 'learning_rate'; valid fields:"),
+    ({"features": []}, "features must be a list of 1 to 7 feature names, got []"),
+    ({"features": "x1"}, "features must be a list"),
+    ({"features": ["x1", "x3"]}, "unknown feature 'x3'; valid: x1, x2, x1^2"),
+    ({"features": ["x1", "x1"]}, "features must not repeat a name"),
+    ({"features": ["x1", "x1x2"], "dataset": "sine"}, "feature 'x1x2' needs x2, but 'sine' has one"),
+    ({"l1": -0.1}, "l1 must be a number between 0 and 1, got -0.1"),
+    ({"l2": 2}, "l2 must be a number between 0 and 1, got 2"),
+    ({"l2": "strong"}, "l2 must be a number"),
+    ({"dropout": 1}, "dropout must be a number between 0 and 0.9, got 1"),
+    ({"dropout": float("nan")}, "dropout must be a number"),
+    ({"validation": 0}, "validation must be a number between 0.1 and 0.9, got 0"),
+    ({"validation": 0.9, "size": 100, "batch_size": 20}, "batch_size must be an integer between 1 and 10"),
 ]
+
+
+def test_features_feed_the_network_and_x1x2_alone_solves_xor(client):
+    state = post(client, "/api/configure", {"session": A, "features": ["x1x2", "sin_x1", "x2^2"],
+                                            "hidden": [], "lr": 1.0})
+    assert state["network"]["sizes"] == [3, 1]
+    assert state["network"]["features"] == ["x1x2", "sin_x1", "x2^2"]
+    assert len(state["data"]["train"]["X"][0]) == 2  # the points are drawn in their own plane
+    # the feature maps are the features themselves over the frame (row 0 at the top)
+    maps = state["network"]["maps"]
+    assert [len(m) for m in maps] == [3, 1]
+    corner = maps[0][0][0]  # x1x2 at the top-left corner (-1.6, 1.6)
+    assert corner == pytest.approx(-1.6 * 1.6, abs=0.01)
+    for _ in range(4):
+        state = post(client, "/api/train", {"session": A, "steps": 100})
+    assert state["metrics"]["accuracy"] > 0.95  # no hidden layer: x1·x2's sign is the class
+
+
+def test_l2_shrinks_the_weights_and_adds_its_penalty_to_the_loss(client):
+    plain = post(client, "/api/configure", {"session": A})
+    l2 = post(client, "/api/configure", {"session": B, "l2": 0.1})
+    assert l2["network"] == plain["network"]  # the same initial weights
+    W = [np.array(layer["W"]) for layer in plain["network"]["layers"]]
+    assert l2["metrics"]["loss"] == pytest.approx(plain["metrics"]["loss"] + 0.1 * sum((w ** 2).sum() for w in W),
+                                                  abs=1e-4)
+    for _ in range(4):
+        plain = post(client, "/api/train", {"session": A, "steps": 100})
+        l2 = post(client, "/api/train", {"session": B, "steps": 100})
+    norm = lambda state: sum((np.array(layer["W"]) ** 2).sum() for layer in state["network"]["layers"])
+    assert norm(l2) < 0.5 * norm(plain)
+
+
+def test_l1_and_dropout_build_the_network_and_train(client):
+    state = post(client, "/api/configure", {"session": A, "l1": 0.001, "dropout": 0.5})
+    net = client.application.sessions.get(A).net
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense", "Sigmoid"]
+    assert [layer.l1 for layer in net.layers if layer.params] == [0.001] * 3
+    state = post(client, "/api/step", {"session": A})
+    assert [e["title"] for e in state["ledger"]["entries"] if "Dropout" in e["title"]]
+    # the mask zeroes about half of the batch's activations during the step
+    entry = next(e for e in state["ledger"]["entries"] if "Dropout" in e["title"] and e["phase"] == "forward")
+    A_out = np.array(entry["values"]["A"])
+    assert 0 < (A_out == 0).mean() < 1
+    state = post(client, "/api/train", {"session": A, "steps": 50})
+    assert state["step"] == 51 and all(v is not None for v in state["history"]["loss"])
+
+
+@pytest.mark.parametrize("validation, n_val", [(0.1, 40), (0.5, 200), (0.9, 360)])
+def test_the_validation_share_splits_the_points_and_both_losses_are_shown(client, validation, n_val):
+    state = post(client, "/api/configure", {"session": A, "validation": validation, "batch_size": 5})
+    assert len(state["data"]["val"]["X"]) == n_val and len(state["data"]["train"]["X"]) == 400 - n_val
+    assert state["metrics"]["loss"] > 0 and state["metrics"]["val_loss"] > 0
+    assert state["config"]["validation"] == validation
 
 
 @pytest.mark.parametrize("fields, message", BAD_CONFIGS, ids=[str(f) for f, _ in BAD_CONFIGS])

@@ -230,3 +230,44 @@ def test_no_sideways_scroll_at_800_pixels(browser, server):
     narrow.wait_for_selector("#ledger", state="visible")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
     narrow.close()
+
+
+def test_a_feature_toggle_changes_the_input_layer_and_the_boundary(page):
+    assert page.locator("#network .node[data-layer='0']").count() == 2
+    before = boundary(page)
+    page.check("#features input[value='x1x2']")
+    page.wait_for_function("location.hash.includes('features=x1%2Cx2%2Cx1x2')")
+    assert page.locator("#network .node[data-layer='0']").count() == 3
+    assert "x₁x₂" in page.text_content("#network")
+    assert boundary(page) != before
+    # each unit shows its output over the input plane
+    assert page.locator("#network .node image.map").count() == 3 + 4 + 4 + 1
+    page.select_option("#dataset", "sine")  # one input column: x₂'s features are off
+    page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
+    assert page.is_disabled("#features input[value='x1x2']")
+    assert page.locator("#network .node[data-layer='0']").count() == 1
+
+
+def test_l2_changes_the_loss_and_shrinks_the_weights(page, server):
+    sid = page.get_attribute("body", "data-session")
+    plain = loss(page)
+    page.select_option("#l2", "0.1")
+    page.wait_for_function(f"Number(document.querySelector('#metrics').dataset.loss) !== {plain}")
+    net = server[0].app.sessions.get(sid).net
+    penalty = sum(0.1 * float((layer.W ** 2).sum()) for layer in net.layers if layer.params)
+    assert loss(page) == pytest.approx(plain + penalty, rel=1e-9)
+    assert "l2=0.1" in page.url
+    page.select_option("#dropout", "0.5")
+    page.wait_for_function("location.hash.includes('dropout=0.5')")
+    assert [type(layer).__name__ for layer in server[0].app.sessions.get(sid).net.layers].count("Dropout") == 2
+
+
+def test_the_validation_share_moves_points_between_the_two_losses(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.eval_on_selector("#validation", "el => { el.value = '0.5'; el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    page.wait_for_function("location.hash.includes('validation=0.5')")
+    assert page.inner_text("#validation-out") == "50%"
+    session = server[0].app.sessions.get(sid)
+    assert len(session.X) == len(session.X_val) == 200
+    cells = page.locator("#metrics tr:nth-child(2) td").all_inner_texts()
+    assert len(cells) == 2 and all(float(c) > 0 for c in cells)

@@ -33,6 +33,7 @@ import threading
 from importlib import resources
 
 from .datasets import DATASETS
+from .features import FEATURES
 from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError,
                      parse_config, parse_session, parse_train, session_id)
 from .session import Session, Sessions
@@ -97,6 +98,8 @@ def options():
                             "features": d.n_features} for name, d in DATASETS.items()},
         "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
         "outputs": {"auto": "chosen by the data set", **OUTPUTS},
+        "features": {name: {"label": label, "columns": columns}
+                     for name, (label, columns, _) in FEATURES.items()},
         "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
     }
 
