@@ -100,9 +100,8 @@ def choice(value, name, options):
     return value
 
 
-def resolve_output(output, dataset):
+def resolve_output(output, dataset, data):
     """The output/loss pair for ``dataset``: "auto" chosen by its task, others checked against it."""
-    data = DATASETS[dataset]
     if output == "auto":
         return "identity_mse" if data.task == "regression" else \
             "sigmoid_bce" if data.classes == 2 else "softmax_ce"
@@ -118,9 +117,9 @@ def resolve_output(output, dataset):
     return output
 
 
-def features(value, dataset):
+def features(value, dataset, data):
     """The input features: a list of distinct names of ``FEATURES`` the data set's columns allow."""
-    columns = DATASETS[dataset].n_features
+    columns = data.n_features
     if value is None:
         return raw(columns)
     if not isinstance(value, list) or not 1 <= len(value) <= len(FEATURES):
@@ -136,16 +135,24 @@ def features(value, dataset):
     return list(value)
 
 
-def parse_config(body):
+def parse_config(body, uploaded=None):
     """The network, data and training settings of a /api/configure request, defaults filled in.
 
+    ``uploaded`` is the tab's own data set (see ``upload``), if it sent one:
+    the dataset "upload" names it, and its rows fix the size.
     Returns ``(session_id, config)`` with config a dict of the keys of ``DEFAULTS``.
     """
     check_body(body, {"session", *DEFAULTS})
     sid = session_id(body.get("session"))
     raw = {**DEFAULTS, **{k: v for k, v in body.items() if k != "session"}}
+    if raw["dataset"] == "upload":
+        if uploaded is None:
+            raise RequestError("dataset 'upload' needs your points first: send a CSV of "
+                               "x1,x2,label rows (POST /api/upload)")
+        raw["size"] = uploaded.size
+    datasets = {**DATASETS, **({"upload": uploaded} if uploaded is not None else {})}
     config = {
-        "dataset": choice(raw["dataset"], "dataset", tuple(DATASETS)),
+        "dataset": choice(raw["dataset"], "dataset", tuple(datasets)),
         "noise": number(raw["noise"], "noise", *LIMITS["noise"]),
         "size": integer(raw["size"], "size", *LIMITS["size"]),
         "activation": choice(raw["activation"], "activation", ACTIVATIONS),
@@ -159,8 +166,9 @@ def parse_config(body):
         raise RequestError(f"hidden must be a list of {lo} to {hi} layer sizes, got {hidden!r}")
     config["hidden"] = [integer(u, f"hidden[{i}]", *LIMITS["units"]) for i, u in enumerate(hidden)]
     output = choice(raw["output"], "output", ("auto", *OUTPUTS))
-    config["output"] = resolve_output(output, config["dataset"])
-    config["features"] = features(raw["features"], config["dataset"])
+    data = datasets[config["dataset"]]
+    config["output"] = resolve_output(output, config["dataset"], data)
+    config["features"] = features(raw["features"], config["dataset"], data)
     for name in ("validation", "l1", "l2", "dropout"):
         config[name] = number(raw[name], name, *LIMITS[name])
     n_train = config["size"] - round(config["size"] * config["validation"])

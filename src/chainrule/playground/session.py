@@ -21,7 +21,7 @@ from ..dropout import Dropout
 from ..layers import Dense
 from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network import Sequential
-from .datasets import DATASETS, generate
+from .datasets import DATASETS
 from .features import expand
 from .schema import RequestError
 
@@ -78,12 +78,13 @@ class Session:
     initial weights and the order of the mini-batches.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, uploaded=None):
         self.config = config
-        self.data = DATASETS[config["dataset"]]
+        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced
+        self.uploaded = uploaded
+        self.data = uploaded if config["dataset"] == "upload" else DATASETS[config["dataset"]]
         seed = config["seed"]
-        X, y = generate(config["dataset"], config["size"], config["noise"],
-                        np.random.default_rng([seed, 0]))
+        X, y = self.data.make(config["size"], config["noise"], np.random.default_rng([seed, 0]))
         n_val = round(len(X) * config["validation"])
         order = np.random.default_rng([seed, 1]).permutation(len(X))
         # the points as drawn (P: the data's own columns) and as the network sees them (X)
