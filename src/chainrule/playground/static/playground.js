@@ -500,6 +500,55 @@ function renderEdge() {
   box.hidden = false;
 }
 
+// -- your points, and taking the run home ----------------------------------------------
+
+async function uploadCsv(event) {
+  event.stopPropagation();  // not a setting change by itself: the upload decides
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file) return;
+  try {
+    if (file.size > 65536) throw new Error(`the file is ${file.size} bytes; at most 65536 allowed`);
+    const answer = await api("POST", "/api/upload", { csv: await file.text() });
+    addUploadOption(answer.title);
+    $("dataset").value = "upload";
+    updateFeatureToggles();
+    await configure();
+    say(`${answer.rows} points, ${answer.classes} classes, moved into the frame: ` +
+        `(x − [${answer.scale.centre.map((c) => fmt(c)).join(", ")}]) / ${fmt(answer.scale.scale)}`);
+  } catch (error) {
+    say(`the CSV was refused: ${error.message}`, true);
+  }
+}
+
+function addUploadOption(title) {
+  let option = $("dataset").querySelector("option[value=upload]");
+  if (!option) {
+    option = document.createElement("option");
+    option.value = "upload";
+    $("dataset").appendChild(option);
+  }
+  option.textContent = title;
+  options.datasets.upload = { title, task: "classification", features: 2 };
+}
+
+async function download(path, fallback) {
+  try {
+    const response = await fetch(`${path}?session=${session}`);
+    if (!response.ok) throw new Error((await response.json()).error);
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name ? name[1] : fallback;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    say(`the download failed: ${error.message}`, true);
+  }
+}
+
 // -- wiring ------------------------------------------------------------------------------
 
 function fill(select, values, labels = {}) {
@@ -527,6 +576,9 @@ async function start() {
   $("validation").addEventListener("input", showOutputs);
   $("dataset").addEventListener("change", updateFeatureToggles);
   $("reset").addEventListener("click", configure);
+  $("csv").addEventListener("change", uploadCsv);
+  $("export-model").addEventListener("click", () => download("/api/export/model", "model.safetensors"));
+  $("export-script").addEventListener("click", () => download("/api/export/script", "chainrule_playground.py"));
   $("play").addEventListener("click", () => { if (!busy) setPlaying(!playing); });
   $("step").addEventListener("click", step);
   $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
