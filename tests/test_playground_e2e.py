@@ -335,3 +335,26 @@ def test_uploading_points_trains_on_them(page):
     page.wait_for_selector("#status.error")
     assert "line 2: label must be 0, 1 or 2, got '9'" in page.inner_text("#status")
     assert page.input_value("#dataset") == "upload"  # the run on screen stays
+
+
+def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(page, browser):
+    assert page.text_content("#controls legend >> nth=0") == "Data"
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    equation = page.text_content("#ledger details[data-phase='forward'] .eq >> nth=0")
+    page.select_option("#lang", "zh")
+    assert page.text_content("#controls legend >> nth=0") == "数据"
+    assert page.text_content("#picture-title") == "决策边界"
+    assert "学习率" in page.text_content("#controls")
+    assert page.text_content("#activation option[value=identity]") == "无（线性）"
+    assert "训练集" in page.inner_text("#metrics")
+    assert page.text_content("#ledger details[data-phase='forward'] .eq >> nth=0") == equation == "Z = X·W + b"
+    assert "lang=zh" in page.url
+    other = browser.new_page()  # the language travels with the link
+    other.goto(page.url)
+    other.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert other.text_content("#controls legend >> nth=0") == "数据"
+    other.close()
+    page.select_option("#lang", "en")
+    assert page.text_content("#controls legend >> nth=0") == "Data"
+    assert page.text_content("#picture-title") == "Decision boundary"

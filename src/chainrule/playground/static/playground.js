@@ -19,6 +19,60 @@ const FIELDS = ["dataset", "noise", "size", "seed", "validation", "features", "h
                 "output", "optimizer", "lr", "batch_size", "l1", "l2", "dropout"];
 const PENALTIES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
+// 简体中文 for the page's words, keyed by the English text (the equations stay as they are).
+// Written for learners, in the terms of the Chinese deep-learning textbooks (激活函数, 反向传播).
+const ZH = {
+  "Reset": "重置", "Play": "运行", "Pause": "暂停", "Step": "单步", "speed": "速度", "model": "模型",
+  "script": "脚本", "step": "步数", "epoch": "轮次", "Data": "数据", "data set": "数据集",
+  "noise": "噪声", "points": "点数", "seed": "随机种子", "your points": "你的数据",
+  "validation share": "验证集比例", "Input features": "输入特征", "Network": "网络",
+  "hidden units": "隐藏层单元", "activation": "激活函数", "output / loss": "输出 / 损失",
+  "Training": "训练", "optimizer": "优化器", "learning rate": "学习率", "batch size": "批大小",
+  "Regularisation": "正则化", "L1": "L1", "L2": "L2", "dropout": "Dropout 比例",
+  "Changing a setting resets the run. All computation is chainrule, in Python on the server; this page only draws.":
+    "改动任何设置都会重新开始训练。所有计算都由服务器上的 chainrule（Python）完成，本页面只负责绘图。",
+  "Loss": "损失", "training": "训练集", "validation": "验证集", "Ledger": "计算账本",
+  "Decision boundary": "决策边界", "Regression fit": "回归拟合", "input": "输入", "hidden": "隐藏层",
+  "output": "输出", "loss": "损失", "accuracy": "准确率",
+  "press Step to record one mini-batch": "按“单步”记录一个小批量的完整计算",
+};
+const ZH_HTML = {
+  network: `边：<span class="pos">正</span> / <span class="neg">负</span> 权重，粗细 ∝ |w|；
+    每个方块：该单元在输入平面上的输出（<span class="pos">高于</span> / <span class="neg">低于</span> 0，输出层为相对随机猜测），
+    边框颜色为其偏置的符号；单步之后，可点击单元或连线查看`,
+};
+const ZH_LABELS = {
+  tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "Leaky ReLU", elu: "ELU", gelu: "GELU",
+  softplus: "softplus", identity: "无（线性）", sgd: "SGD（梯度下降）", adam: "Adam", rmsprop: "RMSprop",
+  adagrad: "Adagrad", adamw: "AdamW", auto: "自动（按数据集选择）",
+  sigmoid_bce: "sigmoid + 二元交叉熵", softmax_ce: "softmax + 交叉熵", identity_mse: "线性 + 均方误差",
+  xor: "异或（XOR）", circles: "同心圆", moons: "双月形", spiral: "双螺旋", blobs: "高斯团（3 类）",
+  sine: "正弦（回归）", none: "无",
+};
+let lang = "en";
+const tr = (text) => (lang === "zh" && ZH[text]) || text;
+
+// Every marked element shows its English text (kept from the page) or its translation.
+function applyLanguage() {
+  document.documentElement.lang = lang === "zh" ? "zh-Hans" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    if (node.dataset.en === undefined) node.dataset.en = node.textContent.trim();
+    node.textContent = tr(node.dataset.en);
+  }
+  const caption = document.querySelector("[data-i18n-html]");
+  if (caption.dataset.en === undefined) caption.dataset.en = caption.innerHTML;
+  caption.innerHTML = lang === "zh" ? ZH_HTML.network : caption.dataset.en;
+  for (const select of ["dataset", "activation", "optimizer", "output", "dropout"]) {
+    for (const option of $(select).options) {
+      if (option.dataset.en === undefined) option.dataset.en = option.textContent;
+      option.textContent = (lang === "zh" && ZH_LABELS[option.value]) || option.dataset.en;
+    }
+  }
+  setPlaying(playing);
+  showLedger(!$("ledger").hidden);
+  if (state) render(state);
+}
+
 let lastGood = null;             // the settings of the run on screen: a refused change returns to them
 
 // One session per tab: made here, sent with every request, freed when the tab goes.
@@ -115,6 +169,7 @@ async function configure() {
     lastGood = asked;
     const params = new URLSearchParams();
     for (const key of FIELDS) params.set(key, Array.isArray(asked[key]) ? asked[key].join(",") : asked[key]);
+    params.set("lang", lang);
     history.replaceState(null, "", `#${params}`);
     points = result.data;
     ledger = null; selected = null; edge = null;
@@ -151,7 +206,7 @@ async function loop(token) {
 
 function setPlaying(on) {
   playing = on;
-  $("play").innerHTML = on ? "&#10074;&#10074; Pause" : "&#9654; Play";
+  $("play").innerHTML = on ? `&#10074;&#10074; ${tr("Pause")}` : `&#9654; ${tr("Play")}`;
   $("play").setAttribute("aria-pressed", String(on));
   if (on) loop(++loops);
 }
@@ -194,8 +249,8 @@ function render(s) {
   drawNetwork();
   drawPicture();
   drawLoss();
-  const m = s.metrics, rows = [["", "training", "validation"], ["loss", fmt(m.loss), fmt(m.val_loss)]];
-  if ("accuracy" in m) rows.push(["accuracy", fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
+  const m = s.metrics, rows = [["", tr("training"), tr("validation")], [tr("loss"), fmt(m.loss), fmt(m.val_loss)]];
+  if ("accuracy" in m) rows.push([tr("accuracy"), fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
   $("metrics").innerHTML = rows.map((r, i) =>
     `<tr>${r.map((c, j) => (i === 0 || j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`)).join("")}</tr>`).join("");
   $("metrics").dataset.loss = m.loss;
@@ -233,7 +288,7 @@ function drawNetwork() {
   });
   sizes.forEach((n, k) => {
     const last = k === sizes.length - 1;
-    const label = k === 0 ? "input" : last ? `output (${OUTPUT_NAMES[net.output]})` : `hidden ${k} (${net.activation})`;
+    const label = k === 0 ? tr("input") : last ? `${tr("output")} (${OUTPUT_NAMES[net.output]})` : `${tr("hidden")} ${k} (${net.activation})`;
     el("text", { x: xs[k] + (k === 0 ? -40 : last ? 14 : 0), y: 14,
                  "text-anchor": k === 0 ? "start" : last ? "end" : "middle" }, svg).textContent = label;
     for (let j = 0; j < n; j++) {
@@ -320,7 +375,7 @@ function drawPicture() {
   const [x0, x1, y0, y1] = pic.frame, { l, t, r, b } = PLOT;
   const px = (x) => l + ((x - x0) / (x1 - x0)) * (r - l), py = (v) => b - ((v - y0) / (y1 - y0)) * (b - t);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  $("picture-title").textContent = pic.kind === "grid" ? "Decision boundary" : "Regression fit";
+  $("picture-title").textContent = tr(pic.kind === "grid" ? "Decision boundary" : "Regression fit");
   if (pic.kind === "grid") {
     const n = pic.size, image = ctx.createImageData(n, n), k = Math.max(2, state.classes);
     for (let i = 0; i < n * n; i++) {
@@ -428,10 +483,10 @@ function renderLedger() {
 function showLedger(on) {
   $("ledger").hidden = !on;
   $("ledger-toggle").setAttribute("aria-expanded", String(on));
-  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + " Ledger";
+  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + ` ${tr("Ledger")}`;
   if (!ledger) {
     $("ledger-toggle").disabled = true;
-    $("ledger-caption").textContent = "press Step to record one mini-batch";
+    $("ledger-caption").textContent = tr("press Step to record one mini-batch");
     $("unit").hidden = true;
   }
 }
@@ -528,7 +583,7 @@ function addUploadOption(title) {
     option.value = "upload";
     $("dataset").appendChild(option);
   }
-  option.textContent = title;
+  option.textContent = option.dataset.en = title;
   options.datasets.upload = { title, task: "classification", features: 2 };
 }
 
@@ -570,6 +625,17 @@ async function start() {
     `<label class="toggle"><input type="checkbox" value="${name}"> ${escapeHtml(f.label)}</label>`).join(""));
   writeConfig(d);
   writeConfig(configFromUrl());
+  lang = new URLSearchParams(location.hash.slice(1)).get("lang") === "zh" ? "zh" : "en";
+  $("lang").value = lang;
+  applyLanguage();
+  $("lang").addEventListener("change", (event) => {
+    event.stopPropagation();
+    lang = $("lang").value;
+    applyLanguage();
+    const params = new URLSearchParams(location.hash.slice(1));
+    params.set("lang", lang);
+    history.replaceState(null, "", `#${params}`);
+  });
   $("controls").addEventListener("change", configure);
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); configure(); });
   $("noise").addEventListener("input", showOutputs);
