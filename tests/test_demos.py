@@ -12,7 +12,9 @@ from chainrule import cli, demos
 
 
 def test_registry_lists_every_demo():
-    assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck"}
+    assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck", "gradient-health",
+                                "regularization"}
+    assert set(demos.ABOUT) == set(demos.DEMOS)
 
 
 def test_xor_solved_and_printed(capsys):
@@ -139,3 +141,21 @@ def test_gradcheck_and_digits_figures_name_things_plainly(monkeypatch):
     titles = [ax.get_title() for ax in figures[1].axes]
     assert "confusion matrix (held out)" in titles
     assert sum(ax.images != [] for ax in figures[1].axes) >= 25  # 24 digits and the matrix
+
+
+def test_gradient_health_warns_that_the_first_layers_barely_learn(capsys):
+    result = demos.gradient_health(seed=0, epochs=5)
+    norms = list(result["norms"].values())
+    assert len(norms) == 11 and norms[0] < 1e-2 * norms[-1]  # decades apart, first to last
+    assert any("vanishing gradients in layer(s) 0" in w for w in result["warnings"])
+    assert "warning: " in capsys.readouterr().out
+
+
+def test_regularization_keeps_the_validation_loss_below_the_overfitted_one(capsys):
+    result = demos.regularization(seed=0, epochs=300, width=64)
+    final = result["final"]
+    assert final["regularised"]["loss"] < 0.7 * final["plain"]["loss"]
+    plain_history = result["plain"][1]
+    # the plain network overfits: its validation loss climbs from its lowest point
+    assert plain_history["val_loss"][-1] > 1.5 * min(plain_history["val_loss"])
+    assert "regularised:" in capsys.readouterr().out

@@ -394,7 +394,73 @@ BAD_CONFIGS = [
     ({"output": "softmax_ce", "dataset": "sine"}, "'sine' is a regression data set"),
     ({"output": "tanh"}, "unknown output 'tanh'"),
     ({"learning_rate": 0.1}, "unknown field 'learning_rate'; valid fields:"),
+    ({"features": []}, "features must be a list of 1 to 7 feature names, got []"),
+    ({"features": "x1"}, "features must be a list"),
+    ({"features": ["x1", "x3"]}, "unknown feature 'x3'; valid: x1, x2, x1^2"),
+    ({"features": ["x1", "x1"]}, "features must not repeat a name"),
+    ({"features": ["x1", "x1x2"], "dataset": "sine"}, "feature 'x1x2' needs x2, but 'sine' has one"),
+    ({"l1": -0.1}, "l1 must be a number between 0 and 1, got -0.1"),
+    ({"l2": 2}, "l2 must be a number between 0 and 1, got 2"),
+    ({"l2": "strong"}, "l2 must be a number"),
+    ({"dropout": 1}, "dropout must be a number between 0 and 0.9, got 1"),
+    ({"dropout": float("nan")}, "dropout must be a number"),
+    ({"validation": 0}, "validation must be a number between 0.1 and 0.9, got 0"),
+    ({"validation": 0.9, "size": 100, "batch_size": 20}, "batch_size must be an integer between 1 and 10"),
 ]
+
+
+def test_features_feed_the_network_and_x1x2_alone_solves_xor(client):
+    state = post(client, "/api/configure", {"session": A, "features": ["x1x2", "sin_x1", "x2^2"],
+                                            "hidden": [], "lr": 1.0})
+    assert state["network"]["sizes"] == [3, 1]
+    assert state["network"]["features"] == ["x1x2", "sin_x1", "x2^2"]
+    assert len(state["data"]["train"]["X"][0]) == 2  # the points are drawn in their own plane
+    # the feature maps are the features themselves over the frame (row 0 at the top)
+    maps = state["network"]["maps"]
+    assert [len(m) for m in maps] == [3, 1]
+    corner = maps[0][0][0]  # x1x2 at the top-left corner (-1.6, 1.6)
+    assert corner == pytest.approx(-1.6 * 1.6, abs=0.01)
+    for _ in range(4):
+        state = post(client, "/api/train", {"session": A, "steps": 100})
+    assert state["metrics"]["accuracy"] > 0.95  # no hidden layer: x1·x2's sign is the class
+
+
+def test_l2_shrinks_the_weights_and_adds_its_penalty_to_the_loss(client):
+    plain = post(client, "/api/configure", {"session": A})
+    l2 = post(client, "/api/configure", {"session": B, "l2": 0.1})
+    assert l2["network"] == plain["network"]  # the same initial weights
+    W = [np.array(layer["W"]) for layer in plain["network"]["layers"]]
+    assert l2["metrics"]["loss"] == pytest.approx(plain["metrics"]["loss"] + 0.1 * sum((w ** 2).sum() for w in W),
+                                                  abs=1e-4)
+    for _ in range(4):
+        plain = post(client, "/api/train", {"session": A, "steps": 100})
+        l2 = post(client, "/api/train", {"session": B, "steps": 100})
+    norm = lambda state: sum((np.array(layer["W"]) ** 2).sum() for layer in state["network"]["layers"])
+    assert norm(l2) < 0.5 * norm(plain)
+
+
+def test_l1_and_dropout_build_the_network_and_train(client):
+    state = post(client, "/api/configure", {"session": A, "l1": 0.001, "dropout": 0.5})
+    net = client.application.sessions.get(A).net
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense", "Sigmoid"]
+    assert [layer.l1 for layer in net.layers if layer.params] == [0.001] * 3
+    state = post(client, "/api/step", {"session": A})
+    assert [e["title"] for e in state["ledger"]["entries"] if "Dropout" in e["title"]]
+    # the mask zeroes about half of the batch's activations during the step
+    entry = next(e for e in state["ledger"]["entries"] if "Dropout" in e["title"] and e["phase"] == "forward")
+    A_out = np.array(entry["values"]["A"])
+    assert 0 < (A_out == 0).mean() < 1
+    state = post(client, "/api/train", {"session": A, "steps": 50})
+    assert state["step"] == 51 and all(v is not None for v in state["history"]["loss"])
+
+
+@pytest.mark.parametrize("validation, n_val", [(0.1, 40), (0.5, 200), (0.9, 360)])
+def test_the_validation_share_splits_the_points_and_both_losses_are_shown(client, validation, n_val):
+    state = post(client, "/api/configure", {"session": A, "validation": validation, "batch_size": 5})
+    assert len(state["data"]["val"]["X"]) == n_val and len(state["data"]["train"]["X"]) == 400 - n_val
+    assert state["metrics"]["loss"] > 0 and state["metrics"]["val_loss"] > 0
+    assert state["config"]["validation"] == validation
 
 
 @pytest.mark.parametrize("fields, message", BAD_CONFIGS, ids=[str(f) for f, _ in BAD_CONFIGS])
@@ -478,3 +544,144 @@ def test_the_server_listens_on_loopback_only_by_default():
         assert server.server_address[0] == "127.0.0.1" and server.server_port > 0
     finally:
         server.server_close()
+
+
+# -- your own points, and taking a run home ---------------------------------------------------
+
+def csv_of(rows, header="x1,x2,label"):
+    return "\n".join(([header] if header else []) + [",".join(map(str, row)) for row in rows])
+
+
+def quadrant_points(n=60, seed=0):
+    """XOR-like points around (10, 200), far outside the frame: the upload moves them in."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 2))
+    return [(10 + 5 * a, 200 + 5 * b, int(a * b > 0)) for a, b in X]
+
+
+def test_uploaded_points_are_moved_into_the_frame_and_train(client):
+    post(client, "/api/configure", {"session": A})
+    rows = quadrant_points()
+    answer = post(client, "/api/upload", {"session": A, "csv": csv_of(rows)})
+    assert answer["rows"] == 60 and answer["classes"] == 2
+    state = post(client, "/api/configure", {"session": A, "dataset": "upload", "features": ["x1x2"],
+                                            "hidden": [], "lr": 2.0})
+    points = state["data"]["train"]["X"] + state["data"]["val"]["X"]
+    assert len(points) == 60 and max(abs(v) for p in points for v in p) <= 1.4 + 1e-9
+    scale = answer["scale"]
+    first = (np.array(rows[0][:2]) - scale["centre"]) / scale["scale"]
+    assert any(np.allclose(p, first, atol=1e-4) for p in points)
+    for _ in range(3):
+        state = post(client, "/api/train", {"session": A, "steps": 100})
+    assert state["metrics"]["accuracy"] > 0.9
+    # the points stay with the tab across resets, until it uploads others
+    again = post(client, "/api/configure", {"session": A, "dataset": "upload", "seed": 3})
+    assert len(again["data"]["train"]["X"]) + len(again["data"]["val"]["X"]) == 60
+
+
+def test_the_upload_dataset_needs_points_first(client):
+    error = post(client, "/api/configure", {"session": A, "dataset": "upload"}, status=400)["error"]
+    assert "needs your points first" in error
+
+
+BIG = "1,2,0\n" * 2000
+HOSTILE_UPLOADS = [
+    (csv_of(quadrant_points(10)), "csv must have 20 to 1000 rows of x1,x2,label, got 10"),
+    (csv_of([(0, 0, i % 2) for i in range(1001)]), "csv must have 20 to 1000 rows"),
+    (BIG * 20, "csv must be at most 65536 characters"),
+    (csv_of([(1, 2)] + [(1, 2, 0)] * 30), "line 2: expected 3 comma-separated values (x1,x2,label), got 2"),
+    (csv_of([(1, 2, 0, 4)] * 30), "got 4"),
+    (csv_of([(1, "abc", 0)] + [(1, 2, 1)] * 30), "line 2, column 2: 'abc' is not a number"),
+    (csv_of([(1, "nan", 0)] + [(1, 2, 1)] * 30), "line 2, column 2: values must be finite"),
+    (csv_of([("1e400", 1, 0)] + [(1, 2, 1)] * 30), "values must be finite"),
+    (csv_of([(1e7, 1, 0)] + [(1, 2, 1)] * 30), "at most 1e+06 in size, got '10000000.0'"),
+    (csv_of([(1, 2, 0.5)] + [(1, 2, 1)] * 30), "line 2: label must be 0, 1 or 2, got '0.5'"),
+    (csv_of([(1, 2, 7)] + [(1, 2, 1)] * 30), "label must be 0, 1 or 2, got '7'"),
+    (csv_of([(1, 2, -1)] + [(1, 2, 1)] * 30), "label must be 0, 1 or 2"),
+    (csv_of([(1, 2, 1)] * 30), "labels must include 0 and 1"),
+    (csv_of([(1, 2, 0)] * 15 + [(1, 3, 2)] * 15), "labels must include 0 and 1 (and 2 only with both), got [0, 2]"),
+    (12345, "csv must be the file's text as a string, got int"),
+    ("", "csv must have 20 to 1000 rows"),
+    ("\x00" * 100, "csv must have 20 to 1000 rows"),  # one line, taken for a header
+]
+
+
+@pytest.mark.parametrize("text, message", HOSTILE_UPLOADS, ids=range(len(HOSTILE_UPLOADS)))
+def test_hostile_uploads_are_a_400_naming_the_line_rule_and_value(client, text, message):
+    post(client, "/api/configure", {"session": A})
+    response = client.post("/api/upload", data=json.dumps({"session": A, "csv": text}),
+                           content_type="application/json")
+    assert response.status_code in (400, 413), response.get_json()
+    assert message in response.get_json()["error"] or response.status_code == 413
+    assert client.application.sessions.get(A).uploaded is None
+
+
+def test_uploads_bigger_than_their_limit_are_refused_before_parsing(client):
+    post(client, "/api/configure", {"session": A})
+    response = client.post("/api/upload", data=json.dumps({"session": A, "csv": "\\" * 200_000}),
+                           content_type="application/json")
+    assert response.status_code == 413 and "larger than" in response.get_json()["error"]
+    # the upload's larger limit is for uploads only
+    response = client.post("/api/train", data=json.dumps({"session": A, "pad": " " * 20_000}),
+                           content_type="application/json")
+    assert response.status_code == 413
+
+
+def test_an_upload_needs_a_session_and_json(client):
+    body = {"session": A, "csv": csv_of(quadrant_points())}
+    assert "no session" in post(client, "/api/upload", body, status=404)["error"]
+    post(client, "/api/configure", {"session": A})
+    response = client.post("/api/upload", data=csv_of(quadrant_points()), content_type="text/csv")
+    assert response.status_code == 415
+    assert "unknown field 'file'" in post(client, "/api/upload", {**body, "file": "x"}, status=400)["error"]
+
+
+def test_the_exported_model_loads_and_predicts_as_the_session(client, tmp_path):
+    pytest.importorskip("safetensors")
+    import chainrule as cr
+    post(client, "/api/configure", {"session": A, "features": ["x1", "x2", "x1x2"], "l2": 0.001,
+                                    "dropout": 0.2})
+    post(client, "/api/train", {"session": A, "steps": 30})
+    response = client.get("/api/export/model", query_string={"session": A})
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(response.data)
+    net, metadata, _ = cr.load_with_extras(path)
+    session = client.application.sessions.get(A)
+    X = session.X_val
+    assert np.array_equal(net.predict(X), session.net.predict(X))
+    assert metadata["features"] == ["x1", "x2", "x1x2"] and metadata["step"] == 30
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"dataset": "blobs", "optimizer": "adam", "lr": 0.05, "features": ["x1", "x2", "sin_x1"]},
+    {"dataset": "sine", "activation": "relu", "l1": 0.001, "dropout": 0.1, "validation": 0.3},
+    {"dataset": "upload", "hidden": [3], "l2": 0.01, "optimizer": "rmsprop", "lr": 0.01}])
+def test_the_exported_script_prints_the_sessions_loss(client, tmp_path, fields):
+    import subprocess
+    from pathlib import Path
+    post(client, "/api/configure", {"session": A})
+    if fields.get("dataset") == "upload":
+        post(client, "/api/upload", {"session": A, "csv": csv_of(quadrant_points())})
+    post(client, "/api/configure", {"session": A, **fields})
+    post(client, "/api/train", {"session": A, "steps": 23})
+    post(client, "/api/step", {"session": A})  # a Step with its ledger is a step like the others
+    state = post(client, "/api/train", {"session": A, "steps": 6})
+    response = client.get("/api/export/script", query_string={"session": A})
+    assert response.status_code == 200 and response.mimetype == "text/x-python"
+    script = tmp_path / "run.py"
+    script.write_bytes(response.data)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    printed = float(out.stdout.strip().rsplit(" ", 1)[1])
+    assert out.stdout.startswith("step 30: training loss")
+    assert printed == pytest.approx(state["metrics"]["loss"], abs=1e-6)
+
+
+def test_exports_need_a_known_session(client):
+    for path in ("/api/export/model", "/api/export/script"):
+        assert client.get(path, query_string={"session": A}).status_code == 404
+        assert client.get(path, query_string={"session": "../x"}).status_code == 400

@@ -230,3 +230,131 @@ def test_no_sideways_scroll_at_800_pixels(browser, server):
     narrow.wait_for_selector("#ledger", state="visible")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
     narrow.close()
+
+
+def test_a_feature_toggle_changes_the_input_layer_and_the_boundary(page):
+    assert page.locator("#network .node[data-layer='0']").count() == 2
+    before = boundary(page)
+    page.check("#features input[value='x1x2']")
+    page.wait_for_function("location.hash.includes('features=x1%2Cx2%2Cx1x2')")
+    assert page.locator("#network .node[data-layer='0']").count() == 3
+    assert "x₁x₂" in page.text_content("#network")
+    assert boundary(page) != before
+    # each unit shows its output over the input plane
+    assert page.locator("#network .node image.map").count() == 3 + 4 + 4 + 1
+    page.select_option("#dataset", "sine")  # one input column: x₂'s features are off
+    page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
+    assert page.is_disabled("#features input[value='x1x2']")
+    assert page.locator("#network .node[data-layer='0']").count() == 1
+
+
+def test_l2_changes_the_loss_and_shrinks_the_weights(page, server):
+    sid = page.get_attribute("body", "data-session")
+    plain = loss(page)
+    page.select_option("#l2", "0.1")
+    page.wait_for_function(f"Number(document.querySelector('#metrics').dataset.loss) !== {plain}")
+    net = server[0].app.sessions.get(sid).net
+    penalty = sum(0.1 * float((layer.W ** 2).sum()) for layer in net.layers if layer.params)
+    assert loss(page) == pytest.approx(plain + penalty, rel=1e-9)
+    assert "l2=0.1" in page.url
+    page.select_option("#dropout", "0.5")
+    page.wait_for_function("location.hash.includes('dropout=0.5')")
+    assert [type(layer).__name__ for layer in server[0].app.sessions.get(sid).net.layers].count("Dropout") == 2
+
+
+def test_the_validation_share_moves_points_between_the_two_losses(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.eval_on_selector("#validation", "el => { el.value = '0.5'; el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    page.wait_for_function("location.hash.includes('validation=0.5')")
+    assert page.inner_text("#validation-out") == "50%"
+    session = server[0].app.sessions.get(sid)
+    assert len(session.X) == len(session.X_val) == 200
+    cells = page.locator("#metrics tr:nth-child(2) td").all_inner_texts()
+    assert len(cells) == 2 and all(float(c) > 0 for c in cells)
+
+
+def test_the_downloaded_model_predicts_what_the_page_shows_and_the_script_its_loss(page, server, tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule.playground.features import expand
+    from chainrule.playground.session import FRAME, GRID
+    pytest.importorskip("safetensors")
+    page.check("#features input[value='x1^2']")
+    page.wait_for_function("location.hash.includes('x1%5E2')")
+    page.select_option("#speed", "50")
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#step-count').textContent) >= 100")
+    page.click("#play")
+    page.wait_for_selector("#play[aria-pressed=false]")
+    time.sleep(0.5)  # a request already out comes back
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    shown_step, shown_loss = step_count(page), loss(page)
+
+    with page.expect_download() as info:
+        page.click("#export-model")
+    model = tmp_path / info.value.suggested_filename
+    info.value.save_as(model)
+    assert model.suffix == ".safetensors"
+    net, metadata, _ = cr.load_with_extras(model)
+    assert metadata["features"] == ["x1", "x2", "x1^2"] and metadata["step"] == shown_step
+    # the page's boundary: the class of each grid cell, as the page drew it
+    sid = page.get_attribute("body", "data-session")
+    picture = fetch(f"{server[1]}api/state?session={sid}")["picture"]
+    ticks = np.linspace(*FRAME, GRID)
+    x1, x2 = np.meshgrid(ticks, ticks[::-1])
+    p1 = net.predict(expand(np.column_stack([x1.ravel(), x2.ravel()]), metadata["features"]))[:, 0]
+    assert (p1 > 0.5).astype(int).tolist() == picture["label"]
+
+    with page.expect_download() as info:
+        page.click("#export-script")
+    script = tmp_path / info.value.suggested_filename
+    info.value.save_as(script)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"step {shown_step}: training loss")
+    assert float(out.stdout.split()[-1]) == pytest.approx(shown_loss, abs=1e-6)
+
+
+def test_uploading_points_trains_on_them(page):
+    rows = ["x1,x2,label"] + [f"{10 + 0.1 * i},{-5 + 0.05 * (i % 7)},{i % 2}" for i in range(40)]
+    page.set_input_files("#csv", files=[{"name": "mine.csv", "mimeType": "text/csv",
+                                         "buffer": "\n".join(rows).encode()}])
+    page.wait_for_function("location.hash.includes('dataset=upload')")
+    assert page.input_value("#dataset") == "upload"
+    assert "40 points" in page.inner_text("#dataset option[value=upload]")
+    assert "moved into the frame" in page.inner_text("#status")
+    bad = "x1,x2,label\n" + "1,2,9\n" * 30
+    page.set_input_files("#csv", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    page.wait_for_selector("#status.error")
+    assert "line 2: label must be 0, 1 or 2, got '9'" in page.inner_text("#status")
+    assert page.input_value("#dataset") == "upload"  # the run on screen stays
+
+
+def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(page, browser):
+    assert page.text_content("#controls legend >> nth=0") == "Data"
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    equation = page.text_content("#ledger details[data-phase='forward'] .eq >> nth=0")
+    page.select_option("#lang", "zh")
+    assert page.text_content("#controls legend >> nth=0") == "数据"
+    assert page.text_content("#picture-title") == "决策边界"
+    assert "学习率" in page.text_content("#controls")
+    assert page.text_content("#activation option[value=identity]") == "无（线性）"
+    assert "训练集" in page.inner_text("#metrics")
+    assert page.text_content("#ledger details[data-phase='forward'] .eq >> nth=0") == equation == "Z = X·W + b"
+    assert "lang=zh" in page.url
+    other = browser.new_page()  # the language travels with the link
+    other.goto(page.url)
+    other.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert other.text_content("#controls legend >> nth=0") == "数据"
+    other.close()
+    page.select_option("#lang", "en")
+    assert page.text_content("#controls legend >> nth=0") == "Data"
+    assert page.text_content("#picture-title") == "Decision boundary"

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .activations import Identity, Sigmoid
+from .activations import Identity, ReLU, Sigmoid, Softmax
 from .callbacks import Callback
 from .gradcheck import gradient_check
 from .init import as_generator
@@ -32,6 +32,10 @@ ABOUT = {
                "matrix, sample digits", "sklearn"),
     "gradcheck": ("backpropagation against central differences on a 784-50-10 network, every "
                   "derivative", None),
+    "gradient-health": ("a 10-layer sigmoid stack with N(0, 1) weights: GradientMonitor warns that "
+                        "the gradients vanish; the figure shows each layer's gradient norm", None),
+    "regularization": ("60 noisy points, a 2-128-128-2 network: plain training overfits, dropout + "
+                       "weight decay + early stopping keeps the validation loss low", None),
 }
 
 
@@ -227,4 +231,103 @@ def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3):
     return {"net": net, "report": report, "max_relative_error": report.max_relative_error}
 
 
-DEMOS = {"xor": xor, "xor-mse": xor_mse, "sine": sine, "digits": digits, "gradcheck": gradcheck}
+def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10):
+    """Vanishing gradients, seen: ``depth`` Dense(8, 8) + Sigmoid layers with N(0, 1) weights.
+
+    Each sigmoid passes back at most a quarter of its gradient (σ' ≤ 1/4), so the
+    first layers' gradient norms end up decades below the last one's;
+    GradientMonitor says so in plain words, naming the layer.
+    """
+    import warnings
+
+    from .callbacks import GradientMonitor
+    rng = as_generator(seed)
+    X = rng.normal(size=(256, 8))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    layers = []
+    for _ in range(depth):
+        layers += [Dense(8, 8, init="normal", seed=rng), Sigmoid()]
+    net = Sequential(layers + [Dense(8, 1, init="normal", seed=rng), Sigmoid()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(X, y, loss=BinaryCrossEntropy(), optimizer=SGD(lr=0.1), epochs=epochs,
+                          seed=rng, batch_size=32, verbose=0,
+                          callbacks=[GradientMonitor(every=5)])
+    norms = {name: values[-1] for name, values in history.gradients["grad_norm"].items()}
+    messages = sorted({str(w.message) for w in caught})
+    if verbose:
+        for message in messages:
+            print(f"warning: {message}")
+        for name, norm in norms.items():
+            print(f"{name:18} last gradient norm {norm:.2e}")
+    if plot:
+        from . import plot as _plot
+        _save(plot, _plot.gradient_flow(history))
+    return {"net": net, "history": history, "norms": norms, "warnings": messages}
+
+
+def _moons(n, noise, rng):
+    """Two interleaved half circles, labels 0 and 1, with Gaussian noise."""
+    t = rng.uniform(0, np.pi, n)
+    label = rng.integers(0, 2, n)
+    X = np.where(label[:, None] == 0, np.column_stack([np.cos(t), np.sin(t)]),
+                 np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)]))
+    return X + rng.normal(0, noise, X.shape), label
+
+
+def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
+    """Overfitting, and what regularisation does about it.
+
+    Sixty noisy half-moon points and a 2-128-128-2 ReLU network, far larger than
+    they need. Trained plainly it learns the noise: the validation loss turns and
+    climbs. With dropout (0.3), AdamW's weight decay and early stopping (which
+    gives back its best epoch's weights) it stops near the bottom of that curve.
+    """
+    from .callbacks import EarlyStopping
+    from .dropout import Dropout
+    from .optimizers import AdamW
+    rng = as_generator(seed)
+    X, y = _moons(60, 0.35, rng)
+    X_val, y_val = _moons(1000, 0.35, rng)
+
+    def network(regularised):
+        layers = [Dense(2, width, init="he", seed=rng), ReLU()]
+        layers += [Dropout(0.3, seed=rng)] if regularised else []
+        layers += [Dense(width, width, init="he", seed=rng), ReLU()]
+        layers += [Dropout(0.3, seed=rng)] if regularised else []
+        return Sequential(layers + [Dense(width, 2, seed=rng), Softmax()])
+
+    settings = dict(loss=CrossEntropy(), epochs=epochs, batch_size=None, verbose=0,
+                    validation_data=(X_val, y_val))
+    plain = network(False)
+    h_plain = plain.fit(X, y, optimizer=Adam(lr=1e-2), **settings)
+    regular = network(True)
+    stop = EarlyStopping(monitor="val_loss", patience=50, restore_best_weights=True)
+    h_reg = regular.fit(X, y, optimizer=AdamW(lr=1e-2, weight_decay=0.1), callbacks=[stop], **settings)
+    final = {name: net.evaluate(X_val, y_val, loss=CrossEntropy())
+             for name, net in (("plain", plain), ("regularised", regular))}
+    if verbose:
+        for name, h in (("plain", h_plain), ("regularised", h_reg)):
+            print(f"{name:>12}: {len(h['loss'])} epochs, lowest val_loss {min(h['val_loss']):.3f} "
+                  f"at epoch {int(np.argmin(h['val_loss']))}; kept weights: val_loss "
+                  f"{final[name]['loss']:.3f}, val_accuracy {final[name]['accuracy']:.3f}")
+    if plot:
+        from . import plot as _plot
+        fig, [ax] = _plot._figure(1, width=7.0, height=4.0)
+        ax.plot(h_plain["loss"], color="tab:red", alpha=0.5, label="plain: training")
+        ax.plot(h_plain["val_loss"], color="tab:red", label="plain: validation")
+        ax.plot(h_reg["loss"], color="tab:blue", alpha=0.5, label="dropout + weight decay: training")
+        ax.plot(h_reg["val_loss"], color="tab:blue", label="dropout + weight decay: validation")
+        if stop.best_epoch is not None:
+            ax.axvline(stop.best_epoch, color="tab:blue", linestyle=":",
+                       label=f"early stopping keeps epoch {stop.best_epoch}")
+        ax.set(xlabel="epoch", ylabel="cross-entropy", yscale="log",
+               title=f"60 noisy points, a 2-{width}-{width}-2 network")
+        ax.legend(fontsize=8)
+        _save(plot, fig)
+    return {"plain": (plain, h_plain), "regularised": (regular, h_reg), "final": final,
+            "best_epoch": stop.best_epoch}
+
+
+DEMOS = {"xor": xor, "xor-mse": xor_mse, "sine": sine, "digits": digits, "gradcheck": gradcheck,
+         "gradient-health": gradient_health, "regularization": regularization}

@@ -14,6 +14,7 @@ import math
 import re
 
 from .datasets import DATASETS
+from .features import FEATURES, raw
 
 LIMITS = {
     "size": (20, 2000),          # points generated (training + validation)
@@ -24,9 +25,13 @@ LIMITS = {
     "batch_size": (1, 256),
     "seed": (0, 2**31 - 1),
     "steps": (1, 200),           # mini-batch steps per /api/train request
+    "validation": (0.1, 0.9),    # share of the points held out for the validation loss
+    "l1": (0.0, 1.0),            # penalty strengths on every Dense layer's W
+    "l2": (0.0, 1.0),
+    "dropout": (0.0, 0.9),       # drop probability after each hidden activation
 }
 
-#: Share of the generated points held out for the validation loss.
+#: Share of the generated points held out for the validation loss, by default.
 VALIDATION_FRACTION = 0.2
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "identity")
@@ -41,6 +46,8 @@ OUTPUTS = {
 DEFAULTS = {
     "dataset": "xor", "noise": 0.1, "size": 400, "hidden": [4, 4], "activation": "tanh",
     "output": "auto", "optimizer": "sgd", "lr": 0.5, "batch_size": 10, "seed": 0,
+    # None: the data's own columns (x₁, x₂; x₁ alone for a 1-D set)
+    "features": None, "validation": VALIDATION_FRACTION, "l1": 0.0, "l2": 0.0, "dropout": 0.0,
 }
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -93,9 +100,8 @@ def choice(value, name, options):
     return value
 
 
-def resolve_output(output, dataset):
+def resolve_output(output, dataset, data):
     """The output/loss pair for ``dataset``: "auto" chosen by its task, others checked against it."""
-    data = DATASETS[dataset]
     if output == "auto":
         return "identity_mse" if data.task == "regression" else \
             "sigmoid_bce" if data.classes == 2 else "softmax_ce"
@@ -111,16 +117,42 @@ def resolve_output(output, dataset):
     return output
 
 
-def parse_config(body):
+def features(value, dataset, data):
+    """The input features: a list of distinct names of ``FEATURES`` the data set's columns allow."""
+    columns = data.n_features
+    if value is None:
+        return raw(columns)
+    if not isinstance(value, list) or not 1 <= len(value) <= len(FEATURES):
+        raise RequestError(f"features must be a list of 1 to {len(FEATURES)} feature names, "
+                           f"got {value!r}")
+    for name in value:
+        choice(name, "feature", tuple(FEATURES))
+        if FEATURES[name][1] > columns:
+            raise RequestError(f"feature {name!r} needs x2, but {dataset!r} has one input "
+                               f"column: use {', '.join(n for n, f in FEATURES.items() if f[1] == 1)}")
+    if len(set(value)) != len(value):
+        raise RequestError(f"features must not repeat a name, got {value!r}")
+    return list(value)
+
+
+def parse_config(body, uploaded=None):
     """The network, data and training settings of a /api/configure request, defaults filled in.
 
+    ``uploaded`` is the tab's own data set (see ``upload``), if it sent one:
+    the dataset "upload" names it, and its rows fix the size.
     Returns ``(session_id, config)`` with config a dict of the keys of ``DEFAULTS``.
     """
     check_body(body, {"session", *DEFAULTS})
     sid = session_id(body.get("session"))
     raw = {**DEFAULTS, **{k: v for k, v in body.items() if k != "session"}}
+    if raw["dataset"] == "upload":
+        if uploaded is None:
+            raise RequestError("dataset 'upload' needs your points first: send a CSV of "
+                               "x1,x2,label rows (POST /api/upload)")
+        raw["size"] = uploaded.size
+    datasets = {**DATASETS, **({"upload": uploaded} if uploaded is not None else {})}
     config = {
-        "dataset": choice(raw["dataset"], "dataset", tuple(DATASETS)),
+        "dataset": choice(raw["dataset"], "dataset", tuple(datasets)),
         "noise": number(raw["noise"], "noise", *LIMITS["noise"]),
         "size": integer(raw["size"], "size", *LIMITS["size"]),
         "activation": choice(raw["activation"], "activation", ACTIVATIONS),
@@ -134,8 +166,12 @@ def parse_config(body):
         raise RequestError(f"hidden must be a list of {lo} to {hi} layer sizes, got {hidden!r}")
     config["hidden"] = [integer(u, f"hidden[{i}]", *LIMITS["units"]) for i, u in enumerate(hidden)]
     output = choice(raw["output"], "output", ("auto", *OUTPUTS))
-    config["output"] = resolve_output(output, config["dataset"])
-    n_train = config["size"] - round(config["size"] * VALIDATION_FRACTION)
+    data = datasets[config["dataset"]]
+    config["output"] = resolve_output(output, config["dataset"], data)
+    config["features"] = features(raw["features"], config["dataset"], data)
+    for name in ("validation", "l1", "l2", "dropout"):
+        config[name] = number(raw[name], name, *LIMITS[name])
+    n_train = config["size"] - round(config["size"] * config["validation"])
     lo, hi = LIMITS["batch_size"]
     config["batch_size"] = integer(raw["batch_size"], "batch_size", lo, min(hi, n_train))
     return sid, config

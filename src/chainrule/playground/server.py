@@ -11,6 +11,9 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
+``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale
+``GET  /api/export/model``  ``?session=ID`` → the trained network as a chainrule model file
+``GET  /api/export/script`` ``?session=ID`` → a Python script that reproduces the run
 ``POST /api/close``         free a tab's session (the page sends it when it is left)
 ==========================  ==============================================================
 
@@ -33,12 +36,17 @@ import threading
 from importlib import resources
 
 from .datasets import DATASETS
-from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError,
+from .features import FEATURES
+from . import export
+from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
                      parse_config, parse_session, parse_train, session_id)
 from .session import Session, Sessions
+from .upload import parse_csv, uploaded_dataset
 
 #: Largest request body accepted, in bytes: a config is a few hundred.
 MAX_BODY = 16_384
+#: Largest body of an upload: its CSV text (``upload.MAX_CHARS``), escaped as JSON.
+MAX_UPLOAD_BODY = 4 * 65_536 + 1024
 #: Seconds an open connection may wait for a request before it is closed.
 TIMEOUT = 60.0
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
@@ -97,6 +105,8 @@ def options():
                             "features": d.n_features} for name, d in DATASETS.items()},
         "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
         "outputs": {"auto": "chosen by the data set", **OUTPUTS},
+        "features": {name: {"label": label, "columns": columns}
+                     for name, (label, columns, _) in FEATURES.items()},
         "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
     }
 
@@ -111,7 +121,7 @@ def create_app(sessions=None, hosts=None):
     flask = _flask()
     static = resources.files("chainrule.playground") / "static"
     app = flask.Flask(__name__, static_folder=str(static), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BODY  # each endpoint's own limit: body()
     app.json.sort_keys = False  # keep the data sets and options in their natural order
     app.sessions = sessions if sessions is not None else Sessions()
     app.hosts = hosts or loopback_hosts
@@ -119,10 +129,13 @@ def create_app(sessions=None, hosts=None):
     # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
     app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
 
-    def body():
+    def body(limit=MAX_BODY):
+        length = flask.request.content_length
+        if length is not None and length > limit:  # refused before it is read
+            flask.abort(413, description=limit)
         raw = flask.request.get_data(cache=False)
-        if len(raw) > MAX_BODY:
-            raise RequestError(f"the request body is {len(raw)} bytes; at most {MAX_BODY} allowed")
+        if len(raw) > limit:
+            raise RequestError(f"the request body is {len(raw)} bytes; at most {limit} allowed")
         try:
             return json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as error:
@@ -162,7 +175,8 @@ def create_app(sessions=None, hosts=None):
 
     @app.errorhandler(413)
     def too_large(error):
-        return flask.jsonify(error=f"the request body is larger than {MAX_BODY} bytes"), 413
+        limit = error.description if isinstance(error.description, int) else MAX_UPLOAD_BODY
+        return flask.jsonify(error=f"the request body is larger than {limit} bytes"), 413
 
     @app.errorhandler(404)
     def not_found(error):
@@ -183,12 +197,47 @@ def create_app(sessions=None, hosts=None):
     def get_options():
         return options()
 
+    def uploaded_of(sid):
+        return app.sessions.get(sid).uploaded if sid in app.sessions else None
+
     @app.post("/api/configure")
     def configure():
-        sid, config = parse_config(body())
-        session = Session(config)
+        request = body()
+        sid = session_id(request.get("session")) if isinstance(request, dict) else None
+        sid, config = parse_config(request, uploaded_of(sid) if sid else None)
+        session = Session(config, uploaded_of(sid))
         app.sessions.put(sid, session)
         return {**session.state(), "data": session.data_json()}
+
+    @app.post("/api/upload")
+    def upload():
+        request = check_body(body(MAX_UPLOAD_BODY), {"session", "csv"})
+        session = app.sessions.get(session_id(request.get("session")))
+        P, y, scale = parse_csv(request.get("csv"))
+        with session.lock:
+            session.uploaded = uploaded_dataset(P, y, scale)
+        return {"rows": len(P), "classes": session.uploaded.classes, "scale": scale,
+                "dataset": "upload", "title": session.uploaded.title}
+
+    def download(data, filename, mimetype):
+        response = flask.Response(data, mimetype=mimetype)
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/api/export/model")
+    def export_model():
+        session = query_session()
+        with session.lock:
+            data = export.model_bytes(session)
+        return download(data, "chainrule_playground.safetensors", "application/octet-stream")
+
+    @app.get("/api/export/script")
+    def export_script():
+        session = query_session()
+        with session.lock:
+            text = export.script(session)
+        return download(text, export.SCRIPT_NAME, "text/x-python; charset=utf-8")
 
     @app.post("/api/train")
     def train():

@@ -17,10 +17,13 @@ import numpy as np
 
 from .. import names
 from ..divergence import guarded_step
+from ..dropout import Dropout
+from ..layers import Dense
 from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
-from ..network import mlp
-from .datasets import DATASETS, generate
-from .schema import VALIDATION_FRACTION, RequestError
+from ..network import Sequential
+from .datasets import DATASETS
+from .features import expand
+from .schema import RequestError
 
 #: Output activation, loss class for each "output" choice.
 _OUTPUTS = {"sigmoid_bce": ("sigmoid", BinaryCrossEntropy),
@@ -30,11 +33,32 @@ _OUTPUTS = {"sigmoid_bce": ("sigmoid", BinaryCrossEntropy),
 #: Cells per side of the decision-boundary grid; points along the regression curve.
 GRID = 48
 CURVE = 160
+#: Cells per side of each unit's small heatmap in the network diagram.
+UNIT_GRID = 16
 #: The loss curves keep at most this many points (older ones thinned by half).
 HISTORY_POINTS = 400
 #: The 2-D frame shown by the page, and the x range of the regression plot.
 FRAME = (-1.6, 1.6)
 SINE_FRAME = (-3.2, 3.2)
+
+
+def build_network(sizes, config, output, seed):
+    """``mlp(sizes, ...)`` with the playground's L1/L2 on every Dense layer and Dropout after
+    each hidden activation; the same seed draws the same weights as ``mlp`` would."""
+    from ..init import as_generator
+    rng = as_generator(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        last = i == len(sizes) - 2
+        activation = names.activation(output if last else config["activation"],
+                                      "output" if last else "hidden")
+        layers.append(Dense(n_in, n_out, init=names.default_init(activation), seed=rng,
+                            dtype=np.float64, l1=config["l1"], l2=config["l2"]))
+        layers.append(activation)
+        if not last and config["dropout"]:
+            # its own stream of masks, so that the weights do not depend on the dropout setting
+            layers.append(Dropout(config["dropout"], seed=np.random.default_rng([config["seed"], 4, i])))
+    return Sequential(layers, dtype=np.float64)
 
 
 def _floats(array, digits=None):
@@ -54,22 +78,25 @@ class Session:
     initial weights and the order of the mini-batches.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, uploaded=None):
         self.config = config
-        self.data = DATASETS[config["dataset"]]
+        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced
+        self.uploaded = uploaded
+        self.data = uploaded if config["dataset"] == "upload" else DATASETS[config["dataset"]]
         seed = config["seed"]
-        X, y = generate(config["dataset"], config["size"], config["noise"],
-                        np.random.default_rng([seed, 0]))
-        n_val = round(len(X) * VALIDATION_FRACTION)
+        X, y = self.data.make(config["size"], config["noise"], np.random.default_rng([seed, 0]))
+        n_val = round(len(X) * config["validation"])
         order = np.random.default_rng([seed, 1]).permutation(len(X))
-        self.X, self.y = X[order[n_val:]], y[order[n_val:]]
-        self.X_val, self.y_val = X[order[:n_val]], y[order[:n_val]]
+        # the points as drawn (P: the data's own columns) and as the network sees them (X)
+        self.P, self.y = X[order[n_val:]], y[order[n_val:]]
+        self.P_val, self.y_val = X[order[:n_val]], y[order[:n_val]]
+        self.features = config["features"]
+        self.X, self.X_val = expand(self.P, self.features), expand(self.P_val, self.features)
 
         output, loss_class = _OUTPUTS[config["output"]]
         n_out = self.data.classes if output == "softmax" else 1
-        self.sizes = [self.data.n_features, *config["hidden"], n_out]
-        self.net = mlp(self.sizes, hidden=config["activation"], output=output,
-                       seed=np.random.default_rng([seed, 2]), dtype=np.float64)
+        self.sizes = [len(self.features), *config["hidden"], n_out]
+        self.net = build_network(self.sizes, config, output, np.random.default_rng([seed, 2]))
         self.loss = loss_class()
         self.optimizer = names.optimizer(config["optimizer"], lr=config["lr"])
         self.Y = self.loss.prepare(self.y, n_out, self.net.dtype)
@@ -187,12 +214,12 @@ class Session:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.data.task == "regression":
                 x = np.linspace(*SINE_FRAME, CURVE)
-                A = self.net.predict(x.reshape(-1, 1))
+                A = self.net.predict(expand(x.reshape(-1, 1), self.features))
                 return {"kind": "curve", "x": _floats(x, 4), "y": _floats(A[:, 0], 4),
                         "frame": [*SINE_FRAME, -1.6, 1.6]}
             ticks = np.linspace(*FRAME, GRID)
             x1, x2 = np.meshgrid(ticks, ticks[::-1])
-            A = self.net.predict(np.column_stack([x1.ravel(), x2.ravel()]))
+            A = self.net.predict(expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features))
         if A.shape[1] == 1:
             p1 = A[:, 0]
             label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
@@ -200,6 +227,26 @@ class Session:
             label, confidence = A.argmax(axis=1), A.max(axis=1)
         return {"kind": "grid", "size": GRID, "frame": [*FRAME, *FRAME],
                 "label": label.tolist(), "confidence": _floats(confidence, 3)}
+
+    def unit_maps(self):
+        """Each unit's output over the 2-D frame: a UNIT_GRID² image per unit, row 0 at the top.
+
+        One list per column of the diagram: the input features, then each Dense
+        layer's activation A (evaluation mode, so Dropout passes everything).
+        None for a 1-D data set, whose units are functions of x alone.
+        """
+        if self.data.n_features != 2:
+            return None
+        ticks = np.linspace(*FRAME, UNIT_GRID)
+        x1, x2 = np.meshgrid(ticks, ticks[::-1])
+        A = expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features)
+        maps = [A]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self.net.evaluating():
+            for layer in self.net.layers:
+                A = layer.forward(A)
+                if not isinstance(layer, (Dense, Dropout)):  # a unit's picture: its activation
+                    maps.append(A)
+        return [_floats(m.T, 2) for m in maps]
 
     def state(self):
         """Everything the page redraws after a request, as JSON-ready values."""
@@ -213,7 +260,8 @@ class Session:
             "config": self.config, "task": self.data.task, "classes": self.data.classes,
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
-                        "output": self.config["output"],
+                        "output": self.config["output"], "features": self.features,
+                        "maps": self.unit_maps(),
                         "layers": [{"W": _floats(layer.W, 5), "b": _floats(layer.b, 5)}
                                    for layer in self._dense()]},
             "picture": self.picture(),
@@ -223,8 +271,8 @@ class Session:
     def data_json(self):
         """The training and validation points (rounded: they are only drawn)."""
         return {"task": self.data.task, "classes": self.data.classes,
-                "train": {"X": _floats(self.X, 4), "y": _floats(self.y, 4)},
-                "val": {"X": _floats(self.X_val, 4), "y": _floats(self.y_val, 4)}}
+                "train": {"X": _floats(self.P, 4), "y": _floats(self.y, 4)},
+                "val": {"X": _floats(self.P_val, 4), "y": _floats(self.y_val, 4)}}
 
 
 class Sessions:

@@ -15,7 +15,64 @@ const LABELS = {
   sigmoid_bce: "sigmoid + binary cross-entropy", softmax_ce: "softmax + cross-entropy",
   identity_mse: "linear + mean squared error",
 };
-const FIELDS = ["dataset", "noise", "size", "seed", "hidden", "activation", "output", "optimizer", "lr", "batch_size"];
+const FIELDS = ["dataset", "noise", "size", "seed", "validation", "features", "hidden", "activation",
+                "output", "optimizer", "lr", "batch_size", "l1", "l2", "dropout"];
+const PENALTIES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
+// 简体中文 for the page's words, keyed by the English text (the equations stay as they are).
+// Written for learners, in the terms of the Chinese deep-learning textbooks (激活函数, 反向传播).
+const ZH = {
+  "Reset": "重置", "Play": "运行", "Pause": "暂停", "Step": "单步", "speed": "速度", "model": "模型",
+  "script": "脚本", "step": "步数", "epoch": "轮次", "Data": "数据", "data set": "数据集",
+  "noise": "噪声", "points": "点数", "seed": "随机种子", "your points": "你的数据",
+  "validation share": "验证集比例", "Input features": "输入特征", "Network": "网络",
+  "hidden units": "隐藏层单元", "activation": "激活函数", "output / loss": "输出 / 损失",
+  "Training": "训练", "optimizer": "优化器", "learning rate": "学习率", "batch size": "批大小",
+  "Regularisation": "正则化", "L1": "L1", "L2": "L2", "dropout": "Dropout 比例",
+  "Changing a setting resets the run. All computation is chainrule, in Python on the server; this page only draws.":
+    "改动任何设置都会重新开始训练。所有计算都由服务器上的 chainrule（Python）完成，本页面只负责绘图。",
+  "Loss": "损失", "training": "训练集", "validation": "验证集", "Ledger": "计算账本",
+  "Decision boundary": "决策边界", "Regression fit": "回归拟合", "input": "输入", "hidden": "隐藏层",
+  "output": "输出", "loss": "损失", "accuracy": "准确率",
+  "press Step to record one mini-batch": "按“单步”记录一个小批量的完整计算",
+};
+const ZH_HTML = {
+  network: `边：<span class="pos">正</span> / <span class="neg">负</span> 权重，粗细 ∝ |w|；
+    每个方块：该单元在输入平面上的输出（<span class="pos">高于</span> / <span class="neg">低于</span> 0，输出层为相对随机猜测），
+    边框颜色为其偏置的符号；单步之后，可点击单元或连线查看`,
+};
+const ZH_LABELS = {
+  tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "Leaky ReLU", elu: "ELU", gelu: "GELU",
+  softplus: "softplus", identity: "无（线性）", sgd: "SGD（梯度下降）", adam: "Adam", rmsprop: "RMSprop",
+  adagrad: "Adagrad", adamw: "AdamW", auto: "自动（按数据集选择）",
+  sigmoid_bce: "sigmoid + 二元交叉熵", softmax_ce: "softmax + 交叉熵", identity_mse: "线性 + 均方误差",
+  xor: "异或（XOR）", circles: "同心圆", moons: "双月形", spiral: "双螺旋", blobs: "高斯团（3 类）",
+  sine: "正弦（回归）", none: "无",
+};
+let lang = "en";
+const tr = (text) => (lang === "zh" && ZH[text]) || text;
+
+// Every marked element shows its English text (kept from the page) or its translation.
+function applyLanguage() {
+  document.documentElement.lang = lang === "zh" ? "zh-Hans" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    if (node.dataset.en === undefined) node.dataset.en = node.textContent.trim();
+    node.textContent = tr(node.dataset.en);
+  }
+  const caption = document.querySelector("[data-i18n-html]");
+  if (caption.dataset.en === undefined) caption.dataset.en = caption.innerHTML;
+  caption.innerHTML = lang === "zh" ? ZH_HTML.network : caption.dataset.en;
+  for (const select of ["dataset", "activation", "optimizer", "output", "dropout"]) {
+    for (const option of $(select).options) {
+      if (option.dataset.en === undefined) option.dataset.en = option.textContent;
+      option.textContent = (lang === "zh" && ZH_LABELS[option.value]) || option.dataset.en;
+    }
+  }
+  setPlaying(playing);
+  showLedger(!$("ledger").hidden);
+  if (state) render(state);
+}
+
 let lastGood = null;             // the settings of the run on screen: a refused change returns to them
 
 // One session per tab: made here, sent with every request, freed when the tab goes.
@@ -52,17 +109,40 @@ function readConfig() {
     dataset: $("dataset").value, noise: Number($("noise").value), size: Number($("size").value),
     seed: Number($("seed").value), hidden, activation: $("activation").value,
     output: $("output").value, optimizer: $("optimizer").value, lr: Number($("lr").value),
-    batch_size: Number($("batch_size").value),
+    batch_size: Number($("batch_size").value), validation: Number($("validation").value),
+    l1: Number($("l1").value), l2: Number($("l2").value), dropout: Number($("dropout").value),
+    features: Array.from(document.querySelectorAll("#features input:checked:not(:disabled)"), (box) => box.value),
   };
+}
+
+// The feature toggles: x2's features are off for a data set with one input column.
+function updateFeatureToggles() {
+  const columns = options.datasets[$("dataset").value].features;
+  for (const box of document.querySelectorAll("#features input")) {
+    box.disabled = options.features[box.value].columns > columns;
+    box.parentElement.classList.toggle("off", box.disabled);
+  }
 }
 
 // Put settings into the form (from the URL, or back to the last good ones).
 function writeConfig(config) {
   for (const key of FIELDS) {
     if (!(key in config)) continue;
-    $(key).value = key === "hidden" ? [].concat(config.hidden).join(", ") : config[key];
+    if (key === "features") {
+      // a list, a comma-separated string (from the URL), or null: the data's own columns
+      const on = config.features === null ? ["x1", "x2"] : [].concat(config.features).join(",").split(",");
+      for (const box of document.querySelectorAll("#features input")) box.checked = on.includes(box.value);
+    } else {
+      $(key).value = key === "hidden" ? [].concat(config.hidden).join(", ") : config[key];
+    }
   }
+  updateFeatureToggles();
+  showOutputs();
+}
+
+function showOutputs() {
   $("noise-out").textContent = Number($("noise").value).toFixed(2);
+  $("validation-out").textContent = `${Math.round(100 * Number($("validation").value))}%`;
 }
 
 // The setup in the URL's fragment, so that a reload or a shared link restores it.
@@ -74,6 +154,7 @@ function configFromUrl() {
 
 async function configure() {
   setPlaying(false);
+  showOutputs();
   busy = true;
   generation += 1;
   try {
@@ -87,7 +168,8 @@ async function configure() {
     }
     lastGood = asked;
     const params = new URLSearchParams();
-    for (const key of FIELDS) params.set(key, key === "hidden" ? asked.hidden.join(",") : asked[key]);
+    for (const key of FIELDS) params.set(key, Array.isArray(asked[key]) ? asked[key].join(",") : asked[key]);
+    params.set("lang", lang);
     history.replaceState(null, "", `#${params}`);
     points = result.data;
     ledger = null; selected = null; edge = null;
@@ -124,7 +206,7 @@ async function loop(token) {
 
 function setPlaying(on) {
   playing = on;
-  $("play").innerHTML = on ? "&#10074;&#10074; Pause" : "&#9654; Play";
+  $("play").innerHTML = on ? `&#10074;&#10074; ${tr("Pause")}` : `&#9654; ${tr("Play")}`;
   $("play").setAttribute("aria-pressed", String(on));
   if (on) loop(++loops);
 }
@@ -167,8 +249,8 @@ function render(s) {
   drawNetwork();
   drawPicture();
   drawLoss();
-  const m = s.metrics, rows = [["", "training", "validation"], ["loss", fmt(m.loss), fmt(m.val_loss)]];
-  if ("accuracy" in m) rows.push(["accuracy", fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
+  const m = s.metrics, rows = [["", tr("training"), tr("validation")], [tr("loss"), fmt(m.loss), fmt(m.val_loss)]];
+  if ("accuracy" in m) rows.push([tr("accuracy"), fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
   $("metrics").innerHTML = rows.map((r, i) =>
     `<tr>${r.map((c, j) => (i === 0 || j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`)).join("")}</tr>`).join("");
   $("metrics").dataset.loss = m.loss;
@@ -186,7 +268,7 @@ function drawNetwork() {
   const svg = $("network"), net = state.network, sizes = net.sizes;
   svg.replaceChildren();
   const width = 520, height = 300, top = 30;
-  const xs = sizes.map((_, i) => 40 + (i * (width - 80)) / Math.max(1, sizes.length - 1));
+  const xs = sizes.map((_, i) => 70 + (i * (width - 110)) / Math.max(1, sizes.length - 1));
   const y = (n, j) => top + ((j + 0.5) * (height - top - 10)) / n;
   let biggest = 1e-12;
   for (const layer of net.layers) for (const row of layer.W) for (const w of row) biggest = Math.max(biggest, Math.abs(w));
@@ -206,21 +288,53 @@ function drawNetwork() {
   });
   sizes.forEach((n, k) => {
     const last = k === sizes.length - 1;
-    const label = k === 0 ? "input" : last ? `output (${OUTPUT_NAMES[net.output]})` : `hidden ${k} (${net.activation})`;
-    el("text", { x: xs[k] + (k === 0 ? -14 : last ? 14 : 0), y: 14,
+    const label = k === 0 ? tr("input") : last ? `${tr("output")} (${OUTPUT_NAMES[net.output]})` : `${tr("hidden")} ${k} (${net.activation})`;
+    el("text", { x: xs[k] + (k === 0 ? -40 : last ? 14 : 0), y: 14,
                  "text-anchor": k === 0 ? "start" : last ? "end" : "middle" }, svg).textContent = label;
     for (let j = 0; j < n; j++) {
       const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
       if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
       const b = k > 0 ? net.layers[k - 1].b[j] : 0;
-      el("circle", { cx: xs[k], cy: y(n, j), r: 12,
-        fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
-      el("text", { x: xs[k], y: y(n, j) + 3.5, "text-anchor": "middle" }, g).textContent =
-        k === 0 ? `x${j + 1}` : `${j}`;
-      el("title", {}, g).textContent = k === 0 ? `input feature x${j + 1}` : `layer ${k} unit ${j}, bias b = ${b}`;
+      const map = net.maps ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
+      if (map) {
+        // the unit's output over the input plane; its border: the sign of its bias
+        el("image", { href: map, x: xs[k] - 13, y: y(n, j) - 13, width: 26, height: 26,
+                      preserveAspectRatio: "none", class: "map" }, g);
+        el("rect", { x: xs[k] - 13, y: y(n, j) - 13, width: 26, height: 26, fill: "none",
+                     class: "frame", stroke: k === 0 ? "#555" : b >= 0 ? COLORS[1] : COLORS[0] }, g);
+      } else {
+        el("circle", { cx: xs[k], cy: y(n, j), r: 12,
+          fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
+      }
+      const feature = k === 0 ? options.features[net.features[j]].label : null;
+      el("text", { x: xs[k] - (k === 0 ? 16 : 0), y: y(n, j) + 3.5, "text-anchor": k === 0 ? "end" : "middle" }, g)
+        .textContent = k === 0 ? feature : map ? "" : `${j}`;
+      el("title", {}, g).textContent = k === 0 ? `input feature ${feature}` : `layer ${k} unit ${j}, bias b = ${b}`;
       g.addEventListener("click", () => { selected = { layer: k, unit: j }; edge = null; drawNetwork(); renderUnit(); renderEdge(); });
     }
   });
+}
+
+// The value a unit's map shows as white: 0, or chance level for a probability output.
+function outputCentre(net) {
+  return net.output === "sigmoid_bce" ? 0.5 : net.output === "softmax_ce" ? 1 / state.classes : 0;
+}
+
+// A unit's map as an image: blue where its output is above centre, orange below, scaled
+// by the largest deviation over the plane (so each small map uses its full range).
+function unitImage(values, centre) {
+  const n = Math.round(Math.sqrt(values.length)), canvas = document.createElement("canvas");
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext("2d"), image = ctx.createImageData(n, n);
+  let biggest = 1e-9;
+  for (const v of values) if (v !== null) biggest = Math.max(biggest, Math.abs(v - centre));
+  values.forEach((v, i) => {
+    const t = v === null ? 0 : (v - centre) / biggest;
+    const [r, g, b] = classColor(t >= 0 ? 1 : 0, Math.abs(t) * 0.85);
+    image.data.set([r, g, b, 255], 4 * i);
+  });
+  ctx.putImageData(image, 0, 0);
+  return canvas.toDataURL();
 }
 
 function classColor(c, alpha) {
@@ -229,30 +343,61 @@ function classColor(c, alpha) {
   return rgb.map((v) => Math.round(255 + (v - 255) * alpha));
 }
 
+// Axes around a plot area: ticks with labels on the left and bottom, and each axis's name.
+function drawAxes(ctx, area, xRange, yRange, xTicks, yTicks, xName, yName) {
+  const { l, t, r, b } = area;
+  const px = (x) => l + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (r - l);
+  const py = (v) => b - ((v - yRange[0]) / (yRange[1] - yRange[0])) * (b - t);
+  ctx.strokeStyle = "#888"; ctx.fillStyle = "#555"; ctx.lineWidth = 1; ctx.font = "10px sans-serif";
+  ctx.beginPath(); ctx.moveTo(l, t); ctx.lineTo(l, b); ctx.lineTo(r, b); ctx.stroke();
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const x of xTicks) {
+    ctx.beginPath(); ctx.moveTo(px(x), b); ctx.lineTo(px(x), b + 4); ctx.stroke();
+    ctx.fillText(fmt(x, 3), px(x), b + 5);
+  }
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (const v of yTicks) {
+    ctx.beginPath(); ctx.moveTo(l - 4, py(v)); ctx.lineTo(l, py(v)); ctx.stroke();
+    ctx.fillText(fmt(v, 3), l - 5, py(v));
+  }
+  ctx.font = "italic 11px sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
+  ctx.fillText(xName, r, b - 2);
+  ctx.save(); ctx.translate(l + 3, t); ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = "right"; ctx.textBaseline = "top"; ctx.fillText(yName, 0, 0); ctx.restore();
+  ctx.textAlign = "start"; ctx.textBaseline = "alphabetic";
+  return { px, py };
+}
+
+const PLOT = { l: 30, t: 6, r: 314, b: 290 };  // the picture's plot area inside its 320×310 canvas
+
 function drawPicture() {
   const canvas = $("picture"), ctx = canvas.getContext("2d"), pic = state.picture;
-  const W = canvas.width, H = canvas.height;
-  const [x0, x1, y0, y1] = pic.frame;
-  const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (v) => H - ((v - y0) / (y1 - y0)) * H;
-  ctx.clearRect(0, 0, W, H);
-  $("picture-title").textContent = pic.kind === "grid" ? "Decision boundary" : "Regression fit";
+  const [x0, x1, y0, y1] = pic.frame, { l, t, r, b } = PLOT;
+  const px = (x) => l + ((x - x0) / (x1 - x0)) * (r - l), py = (v) => b - ((v - y0) / (y1 - y0)) * (b - t);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  $("picture-title").textContent = tr(pic.kind === "grid" ? "Decision boundary" : "Regression fit");
   if (pic.kind === "grid") {
     const n = pic.size, image = ctx.createImageData(n, n), k = Math.max(2, state.classes);
     for (let i = 0; i < n * n; i++) {
       // paler where the network is unsure: confidence 1/k shows white
       const strength = Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
-      const [r, g, b] = classColor(pic.label[i], 0.15 + 0.55 * strength);
-      image.data.set([r, g, b, 255], 4 * i);
+      const [red, green, blue] = classColor(pic.label[i], 0.15 + 0.55 * strength);
+      image.data.set([red, green, blue, 255], 4 * i);
     }
     const tile = document.createElement("canvas");
     tile.width = tile.height = n;
     tile.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(tile, 0, 0, W, H);
+    ctx.drawImage(tile, l, t, r - l, b - t);
   } else {
     ctx.strokeStyle = "#ccc";
-    ctx.beginPath(); ctx.moveTo(0, py(0)); ctx.lineTo(W, py(0)); ctx.moveTo(px(0), 0); ctx.lineTo(px(0), H); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(l, py(0)); ctx.lineTo(r, py(0)); ctx.moveTo(px(0), t); ctx.lineTo(px(0), b); ctx.stroke();
   }
+  const ticks = (lo, hi) => { const out = []; for (let v = Math.ceil(lo); v <= hi; v++) out.push(v); return out; };
+  drawAxes(ctx, PLOT, [x0, x1], [y0, y1], ticks(x0, x1), ticks(y0, y1),
+           pic.kind === "grid" ? "x₁" : "x", pic.kind === "grid" ? "x₂" : "y");
+  ctx.save();
+  ctx.beginPath(); ctx.rect(l, t, r - l, b - t); ctx.clip();
   if (points) {
     for (const [part, hollow] of [["train", false], ["val", true]]) {
       const { X, y } = points[part];
@@ -272,18 +417,17 @@ function drawPicture() {
     pic.x.forEach((x, i) => (i ? ctx.lineTo(px(x), py(pic.y[i])) : ctx.moveTo(px(x), py(pic.y[i]))));
     ctx.stroke();
   }
+  ctx.restore();
 }
 
 function drawLoss() {
   const canvas = $("loss-chart"), ctx = canvas.getContext("2d"), h = state.history;
-  const W = canvas.width, H = canvas.height, pad = 24;
-  ctx.clearRect(0, 0, W, H);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
   const values = [...h.loss, ...h.val_loss].filter((v) => v !== null && isFinite(v));
   const top = Math.max(1e-9, ...values), last = h.step[h.step.length - 1] || 1;
-  const px = (s) => pad + (s / last) * (W - pad - 6), py = (v) => H - 14 - (v / top) * (H - 24);
-  ctx.fillStyle = "#777"; ctx.font = "10px sans-serif";
-  ctx.fillText(fmt(top, 3), 2, 10); ctx.fillText("0", 2, H - 14); ctx.fillText(`step ${last}`, W - 60, H - 2);
-  ctx.strokeStyle = "#ddd"; ctx.beginPath(); ctx.moveTo(pad, H - 14); ctx.lineTo(W, H - 14); ctx.stroke();
+  const area = { l: 44, t: 8, r: canvas.width - 8, b: canvas.height - 20 };
+  const { px, py } = drawAxes(ctx, area, [0, last], [0, top], [0, last / 2, last].map((v) => Math.round(v)),
+                              [0, top / 2, top], "step", "loss");
   for (const [key, color] of [["val_loss", COLORS[0]], ["loss", "#222"]]) {
     ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
     let started = false;
@@ -339,10 +483,10 @@ function renderLedger() {
 function showLedger(on) {
   $("ledger").hidden = !on;
   $("ledger-toggle").setAttribute("aria-expanded", String(on));
-  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + " Ledger";
+  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + ` ${tr("Ledger")}`;
   if (!ledger) {
     $("ledger-toggle").disabled = true;
-    $("ledger-caption").textContent = "press Step to record one mini-batch";
+    $("ledger-caption").textContent = tr("press Step to record one mini-batch");
     $("unit").hidden = true;
   }
 }
@@ -411,6 +555,55 @@ function renderEdge() {
   box.hidden = false;
 }
 
+// -- your points, and taking the run home ----------------------------------------------
+
+async function uploadCsv(event) {
+  event.stopPropagation();  // not a setting change by itself: the upload decides
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file) return;
+  try {
+    if (file.size > 65536) throw new Error(`the file is ${file.size} bytes; at most 65536 allowed`);
+    const answer = await api("POST", "/api/upload", { csv: await file.text() });
+    addUploadOption(answer.title);
+    $("dataset").value = "upload";
+    updateFeatureToggles();
+    await configure();
+    say(`${answer.rows} points, ${answer.classes} classes, moved into the frame: ` +
+        `(x − [${answer.scale.centre.map((c) => fmt(c)).join(", ")}]) / ${fmt(answer.scale.scale)}`);
+  } catch (error) {
+    say(`the CSV was refused: ${error.message}`, true);
+  }
+}
+
+function addUploadOption(title) {
+  let option = $("dataset").querySelector("option[value=upload]");
+  if (!option) {
+    option = document.createElement("option");
+    option.value = "upload";
+    $("dataset").appendChild(option);
+  }
+  option.textContent = option.dataset.en = title;
+  options.datasets.upload = { title, task: "classification", features: 2 };
+}
+
+async function download(path, fallback) {
+  try {
+    const response = await fetch(`${path}?session=${session}`);
+    if (!response.ok) throw new Error((await response.json()).error);
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name ? name[1] : fallback;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    say(`the download failed: ${error.message}`, true);
+  }
+}
+
 // -- wiring ------------------------------------------------------------------------------
 
 function fill(select, values, labels = {}) {
@@ -426,12 +619,32 @@ async function start() {
   fill($("activation"), options.activations, LABELS);
   fill($("optimizer"), options.optimizers, LABELS);
   fill($("output"), Object.keys(options.outputs), LABELS);
+  fill($("l1"), PENALTIES); fill($("l2"), PENALTIES);
+  fill($("dropout"), DROPOUTS, { 0: "none" });
+  $("features").insertAdjacentHTML("beforeend", Object.entries(options.features).map(([name, f]) =>
+    `<label class="toggle"><input type="checkbox" value="${name}"> ${escapeHtml(f.label)}</label>`).join(""));
   writeConfig(d);
   writeConfig(configFromUrl());
+  lang = new URLSearchParams(location.hash.slice(1)).get("lang") === "zh" ? "zh" : "en";
+  $("lang").value = lang;
+  applyLanguage();
+  $("lang").addEventListener("change", (event) => {
+    event.stopPropagation();
+    lang = $("lang").value;
+    applyLanguage();
+    const params = new URLSearchParams(location.hash.slice(1));
+    params.set("lang", lang);
+    history.replaceState(null, "", `#${params}`);
+  });
   $("controls").addEventListener("change", configure);
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); configure(); });
-  $("noise").addEventListener("input", () => { $("noise-out").textContent = Number($("noise").value).toFixed(2); });
+  $("noise").addEventListener("input", showOutputs);
+  $("validation").addEventListener("input", showOutputs);
+  $("dataset").addEventListener("change", updateFeatureToggles);
   $("reset").addEventListener("click", configure);
+  $("csv").addEventListener("change", uploadCsv);
+  $("export-model").addEventListener("click", () => download("/api/export/model", "model.safetensors"));
+  $("export-script").addEventListener("click", () => download("/api/export/script", "chainrule_playground.py"));
   $("play").addEventListener("click", () => { if (!busy) setPlaying(!playing); });
   $("step").addEventListener("click", step);
   $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
