@@ -60,6 +60,34 @@ def engine(request):
         yield request.param
 
 
+KERNEL_OF = {"SGD": lambda s: "sgd_momentum" if s.get("momentum") else "sgd", "Adam": "adam",
+             "AdamW": "adam", "RMSprop": "rmsprop", "Adagrad": "adagrad"}
+
+
+def kernel_of(name, settings):
+    kernel = KERNEL_OF[name]
+    return kernel(settings) if callable(kernel) else kernel
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts the calls of each compiled kernel, by name: the engine looks a kernel up in
+    the kernels module at every call, so a wrapped one is seen. Empty without numba."""
+    import collections
+    calls = collections.Counter()
+    if FORCED_NUMPY or not _numba_works():
+        return calls
+    with _engine.using("compiled"):
+        kernels = _engine.compiled()
+    for name in ("sgd", "sgd_momentum", "adam", "rmsprop", "adagrad", "softmax_cross_entropy",
+                 "softmax_cross_entropy_rows", "forward_rows"):
+        def counted(*args, _kernel=getattr(kernels, name), _name=name):
+            calls[_name] += 1
+            return _kernel(*args)
+        monkeypatch.setattr(kernels, name, counted)
+    return calls
+
+
 def big_net(dtype, seed=0):
     """A network above the kernels' MIN_SIZE, so the compiled engine really runs on it."""
     net = cr.mlp([20, 150, 10], hidden="tanh", output="softmax", seed=seed, dtype=dtype)
@@ -81,7 +109,7 @@ def step_with(name, settings, net, grads):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
-def test_compiled_equals_numpy(name, settings, dtype):
+def test_compiled_equals_numpy(name, settings, dtype, spy):
     """Same weights and state after 10 steps, to rounding (fused multiply-add, reassociation)."""
     if FORCED_NUMPY or not _numba_works():
         pytest.skip("needs the compiled engine")
@@ -92,8 +120,9 @@ def test_compiled_equals_numpy(name, settings, dtype):
         grads = [rng.standard_normal(net.n_params).astype(dtype) for _ in range(10)]
         rng = np.random.default_rng(3)
         with _engine.using(which):
-            assert uses_kernels(net) == (which == "compiled")
             opt = step_with(name, settings, net, grads)
+        # each step: one call that reads and sums, one that writes
+        assert spy[kernel_of(name, settings)] == (20 if which == "compiled" else 0)
         results[which] = (net.flat_params.copy(), opt.state_dict())
     tol = 1e-5 if dtype == np.float32 else 1e-12
     (p_np, s_np), (p_c, s_c) = results["numpy"], results["compiled"]
@@ -107,7 +136,7 @@ def test_compiled_equals_numpy(name, settings, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_the_fused_softmax_cross_entropy_kernel_equals_numpy(dtype, smoothing):
+def test_the_fused_softmax_cross_entropy_kernel_equals_numpy(dtype, smoothing, spy):
     """The classifier's last step on the compiled engine: the same loss and gradients,
     for integer labels and for target rows (label smoothing makes rows of them)."""
     if FORCED_NUMPY or not _numba_works():
@@ -123,20 +152,22 @@ def test_the_fused_softmax_cross_entropy_kernel_equals_numpy(dtype, smoothing):
         with _engine.using(which):
             value = net.forward_backward(X, loss.prepare(y, 10, dtype), loss)
         out[which] = value, net.flat_grads.copy()
+    kernel = "softmax_cross_entropy_rows" if smoothing else "softmax_cross_entropy"
+    assert spy[kernel] == 1 and sum(spy.values()) == 1
     tol = 1e-5 if dtype == np.float32 else 1e-12
     assert out["compiled"][0] == pytest.approx(out["numpy"][0], rel=tol)
     assert_close(out["compiled"][1], out["numpy"][1], tol, "gradients")
 
 
 @pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
-def test_each_engine_equals_torch_optim(name, settings, engine):
+def test_each_engine_equals_torch_optim(name, settings, engine, spy):
     """Ten steps on one parameter vector, float64: equal to torch.optim within 1e-7."""
     rng = np.random.default_rng(7)
     net = big_net(np.float64)
-    assert uses_kernels(net) == (engine == "compiled")
     start = net.flat_params.copy()
     grads = [rng.standard_normal(net.n_params) for _ in range(10)]
     opt = step_with(name, settings, net, grads)
+    assert spy[kernel_of(name, settings)] == (20 if engine == "compiled" else 0)
     w = torch.nn.Parameter(torch.tensor(start))
     t_opt = getattr(torch.optim, name)([w], **settings)
     for g in grads:
@@ -147,7 +178,7 @@ def test_each_engine_equals_torch_optim(name, settings, engine):
     assert opt.t == 10
 
 
-def test_training_steps_on_each_engine_equal_torch(engine):
+def test_training_steps_on_each_engine_equal_torch(engine, spy):
     """Five mini-batch steps of a classifier (softmax + cross-entropy, Adam), float64: each
     engine's weights equal PyTorch's within 1e-7 (on the compiled engine both the loss's
     gradient and the update are kernels)."""
@@ -171,30 +202,39 @@ def test_training_steps_on_each_engine_equal_torch(engine):
     for i, linear in torch_dense_pairs(net, twin):
         assert_close(net[i].W, linear.weight.detach().numpy().T, 1e-7, f"W of layer {i}")
         assert_close(net[i].b, linear.bias.detach().numpy(), 1e-7, f"b of layer {i}")
+    compiled = engine == "compiled"
+    assert (spy["softmax_cross_entropy"], spy["adam"]) == ((5, 10) if compiled else (0, 0))
 
 
 @pytest.mark.parametrize("name, settings", OPTIONS, ids=IDS)
-def test_a_diverging_fit_keeps_weights_and_state_bitwise(name, settings, engine):
-    """A huge learning rate: DivergenceError, and the weights and the optimizer's state
-    (moments, step count) are bitwise those after the last good step."""
+def test_a_diverging_fit_keeps_weights_and_state_bitwise(name, settings, engine, spy):
+    """Three good steps, then a huge learning rate: the optimizer refuses the step (its
+    new weights overflow), DivergenceError, and the weights and the optimizer's state
+    (moments, step count) are bitwise those after the third step."""
     rng = np.random.default_rng(11)
     X = rng.standard_normal((64, 20))
     y = rng.integers(0, 10, 64)
     net = big_net(np.float32)
-    opt = getattr(cr, name)(**{**settings, "lr": 1e37})
+    opt = getattr(cr, name)(**settings)
     good = []
-    snapshot = cr.LambdaCallback(on_batch_end=lambda b, logs: good.append(
-        (net.flat_params.copy(), opt.state_dict())))
-    before = (net.flat_params.copy(), opt.state_dict())
-    with pytest.raises(cr.DivergenceError):
-        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, epochs=50, batch_size=16,
-                verbose=0, callbacks=[snapshot])
-    params, state = good[-1] if good else before
+
+    def after_batch(b, logs):
+        good.append((net.flat_params.copy(), opt.state_dict()))
+        if len(good) == 3:
+            opt.lr = 1e37
+
+    with pytest.raises(cr.DivergenceError, match="update would have made the weights"):
+        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=opt, epochs=5, batch_size=16,
+                verbose=0, callbacks=[cr.LambdaCallback(on_batch_end=after_batch)])
+    assert len(good) == 3
+    params, state = good[-1]
     np.testing.assert_array_equal(net.flat_params, params)
-    assert opt.t == state["t"]
-    assert set(opt.state_dict()) == set(state)
+    assert opt.t == state["t"] == 3
+    assert set(opt.state_dict()) == set(state) == {"t", *opt.slots()}
     for key, value in state.items():
         np.testing.assert_array_equal(opt.state_dict()[key], value, err_msg=key)
+    # on the compiled engine: three steps of two calls, and the refused one's reading call
+    assert spy[kernel_of(name, settings)] == (7 if engine == "compiled" else 0)
 
 
 @pytest.mark.parametrize("name, settings", [
@@ -306,8 +346,9 @@ def test_kernels_from_two_python_threads_with_torch_and_sklearn_loaded(engine):
 
     def train(seed):
         net = big_net(np.float32, seed=seed)
-        net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=3,
-                batch_size=32, seed=seed, verbose=0)
+        with _engine.using(engine):           # the choice is per thread
+            net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.Adam(lr=0.01), epochs=3,
+                    batch_size=32, seed=seed, verbose=0)
         return net.flat_params
 
     alone = [train(s) for s in (0, 1)]
@@ -325,7 +366,7 @@ def test_kernels_from_two_python_threads_with_torch_and_sklearn_loaded(engine):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden, output", [("relu", "softmax"), ("tanh", "identity"),
                                             ("sigmoid", "sigmoid"), ("relu", "identity")])
-def test_predicting_a_few_rows_on_the_compiled_engine_equals_numpy(hidden, output, dtype):
+def test_predicting_a_few_rows_on_the_compiled_engine_equals_numpy(hidden, output, dtype, spy):
     """One to four rows run through the engine's forward_rows: the same outputs, to rounding."""
     if FORCED_NUMPY or not _numba_works():
         pytest.skip("needs the compiled engine")
@@ -340,10 +381,11 @@ def test_predicting_a_few_rows_on_the_compiled_engine_equals_numpy(hidden, outpu
     for rows in (1, 2, FEW_ROWS, FEW_ROWS + 1):       # FEW_ROWS + 1 rows: NumPy either way
         with _engine.using("numpy"):
             expected = net.predict(X[:rows])
-        got = net.predict(X[:rows])
+        with _engine.using("compiled"):
+            got = net.predict(X[:rows])
         assert got.dtype == dtype and got.shape == expected.shape
         assert_close(got, expected, tol, f"{hidden}/{output}, {rows} rows")
-    assert net._forward_plan(_engine.compiled()) is not False   # the kernel really ran
+    assert spy["forward_rows"] == 3
 
 
 def test_a_network_the_forward_kernel_does_not_know_predicts_on_numpy():
@@ -353,5 +395,6 @@ def test_a_network_the_forward_kernel_does_not_know_predicts_on_numpy():
     X = np.random.default_rng(0).standard_normal((1, 20)).astype(np.float32)
     with _engine.using("numpy"):
         expected = net.predict(X)
-    np.testing.assert_array_equal(net.predict(X), expected)
-    assert net._forward_plan(_engine.compiled()) is False
+    with _engine.using("compiled"):
+        np.testing.assert_array_equal(net.predict(X), expected)
+        assert net._forward_plan(_engine.compiled()) is False

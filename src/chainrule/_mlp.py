@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import names
+from . import engine, names
 from ._mlp_losses import _GlorotUniform
 from .callbacks import History, Run, check_callbacks
 from .dropout import Dropout
@@ -250,6 +250,7 @@ class _BaseMLP(BaseEstimator):
         callbacks = _check_callbacks(self.callbacks)
         history = History()
         run = Run(net, optimizer, self._loss, history, 1 if incremental else self.max_iter, -(-n // batch))
+        engine.prepare(run.epochs * run.batches_per_epoch * net.n_params)  # load kernels if it pays
         run.rng = self._rng
         callbacks = [history, *callbacks]
         for cb in callbacks:

@@ -16,6 +16,7 @@ from . import regularization as _regularization
 from . import sampling as _sampling
 from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
                         check_callbacks, overrides)
+from . import engine
 from .init import as_generator
 from .network import check_trainable
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss
@@ -190,6 +191,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     from .checkpoint import ModelCheckpoint, restore
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
+    engine.prepare(epochs * (batches.count or 1) * net.n_params)  # load the kernels if it pays
     run.rng = rng  # checkpoints save its state
     run.callbacks = all_callbacks
     if val_rows is not None:

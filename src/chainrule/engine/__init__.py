@@ -15,14 +15,24 @@ Choosing:
   uses them when numba imports, silently NumPy otherwise.
 * ``cr.show_config()`` (and ``chainrule --version``) says what runs.
 
-``import chainrule`` never imports numba: the kernels module is imported,
-and each kernel compiled (then cached on disk: once per machine), the first
-time a problem is big enough to use it. Once loaded a kernel is faster than
-NumPy at every size (Adam on 17 parameters: 1 µs against 7 µs), but loading
-costs about 0.5 s once per process (importing numba, reading the cache) and
-compiling 1-2 s once per machine. Below ``MIN_SIZE`` parameters that is not
-repaid in a typical run (XOR 2-4-1's 10 000 steps would save ~0.06 s), so
-tiny networks stay on NumPy.
+``import chainrule`` never imports numba. Loading the kernels costs about
+0.4 s once per process (importing numba, reading the kernel cache; compiling
+them, 1-2 s, happens once per machine), and a loaded kernel is faster than
+NumPy at every size (Adam on 17 parameters: 1 µs against 7 µs; on 235 k:
+0.27 ms against 0.64 ms). So the kernels are loaded only where that pays:
+
+* ``"compiled"`` loads them the first time a network of ``MIN_SIZE`` or more
+  parameters takes a step or predicts;
+* ``"auto"`` loads them when a fit's planned work, steps × parameters, is at
+  least ``LOAD_WORK`` (``prepare``, called by fit and the estimators), and
+  otherwise uses them only once loaded: a one-row ``predict`` in a fresh
+  process, or a short fit of a small network, never waits for numba. Call
+  ``load()`` at a service's start to have its predictions use them.
+
+Networks below ``MIN_SIZE`` parameters (XOR 2-4-1) always run on NumPy, so
+their results never depend on what else the process did. Elsewhere the engine
+can differ between two calls of one process (before and after the kernels
+were loaded); the results agree to rounding.
 
 Threads. The kernels run on the calling thread. numba's parallel loops were
 measured on this project's 2-core machine and lost: with the ``workqueue``
@@ -36,23 +46,29 @@ one, and nothing spins against anything. The kernels release the GIL
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import warnings
 
 ENGINES = ("auto", "numpy", "compiled")
 
-#: Networks with fewer parameters stay on NumPy: the one-time cost of loading
-#: the kernels is not repaid (see above).
+#: Networks with fewer parameters always run on NumPy (see above).
 MIN_SIZE = 4096
 
+#: Planned steps × parameters from which "auto" loads the kernels for a fit: Adam saves
+#: about 1.6 ns per parameter and step (0.64 → 0.27 ms on 235 k), which repays a 0.4 s
+#: load after ~2.5e8 (two epochs of the epoch benchmark's 469 steps × 235 k parameters).
+LOAD_WORK = 2.5e8
+
 _choice = None          # set_engine's choice, else the environment's
+_local = contextvars.ContextVar("chainrule_engine", default=None)   # using()'s, per thread
 _kernels = None         # the imported kernels module, False when it cannot be imported
 _error = None           # why it could not
 _warned = False         # "compiled" was asked for without numba: said once per process
 
 
 def _requested():
-    choice = _choice if _choice is not None else os.environ.get("CHAINRULE_ENGINE", "auto")
+    choice = _local.get() or _choice or os.environ.get("CHAINRULE_ENGINE") or "auto"
     choice = choice.strip().lower()
     if choice not in ENGINES:
         raise ValueError(f"CHAINRULE_ENGINE must be one of {', '.join(ENGINES)}, got {choice!r}")
@@ -66,36 +82,49 @@ def set_engine(name):
     """
     global _choice
     if name is not None:
-        if not isinstance(name, str):
-            raise TypeError(f"engine must be a string, one of {', '.join(ENGINES)}; got {name!r}")
-        if name.strip().lower() not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {name!r}")
+        _check_name(name)
     _choice = name
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"engine must be a string, one of {', '.join(ENGINES)}; got {name!r}")
+    if name.strip().lower() not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {name!r}")
 
 
 class using:
     """Context manager: ``with engine.using("numpy"): ...`` runs that block on one engine.
 
-    The choice is the process's, as ``set_engine``'s: other threads see it too.
+    The choice holds for the thread (and context) that entered the block only;
+    ``set_engine`` sets the process's default.
     """
 
     def __init__(self, name):
+        _check_name(name)
         self.name = name
 
     def __enter__(self):
-        self.saved = _choice
-        set_engine(self.name)
+        self.token = _local.set(self.name)
 
     def __exit__(self, *exc):
-        set_engine(self.saved)
+        _local.reset(self.token)
 
 
 def compiled():
-    """The compiled kernels module, or None when the NumPy engine runs."""
-    global _kernels, _error, _warned
-    choice = _requested()
-    if choice == "numpy":
+    """The compiled kernels module, loading it if need be; None on the NumPy engine."""
+    if _requested() == "numpy":
         return None
+    return _load()
+
+
+def load():
+    """Load the kernels now (unless the NumPy engine is chosen); True when they run."""
+    return compiled() is not None
+
+
+def _load():
+    global _kernels, _error, _warned
     if _kernels is None:
         try:
             from . import kernels as module
@@ -104,27 +133,42 @@ def compiled():
         else:
             _kernels = module
     if _kernels is False:
-        if choice == "compiled" and not _warned:
+        if _requested() == "compiled" and not _warned:
             _warned = True
             warnings.warn(f"the compiled engine was asked for but numba cannot be imported "
-                          f"({_error}); running on NumPy", RuntimeWarning, stacklevel=3)
+                          f"({_error}); running on NumPy", RuntimeWarning, stacklevel=4)
         return None
     return _kernels
 
 
-def kernels_for(size, dtype):
-    """The compiled kernels module for ``size`` elements of ``dtype``, or None for NumPy.
+def prepare(work):
+    """Called as a fit starts, with its planned steps × parameters: "auto" loads the
+    kernels when that work repays loading them (``LOAD_WORK``). Also checks
+    ``CHAINRULE_ENGINE`` early, whatever the network's size."""
+    if _requested() == "auto" and work >= LOAD_WORK and _kernels is None:
+        _load()
 
-    None when the NumPy engine is chosen or numba is missing, below ``MIN_SIZE``,
-    and for dtypes other than float32 and float64 (float16 runs on NumPy).
+
+def kernels_for(size, dtype):
+    """The kernels module for a network of ``size`` parameters of ``dtype``, or None for NumPy.
+
+    None on the NumPy engine or without numba, below ``MIN_SIZE``, for dtypes
+    other than float32 and float64 (float16 runs on NumPy), and, on "auto",
+    while the kernels are not loaded (see ``prepare``).
     """
     if size < MIN_SIZE or dtype.char not in "fd":
         return None
-    return compiled()
+    choice = _requested()
+    if choice == "numpy":
+        return None
+    if choice == "auto":
+        return _kernels or None
+    return _load()
 
 
 def name():
-    """The engine that runs a problem of compiled size: "compiled" or "numpy"."""
+    """The engine for networks of ``MIN_SIZE`` or more parameters, loading the kernels if
+    need be: "compiled" or "numpy"."""
     return "compiled" if compiled() is not None else "numpy"
 
 
