@@ -82,9 +82,9 @@ def _mostly_numbers(series):
     return pandas().to_numeric(present, errors="coerce").notna().mean() >= _NUMERIC_SHARE
 
 
-def _id_reason(column, kept):
-    """Why ``column`` (its training rows ``kept``) looks like an ID, or None."""
-    present = kept.dropna()
+def _id_reason(column):
+    """Why ``column`` (all its rows: a row number is consecutive only in full) looks like an ID."""
+    present = column.dropna()
     n = len(present)
     if n < _ID_ROWS:
         return None
@@ -141,7 +141,7 @@ class Preprocessing:
                 i, value = first_text(column)
                 raise ValueError(f"{row(where, i)}: column {name!r} holds numbers but also the "
                                  f"text {value!r}; fix or remove that value")
-            reason = None if str(name) in keep_id else _id_reason(column, kept)
+            reason = None if str(name) in keep_id else _id_reason(column)
             if reason is not None:
                 dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
             elif is_numeric(column):

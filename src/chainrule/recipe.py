@@ -288,7 +288,9 @@ def train_table(frame, target, where, settings, warn=print):
     rows = np.arange(len(frame))
     if s.validation > 0:
         classes, counts = np.unique(labels, return_counts=True) if classify else (None, None)
-        stratify = labels if classify and counts.min() >= 2 else None
+        # stratified when every class can be split and the validation part can hold them all
+        stratify = labels if classify and counts.min() >= 2 \
+            and math.ceil(s.validation * len(rows)) >= len(classes) else None
         train_rows, val_rows = train_test_split(rows, test_size=s.validation,
                                                 random_state=s.seed, stratify=stratify)
     else:
