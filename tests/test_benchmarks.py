@@ -247,3 +247,21 @@ def test_paired_ratio_compares_within_rounds():
     times = {"a": [1.0, 1.0, 2.0, 2.0, 2.0], "b": [2.0, 2.0, 4.0, 4.0, 1.0]}
     assert common.paired_ratio(times, "a", "b") == 0.5
     assert common.paired_ratio(times, "a", "missing") is None
+
+
+def test_tabular_benchmark_scores_three_contenders_on_the_same_splits():
+    from benchmarks import tabular
+    results = tabular.run(["iris"], splits=1, extra=["--hidden", "8"], say=lambda s: None)
+    scores = results["iris"]["scores"]
+    assert set(scores) == {"chainrule train", "scikit-learn MLP", "HistGradientBoosting"}
+    assert all(len(v) == 1 and 0.5 < v[0] <= 1 for v in scores.values())
+    table, verdict = tabular.markdown(results, 1)
+    assert table.count("\n") == 3 and "| iris (scikit-learn) | 150 × 4 | accuracy |" in table
+    assert "Target 1" in verdict and "Target 2" in verdict
+
+
+def test_tabular_benchmark_big_table_has_text_and_missing_values():
+    from benchmarks import tabular
+    frame = tabular.big_table(500)
+    assert frame.shape == (500, 11) and frame.isna().any().any()
+    assert set(frame.churn) == {"yes", "no"} and frame.city.dtype == object or str(frame.city.dtype) != "float64"

@@ -39,10 +39,11 @@ def run(capsys, *argv):
 
 
 def test_train_reports_validation_accuracy(cancer_csv, tmp_path, capsys):
-    code, out, err = run(capsys, "train", cancer_csv, "--target", "diagnosis", "--hidden", "16,8",
-                         "--epochs", "150", "--out", tmp_path / "m.safetensors")
+    code, out, err = run(capsys, "train", cancer_csv, "--target", "diagnosis",
+                         "--out", tmp_path / "m.safetensors")
     assert code == 0 and (tmp_path / "m.safetensors").exists()
-    assert "MLPClassifier [16, 8]" in out and "validation accuracy" in out
+    assert re.search(r"MLPClassifier \[\d+(, \d+)*\] on 455 rows: best epoch \d+ of \d+;", out), out
+    assert "validation accuracy" in out
     accuracy = float(out.split("validation accuracy ")[1].split()[0])
     assert accuracy > 0.93
     assert "training" in err  # the progress bar
@@ -274,3 +275,263 @@ def test_hostile_model_files_give_a_clean_error(tmp_path, capsys, cancer_model, 
 def test_info_skips_a_validation_record_of_the_wrong_type(tmp_path, capsys, cancer_model):
     code, out, _ = run(capsys, "info", _hostile_model(tmp_path, "validation", cancer_model))
     assert code == 0 and "MLPClassifier" in out and "validation:" not in out
+
+# -- issue 17: the recipe, careful columns, checks before training ----------------------------
+
+def _train(capsys, csv, target, out, *more):
+    return run(capsys, "train", csv, "--target", target, "--quiet", "--hidden", "16",
+               "--out", out, *more)
+
+
+def _lines(err):
+    return [line for line in err.strip().splitlines() if line]
+
+
+def _linear_csv(path, n=400, seed=0):
+    """y = 300000 + 900·a − 400·b exactly, plus a text column that does not matter."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    frame = pd.DataFrame({"a": a, "b": b, "shop": rng.choice(["x", "y"], n),
+                          "price": 300_000 + 900 * a - 400 * b})
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_a_target_near_3e5_is_standardised_and_fits_a_linear_relation(tmp_path, capsys):
+    frame = _linear_csv(tmp_path / "house.csv")
+    code, out, _ = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st")
+    assert code == 0, out
+    assert float(out.split("validation R² ")[1].split()[0]) > 0.99
+    code, out, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "house.csv")
+    predicted = np.array(out.splitlines()[1:], dtype=float)
+    truth = frame["price"].to_numpy()
+    assert 1 - np.sum((predicted - truth) ** 2) / np.sum((truth - truth.mean()) ** 2) > 0.99
+    code, out, _ = run(capsys, "info", tmp_path / "m.st")
+    assert re.search(r"target:     standardised in training \(mean [23]\d{5}(\.\d*)?, std \d+", out), out
+
+
+def test_early_stopping_keeps_the_best_epoch_and_refit_trains_that_many(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    n = 200  # a noisy target and a wide network: validation loss turns up early
+    frame = pd.DataFrame(rng.normal(size=(n, 6)), columns=list("abcdef"))
+    frame["y"] = np.where(frame.a + rng.normal(scale=1.5, size=n) > 0, "up", "down")
+    frame.to_csv(tmp_path / "noisy.csv", index=False)
+    code, out, _ = run(capsys, "train", tmp_path / "noisy.csv", "--target", "y", "--quiet",
+                       "--hidden", "64", "--lr", "0.01", "--patience", "5", "--out", tmp_path / "m.st")
+    assert code == 0
+    best, run_for = map(int, re.search(r"best epoch (\d+) of (\d+)", out).groups())
+    assert run_for == best + 5 and "still falling" not in out
+    code, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert f"best epoch {best} of {run_for} (patience 5), its weights kept" in info
+    code, out, _ = run(capsys, "train", tmp_path / "noisy.csv", "--target", "y", "--quiet",
+                       "--hidden", "64", "--lr", "0.01", "--patience", "5", "--refit",
+                       "--out", tmp_path / "r.st")
+    assert code == 0 and f"refit on all 200 rows for {best} epochs" in out
+    code, info, _ = run(capsys, "info", tmp_path / "r.st")
+    assert f"refit:      on all 200 rows for {best} epochs" in info
+    assert f"training:   adam, {best} epochs" in info
+
+
+def test_best_epoch_callback_restores_the_weights_of_the_lowest_validation_loss():
+    from chainrule.recipe import BestEpoch, make_estimator
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    y = X[:, 0] + rng.normal(scale=2.0, size=120)
+    losses = []
+
+    class Record(BestEpoch):
+        def on_epoch_end(self, epoch, logs):
+            super().on_epoch_end(epoch, logs)
+            losses.append(logs["val_loss"])
+
+    best = Record(X[80:], y[80:, None], classify=False, patience=4)
+    est = make_estimator("regress", (64,), 300, 0.02, 0.0, 0.0, 16, 0, False, callbacks=[best])
+    est.fit(X[:80], y[:80])
+    assert best.stopped and len(losses) == best.epochs < 300
+    assert best.best_epoch == int(np.argmin(losses)) + 1 < best.epochs
+    assert best.loss(est.network_.predict(X[80:])) == min(losses)  # the best epoch's weights
+    assert est.n_iter_ == best.epochs
+
+
+def test_validation_0_trains_every_row_for_a_fixed_epoch_count(tmp_path, capsys):
+    _linear_csv(tmp_path / "house.csv", n=60)
+    code, _, err = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st",
+                          "--validation", "0")
+    assert code == 1 and "--validation 0 trains on every row for a fixed number of epochs" in err
+    code, out, _ = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st",
+                          "--validation", "0", "--epochs", "7")
+    assert code == 0 and "on all 60 rows for 7 epochs (no validation split)" in out
+    code, _, err = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st",
+                          "--validation", "0", "--epochs", "7", "--refit")
+    assert code == 1 and "--refit needs a validation split" in err
+
+
+def test_values_near_1e300_are_scaled_and_an_infinite_column_is_refused_first(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 200
+    big = rng.normal(size=n)
+    frame = pd.DataFrame({"huge": big * 1e300, "noise": rng.normal(size=n),
+                          "y": np.where(big > 0, "pos", "neg")})
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    code, out, err = _train(capsys, tmp_path / "huge.csv", "y", tmp_path / "m.st")
+    assert code == 0 and err == "", err
+    assert float(out.split("validation accuracy ")[1].split()[0]) > 0.9  # the column was used
+    code, out, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "huge.csv")
+    assert code == 0 and err == ""
+    assert np.mean(np.array(out.splitlines()[1:]) == frame.y.to_numpy()) > 0.9
+    (tmp_path / "inf.csv").write_text("a,b,y\n1,2,p\n3,4,q\n5,1e309,p\n7,8,q\n9,1,p\n")
+    code, out, err = _train(capsys, tmp_path / "inf.csv", "y", tmp_path / "inf.st")
+    assert code == 1 and out == "" and not (tmp_path / "inf.st").exists()
+    assert _lines(err) == [f"chainrule: error: {tmp_path / 'inf.csv'}: row 3 (line 4): "
+                           "column 'b' is infinite"]
+
+
+def test_codes_that_look_like_numbers_stay_text_at_predict(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 240
+    code_col = rng.choice(["1", "2", "x"], n)
+    frame = pd.DataFrame({"code": code_col, "v": rng.normal(size=n),
+                          "y": np.where(code_col == "1", "pos", "neg")})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    assert _train(capsys, tmp_path / "train.csv", "y", tmp_path / "m.st")[0] == 0
+    rows = frame[frame.code != "x"].head(20).drop(columns="y")
+    rows.to_csv(tmp_path / "all.csv", index=False)
+    holey = rows.copy()
+    holey.iloc[0, 0] = None  # pandas now reads the codes 1, 2 as the floats 1.0, 2.0
+    holey.to_csv(tmp_path / "holey.csv", index=False)
+    assert "1.0" in pd.read_csv(tmp_path / "holey.csv")["code"].astype(str).tolist()
+    _, before, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "all.csv", "--proba")
+    code, after, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "holey.csv", "--proba")
+    assert code == 0 and err == ""
+    assert before.splitlines()[2:] == after.splitlines()[2:]  # every row but the emptied one
+    assert set(before.splitlines()[1].split(",")[0:1]) <= {"pos", "neg"}
+
+
+def test_id_like_columns_are_left_out_with_a_warning(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 100
+    frame = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in rng.permutation(n)],
+                          "row": np.arange(n), "v": rng.normal(size=n)})
+    frame["y"] = np.where(frame.v > 0, "a", "b")
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    code, out, err = _train(capsys, tmp_path / "ids.csv", "y", tmp_path / "m.st")
+    assert code == 0
+    assert "column 'customer_id' left out as ID-like: a distinct value in 100 of its 100 rows; " \
+           "--keep-id customer_id uses it" in err
+    assert "column 'row' left out as ID-like: its 100 values are the consecutive integers 0..99" in err
+    code, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "left out:   'customer_id'" in info and "numeric:    v (standardised)" in info
+    code, out, err = _train(capsys, tmp_path / "ids.csv", "y", tmp_path / "k.st",
+                            "--keep-id", "row")
+    assert code == 0 and "'row' left out" not in err and "'customer_id' left out" in err
+
+
+def test_rare_categories_share_an_other_column_and_unseen_ones_are_reported(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 300
+    town = np.where(rng.random(n) < 0.7, rng.choice(["big", "mid"], n),
+                    np.array([f"village{i}" for i in rng.integers(0, 60, n)]))
+    frame = pd.DataFrame({"town": town, "v": rng.normal(size=n)})
+    frame["y"] = np.where(frame.v > 0, "a", "b")
+    frame.to_csv(tmp_path / "towns.csv", index=False)
+    code, _, _ = _train(capsys, tmp_path / "towns.csv", "y", tmp_path / "m.st")
+    assert code == 0
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert re.search(r"town \(\d+ categories \+ other\)", info), info
+    new = pd.DataFrame({"town": ["big", "atlantis", "atlantis", "village3"], "v": [0.1] * 4})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    code, out, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "new.csv")
+    assert code == 0 and len(out.splitlines()) == 5
+    assert _lines(err) == ["chainrule: warning: column 'town': 2 of 4 rows hold a category not "
+                           "seen in training ('atlantis'); encoded as none of the known categories"]
+
+
+def test_duplicate_headers_and_missing_targets_are_refused(tmp_path, capsys):
+    (tmp_path / "dup.csv").write_text("a,target,target\n1,2,3\n4,5,6\n")
+    code, _, err = _train(capsys, tmp_path / "dup.csv", "target", tmp_path / "m.st")
+    assert code == 1 and _lines(err) == [
+        f"chainrule: error: {tmp_path / 'dup.csv'} has duplicate column headers 'target': each "
+        "column needs its own name (rename or remove the copies)"]
+    rows = "\n".join(f"{i},{'' if i == 3 else i % 2}" for i in range(12))
+    (tmp_path / "holes.csv").write_text("x,y\n" + rows + "\n")
+    code, _, err = _train(capsys, tmp_path / "holes.csv", "y", tmp_path / "m.st")
+    assert code == 1 and "row 4 (line 5): the target 'y' is missing (1 rows in all)" in err
+    assert "--drop-missing-target" in err
+    code, out, err = _train(capsys, tmp_path / "holes.csv", "y", tmp_path / "m.st",
+                            "--drop-missing-target", "--keep-id", "x")
+    assert code == 0 and "left out 1 rows whose target 'y' is missing" in err
+
+
+def test_semicolon_files_keep_columns_and_six_digit_probabilities(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "income": rng.normal(size=n) * 9,
+                          "age": rng.integers(20, 70, n)})
+    frame["buys"] = np.where(frame.income > 0, "yes", "no")
+    frame.to_csv(tmp_path / "semi.csv", sep=";", index=False)
+    code, out, err = _train(capsys, tmp_path / "semi.csv", "buys", tmp_path / "m.st")
+    assert code == 0 and "'id' left out" in err
+    code, out, err = _train(capsys, tmp_path / "semi.csv", "buys", tmp_path / "m2.st",
+                            "--sep", ",")
+    assert code == 1 and "has no column 'buys'" in err
+    frame.drop(columns="buys").to_csv(tmp_path / "new.tsv", sep="\t", index=False)
+    code, out, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "new.tsv", "--keep",
+                         "id", "--proba")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "id,prediction,proba_no,proba_yes" and len(lines) == n + 1
+    for line, ident in zip(lines[1:], frame.id):
+        got_id, _, *probas = line.split(",")
+        assert got_id == ident
+        for p in probas:
+            assert len(re.sub(r"e[-+]\d+$", "", p).replace(".", "").lstrip("0")) <= 6, p
+    code, _, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "new.tsv", "--keep", "nope")
+    assert code == 1 and "--keep 'nope': no such column" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "{tmp}/absent.st", "{csv}"], "{tmp}/absent.st: no such model file"),
+    (["info", "{tmp}/absent.st"], "{tmp}/absent.st: no such model file"),
+    (["info", "{csv}"], "{csv} is not a chainrule model file (a .safetensors file written by "
+                        "chainrule train or est.save)"),
+    (["predict", "{csv}", "{csv}"], "{csv} is not a chainrule model file"),
+    (["predict", "{model}", "{model}"], "{model} is not a table: it holds binary data"),
+])
+def test_missing_files_and_wrong_kinds_of_file_are_one_line(argv, message, tmp_path, cancer_csv,
+                                                           cancer_model, capsys):
+    fill = dict(tmp=tmp_path, csv=cancer_csv, model=cancer_model)
+    code, out, err = run(capsys, *[a.format(**fill) for a in argv])
+    assert code == 1 and out == ""
+    lines = _lines(err)
+    assert len(lines) == 1 and lines[0].startswith("chainrule: error: " + message.format(**fill))
+
+
+def test_a_network_too_large_for_memory_is_refused_before_training(tmp_path, cancer_csv, capsys):
+    code, out, err = run(capsys, "train", cancer_csv, "--target", "diagnosis", "--quiet",
+                         "--hidden", "100000000,100000000", "--out", tmp_path / "m.st")
+    assert code == 1 and out == "" and not (tmp_path / "m.st").exists()
+    assert re.fullmatch(r"chainrule: error: --hidden: the network \[30, 100000000, 100000000, 1\] "
+                        r"has [\d,]+ parameters and needs about [\d,.]+ GiB to train; this machine "
+                        r"has [\d,.]+ [GM]iB available: choose smaller --hidden", err.strip()), err
+
+
+def test_a_missing_safetensors_is_named_before_training(tmp_path, cancer_csv):
+    done = _without(["safetensors"], "train", cancer_csv, "--target", "diagnosis",
+                    "--out", tmp_path / "m.st")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("chainrule: error: chainrule train needs safetensors: "
+                           "pip install 'chainrule[tabular]'\n")
+    assert "training" not in done.stderr  # no progress bar: nothing was trained
+
+
+def test_quantile_scaling_trains_and_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 200
+    skewed = rng.lognormal(sigma=3, size=n)
+    frame = pd.DataFrame({"s": skewed, "y": np.where(skewed > np.median(skewed), "hi", "lo")})
+    frame.to_csv(tmp_path / "skew.csv", index=False)
+    code, out, _ = _train(capsys, tmp_path / "skew.csv", "y", tmp_path / "m.st", "--scale", "quantile")
+    assert code == 0 and float(out.split("validation accuracy ")[1].split()[0]) > 0.9
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "numeric:    s (quantiles to a normal)" in info
+    assert "missing:    a missing number counts as the training mean" in info

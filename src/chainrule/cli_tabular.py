@@ -1,0 +1,287 @@
+"""``chainrule train``, ``predict`` and ``info``: networks for tables, from the command line.
+
+Everything that can be checked before training is (the packages the command
+needs, the output folder, the table, the network's size); training follows
+:mod:`chainrule.recipe`; errors are one line, warnings go to stderr.
+"""
+from __future__ import annotations
+
+import math
+
+import os
+import sys
+
+from .recipe import DEFAULTS
+
+
+def add_commands(commands):
+    """Add the train, predict and info sub-commands to ``commands`` (argparse)."""
+    d = DEFAULTS
+    train = commands.add_parser(
+        "train", help="train a network on a CSV or Parquet table",
+        description="Train an MLP on a table the way tabular-MLP baselines do: numeric columns "
+        "standardised, text columns one-hot encoded, ID-like columns left out, a regression "
+        "target standardised, early stopping on a held-out validation split with the best "
+        "epoch's weights restored.")
+    train.add_argument("data", help="a .csv or .parquet file with a header row")
+    train.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    train.add_argument("--out", required=True, metavar="MODEL.safetensors", help="where to save the model")
+    train.add_argument("--task", choices=["classify", "regress"],
+                       help="default: classify text, boolean and few-integer targets, regress others")
+    train.add_argument("--hidden", default=",".join(map(str, d["hidden"])), metavar="N,N,...",
+                       help=f"hidden layer sizes (default {','.join(map(str, d['hidden']))})")
+    train.add_argument("--epochs", type=int, default=None,
+                       help=f"most epochs (default {d['max_epochs']}; early stopping usually ends "
+                       "sooner); with --validation 0, the exact count (required)")
+    train.add_argument("--patience", type=int, default=None,
+                       help=f"stop after this many epochs without a better validation loss "
+                       f"(default {d['patience']})")
+    train.add_argument("--refit", action="store_true",
+                       help="after early stopping, train again on every row for the best epoch count")
+    train.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d['lr']:g})")
+    train.add_argument("--alpha", type=float, default=None,
+                       help=f"L2 penalty on the weights (default {d['alpha']:g})")
+    train.add_argument("--dropout", type=float, default=None,
+                       help=f"dropout rate after each hidden layer (default {d['dropout']:g})")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help=f"default min({d['batch_size']}, rows)")
+    train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
+                       help="share of rows held out for early stopping and the reported score "
+                       "(default 0.2; 0 trains on every row for --epochs)")
+    train.add_argument("--scale", choices=["standard", "quantile"], default="standard",
+                       help="numeric columns: standardise (default) or map through their "
+                       "quantiles to a normal (for skewed columns)")
+    train.add_argument("--keep-id", action="append", default=[], metavar="COLUMN",
+                       help="use this column although it looks like an ID (repeatable)")
+    train.add_argument("--drop-missing-target", action="store_true",
+                       help="leave out rows whose target is missing (default: refuse them)")
+    train.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=train_command)
+    predict = commands.add_parser("predict", help="predict for each row of a table",
+                                  description="Write one prediction per row as CSV (to stdout "
+                                  "unless --out is given).")
+    predict.add_argument("model", help="a model file written by chainrule train")
+    predict.add_argument("data", help="a .csv or .parquet file with the training feature columns")
+    predict.add_argument("--proba", action="store_true",
+                         help="add one probability column per class (6 significant digits)")
+    predict.add_argument("--keep", action="append", default=[], metavar="COLUMN",
+                         help="copy this column (an ID, say) into the predictions (repeatable)")
+    predict.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    predict.add_argument("--out", metavar="FILE.csv", help="write here instead of stdout")
+    predict.set_defaults(func=predict_command)
+    info = commands.add_parser("info", help="describe a model file")
+    info.add_argument("model", help="a model file written by chainrule train or est.save")
+    info.set_defaults(func=info_command)
+
+
+def _hidden_sizes(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        sizes = None
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--hidden must be comma-separated positive integers such as 64,32, "
+                         f"got {text!r}")
+    return sizes
+
+
+def needs(command, module, package, extra):
+    """Import ``module`` or raise ImportError saying which extra ``command`` needs."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{command} needs {package}: pip install 'chainrule[{extra}]'") from None
+
+
+def _needs_sklearn(command):
+    needs(command, "sklearn", "scikit-learn", "sklearn")
+    needs(command, "scipy", "scipy", "sklearn")
+
+
+def check_out(path, option="--out"):
+    """Fail before any work when ``path`` cannot be written: its folder must exist."""
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ValueError(f"{option} {path} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'model.safetensors')}")
+    folder = os.path.dirname(full)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def _warn(text):
+    print(f"chainrule: warning: {text}", file=sys.stderr)
+
+
+def train_command(args):
+    # every package the command will need, and the output folder, before any work
+    check_out(args.out)
+    _needs_sklearn("chainrule train")
+    needs("chainrule train", "pandas", "pandas", "tabular")
+    needs("chainrule train", "safetensors", "safetensors", "tabular")
+    if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
+        needs("chainrule train", "pyarrow", "pyarrow", "tabular")
+    from .recipe import Settings, train_table
+    from .tabular import read_table
+
+    settings = Settings(task=args.task, hidden=_hidden_sizes(args.hidden), epochs=args.epochs,
+                        lr=args.lr, alpha=args.alpha, dropout=args.dropout,
+                        batch_size=args.batch_size, patience=args.patience,
+                        validation=args.validation, refit=args.refit, seed=args.seed,
+                        scale=args.scale, keep_id=args.keep_id,
+                        drop_missing_target=args.drop_missing_target, verbose=not args.quiet)
+    frame = read_table(args.data, sep=args.sep)
+    est, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
+    est.save(args.out, metadata=metadata)
+    val = metadata["tabular"]["validation"]
+    name = type(est).__name__
+    if val is None:
+        print(f"trained {name} {r['hidden']} on all {r['rows']} rows for {r['epochs']} epochs "
+              f"(no validation split); saved {args.out}")
+        return 0
+    hint = (f" (the validation loss was still falling at epoch {r['epochs']}: try more --epochs)"
+            if r["still_improving"] else "")
+    refit = (f"; refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs"
+             if "refit_epochs" in r else "")
+    print(f"trained {name} {r['hidden']} on {r['rows']} "
+          f"rows: best epoch {r['best_epoch']} of {r['epochs']}{hint}; validation "
+          f"{val['metric']} {val['score']:.4f} on {val['rows']} rows{refit}; saved {args.out}")
+    return 0
+
+
+def check_model_file(path):
+    """One line for a missing file or one that is not a safetensors model file."""
+    from .tabular import check_file
+    where = check_file(path, what="model file")
+    with open(where, "rb") as f:
+        head = f.read(9)
+    length = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+    # a safetensors file starts with its JSON header's length (8 bytes) and then "{"
+    if len(head) < 9 or head[8:9] != b"{" or length > os.path.getsize(where):
+        raise ValueError(f"{where} is not a chainrule model file (a .safetensors file written "
+                         "by chainrule train or est.save)")
+    return where
+
+
+def _load_tabular(path):
+    from .io import load_with_extras
+    check_model_file(path)
+    _, metadata, _ = load_with_extras(path)  # a plain network needs no scikit-learn to say so
+    if "estimator" not in metadata:
+        raise ValueError(f"{path} is a chainrule network but not a saved estimator "
+                         "(no 'estimator' record): it was not written by chainrule train")
+    _needs_sklearn("chainrule predict")
+    from ._sklearn_io import load_estimator_with_extras
+    from .preprocessing import Preprocessing
+    est, metadata, _ = load_estimator_with_extras(path)
+    tab = metadata.get("tabular")
+    if not isinstance(tab, dict):
+        raise ValueError(f"{path} is a saved estimator without table preprocessing: it was not "
+                         "written by chainrule train (use it from Python with chainrule.sklearn.load)")
+    prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(path))
+    if prep.n_features != est.n_features_in_:
+        raise ValueError(f"{path}: the preprocessing makes {prep.n_features} features, the "
+                         f"network takes {est.n_features_in_}")
+    return est, tab, prep
+
+
+def _six(values):
+    """Probabilities as text with 6 significant digits (``4.17233e-06``, ``0.999996``)."""
+    return [f"{v:.6g}" for v in values]
+
+
+def predict_command(args):
+    if args.out:
+        check_out(args.out)
+    pd = needs("chainrule predict", "pandas", "pandas", "tabular")
+    from .recipe import predict_table
+    from .tabular import list_names, read_table
+
+    est, tab, prep = _load_tabular(args.model)
+    frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns)
+    absent = [c for c in args.keep if c not in frame.columns]
+    if absent:
+        raise ValueError(f"--keep {list_names(absent)}: no such column in {args.data}; its "
+                         f"columns are {list_names(frame.columns)}")
+    if args.proba and tab.get("task") != "classify":
+        raise ValueError("--proba needs a classifier; this model regresses "
+                         f"{tab.get('target')!r}")
+    y, P, unseen = predict_table(est, tab, prep, frame, args.data, proba=args.proba)
+    for name, (count, examples) in unseen.items():
+        _warn(f"column {name!r}: {count} of {len(frame)} rows hold a category not seen in "
+              f"training ({list_names(examples, 3)}); encoded as none of the known categories")
+    out = pd.DataFrame({c: frame[c] for c in args.keep})
+    out["prediction"] = y if tab.get("task") == "classify" else [f"{v:.7g}" for v in y]
+    if P is not None:
+        for k, label in enumerate(est.classes_):
+            out[f"proba_{label}"] = _six(P[:, k])
+    if args.out:
+        out.to_csv(args.out, index=False)
+    else:
+        out.to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def _record(tab, key):
+    """``tab[key]`` when it is a dict (a record of the model file's metadata), else {}."""
+    value = tab.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def info_command(args):
+    from .io import load_with_extras
+    check_model_file(args.model)
+    net, metadata, _ = load_with_extras(args.model)
+    if "estimator" not in metadata:  # a plain network: no scikit-learn needed
+        print(f"{args.model}: a chainrule network ({net.dtype.name}, {net.n_params:,} parameters)")
+        print(net.summary())
+        return 0
+    _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
+    from ._sklearn_io import load_estimator_with_extras
+    from .preprocessing import Preprocessing
+    est, metadata, _ = load_estimator_with_extras(args.model)
+    net = est.network_
+    tab = metadata.get("tabular")
+    if isinstance(tab, dict):
+        # checked as predict checks it, before anything is printed: a hostile record is
+        # a clean error, not a traceback after half a description
+        prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
+    print(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
+    if isinstance(tab, dict):
+        print(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
+        scale = _record(tab, "target_scale")
+        if _finite(scale.get("mean")) and _finite(scale.get("std")):
+            print(f"  target:     standardised in training (mean {scale['mean']:.6g}, std "
+                  f"{scale['std']:.6g}), unscaled at prediction")
+        val = _record(tab, "validation")
+        if _finite(val.get("score")):
+            best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
+                    f"{val.get('patience')}), its weights kept" if "best_epoch" in val else "")
+            print(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}")
+        training = _record(tab, "training")
+        if training.get("refit"):
+            print(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
+        numeric = [c["name"] for c in prep.numeric]
+        categorical = [f"{c['name']} ({len(c['categories'])} categories"
+                       + (" + other)" if "other" in c else ")") for c in prep.categorical]
+        print(f"  numeric:    {', '.join(numeric) or '-'} "
+              f"({'quantiles to a normal' if prep.scale == 'quantile' else 'standardised'})")
+        print(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        print(f"  missing:    a missing number counts as the training mean; a missing or unseen "
+              "category sets none of its indicators")
+        for d in prep.dropped:
+            print(f"  left out:   {d['name']!r} ({d['reason']})")
+    if hasattr(est, "classes_"):
+        print(f"  classes:    {', '.join(map(str, est.classes_))}")
+    print(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}")
+    print(net.summary())
+    return 0

@@ -1,0 +1,312 @@
+"""The fitted preprocessing of a table's feature columns, as a careful analyst would do it.
+
+``Preprocessing.fit`` learns, from the training rows, how each feature column
+becomes numbers; ``encode`` applies exactly that to any table later:
+
+* **numeric** columns are standardised, ``z = (x − mean) / std``, mean and std
+  computed in float64 on ``x / max|x|`` so that values near 1e300 neither
+  overflow nor lose the column (std 0 → 1); or, with ``scale="quantile"``,
+  mapped through their training quantiles to a standard normal (for skewed
+  columns). A missing value counts as the training mean (0 after scaling).
+  A column that still cannot be scaled to finite numbers is refused, by name.
+* **text**, boolean and categorical columns become one 0/1 column per
+  category. With more than ``_FEW`` categories, only the frequent ones (at
+  least ``_MIN_COUNT`` rows, at most ``_MAX_KEPT``) keep a column; the rest
+  share one "other" column. A missing value gives all zeros; so does a
+  category never seen in training, and ``encode`` counts those per column so
+  that the caller can say so.
+* **ID-like** columns are left out and listed in ``dropped``: a text column
+  with a distinct value in at least 90% of its rows, or an integer column
+  that numbers the rows (all distinct, consecutive). ``keep_id`` names columns
+  to use anyway.
+* a column that is mostly numbers with some text in it is taken for a numeric
+  column with a typo, and named with the row of the first text value.
+
+Everything stored is plain JSON (kept in the model file's metadata).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tabular import as_text, first_text, is_numeric, is_text, list_names, pandas, row
+
+#: A text column is "numeric with typos" when at least this share of its values parse as numbers.
+_NUMERIC_SHARE = 0.8
+#: A text column with a distinct value in at least this share of its rows is an ID (of >= _ID_ROWS rows).
+_ID_SHARE, _ID_ROWS = 0.9, 20
+#: Up to _FEW categories are all kept; above, those seen in >= _MIN_COUNT rows, at most _MAX_KEPT.
+_FEW, _MIN_COUNT, _MAX_KEPT = 20, 5, 50
+#: Quantiles stored per column with scale="quantile" (scikit-learn's QuantileTransformer default).
+_QUANTILES = 1000
+#: A standardised value beyond this cannot pass through a float32 network meaningfully.
+_FAR = 1e30
+SCALES = ("standard", "quantile")
+
+
+def mean_std(values):
+    """(mean, std) of finite float64 ``values``, computed on ``values / max|values|``:
+    neither squares nor sums overflow, even for values near 1e308. std 0 becomes 1."""
+    m = float(np.max(np.abs(values))) if len(values) else 0.0
+    if m == 0.0:
+        return 0.0, 1.0
+    u = values / m
+    mean, std = float(u.mean()) * m, float(u.std()) * m
+    return mean, (std if std > 0 else 1.0)
+
+
+def standardise(values, mean, std):
+    """``(x − mean) / std`` in float64; where the difference overflows, ``x/std − mean/std``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (values - mean) / std
+        bad = ~np.isfinite(z) & np.isfinite(values)
+        if bad.any():
+            z[bad] = values[bad] / std - mean / std
+    return z
+
+
+def _quantile_normal(values, quantiles):
+    """Through the training quantiles to (0, 1), then to a standard normal (ties: the
+    average of the forward and backward interpolation, as scikit-learn's)."""
+    from scipy.special import ndtri
+    q = np.asarray(quantiles, dtype=np.float64)
+    refs = np.linspace(0.0, 1.0, len(q))
+    u = 0.5 * (np.interp(values, q, refs) - np.interp(-values, -q[::-1], -refs[::-1]))
+    eps = 1e-7  # as QuantileTransformer: the normal's tails at ±5.2, not ±inf
+    return ndtri(np.clip(u, eps, 1 - eps))
+
+
+def _mostly_numbers(series):
+    present = series.dropna()
+    if len(present) == 0:
+        return False
+    return pandas().to_numeric(present, errors="coerce").notna().mean() >= _NUMERIC_SHARE
+
+
+def _id_reason(column):
+    """Why ``column`` (all its rows: a row number is consecutive only in full) looks like an ID."""
+    present = column.dropna()
+    n = len(present)
+    if n < _ID_ROWS:
+        return None
+    distinct = present.nunique()
+    if is_numeric(column):
+        values = present.to_numpy(dtype=np.float64)
+        whole = np.all(np.mod(values, 1) == 0)
+        if whole and distinct == n and values.max() - values.min() == n - 1:
+            return f"its {n} values are the consecutive integers {values.min():.0f}..{values.max():.0f}"
+        return None
+    if distinct >= _ID_SHARE * n:
+        return f"a distinct value in {distinct} of its {n} rows"
+    return None
+
+
+class Preprocessing:
+    """The fitted transformation of feature columns (see the module docstring).
+
+    Attributes
+    ----------
+    scale : str
+        "standard" or "quantile", for the numeric columns.
+    numeric : list of dict
+        ``{"name", "mean", "std"}`` per numeric column (and ``"quantiles"`` with scale="quantile").
+    categorical : list of dict
+        ``{"name", "categories"}`` per categorical column (categories as strings), and
+        ``"other"``: the rare categories that share one extra column (absent if none).
+    dropped : list of dict
+        ``{"name", "reason"}`` per column left out.
+    """
+
+    def __init__(self, numeric=(), categorical=(), dropped=(), scale="standard"):
+        self.numeric, self.categorical = list(numeric), list(categorical)
+        self.dropped, self.scale = list(dropped), scale
+
+    @classmethod
+    def fit(cls, frame, where="data", rows=None, scale="standard", keep_id=()):
+        """Learn the transformation from ``frame`` (statistics from ``rows`` only, if given).
+
+        Every row is checked, so a typo or an infinity in a held-out row is still reported.
+        """
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        keep_id = {str(k) for k in keep_id}
+        unknown = keep_id - {str(c) for c in frame.columns}
+        if unknown:
+            raise ValueError(f"--keep-id names {list_names(sorted(unknown))}, not a feature column "
+                             f"of {where}")
+        numeric, categorical, dropped = [], [], []
+        for name in frame.columns:
+            column = frame[name]
+            kept = column if rows is None else column.iloc[rows]
+            if not is_numeric(column) and is_text(column) and _mostly_numbers(column):
+                i, value = first_text(column)
+                raise ValueError(f"{row(where, i)}: column {name!r} holds numbers but also the "
+                                 f"text {value!r}; fix or remove that value")
+            reason = None if str(name) in keep_id else _id_reason(column)
+            if reason is not None:
+                dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
+            elif is_numeric(column):
+                numeric.append(_fit_numeric(column, kept, name, where, scale))
+            else:
+                categorical.append(_fit_categorical(kept, name))
+        if not numeric and not categorical:
+            more = f" (left out: {list_names(d['name'] for d in dropped)})" if dropped else ""
+            raise ValueError(f"{where}: no feature columns besides the target{more}")
+        return cls(numeric, categorical, dropped, scale)
+
+    @property
+    def columns(self):
+        return [c["name"] for c in self.numeric] + [c["name"] for c in self.categorical]
+
+    @property
+    def text_columns(self):
+        """The columns to read as text at prediction (they were text in training)."""
+        return [c["name"] for c in self.categorical]
+
+    @property
+    def n_features(self):
+        return len(self.numeric) + sum(len(c["categories"]) + ("other" in c)
+                                       for c in self.categorical)
+
+    def feature_names(self):
+        return [c["name"] for c in self.numeric] + [
+            name for c in self.categorical for name in
+            [f"{c['name']}={cat}" for cat in c["categories"]]
+            + ([f"{c['name']}=(other)"] if "other" in c else [])]
+
+    def transform(self, frame, where="data"):
+        """The float64 matrix (n, n_features) for ``frame``'s feature columns."""
+        return self.encode(frame, where)[0]
+
+    def encode(self, frame, where="data"):
+        """``(X, unseen)``: the float64 matrix (n, n_features), and per categorical column
+        with categories never seen in training ``{name: (rows, [a few of them])}``."""
+        missing = [name for name in self.columns if name not in frame.columns]
+        if missing:
+            raise ValueError(f"{where} lacks the feature column(s) {list_names(missing)} "
+                             "the model was trained with")
+        blocks, unseen = [], {}
+        for c in self.numeric:
+            blocks.append(self._numeric_block(frame[c["name"]], c, where)[:, None])
+        for c in self.categorical:
+            text = as_text(frame[c["name"]])
+            cats = c["categories"]
+            block = [text == cat for cat in cats]
+            known = set(cats)
+            if "other" in c:
+                other = set(c["other"])
+                block.append(np.array([t in other for t in text], dtype=bool))
+                known |= other
+            new = [t for t in text if t is not None and t not in known]
+            if new:
+                unseen[c["name"]] = (len(new), list(dict.fromkeys(new))[:3])
+            blocks.append(np.stack(block, axis=1).astype(np.float64) if block
+                          else np.zeros((len(frame), 0)))
+        X = np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+        return X, unseen
+
+    def _numeric_block(self, column, c, where):
+        name = c["name"]
+        if not is_numeric(column):
+            found = first_text(column)
+            if found is not None:
+                i, value = found
+                raise ValueError(f"{row(where, i)}: column {name!r} is numeric, "
+                                 f"found the text {value!r}")
+        values = pandas().to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        if np.isinf(values).any():
+            i = int(np.argmax(np.isinf(values)))
+            raise ValueError(f"{row(where, i)}: column {name!r} is infinite")
+        if "quantiles" in c:
+            z = _quantile_normal(values, c["quantiles"])
+        else:
+            z = standardise(values, c["mean"], c["std"])
+        far = np.abs(z) > _FAR
+        if far.any():
+            i = int(np.argmax(far))
+            raise ValueError(f"{row(where, i)}: column {name!r} holds {values[i]:g}, "
+                             f"{abs(z[i]):.3g} standard deviations from the training mean: "
+                             "too far for the model to use")
+        return np.where(np.isnan(z), 0.0, z)
+
+    def to_json(self):
+        return {"scale": self.scale, "numeric": self.numeric, "categorical": self.categorical,
+                "dropped": self.dropped}
+
+    @classmethod
+    def from_json(cls, data, where="model"):
+        """Rebuild from stored JSON, checking every field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: preprocessing must be a JSON object")
+        numeric, categorical = data.get("numeric"), data.get("categorical")
+        dropped, scale = data.get("dropped", []), data.get("scale", "standard")
+        if not isinstance(numeric, list) or not isinstance(categorical, list) \
+                or not isinstance(dropped, list):
+            raise ValueError(f"{where}: preprocessing needs 'numeric' and 'categorical' lists")
+        if scale not in SCALES:
+            raise ValueError(f"{where}: preprocessing scale must be one of {SCALES}, got {scale!r}")
+        for c in numeric:
+            if not _good_numeric(c):
+                raise ValueError(f"{where}: bad numeric column record {c!r}")
+        for c in categorical:
+            ok = isinstance(c, dict) and isinstance(c.get("name"), str) and all(
+                isinstance(c.get(k, []), list) and all(isinstance(v, str) for v in c.get(k, []))
+                for k in ("categories", "other")) and "categories" in c
+            if not ok:
+                raise ValueError(f"{where}: bad categorical column record {c!r}")
+        for d in dropped:
+            if not (isinstance(d, dict) and isinstance(d.get("name"), str)
+                    and isinstance(d.get("reason"), str)):
+                raise ValueError(f"{where}: bad dropped column record {d!r}")
+        return cls(numeric, categorical, dropped, scale)
+
+
+def _finite_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _good_numeric(c):
+    if not (isinstance(c, dict) and isinstance(c.get("name"), str)
+            and _finite_number(c.get("mean")) and _finite_number(c.get("std")) and c["std"] > 0):
+        return False
+    q = c.get("quantiles", [0.0])
+    return isinstance(q, list) and len(q) >= 1 and all(_finite_number(v) for v in q) \
+        and all(a <= b for a, b in zip(q, q[1:]))
+
+
+def _fit_numeric(column, kept, name, where, scale):
+    every = column.to_numpy(dtype=np.float64)
+    if np.isinf(every).any():
+        i = int(np.argmax(np.isinf(every)))
+        raise ValueError(f"{row(where, i)}: column {name!r} is infinite")
+    values = kept.to_numpy(dtype=np.float64)
+    present = values[~np.isnan(values)]
+    if len(present) == 0:
+        raise ValueError(f"{where}: column {name!r} has no values")
+    mean, std = mean_std(present)
+    record = {"name": str(name), "mean": mean, "std": std}
+    if scale == "quantile":
+        k = min(_QUANTILES, len(present))
+        record["quantiles"] = [float(v) for v in np.quantile(present, np.linspace(0, 1, k))]
+    else:
+        z = standardise(present, mean, std)
+        if not np.all(np.isfinite(z)):  # kept as a guard: mean_std makes this unreachable so far
+            raise ValueError(f"{where}: column {name!r} cannot be standardised to finite numbers "
+                             f"(mean {mean:g}, std {std:g}); rescale or remove it")
+    return record
+
+
+def _fit_categorical(kept, name):
+    text = pandas().Series(as_text(kept), dtype=object).dropna()
+    counts = text.value_counts()
+    record = {"name": str(name)}
+    if len(counts) <= _FEW:
+        record["categories"] = sorted(counts.index)
+        return record
+    # most frequent first; ties by name, so that the choice does not depend on row order
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    frequent = [k for k, n in ranked[:_MAX_KEPT] if n >= _MIN_COUNT]
+    record["categories"] = sorted(frequent)
+    rare = sorted(set(counts.index) - set(frequent))
+    if rare:
+        record["other"] = rare
+    return record

@@ -1,0 +1,362 @@
+"""The recipe ``chainrule train`` follows on a table, and the one ``predict`` undoes.
+
+The tabular-MLP baselines (Gorishniy et al., "Revisiting Deep Learning Models
+for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
+
+1. standardised (or quantile-transformed) features, one-hot categories
+   (:mod:`chainrule.preprocessing`);
+2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
+   prediction (an MLP's output layer starts near 0 with unit-scale weights:
+   a target around 3·10⁵ would take thousands of epochs just to be reached);
+3. Adam with an L2 penalty (``alpha``) and optional dropout;
+4. early stopping on a held-out validation split, with the weights of the best
+   epoch (lowest validation loss) restored, :class:`BestEpoch`;
+5. optionally a final fit on every row for the best epoch count (``refit``).
+
+The defaults in :data:`DEFAULTS` were chosen by ``benchmarks/tabular.py``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+
+from .callbacks import Callback, restore, snapshot
+from .preprocessing import Preprocessing, mean_std
+
+#: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
+DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
+            "max_epochs": 500, "batch_size": 128}
+#: Bytes per parameter in training: weights, gradients, Adam's two moments, the best
+#: epoch's copy, the optimizer's scratch (float32).
+_BYTES_PER_PARAM = 6 * 4
+
+
+class BestEpoch(Callback):
+    """Early stopping on a validation split, the best epoch's weights restored at the end.
+
+    Each epoch computes the validation loss (log loss for a classifier, mean squared
+    error of the standardised target for a regressor) in evaluation mode (no dropout);
+    an epoch with a lower loss than every earlier one is copied aside. Training stops
+    once ``patience`` epochs in a row have not improved on it.
+
+    Attributes after fit: ``best_epoch`` (1-based), ``best_loss``, ``epochs`` (run),
+    ``stopped`` (True if patience ran out before the last epoch).
+    """
+
+    def __init__(self, X_val, Y_val, classify, patience):
+        self.X_val, self.Y_val, self.classify, self.patience = X_val, Y_val, classify, patience
+
+    def on_train_begin(self, logs):
+        self.best_loss, self.best_epoch, self.epochs, self.wait = math.inf, 0, 0, 0
+        self.stopped, self._saved = False, None
+
+    def loss(self, A):
+        if not self.classify:
+            return float(np.mean((A.astype(np.float64) - self.Y_val) ** 2))
+        P = np.clip(A.astype(np.float64), 1e-7, 1 - 1e-7)
+        if P.shape[1] == 1:  # binary: one sigmoid unit, p(second class)
+            return float(-np.mean(self.Y_val[:, 0] * np.log(P[:, 0])
+                                  + (1 - self.Y_val[:, 0]) * np.log(1 - P[:, 0])))
+        return float(-np.mean(np.sum(self.Y_val * np.log(P), axis=1)))
+
+    def on_epoch_end(self, epoch, logs):
+        net = self.run.net
+        value = self.loss(net.predict(self.X_val))
+        logs["val_loss"] = value
+        self.epochs = epoch + 1
+        if value < self.best_loss:
+            self.best_loss, self.best_epoch, self.wait = value, epoch + 1, 0
+            self._saved = snapshot(net)
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped = True
+            self.run.stop_training = True
+
+    def on_train_end(self, logs):
+        if self._saved is not None and "error" not in logs:
+            restore(self.run.net, self._saved)
+
+    @property
+    def still_improving(self):
+        """True when training ran out of epochs while the validation loss still fell lately."""
+        return not self.stopped and self.epochs - self.best_epoch < max(1, self.patience // 2)
+
+
+def available_memory():
+    """Bytes this machine can still give (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimate_size(widths, batch_size):
+    """(parameters, bytes) of training a dense network of ``widths`` [n_in, ..., n_out]."""
+    params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    # per row of a batch: Z, A and dA of each layer (float32)
+    activations = 3 * 4 * batch_size * sum(widths)
+    return params, params * _BYTES_PER_PARAM + activations
+
+
+def check_size(widths, batch_size, option="--hidden"):
+    """ValueError before training when the network cannot fit in this machine's memory."""
+    params, need = estimate_size(widths, batch_size)
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(f"{option}: the network {widths} has {params:,} parameters and needs "
+                         f"about {_gib(need)} to train; this machine has {_gib(have)} available: "
+                         f"choose smaller {option}")
+    return params, need
+
+
+def _gib(n):
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
+def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
+                   callbacks=None):
+    """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it."""
+    from .sklearn import MLPClassifier, MLPRegressor
+    Estimator = MLPClassifier if task == "classify" else MLPRegressor
+    # tol 0 and n_iter_no_change = epochs: the training-loss stop never fires; BestEpoch decides
+    return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
+                     alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
+                     verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks)
+
+
+def fit_estimator(est, X, y):
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the epoch count is ours to judge
+        est.fit(X, y)
+    return est
+
+
+class TargetScale:
+    """``y_z = (y − mean) / std`` for a regression target (float64, overflow-safe)."""
+
+    def __init__(self, mean=0.0, std=1.0):
+        self.mean, self.std = float(mean), float(std)
+
+    @classmethod
+    def fit(cls, y):
+        return cls(*mean_std(np.asarray(y, dtype=np.float64)))
+
+    def forward(self, y):
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.std
+
+    def inverse(self, z):
+        return np.asarray(z, dtype=np.float64) * self.std + self.mean
+
+    def to_json(self):
+        return {"mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_json(cls, data, where="model"):
+        ok = isinstance(data, dict) and all(
+            isinstance(data.get(k), (int, float)) and not isinstance(data.get(k), bool)
+            and math.isfinite(data.get(k)) for k in ("mean", "std")) and data["std"] > 0
+        if not ok:
+            raise ValueError(f"{where}: bad target scale record {data!r}")
+        return cls(data["mean"], data["std"])
+
+
+def one_hot(labels, classes):
+    """Validation targets in the network's output layout (one sigmoid unit for two classes)."""
+    index = {c: i for i, c in enumerate(classes)}
+    k = np.array([index.get(v, -1) for v in labels])
+    if len(classes) == 2:
+        return (k == 1).astype(np.float64)[:, None]
+    Y = np.zeros((len(labels), len(classes)))
+    Y[np.arange(len(labels))[k >= 0], k[k >= 0]] = 1.0
+    return Y
+
+
+def prepare(features, where, rows, scale, keep_id):
+    """The fitted preprocessing on ``rows`` and the matrix of every row."""
+    prep = Preprocessing.fit(features, where=where, rows=rows, scale=scale, keep_id=keep_id)
+    return prep, prep.transform(features, where=where)
+
+
+class Settings:
+    """The choices of one ``chainrule train`` run (:data:`DEFAULTS` where not given).
+
+    ``epochs`` is the most epochs with a validation split (early stopping ends
+    sooner) and the exact count without one (``validation=0``).
+    """
+
+    def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
+                 batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
+                 scale="standard", keep_id=(), drop_missing_target=False, verbose=False):
+        self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
+        self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
+        self.lr = DEFAULTS["lr"] if lr is None else lr
+        self.alpha = DEFAULTS["alpha"] if alpha is None else alpha
+        self.dropout = DEFAULTS["dropout"] if dropout is None else dropout
+        self.patience = DEFAULTS["patience"] if patience is None else patience
+        self.batch_size, self.epochs, self.scale = batch_size, epochs, scale
+        self.keep_id, self.drop_missing_target, self.verbose = tuple(keep_id), drop_missing_target, verbose
+        self._check()
+
+    def _check(self):
+        checks = [("--validation", isinstance(self.validation, (int, float)) and 0 <= self.validation < 1,
+                   "a fraction in [0, 1) (0: train on every row for a fixed --epochs)"),
+                  ("--lr", _positive(self.lr), "> 0"),
+                  ("--alpha", isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha)
+                   and self.alpha >= 0, ">= 0"),
+                  ("--dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
+                   "in [0, 1)"),
+                  ("--patience", isinstance(self.patience, int) and self.patience >= 1, "an integer >= 1"),
+                  ("--epochs", self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 1),
+                   "an integer >= 1"),
+                  ("--batch-size", self.batch_size is None
+                   or (isinstance(self.batch_size, int) and self.batch_size >= 1), "an integer >= 1")]
+        for option, ok, rule in checks:
+            if not ok:
+                value = getattr(self, option[2:].replace("-", "_"))
+                raise ValueError(f"{option} must be {rule}, got {value!r}")
+        if self.validation == 0 and self.epochs is None:
+            raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
+                             "give --epochs N (a run with validation reports the best epoch)")
+        if self.validation == 0 and self.refit:
+            raise ValueError("--refit needs a validation split to find the epoch count; "
+                             "with --validation 0 give --epochs instead")
+
+
+def _positive(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def train_table(frame, target, where, settings, warn=print):
+    """Train on ``frame`` to predict ``target`` following the recipe (module docstring).
+
+    Returns ``(estimator, metadata, report)``: the fitted chainrule estimator, the
+    JSON that ``predict`` needs (preprocessing, target scale, validation) and a dict
+    of what happened, for the caller to print. ``warn(text)`` receives warnings.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from .tabular import detect_task, first_text, list_names, row
+
+    s = settings
+    if target not in frame.columns:
+        raise ValueError(f"{where} has no column {target!r}; its columns are "
+                         f"{list_names(frame.columns)}")
+    missing = frame[target].isna().to_numpy()
+    dropped_rows = 0
+    if missing.any():
+        if not s.drop_missing_target:
+            i = int(np.argmax(missing))
+            raise ValueError(f"{row(where, i)}: the target {target!r} is missing "
+                             f"({int(missing.sum())} rows in all); fill it, or give "
+                             "--drop-missing-target to train without those rows")
+        dropped_rows = int(missing.sum())
+        frame = frame[~missing].reset_index(drop=True)
+        warn(f"left out {dropped_rows} rows whose target {target!r} is missing")
+    y = frame[target]
+    task = s.task or detect_task(y)
+    if task == "regress":
+        found = first_text(y)
+        if found is not None:
+            i, value = found
+            raise ValueError(f"{row(where, i)}: the target {target!r} must be numeric to "
+                             f"regress, found the text {value!r}")
+    least = 4 if s.validation > 0 else 2
+    if len(frame) < least:
+        raise ValueError(f"{where} has {len(frame)} data rows with a target; at least {least} "
+                         "are needed to train" + (" and validate" if s.validation > 0 else ""))
+    classify = task == "classify"
+    labels = y.astype(str).to_numpy() if classify else y.to_numpy(dtype=np.float64)
+    if classify and len(np.unique(labels)) < 2:
+        raise ValueError(f"{where}: the target {target!r} has a single value {labels[0]!r}: "
+                         "nothing to classify")
+    if not classify and not np.all(np.isfinite(labels)):
+        i = int(np.argmax(~np.isfinite(labels)))
+        raise ValueError(f"{row(where, i)}: the target {target!r} is {labels[i]!r}")
+    features = frame.drop(columns=[target])
+    rows = np.arange(len(frame))
+    if s.validation > 0:
+        classes, counts = np.unique(labels, return_counts=True) if classify else (None, None)
+        # stratified when every class can be split and the validation part can hold them all
+        stratify = labels if classify and counts.min() >= 2 \
+            and math.ceil(s.validation * len(rows)) >= len(classes) else None
+        train_rows, val_rows = train_test_split(rows, test_size=s.validation,
+                                                random_state=s.seed, stratify=stratify)
+    else:
+        train_rows, val_rows = rows, rows[:0]
+
+    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id)
+    for d in prep.dropped:
+        warn(f"column {d['name']!r} left out as {d['reason']}; --keep-id {d['name']} uses it")
+    n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
+        else len(np.unique(labels[train_rows]))
+    batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
+    params, _ = check_size([prep.n_features, *s.hidden, n_out], batch)
+
+    report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
+              "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
+    scale = TargetScale.fit(labels[train_rows]) if not classify else None
+    y_fit = labels if classify else scale.forward(labels)
+    epochs = s.epochs or DEFAULTS["max_epochs"]
+    validation = None
+    if s.validation > 0:
+        est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
+                             s.verbose)
+        classes = np.unique(labels[train_rows]) if classify else None
+        Y_val = one_hot(labels[val_rows], classes) if classify else y_fit[val_rows, None]
+        best = BestEpoch(X[val_rows], Y_val, classify, s.patience)
+        est.set_params(callbacks=[best])
+        fit_estimator(est, X[train_rows], y_fit[train_rows])
+        est.set_params(callbacks=None)
+        score = float(est.score(X[val_rows], y_fit[val_rows]))
+        validation = {"metric": "accuracy" if classify else "R²", "score": score,
+                      "rows": int(len(val_rows)), "best_epoch": best.best_epoch,
+                      "epochs_run": best.epochs, "patience": s.patience}
+        report.update(epochs=best.epochs, best_epoch=best.best_epoch,
+                      still_improving=best.still_improving)
+        if s.refit:
+            prep, X = prepare(features, where, None, s.scale, s.keep_id)
+            scale = TargetScale.fit(labels) if not classify else None
+            y_fit = labels if classify else scale.forward(labels)
+            batch = min(s.batch_size or DEFAULTS["batch_size"], len(rows))
+            est = make_estimator(task, s.hidden, best.best_epoch, s.lr, s.alpha, s.dropout,
+                                 batch, s.seed, s.verbose)
+            fit_estimator(est, X, y_fit)
+            report.update(refit_rows=len(rows), refit_epochs=best.best_epoch)
+    else:
+        est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
+                             s.verbose)
+        fit_estimator(est, X, y_fit)
+        report.update(epochs=est.n_iter_)
+    metadata = {"tabular": {"target": str(target), "task": task, "source": str(where),
+                            "preprocessing": prep.to_json(), "validation": validation,
+                            "training": {"refit": bool(s.refit and s.validation > 0),
+                                         "rows": report.get("refit_rows", report["rows"]), "epochs": int(est.n_iter_),
+                                         "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}}}
+    if scale is not None:
+        metadata["tabular"]["target_scale"] = scale.to_json()
+    return est, metadata, report
+
+
+def predict_table(est, tab, prep, frame, where, proba=False):
+    """``(predictions, probabilities or None, unseen)`` for ``frame``: the training
+    preprocessing applied, a regression output unscaled to the target's units."""
+    X, unseen = prep.encode(frame, where=where)
+    if tab.get("task") == "classify":
+        P = est.predict_proba(X) if proba else None
+        return est.predict(X), P, unseen
+    z = est.predict(X)
+    scale = tab.get("target_scale")
+    y = TargetScale.from_json(scale, where).inverse(z) if scale is not None else z
+    return y, None, unseen
