@@ -11,6 +11,9 @@ seconds and ratios), so the tests can run them on tiny sizes:
     predict.py    3. predict throughput (10 000 rows) and single-row latency
     memory.py     4. peak memory of fit, as a multiple of the training set's size
     scaling.py    5. epoch time against N and against width; warm-up batches
-    report.py     the targets of issue 4, PASS/MISS, and the Markdown table
+    datasets.py   6. chainrule.sklearn against scikit-learn on its own data sets
+    firstepoch.py 7. the compiled engine's one-time costs: a fresh process's first epoch
+    tabular.py    chainrule train against scikit-learn pipelines and gradient boosting
+    report.py     the targets (issues 4 and 13), PASS/MISS, and the Markdown table
     run.py        the command line
 """

@@ -14,6 +14,7 @@ Data are shared, never copied: ``torch.from_numpy`` views the NumPy arrays.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -44,7 +45,8 @@ def chainrule_mlp(sizes, seed=0, dtype=np.float32):
 def chainrule_trainer(X, y, sizes, batch_size=128, seed=0, net=None, engine=None):
     """``epoch()`` runs ``net.fit(..., epochs=1)`` with CrossEntropy and Adam.
 
-    ``engine``: "compiled" or "numpy" to run on that engine; None, the default one.
+    ``engine``: "compiled" or "numpy" to run on that engine; None, whatever the process
+    chose (``CHAINRULE_ENGINE``; "auto" uses the kernels once loaded).
     """
     import chainrule as cr
     net = net if net is not None else chainrule_mlp(sizes, seed=seed, dtype=X.dtype)
@@ -52,7 +54,7 @@ def chainrule_trainer(X, y, sizes, batch_size=128, seed=0, net=None, engine=None
     rng = np.random.default_rng(seed)
 
     def epoch(callbacks=()):
-        with cr.engine.using(engine or "auto"):
+        with cr.engine.using(engine) if engine else contextlib.nullcontext():
             history = net.fit(X, y, loss=loss, optimizer=optimizer, epochs=1,
                               batch_size=batch_size, seed=rng, verbose=0, callbacks=callbacks)
         return history["loss"][-1]

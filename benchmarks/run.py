@@ -2,7 +2,7 @@
 
 Every contender of a section is measured in this one process, interleaved,
 and the output gives ratios next to seconds, then a PASS/MISS table of the
-targets of issue 4. The full run also writes benchmarks/results.md (for the
+targets (issues 4 and 13). The full run also writes benchmarks/results.md (for the
 README), results.json and scaling.png; ``--quick`` (under a minute, small
 sizes) writes files only when asked.
 

@@ -398,3 +398,23 @@ def test_a_network_the_forward_kernel_does_not_know_predicts_on_numpy():
     with _engine.using("compiled"):
         np.testing.assert_array_equal(net.predict(X), expected)
         assert net._forward_plan(_engine.compiled()) is False
+
+
+def test_the_forward_plan_follows_changes_to_the_layers(spy):
+    """net.layers changed after a predict: the next one runs the new layers, on either path."""
+    if FORCED_NUMPY or not _numba_works():
+        pytest.skip("needs the compiled engine")
+    net = cr.Sequential([cr.Dense(20, 150, seed=0), cr.ReLU(), cr.Dense(150, 10, seed=1),
+                         cr.Softmax()])
+    X = np.random.default_rng(0).standard_normal((2, 20)).astype(np.float32)
+    with _engine.using("compiled"):
+        net.predict(X)
+        for change in (lambda: net.layers.__setitem__(1, cr.Tanh()), net.layers.pop,
+                       lambda: net.layers.__setitem__(0, cr.Dense(20, 150, seed=5))):
+            change()
+            got = net.predict(X)
+            with _engine.using("numpy"):
+                expected = net.predict(X)
+            assert_close(got, expected, 1e-5, "after a change of layers")
+    # a Dense that is not the network's own (its W is not in the flat buffer): NumPy's path
+    assert spy["forward_rows"] == 3

@@ -25,7 +25,8 @@ def build_parser():
     from .demos import DEMOS
     parser = argparse.ArgumentParser(prog="chainrule", description=(
         "Neural networks with every forward and backward pass written out in NumPy."))
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show chainrule's version and engine, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     from .demos import ABOUT
     listing = "\n".join(f"  {name:<10} {about}" + (f"  [needs chainrule[{extra}]]" if extra else "")
@@ -57,6 +58,14 @@ def build_parser():
 def _add_tabular_commands(commands):
     from .cli_tabular import add_commands
     add_commands(commands)
+
+class _Version(argparse.Action):
+    """--version, worked out only when asked: saying which engine runs imports numba."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit()
+
 
 def _version():
     from . import __version__, engine

@@ -7,7 +7,6 @@ needs, the output folder, the table, the network's size); training follows
 from __future__ import annotations
 
 import math
-
 import os
 import sys
 

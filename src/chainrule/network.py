@@ -158,10 +158,12 @@ class Sequential:
             engine.kernels_for(self.n_params, self.dtype)
         if kernels:
             # the compiled twin of the two lines below: one pass over the logits
-            d = np.empty_like(A)
             A = np.ascontiguousarray(A)
+            d = np.empty_like(A)
             value = (kernels.softmax_cross_entropy if Y.ndim == 1 else
                      kernels.softmax_cross_entropy_rows)(A, Y, d)
+            loss.__dict__.pop("A", None)     # nothing of an earlier call for backward_logits
+            loss.Y = Y
         elif fused:
             value = loss.forward_logits(A, Y)
             d = loss.backward_logits()
@@ -237,15 +239,24 @@ class Sequential:
 
         Dropout is the identity in evaluation mode. Worked out once per network.
         """
-        plan = self.__dict__.get("_plan")
+        layers, plan = self.__dict__.get("_plan", (None, None))
+        if layers != tuple(self.layers):     # built for other layers (net.layers was changed)
+            plan = None
         if plan is None:
             from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
             from .dropout import Dropout
             kinds = {Identity: kernels.IDENTITY, Dropout: kernels.IDENTITY, ReLU: kernels.RELU,
                      Sigmoid: kernels.SIGMOID, Tanh: kernels.TANH, Softmax: kernels.SOFTMAX}
-            rows, offset, width = [], 0, self.n_in
-            for layer in self.layers:
+            rows, offset, width = ([] if self.n_in and self.n_out else None), 0, self.n_in
+            flat, itemsize = self.flat_params, self.flat_params.itemsize
+            for layer in self.layers if rows is not None else ():
                 if type(layer) is Dense:
+                    # W and b must be this network's, at this offset of its flat buffer
+                    at = lambda a, i: (a.__array_interface__["data"][0]
+                                       == flat.__array_interface__["data"][0] + i * itemsize)
+                    if not (at(layer.W, offset) and at(layer.b, offset + layer.W.size)):
+                        rows = None
+                        break
                     rows.append((kernels.DENSE, offset, layer.n_in, layer.n_out))
                     width = layer.n_out
                 elif type(layer) in kinds:
@@ -254,8 +265,9 @@ class Sequential:
                     rows = None
                     break
                 offset += sum(getattr(layer, name).size for name in layer.params)
-            plan = self.__dict__["_plan"] = (np.array(rows, np.int64).reshape(-1, 4)
-                                             if rows and width is not None else False)
+            plan = (np.array(rows, np.int64).reshape(-1, 4)
+                    if rows and width is not None else False)
+            self.__dict__["_plan"] = (tuple(self.layers), plan)
         return plan
 
     def fit(self, X, y=None, **kwargs):

@@ -86,7 +86,12 @@ class Optimizer:
         return ()
 
     def _rule(self, p, g, S, new, out):
-        raise NotImplementedError(f"{type(self).__name__} must define _rule(p, g, S, new, out)")
+        cls = type(self)
+        old = cls.step is not Optimizer.step or hasattr(cls, "_update")
+        raise NotImplementedError(
+            f"{cls.__name__} must define _rule(p, g, S, new, out) (and slots() for its state)"
+            + ("; its step() or _update() is no longer called: write the update as _rule, "
+               "which every step uses, guarded (see help(chainrule.Optimizer))" if old else ""))
 
     def _kernel(self, S, dtype):
         return None
@@ -194,6 +199,9 @@ class Optimizer:
         if buf is None:
             return np.zeros(size, dtype)
         if buf.shape != (size,) or buf.dtype != dtype:
+            if buf.size != size:
+                raise ValueError(f"the optimizer's state {name!r} holds {buf.size} values but the "
+                                 f"network has {size} parameters: it was saved for another network")
             return np.asarray(buf, dtype).reshape(size).copy()
         return buf
 
