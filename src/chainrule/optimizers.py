@@ -44,6 +44,8 @@ def finite_norm(a):
     return math.isfinite(np.dot(a, a))
 
 
+_FLOAT32 = np.dtype(np.float32)
+
 #: Why ``try_step`` refused a step.
 GRADIENT, WEIGHTS = "gradient", "weights"
 
@@ -134,9 +136,10 @@ class Optimizer:
         return refused
 
     def _run(self, p, g):
-        compute = np.dtype(np.float32) if p.dtype.itemsize < 4 else p.dtype
-        S = {name: self._slot(name, p.size, compute) for name in self.slots()}
-        kernels = engine.kernels_for(p.size, p.dtype)
+        compute = p.dtype if p.dtype.itemsize >= 4 else _FLOAT32
+        slots = self.slots()
+        S = {name: self._slot(name, p.size, compute) for name in slots} if slots else {}
+        kernels = engine.kernels_for(p.size, p.dtype) if p.size >= engine.MIN_SIZE else None
         call = kernels and self._kernel(S, p.dtype)
         if call:                  # reads and sums; writes p and S in place only if finite
             kernel = getattr(kernels, call[0])
@@ -164,9 +167,9 @@ class Optimizer:
 
         float16 runs the rule in float32 and rounds the result to float16.
         """
-        new = {name: self._scratch("new_" + name, p.size, compute) for name in S}
+        new = {name: self._scratch("new_" + name, p.size, compute) for name in S} if S else S
         out = self._scratch("out", p.size, compute)
-        if compute == p.dtype:
+        if compute is p.dtype:
             self._rule(p, g, S, new, out)
             return out, new
         g32, p32 = self._scratch("g32", p.size, compute), self._scratch("p32", p.size, compute)
