@@ -146,7 +146,10 @@ def markdown(runs, command):
             out += [f"**Memory**: fit on {mem['rows']:,} x 784 float32 "
                     f"({mem['data_bytes'] / 2**20:,.0f} MiB with the labels) grows the process's peak "
                     f"RSS by {mem['growth_bytes'] / 2**20:,.1f} MiB = {mem['growth_fraction']:.3f} x the "
-                    f"data ({mem['method']}).", ""]
+                    f"data ({mem['method']})"
+                    + (f"; the compiled engine's kernels (numba, LLVM) took "
+                       f"{mem['engine_load_bytes'] / 2**20:,.0f} MiB once per process, before fit"
+                       if mem.get("engine") == "compiled" else "") + ".", ""]
         if "scaling" in res:
             sc = res["scaling"]
             names = list(sc["by_n"])
