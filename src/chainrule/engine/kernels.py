@@ -1,10 +1,12 @@
-"""The compiled kernels (numba): each optimizer's update as one fused loop.
+"""The compiled kernels (numba): each optimizer's update, softmax + cross-entropy, and a
+few-row forward pass, each as one fused loop.
 
-This is the only module that imports numba; ``engine.compiled()`` imports it
-the first time a problem is big enough, never ``import chainrule``. Each
-kernel is the compiled twin of an update rule written in NumPy in
-``optimizers.py`` (read the rule there, with its equations): the same
-arithmetic in the same dtype, so the two engines agree to rounding.
+This is the only module that imports numba; chainrule.engine imports it when
+the kernels pay (never ``import chainrule``). Each kernel is the compiled twin
+of NumPy code elsewhere (an optimizer's ``_rule`` in ``optimizers.py``,
+``CrossEntropy.forward_logits``/``backward_logits``, ``Sequential.forward``;
+read the equations there): the same arithmetic in the same dtype, so the two
+engines agree to rounding.
 
 Every optimizer kernel is called twice a step, over the flat parameters p,
 the gradient g and the state arrays. The first call only reads: it computes
@@ -25,8 +27,6 @@ One thread each, on purpose: see "Threads" in chainrule/engine/__init__.py.
 """
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 from numba import njit
@@ -41,9 +41,9 @@ OPTIONS = dict(fastmath=FAST, error_model="numpy", cache=True, nogil=True)
 # Each optimizer: its rule for one element (``_*_rule``: the new state and the new weight q),
 # and its kernel ``f(p, g, *state, *scalars, write)``. p, g and the state arrays are flat,
 # shape (n,), all of p's dtype; the scalars too. With write=False the kernel only reads and
-# returns (‖g‖², ‖q‖²); with write=True it writes q into p and the new state in place, and
-# returns what the first call did. The caller decides between the two calls, in Python, so
-# no fastmath flag can touch the finiteness test.
+# returns (‖g‖², ‖q‖²); with write=True it writes q into p and the new state in place (and
+# returns zeros). The caller decides between the two calls, in Python, so no fastmath flag
+# can touch the finiteness test.
 RULE = dict(OPTIONS, inline="always")
 
 
