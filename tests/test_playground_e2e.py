@@ -2,7 +2,9 @@
 
 The server runs in a thread on 127.0.0.1 at a free port; the browser loads the
 page, trains on XOR until the loss falls, pauses, steps, opens the ledger and
-reads a dW that must equal the server's. It saves docs/img/playground.png.
+reads a dW that must equal the server's. It saves docs/img/playground.png, and the
+connection panel and the step's replay beside it (playground-connection.png,
+playground-replay.png) for the README.
 
 Needs /usr/bin/chromium (``.ci/install-browser`` installs it) and the
 ``playwright`` package; it never downloads a browser of its own.
