@@ -685,3 +685,19 @@ def test_exports_need_a_known_session(client):
     for path in ("/api/export/model", "/api/export/script"):
         assert client.get(path, query_string={"session": A}).status_code == 404
         assert client.get(path, query_string={"session": "../x"}).status_code == 400
+
+
+def test_the_ledger_carries_its_words_in_chinese_with_the_same_equations(client):
+    from chainrule.trace_views import note_text
+    post(client, "/api/configure", {"session": A})
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    assert ledger["zh"]["note"].startswith(f"这一批共有 {ledger['n']} 个训练样本。")
+    assert "lr = 0.5" in ledger["zh"]["update"] and "W ← W − lr·dW" in ledger["zh"]["update"]
+    for entry in ledger["entries"]:
+        assert set(entry["zh"]) == {"title", "note"}  # the words only: one equation for both
+        assert entry["zh"]["note"] == note_text(entry["note"], "zh")
+        assert (entry["zh"]["note"] == "") == (entry["note"] == "")
+    first = ledger["entries"][0]
+    assert first["title"] == "layer 0: Dense(2 → 4)" and first["zh"]["title"] == "第 0 层：Dense（2 → 4）"
+    notes = [e["zh"]["note"] for e in ledger["entries"] if e["note"]]
+    assert notes and not any(note.isascii() for note in notes)  # each one retold, none left in English

@@ -2,7 +2,9 @@
 
 The server runs in a thread on 127.0.0.1 at a free port; the browser loads the
 page, trains on XOR until the loss falls, pauses, steps, opens the ledger and
-reads a dW that must equal the server's. It saves docs/img/playground.png.
+reads a dW that must equal the server's. It saves docs/img/playground.png, and the
+connection panel and the step's replay beside it (playground-connection.png,
+playground-replay.png) for the README.
 
 Needs /usr/bin/chromium (``.ci/install-browser`` installs it) and the
 ``playwright`` package; it never downloads a browser of its own.
@@ -229,6 +231,14 @@ def test_no_sideways_scroll_at_800_pixels(browser, server):
     narrow.click("#step")
     narrow.wait_for_selector("#ledger", state="visible")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
+    # the replay too, at its widest entry (a Dense layer's backward step: X, dZ, W, dW, db, dX)
+    narrow.click("#replay-next")
+    narrow.keyboard.press("End")
+    for _ in range(3):  # back past the three updates
+        narrow.click("#replay-prev")
+    assert narrow.get_attribute("#replay", "data-kind") == "backward"
+    assert narrow.is_visible("#replay-entry details[data-phase=backward]")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
     narrow.close()
 
 
@@ -358,3 +368,149 @@ def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(pa
     page.select_option("#lang", "en")
     assert page.text_content("#controls legend >> nth=0") == "Data"
     assert page.text_content("#picture-title") == "Decision boundary"
+
+
+REPLAY = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-replay.png"
+# Each time the replay shows an entry: its index and kind, and what the network lights.
+WATCH_REPLAY = """() => {
+  window.seen = [];
+  new MutationObserver(() => {
+    const box = document.querySelector('#replay');
+    if (box.dataset.index === undefined) return;
+    const lit = (selector, key) => Array.from(document.querySelectorAll(selector), (n) => n.dataset[key]);
+    window.seen.push({ index: Number(box.dataset.index), kind: box.dataset.kind,
+                       lines: lit('#network line.lit', 'dense'), units: lit('#network .node.lit', 'layer') });
+  }).observe(document.querySelector('#replay'), { attributes: true, attributeFilter: ['data-index'] });
+}"""
+
+
+def replay_index(page):
+    return int(page.get_attribute("#replay", "data-index"))
+
+
+def lit(page):
+    """``(data-dense of the lit connections, data-layer of the lit units)``, as sets."""
+    return ({int(v) for v in page.locator("#network line.lit").evaluate_all("ns => ns.map(n => n.dataset.dense)")},
+            {int(v) for v in page.locator("#network .node.lit").evaluate_all("ns => ns.map(n => n.dataset.layer)")})
+
+
+def expected_lit(entry, sizes):
+    """What the replay must light for a ledger entry: the units its layer makes, and for a
+    Dense layer's entry the connections into them."""
+    column = len(sizes) - 1 if entry["dense"] is None else entry["dense"] + 1
+    dense = entry["dense"] is not None and ("W" in entry["values"] or "dW" in entry["values"])
+    return ({entry["dense"]} if dense else set()), {column}
+
+
+def test_replay_walks_forward_then_backward_then_the_update(page, server):
+    sid = page.get_attribute("body", "data-session")
+    assert page.is_hidden("#replay")  # nothing to replay before a Step
+    page.click("#step")
+    page.wait_for_selector("#replay", state="visible")
+    ledger = fetch(f"{server[1]}api/ledger?session={sid}")
+    entries, sizes = ledger["entries"], [2, 4, 4, 1]
+    page.evaluate(WATCH_REPLAY)
+    page.select_option("#replay-speed", "350")
+    page.click("#replay-play")
+    page.wait_for_selector("#replay[data-kind=backward]", timeout=60_000)
+    page.wait_for_selector("#replay[data-kind=update]", timeout=60_000)
+    page.wait_for_selector("#replay-play[aria-pressed=false]", timeout=60_000)  # it stops at the end
+
+    # every entry once, in the ledger's order: forward, the loss, backward, then the update
+    seen = page.evaluate("window.seen")
+    assert [s["index"] for s in seen] == list(range(len(entries)))
+    kinds = [s["kind"] for s in seen]
+    assert kinds == [e["kind"] for e in entries]
+    assert kinds.index("loss") > kinds.index("forward") and kinds.index("backward") > kinds.index("loss")
+    assert kinds[-1] == "update" and set(kinds[kinds.index("update"):]) == {"update"}
+    # the lit layer follows the entries: left to right, then right to left
+    for s, e in zip(seen, entries):
+        assert ({int(v) for v in s["lines"]}, {int(v) for v in s["units"]}) == expected_lit(e, sizes), e["title"]
+        if s["lines"]:
+            assert len(s["lines"]) == sizes[e["dense"]] * sizes[e["dense"] + 1]  # every connection of it
+    forward = [min(map(int, s["units"])) for s in seen if s["kind"] == "forward"]
+    backward = [min(map(int, s["units"])) for s in seen if s["kind"] == "backward"]
+    assert forward == sorted(forward) and forward[0] == 1 and forward[-1] == 3
+    assert backward == sorted(backward, reverse=True) and backward[-1] == 1
+
+    # it ends on the update: old W, the step, new W (the network's weight now) and the loss
+    # before and after it on the same batch
+    last = entries[-1]
+    assert page.get_attribute("#replay-entry details", "data-phase") == "update"
+    net = server[0].app.sessions.get(sid).net
+    shown = page.locator("#replay-entry td[data-name='W_new']").evaluate_all("cs => cs.map(c => Number(c.dataset.value))")
+    assert shown == net.layers[last["layer"]].W.ravel().tolist()
+    for name in ("W", "ΔW"):
+        assert page.locator(f"#replay-entry td[data-name='{name}']").count() == len(shown)
+    assert float(page.get_attribute("#replay-entry [data-before]", "data-before")) == ledger["loss"]
+    assert float(page.get_attribute("#replay-entry [data-after]", "data-after")) == ledger["loss_after"]
+    assert "before the update" in page.inner_text("#replay-entry")
+    # the ledger below marks the same entry
+    assert page.get_attribute("#ledger details.current", "data-entry") == str(len(entries) - 1)
+
+    # Play again starts over; Pause stops it where it is
+    page.click("#replay-play")
+    page.wait_for_function("Number(document.querySelector('#replay').dataset.index) >= 2"
+                           " && Number(document.querySelector('#replay').dataset.index) < 6")
+    page.click("#replay-play")
+    page.wait_for_selector("#replay-play[aria-pressed=false]")
+    paused = replay_index(page)
+    page.wait_for_timeout(1500)  # several of the fast replay's steps
+    assert replay_index(page) == paused, "the replay went on after Pause"
+
+    # Next and Previous move one entry, by mouse and by keyboard, and the highlight follows
+    page.click("#replay-next")
+    assert replay_index(page) == paused + 1
+    assert lit(page) == expected_lit(entries[paused + 1], sizes)
+    page.focus("#replay-next")
+    page.keyboard.press("ArrowLeft")
+    assert replay_index(page) == paused
+    assert lit(page) == expected_lit(entries[paused], sizes)
+    page.keyboard.press("Enter")  # the focused Next button
+    assert replay_index(page) == paused + 1
+    page.click("#replay-prev")
+    assert replay_index(page) == paused
+
+    # for the README: the backward sweep at the middle Dense layer
+    middle = next(i for i, e in enumerate(entries) if e["dense_backward"] and e["dense"] == 1)
+    page.focus("#replay-next")
+    page.keyboard.press("Home")
+    assert replay_index(page) == 0
+    for _ in range(middle):
+        page.keyboard.press("ArrowRight")
+    assert replay_index(page) == middle
+    assert page.get_attribute("#replay", "data-kind") == "backward"
+    assert lit(page) == ({1}, {2})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(REPLAY), clip={**page.locator("#centre").bounding_box(), "height": 760})
+    assert REPLAY.stat().st_size > 20_000
+
+
+def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.select_option("#lang", "zh")
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    ledger = fetch(f"{server[1]}api/ledger?session={sid}")
+    equations = [e["equation"] for e in ledger["entries"]]
+
+    def shown_equations():
+        return page.locator("#ledger details .eq").all_text_contents()
+
+    text = page.text_content("#ledger")  # the closed entries too
+    assert shown_equations() == equations
+    assert page.inner_text("#ledger-caption").startswith(f"第 {ledger['step']} 步：一批 10 个样本")
+    assert "这一批共有 10 个训练样本" in text and "反向传播" in text
+    assert "先写教科书上的形式" in text            # the loss's note (the fused, stable form)
+    assert "普通梯度下降，学习率 lr = 0.5" in text  # each update's note
+    assert "第 0 层：Dense（2 → 4）" in text and "更新前" in text
+    assert "the textbook form" not in text and "Backpropagation" not in text
+    # the replay speaks it too
+    page.click("#replay-next")
+    assert "前向传播" in page.inner_text("#replay-where")
+    # back to English: the same equations, the English words
+    page.select_option("#lang", "en")
+    text = page.text_content("#ledger")  # the closed entries too
+    assert shown_equations() == equations
+    assert "the textbook form first" in text and "第 0 层" not in text
+    assert "forward sweep" in page.inner_text("#replay-where")

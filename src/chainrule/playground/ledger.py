@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Dense
+from ..trace_views import WORDS, note_text
 
 _UPDATES = {
     "sgd": "W ← W − lr·dW and b ← b − lr·db",
@@ -21,6 +22,13 @@ _UPDATES = {
     "adamw": "AdamW: as Adam, with weight decay applied to the weights directly",
     "rmsprop": "RMSprop: each parameter moves by lr · dW / (√v + ε), v a running average of dW²",
     "adagrad": "Adagrad: each parameter moves by lr · dW / (√G + ε), G the sum of all past dW²",
+}
+_UPDATES_ZH = {
+    "sgd": "W ← W − lr·dW，b ← b − lr·db",
+    "adam": "Adam：每个参数移动 lr · m̂ / (√v̂ + ε)，其中 m 和 v 分别是 dW（及 db）与其平方的滑动平均",
+    "adamw": "AdamW：与 Adam 相同，另外直接对权重做权重衰减",
+    "rmsprop": "RMSprop：每个参数移动 lr · dW / (√v + ε)，v 是 dW² 的滑动平均",
+    "adagrad": "Adagrad：每个参数移动 lr · dW / (√G + ε)，G 是以往所有 dW² 的累加和",
 }
 
 
@@ -33,13 +41,16 @@ def _values(values):
     return out
 
 
-def _title(step):
+def _title(step, lang="en"):
+    words, layer = WORDS[lang], step.layer
     if step.index is None:
-        return f"{'update' if step.phase == 'update' else 'loss'} {type(step.layer).__name__}"
-    layer = step.layer
+        head = words["update" if step.phase == "update" else "loss"]
+        return f"{head} {type(layer).__name__}" if lang == "en" else f"{head}：{type(layer).__name__}"
+    where = words["layer"].format(i=step.index) + (": " if lang == "en" else "：")
     if isinstance(layer, Dense):
-        return f"layer {step.index}: Dense({layer.n_in} → {layer.n_out})"
-    return f"layer {step.index}: {type(layer).__name__}"
+        shape = f"({layer.n_in} → {layer.n_out})" if lang == "en" else f"（{layer.n_in} → {layer.n_out}）"
+        return f"{where}Dense{shape}"
+    return f"{where}{type(layer).__name__}"
 
 
 def ledger_json(trace, *, net, rows, step, optimizer, lr):
@@ -73,16 +84,20 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
             # the entry of dW = Xᵀ·dZ itself (a penalty entry after it adds to dW)
             "dense_backward": s.phase == "backward" and isinstance(s.layer, Dense) and "dZ" in s.values,
             "equation": s.equation, "note": s.note,
+            "zh": {"title": _title(s, "zh"), "note": note_text(s.note, "zh")},
             "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
         })
     if trace.fused:
         why = next((s.note for s in trace.steps if "fused" in s.note), "")
         note = ("Backpropagation starts at the last layer's logits Z, never forming dA: "
                 f"{why}.")
+        note_zh = f"反向传播从最后一层的 logits Z 直接开始，不单独求 dA：{note_text(why, 'zh')}"
     else:
         note = ("Backpropagation starts from dA = ∂L/∂A of the network's output (the starting "
                 "gradient), then each layer turns the gradient it receives into the gradient "
                 "of its input, and Dense layers also into dW and db.")
+        note_zh = ("反向传播从网络输出的 dA = ∂L/∂A（起始梯度）开始；之后每一层把收到的梯度"
+                   "变成对自己输入的梯度，Dense 层还顺带算出 dW 和 db。")
     rule = _UPDATES.get(optimizer, optimizer)
     return {
         "step": step, "n": len(rows), "rows": [int(r) for r in rows], "loss": float(trace.loss),
@@ -91,4 +106,7 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
         "update": f"Then the optimizer applied these gradients (lr = {lr:g}): {rule}.",
         "loss_after": None if trace.loss_after is None else float(trace.loss_after),
         "entries": entries,
+        "zh": {"note": f"这一批共有 {len(rows)} 个训练样本。{note_zh}",
+               "update": f"随后，优化器用这些梯度更新参数（lr = {lr:g}）："
+                         f"{_UPDATES_ZH.get(optimizer, optimizer)}。"},
     }

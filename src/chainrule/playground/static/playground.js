@@ -35,6 +35,9 @@ const ZH = {
   "Decision boundary": "决策边界", "Regression fit": "回归拟合", "input": "输入", "hidden": "隐藏层",
   "output": "输出", "loss": "损失", "accuracy": "准确率",
   "press Step to record one mini-batch": "按“单步”记录一个小批量的完整计算",
+  "forward": "前向", "backward": "反向", "update": "更新", "shapes": "形状",
+  "Previous": "上一项", "Next": "下一项", "Replay the step": "回放这一步", "Pause the replay": "暂停回放",
+  "replay speed": "回放速度", "slow": "慢", "normal": "中", "fast": "快",
 };
 const ZH_HTML = {
   network: `边：<span class="pos">正</span> / <span class="neg">负</span> 权重，粗细 ∝ |w|；
@@ -69,6 +72,13 @@ function applyLanguage() {
     }
   }
   setPlaying(playing);
+  if (ledger) {  // the ledger's own words: its titles and notes come from the server in both languages
+    const open = !$("ledger").hidden;
+    renderLedger();
+    showLedger(open);
+    if (replay !== null) replayTo(replay);
+  }
+  setReplaying(replaying);
   showLedger(!$("ledger").hidden);
   if (state) render(state);
 }
@@ -173,6 +183,7 @@ async function configure() {
     history.replaceState(null, "", `#${params}`);
     points = result.data;
     ledger = null; selected = null; edge = null;
+    stopReplay();
     showLedger(false);
     render(result);
     say("");
@@ -221,6 +232,7 @@ async function step() {
     render(result);
     if (result.ledger) {
       ledger = result.ledger;
+      stopReplay();
       renderLedger();
       renderUnit();
       renderEdge();
@@ -277,7 +289,7 @@ function drawNetwork() {
     layer.W.forEach((row, i) => row.forEach((w, j) => {
       const line = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
         stroke: w >= 0 ? COLORS[1] : COLORS[0], "stroke-width": (0.4 + 5 * Math.abs(w) / biggest).toFixed(2),
-        "stroke-opacity": (0.25 + 0.75 * Math.abs(w) / biggest).toFixed(2) }, edges);
+        "stroke-opacity": (0.25 + 0.75 * Math.abs(w) / biggest).toFixed(2), "data-dense": k, class: "weight" }, edges);
       if (edge && edge.dense === k && edge.i === i && edge.j === j) line.classList.add("selected");
       // a wide transparent twin catches the click on a thin line
       const hit = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
@@ -313,6 +325,7 @@ function drawNetwork() {
       g.addEventListener("click", () => { selected = { layer: k, unit: j }; edge = null; drawNetwork(); renderUnit(); renderEdge(); });
     }
   });
+  highlight();
 }
 
 // The value a unit's map shows as white: 0, or chance level for a probability output.
@@ -457,27 +470,139 @@ function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
+// The ledger's words in the page's language (the server sends both); equations as they are.
+const said = (item, key) => (lang === "zh" && item.zh ? item.zh[key] : item[key]);
+
+function entryHtml(e, index, open) {
+  const shapes = Object.entries(e.shapes).map(([k, v]) => `${k} (${v.join("×")})`).join(", ");
+  const values = Object.entries(e.values).map(([k, v]) => matrix(k, v, index)).join("");
+  const note = said(e, "note") ? `<p class="note">${escapeHtml(said(e, "note"))}</p>` : "";
+  return `<details data-entry="${index}" data-layer="${e.layer}" data-phase="${e.phase}"${open ? " open" : ""}>
+    <summary class="${e.kind}"><span class="phase">${tr(e.kind === "loss" ? "loss" : e.phase)}</span>
+    ${escapeHtml(said(e, "title"))}${lang === "zh" ? "：" : ": "}<span class="eq">${escapeHtml(e.equation)}</span></summary>
+    ${note}<div class="shapes">${tr("shapes")}${lang === "zh" ? "：" : ": "}${escapeHtml(shapes)}</div>
+    <div class="values">${values}</div></details>`;
+}
+
+function beforeAfterHtml(id) {
+  if (ledger.loss_after === null) return "";
+  const before = fmt(ledger.loss, 6), after = fmt(ledger.loss_after, 6);
+  return `<p class="note"${id ? ` id="${id}"` : ""} data-before="${ledger.loss}" data-after="${ledger.loss_after}">` +
+    (lang === "zh" ? `这一批数据上的损失：更新前 <b>${before}</b>，更新后 <b>${after}</b>（同样的样本，新的权重）。`
+                   : `The loss on this batch: <b>${before}</b> before the update, <b>${after}</b> after it (same rows, new weights).`) +
+    "</p>";
+}
+
 function renderLedger() {
   if (!ledger) return;
   $("ledger-toggle").disabled = false;
-  const after = ledger.loss_after === null ? "" : ` → ${fmt(ledger.loss_after)} after the update`;
-  $("ledger-caption").textContent = `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${fmt(ledger.loss)}${after}`;
-  const parts = [`<p class="note">${escapeHtml(ledger.note)}</p>`];
-  ledger.entries.forEach((e, index) => {
-    const shapes = Object.entries(e.shapes).map(([k, v]) => `${k} (${v.join("×")})`).join(", ");
-    const values = Object.entries(e.values).map(([k, v]) => matrix(k, v, index)).join("");
-    const note = e.note ? `<p class="note">${escapeHtml(e.note)}</p>` : "";
-    parts.push(`<details data-entry="${index}" data-layer="${e.layer}" data-phase="${e.phase}">
-      <summary class="${e.kind}"><span class="phase">${e.kind === "loss" ? "loss" : e.phase}</span>
-      ${escapeHtml(e.title)}: <span class="eq">${escapeHtml(e.equation)}</span></summary>
-      ${note}<div class="shapes">shapes: ${escapeHtml(shapes)}</div>${values}</details>`);
-  });
-  parts.push(`<p class="note">${escapeHtml(ledger.update)}</p>`);
-  if (ledger.loss_after !== null)
-    parts.push(`<p class="note" id="loss-before-after">The loss on this batch: <b>${fmt(ledger.loss, 6)}</b> before the update,
-      <b>${fmt(ledger.loss_after, 6)}</b> after it (same rows, new weights).</p>`);
+  const loss = fmt(ledger.loss), after = ledger.loss_after === null ? null : fmt(ledger.loss_after);
+  $("ledger-caption").textContent = lang === "zh"
+    ? `第 ${ledger.step} 步：一批 ${ledger.n} 个样本，损失 ${loss}${after === null ? "" : `，更新后 ${after}`}`
+    : `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${loss}${after === null ? "" : ` → ${after} after the update`}`;
+  const open = new Set(Array.from(document.querySelectorAll("#ledger details[open]"), (d) => d.dataset.entry));
+  const parts = [`<p class="note">${escapeHtml(said(ledger, "note"))}</p>`];
+  ledger.entries.forEach((e, index) => parts.push(entryHtml(e, index, open.has(String(index)))));
+  parts.push(`<p class="note">${escapeHtml(said(ledger, "update"))}</p>`, beforeAfterHtml("loss-before-after"));
   $("ledger").innerHTML = parts.join("");
+  $("replay").hidden = false;
   showLedger(true);
+}
+
+// -- the step replayed on the network ----------------------------------------------------
+// The last Step's ledger entries in their order: the forward sweep lights each layer left to
+// right, then the loss, then the backward sweep right to left, then each layer's update. The
+// page only points at what the server recorded.
+
+let replay = null;               // the index of the entry shown, or null before the first
+let replaying = false, replayTimer = null;
+
+function stopReplay() {
+  setReplaying(false);
+  replay = null;
+  $("replay").hidden = !ledger;
+  $("replay-entry").replaceChildren();
+  $("replay-where").textContent = "";
+  delete $("replay").dataset.index;
+  for (const node of document.querySelectorAll("#ledger details.current")) node.classList.remove("current");
+  highlight();
+  replayButtons();
+}
+
+function replayButtons() {
+  const last = ledger ? ledger.entries.length - 1 : -1, focused = document.activeElement;
+  $("replay-prev").disabled = replay === null || replay <= 0;
+  $("replay-next").disabled = !ledger || replay === last;
+  // a button disabled under the keyboard's focus would drop it: it goes to the other one
+  if (focused && focused.disabled && focused.id === "replay-prev") $("replay-next").focus();
+  if (focused && focused.disabled && focused.id === "replay-next") $("replay-prev").focus();
+}
+
+function sweepWords(e, index) {
+  const n = ledger.entries.length, zh = lang === "zh";
+  const what = { forward: zh ? "前向传播：从左到右，逐层算出每一层的输出" : "forward sweep, left to right: each layer computes its output",
+                 loss: zh ? "损失：网络输出与标签比较，反向传播从这里开始" : "the loss: the output meets the labels, and the backward sweep starts here",
+                 backward: zh ? "反向传播：从右到左，梯度逐层往回传" : "backward sweep, right to left: each layer passes the gradient back",
+                 update: zh ? "更新：旧的 W，这一步的变化，新的 W" : "the update: old W, the step, new W" }[e.kind];
+  const end = index === n - 1 ? (zh ? "（回放到此结束）" : " (the end of the replay)") : "";
+  return zh ? `第 ${index + 1} / ${n} 项 · ${what}${end}` : `entry ${index + 1} of ${n} · ${what}${end}`;
+}
+
+function replayTo(index) {
+  if (!ledger) return;
+  replay = Math.max(0, Math.min(ledger.entries.length - 1, index));
+  const e = ledger.entries[replay];
+  // the ledger's own rendering of the entry, under the network; its update also gives the loss
+  // before and after the step, on the same batch
+  $("replay-entry").innerHTML = entryHtml(e, replay, true) + (e.phase === "update" ? beforeAfterHtml() : "");
+  $("replay-where").textContent = sweepWords(e, replay);
+  Object.assign($("replay").dataset, { index: replay, kind: e.kind, dense: e.dense === null ? "" : e.dense });
+  for (const node of document.querySelectorAll("#ledger details[data-entry]")) {
+    const current = node.dataset.entry === String(replay);
+    node.classList.toggle("current", current);
+    if (current) node.open = true;
+  }
+  highlight();
+  replayButtons();
+}
+
+// Light the units (and, for a Dense entry, the connections) of the layer whose entry is shown.
+function highlight() {
+  const svg = $("network");
+  for (const node of svg.querySelectorAll(".lit")) node.classList.remove("lit", "forward", "backward", "loss", "update");
+  const e = ledger && replay !== null ? ledger.entries[replay] : null;
+  svg.classList.toggle("replaying", Boolean(e));
+  if (!e || !state) return;
+  const outputs = state.network.sizes.length - 1;
+  // Dense layer k (and the activation after it) makes the units of diagram column k + 1
+  const column = e.dense === null ? outputs : e.dense + 1;
+  const lit = Array.from(svg.querySelectorAll(`.node[data-layer="${column}"]`));
+  if (e.dense !== null && ["W", "dW"].some((name) => name in e.values))
+    lit.push(...svg.querySelectorAll(`line.weight[data-dense="${e.dense}"]`));
+  for (const node of lit) node.classList.add("lit", e.kind);
+}
+
+function setReplaying(on) {
+  replaying = on && Boolean(ledger);
+  clearTimeout(replayTimer);
+  $("replay-play").innerHTML = replaying ? `&#10074;&#10074; ${tr("Pause the replay")}` : `&#9654; ${tr("Replay the step")}`;
+  $("replay-play").setAttribute("aria-pressed", String(replaying));
+  if (!replaying) return;
+  if (replay === null || replay === ledger.entries.length - 1) replayTo(0);  // from the start
+  replayTimer = setTimeout(replayTick, Number($("replay-speed").value));
+}
+
+function replayTick() {
+  if (!replaying || !ledger) return;
+  replayTo(replay + 1);
+  if (replay === ledger.entries.length - 1) setReplaying(false);  // ends on the last update
+  else replayTimer = setTimeout(replayTick, Number($("replay-speed").value));
+}
+
+function replayStep(by) {
+  if (!ledger) return;
+  setReplaying(false);
+  replayTo(replay === null ? 0 : replay + by);
 }
 
 function showLedger(on) {
@@ -648,6 +773,16 @@ async function start() {
   $("play").addEventListener("click", () => { if (!busy) setPlaying(!playing); });
   $("step").addEventListener("click", step);
   $("ledger-toggle").addEventListener("click", () => showLedger($("ledger").hidden));
+  $("replay-play").addEventListener("click", () => setReplaying(!replaying));
+  $("replay-prev").addEventListener("click", () => replayStep(-1));
+  $("replay-next").addEventListener("click", () => replayStep(1));
+  $("replay").addEventListener("keydown", (event) => {
+    if (event.target.tagName === "SELECT") return;  // its own arrows choose a speed
+    const moves = { ArrowLeft: () => replayStep(-1), ArrowRight: () => replayStep(1),
+                    Home: () => { setReplaying(false); replayTo(0); },
+                    End: () => { setReplaying(false); replayTo(ledger.entries.length - 1); } };
+    if (moves[event.key] && ledger) { event.preventDefault(); moves[event.key](); }
+  });
   // a keepalive fetch outlives the page, as a beacon would, and can send JSON (a beacon's
   // text/plain is what any other site's form could send too, so the server refuses it)
   window.addEventListener("pagehide", () => fetch("/api/close", {
