@@ -12,7 +12,7 @@ Choosing:
 * ``CHAINRULE_ENGINE=numpy`` (environment) or ``cr.set_engine("numpy")``
   forces NumPy; ``"compiled"`` asks for the kernels (falling back to NumPy,
   with a warning, when numba cannot be imported); ``"auto"`` (the default)
-  uses them when numba imports, silently NumPy otherwise.
+  uses them where they pay (below), and NumPy, silently, without numba.
 * ``cr.show_config()`` (and ``chainrule --version``) says what runs.
 
 ``import chainrule`` never imports numba. Loading the kernels costs about
@@ -35,13 +35,15 @@ can differ between two calls of one process (before and after the kernels
 were loaded); the results agree to rounding.
 
 Threads. The kernels run on the calling thread. numba's parallel loops were
-measured on this project's 2-core machine and lost: with the ``workqueue``
-layer (idle threads sleep) waking the second thread cost ~0.4 ms a call
-(Adam on 235 k parameters: 0.32-0.36 ms on 2 threads, 0.28-0.35 ms on
-one); the OpenMP layer wakes in ~20 µs but keeps its threads spinning
-afterwards, which starved OpenBLAS's threads (an MLP epoch 4-7 s instead of
-0.75 s). So BLAS has the cores for the matrix products, the fused loops take
-one, and nothing spins against anything. The kernels release the GIL
+measured on this project's 2-core machine (a VM) and lost: with the
+``workqueue`` layer (idle threads sleep) a parallel call cost ~0.4 ms more
+than its work, even with BLAS idle (Adam on 235 k parameters: 0.32-0.36 ms on
+2 threads, 0.28-0.35 ms on one); the OpenMP layer starts in ~20 µs but keeps
+its threads spinning afterwards, which starved OpenBLAS's threads (the
+issue's prototype: an MLP epoch 4-7 s instead of 0.75 s). So BLAS has the
+cores for the matrix products, the fused loops take one, and nothing spins
+against anything. Many-core machines were not measured; parallel kernels
+there are an open question. The kernels release the GIL
 (``nogil``), so separate Python threads may train separate networks at once.
 """
 from __future__ import annotations
