@@ -418,3 +418,14 @@ def test_the_forward_plan_follows_changes_to_the_layers(spy):
             assert_close(got, expected, 1e-5, "after a change of layers")
     # a Dense that is not the network's own (its W is not in the flat buffer): NumPy's path
     assert spy["forward_rows"] == 3
+
+
+def test_the_command_line_imports_numba_only_to_say_which_engine_runs():
+    code = ("import sys\nfrom chainrule.cli import main\n"
+            "try:\n    main(['demo', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('numba' in sys.modules)\n")
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    version = _python("from chainrule.cli import main\nmain(['--version'])")
+    assert version.returncode == 0 and "(engine: " in version.stdout, version.stderr
