@@ -39,7 +39,9 @@ OPTIONS = dict(fastmath=FAST, error_model="numpy", cache=True, nogil=True)
 
 
 # Each optimizer: its rule for one element (``_*_rule``: the new state and the new weight q),
-# and its kernel ``f(p, g, *state, *scalars, write)``. p, g and the state arrays are flat,
+# and its kernel ``f(p, g, *state, *scalars, write)``. (One driver taking the rule as a
+# first-class function argument measured ~10% slower, 0.44 against 0.49-0.52 ms per Adam
+# step with cold caches, so each kernel writes out its two loops.) p, g and the state arrays are flat,
 # shape (n,), all of p's dtype; the scalars too. With write=False the kernel only reads and
 # returns (‖g‖², ‖q‖²); with write=True it writes q into p and the new state in place (and
 # returns zeros). The caller decides between the two calls, in Python, so no fastmath flag
@@ -166,6 +168,19 @@ def describe():
 
 # -- the loss at the end of a classifier -------------------------------------------------
 
+@njit(**RULE)
+def _exp_row(Z, E, i):
+    """E_i = e^(Z_i − m) with m = max Z_i (every exponent ≤ 0); returns (m, Σ E_i)."""
+    m = Z[i, 0]
+    for c in range(1, Z.shape[1]):
+        m = max(m, Z[i, c])
+    s = Z.dtype.type(0.0)
+    for c in range(Z.shape[1]):
+        E[i, c] = np.exp(Z[i, c] - m)
+        s += E[i, c]
+    return m, s
+
+
 @njit(**OPTIONS)
 def softmax_cross_entropy(Z, y, dZ):
     """Softmax and cross-entropy on the logits, fused: the twin of CrossEntropy's
@@ -181,14 +196,7 @@ def softmax_cross_entropy(Z, y, dZ):
     for i in range(n):
         if y[i] < 0 or y[i] >= k:       # no bounds checks in compiled code: say it, as NumPy would
             raise IndexError("a class label is outside [0, k) for k outputs")
-        m = Z[i, 0]
-        for c in range(1, k):
-            m = max(m, Z[i, c])
-        s = Z.dtype.type(0.0)
-        for c in range(k):
-            e = np.exp(Z[i, c] - m)
-            dZ[i, c] = e
-            s += e
+        m, s = _exp_row(Z, dZ, i)
         scale = inv_n / s
         for c in range(k):
             dZ[i, c] *= scale
@@ -205,14 +213,7 @@ def softmax_cross_entropy_rows(Z, Y, dZ):
     total = 0.0
     inv_n = Z.dtype.type(1.0) / Z.dtype.type(n)
     for i in range(n):
-        m = Z[i, 0]
-        for c in range(1, k):
-            m = max(m, Z[i, c])
-        s = Z.dtype.type(0.0)
-        for c in range(k):
-            e = np.exp(Z[i, c] - m)
-            dZ[i, c] = e
-            s += e
+        m, s = _exp_row(Z, dZ, i)
         scale = inv_n / s
         picked = 0.0
         for c in range(k):
