@@ -397,7 +397,7 @@ def test_a_network_the_forward_kernel_does_not_know_predicts_on_numpy():
         expected = net.predict(X)
     with _engine.using("compiled"):
         np.testing.assert_array_equal(net.predict(X), expected)
-        assert net._forward_plan(_engine.compiled()) is False
+        assert net._forward_plan(_engine.compiled()) is None
 
 
 def test_the_forward_plan_follows_changes_to_the_layers(spy):

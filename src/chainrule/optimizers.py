@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from . import engine
+from .regularization import squared_norm
 from .schedules import Schedule
 
 
@@ -37,11 +38,8 @@ def _check(name, value, rule, ok):
 
 def finite_norm(a):
     """True when ‖a‖² is finite: no entry is NaN or infinite, and none so large that the
-    sum of squares overflows (weights or a gradient that large are divergence all the
-    same). One BLAS call; float16 is summed in float32, whose range its squares need."""
-    if a.dtype.itemsize < 4:
-        a = a.astype(np.float32)
-    return math.isfinite(np.dot(a, a))
+    sum of squares overflows (weights or a gradient that large are divergence all the same)."""
+    return math.isfinite(squared_norm(a))
 
 
 _FLOAT32 = np.dtype(np.float32)
@@ -139,7 +137,7 @@ class Optimizer:
         compute = p.dtype if p.dtype.itemsize >= 4 else _FLOAT32
         slots = self.slots()
         S = {name: self._slot(name, p.size, compute) for name in slots} if slots else {}
-        kernels = engine.kernels_for(p.size, p.dtype) if p.size >= engine.MIN_SIZE else None
+        kernels = engine.kernels_for(p.size, p.dtype)
         call = kernels and self._kernel(S, p.dtype)
         if call:                  # reads and sums; writes p and S in place only if finite
             kernel = getattr(kernels, call[0])

@@ -60,22 +60,27 @@ def inplace_add_penalty_gradient(dW, W, l1=0.0, l2=0.0):
     return dW
 
 
+def squared_norm(a):
+    """‖a‖² of a flat array by one BLAS dot, in a's dtype: NaN or inf when an entry is, or
+    when the sum overflows. float16 is summed in float32, whose range its squares need."""
+    if a.dtype.itemsize < 4:
+        a = a.astype(np.float32)
+    return float(np.dot(a, a))
+
+
 def global_norm(g):
     """‖g‖₂ as a Python float, also when g² overflows g's dtype while every entry is finite.
 
     One BLAS ``g·g`` in the common case; when that overflows, the norm is
     taken of g/max|g| and scaled back (scale before squaring).
     """
-    if g.dtype.itemsize < 4:      # float16 is summed in float32, as everywhere
-        g = g.astype(np.float32)
-    squared = float(np.dot(g, g))
+    squared = squared_norm(g)
     if math.isfinite(squared):
         return math.sqrt(squared)
     largest = float(np.max(np.abs(g))) if g.size else 0.0
     if not math.isfinite(largest) or largest == 0.0:
         return largest            # NaN or inf: the step's own check refuses it
-    scaled = g / g.dtype.type(largest)
-    return largest * math.sqrt(float(np.dot(scaled, scaled)))
+    return largest * math.sqrt(squared_norm(g / g.dtype.type(largest)))
 
 
 def clipping(clip_norm, clip_value):
