@@ -621,14 +621,19 @@ function renderUnit() {
   const box = $("unit");
   if (!selected || !ledger || selected.layer === 0) { box.hidden = true; return; }
   const k = selected.layer - 1, j = selected.unit;   // dense layer k feeds diagram column k + 1
+  // the layer's parameters, their gradients and their update (old, Δ, new) are per input
+  // unit or per unit, not per row of the batch: lines, each once (the forward and the update
+  // entries both hold W and b)
+  const perInput = ["W", "dW", "ΔW", "W_new"], perUnit = ["b", "db", "Δb", "b_new"];
   const columns = [], scalars = [];
+  const line = (text) => { if (!scalars.includes(text)) scalars.push(text); };
   for (const e of ledger.entries) {
     if (e.dense !== k) continue;
     for (const [name, v] of Object.entries(e.values)) {
-      if (name === "W" || name === "dW") {
-        scalars.push(`${name}[:, ${j}] = [${v.map((row) => fmt(row[j])).join(", ")}]`);
-      } else if (name === "b" || name === "db") {
-        scalars.push(`${name}[${j}] = ${fmt(v[j])}`);
+      if (perInput.includes(name)) {
+        line(`${name}[:, ${j}] = [${v.map((row) => fmt(row[j])).join(", ")}]`);
+      } else if (perUnit.includes(name)) {
+        line(`${name}[${j}] = ${fmt(v[j])}`);
       } else if (name !== "X" && name !== "dX" && Array.isArray(v) && Array.isArray(v[0])
                  && !columns.some(([seen]) => seen === name)) {
         columns.push([name, v.map((row) => row[j])]);
