@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.layers import Layer
+from chainrule.nn.layers import Layer
 
 
 @pytest.fixture

@@ -118,16 +118,16 @@ def test_no_parameters():
 def sigmoid_impl(request, monkeypatch):
     """σ is scipy.special.expit when SciPy is installed, four NumPy passes otherwise: test both."""
     if request.param == "numpy-fallback":
-        monkeypatch.setattr(cr.activations, "_expit", None)
+        monkeypatch.setattr(cr.nn.activations, "_expit", None)
     return request.param
 
 
 def test_both_sigmoids_agree_to_rounding(monkeypatch):
     Z = np.concatenate([np.linspace(-745, 745, 2001), [-30.0, -1e-9, 0.0, 1e-9, 30.0]])
-    scipy_values = cr.activations.sigmoid(Z)
-    monkeypatch.setattr(cr.activations, "_expit", None)
+    scipy_values = cr.nn.activations.sigmoid(Z)
+    monkeypatch.setattr(cr.nn.activations, "_expit", None)
     # they may part only below float64's normal range (~1e-308), where precision ends anyway
-    np.testing.assert_allclose(cr.activations.sigmoid(Z), scipy_values, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(cr.nn.activations.sigmoid(Z), scipy_values, rtol=1e-13, atol=1e-300)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -241,9 +241,9 @@ def test_softmax_ignores_a_constant_added_to_each_row(Z, c):
 @given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=finite))
 @example(np.array([[28.0, 10.0, -28.0, 700.0]]))  # e^(Z − log(1 + e^Z)) failed here (1.3e-15)
 def test_sigmoid_symmetry_and_softplus_derivative(Z):
-    for impl in (cr.activations._expit, None):       # SciPy's expit, and the NumPy fallback
+    for impl in (cr.nn.activations._expit, None):       # SciPy's expit, and the NumPy fallback
         with pytest.MonkeyPatch.context() as mp, np.errstate(**STRICT):
-            mp.setattr(cr.activations, "_expit", impl)
+            mp.setattr(cr.nn.activations, "_expit", impl)
             s = cr.Sigmoid().forward(Z)
             np.testing.assert_allclose(cr.Sigmoid().forward(-Z), 1 - s, atol=1e-15)
             softplus = cr.Softplus()
@@ -279,11 +279,11 @@ def test_relu_with_reused_zeros_is_max_with_0_and_keeps_the_zeros(rng):
 def test_sigmoid_keeps_float16():
     """SciPy's expit has no float16 loop (it would return float64): float16 takes NumPy's path."""
     Z = np.array([[-3.0, 0.0, 3.0]], np.float16)
-    assert cr.activations.sigmoid(Z).dtype == np.float16
+    assert cr.nn.activations.sigmoid(Z).dtype == np.float16
     bce = cr.BinaryCrossEntropy()
     bce.forward_logits(Z, np.ones_like(Z))
     assert bce.backward_logits().dtype == np.float16
-    np.testing.assert_allclose(cr.activations.sigmoid(Z), 1 / (1 + np.exp(-Z.astype(float))),
+    np.testing.assert_allclose(cr.nn.activations.sigmoid(Z), 1 / (1 + np.exp(-Z.astype(float))),
                                rtol=2e-3)
 
 

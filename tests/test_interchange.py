@@ -133,7 +133,7 @@ def test_onnx_float64_and_estimator(tmp_path):
 
 def _every_activation():
     """One instance of each activation chainrule has (non-default α where it has one)."""
-    from chainrule import activations as act
+    from chainrule.nn import activations as act
     classes = [c for c in vars(act).values() if isinstance(c, type)
                and issubclass(c, act.Activation) and c is not act.Activation]
     settings = {act.LeakyReLU: (0.1,), act.ELU: (0.7,)}

@@ -5,19 +5,19 @@ layer by layer in NumPy, and checked against PyTorch.
     net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
-from .activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .nn.activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from . import schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
                         LearningRateScheduler)
 from .checkpoint import ModelCheckpoint
-from .dropout import Dropout
+from .nn.dropout import Dropout
 from .io import load, load_with_extras, save
 from .gradcheck import GradientCheckReport, gradient_check
-from .layers import Dense, Layer
-from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .nn.layers import Dense, Layer
+from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .interchange import from_torch, to_onnx, to_torch
 from .network import Sequential, mlp
-from .normalization import BatchNorm, LayerNorm
+from .nn.normalization import BatchNorm, LayerNorm
 from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .divergence import DivergenceError
 from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)

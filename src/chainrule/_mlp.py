@@ -22,8 +22,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import engine, names
 from ._mlp_losses import _GlorotUniform
 from .callbacks import History, Run, check_callbacks
-from .dropout import Dropout
-from .layers import Dense
+from .nn.dropout import Dropout
+from .nn.layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
 from .divergence import DivergenceError, guarded_step

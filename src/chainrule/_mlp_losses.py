@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .activations import Exp, Sigmoid, Softmax
-from .losses import Loss
+from .nn.activations import Exp, Sigmoid, Softmax
+from .nn.losses import Loss
 
 # -- scikit-learn's losses, with sample weights -------------------------------
 #

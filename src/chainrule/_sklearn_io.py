@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
 from . import io as _io
-from .layers import Dense
+from .nn.layers import Dense
 
 #: Fitted attributes stored as plain JSON values.
 _SCALARS = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",

@@ -11,12 +11,12 @@ import sys
 
 import numpy as np
 
-from .activations import Identity, ReLU, Sigmoid, Softmax
+from .nn.activations import Identity, ReLU, Sigmoid, Softmax
 from .callbacks import Callback
 from .gradcheck import gradient_check
-from .init import as_generator
-from .layers import Dense
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy
+from .nn.init import as_generator
+from .nn.layers import Dense
+from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from .network import Sequential, mlp
 from .optimizers import SGD, Adam
 
@@ -284,7 +284,7 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
     gives back its best epoch's weights) it stops near the bottom of that curve.
     """
     from .callbacks import EarlyStopping
-    from .dropout import Dropout
+    from .nn.dropout import Dropout
     from .optimizers import AdamW
     rng = as_generator(seed)
     X, y = _moons(60, 0.35, rng)

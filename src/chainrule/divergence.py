@@ -95,7 +95,7 @@ def guarded_step(net, optimizer, value, clip=None):
     """The update after a forward-backward pass, taken only when everything is finite.
 
     ``value`` is the batch's loss; ``clip`` an in-place gradient clipping
-    (:func:`chainrule.regularization.clipping`) or None. Returns None when
+    (:func:`chainrule.clipping.clipping`) or None. Returns None when
     the step was taken; otherwise ``(what, layer)`` and nothing changed (the
     weights and the optimizer's state are as before): what is ``"loss"`` or
     ``"gradient"`` (layer None), or ``"weights"`` with the index of the first

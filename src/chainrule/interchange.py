@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from . import activations as act
-from .dropout import Dropout
-from .layers import Dense
+from .nn import activations as act
+from .nn.dropout import Dropout
+from .nn.layers import Dense
 from .network import Sequential
 
 _TORCH_NAMES = {  # chainrule layer -> torch.nn class name (parameter-free, default settings)

@@ -40,8 +40,8 @@ import tempfile
 
 import numpy as np
 
-from . import activations as _activations
-from .layers import Dense, Layer
+from .nn import activations as _activations
+from .nn.layers import Dense, Layer
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1

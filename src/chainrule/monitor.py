@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .activations import ReLU, Sigmoid, Tanh
+from .nn.activations import ReLU, Sigmoid, Tanh
 from .callbacks import Callback
 from .validation import check_positive_int
 

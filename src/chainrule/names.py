@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 
-from . import activations as act
-from . import losses, optimizers
-from .layers import Layer
+from .nn import activations as act
+from . import optimizers
+from .nn import losses
+from .nn.layers import Layer
 
 ACTIVATIONS = {
     "sigmoid": act.Sigmoid, "logistic": act.Sigmoid, "tanh": act.Tanh, "relu": act.ReLU,

@@ -15,8 +15,8 @@ import weakref
 import numpy as np
 
 from . import engine, names
-from .layers import Dense, Layer
-from .losses import CrossEntropy
+from .nn.layers import Dense, Layer
+from .nn.losses import CrossEntropy
 from .validation import check_positive_int, check_X
 
 
@@ -243,8 +243,8 @@ class Sequential:
         cached = self.__dict__.get("_plan")
         if cached is not None and cached[0] == layers:
             return cached[1]
-        from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-        from .dropout import Dropout
+        from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+        from .nn.dropout import Dropout
         kinds = {Identity: kernels.IDENTITY, Dropout: kernels.IDENTITY, ReLU: kernels.RELU,
                  Sigmoid: kernels.SIGMOID, Tanh: kernels.TANH, Softmax: kernels.SOFTMAX}
         start, itemsize = self.flat_params.__array_interface__["data"][0], self.dtype.itemsize
@@ -453,7 +453,7 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
-    from .init import as_generator
+    from .nn.init import as_generator
     rng = as_generator(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

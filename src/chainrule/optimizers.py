@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from . import engine
-from .regularization import squared_norm
+from .clipping import squared_norm
 from .schedules import Schedule
 
 

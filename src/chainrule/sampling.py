@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .losses import BinaryCrossEntropy, CrossEntropy
+from .nn.losses import BinaryCrossEntropy, CrossEntropy
 from .validation import as_array
 
 

@@ -42,7 +42,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._mlp import _BaseMLP, _dense
 from ._mlp_losses import _BinaryLogLoss, _LogLoss, _PoissonLoss, _SquaredLoss
-from .activations import Exp, Identity, Sigmoid, Softmax
+from .nn.activations import Exp, Identity, Sigmoid, Softmax
 
 __all__ = ["MLPClassifier", "MLPRegressor", "save", "load"]
 

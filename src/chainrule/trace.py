@@ -10,7 +10,7 @@ into one flat buffer that the next pass overwrites; the numbers are the ones
 the layers computed, never a recomputation.
 
 Each step carries the equation it implements, written in the glossary's
-names (see ``chainrule.layers``), so a printed ledger reads like a derivation::
+names (see ``chainrule.nn.layers``), so a printed ledger reads like a derivation::
 
     Z = X·W + b          forward through Dense
     A = σ(Z)             forward through Sigmoid
@@ -33,10 +33,10 @@ import copy
 
 import numpy as np
 
-from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
+from .nn.activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
                           Softplus, Tanh)
-from .layers import Dense
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy
+from .nn.layers import Dense
+from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 
 #: Forward and backward equations of each layer type; the first ``isinstance`` match wins.
 #: Several equations in one step are separated by ";  ".

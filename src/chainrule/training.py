@@ -12,14 +12,14 @@ import os
 import numpy as np
 
 from . import metrics as _metrics
-from . import regularization as _regularization
+from . import clipping as _clipping
 from . import sampling as _sampling
 from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
                         check_callbacks, overrides)
 from . import engine
-from .init import as_generator
+from .nn.init import as_generator
 from .network import check_trainable
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss
+from .nn.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import DivergenceError, diverged, guarded_step  # noqa: F401
@@ -139,7 +139,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                          "validation_split along with metrics (or use net.evaluate afterwards)")
     if shuffle == "stratified" and y is None:
         raise ValueError("shuffle='stratified' needs arrays fit(X, y), not a stream of batches")
-    clip = _regularization.clipping(clip_norm, clip_value)
+    clip = _clipping.clipping(clip_norm, clip_value)
     train_loss = loss
     check_loss_fits(net, loss)
     checkpoint = None

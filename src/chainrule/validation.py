@@ -173,9 +173,9 @@ def check_loss_fits(net, loss):
     logs of A and 1 − A, so it needs outputs in [0, 1] (Sigmoid or Softmax).
     Layers this check does not know are given the benefit of the doubt.
     """
-    from . import activations as act
-    from .layers import Dense
-    from .losses import BinaryCrossEntropy, CrossEntropy
+    from .nn import activations as act
+    from .nn.layers import Dense
+    from .nn.losses import BinaryCrossEntropy, CrossEntropy
     if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
         return
     last = net.layers[-1]
@@ -220,7 +220,7 @@ def check_targets(Y, y, loss, name="y"):
     """ValueError when the targets ``y``, converted to ``Y`` in the network's dtype,
     overflow that dtype, or their squared error does (MSE squares them: in float32,
     a target of 1e20 gives an infinite loss at any learning rate)."""
-    from .losses import MSE
+    from .nn.losses import MSE
     if Y.dtype.kind != "f" or y.dtype.kind not in "biuf" or y.size != Y.size:
         return  # class labels made into one-hot rows: nothing to overflow
     source = y.reshape(Y.shape)

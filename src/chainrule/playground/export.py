@@ -13,9 +13,9 @@ import tempfile
 
 import numpy as np
 
-from ..activations import Identity
-from ..dropout import Dropout
-from ..layers import Dense
+from ..nn.activations import Identity
+from ..nn.dropout import Dropout
+from ..nn.layers import Dense
 from .features import SOURCE
 from .schema import RequestError
 

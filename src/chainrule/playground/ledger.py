@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import Dense
+from ..nn.layers import Dense
 from ..trace_views import WORDS, note_text
 
 _UPDATES = {

@@ -17,9 +17,9 @@ import numpy as np
 
 from .. import names
 from ..divergence import guarded_step
-from ..dropout import Dropout
-from ..layers import Dense
-from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..nn.dropout import Dropout
+from ..nn.layers import Dense
+from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network import Sequential
 from .datasets import DATASETS
 from .features import expand
@@ -45,7 +45,7 @@ SINE_FRAME = (-3.2, 3.2)
 def build_network(sizes, config, output, seed):
     """``mlp(sizes, ...)`` with the playground's L1/L2 on every Dense layer and Dropout after
     each hidden activation; the same seed draws the same weights as ``mlp`` would."""
-    from ..init import as_generator
+    from ..nn.init import as_generator
     rng = as_generator(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

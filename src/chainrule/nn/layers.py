@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init as _init
-from . import regularization as _reg
+from . import penalties as _reg
 
 
 class Layer:
@@ -121,7 +121,7 @@ class Layer:
         """Number of output features for ``n_in`` input features."""
         return n_in
 
-    # -- penalties (see regularization.py); the network calls these ------------
+    # -- penalties (see nn/penalties.py); the network calls these ------------
 
     @property
     def penalized(self):
@@ -209,7 +209,7 @@ class Dense(Layer):
 
     With ``l1``/``l2`` the loss gains ``l1·Σ|W| + l2·Σ W²`` and dW gains
     ``l1·sign(W) + 2·l2·W``; the network adds both after backward (see
-    :mod:`chainrule.regularization`), so backward above stays as written.
+    :mod:`chainrule.nn.penalties`), so backward above stays as written.
 
     Parameters
     ----------

@@ -1,0 +1,14 @@
+"""The math of chainrule: layers, activations, losses, normalization, dropout,
+initial weights and penalties.
+
+Everything here is NumPy and nothing else (a test says so): each layer's
+``forward`` and ``backward`` are the textbook equations, a few lines each.
+Buffer reuse, flat parameter storage, compiled kernels and training loops
+live above this package, in the network, the engine and the training code.
+"""
+from .layers import Dense, Layer
+from .activations import (ELU, GELU, Activation, Exp, Identity, LeakyReLU, ReLU, Sigmoid,
+                          Softmax, Softplus, Tanh)
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .normalization import BatchNorm, LayerNorm
+from .dropout import Dropout
