@@ -60,10 +60,8 @@ def test_gradients_are_overwritten_not_accumulated(rng):
     np.testing.assert_array_equal(layer.db, first[1])
 
 
-@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "reused-scratch"])
-def test_dense_never_writes_into_its_arguments(reuse, rng):
+def test_dense_never_writes_into_its_arguments(rng):
     layer = dense(rng, 3, 2)
-    layer._reuse = reuse
     X, dZ = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     saved = X.copy(), dZ.copy()
     X.setflags(write=False)
@@ -160,9 +158,9 @@ def test_callable_initialiser():
 def test_dense_settings_are_checked():
     with pytest.raises(ValueError, match=r"n_in must be an integer >= 1, got 0"):
         cr.Dense(0, 3)
-    with pytest.raises(ValueError, match=r"n_out must be an integer >= 1, got 2.5"):
+    with pytest.raises(TypeError, match=r"n_out must be an integer >= 1, got 2.5"):
         cr.Dense(3, 2.5)
-    with pytest.raises(ValueError, match=r"n_in must be an integer >= 1, got True"):
+    with pytest.raises(TypeError, match=r"n_in must be an integer >= 1, got True"):
         cr.Dense(True, 2)
     with pytest.raises(TypeError, match=r"dtype must be a floating-point type, got int64"):
         cr.Dense(2, 2, dtype=np.int64)
@@ -188,36 +186,3 @@ def test_config_and_repr():
     assert repr(layer) == "Dense(n_in=4, n_out=3, init='he')"
 
 
-@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "reused-scratch"])
-def test_products_cast_into_the_layers_dtype_like_matmul(reuse, rng):
-    """Dense multiplies with np.dot, which takes ``out`` only when the dtypes agree; a
-    float64 input to a float32 layer (and a strided one) falls back to np.matmul's casting."""
-    layer = cr.Dense(5, 3, seed=rng, dtype=np.float32)
-    layer.b = rng.standard_normal(3).astype(np.float32)
-    layer._reuse = reuse
-    X = rng.standard_normal((8, 10))[:, ::2]           # float64, not contiguous
-    dZ = rng.standard_normal((8, 3))
-    W, b = layer.W.copy(), layer.b.copy()
-    Z = layer.forward(X)
-    dX = layer.backward(dZ)
-    assert Z.dtype == np.float32 and dX.dtype == np.float64
-    expected = np.matmul(X, W, out=np.empty((8, 3), np.float32))
-    expected += b
-    np.testing.assert_array_equal(Z, expected)
-    np.testing.assert_array_equal(layer.dW, np.matmul(X.T, dZ).astype(np.float32))
-    np.testing.assert_allclose(layer.db, dZ.sum(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(dX, dZ @ W.T, rtol=1e-12)
-
-
-def test_db_is_the_sum_of_dz_over_rows_and_the_ones_stay_ones(rng):
-    """db = 1ᵀ·dZ uses a reused vector of ones during fit: it must never be written into."""
-    layer = dense(rng, 3, 4)
-    layer._reuse = True
-    for n in (5, 2, 5):
-        layer.forward(rng.standard_normal((n, 3)))
-        dZ = rng.standard_normal((n, 4))
-        layer.backward(dZ)
-        np.testing.assert_allclose(layer.db, dZ.sum(axis=0), rtol=1e-13)
-    for key, array in layer._pool.items():
-        if key[0] == "filled":
-            assert np.all(array == key[1]), key

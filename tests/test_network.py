@@ -267,22 +267,22 @@ def test_predict_results_belong_to_the_caller(rng):
 
 
 def test_evaluating_restores_each_layers_own_flags():
-    """Mixed modes and scratch reuse (as inside fit) come back exactly, even after an error."""
+    """Mixed modes come back exactly, even after an error."""
     net = cr.Sequential([cr.Dense(2, 3), cr.Dropout(0.5, seed=0), cr.Dense(3, 2), cr.ReLU()])
-    flags = [(True, True), (False, False), (True, False), (False, True)]
-    for layer, (training, reuse) in zip(net.layers, flags):
-        layer.training, layer._reuse = training, reuse
+    flags = [True, False, True, False]
+    for layer, training in zip(net.layers, flags):
+        layer.training = training
     with net.evaluating():
-        assert [(layer.training, layer._reuse) for layer in net.layers] == [(False, False)] * 4
-    assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+        assert [layer.training for layer in net.layers] == [False] * 4
+    assert [layer.training for layer in net.layers] == flags
     with pytest.raises(ValueError, match="X has 5 features"):
         net.predict(np.zeros((1, 5)))
     with pytest.raises(RuntimeError, match="inside"):
         with net.evaluating():
             raise RuntimeError("inside")
-    assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+    assert [layer.training for layer in net.layers] == flags
     net.predict(np.zeros((2, 2)))
-    assert [(layer.training, layer._reuse) for layer in net.layers] == flags
+    assert [layer.training for layer in net.layers] == flags
 
 
 # -- copies and threads during fit --------------------------------------------------

@@ -16,9 +16,10 @@ of the tensors. chainrule puts its own description in the header's
 
 Tensors are named ``layers.{i}.{name}`` (``layers.0.W``), and extra tensors
 ``extra.{name}``. Loading never unpickles, never evaluates and never imports
-anything named in the file: layer classes come from a fixed registry of
-chainrule's own layers (``LAYERS``, extended with :func:`register_layer`), and
-every field is checked before it is used. A file that is truncated,
+anything named in the file: a layer class is found by its name among the
+Layer subclasses already defined in the running process (chainrule's own, and
+any the program defined: see :func:`layer_class`), and every field is checked
+before it is used. A file that is truncated,
 inconsistent or not a chainrule file at all raises ValueError saying what is
 wrong.
 
@@ -40,7 +41,6 @@ import tempfile
 
 import numpy as np
 
-from .nn import activations as _activations
 from .nn.layers import Dense, Layer
 
 FORMAT = "chainrule"
@@ -57,41 +57,22 @@ _MAX_HEADER = 100_000_000
 #: per level (RecursionError near 1000); chainrule's own entries nest about 5 deep.
 MAX_DEPTH = 100
 
-#: Layer classes a file may name, by class name. Only these are ever constructed.
-LAYERS = {cls.__name__: cls for cls in (
-    Dense, _activations.Identity, _activations.Sigmoid, _activations.Tanh, _activations.ReLU,
-    _activations.LeakyReLU, _activations.ELU, _activations.GELU, _activations.Softplus,
-    _activations.Softmax)}
+def layer_class(name):
+    """The Layer subclass called ``name``, or None: the class a file's ``name`` means.
 
-
-def known_layers():
-    """Layer classes a file may name: ``LAYERS``, plus every Layer subclass that
-    chainrule exports (``cr.Dropout``, ...), so a new layer needs no extra step.
-
-    The file only ever picks from this table; nothing it names is imported.
+    Searched among the subclasses of Layer that exist in this process (nothing
+    is imported): chainrule's own first, so a file's "Dense" is always
+    ``chainrule.Dense``; among others of one name, the one defined last (a class
+    redefined in a notebook). Abstract bases (no ``forward``) are skipped.
     """
-    import chainrule
-    table = {name: obj for name in getattr(chainrule, "__all__", ())
-             if isinstance(obj := getattr(chainrule, name, None), type)
-             and issubclass(obj, Layer) and obj.forward is not Layer.forward}
-    table.update(LAYERS)
-    return table
-
-
-def register_layer(cls):
-    """Allow files to name ``cls`` (a Layer subclass rebuilt by ``cls(**config())``).
-
-    Returns ``cls``, so it can be used as a class decorator. A layer with
-    non-trainable state (running statistics) lists those attributes in a
-    ``buffers`` tuple; they are saved and restored alongside ``params``.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"register_layer needs a Layer subclass, got {cls!r}")
-    known = known_layers().get(cls.__name__)
-    if known is not None and known is not cls:
-        raise ValueError(f"a different layer class named {cls.__name__!r} is already registered")
-    LAYERS[cls.__name__] = cls
-    return cls
+    found, todo = [], [Layer]
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        if cls.__name__ == name and cls.forward is not Layer.forward:
+            found.append(cls)
+    own = [cls for cls in found if cls.__module__.startswith("chainrule.")]
+    return (own or found or [None])[-1]
 
 
 def _version():
@@ -242,12 +223,19 @@ def save(net, path, metadata=None, extra_tensors=None):
 
 
 def check_saveable(net):
-    """ValueError unless every layer of ``net`` is of a class :func:`load` can rebuild."""
-    known = known_layers()
+    """ValueError unless :func:`load` would rebuild every layer of ``net`` with its own
+    class: a user's class named like one of chainrule's, or redefined since, would not."""
     for i, layer in enumerate(net.layers):
-        if known.get(type(layer).__name__) is not type(layer):
-            raise ValueError(f"layer {i} ({layer!r}) is not a registered layer class, so it "
-                             "could not be loaded again; call chainrule.io.register_layer(cls)")
+        cls = type(layer)
+        found = layer_class(cls.__name__)
+        if found is None:
+            raise ValueError(f"layer {i} ({layer!r}) has no forward of its own")
+        if found is not cls:
+            where = ("chainrule's own" if found.__module__.startswith("chainrule.") else
+                     f"the one defined later in {found.__module__}")
+            raise ValueError(f"layer {i} ({layer!r}) is of class {cls.__module__}."
+                             f"{cls.__qualname__}, but a file naming {cls.__name__!r} loads as "
+                             f"{where}: give the class a name of its own")
 
 
 def write_atomic(path, data):
@@ -415,17 +403,17 @@ def _rebuild(architecture, tensors, dtype, where):
     if not isinstance(architecture, list) or not architecture:
         raise ValueError(f"{where}: the architecture must be a non-empty list of layers")
     total = sum(t.size for t in tensors.values())
-    layers, used, known = [], set(), known_layers()
+    layers, used = [], set()
     for i, entry in enumerate(architecture):
         if not isinstance(entry, dict) or not isinstance(entry.get("class"), str) \
                 or not isinstance(entry.get("config"), dict):
             raise ValueError(f"{where}: architecture entry {i} must be "
                              f"{{'class': name, 'config': {{...}}}}, got {entry!r}"[:300])
         name, config = entry["class"], entry["config"]
-        cls = known.get(name)
+        cls = layer_class(name)
         if cls is None:
-            raise ValueError(f"{where}: layer {i} is of unknown class {name!r}; known layers: "
-                             f"{', '.join(sorted(known))}")
+            raise ValueError(f"{where}: layer {i} is of class {name!r}, which is not defined "
+                             "here: define (or import) that Layer subclass before loading"[:300])
         # An absurd size in the config must not make us allocate before the
         # shape check below: sizes are bounded by the tensors actually present.
         # Each size alone, and their product (Dense(n_in, n_out) draws n_in·n_out

@@ -13,11 +13,8 @@ from . import optimizers
 from .nn import losses
 from .nn.layers import Layer
 
-ACTIVATIONS = {
-    "sigmoid": act.Sigmoid, "logistic": act.Sigmoid, "tanh": act.Tanh, "relu": act.ReLU,
-    "leaky_relu": act.LeakyReLU, "elu": act.ELU, "gelu": act.GELU, "softplus": act.Softplus,
-    "identity": act.Identity, "linear": act.Identity, "softmax": act.Softmax,
-}
+#: Other names for activations, besides each class's own name ("relu", "leaky_relu").
+ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 LOSSES = {
     "mse": losses.MSE, "binary_cross_entropy": losses.BinaryCrossEntropy, "bce": losses.BinaryCrossEntropy,
     "cross_entropy": losses.CrossEntropy, "mae": losses.MAE, "l1": losses.MAE,
@@ -28,10 +25,6 @@ OPTIMIZERS = {
     "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad,
 }
 
-#: Activations after which a Dense layer starts from He (Kaiming) weights.
-RELU_FAMILY = (act.ReLU, act.LeakyReLU, act.ELU, act.GELU)
-
-
 def lookup(table, name, what):
     """``table[name]``, or a ValueError listing the valid names."""
     key = name.lower().replace("-", "_") if isinstance(name, str) else name
@@ -40,13 +33,35 @@ def lookup(table, name, what):
     return table[key]
 
 
+def activations():
+    """Every activation by name: each subclass of ``nn.Activation`` (chainrule's and any
+    a user defined) under its class name in lower case (``"leakyrelu"``), plus ``ALIASES``.
+
+    Looked up when asked, so a new activation class needs no registering."""
+    table, todo = {}, [act.Activation]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not act.Activation and not cls.__name__.startswith("_"):
+            table.setdefault(cls.__name__.lower(), cls)
+    table.update({alias: table[name] for alias, name in ALIASES.items()})
+    return table
+
+
 def activation(spec, argument="activation"):
-    """A fresh activation layer from a name or a Layer instance (copied)."""
+    """A fresh activation layer from a name or a Layer instance (copied).
+
+    Names ignore case, ``-`` and ``_``: "leaky_relu", "LeakyReLU", "leaky-relu"."""
     if isinstance(spec, Layer):
         return copy.deepcopy(spec)
     if not isinstance(spec, str):
         raise TypeError(f"{argument} must be an activation name or a Layer, got {spec!r}")
-    return lookup(ACTIVATIONS, spec, f"{argument} activation")()
+    table = activations()
+    key = spec.lower().replace("-", "").replace("_", "")
+    if key not in table:
+        raise ValueError(f"unknown {argument} activation {spec!r}; valid names: "
+                         f"{', '.join(sorted(table))}")
+    return table[key]()
 
 
 def loss(spec):
@@ -60,5 +75,6 @@ def optimizer(spec, **settings):
 
 
 def default_init(activation_layer):
-    """"he" before a ReLU-family activation, "xavier" otherwise."""
-    return "he" if isinstance(activation_layer, RELU_FAMILY) else "xavier"
+    """The initial weights for a Dense layer followed by ``activation_layer``: its
+    class's ``init_before`` ("he" before the ReLU family, "xavier" otherwise)."""
+    return getattr(activation_layer, "init_before", "xavier")

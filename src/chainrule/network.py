@@ -1,14 +1,21 @@
 """Sequential networks, and ``mlp()`` to build one from a list of sizes.
 
-A ``Sequential`` owns its layers' parameters: it moves every parameter into
-one flat array ``flat_params`` and every gradient into one flat array
-``flat_grads``, leaving each layer's ``W``, ``b``, ``dW``, ``db`` as views
-into them. Layers keep computing ``dW = Xᵀ·dZ`` into ``self.dW`` as before;
-optimizers update the whole network with a few whole-array operations.
+A ``Sequential`` owns its layers' parameters and every mode flag, so that the
+layers in :mod:`chainrule.nn` stay the textbook equations:
+
+* it moves every parameter into one flat array ``flat_params`` and every
+  gradient into one flat array ``flat_grads``, leaving each layer's ``W``,
+  ``b``, ``dW``, ``db`` as views into them (see ``_ParameterSlot``). Layers
+  compute ``dW = Xᵀ·dZ`` into ``self.dW``; optimizers update the whole
+  network with a few whole-array operations;
+* it sets training or evaluation mode (``train``, ``eval``, ``evaluating``);
+* inside fit (``fitting``) it asks its first layer for no ``dX``: nobody reads
+  the gradient of the data, and it is the largest product of the backward pass.
 """
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 import weakref
 
@@ -49,6 +56,8 @@ class Sequential:
     _released = False
     #: The thread running a training loop on this network, if any (see fitting()).
     _fit_thread = None
+    #: Inside fit: the first layer's backward is asked for no dX (see fitting()).
+    _skip_first_dX = False
 
     def __init__(self, layers, dtype=None):
         layers = list(layers)
@@ -102,8 +111,8 @@ class Sequential:
         for layer, name in entries:
             shape = getattr(layer, name).shape
             size = int(np.prod(shape))
-            layer._bind(name, self.flat_params[offset:offset + size].reshape(shape))
-            layer._bind("d" + name, self.flat_grads[offset:offset + size].reshape(shape))
+            _bind(layer, name, self.flat_params[offset:offset + size].reshape(shape))
+            _bind(layer, "d" + name, self.flat_grads[offset:offset + size].reshape(shape))
             offset += size
         for layer in self.layers:  # non-trainable state follows the network's dtype too
             for name in layer.buffers:
@@ -119,12 +128,21 @@ class Sequential:
         return A
 
     def backward(self, dA):
-        """Run every layer's backward pass in reverse; return dX = ∂L/∂X."""
-        for layer in reversed(self.layers):
-            dA = layer.backward(dA)
+        """Run every layer's backward pass in reverse; return dX = ∂L/∂X
+        (None inside fit, which skips it)."""
+        dA = self._backward(self.layers, dA)
         if self._penalized:
             self._add_penalties()
         return dA
+
+    def _backward(self, layers, dA):
+        for layer in reversed(layers[1:]):
+            dA = layer.backward(dA)
+        if not layers:
+            return dA
+        if self._skip_first_dX:
+            return layers[0].backward(dA, need_dX=False)
+        return layers[0].backward(dA)
 
     def _add_penalties(self):
         """Add each penalised layer's term to its gradients; return the total penalty."""
@@ -171,8 +189,7 @@ class Sequential:
         else:
             value = loss.forward(A, Y)
             d = loss.backward()
-        for layer in reversed(body):
-            d = layer.backward(d)
+        self._backward(body, d)
         if self._penalized:
             value += self._add_penalties()
         return value
@@ -305,8 +322,8 @@ class Sequential:
         return _Mode(self, training=False)
 
     def fitting(self):
-        """Context manager for training loops: training mode, scratch reuse, no dX for the
-        first layer; the network refuses, meanwhile, to run from another thread."""
+        """Context manager for training loops: training mode, no dX for the first layer;
+        the network refuses, meanwhile, to run from another thread."""
         return _Fitting(self)
 
     # -- inspection ------------------------------------------------------------
@@ -339,8 +356,8 @@ class Sequential:
     def __getstate__(self):
         # a copy taken during fit (in a callback) is an ordinary network, trained by nobody
         state = self.__dict__.copy()
-        state.pop("_fit_thread", None)
-        state.pop("_plan", None)
+        for name in ("_fit_thread", "_skip_first_dX", "_plan"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state):
@@ -374,9 +391,56 @@ def _check_thread(net):
                            "copy (net.copy(), e.g. taken in a callback) or wait for fit to end")
 
 
+def _bind(layer, name, view):
+    """Move parameter (or gradient) ``name`` of ``layer`` into ``view``, a slice of the
+    network's flat buffer, and guard later assignments to it (see _ParameterSlot)."""
+    view[...] = layer.__dict__[name]
+    layer.__dict__[name] = view
+    layer.__dict__.setdefault("_bound", set()).add(name)
+    slot = getattr(type(layer), name, None)
+    if not isinstance(slot, _ParameterSlot):
+        setattr(type(layer), name, _ParameterSlot(name))
+
+
+class _ParameterSlot:
+    """Guards assignment to a parameter or gradient attribute of a layer class.
+
+    The network installs one on the class for each parameter it binds. A data
+    descriptor with ``__set__`` but no ``__get__``: reading ``layer.W`` goes
+    straight to the instance dict at full speed; only assignment runs this
+    code. Once the network has bound ``W`` to a view into its flat buffer,
+    ``layer.W = new`` copies ``new`` into that view (same shape required), so
+    optimizers keep seeing the array the layer uses; on a layer no network
+    holds, it is a plain assignment.
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __set__(self, layer, value):
+        bound = layer.__dict__.get("_bound")
+        if bound and self.name in bound:
+            target = layer.__dict__[self.name]
+            value = np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"{type(layer).__name__}.{self.name} has shape {target.shape}, "
+                                 f"cannot assign an array of shape {value.shape}")
+            target[...] = value
+        else:
+            layer.__dict__[self.name] = value
+
+
+def _takes_need_dX(layer):
+    """True if ``layer.backward`` accepts ``need_dX`` (Dense: skip the product dZ·Wᵀ)."""
+    try:
+        return "need_dX" in inspect.signature(layer.backward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class _Fitting:
-    """Inside a training loop: training mode, scratch reuse on, no dX for the first layer,
-    and the thread that trains recorded (see _check_thread)."""
+    """Inside a training loop: training mode, no dX for the first layer when it can skip
+    it, and the thread that trains recorded (see _check_thread)."""
 
     def __init__(self, net):
         self.net = net
@@ -384,50 +448,46 @@ class _Fitting:
     def __enter__(self):
         net = self.net
         _check_thread(net)
-        self.saved = [(layer.training, layer._reuse, layer._needs_dX) for layer in net.layers]
-        self.thread = net.__dict__.get("_fit_thread")
+        self.saved = ([layer.training for layer in net.layers], net._skip_first_dX,
+                      net.__dict__.get("_fit_thread"))
         net._fit_thread = threading.get_ident()
         for layer in net.layers:
-            layer.training, layer._reuse = True, True
-        if net.layers and net.layers[0].params:
-            # nobody reads ∂L/∂X of the data: skip the largest product of the backward pass
-            net.layers[0]._needs_dX = False
+            layer.training = True
+        net._skip_first_dX = bool(net.layers) and _takes_need_dX(net.layers[0])
         return net
 
     def __exit__(self, *exc):
-        for layer, (training, reuse, needs_dX) in zip(self.net.layers, self.saved):
-            layer.training, layer._needs_dX = training, needs_dX
-            layer._reuse = reuse
-            layer.__dict__.pop("_pool", None)  # release the scratch arrays
-        self.net._fit_thread = self.thread
+        training, skip, thread = self.saved
+        for layer, mode in zip(self.net.layers, training):
+            layer.training = mode
+        self.net._skip_first_dX = skip
+        self.net._fit_thread = thread
 
 
 class _Mode:
-    """Set the layers' mode; also turn scratch reuse off, so that results computed
-    inside (predictions asked for by a callback during fit) belong to the caller
-    and are not overwritten by the next training batch."""
+    """Set the layers' mode, the previous one restored on exit; inside fit (predictions
+    asked for by a callback) the first layer computes its dX again meanwhile."""
 
     def __init__(self, net, training):
         self.net, self.training = net, training
 
     def __enter__(self):
-        _check_thread(self.net)
+        net = self.net
+        _check_thread(net)
         # touch only the flags that differ: this runs on every predict, where one row
-        # is a few microseconds of work in all (and _reuse is on only inside fit)
+        # is a few microseconds of work in all
         training, self.saved = self.training, []
-        for layer in self.net.layers:
-            if layer.training != training or layer._reuse:
-                self.saved.append((layer, layer.training, layer._reuse))
+        for layer in net.layers:
+            if layer.training != training:
+                self.saved.append((layer, layer.training))
                 layer.training = training
-                if layer._reuse:
-                    layer._reuse = False
-        return self.net
+        self.skip, net._skip_first_dX = net._skip_first_dX, False
+        return net
 
     def __exit__(self, *exc):
-        for layer, training, reuse in self.saved:
+        for layer, training in self.saved:
             layer.training = training
-            if reuse:
-                layer._reuse = True
+        self.net._skip_first_dX = self.skip
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):
@@ -442,7 +502,7 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
         Feature counts, input first, output last (at least two).
     hidden, output : str or Layer
         Activation after each hidden Dense layer, and after the last one. Names:
-        see ``chainrule.names.ACTIVATIONS``. A Layer instance is copied for each use.
+        see :func:`chainrule.names.activations`. A Layer instance is copied for each use.
     init : str or callable, optional
         Initial weights for every Dense layer. By default "he" before a
         ReLU-family activation and "xavier" otherwise.

@@ -33,25 +33,9 @@ import copy
 
 import numpy as np
 
-from .nn.activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
-                          Softplus, Tanh)
+from .nn.activations import Activation
 from .nn.layers import Dense
 from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-
-#: Forward and backward equations of each layer type; the first ``isinstance`` match wins.
-#: Several equations in one step are separated by ";  ".
-EQUATIONS = [
-    (Dense, "Z = X·W + b", "dW = Xᵀ·dZ;  db = Σ_rows dZ;  dX = dZ·Wᵀ"),
-    (Sigmoid, "A = σ(Z) = 1 / (1 + e^(−Z))", "dZ = dA ⊙ σ(Z)(1 − σ(Z)) = dA ⊙ A(1 − A)"),
-    (Tanh, "A = tanh(Z)", "dZ = dA ⊙ (1 − A²)"),
-    (ReLU, "A = max(Z, 0)", "dZ = dA ⊙ [Z > 0]"),
-    (LeakyReLU, "A = Z where Z > 0, else α·Z", "dZ = dA ⊙ (1 where Z > 0, else α)"),
-    (ELU, "A = Z where Z > 0, else α(e^Z − 1)", "dZ = dA where Z > 0, else dA ⊙ (A + α)"),
-    (GELU, "A = Z ⊙ Φ(Z)", "dZ = dA ⊙ (Φ(Z) + Z ⊙ φ(Z))"),
-    (Softplus, "A = log(1 + e^Z)", "dZ = dA ⊙ σ(Z)"),
-    (Softmax, "A = softmax(Z) = e^Z / Σ_c e^Z_c", "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c)"),
-    (Identity, "A = Z", "dZ = dA"),
-]
 
 #: Loss, starting gradient; m counts elements, n rows.
 LOSS_EQUATIONS = [
@@ -305,9 +289,10 @@ def _names(layer):
 
 
 def _equations(layer):
-    found = _lookup(EQUATIONS, layer)
-    if found:
-        return found
+    """The layer's own ``equations`` (a class attribute), or generic ones if it has none."""
+    forward, backward = layer.equations.get("forward"), layer.equations.get("backward")
+    if forward and backward:
+        return forward, backward
     name = type(layer).__name__
     grads = "".join(f";  d{p} = ∂L/∂{p}" for p in layer.params)
     return f"A = {name}(X)", f"dX = dA through {name}'{grads}"

@@ -168,37 +168,37 @@ def check_positive_int(value, name, minimum=1, allow_none=False):
 def check_loss_fits(net, loss):
     """ValueError when ``loss`` cannot make sense of what ``net`` outputs.
 
-    CrossEntropy reads each output row as class probabilities, so it needs a
-    Softmax at the end (and at least two units); BinaryCrossEntropy takes
-    logs of A and 1 − A, so it needs outputs in [0, 1] (Sigmoid or Softmax).
-    Layers this check does not know are given the benefit of the doubt.
+    Reads the last layer's ``output_range`` and ``probabilities`` (class
+    attributes of every layer). CrossEntropy reads each output row as class
+    probabilities, so it needs a layer whose rows sum to 1 (Softmax);
+    BinaryCrossEntropy takes logs of A and 1 − A, so it needs outputs in
+    [0, 1] (Sigmoid, Softmax). A layer whose range is None (unknown: Dropout
+    passes its input's on, a user's layer may not say) is given the benefit
+    of the doubt.
     """
-    from .nn import activations as act
-    from .nn.layers import Dense
     from .nn.losses import BinaryCrossEntropy, CrossEntropy
     if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
         return
     last = net.layers[-1]
-    unbounded = (Dense, act.Identity, act.ReLU, act.LeakyReLU, act.ELU, act.GELU,
-                 act.Softplus, act.Tanh)
-    name = type(loss).__name__
+    if last.output_range is None or last.probabilities:
+        return
+    low, high = last.output_range
     if isinstance(loss, CrossEntropy):
-        if isinstance(last, act.Sigmoid):
+        if (low, high) == (0, 1):
             units = f" with {net.n_out} unit{'s' if net.n_out != 1 else ''}" if net.n_out else ""
             fix = ("use BinaryCrossEntropy for two classes with one sigmoid output"
                    if net.n_out == 1 else
                    "end with Softmax for one class per row, or use BinaryCrossEntropy "
                    "for independent (multi-label) outputs")
             raise ValueError(f"CrossEntropy needs class probabilities from a Softmax output, but "
-                             f"the network ends with Sigmoid(){units}: {fix}")
-        if isinstance(last, unbounded):
-            raise ValueError(f"CrossEntropy needs class probabilities from a Softmax output, but "
-                             f"the network ends with {last!r}, whose outputs are not "
-                             "probabilities: add Softmax() as the last layer")
-    elif isinstance(last, unbounded):
-        raise ValueError(f"{name} takes probabilities in [0, 1], but the network ends with "
-                         f"{last!r}, whose outputs can fall outside [0, 1]: add Sigmoid() "
-                         "as the last layer")
+                             f"the network ends with {last!r}{units}: {fix}")
+        raise ValueError(f"CrossEntropy needs class probabilities from a Softmax output, but "
+                         f"the network ends with {last!r}, whose outputs are not "
+                         "probabilities: add Softmax() as the last layer")
+    if low < 0 or high > 1:
+        raise ValueError(f"{type(loss).__name__} takes probabilities in [0, 1], but the network "
+                         f"ends with {last!r}, whose outputs can fall outside [0, 1]: add "
+                         "Sigmoid() as the last layer")
 
 
 def prepare_data(net, X, y, loss, name="X"):

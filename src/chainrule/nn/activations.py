@@ -2,7 +2,8 @@
 
 All act elementwise except Softmax (over the last axis). Each caches what its
 derivative is cheapest to compute from: often the output ``A`` itself
-(σ' = A(1 − A), tanh' = 1 − A²). None has parameters.
+(σ' = A(1 − A), tanh' = 1 − A²). None has parameters. Each line below is one
+equation; each class's ``equations`` are what the ledger (``net.trace``) shows.
 """
 from __future__ import annotations
 
@@ -10,34 +11,46 @@ import math
 
 import numpy as np
 
+from .checks import number
 from .layers import Layer
 
-try:  # SciPy's erf and expit are vectorised C; without SciPy, NumPy fallbacks below
-    from scipy.special import erf as _erf, expit as _expit
-except ImportError:  # pragma: no cover - exercised only where scipy is absent
-    _expit = None
-    _erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
-
-    def _erf(x):
-        return _erf_scalar(x).astype(x.dtype, copy=False)
+#: erf, elementwise. NumPy has none; Python's ``math.erf`` is exact to rounding.
+erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
-            or not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-    return float(alpha)
+def sigmoid(Z):
+    """σ(Z) = 1 / (1 + e^(−Z)), for any finite Z without overflow or warnings.
+
+    Computed as exp(−log(1 + e^(−Z))), where ``np.logaddexp(0, −Z)`` is
+    log(1 + e^(−Z)) without overflow. Accurate in both tails: σ(−30) ≈ 9.4e-14
+    comes out to full relative precision, not as 1 − (1 − 9.4e-14). (The
+    shorter exp(Z − log(1 + e^Z)) loses Z·ε near 1, which 1 − σ in the
+    backward pass would magnify.)
+    """
+    return np.exp(-np.logaddexp(0, -Z))
+
+
+def log_softmax(Z):
+    """log softmax(Z) over the last axis: ``Z − max − log Σ_c e^(Z_c − max)``.
+
+    The one log-softmax of chainrule (Softmax, CrossEntropy and the estimators'
+    log-loss all use it). Subtracting each row's maximum changes nothing
+    mathematically and keeps every exponent ≤ 0, so nothing overflows and the
+    log is never taken of a probability that underflowed to 0.
+    """
+    shifted = Z - Z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 class Activation(Layer):
     """Base for parameter-free elementwise layers (shape in = shape out)."""
 
-    def _dZ(self, dA):
-        return self._scratch("dZ", dA.shape, dA.dtype)
-
 
 class Identity(Activation):
     """``A = Z``; ``dZ = dA``. The output of a regression network."""
+
+    equations = {"forward": "A = Z", "backward": "dZ = dA"}
+    output_range = (-np.inf, np.inf)
 
     def forward(self, Z):
         self.Z = Z
@@ -55,32 +68,15 @@ class Exp(Activation):
     loss (the Poisson deviance) starts backpropagation at ``dZ = (A − Y)/n``.
     """
 
+    equations = {"forward": "A = e^Z", "backward": "dZ = dA ⊙ A"}
+    output_range = (0.0, np.inf)
+
     def forward(self, Z):
-        self.A = np.exp(Z, out=self._scratch("A", Z.shape, Z.dtype))
+        self.A = np.exp(Z)
         return self.A
 
     def backward(self, dA):
-        return np.multiply(dA, self._cached("A"), out=self._dZ(dA))
-
-
-def sigmoid(Z, out=None):
-    """σ(Z) = 1 / (1 + e^(−Z)), for any finite Z without overflow or warnings.
-
-    Accurate in both tails: σ(−30) ≈ 9.4e-14 comes out to full relative
-    precision, not as 1 − (1 − 9.4e-14), and near 1 the error stays within
-    rounding. With SciPy installed this is ``scipy.special.expit``, one
-    vectorised pass (about 5x faster); without, the same values to rounding
-    from four NumPy passes, exp(−log(1 + e^(−Z))), where ``np.logaddexp(0, −Z)``
-    is log(1 + e^(−Z)) without overflow. (The shorter exp(Z − log(1 + e^Z))
-    loses Z·ε near 1, which 1 − σ in the backward pass would magnify.)
-    """
-    if _expit is not None and Z.dtype.char in "fd":  # expit has no float16 loop: it would upcast
-        return _expit(Z, out=out)
-    A = np.negative(Z, out=out)
-    np.logaddexp(0.0, A, out=A)
-    np.negative(A, out=A)
-    np.exp(A, out=A)
-    return A
+        return dA * self._cached("A")
 
 
 class Sigmoid(Activation):
@@ -90,31 +86,32 @@ class Sigmoid(Activation):
     Stable for any finite Z (see :func:`sigmoid`).
     """
 
+    equations = {"forward": "A = σ(Z) = 1 / (1 + e^(−Z))",
+                 "backward": "dZ = dA ⊙ σ(Z)(1 − σ(Z)) = dA ⊙ A(1 − A)"}
+    output_range = (0.0, 1.0)
+
     def forward(self, Z):
-        self.A = sigmoid(Z, out=self._scratch("A", Z.shape, Z.dtype))
+        self.A = sigmoid(Z)
         return self.A
 
     def backward(self, dA):
         A = self._cached("A")
-        dZ = np.subtract(1.0, A, out=self._dZ(dA))
-        dZ *= A
-        dZ *= dA
-        return dZ
+        return dA * A * (1 - A)
 
 
 class Tanh(Activation):
     """``A = tanh(Z)``. Backward: ``dZ = dA ⊙ (1 − A²)``. Caches ``A``."""
 
+    equations = {"forward": "A = tanh(Z)", "backward": "dZ = dA ⊙ (1 − A²)"}
+    output_range = (-1.0, 1.0)
+
     def forward(self, Z):
-        self.A = np.tanh(Z, out=self._scratch("A", Z.shape, Z.dtype))
+        self.A = np.tanh(Z)
         return self.A
 
     def backward(self, dA):
         A = self._cached("A")
-        dZ = np.multiply(A, A, out=self._dZ(dA))
-        np.subtract(1.0, dZ, out=dZ)
-        dZ *= dA
-        return dZ
+        return dA * (1 - A * A)
 
 
 class ReLU(Activation):
@@ -124,16 +121,17 @@ class ReLU(Activation):
     At Z = 0 the derivative is taken as 0, as in PyTorch.
     """
 
+    equations = {"forward": "A = max(Z, 0)", "backward": "dZ = dA ⊙ [Z > 0]"}
+    output_range = (0.0, np.inf)
+    init_before = "he"
+
     def forward(self, Z):
-        # inside fit, max(Z, 0) against a reused array of zeros: NumPy's vectorised loop
-        # wants both operands contiguous, about 3x faster than the scalar 0 at batch sizes
-        zero = self._filled(0, Z.shape, Z.dtype) if self._reuse else 0
-        self.A = np.maximum(Z, zero, out=self._scratch("A", Z.shape, Z.dtype))
+        self.A = np.maximum(Z, 0)
         return self.A
 
     def backward(self, dA):
         A = self._cached("A")
-        return np.multiply(dA, A > 0, out=self._dZ(dA))
+        return dA * (A > 0)
 
 
 class LeakyReLU(Activation):
@@ -142,8 +140,13 @@ class LeakyReLU(Activation):
     Caches the mask ``Z > 0``. Default α = 0.01, as PyTorch.
     """
 
+    equations = {"forward": "A = Z where Z > 0, else α·Z",
+                 "backward": "dZ = dA ⊙ (1 where Z > 0, else α)"}
+    output_range = (-np.inf, np.inf)
+    init_before = "he"
+
     def __init__(self, alpha=0.01):
-        self.alpha = _check_alpha(alpha)
+        self.alpha = number("alpha", alpha, at_least=0)
 
     def forward(self, Z):
         self.mask = Z > 0
@@ -164,8 +167,13 @@ class ELU(Activation):
     Caches ``A`` and the mask ``Z > 0``. Default α = 1, as PyTorch.
     """
 
+    equations = {"forward": "A = Z where Z > 0, else α(e^Z − 1)",
+                 "backward": "dZ = dA where Z > 0, else dA ⊙ (A + α)"}
+    output_range = (-np.inf, np.inf)
+    init_before = "he"
+
     def __init__(self, alpha=1.0):
-        self.alpha = _check_alpha(alpha)
+        self.alpha = number("alpha", alpha, at_least=0)
 
     def forward(self, Z):
         self.mask = Z > 0
@@ -189,15 +197,18 @@ class GELU(Activation):
     Caches ``Z`` and ``Φ(Z)``.
     """
 
+    equations = {"forward": "A = Z ⊙ Φ(Z)", "backward": "dZ = dA ⊙ (Φ(Z) + Z ⊙ φ(Z))"}
+    output_range = (-0.17, np.inf)   # min of z·Φ(z) is about −0.170, at z ≈ −0.75
+    init_before = "he"
+
     def forward(self, Z):
         self.Z = Z
-        erf = _erf(Z * (1 / math.sqrt(2.0))).astype(Z.dtype, copy=False)  # SciPy: no float16 loop
-        self.Phi = 0.5 * (1.0 + erf)
+        self.Phi = (0.5 * (1 + erf(Z / math.sqrt(2)))).astype(Z.dtype)
         return Z * self.Phi
 
     def backward(self, dA):
         Z, Phi = self._cached("Z"), self._cached("Phi")
-        phi = np.exp(-0.5 * Z * Z) * (1 / math.sqrt(2 * math.pi))
+        phi = np.exp(-Z * Z / 2) / math.sqrt(2 * math.pi)
         return dA * (Phi + Z * phi)
 
 
@@ -207,33 +218,16 @@ class Softplus(Activation):
     ``np.logaddexp(0, Z)`` computes it without overflow. Caches ``Z``.
     """
 
+    equations = {"forward": "A = log(1 + e^Z)", "backward": "dZ = dA ⊙ σ(Z)"}
+    output_range = (0.0, np.inf)
+
     def forward(self, Z):
         self.Z = Z
-        return np.logaddexp(0.0, Z)
+        return np.logaddexp(0, Z)
 
     def backward(self, dA):
         Z = self._cached("Z")
         return dA * sigmoid(Z)
-
-
-def row_max(Z):
-    """The largest entry of each row of Z (n, k), shape (n, 1).
-
-    NumPy reduces along a short last axis one row at a time; with few
-    columns (a classifier's classes) and more than a handful of rows, reducing
-    the rows of a transposed copy runs 3x (128 rows) to 8x (10,000) faster.
-    """
-    if Z.ndim != 2 or Z.shape[1] > 64 or Z.shape[0] < 16:
-        return np.maximum.reduce(Z, axis=-1, keepdims=True)
-    return np.maximum.reduce(np.ascontiguousarray(Z.T), axis=0)[:, None]
-
-
-def row_sum(A):
-    """The sum of each row of A (n, k), shape (n, 1), as the product A·1 by BLAS:
-    several times faster than NumPy's reduction along a short last axis."""
-    if A.ndim != 2:
-        return np.add.reduce(A, axis=-1, keepdims=True)
-    return np.dot(A, np.ones(A.shape[1], A.dtype))[:, None]
 
 
 class Softmax(Activation):
@@ -243,21 +237,20 @@ class Softmax(Activation):
 
         dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c)          (n, k)
 
-    Caches ``A``. Subtracting each row's maximum before exponentiating changes
-    nothing mathematically and keeps every exponent ≤ 0. Paired with
-    CrossEntropy, training skips this backward and uses the fused (A − Y)/n.
+    Caches ``A``. Computed as e^(log softmax(Z)) (see :func:`log_softmax`),
+    which never overflows. Paired with CrossEntropy, training skips this
+    backward and uses the fused (A − Y)/n.
     """
 
+    equations = {"forward": "A = softmax(Z) = e^Z / Σ_c e^Z_c",
+                 "backward": "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c)"}
+    output_range = (0.0, 1.0)
+    probabilities = True
+
     def forward(self, Z):
-        A = np.subtract(Z, row_max(Z), out=self._scratch("A", Z.shape, Z.dtype))
-        np.exp(A, out=A)
-        A /= row_sum(A)
-        self.A = A
-        return A
+        self.A = np.exp(log_softmax(Z))
+        return self.A
 
     def backward(self, dA):
         A = self._cached("A")
-        dZ = np.multiply(dA, A, out=self._dZ(dA))
-        np.subtract(dA, row_sum(dZ), out=dZ)
-        dZ *= A
-        return dZ
+        return A * (dA - (dA * A).sum(axis=-1, keepdims=True))

@@ -63,7 +63,9 @@ def number(name, value, *, greater_than=None, at_least=None, less_than=None, at_
             or (at_most is not None and not value <= at_most)):
         return value
     rule = _rule(greater_than, at_least, less_than, at_most, "")
-    if math.isnan(value) or (finite and math.isinf(value)):
+    if integer:
+        rule = "an integer " + rule
+    elif math.isnan(value) or (finite and math.isinf(value)):
         rule = "a finite number" + (" " + rule if rule else "")
     raise ValueError(f"{name} must be {rule}, got {given!r}")
 

@@ -38,6 +38,8 @@ class Dropout(Layer):
         Source of the masks; the same seed gives the same sequence of masks.
     """
 
+    equations = {"forward": "A = X ⊙ M,  M = [U ≥ p] / (1 − p)", "backward": "dX = dA ⊙ M"}
+
     def __init__(self, p=0.5, seed=None):
         if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(p) or not 0 <= p < 1:
@@ -53,13 +55,13 @@ class Dropout(Layer):
         U = self.rng.random(X.shape, dtype=X.dtype if X.dtype == np.float32 else np.float64)
         self.M = np.greater_equal(U, self.p).astype(X.dtype)
         self.M *= 1.0 / (1.0 - self.p)
-        return np.multiply(X, self.M, out=self._scratch("A", X.shape, X.dtype))
+        return X * self.M
 
     def backward(self, dA):
         M = self._cached("M")
         if M.ndim == 0:
             return dA
-        return np.multiply(dA, M, out=self._scratch("dX", dA.shape, dA.dtype))
+        return dA * M
 
     def config(self):
         return {"p": self.p}

@@ -23,61 +23,39 @@ import numpy as np
 
 from . import init as _init
 from . import penalties as _reg
+from .checks import float_dtype, number
 
 
 class Layer:
     """Base class of every layer.
 
-    Subclasses list their trainable arrays in ``params`` (e.g. ``("W", "b")``);
-    the gradient of parameter ``P`` lives in attribute ``"d" + P``.
+    A layer is one class: ``forward``, ``backward``, and a few class
+    attributes that the rest of chainrule reads, so nothing needs registering:
 
-    Two pieces of machinery live here so that layers stay short:
+    * ``params``: its trainable arrays (e.g. ``("W", "b")``); the gradient of
+      parameter ``P`` lives in attribute ``"d" + P``.
+    * ``buffers``: non-trainable arrays that are part of the model (BatchNorm's
+      running statistics): saved with it, cast to the network's dtype, never optimised.
+    * ``equations``: ``{"forward": "A = …", "backward": "dZ = …"}``, shown by
+      the ledger (``net.trace``).
+    * ``output_range``: ``(low, high)`` of what forward can return, or None when
+      unknown; the output/loss check reads it (BinaryCrossEntropy needs [0, 1]).
+    * ``init_before``: the initial weights ``mlp()`` gives a Dense layer
+      followed by this one ("he" before the ReLU family).
 
-    * ``_scratch(key, shape)`` hands out an output array. Inside
-      ``Sequential.fit`` it returns the same array for the same key and shape
-      on every batch (no allocation in the loop); everywhere else it returns a
-      fresh one, so results a caller keeps are never overwritten.
-    * Once a network has placed a parameter in its flat buffer, assigning to it
-      (``layer.W = new``) copies into that buffer, so optimizers keep seeing
-      the array the layer uses (see ``_ParameterSlot``).
+    Save and load find a layer class by its name, so a layer defined by a user
+    round-trips through a model file (with the class defined where it loads).
     """
 
     params: tuple = ()
-    #: Non-trainable arrays that are part of the model (BatchNorm's running
-    #: statistics): saved with it, cast to the network's dtype, never optimised.
     buffers: tuple = ()
+    equations: dict = {}
+    output_range = None
+    #: Rows that sum to 1 (class probabilities): what CrossEntropy needs (Softmax).
+    probabilities = False
+    init_before = "xavier"
     #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
     training = True
-    #: Set by the network: reuse scratch arrays across calls of the same shape.
-    _reuse = False
-    #: Set by the network on its first layer: skip computing dX nobody reads.
-    _needs_dX = True
-
-    # -- machinery -----------------------------------------------------------
-
-    def _scratch(self, key, shape, dtype):
-        if not self._reuse:
-            return np.empty(shape, dtype)
-        try:
-            return self._pool[key, shape, dtype]
-        except AttributeError:
-            self._pool = {}
-        except KeyError:
-            pass
-        buf = self._pool[key, shape, dtype] = np.empty(shape, dtype)
-        return buf
-
-    def _filled(self, value, shape, dtype):
-        """An array of ``value`` everywhere, reused like a scratch array; callers
-        must not write into it (``Dense.backward``'s ones, ``ReLU``'s zeros)."""
-        if not self._reuse:
-            return np.full(shape, value, dtype)
-        pool = self.__dict__.setdefault("_pool", {})
-        key = ("filled", value, shape, dtype)
-        array = pool.get(key)
-        if array is None:
-            array = pool[key] = np.full(shape, value, dtype)
-        return array
 
     def _cached(self, name):
         """What forward cached under ``name``, or a clear error if forward has not run."""
@@ -88,26 +66,11 @@ class Layer:
                 "run forward(X) first, it caches what backward needs")
         return value
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in cls.params:
-            for attribute in (name, "d" + name):
-                if not isinstance(cls.__dict__.get(attribute), _ParameterSlot):
-                    setattr(cls, attribute, _ParameterSlot(attribute))
-
     def __getstate__(self):
-        # a copy or an unpickled layer belongs to no network yet, owns no scratch arrays,
-        # and has none of fit's flags (a copy taken in a callback is an ordinary layer)
+        # a copy or an unpickled layer belongs to no network yet
         state = self.__dict__.copy()
-        for name in ("_network", "_pool", "_reuse", "_needs_dX"):
-            state.pop(name, None)
+        state.pop("_network", None)
         return state
-
-    def _bind(self, name, view):
-        """Move parameter (or gradient) ``name`` into ``view`` (network use only)."""
-        view[...] = self.__dict__[name]
-        self.__dict__[name] = view
-        self.__dict__.setdefault("_bound", set()).add(name)
 
     # -- protocol ------------------------------------------------------------
 
@@ -121,7 +84,7 @@ class Layer:
         """Number of output features for ``n_in`` input features."""
         return n_in
 
-    # -- penalties (see nn/penalties.py); the network calls these ------------
+    # -- penalties (see penalties.py); the network calls these ------------------
 
     @property
     def penalized(self):
@@ -151,45 +114,6 @@ class Layer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
-
-
-def _product(A, B, out):
-    """The matrix product ``A·B``, written into ``out``.
-
-    ``np.dot`` has about half the per-call overhead of ``np.matmul`` (it
-    matters for tiny networks, not at sizes where BLAS does the work), but
-    takes ``out`` only when the dtypes already agree; ``np.matmul`` casts, so
-    it takes the other cases.
-    """
-    try:
-        return np.dot(A, B, out=out)
-    except ValueError:
-        return np.matmul(A, B, out=out)
-
-
-class _ParameterSlot:
-    """Guards assignment to a parameter or gradient attribute.
-
-    A data descriptor with ``__set__`` but no ``__get__``: reading ``layer.W``
-    goes straight to the instance dict at full speed; only assignment runs
-    this code. Once the network has bound ``W`` to a view into its flat buffer,
-    ``layer.W = new`` copies ``new`` into that view (same shape required).
-    """
-
-    def __init__(self, name):
-        self.name = name
-
-    def __set__(self, layer, value):
-        bound = layer.__dict__.get("_bound")
-        if bound and self.name in bound:
-            target = layer.__dict__[self.name]
-            value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(f"{type(layer).__name__}.{self.name} has shape {target.shape}, "
-                                 f"cannot assign an array of shape {value.shape}")
-            target[...] = value
-        else:
-            layer.__dict__[self.name] = value
 
 
 class Dense(Layer):
@@ -225,18 +149,16 @@ class Dense(Layer):
     """
 
     params = ("W", "b")
+    equations = {"forward": "Z = X·W + b", "backward": "dW = Xᵀ·dZ;  db = Σ_rows dZ;  dX = dZ·Wᵀ"}
+    output_range = (-np.inf, np.inf)
 
     def __init__(self, n_in, n_out, *, init=None, seed=None, dtype=np.float32, l1=0.0, l2=0.0):
-        for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.n_in = number("n_in", n_in, integer=True, at_least=1)
+        self.n_out = number("n_out", n_out, integer=True, at_least=1)
         self.init = "xavier" if init is None else init
         self.l1 = _reg.check_penalty(l1, "l1")
         self.l2 = _reg.check_penalty(l2, "l2")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        dtype = float_dtype(dtype)
         W = _init.initial_weights(self.init, self.n_in, self.n_out, seed)
         self.W = W.astype(dtype)
         self.b = np.zeros(self.n_out, dtype)
@@ -246,17 +168,15 @@ class Dense(Layer):
 
     def forward(self, X):
         self.X = X
-        Z = _product(X, self.W, out=self._scratch("Z", (X.shape[0], self.n_out), self.W.dtype))
-        Z += self.b
-        return Z
+        return X @ self.W + self.b                     # Z = X·W + b
 
-    def backward(self, dZ):
+    def backward(self, dZ, need_dX=True):
+        """``need_dX=False`` skips dX: the network asks so of its first layer, whose
+        input is the data (nobody reads ∂L/∂X there, and it is the largest product)."""
         X = self._cached("X")
-        _product(X.T, dZ, out=self.dW)
-        _product(self._filled(1, (len(dZ),), dZ.dtype), dZ, out=self.db)  # Σ_rows dZ = 1ᵀ·dZ, by BLAS
-        if not self._needs_dX:
-            return None
-        return _product(dZ, self.W.T, out=self._scratch("dX", X.shape, dZ.dtype))
+        np.matmul(X.T, dZ, out=self.dW)                # dW = Xᵀ·dZ
+        np.sum(dZ, axis=0, out=self.db)                # db = Σ_rows dZ
+        return dZ @ self.W.T if need_dX else None      # dX = dZ·Wᵀ
 
     def output_features(self, n_in):
         if n_in != self.n_in:

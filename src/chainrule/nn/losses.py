@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax, row_max, row_sum, sigmoid
+from .activations import Sigmoid, Softmax, log_softmax, sigmoid
 
 
 class Loss:
@@ -169,11 +169,9 @@ class BinaryCrossEntropy(Loss):
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        # the Sigmoid layer's own σ(Z), accurate near 0 and near 1 (backward_logits uses A − Y)
-        self.A = sigmoid(Z)
-        L = np.logaddexp(0.0, Z)   # log(1 + e^Z), free of overflow
-        L -= Z * Y                 # elementwise: ΣL − Σ Z·Y apart would cancel badly near a loss of 0
-        return float(np.add.reduce(L, axis=None)) / L.size
+        self.A = sigmoid(Z)            # backward_logits uses A − Y
+        L = np.logaddexp(0, Z) - Z * Y  # log(1 + e^Z) − Z·Y, free of overflow, elementwise
+        return float(L.mean())
 
     def rows(self, A, Y):
         with np.errstate(divide="ignore"):
@@ -182,7 +180,7 @@ class BinaryCrossEntropy(Loss):
         return -(Y * log_a + (1.0 - Y) * log_1a).mean(axis=1)
 
     def rows_logits(self, Z, Y):
-        return (np.logaddexp(0.0, Z) - Z * Y).mean(axis=1)
+        return (np.logaddexp(0, Z) - Z * Y).mean(axis=1)
 
     def backward_logits(self):
         dZ = np.subtract(self._cached("A"), self._cached("Y"))
@@ -262,55 +260,41 @@ class CrossEntropy(Loss):
 
     def forward(self, A, Y):
         self.A, self.Y = A, Y
-        tiny = np.finfo(A.dtype).tiny
-        if Y.ndim == 1:
-            return float(-np.mean(np.log(np.maximum(A[np.arange(len(Y)), Y], tiny))))
-        return float(-np.sum(Y * np.log(np.maximum(A, tiny))) / len(A))
+        return float(self.rows(A, Y).mean())
 
     def backward(self):
         A, Y = self._cached("A"), self._cached("Y")
         n, tiny = len(A), np.finfo(A.dtype).tiny
         if Y.ndim == 1:
-            dA = np.zeros_like(A)
-            rows = np.arange(n)
-            dA[rows, Y] = -1.0 / (np.maximum(A[rows, Y], tiny) * n)
-            return dA
+            Y = _one_hot(Y, A.shape[1], A.dtype)
         return -Y / (np.maximum(A, tiny) * n)
 
     def forward_logits(self, Z, Y):
         self.Y = Y
-        shifted = np.subtract(Z, row_max(Z))            # every exponent ≤ 0
-        # log softmax = shifted − log Σ e^shifted: never the log of an underflowed 0
-        if Y.ndim == 1:
-            picked = float(np.add.reduce(shifted[np.arange(len(Y)), Y]))
-        else:
-            picked = float(np.vdot(Y, shifted))
-        A = np.exp(shifted, out=shifted)
-        total = row_sum(A)
-        A /= total
-        self.A = A
-        return (float(np.add.reduce(np.log(total, out=total), axis=None)) - picked) / len(Z)
+        log_A = log_softmax(Z)
+        self.A = np.exp(log_A)         # backward_logits uses A − Y
+        return float(-_picked(log_A, Y).mean())
 
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")
-        n = len(A)
-        dZ = A.copy()
         if Y.ndim == 1:
-            dZ[np.arange(n), Y] -= 1.0
-        else:
-            dZ -= Y
-        dZ *= 1.0 / n
-        return dZ
+            Y = _one_hot(Y, A.shape[1], A.dtype)
+        return (A - Y) / len(A)
 
     def rows(self, A, Y):
-        tiny = np.finfo(A.dtype).tiny
-        if Y.ndim == 1:
-            return -np.log(np.maximum(A[np.arange(len(Y)), Y], tiny))
-        return -(Y * np.log(np.maximum(A, tiny))).sum(axis=1)
+        return -_picked(np.log(np.maximum(A, np.finfo(A.dtype).tiny)), Y)
 
     def rows_logits(self, Z, Y):
-        shifted = Z - Z.max(axis=-1, keepdims=True)
-        log_A = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        if Y.ndim == 1:
-            return -log_A[np.arange(len(Y)), Y]
-        return -(Y * log_A).sum(axis=1)
+        return -_picked(log_softmax(Z), Y)
+
+
+def _picked(log_A, Y):
+    """``Σ_c Y_ic log A_ic`` for each row i: with labels, ``log A_i,y_i``."""
+    if Y.ndim == 1:
+        return log_A[np.arange(len(Y)), Y]
+    return (Y * log_A).sum(axis=1)
+
+
+def _one_hot(y, k, dtype):
+    """Labels (n,) as one-hot rows (n, k)."""
+    return np.eye(k, dtype=dtype)[y]

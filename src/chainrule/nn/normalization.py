@@ -53,6 +53,7 @@ class _Norm(Layer):
     """Shared by BatchNorm and LayerNorm: γ, β of shape (n,), feature count checks."""
 
     params = ("gamma", "beta")
+    output_range = (-np.inf, np.inf)
 
     def __init__(self, n, eps, dtype):
         self.n_in = self.n_out = _check_features(n)
@@ -76,9 +77,7 @@ class _Norm(Layer):
         """X̂ = (X − μ)/√(σ² + ε), cached with 1/√(σ² + ε); returns A = γ ⊙ X̂ + β."""
         self.inv_std = 1.0 / np.sqrt(var + self.eps)
         self.X_hat = X_hat = (X - mu) * self.inv_std
-        A = np.multiply(X_hat, self.gamma, out=self._scratch("A", X_hat.shape, X_hat.dtype))
-        A += self.beta
-        return A
+        return self.gamma * X_hat + self.beta
 
     def _parameter_gradients(self, dA):
         """dγ = Σ_rows dA ⊙ X̂, dβ = Σ_rows dA; returns dX̂ = dA ⊙ γ."""
@@ -128,6 +127,10 @@ class BatchNorm(_Norm):
 
     buffers = ("running_mean", "running_var")
 
+    equations = {"forward": "X̂ = (X − μ_batch) / √(σ²_batch + ε);  A = γ ⊙ X̂ + β",
+                 "backward": "dγ = Σ_rows dA ⊙ X̂;  dβ = Σ_rows dA;  "
+                             "dX = (1/n)/√(σ² + ε) · (n·dX̂ − Σ_rows dX̂ − X̂ ⊙ Σ_rows dX̂ ⊙ X̂)"}
+
     def __init__(self, n, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__(n, eps, dtype)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
@@ -156,9 +159,10 @@ class BatchNorm(_Norm):
             mu, var = self.running_mean, self.running_var
         return self._normalize(X, mu, var)
 
-    def backward(self, dA):
+    def backward(self, dA, need_dX=True):
+        """``need_dX=False`` skips dX (the network asks so of its first layer)."""
         dX_hat = self._parameter_gradients(dA)
-        if not self._needs_dX:
+        if not need_dX:
             return None
         if self.batch_stats:
             return _standardize_backward(dX_hat, self.X_hat, self.inv_std, axis=0)
@@ -192,6 +196,10 @@ class LayerNorm(_Norm):
     dtype : numpy dtype, default float32
     """
 
+    equations = {"forward": "X̂ = (X − μ_row) / √(σ²_row + ε);  A = γ ⊙ X̂ + β",
+                 "backward": "dγ = Σ_rows dA ⊙ X̂;  dβ = Σ_rows dA;  "
+                             "dX = (1/d)/√(σ² + ε) · (d·dX̂ − Σ_j dX̂ − X̂ ⊙ Σ_j dX̂ ⊙ X̂)"}
+
     def __init__(self, n, eps=1e-5, dtype=np.float32):
         super().__init__(n, eps, dtype)
 
@@ -200,9 +208,10 @@ class LayerNorm(_Norm):
         var = X.var(axis=1, keepdims=True)
         return self._normalize(X, mu, var)
 
-    def backward(self, dA):
+    def backward(self, dA, need_dX=True):
+        """``need_dX=False`` skips dX (the network asks so of its first layer)."""
         dX_hat = self._parameter_gradients(dA)
-        if not self._needs_dX:
+        if not need_dX:
             return None
         return _standardize_backward(dX_hat, self.X_hat, self.inv_std, axis=1)
 
