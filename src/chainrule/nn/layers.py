@@ -168,15 +168,15 @@ class Dense(Layer):
 
     def forward(self, X):
         self.X = X
-        return X @ self.W + self.b                     # Z = X·W + b
+        return np.dot(X, self.W) + self.b              # Z = X·W + b
 
     def backward(self, dZ, need_dX=True):
         """``need_dX=False`` skips dX: the network asks so of its first layer, whose
         input is the data (nobody reads ∂L/∂X there, and it is the largest product)."""
         X = self._cached("X")
-        np.matmul(X.T, dZ, out=self.dW)                # dW = Xᵀ·dZ
-        np.sum(dZ, axis=0, out=self.db)                # db = Σ_rows dZ
-        return dZ @ self.W.T if need_dX else None      # dX = dZ·Wᵀ
+        np.dot(X.T, dZ, out=self.dW)                   # dW = Xᵀ·dZ
+        dZ.sum(axis=0, out=self.db)                    # db = Σ_rows dZ
+        return np.dot(dZ, self.W.T) if need_dX else None  # dX = dZ·Wᵀ
 
     def output_features(self, n_in):
         if n_in != self.n_in:

@@ -171,7 +171,7 @@ class BinaryCrossEntropy(Loss):
         self.Y = Y
         self.A = sigmoid(Z)            # backward_logits uses A − Y
         L = np.logaddexp(0, Z) - Z * Y  # log(1 + e^Z) − Z·Y, free of overflow, elementwise
-        return float(L.mean())
+        return float(L.sum()) / L.size
 
     def rows(self, A, Y):
         with np.errstate(divide="ignore"):
@@ -260,7 +260,7 @@ class CrossEntropy(Loss):
 
     def forward(self, A, Y):
         self.A, self.Y = A, Y
-        return float(self.rows(A, Y).mean())
+        return float(self.rows(A, Y).sum()) / len(A)
 
     def backward(self):
         A, Y = self._cached("A"), self._cached("Y")
@@ -273,7 +273,7 @@ class CrossEntropy(Loss):
         self.Y = Y
         log_A = log_softmax(Z)
         self.A = np.exp(log_A)         # backward_logits uses A − Y
-        return float(-_picked(log_A, Y).mean())
+        return -float(_picked(log_A, Y).sum()) / len(Z)
 
     def backward_logits(self):
         A, Y = self._cached("A"), self._cached("Y")
