@@ -6,7 +6,6 @@ See :mod:`chainrule.sklearn` for what is matched and what is added.
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -21,12 +20,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import engine, names
 from ._mlp_losses import _GlorotUniform
-from .callbacks import History, Run, check_callbacks
+from .batching import Batches
+from .callbacks import History, ProgressBar, Run, check_callbacks, end_after_error
 from .nn.dropout import Dropout
 from .nn.layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
-from .divergence import DivergenceError, guarded_step
+from .training import loss_and_gradient, step
 from .validation import as_array
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -139,15 +139,15 @@ class _BaseMLP(BaseEstimator):
     def _dense_layers(self):
         return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
 
-    def _loss_and_gradient(self, X, Yw):
-        """scikit-learn's loss with its L2 term; fills network_.flat_grads."""
+    def _penalty(self, net, Yw):
+        """scikit-learn's L2 term ``alpha·Σ‖W‖² / (2n)``, n the batch's Σ wᵢ; adds its
+        gradient ``alpha·W / n`` to each dW (``training.step`` calls it after backward)."""
         n = self._weight_scale * float(Yw[:, -1].sum())  # Σ wᵢ of the batch, in float64
-        value = self.network_.forward_backward(X, Yw, self._loss)
         penalty = 0.0
         for layer in self._dense_layers():
             penalty += float(np.vdot(layer.W, layer.W))
             layer.dW += (self.alpha / n) * layer.W
-        return value + 0.5 * self.alpha * penalty / n
+        return 0.5 * self.alpha * penalty / n
 
     def _forward(self, X):
         """The network's output, in X's floating dtype (computed in the network's)."""
@@ -198,14 +198,14 @@ class _BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, X, Yw):
         net = self.network_
 
-        def loss_and_gradient(flat):
+        def objective(flat):
             net.flat_params[...] = flat
-            value = self._loss_and_gradient(X, Yw)
+            value = loss_and_gradient(net, X, Yw, self._loss, self._penalty)
             return value, net.flat_grads.astype(np.float64)
 
         with net.fitting():
             result = scipy.optimize.minimize(
-                loss_and_gradient, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
+                objective, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         if not np.all(np.isfinite(result.x)):
             raise ValueError("lbfgs produced non-finite weights: the inputs may hold very large "
@@ -247,79 +247,74 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples: "
                               "clipped to the sample size")
             batch = min(self.batch_size, n)
-        callbacks = _check_callbacks(self.callbacks)
+        batches = Batches(X, Yw, batch)
         history = History()
-        run = Run(net, optimizer, self._loss, history, 1 if incremental else self.max_iter, -(-n // batch))
+        run = Run(net, optimizer, self._loss, history, 1 if incremental else self.max_iter,
+                  batches.count)
         engine.prepare(run.epochs * run.batches_per_epoch * net.n_params)  # load kernels if it pays
         run.rng = self._rng
-        callbacks = [history, *callbacks]
+        bar = [ProgressBar(per_epoch=False)] if self.verbose and not incremental else []
+        callbacks = run.callbacks = [history, *bar, *_check_callbacks(self.callbacks)]
         for cb in callbacks:
             cb.run = run
-        bar = _Bar(run.epochs) if self.verbose and not incremental else None
         total_weight = w.sum()
         with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for cb in callbacks:
-                cb.on_train_begin({})
-            for epoch in range(run.epochs):
-                for cb in callbacks:
-                    cb.on_epoch_begin(epoch, {})
-                order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-                accumulated = weight_seen = 0.0
-                rows_seen = 0
-                for b, start in enumerate(range(0, n, batch)):
-                    idx = order[start:start + batch]
-                    Xb, Ywb = X[idx], Yw[idx]
-                    value = self._loss_and_gradient(Xb, Ywb)
-                    refused = guarded_step(net, optimizer, value)
-                    if refused is not None:
-                        bad = refused[1]
-                        what = (f"the loss is {value!r}" if bad is None else
-                                f"the update would have made the weights of layer {bad} non-finite")
-                        raise DivergenceError(
-                            f"training diverged at iteration {self.n_iter_ + 1}, batch {b}: {what}; "
-                            f"lower learning_rate_init ({self.learning_rate_init:g}) or standardise "
-                            "the inputs. The weights are those before this batch.",
-                            epoch, b, bad, history)
-                    weight = float(Ywb[:, -1].sum())
-                    accumulated += value * weight
-                    weight_seen += weight
-                    rows_seen += len(idx)
-                    for cb in callbacks:
-                        cb.on_batch_end(b, {"loss": value, "size": len(idx)})
-                    if run.stop_training:  # a callback ends training after this batch
-                        break
-                self.n_iter_ += 1
-                self.loss_ = accumulated / (total_weight if rows_seen == n else weight_seen or 1.0)
-                self.t_ += rows_seen
-                self.loss_curve_.append(self.loss_)
-                logs = {"loss": self.loss_}
-                self._update_no_improvement(validation, logs)
-                logs["lr"] = optimizer.lr
-                if self.verbose and self.verbose > 1:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if bar is not None:
-                    bar.update(logs)
-                for cb in callbacks:
-                    cb.on_epoch_end(epoch, logs)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self._stop(optimizer):
-                        break
-                    self._no_improvement_count = 0
-                if run.stop_training or incremental:
-                    break
-            else:
-                if not incremental and self.n_iter_ >= self.max_iter:
-                    warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
+            try:
+                self._epochs(run, batches, validation, total_weight, incremental)
+            except BaseException as error:
+                end_after_error([cb.on_train_end for cb in callbacks], error)
+                raise
             for cb in callbacks:
                 cb.on_train_end({})
-        if bar is not None:
-            bar.close()
         if validation is not None:
             net.flat_params[...] = self._best_params
+
+    def _epochs(self, run, batches, validation, total_weight, incremental):
+        """scikit-learn's outer loop: an epoch of ``training.step`` per iteration, then the
+        loss curve, the schedules and the n_iter_no_change stopping."""
+        net, optimizer, callbacks, n = self.network_, run.optimizer, run.callbacks, batches.n
+        for cb in callbacks:
+            cb.on_train_begin({})
+        for epoch in range(run.epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            accumulated = weight_seen = 0.0
+            rows_seen = 0
+            for b, (Xb, Ywb) in enumerate(batches(self._rng, self.shuffle)):
+                value = step(net, optimizer, Xb, Ywb, self._loss, penalty=self._penalty,
+                             epoch=self.n_iter_, batch=b, history=run.history)
+                weight = float(Ywb[:, -1].sum())
+                accumulated += value * weight
+                weight_seen += weight
+                rows_seen += len(Xb)
+                for cb in callbacks:
+                    cb.on_batch_end(b, {"loss": value, "size": len(Xb)})
+                if run.stop_training:  # a callback ends training after this batch
+                    break
+            self.n_iter_ += 1
+            self.loss_ = accumulated / (total_weight if rows_seen == n else weight_seen or 1.0)
+            self.t_ += rows_seen
+            self.loss_curve_.append(self.loss_)
+            logs = {"loss": self.loss_}
+            self._update_no_improvement(validation, logs)
+            logs["lr"] = optimizer.lr
+            if self.verbose and self.verbose > 1:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self._stop(optimizer):
+                    break
+                self._no_improvement_count = 0
+            if run.stop_training or incremental:
+                break
+        else:
+            if not incremental and self.n_iter_ >= self.max_iter:
+                warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
 
     def _update_no_improvement(self, validation, logs):
         if validation is not None:
@@ -418,18 +413,3 @@ def _check_callbacks(callbacks):
 
 def _dense(X):
     return X.toarray() if scipy.sparse.issparse(X) else X
-
-
-class _Bar:
-    """A tqdm bar over the iterations, the loss beside it (``verbose``)."""
-
-    def __init__(self, total):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=total, desc="training", file=sys.stderr, dynamic_ncols=True)
-
-    def update(self, logs):
-        self.bar.update(1)
-        self.bar.set_postfix_str(" - ".join(f"{k} {v:.4f}" for k, v in logs.items()), refresh=False)
-
-    def close(self):
-        self.bar.close()

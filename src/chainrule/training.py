@@ -15,7 +15,7 @@ from . import metrics as _metrics
 from . import clipping as _clipping
 from . import sampling as _sampling
 from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
-                        check_callbacks, overrides)
+                        check_callbacks, end_after_error, overrides)
 from . import engine
 from .nn.init import as_generator
 from .network import check_trainable
@@ -239,13 +239,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 if run.stop_training:
                     break
         except BaseException as error:
-            # let callbacks release what they hold (files, progress bars), then report the
-            # original error; logs["error"] tells them training did not finish
-            for hook in hooks["on_train_end"]:
-                try:
-                    hook({"error": error})
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
+            end_after_error(hooks["on_train_end"], error)
             raise
         for hook in hooks["on_train_end"]:
             hook({})
