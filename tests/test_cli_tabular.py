@@ -133,7 +133,8 @@ def _broken(tmp_path, cancer_csv):
     ("predict missing column", ["predict", "{model}", "{other}"],
      ["other.csv lacks the feature column", "'mean radius'"]),
     ("diverges", ["train", "{csv}", "--target", "mean area", "--lr", "1e30", "--quiet",
-                  "--out", "{tmp}/m.st"], ["training diverged", "learning_rate_init", "weights are those before this batch"]),
+                  "--out", "{tmp}/m.st"], ["training diverged", "learning rate (lr=1e+30) is likely too high",
+                                           "weights are those before this batch"]),
     ("bad hidden", ["train", "{csv}", "--target", "diagnosis", "--hidden", "16,x",
                     "--out", "{tmp}/m.st"], ["--hidden"]),
 ])

@@ -482,7 +482,7 @@ def test_pipeline_with_scaling_round_trips(tmp_path, cancer, with_mean):
 
 
 def test_load_checks_the_pipeline_record(tmp_path, cancer):
-    from chainrule._sklearn_io import save_estimator
+    from chainrule.sklearn.io import save_estimator
     from chainrule.sklearn import load
     X, y = cancer
     est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)

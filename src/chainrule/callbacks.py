@@ -140,16 +140,20 @@ class ProgressBar(Callback):
     """A tqdm bar (``verbose=1``): per epoch over its batches, or, when an epoch
     is a single batch (full-batch training), one bar over the epochs.
     The running mean loss is shown beside it, refreshed a few times a second.
+
+    ``per_epoch=False`` always draws one bar over the epochs (the scikit-learn
+    estimators: hundreds of short epochs, one line).
     """
 
-    def __init__(self, file=None):
+    def __init__(self, file=None, per_epoch=None):
         self.file = file
+        self.choice = per_epoch
 
     def on_train_begin(self, logs):
         from tqdm.auto import tqdm
         self._tqdm = tqdm
         count = self.run.batches_per_epoch  # None for a stream of unknown length
-        self.per_epoch = count is None or count > 1
+        self.per_epoch = (count is None or count > 1) if self.choice is None else self.choice
         self.bar = None if self.per_epoch else self._new(self.run.epochs, "training")
 
     def _new(self, total, desc):
@@ -210,6 +214,20 @@ class LambdaCallback(Callback):
             if not callable(function):
                 raise TypeError(f"{name} must be callable, got {function!r}")
             setattr(self, name, function)
+
+
+def end_after_error(hooks, error):
+    """Call each ``on_train_end`` hook with ``{"error": error}`` after training failed.
+
+    The callbacks release what they hold (files, progress bars); logs["error"]
+    tells them training did not finish. An error of theirs is dropped: the
+    caller re-raises ``error``, the one to report.
+    """
+    for hook in hooks:
+        try:
+            hook({"error": error})
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
 
 
 def check_callbacks(callbacks):

@@ -175,7 +175,7 @@ def _load_tabular(path):
         raise ValueError(f"{path} is a chainrule network but not a saved estimator "
                          "(no 'estimator' record): it was not written by chainrule train")
     _needs_sklearn("chainrule predict")
-    from ._sklearn_io import load_estimator_with_extras
+    from .sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
     est, metadata, _ = load_estimator_with_extras(path)
     tab = metadata.get("tabular")
@@ -245,7 +245,7 @@ def info_command(args):
         print(net.summary())
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
-    from ._sklearn_io import load_estimator_with_extras
+    from .sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
     est, metadata, _ = load_estimator_with_extras(args.model)
     net = est.network_

@@ -1,9 +1,9 @@
 """The mini-batch loop: take a batch, forward, loss, backward, update; repeat.
 
-Everything here is machinery around ``net.forward_backward`` and
-``optimizer.step``: checking the data once, gathering batches by index into
-reused buffers, detecting divergence before it can damage the weights, and
-calling callbacks.
+Everything here is machinery around :func:`step` (``net.forward_backward``,
+then the optimizer's update, guarded against divergence): checking the data
+once, gathering batches by index into reused buffers, and calling callbacks.
+``step`` is also the update of the scikit-learn estimators and the playground.
 """
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from . import metrics as _metrics
 from . import clipping as _clipping
 from . import sampling as _sampling
 from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
-                        check_callbacks, overrides)
+                        check_callbacks, end_after_error, overrides)
 from . import engine
 from .nn.init import as_generator
 from .network import check_trainable
 from .nn.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
-from .divergence import DivergenceError, diverged, guarded_step  # noqa: F401
+from .divergence import diverged, guarded_step
 from .validation import check_loss_fits, check_positive_int, check_X, check_y, prepare_data
 
 
@@ -219,11 +219,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                     hook(epoch, {})
                 total = seen = 0.0
                 for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
-                    value = net.forward_backward(Xb, Yb, train_loss)
-                    refused = guarded_step(net, optimizer, value, clip)
-                    if refused is not None:
-                        raise diverged(net, Xb, value, epoch, b, history, optimizer,
-                                       stepped=refused[1])
+                    value = step(net, optimizer, Xb, Yb, train_loss, clip, epoch=epoch, batch=b,
+                                 history=history)
                     n = len(Xb)
                     total += value * n
                     seen += n
@@ -242,17 +239,66 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                 if run.stop_training:
                     break
         except BaseException as error:
-            # let callbacks release what they hold (files, progress bars), then report the
-            # original error; logs["error"] tells them training did not finish
-            for hook in hooks["on_train_end"]:
-                try:
-                    hook({"error": error})
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
+            end_after_error(hooks["on_train_end"], error)
             raise
         for hook in hooks["on_train_end"]:
             hook({})
     return history
+
+
+def step(net, optimizer, X, Y, loss, clip=None, penalty=None, *, epoch=0, batch=0,
+         history=None):
+    """One mini-batch update: forward and backward on (X, Y), then the guarded optimizer step.
+
+    Parameters
+    ----------
+    X : array (n, n_in)
+    Y : array (n, n_out), the targets as ``loss`` takes them (``loss.prepare``)
+    clip : callable, optional
+        In-place gradient clipping (:func:`chainrule.clipping.clipping`).
+    penalty : callable ``penalty(net, Y) -> float``, optional
+        A term the caller adds to the loss: it adds its gradient to the
+        layers' gradients in place and returns its value (the estimators'
+        L2 term, which scales with each batch's sample weights).
+    epoch, batch : int
+        Where the run is, for the DivergenceError's message.
+    history : History, optional
+        Carried by the DivergenceError.
+
+    Returns
+    -------
+    float
+        The batch's loss (penalty included), before the update.
+
+    Raises
+    ------
+    DivergenceError
+        When the loss or a gradient is not finite, or the update would make
+        the weights so; the weights and the optimizer's state are then
+        unchanged.
+    """
+    # loss_and_gradient's two lines, written out: a call less per batch
+    value = net.forward_backward(X, Y, loss)
+    if penalty is not None:
+        value += penalty(net, Y)
+    return update(net, optimizer, X, value, clip, epoch=epoch, batch=batch, history=history)
+
+
+def loss_and_gradient(net, X, Y, loss, penalty=None):
+    """The loss of (X, Y), its gradient left in ``net.flat_grads``, without an update
+    (L-BFGS); ``penalty`` as in :func:`step`."""
+    value = net.forward_backward(X, Y, loss)
+    return value if penalty is None else value + penalty(net, Y)
+
+
+def update(net, optimizer, X, value, clip=None, *, epoch=0, batch=0, history=None):
+    """The second half of :func:`step`, for gradients already in the network (``net.trace``
+    leaves them there too): the optimizer's update, or a DivergenceError when ``value`` or
+    the update is not finite. ``X`` is the batch the gradients came from."""
+    refused = guarded_step(net, optimizer, value, clip)
+    if refused is not None:
+        raise diverged(net, X, value, epoch, batch, history, optimizer, stepped=refused[1])
+    return value
 
 
 def _validation_logs(net, validation, loss, metric_functions):

@@ -1,7 +1,7 @@
 """One browser tab's playground: its data, its network, its training run; and the store of them.
 
-A ``Session`` trains a real chainrule network (``mlp``, then
-``net.forward_backward`` and ``optimizer.step`` per mini-batch) and describes
+A ``Session`` trains a real chainrule network (``mlp``, then ``fit``'s own
+``training.step`` per mini-batch) and describes
 itself as plain JSON-ready values for the page to draw: the weights, the loss
 curves, and the network's output on a grid (the decision boundary or the
 regression fit). ``Sessions`` holds them by id, caps their number and drops
@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from .. import names
-from ..divergence import guarded_step
+from .. import names, training
+from ..divergence import DivergenceError
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
@@ -116,28 +116,27 @@ class Session:
     # -- training ----------------------------------------------------------------
 
     def _next_batch(self):
-        """Row indices of the next mini-batch; a fresh shuffle at each epoch.
+        """Row indices of the next mini-batch, with where it is: ``(rows, {"epoch": e,
+        "batch": b})``; a fresh shuffle at each epoch.
 
         ``epoch`` counts completed passes over the training rows.
         """
         if self._order is None or self._cursor >= len(self._order):
             self._order, self._cursor = self.rng.permutation(len(self.X)), 0
+        where = {"epoch": self.epoch, "batch": self._cursor // self.batch_size}
         rows = self._order[self._cursor:self._cursor + self.batch_size]
         self._cursor += len(rows)
         if self._cursor >= len(self._order):
             self.epoch += 1
-        return rows
+        return rows, where
 
-    def _update(self, value):
-        """Apply the gradients of the batch just computed, unless they are not finite."""
-        refused = guarded_step(self.net, self.optimizer, value)
-        if refused is not None:
-            bad = refused[1]
-            what = (f"the loss on the batch is {value!r}" if bad is None else
-                    f"the update would have made the weights of layer {bad} non-finite")
-            self.diverged = (f"training diverged at step {self.step}: {what}; "
-                             f"lr={self.config['lr']:g} is likely too high. The weights "
-                             "are those before that batch; lower the learning rate and reset.")
+    def _take(self, update, *args, where):
+        """``update(net, optimizer, *args)``, ``training.step`` or ``training.update``; False,
+        with the DivergenceError's message kept for the page, when training diverged."""
+        try:
+            update(self.net, self.optimizer, *args, **where)
+        except DivergenceError as error:
+            self.diverged = str(error)
             return False
         self.step += 1
         return True
@@ -148,9 +147,9 @@ class Session:
             return
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(steps):
-                rows = self._next_batch()
-                value = self.net.forward_backward(self.X[rows], self.Y[rows], self.loss)
-                if not self._update(value):
+                rows, where = self._next_batch()
+                if not self._take(training.step, self.X[rows], self.Y[rows], self.loss,
+                                  where=where):
                     break
         self._record()
 
@@ -164,13 +163,13 @@ class Session:
         if self.diverged:
             return
         from .ledger import ledger_json
-        rows = self._next_batch()
+        rows, where = self._next_batch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # with the optimizer, the ledger also records the update it makes and the batch's
             # loss after it (computed on copies: the same rule on the same numbers, so the
             # ledger's new W is the weight the real step below gives)
             trace = self.net.trace(self.X[rows], self.y[rows], self.loss, optimizer=self.optimizer)
-            self._update(trace.loss)
+            self._take(training.update, self.X[rows], trace.loss, where=where)
         # numbered as the step counter shows it once this step is done (1 for the first)
         self.ledger = ledger_json(trace, net=self.net, rows=rows, step=self.step,
                                   optimizer=self.config["optimizer"], lr=self.config["lr"])

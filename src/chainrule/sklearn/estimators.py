@@ -1,38 +1,9 @@
-"""scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor``.
-
-Drop-in replacements for ``sklearn.neural_network``'s: the same constructor
-parameters with the same defaults and meanings, the same fitted attributes,
-the same training semantics where they decide the score —
-
-* the loss is scikit-learn's: cross-entropy summed over outputs and averaged
-  over samples (half the squared error for regression), plus the L2 penalty
-  ``alpha·Σ‖W‖² / (2·n)`` on the weights only (not the biases); with
-  ``sample_weight`` the average is weighted and n is the sum of the weights;
-* weights and biases start from U(−a, a), a = √(f / (fan_in + fan_out)),
-  f = 2 for the logistic activation and 6 otherwise (Glorot & Bengio);
-* ``batch_size="auto"`` is min(200, n); the "invscaling" and "adaptive"
-  schedules, ``tol``/``n_iter_no_change`` stopping and early stopping on the
-  validation score are scikit-learn's; "lbfgs" minimises the same loss over
-  the network's flat parameter vector with scipy's L-BFGS-B;
-* output activations: softmax for multiclass, logistic for binary and
-  multilabel, identity for regression.
-
-The math is chainrule's: each step is ``network_.forward_backward`` with a
-loss below, then a chainrule optimizer (Adam, or SGD with momentum). Beyond
-scikit-learn: ``class_weight``, ``dtype`` (float32 by default), ``callbacks``
-(chainrule Callbacks), a progress bar with ``verbose``, and ``network_``, the
-trained :class:`chainrule.Sequential`.
-"""
+"""``MLPClassifier`` and ``MLPRegressor``: what differs between them (targets, output, loss)."""
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-
-try:
-    import sklearn  # noqa: F401
-except ImportError:  # pragma: no cover - exercised only where scikit-learn is absent
-    raise ImportError("chainrule.sklearn needs scikit-learn: pip install 'chainrule[sklearn]'") from None
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelBinarizer
@@ -40,14 +11,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._mlp import _BaseMLP, _dense
-from ._mlp_losses import _BinaryLogLoss, _LogLoss, _PoissonLoss, _SquaredLoss
-from .nn.activations import Exp, Identity, Sigmoid, Softmax
+from ..nn.activations import Exp, Identity, Sigmoid, Softmax
+from .base import BaseMLP
+from .checks import dense
+from .losses import BinaryLogLoss, LogLoss, PoissonLoss, SquaredLoss
 
-__all__ = ["MLPClassifier", "MLPRegressor", "save", "load"]
 
-
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multilayer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
     Parameters are scikit-learn's (see its documentation), plus:
@@ -110,7 +80,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Fit to X (n, n_features) and labels y (n,) or a label indicator matrix (n, k)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_BaseMLP._check_stochastic)
+    @available_if(BaseMLP._check_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` lists every label on the first call."""
         if not hasattr(self, "classes_"):
@@ -128,7 +98,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                           "it is raveled", DataConversionWarning)
             y = y.ravel()
         check_classification_targets(y)
-        return _dense(X), y
+        return dense(X), y
 
     def _encode(self, y, refit):
         if refit:
@@ -152,7 +122,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return Softmax if self.out_activation_ == "softmax" else Sigmoid
 
     def _loss_object(self):
-        return _LogLoss() if self.out_activation_ == "softmax" else _BinaryLogLoss()
+        return LogLoss() if self.out_activation_ == "softmax" else BinaryLogLoss()
 
     def _predict_dense(self, X):
         A = self._forward(X)
@@ -185,7 +155,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return tags
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
@@ -232,7 +202,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Fit to X (n, n_features) and targets y (n,) or (n, n_outputs)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_BaseMLP._check_stochastic)
+    @available_if(BaseMLP._check_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -244,7 +214,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              y_numeric=True, dtype=[np.float64, np.float32], reset=reset)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(f"loss='poisson' needs targets y >= 0, found {np.min(y):g}")
-        return _dense(X), y
+        return dense(X), y
 
     def _encode(self, y, refit):
         return y.reshape(-1, 1) if y.ndim == 1 else y
@@ -256,7 +226,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return Exp if self.out_activation_ == "exp" else Identity
 
     def _loss_object(self):
-        return _PoissonLoss() if self.out_activation_ == "exp" else _SquaredLoss()
+        return PoissonLoss() if self.out_activation_ == "exp" else SquaredLoss()
 
     def _predict_dense(self, X):
         A = self._forward(X)
@@ -272,16 +242,3 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
-
-
-def save(model, path):
-    """Write a fitted chainrule estimator, or a Pipeline of StandardScalers ending in one,
-    to one ``.safetensors`` file: weights as tensors, classes and scaling included."""
-    from ._sklearn_io import save_model
-    save_model(model, path)
-
-
-def load(path):
-    """Read an estimator written by ``est.save(path)`` (or a Pipeline written by :func:`save`)."""
-    from ._sklearn_io import load_estimator
-    return load_estimator(path)

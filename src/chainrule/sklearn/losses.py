@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .nn.activations import Exp, Sigmoid, Softmax
-from .nn.losses import Loss
+from ..nn.activations import Exp, Sigmoid, Softmax
+from ..nn.losses import Loss
 
 # -- scikit-learn's losses, with sample weights -------------------------------
 #
@@ -20,7 +20,7 @@ from .nn.losses import Loss
 # of each row, so that a mini-batch of (X, Yw) is gathered in one take.
 
 
-class _LogLoss(Loss):
+class LogLoss(Loss):
     r"""Softmax cross-entropy, weighted mean over samples.
 
     ``L = −Σ_i w_i Σ_c Y_ic log A_ic / Σ_i w_i``; on the logits Z:
@@ -40,7 +40,7 @@ class _LogLoss(Loss):
         return (self.A - self.Y) * self.w
 
 
-class _BinaryLogLoss(Loss):
+class BinaryLogLoss(Loss):
     r"""Sigmoid cross-entropy summed over outputs, weighted mean over samples.
 
     ``L = Σ_i w_i Σ_c [log(1 + e^Z) − Z·Y]_ic / Σ_i w_i``;
@@ -58,7 +58,7 @@ class _BinaryLogLoss(Loss):
         return (self.A - self.Y) * self.w
 
 
-class _SquaredLoss(Loss):
+class SquaredLoss(Loss):
     r"""Half the squared error summed over outputs, weighted mean over samples.
 
     ``L = ½ Σ_i w_i ‖A_i − Y_i‖² / Σ_i w_i``; ``dA = w ⊙ (A − Y) / Σ w``.
@@ -76,7 +76,7 @@ class _SquaredLoss(Loss):
         return self.diff * self.w
 
 
-class _PoissonLoss(Loss):
+class PoissonLoss(Loss):
     r"""scikit-learn's Poisson loss, summed over outputs, weighted mean over samples.
 
     ``L = Σ_i w_i Σ_c [Y log(Y/A) − Y + A]_ic / Σ_i w_i`` with ``A = e^Z``;
@@ -96,7 +96,7 @@ class _PoissonLoss(Loss):
         return (self.A - self.Y) * self.w
 
 
-class _GlorotUniform:
+class GlorotUniform:
     """scikit-learn's initialisation: U(−a, a), a = √(factor / (fan_in + fan_out)).
 
     A class rather than a closure so that a fitted estimator pickles.

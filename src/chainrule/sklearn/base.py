@@ -1,0 +1,178 @@
+"""What the scikit-learn estimators share: their data, their network, fitting, saving.
+
+The checks are in :mod:`.checks`, the solvers in :mod:`.solvers`; see
+:mod:`chainrule.sklearn` for what is matched and what is added.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .. import names
+from ..nn.dropout import Dropout
+from ..nn.layers import Dense
+from ..network import Sequential
+from ..validation import as_array
+from .checks import check_params, dense, estimator_callbacks, relative
+from .losses import GlorotUniform
+from .solvers import fit_lbfgs, fit_stochastic
+
+
+class BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: checks, the network, the solvers."""
+
+    # -- data ------------------------------------------------------------------
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"],
+                          dtype=[np.float64, np.float32], reset=reset)
+        return dense(X)
+
+    def _weights(self, sample_weight, X, y):
+        """Row weights (sample_weight times class weights) as ``(w / scale, scale)``, scale
+        their largest, found in float64; ``(ones, 1.0)`` if there are none.
+
+        The loss, a weighted mean Σ wᵢLᵢ / Σ wᵢ, needs only the relative weights, which
+        neither vanish nor overflow in the network's dtype; the scale is kept for the
+        penalty, which scikit-learn divides by Σ wᵢ (so a weight of 2 is a repeated row).
+        """
+        scale = 1.0
+        if sample_weight is not None:
+            as_array(sample_weight, "sample_weight")  # a message naming a non-numeric entry
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            sample_weight, scale = relative(sample_weight, "sample_weight")
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            cw = compute_sample_weight(class_weight, y)
+            sample_weight, more = relative(cw if sample_weight is None else sample_weight * cw,
+                                            "sample_weight times class_weight")
+            scale *= more
+        if sample_weight is None:
+            return np.ones(len(X)), 1.0
+        return sample_weight, scale
+
+    # -- the network -----------------------------------------------------------
+
+    def _build(self, n_in, n_out, sizes, dtype, output):
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        widths = [n_in, *sizes, n_out]
+        layers = []
+        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+            dense = Dense(fan_in, fan_out, init=GlorotUniform(factor), seed=self._rng, dtype=dtype)
+            a = math.sqrt(factor / (fan_in + fan_out))
+            dense.b = self._rng.uniform(-a, a, fan_out).astype(dtype)
+            layers.append(dense)
+            if i < len(sizes):
+                layers.append(names.activation(self.activation, "activation"))
+                if self.dropout:
+                    layers.append(Dropout(self.dropout, seed=self._rng))
+            else:
+                layers.append(output())
+        return Sequential(layers, dtype=dtype)
+
+    @property
+    def coefs_(self):
+        check_is_fitted(self, "network_")
+        return [layer.W for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    @property
+    def intercepts_(self):
+        check_is_fitted(self, "network_")
+        return [layer.b for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    def _dense_layers(self):
+        return [layer for layer in self.network_.layers if isinstance(layer, Dense)]
+
+    def _penalty(self, net, Yw):
+        """scikit-learn's L2 term ``alpha·Σ‖W‖² / (2n)``, n the batch's Σ wᵢ; adds its
+        gradient ``alpha·W / n`` to each dW (``training.step`` calls it after backward)."""
+        n = self._weight_scale * float(Yw[:, -1].sum())  # Σ wᵢ of the batch, in float64
+        penalty = 0.0
+        for layer in self._dense_layers():
+            penalty += float(np.vdot(layer.W, layer.W))
+            layer.dW += (self.alpha / n) * layer.W
+        return 0.5 * self.alpha * penalty / n
+
+    def _forward(self, X):
+        """The network's output, in X's floating dtype (computed in the network's)."""
+        A = self.network_.predict(X.astype(self.network_.dtype, copy=False))
+        return A.astype(X.dtype if X.dtype.kind == "f" else np.float64, copy=False)
+
+    # -- fitting ---------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight, incremental):
+        sizes, dtype = check_params(self)
+        estimator_callbacks(self.callbacks)  # before any work: refuse what cannot run here
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        X, y = self._validate(X, y, incremental, reset=first)
+        w, self._weight_scale = self._weights(sample_weight, X, y)
+        Y = self._encode(y, refit=first and not incremental)
+        if first:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._rng = np.random.default_rng(seed)
+            self.n_outputs_ = Y.shape[1]
+            self.n_layers_ = len(sizes) + 2
+            self.out_activation_ = self._output_name()
+            self.network_ = self._build(X.shape[1], Y.shape[1], sizes, dtype, self._output_layer())
+            self.n_iter_ = 0
+            self.t_ = 0
+            if self.solver != "lbfgs":
+                self.loss_curve_ = []
+                self._no_improvement_count = 0
+                if self.early_stopping:
+                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
+                    self.best_loss_ = None
+                else:
+                    self.validation_scores_ = self.best_validation_score_ = None
+                    self.best_loss_ = np.inf
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with "
+                             f"{self.n_outputs_}")
+        self._loss = self._loss_object()
+        Yw = np.hstack([Y, w[:, None]]).astype(self.network_.dtype)
+        X = X.astype(self.network_.dtype, copy=False)
+        if self.solver == "lbfgs":
+            fit_lbfgs(self, X, Yw)
+        else:
+            fit_stochastic(self, X, y, Yw, w, incremental)
+        return self
+
+    def _score(self, X, y, w):
+        with self.network_.evaluating():
+            pred = self._predict_dense(X)
+        return (accuracy_score if self._is_classifier() else r2_score)(y, pred, sample_weight=w)
+
+    def _check_stochastic(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers; "
+                                 f"solver is {self.solver!r}")
+        return True
+
+    def _is_classifier(self):
+        return isinstance(self, ClassifierMixin)
+
+    # -- saving ----------------------------------------------------------------
+
+    def save(self, path, metadata=None, extra_tensors=None):
+        """Write the fitted estimator to one ``.safetensors`` file (see :func:`load`).
+
+        The network's weights are tensors; the constructor parameters, the
+        fitted attributes and the class labels are JSON metadata. ``metadata``
+        (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
+        """
+        from .io import save_estimator
+        save_estimator(self, path, metadata=metadata, extra_tensors=extra_tensors)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+

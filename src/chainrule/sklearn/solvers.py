@@ -1,0 +1,178 @@
+"""The estimators' solvers: scikit-learn's stochastic loop around ``training.step``, and L-BFGS.
+
+Each takes the estimator and sets its fitted attributes (``n_iter_``,
+``loss_``, ``loss_curve_``, ...) as scikit-learn's MLP does.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from .. import engine
+from ..batching import Batches
+from ..callbacks import History, ProgressBar, Run, end_after_error
+from ..optimizers import SGD, Adam
+from ..training import loss_and_gradient, step
+from .checks import estimator_callbacks
+
+
+def fit_lbfgs(est, X, Yw):
+    """scipy's L-BFGS-B on scikit-learn's loss (penalty included) over the flat parameters."""
+    net = est.network_
+
+    def objective(flat):
+        net.flat_params[...] = flat
+        value = loss_and_gradient(net, X, Yw, est._loss, est._penalty)
+        return value, net.flat_grads.astype(np.float64)
+
+    with net.fitting():
+        result = scipy.optimize.minimize(
+            objective, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol})
+    if not np.all(np.isfinite(result.x)):
+        raise ValueError("lbfgs produced non-finite weights: the inputs may hold very large "
+                         "values; standardise them first")
+    net.flat_params[...] = result.x
+    est.n_iter_ = int(result.nit)
+    est.loss_ = float(result.fun)
+    if result.status != 0:
+        warnings.warn(f"lbfgs failed to converge after {est.n_iter_} iterations "
+                      f"(status {result.status}: {result.message}); increase max_iter "
+                      "or max_fun, or scale the data", ConvergenceWarning)
+
+
+def fit_stochastic(est, X, y, Yw, w, incremental):
+    """Adam or SGD over fit's batches of (X, Yw), Yw the targets with the row weights as
+    their last column; ``incremental``: one epoch, the optimizer's state carried over."""
+    net = est.network_
+    if not incremental or not hasattr(est, "_optimizer"):
+        if est.solver == "adam":
+            est._optimizer = Adam(est.learning_rate_init, betas=(est.beta_1, est.beta_2),
+                                  eps=est.epsilon)
+        else:
+            est._optimizer = SGD(est.learning_rate_init, momentum=est.momentum,
+                                 nesterov=est.nesterovs_momentum and est.momentum > 0)
+    optimizer = est._optimizer
+    validation = None
+    if est.early_stopping:
+        stratify = y if est._is_classifier() and est.n_outputs_ == 1 else None
+        split_seed = int(est._rng.integers(np.iinfo(np.int32).max))
+        X, X_val, Yw, Yw_val, y_tr, y_val, w, w_val = train_test_split(
+            X, Yw, y, w, test_size=est.validation_fraction, random_state=split_seed,
+            stratify=stratify)
+        if len(X_val) < 2:
+            raise ValueError("The validation set is too small: increase validation_fraction "
+                             f"({est.validation_fraction}) or the size of the data set")
+        validation = (X_val, y_val, w_val)
+    n = len(X)
+    if est.batch_size == "auto":
+        batch = min(200, n)
+    else:
+        if est.batch_size > n:
+            warnings.warn(f"batch_size={est.batch_size} is larger than the {n} samples: "
+                          "clipped to the sample size")
+        batch = min(est.batch_size, n)
+    batches = Batches(X, Yw, batch)
+    history = History()
+    run = Run(net, optimizer, est._loss, history, 1 if incremental else est.max_iter,
+              batches.count)
+    engine.prepare(run.epochs * run.batches_per_epoch * net.n_params)  # load kernels if it pays
+    run.rng = est._rng
+    bar = [ProgressBar(per_epoch=False)] if est.verbose and not incremental else []
+    callbacks = run.callbacks = [history, *bar, *estimator_callbacks(est.callbacks)]
+    for cb in callbacks:
+        cb.run = run
+    total_weight = w.sum()
+    with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            _epochs(est, run, batches, validation, total_weight, incremental)
+        except BaseException as error:
+            end_after_error([cb.on_train_end for cb in callbacks], error)
+            raise
+        for cb in callbacks:
+            cb.on_train_end({})
+    if validation is not None:
+        net.flat_params[...] = est._best_params
+
+
+def _epochs(est, run, batches, validation, total_weight, incremental):
+    """scikit-learn's outer loop: an epoch of ``training.step`` per iteration, then the
+    loss curve, the schedules and the n_iter_no_change stopping."""
+    net, optimizer, callbacks, n = est.network_, run.optimizer, run.callbacks, batches.n
+    for cb in callbacks:
+        cb.on_train_begin({})
+    for epoch in range(run.epochs):
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, {})
+        accumulated = weight_seen = 0.0
+        rows_seen = 0
+        for b, (Xb, Ywb) in enumerate(batches(est._rng, est.shuffle)):
+            value = step(net, optimizer, Xb, Ywb, est._loss, penalty=est._penalty,
+                         epoch=est.n_iter_, batch=b, history=run.history)
+            weight = float(Ywb[:, -1].sum())
+            accumulated += value * weight
+            weight_seen += weight
+            rows_seen += len(Xb)
+            for cb in callbacks:
+                cb.on_batch_end(b, {"loss": value, "size": len(Xb)})
+            if run.stop_training:  # a callback ends training after this batch
+                break
+        est.n_iter_ += 1
+        est.loss_ = accumulated / (total_weight if rows_seen == n else weight_seen or 1.0)
+        est.t_ += rows_seen
+        est.loss_curve_.append(est.loss_)
+        logs = {"loss": est.loss_}
+        _update_no_improvement(est, validation, logs)
+        logs["lr"] = optimizer.lr
+        if est.verbose and est.verbose > 1:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if est.solver == "sgd" and est.learning_rate == "invscaling":
+            optimizer.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        if est._no_improvement_count > est.n_iter_no_change:
+            if _stop(est, optimizer):
+                break
+            est._no_improvement_count = 0
+        if run.stop_training or incremental:
+            break
+    else:
+        if not incremental and est.n_iter_ >= est.max_iter:
+            warnings.warn(f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
+                          "reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning)
+
+
+def _update_no_improvement(est, validation, logs):
+    if validation is not None:
+        X_val, y_val, w_val = validation
+        score = est._score(X_val, y_val, w_val)
+        logs["val_score"] = score
+        est.validation_scores_.append(score)
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_params = est.network_.flat_params.copy()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+
+
+def _stop(est, optimizer):
+    """True to stop; the adaptive schedule first divides the rate by 5 until it is ≤ 1e-6."""
+    if est.solver == "adam" or est.learning_rate != "adaptive":
+        return True
+    if optimizer.lr <= 1e-6:
+        return True
+    optimizer.lr /= 5.0
+    return False
