@@ -20,17 +20,14 @@ for it and visible in the loss; AdamW's decoupled decay is a different rule
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from .checks import number
 
 
 def check_penalty(value, name):
-    """A penalty strength: a finite float >= 0, else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    """A penalty strength: a finite float >= 0 (see :func:`.checks.number`)."""
+    return number(name, value, at_least=0)
 
 
 def penalty(W, l1=0.0, l2=0.0):
