@@ -17,7 +17,7 @@ import numpy as np
 from . import engine, names
 from .nn.layers import Dense, Layer
 from .nn.losses import CrossEntropy
-from .validation import check_positive_int, check_X
+from .validation import check_X, float_dtype, number
 
 
 def check_trainable(net):
@@ -71,9 +71,7 @@ class Sequential:
                 raise ValueError(f"the layers' parameters have different dtypes "
                                  f"{sorted(map(str, dtypes))}; pass dtype= to choose one")
             dtype = dtypes.pop() if dtypes else np.float32
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        dtype = float_dtype(dtype)
         self.layers = layers
         self.dtype = dtype
         self._check_shapes()
@@ -217,7 +215,7 @@ class Sequential:
         bound memory. Returns an array of shape (n, n_out) that belongs to the
         caller: no later call, inside fit or not, writes into it.
         """
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
         if len(X) <= FEW_ROWS:
             kernels = engine.kernels_for(self.n_params, self.dtype)
