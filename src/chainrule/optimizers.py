@@ -26,7 +26,7 @@ import numpy as np
 
 from . import engine
 from .clipping import squared_norm
-from .validation import number
+from .nn.checks import number
 from .schedules import Schedule
 
 
