@@ -27,7 +27,7 @@ from .nn.layers import Dense
 from .network import Sequential
 from .optimizers import SGD, Adam
 from .divergence import DivergenceError, guarded_step
-from .validation import as_array
+from .validation import as_array, float_dtype, number
 
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 _SOLVERS = ("lbfgs", "sgd", "adam")
@@ -41,41 +41,34 @@ class _BaseMLP(BaseEstimator):
 
     def _check_params(self):
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-                raise ValueError(f"hidden_layer_sizes must hold integers >= 1, got {self.hidden_layer_sizes!r}")
-        checks = [
-            ("activation", self.activation in _ACTIVATIONS, f"one of {_ACTIVATIONS}"),
-            ("solver", self.solver in _SOLVERS, f"one of {_SOLVERS}"),
-            ("learning_rate", self.learning_rate in _SCHEDULES, f"one of {_SCHEDULES}"),
-            ("alpha", _number(self.alpha) and self.alpha >= 0, ">= 0"),
-            ("learning_rate_init", _number(self.learning_rate_init) and self.learning_rate_init > 0, "> 0"),
-            ("power_t", _number(self.power_t), "a number"),
-            ("max_iter", _integer(self.max_iter) and self.max_iter >= 1, "an integer >= 1"),
-            ("tol", _number(self.tol) and self.tol >= 0, ">= 0"),
-            ("momentum", _number(self.momentum) and 0 <= self.momentum <= 1, "in [0, 1]"),
-            ("validation_fraction", _number(self.validation_fraction)
-             and 0 < self.validation_fraction < 1, "in (0, 1)"),
-            ("beta_1", _number(self.beta_1) and 0 <= self.beta_1 < 1, "in [0, 1)"),
-            ("beta_2", _number(self.beta_2) and 0 <= self.beta_2 < 1, "in [0, 1)"),
-            ("epsilon", _number(self.epsilon) and self.epsilon > 0, "> 0"),
-            ("n_iter_no_change", _integer(self.n_iter_no_change) and self.n_iter_no_change >= 1,
-             "an integer >= 1"),
-            ("max_fun", _integer(self.max_fun) and self.max_fun >= 1, "an integer >= 1"),
-            ("batch_size", self.batch_size == "auto" or (_integer(self.batch_size) and self.batch_size >= 1),
-             '"auto" or an integer >= 1'),
-            ("dropout", _number(self.dropout) and 0 <= self.dropout < 1, "in [0, 1)"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
-        dtype = np.dtype(self.dtype)
-        if dtype.kind != "f":
-            raise ValueError(f"dtype must be a floating-point type, got {dtype}")
+        if isinstance(sizes, (int, np.integer)):
+            sizes = [number("hidden_layer_sizes", sizes, integer=True, at_least=1)]
+        else:
+            sizes = [number(f"hidden_layer_sizes[{i}]", s, integer=True, at_least=1)
+                     for i, s in enumerate(sizes)]
+        for name, options in (("activation", _ACTIVATIONS), ("solver", _SOLVERS),
+                              ("learning_rate", _SCHEDULES)):
+            if getattr(self, name) not in options:
+                raise ValueError(f"{name} must be one of {options}, got {getattr(self, name)!r}")
+        number("alpha", self.alpha, at_least=0)
+        number("learning_rate_init", self.learning_rate_init, greater_than=0)
+        number("power_t", self.power_t)
+        number("max_iter", self.max_iter, integer=True, at_least=1)
+        number("tol", self.tol, at_least=0)
+        number("momentum", self.momentum, at_least=0, at_most=1)
+        number("validation_fraction", self.validation_fraction, greater_than=0, less_than=1)
+        number("beta_1", self.beta_1, at_least=0, less_than=1)
+        number("beta_2", self.beta_2, at_least=0, less_than=1)
+        number("epsilon", self.epsilon, greater_than=0)
+        number("n_iter_no_change", self.n_iter_no_change, integer=True, at_least=1)
+        number("max_fun", self.max_fun, integer=True, at_least=1)
+        if self.batch_size != "auto":
+            number("batch_size", self.batch_size, integer=True, at_least=1)
+        number("dropout", self.dropout, at_least=0, less_than=1)
+        dtype = float_dtype(self.dtype)
         if self.dropout and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver (adam or sgd), got solver='lbfgs'")
-        return [int(s) for s in sizes], dtype
+        return sizes, dtype
 
     # -- data ------------------------------------------------------------------
 
@@ -384,11 +377,6 @@ class _BaseMLP(BaseEstimator):
 
 # -- helpers --------------------------------------------------------------------
 
-def _number(value):
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
-        and math.isfinite(value)
-
-
 def _relative(w, name):
     """``(w / max(w), max(w))`` in float64; ValueError if no weight is positive."""
     largest = float(np.max(w))
@@ -396,10 +384,6 @@ def _relative(w, name):
         raise ValueError(f"{name} must have at least one positive weight, got all {len(w)} "
                          "equal to 0")
     return w / largest, largest
-
-
-def _integer(value):
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def _check_callbacks(callbacks):
