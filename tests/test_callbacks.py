@@ -53,8 +53,10 @@ def test_early_stopping_modes_and_errors():
     with pytest.raises(ValueError, match="monitors 'val_loss'.*available: loss, lr"):
         net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), verbose=0,
                 callbacks=[cr.EarlyStopping()])
-    with pytest.raises(ValueError, match="patience must be an integer >= 0"):
+    with pytest.raises(ValueError, match="patience must be >= 0, got -1"):
         cr.EarlyStopping(patience=-1)
+    with pytest.raises(TypeError, match="patience must be an integer >= 0, got 2.5"):
+        cr.EarlyStopping(patience=2.5)
     # min_delta: improvements smaller than it do not count
     stop = cr.EarlyStopping(monitor="loss", min_delta=1e9)
     h = net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=50, verbose=0,

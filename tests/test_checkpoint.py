@@ -119,7 +119,7 @@ def test_keep_best_with_an_unknown_monitor(tmp_path):
 
 
 def test_settings_are_checked_at_construction(tmp_path):
-    with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="every must be >= 1, got 0"):
         cr.ModelCheckpoint(tmp_path / "c", every=0)
     with pytest.raises(ValueError, match="mode must be"):
         cr.ModelCheckpoint(tmp_path / "c", mode="up")

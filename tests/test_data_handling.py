@@ -210,7 +210,7 @@ def test_validation_split_errors():
     kw = dict(loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), verbose=0)
     with pytest.raises(ValueError, match="either validation_data or validation_split"):
         net.fit(X, y, validation_split=0.2, validation_data=(X, y), **kw)
-    with pytest.raises(ValueError, match=r"validation_split must be a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"validation_split must be in \[0, 1\), got 1.0"):
         net.fit(X, y, validation_split=1.0, **kw)
     with pytest.raises(ValueError, match="leaves .* for validation"):
         net.fit(X, y, validation_split=0.01, **kw)

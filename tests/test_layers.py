@@ -156,7 +156,7 @@ def test_callable_initialiser():
 
 
 def test_dense_settings_are_checked():
-    with pytest.raises(ValueError, match=r"n_in must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"n_in must be >= 1, got 0"):
         cr.Dense(0, 3)
     with pytest.raises(TypeError, match=r"n_out must be an integer >= 1, got 2.5"):
         cr.Dense(3, 2.5)

@@ -70,7 +70,7 @@ def test_mlp_rejects_bad_settings():
         cr.mlp([2, 3, 1], hidden=3)
     with pytest.raises(ValueError, match=r"sizes must list at least an input and an output size, got \[3\]"):
         cr.mlp([3])
-    with pytest.raises(ValueError, match=r"n_out must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"n_out must be >= 1, got 0"):
         cr.mlp([3, 0, 1])
 
 

@@ -164,7 +164,7 @@ def test_a_bad_setting_shows_the_servers_message_and_goes_back(page):
     page.fill("#hidden", "4, 40")
     page.press("#hidden", "Enter")
     page.wait_for_selector("#status.error")
-    assert "hidden[1] must be an integer between 1 and 8, got 40" in page.inner_text("#status")
+    assert "hidden[1] must be in [1, 8], got 40" in page.inner_text("#status")
     assert "last good value" in page.inner_text("#status")
     assert page.input_value("#hidden") == "4, 4"
 

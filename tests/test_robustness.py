@@ -137,8 +137,8 @@ def _with(array, index, value):
     (lambda: _fit3(validation_data=(_X,)), ValueError, r"validation_data must be a pair \(X_val, y_val\)"),
     (lambda: _fit3(validation_data=(_X[:, :3], _y)), ValueError, "X_val has 3 features, but the network expects 5"),
     (lambda: _fit3(validation_data=(_X, _with(_y, 2, np.nan))), ValueError, "y_val contains NaN at row 2"),
-    (lambda: _fit3(batch_size=0), ValueError, "batch_size must be an integer >= 1, got 0"),
-    (lambda: _fit3(epochs=-1), ValueError, "epochs must be an integer >= 1, got -1"),
+    (lambda: _fit3(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
+    (lambda: _fit3(epochs=-1), ValueError, "epochs must be >= 1, got -1"),
     (lambda: _fit3(verbose=3), ValueError, "verbose must be 0, 1 or 2, got 3"),
     (lambda: _fit3(callbacks=[1]), TypeError, "callbacks\\[0\\] must be a chainrule Callback, got 1"),
     (lambda: _fit3(loss="mse"), TypeError, "loss must be a chainrule Loss"),
@@ -198,10 +198,10 @@ def test_bad_input_to_predict_and_evaluate(call, words):
 
 @pytest.mark.parametrize("make, words", [
     (lambda: cr.SGD(lr=-1), "lr must be > 0, got -1"),
-    (lambda: cr.SGD(lr=float("nan")), "lr must be > 0, got nan"),
+    (lambda: cr.SGD(lr=float("nan")), "lr must be a finite number > 0, got nan"),
     (lambda: cr.SGD(lr=0.1, momentum=-0.5), "momentum must be >= 0, got -0.5"),
     (lambda: cr.Adam(betas=(0.9, 1.0)), r"betas\[1\] must be in \[0, 1\), got 1.0"),
-    (lambda: cr.Dense(0, 3), "n_in must be an integer >= 1, got 0"),
+    (lambda: cr.Dense(0, 3), "n_in must be >= 1, got 0"),
     (lambda: cr.LeakyReLU(alpha=-1), "alpha must be >= 0, got -1"),
     (lambda: cr.Sequential([cr.Dense(2, 3), cr.Dense(4, 1)]), "Dense\\(4, 1\\) expects 4 input features, but the layer before it gives 3"),
 ])

@@ -133,7 +133,7 @@ def test_learning_rate_scheduler_callback_with_a_function():
 
 
 def test_settings_are_checked():
-    with pytest.raises(ValueError, match="step_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="step_size must be >= 1, got 0"):
         S.StepLR(0.1, step_size=0)
     with pytest.raises(ValueError, match="lr must be > 0"):
         S.ExponentialLR(-1, 0.9)

@@ -244,7 +244,7 @@ def test_dropout_is_used_in_training_only(cancer):
     assert any(isinstance(layer, cr.Dropout) for layer in net.network_.layers)
     np.testing.assert_array_equal(net.predict_proba(X), net.predict_proba(X))
     assert net.score(X, y) > 0.9
-    with pytest.raises(ValueError, match="dropout"):
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
         MLPClassifier(dropout=1.5).fit(X, y)
 
 
@@ -310,10 +310,16 @@ def test_model_checkpoint_is_refused_before_training(cancer, tmp_path):
 
 def test_bad_parameters_name_the_argument(cancer):
     X, y = cancer
-    for params, word in [(dict(alpha=-1), "alpha"), (dict(solver="newton"), "solver"),
-                         (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
-                         (dict(activation="gelu"), "activation"), (dict(dtype=np.int32), "dtype")]:
-        with pytest.raises(ValueError, match=word):
+    for params, error, message in [
+            (dict(alpha=-1), ValueError, "alpha must be >= 0, got -1"),
+            (dict(solver="newton"), ValueError, "solver must be one of"),
+            (dict(hidden_layer_sizes=(0,)), ValueError, r"hidden_layer_sizes\[0\] must be >= 1, got 0"),
+            (dict(hidden_layer_sizes=(8, 2.5)), TypeError,
+             r"hidden_layer_sizes\[1\] must be an integer >= 1, got 2.5"),
+            (dict(max_iter="10"), TypeError, "max_iter must be an integer >= 1, got '10'"),
+            (dict(activation="gelu"), ValueError, "activation must be one of"),
+            (dict(dtype=np.int32), TypeError, "dtype must be a floating-point type, got int32")]:
+        with pytest.raises(error, match=message):
             MLPClassifier(**params).fit(X, y)
 
 
@@ -573,7 +579,7 @@ def _drop(section, key):
     (_set("params", hidden_layer_sizes=2.5), "hidden_layer_sizes must be an integer or a list"),
     (_set("params", class_weight=[["ant", 1.0, 3]]), r"class_weight entries must be \[label, weight\]"),
     (_set("params", class_weight=[5]), r"class_weight entries must be \[label, weight\]"),
-    (_set("params", class_weight=[["ant", "heavy"]]), "class_weight of 'ant' must be a finite number"),
+    (_set("params", class_weight=[["ant", "heavy"]]), "class_weight of 'ant' must be a number >= 0, got 'heavy'"),
     (_set("params", callbacks=["os.system"]), "parameter callbacks must be null"),
     (_set("fitted", classes_=[1, 2, 300], classes_dtype="int8"), "cannot be held as classes_dtype 'int8'"),
     (_set("fitted", classes_=["a", 1, 2], classes_dtype="O"), "are not usable labels"),
@@ -582,7 +588,7 @@ def _drop(section, key):
     (_drop("fitted", "n_layers_"), "the fitted attribute n_layers_ is missing"),
     (_drop("fitted", "n_iter_"), "the fitted attribute n_iter_ is missing"),
     (_set("fitted", n_iter_="many"), "n_iter_ must be an integer >= 0, got 'many'"),
-    (_set("fitted", loss_=10**400), "loss_ must be a number"),
+    (_set("fitted", loss_=10**400), "loss_ must be a finite number, got 1000"),
     (_set("fitted", loss_curve_={"a": 1}), "loss_curve_ must be a list of numbers"),
     (_set("fitted", out_activation_=["softmax"]), "out_activation_ must be a string"),
 ])

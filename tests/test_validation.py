@@ -151,16 +151,22 @@ def test_integer_and_bool_data_are_converted_not_rejected():
 
 # -- the settings of fit --------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [0, -1, 2.5, "3", True, None])
-def test_bad_epochs(value):
+# a whole number out of range is a ValueError; anything that is not an integer a TypeError
+@pytest.mark.parametrize("value, error, rule", [
+    (0, ValueError, ">= 1"), (-1, ValueError, ">= 1"), (2.5, TypeError, "an integer >= 1"),
+    ("3", TypeError, "an integer >= 1"), (True, TypeError, "an integer >= 1"),
+    (None, TypeError, "an integer >= 1")])
+def test_bad_epochs(value, error, rule):
     X, y = data()
-    assert_rejected(ValueError, rf"epochs must be an integer >= 1, got {re.escape(repr(value))}$", X, y, epochs=value)
+    assert_rejected(error, rf"epochs must be {rule}, got {re.escape(repr(value))}$", X, y, epochs=value)
 
 
-@pytest.mark.parametrize("value", [0, -4, 8.0, "32", False])
-def test_bad_batch_size(value):
+@pytest.mark.parametrize("value, error, rule", [
+    (0, ValueError, ">= 1"), (-4, ValueError, ">= 1"), (8.0, TypeError, "an integer >= 1"),
+    ("32", TypeError, "an integer >= 1"), (False, TypeError, "an integer >= 1")])
+def test_bad_batch_size(value, error, rule):
     X, y = data()
-    assert_rejected(ValueError, rf"batch_size must be an integer >= 1, got {re.escape(repr(value))}$", X, y,
+    assert_rejected(error, rf"batch_size must be {rule}, got {re.escape(repr(value))}$", X, y,
                     batch_size=value)
 
 
@@ -256,8 +262,11 @@ def test_predict_and_evaluate_check_their_input():
         net.predict(np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"X must be 2-D"):
         net.predict(X[0])
-    for batch_size in (0, -1, 2.5, None):
-        with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size!r}$"):
+    for batch_size in (0, -1):
+        with pytest.raises(ValueError, match=rf"batch_size must be >= 1, got {batch_size!r}$"):
+            net.predict(X, batch_size=batch_size)
+    for batch_size in (2.5, None):
+        with pytest.raises(TypeError, match=rf"batch_size must be an integer >= 1, got {batch_size!r}$"):
             net.predict(X, batch_size=batch_size)
     with pytest.raises(ValueError, match=r"y has 5 rows, but X has 6"):
         net.evaluate(X, y[:5])
@@ -285,28 +294,28 @@ def test_regression_metrics_on_class_labels_are_refused_before_any_work(metric, 
 
 # -- settings of objects, checked when they are created -----------------------------------------
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: cr.SGD(lr=-1), r"lr must be > 0, got -1$"),
-    (lambda: cr.SGD(lr=0), r"lr must be > 0, got 0$"),
-    (lambda: cr.SGD(lr=NAN), r"lr must be > 0, got nan$"),
-    (lambda: cr.SGD(lr="0.1"), r"lr must be > 0, got '0.1'$"),
-    (lambda: cr.SGD(lr=True), r"lr must be > 0, got True$"),
-    (lambda: cr.SGD(0.1, momentum=-0.5), r"momentum must be >= 0, got -0.5$"),
-    (lambda: cr.SGD(0.1, nesterov=True), r"nesterov=True needs momentum > 0, got momentum=0$"),
-    (lambda: cr.SGD(0.1, weight_decay=-1), r"weight_decay must be >= 0, got -1$"),
-    (lambda: cr.Adam(lr=-1e-3), r"lr must be > 0, got -0.001$"),
-    (lambda: cr.Adam(betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\), got 1.0$"),
-    (lambda: cr.Adam(betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\), got -0.1$"),
-    (lambda: cr.Adam(eps=-1e-8), r"eps must be >= 0, got -1e-08$"),
-    (lambda: cr.Adam(weight_decay=INF), r"weight_decay must be >= 0, got inf$"),
-    (lambda: cr.AdamW(weight_decay=-0.01), r"weight_decay must be >= 0, got -0.01$"),
-    (lambda: cr.RMSprop(alpha=1.0), r"alpha must be in \[0, 1\), got 1.0$"),
-    (lambda: cr.RMSprop(momentum=-0.9), r"momentum must be >= 0, got -0.9$"),
-    (lambda: cr.Adagrad(lr=-0.01), r"lr must be > 0, got -0.01$"),
-    (lambda: cr.Adagrad(eps=-1.0), r"eps must be >= 0, got -1.0$"),
+@pytest.mark.parametrize("make, kind, message", [
+    (lambda: cr.SGD(lr=-1), ValueError, r"lr must be > 0, got -1$"),
+    (lambda: cr.SGD(lr=0), ValueError, r"lr must be > 0, got 0$"),
+    (lambda: cr.SGD(lr=NAN), ValueError, r"lr must be a finite number > 0, got nan$"),
+    (lambda: cr.SGD(lr="0.1"), TypeError, r"lr must be a number > 0, got '0.1'$"),
+    (lambda: cr.SGD(lr=True), TypeError, r"lr must be a number > 0, got True$"),
+    (lambda: cr.SGD(0.1, momentum=-0.5), ValueError, r"momentum must be >= 0, got -0.5$"),
+    (lambda: cr.SGD(0.1, nesterov=True), ValueError, r"nesterov=True needs momentum > 0, got momentum=0$"),
+    (lambda: cr.SGD(0.1, weight_decay=-1), ValueError, r"weight_decay must be >= 0, got -1$"),
+    (lambda: cr.Adam(lr=-1e-3), ValueError, r"lr must be > 0, got -0.001$"),
+    (lambda: cr.Adam(betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be in \[0, 1\), got 1.0$"),
+    (lambda: cr.Adam(betas=(0.9, -0.1)), ValueError, r"betas\[1\] must be in \[0, 1\), got -0.1$"),
+    (lambda: cr.Adam(eps=-1e-8), ValueError, r"eps must be >= 0, got -1e-08$"),
+    (lambda: cr.Adam(weight_decay=INF), ValueError, r"weight_decay must be a finite number >= 0, got inf$"),
+    (lambda: cr.AdamW(weight_decay=-0.01), ValueError, r"weight_decay must be >= 0, got -0.01$"),
+    (lambda: cr.RMSprop(alpha=1.0), ValueError, r"alpha must be in \[0, 1\), got 1.0$"),
+    (lambda: cr.RMSprop(momentum=-0.9), ValueError, r"momentum must be >= 0, got -0.9$"),
+    (lambda: cr.Adagrad(lr=-0.01), ValueError, r"lr must be > 0, got -0.01$"),
+    (lambda: cr.Adagrad(eps=-1.0), ValueError, r"eps must be >= 0, got -1.0$"),
 ])
-def test_optimizer_settings(make, message):
-    with pytest.raises(ValueError, match=message):
+def test_optimizer_settings(make, kind, message):
+    with pytest.raises(kind, match=message):
         make()
 
 

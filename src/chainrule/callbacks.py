@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from .validation import number
+
 
 class Run:
     """What callbacks see of a training run."""
@@ -291,13 +293,9 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
                  restore_best_weights=False):
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) or min_delta < 0:
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
-        mode = monitor_mode(monitor, mode)
-        self.monitor, self.patience, self.min_delta, self.mode = monitor, int(patience), \
-            float(min_delta), mode
+        self.patience = number("patience", patience, integer=True, at_least=0)
+        self.min_delta = number("min_delta", min_delta, at_least=0)
+        self.monitor, self.mode = monitor, monitor_mode(monitor, mode)
         self.restore_best_weights = bool(restore_best_weights)
 
     def on_train_begin(self, logs):
@@ -398,11 +396,10 @@ class LearningRateScheduler(Callback):
         self._is_object = isinstance(schedule, Schedule)
 
     def _set(self, lr, where):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"the learning-rate schedule gave {lr!r} {where}: "
-                             "a learning rate must be a finite number >= 0")
-        self.run.optimizer.lr = float(lr)
+        try:
+            self.run.optimizer.lr = number("lr", lr, at_least=0)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"the learning-rate schedule gave {lr!r} {where}: {error}") from None
 
     def on_train_begin(self, logs):
         if not self._is_object:

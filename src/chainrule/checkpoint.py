@@ -34,6 +34,7 @@ import numpy as np
 
 from . import io as _io
 from .callbacks import Callback, monitor_mode
+from .validation import number
 
 _KEY = "checkpoint"
 _PREFIX = "optimizer."
@@ -67,11 +68,10 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto"):
-        from .validation import check_positive_int
         self.path = os.fspath(path)
         if os.path.isdir(self.path):
             raise ValueError(f"path must be a file name, {self.path!r} is a folder")
-        self.every = check_positive_int(every, "every")
+        self.every = number("every", every, integer=True, at_least=1)
         self.keep_best = bool(keep_best)
         self.mode = monitor_mode(monitor, mode)
         self.monitor = monitor

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .nn.checks import number
+
 
 def squared_norm(a):
     """‖a‖² of a flat array by one BLAS dot, in a's dtype: NaN or inf when an entry is, or
@@ -41,10 +43,8 @@ def clipping(clip_norm, clip_value):
     clip_value first: every entry to [−c, c]; then clip_norm, torch's
     ``clip_grad_norm_``: ``g ← g·c/(‖g‖ + 1e-6)`` when that factor is < 1.
     """
-    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-        if value is not None and (isinstance(value, bool) or not isinstance(
-                value, (int, float, np.integer, np.floating)) or not math.isfinite(value) or value <= 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    clip_norm = number("clip_norm", clip_norm, greater_than=0, allow_none=True)
+    clip_value = number("clip_value", clip_value, greater_than=0, allow_none=True)
     if clip_norm is None and clip_value is None:
         return None
 

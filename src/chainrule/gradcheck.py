@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .training import check_loss
-from .validation import prepare_data
+from .validation import number, prepare_data
 
 
 class GradientCheckReport:
@@ -70,8 +70,7 @@ def gradient_check(net, loss, X, y, eps=1e-6):
     GradientCheckReport
     """
     check_loss(loss)
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
+    eps = number("eps", eps, greater_than=0)
     net = net.copy(dtype=np.float64)
     X, _, Y = prepare_data(net, X, y, loss)
     X = np.array(X, dtype=np.float64)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .nn.activations import ReLU, Sigmoid, Tanh
 from .callbacks import Callback
-from .validation import check_positive_int
+from .validation import number
 
 
 class TrainingHealthWarning(UserWarning):
@@ -62,15 +62,13 @@ class GradientMonitor(Callback):
     """
 
     def __init__(self, every=10, vanishing=1e-3, exploding=0.5, dead=0.5, saturated=0.9, warn=True):
-        self.every = check_positive_int(every, "every")
-        for name, value in (("vanishing", vanishing), ("exploding", exploding), ("dead", dead),
-                            ("saturated", saturated)):
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"{name} must be a number > 0, got {value!r}")
-        if not dead < 1 or not saturated < 1:
-            raise ValueError(f"dead and saturated are shares and must be < 1, got {dead}, {saturated}")
-        self.vanishing, self.exploding = float(vanishing), float(exploding)
-        self.dead, self.saturated, self.warn = float(dead), float(saturated), bool(warn)
+        self.every = number("every", every, integer=True, at_least=1)
+        self.vanishing = number("vanishing", vanishing, greater_than=0)
+        self.exploding = number("exploding", exploding, greater_than=0)
+        # dead and saturated are shares of a layer's units
+        self.dead = number("dead", dead, greater_than=0, less_than=1)
+        self.saturated = number("saturated", saturated, greater_than=0, less_than=1)
+        self.warn = bool(warn)
 
     # -- hooks -------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import numpy as np
 from . import engine, names
 from .nn.layers import Dense, Layer
 from .nn.losses import CrossEntropy
-from .validation import check_positive_int, check_X
+from .validation import check_X, float_dtype, number
 
 
 def check_trainable(net):
@@ -80,9 +80,7 @@ class Sequential:
                 raise ValueError(f"the layers' parameters have different dtypes "
                                  f"{sorted(map(str, dtypes))}; pass dtype= to choose one")
             dtype = dtypes.pop() if dtypes else np.float32
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        dtype = float_dtype(dtype)
         self.layers = layers
         self.dtype = dtype
         self._check_shapes()
@@ -130,19 +128,14 @@ class Sequential:
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
-        dA = self._backward(self.layers, dA)
+        for layer in reversed(self.layers[1:]):
+            dA = layer.backward(dA)
+        if self.layers:
+            first = self.layers[0]
+            dA = first.backward(dA, need_dX=False) if self._skip_first_dX else first.backward(dA)
         if self._penalized:
             self._add_penalties()
         return dA
-
-    def _backward(self, layers, dA):
-        for layer in reversed(layers[1:]):
-            dA = layer.backward(dA)
-        if not layers:
-            return dA
-        if self._skip_first_dX:
-            return layers[0].backward(dA, need_dX=False)
-        return layers[0].backward(dA)
 
     def _add_penalties(self):
         """Add each penalised layer's term to its gradients; return the total penalty."""
@@ -168,8 +161,9 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
-        fused = self.fused_with(loss)
-        body = self.layers[:-1] if fused else self.layers
+        layers = self.layers
+        fused = loss.fuses_with is not None and layers and isinstance(layers[-1], loss.fuses_with)
+        body = layers[:-1] if fused else layers
         A = X
         for layer in body:
             A = layer.forward(A)
@@ -189,7 +183,10 @@ class Sequential:
         else:
             value = loss.forward(A, Y)
             d = loss.backward()
-        self._backward(body, d)
+        for layer in reversed(body[1:]):
+            d = layer.backward(d)
+        if body:   # the first layer: inside fit, asked for no dX (see fitting())
+            body[0].backward(d, need_dX=False) if self._skip_first_dX else body[0].backward(d)
         if self._penalized:
             value += self._add_penalties()
         return value
@@ -234,7 +231,7 @@ class Sequential:
         bound memory. Returns an array of shape (n, n_out) that belongs to the
         caller: no later call, inside fit or not, writes into it.
         """
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
         if len(X) <= FEW_ROWS:
             kernels = engine.kernels_for(self.n_params, self.dtype)

@@ -26,14 +26,8 @@ import numpy as np
 
 from . import engine
 from .clipping import squared_norm
+from .nn.checks import number
 from .schedules import Schedule
-
-
-def _check(name, value, rule, ok):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return float(value)
 
 
 def finite_norm(a):
@@ -70,8 +64,8 @@ class Optimizer:
         #: A learning-rate schedule given as ``lr`` (see schedules.py): fit steps it
         #: each epoch and sets ``self.lr``, which is always the current float rate.
         self.schedule = lr if isinstance(lr, Schedule) else None
-        self.lr = _check("lr", lr.lr if self.schedule else lr, "> 0", lambda v: v > 0)
-        self.weight_decay = _check("weight_decay", weight_decay, ">= 0", lambda v: v >= 0)
+        self.lr = number("lr", lr.lr if self.schedule else lr, greater_than=0)
+        self.weight_decay = number("weight_decay", weight_decay, at_least=0)
         self.reset()
 
     def reset(self):
@@ -262,7 +256,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr, weight_decay)
-        self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
+        self.momentum = number("momentum", momentum, at_least=0)
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         self.nesterov = bool(nesterov)
@@ -315,9 +309,9 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         b1, b2 = betas
-        self.betas = (_check("betas[0]", b1, "in [0, 1)", lambda v: 0 <= v < 1),
-                      _check("betas[1]", b2, "in [0, 1)", lambda v: 0 <= v < 1))
-        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+        self.betas = (number("betas[0]", b1, at_least=0, less_than=1),
+                      number("betas[1]", b2, at_least=0, less_than=1))
+        self.eps = number("eps", eps, at_least=0)
 
     #: AdamW: decay the weights directly instead of adding λ·p to the gradient.
     decoupled = False
@@ -401,9 +395,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
         super().__init__(lr, weight_decay)
-        self.alpha = _check("alpha", alpha, "in [0, 1)", lambda v: 0 <= v < 1)
-        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
-        self.momentum = _check("momentum", momentum, ">= 0", lambda v: v >= 0)
+        self.alpha = number("alpha", alpha, at_least=0, less_than=1)
+        self.eps = number("eps", eps, at_least=0)
+        self.momentum = number("momentum", momentum, at_least=0)
 
     def slots(self):
         return ("square_avg", "momentum") if self.momentum else ("square_avg",)
@@ -446,7 +440,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr=1e-2, eps=1e-10, weight_decay=0.0):
         super().__init__(lr, weight_decay)
-        self.eps = _check("eps", eps, ">= 0", lambda v: v >= 0)
+        self.eps = number("eps", eps, at_least=0)
 
     def slots(self):
         return ("sum",)

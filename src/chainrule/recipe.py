@@ -25,6 +25,7 @@ import numpy as np
 
 from .callbacks import Callback, restore, snapshot
 from .preprocessing import Preprocessing, mean_std
+from .validation import number
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
@@ -210,32 +211,20 @@ class Settings:
         self._check()
 
     def _check(self):
-        checks = [("--validation", isinstance(self.validation, (int, float)) and 0 <= self.validation < 1,
-                   "a fraction in [0, 1) (0: train on every row for a fixed --epochs)"),
-                  ("--lr", _positive(self.lr), "> 0"),
-                  ("--alpha", isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha)
-                   and self.alpha >= 0, ">= 0"),
-                  ("--dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
-                   "in [0, 1)"),
-                  ("--patience", isinstance(self.patience, int) and self.patience >= 1, "an integer >= 1"),
-                  ("--epochs", self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 1),
-                   "an integer >= 1"),
-                  ("--batch-size", self.batch_size is None
-                   or (isinstance(self.batch_size, int) and self.batch_size >= 1), "an integer >= 1")]
-        for option, ok, rule in checks:
-            if not ok:
-                value = getattr(self, option[2:].replace("-", "_"))
-                raise ValueError(f"{option} must be {rule}, got {value!r}")
+        self.validation = number("--validation", self.validation, at_least=0, less_than=1)
+        self.lr = number("--lr", self.lr, greater_than=0)
+        self.alpha = number("--alpha", self.alpha, at_least=0)
+        self.dropout = number("--dropout", self.dropout, at_least=0, less_than=1)
+        self.patience = number("--patience", self.patience, integer=True, at_least=1)
+        self.epochs = number("--epochs", self.epochs, integer=True, at_least=1, allow_none=True)
+        self.batch_size = number("--batch-size", self.batch_size, integer=True, at_least=1,
+                                 allow_none=True)
         if self.validation == 0 and self.epochs is None:
             raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
                              "give --epochs N (a run with validation reports the best epoch)")
         if self.validation == 0 and self.refit:
             raise ValueError("--refit needs a validation split to find the epoch count; "
                              "with --validation 0 give --epochs instead")
-
-
-def _positive(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def train_table(frame, target, where, settings, warn=print):

@@ -11,12 +11,10 @@
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .nn.losses import BinaryCrossEntropy, CrossEntropy
-from .validation import as_array
+from .validation import as_array, number
 
 
 def class_labels(y, loss, n_out):
@@ -88,10 +86,7 @@ def _class_weight_per_row(class_weight, labels, k):
     for c, w in class_weight.items():
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < k:
             raise ValueError(f"class_weight has key {c!r}: classes are the integers 0 to {k - 1}")
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(w) or w < 0:
-            raise ValueError(f"class_weight[{c}] must be a finite number >= 0, got {w!r}")
-        table[c] = w
+        table[c] = number(f"class_weight[{c}]", w, at_least=0)
     return table[labels]
 
 

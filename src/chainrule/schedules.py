@@ -24,20 +24,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-
-def _number(value, name, rule, ok):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return float(value)
-
-
-def _count(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+from .nn.checks import number
 
 
 class Schedule:
@@ -48,7 +35,7 @@ class Schedule:
     """
 
     def __init__(self, lr):
-        self.initial_lr = _number(lr, "lr", "> 0", lambda v: v > 0)
+        self.initial_lr = number("lr", lr, greater_than=0)
         self.reset()
 
     def reset(self):
@@ -83,8 +70,8 @@ class StepLR(Schedule):
     """``lr·γ^⌊e / step_size⌋``: multiply by γ every ``step_size`` epochs."""
 
     def __init__(self, lr, step_size, gamma=0.1):
-        self.step_size = _count(step_size, "step_size")
-        self.gamma = _number(gamma, "gamma", "> 0", lambda v: v > 0)
+        self.step_size = number("step_size", step_size, integer=True, at_least=1)
+        self.gamma = number("gamma", gamma, greater_than=0)
         super().__init__(lr)
 
     def lr_at(self, epoch):
@@ -98,7 +85,7 @@ class ExponentialLR(Schedule):
     """``lr·γ^e``: multiply by γ every epoch."""
 
     def __init__(self, lr, gamma):
-        self.gamma = _number(gamma, "gamma", "> 0", lambda v: v > 0)
+        self.gamma = number("gamma", gamma, greater_than=0)
         super().__init__(lr)
 
     def lr_at(self, epoch):
@@ -117,8 +104,8 @@ class CosineAnnealingLR(Schedule):
     """
 
     def __init__(self, lr, T_max, eta_min=0.0):
-        self.T_max = _count(T_max, "T_max")
-        self.eta_min = _number(eta_min, "eta_min", ">= 0", lambda v: v >= 0)
+        self.T_max = number("T_max", T_max, integer=True, at_least=1)
+        self.eta_min = number("eta_min", eta_min, at_least=0)
         super().__init__(lr)
 
     def lr_at(self, epoch):
@@ -137,9 +124,9 @@ class LinearLR(Schedule):
     """
 
     def __init__(self, lr, start_factor=1 / 3, end_factor=1.0, total_iters=5):
-        self.start_factor = _number(start_factor, "start_factor", "in (0, 1]", lambda v: 0 < v <= 1)
-        self.end_factor = _number(end_factor, "end_factor", "in [0, 1]", lambda v: 0 <= v <= 1)
-        self.total_iters = _count(total_iters, "total_iters")
+        self.start_factor = number("start_factor", start_factor, greater_than=0, at_most=1)
+        self.end_factor = number("end_factor", end_factor, at_least=0, at_most=1)
+        self.total_iters = number("total_iters", total_iters, integer=True, at_least=1)
         super().__init__(lr)
 
     def lr_at(self, epoch):
@@ -164,14 +151,14 @@ class OneCycleLR(Schedule):
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
-        self.max_lr = _number(max_lr, "max_lr", "> 0", lambda v: v > 0)
-        self.total_steps = _count(total_steps, "total_steps")
-        self.pct_start = _number(pct_start, "pct_start", "in (0, 1)", lambda v: 0 < v < 1)
+        self.max_lr = number("max_lr", max_lr, greater_than=0)
+        self.total_steps = number("total_steps", total_steps, integer=True, at_least=1)
+        self.pct_start = number("pct_start", pct_start, greater_than=0, less_than=1)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
-        self.div_factor = _number(div_factor, "div_factor", "> 0", lambda v: v > 0)
-        self.final_div_factor = _number(final_div_factor, "final_div_factor", "> 0", lambda v: v > 0)
+        self.div_factor = number("div_factor", div_factor, greater_than=0)
+        self.final_div_factor = number("final_div_factor", final_div_factor, greater_than=0)
         self.three_phase = bool(three_phase)
         start = self.max_lr / self.div_factor
         low = start / self.final_div_factor
@@ -225,14 +212,12 @@ class ReduceLROnPlateau(Schedule):
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         self.monitor, self.mode, self.threshold_mode = monitor, mode, threshold_mode
-        self.factor = _number(factor, "factor", "in (0, 1)", lambda v: 0 < v < 1)
-        self.patience = int(_number(patience, "patience", "an integer >= 0",
-                                    lambda v: v >= 0 and v == int(v)))
-        self.threshold = _number(threshold, "threshold", ">= 0", lambda v: v >= 0)
-        self.cooldown = int(_number(cooldown, "cooldown", "an integer >= 0",
-                                    lambda v: v >= 0 and v == int(v)))
-        self.min_lr = _number(min_lr, "min_lr", ">= 0", lambda v: v >= 0)
-        self.eps = _number(eps, "eps", ">= 0", lambda v: v >= 0)
+        self.factor = number("factor", factor, greater_than=0, less_than=1)
+        self.patience = number("patience", patience, integer=True, at_least=0)
+        self.threshold = number("threshold", threshold, at_least=0)
+        self.cooldown = number("cooldown", cooldown, integer=True, at_least=0)
+        self.min_lr = number("min_lr", min_lr, at_least=0)
+        self.eps = number("eps", eps, at_least=0)
         super().__init__(lr)
 
     def reset(self):

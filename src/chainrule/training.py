@@ -23,7 +23,7 @@ from .nn.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
-from .validation import check_loss_fits, check_positive_int, check_X, check_y, prepare_data
+from .validation import check_loss_fits, check_X, check_y, number, prepare_data
 
 
 def check_loss(loss):
@@ -125,8 +125,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     """
     _check_objects(loss, optimizer)
     check_trainable(net)
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    epochs = number("epochs", epochs, integer=True, at_least=1)
+    batch_size = number("batch_size", batch_size, integer=True, at_least=1, allow_none=True)
     if shuffle not in (True, False, "stratified"):
         raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
@@ -383,8 +383,7 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, 
     """The training part, the validation triple and the validation rows (None without a
     split), from validation_data or validation_split; ``rows``, if given, are the
     validation rows to hold out (a resumed run's), else they are drawn from ``rng``."""
-    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
-        raise ValueError(f"validation_split must be a number in [0, 1), got {split!r}")
+    split = number("validation_split", split, at_least=0, less_than=1)
     if validation_data is not None and split:
         raise ValueError("give either validation_data or validation_split, not both")
     if not split:

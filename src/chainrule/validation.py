@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .nn.checks import float_dtype, number  # noqa: F401  the settings' checks, re-exported
+
 # Finite-ness is checked in slices of this many rows, so that checking a
 # memory-mapped data set does not allocate a mask the size of the data.
 _CHUNK_ROWS = 1 << 16
@@ -154,15 +156,6 @@ def check_y(y, n_rows, name="y", X_name="X"):
     if y.dtype.kind == "b":
         y = y.astype(np.intp)
     return y
-
-
-def check_positive_int(value, name, minimum=1, allow_none=False):
-    """An int >= minimum (or None when allowed); ValueError otherwise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def check_loss_fits(net, loss):

@@ -55,7 +55,11 @@ def number(name, value, *, greater_than=None, at_least=None, less_than=None, at_
         what = "an integer" if integer else "a number"
         raise TypeError(f"{name} must be {what}{_rule(greater_than, at_least, less_than, at_most, ' ')}"
                         f", got {value!r}")
-    given, value = value, (int(value) if integer else float(value))
+    given = value
+    try:
+        value = int(value) if integer else float(value)
+    except OverflowError:  # an int past float's range (10**400): out of every range
+        value = math.inf if value > 0 else -math.inf
     if not (math.isnan(value) or (finite and math.isinf(value))
             or (greater_than is not None and not value > greater_than)
             or (at_least is not None and not value >= at_least)
@@ -63,9 +67,7 @@ def number(name, value, *, greater_than=None, at_least=None, less_than=None, at_
             or (at_most is not None and not value <= at_most)):
         return value
     rule = _rule(greater_than, at_least, less_than, at_most, "")
-    if integer:
-        rule = "an integer " + rule
-    elif math.isnan(value) or (finite and math.isinf(value)):
+    if math.isnan(value) or (finite and math.isinf(value)):
         rule = "a finite number" + (" " + rule if rule else "")
     raise ValueError(f"{name} must be {rule}, got {given!r}")
 

@@ -6,10 +6,9 @@ activation is unchanged and evaluation needs no rescaling at all.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .checks import number
 from .init import as_generator
 from .layers import Layer
 
@@ -41,10 +40,7 @@ class Dropout(Layer):
     equations = {"forward": "A = X ⊙ M,  M = [U ≥ p] / (1 − p)", "backward": "dX = dA ⊙ M"}
 
     def __init__(self, p=0.5, seed=None):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(p) or not 0 <= p < 1:
-            raise ValueError(f"p (the drop probability) must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = number("p", p, at_least=0, less_than=1)
         self.rng = as_generator(seed)
         self.M = None
 

@@ -156,8 +156,8 @@ class Dense(Layer):
         self.n_in = number("n_in", n_in, integer=True, at_least=1)
         self.n_out = number("n_out", n_out, integer=True, at_least=1)
         self.init = "xavier" if init is None else init
-        self.l1 = _reg.check_penalty(l1, "l1")
-        self.l2 = _reg.check_penalty(l2, "l2")
+        self.l1 = number("l1", l1, at_least=0)
+        self.l2 = number("l2", l2, at_least=0)
         dtype = float_dtype(dtype)
         W = _init.initial_weights(self.init, self.n_in, self.n_out, seed)
         self.W = W.astype(dtype)
@@ -174,7 +174,7 @@ class Dense(Layer):
         """``need_dX=False`` skips dX: the network asks so of its first layer, whose
         input is the data (nobody reads ∂L/∂X there, and it is the largest product)."""
         X = self._cached("X")
-        np.dot(X.T, dZ, out=self.dW)                   # dW = Xᵀ·dZ
+        np.matmul(X.T, dZ, out=self.dW)                # dW = Xᵀ·dZ
         dZ.sum(axis=0, out=self.db)                    # db = Σ_rows dZ
         return np.dot(dZ, self.W.T) if need_dX else None  # dX = dZ·Wᵀ
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import Sigmoid, Softmax, log_softmax, sigmoid
+from .checks import number
 
 
 class Loss:
@@ -109,10 +110,7 @@ class Huber(Loss):
     """
 
     def __init__(self, delta=1.0):
-        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(delta) or delta <= 0:
-            raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = number("delta", delta, greater_than=0)
 
     def _elementwise(self, d):
         a = np.abs(d)
@@ -210,11 +208,7 @@ class CrossEntropy(Loss):
     fuses_with = Softmax
 
     def __init__(self, label_smoothing=0.0):
-        if isinstance(label_smoothing, bool) or not isinstance(
-                label_smoothing, (int, float, np.integer, np.floating)) \
-                or not 0 <= label_smoothing <= 1:
-            raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = number("label_smoothing", label_smoothing, at_least=0, at_most=1)
 
     def __repr__(self):
         if self.label_smoothing:

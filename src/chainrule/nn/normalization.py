@@ -11,24 +11,10 @@ reaches X three ways, directly, via μ and via σ².
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .checks import float_dtype, number
 from .layers import Layer
-
-
-def _check_features(n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n (the number of features) must be an integer >= 1, got {n!r}")
-    return int(n)
-
-
-def _check_eps(eps):
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-    return float(eps)
 
 
 def _standardize_backward(dX_hat, X_hat, inv_std, axis):
@@ -56,11 +42,9 @@ class _Norm(Layer):
     output_range = (-np.inf, np.inf)
 
     def __init__(self, n, eps, dtype):
-        self.n_in = self.n_out = _check_features(n)
-        self.eps = _check_eps(eps)
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type, got {dtype}")
+        self.n_in = self.n_out = number("n", n, integer=True, at_least=1)
+        self.eps = number("eps", eps, greater_than=0)
+        dtype = float_dtype(dtype)
         self.gamma = np.ones(self.n_in, dtype)
         self.beta = np.zeros(self.n_in, dtype)
         self.dgamma = np.zeros_like(self.gamma)
@@ -133,10 +117,7 @@ class BatchNorm(_Norm):
 
     def __init__(self, n, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__(n, eps, dtype)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)) \
-                or not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = number("momentum", momentum, at_least=0, at_most=1)
         self.running_mean = np.zeros(self.n_in, self.gamma.dtype)
         self.running_var = np.ones(self.n_in, self.gamma.dtype)
 

@@ -20,17 +20,8 @@ for it and visible in the loss; AdamW's decoupled decay is a different rule
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-
-def check_penalty(value, name):
-    """A penalty strength: a finite float >= 0, else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def penalty(W, l1=0.0, l2=0.0):

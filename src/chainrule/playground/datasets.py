@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import number
+
 
 def _jitter(X, noise, scale, rng):
     """X plus Gaussian noise of standard deviation ``noise · scale``."""
@@ -115,13 +117,11 @@ def generate(name, n, noise, seed):
     """``(X, y)`` of data set ``name`` with ``n`` rows; the same seed gives the same data.
 
     Raises ValueError for an unknown name (listing the valid ones), ``n < 1``
-    or ``noise`` outside [0, 1].
+    or ``noise`` outside [0, 1]; TypeError for an ``n`` that is not an integer.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not 0.0 <= noise <= 1.0:
-        raise ValueError(f"noise must be between 0 and 1, got {noise!r}")
+    n = number("n", n, integer=True, at_least=1)
+    noise = number("noise", noise, at_least=0, at_most=1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return DATASETS[name].make(int(n), float(noise), rng)
+    return DATASETS[name].make(n, noise, rng)

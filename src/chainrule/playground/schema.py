@@ -3,16 +3,16 @@
 A request body is a JSON object. ``parse_config`` and ``parse_train`` return
 plain Python values or raise ``RequestError`` (HTTP 400) whose message names
 the field, the rule and the value received, e.g.
-``size must be an integer between 20 and 2000, got 5000``.
+``size must be in [20, 2000], got 5000``.
 
 The limits keep one browser tab from taking the machine: a few small layers,
 a few thousand points, a bounded number of steps per request.
 """
 from __future__ import annotations
 
-import math
 import re
 
+from .. import validation
 from .datasets import DATASETS
 from .features import FEATURES, raw
 
@@ -81,17 +81,19 @@ def session_id(value):
 
 
 def integer(value, name, lo, hi):
-    # bool is an int in Python but never a count or a seed here
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise RequestError(f"{name} must be an integer between {lo} and {hi}, got {value!r}")
-    return value
+    return _checked(value, name, lo, hi, integer=True)
 
 
 def number(value, name, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or not lo <= value <= hi:
-        raise RequestError(f"{name} must be a number between {lo:g} and {hi:g}, got {value!r}")
-    return float(value)
+    return _checked(value, name, lo, hi)
+
+
+def _checked(value, name, lo, hi, integer=False):
+    """chainrule's own check of a number in [lo, hi]; its message as the 400's."""
+    try:
+        return validation.number(name, value, at_least=lo, at_most=hi, integer=integer)
+    except (TypeError, ValueError) as error:
+        raise RequestError(str(error)) from None
 
 
 def choice(value, name, options):

@@ -1,12 +1,11 @@
 """The estimators' checks: their parameters, their callbacks, their input."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse
 
 from ..callbacks import check_callbacks
+from ..validation import float_dtype, number
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 SOLVERS = ("lbfgs", "sgd", "adam")
@@ -16,46 +15,34 @@ SCHEDULES = ("constant", "invscaling", "adaptive")
 def check_params(est):
     """The checked ``(hidden sizes, dtype)`` of ``est``; ValueError naming a bad parameter."""
     sizes = est.hidden_layer_sizes
-    sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ValueError(f"hidden_layer_sizes must hold integers >= 1, got {est.hidden_layer_sizes!r}")
-    checks = [
-        ("activation", est.activation in ACTIVATIONS, f"one of {ACTIVATIONS}"),
-        ("solver", est.solver in SOLVERS, f"one of {SOLVERS}"),
-        ("learning_rate", est.learning_rate in SCHEDULES, f"one of {SCHEDULES}"),
-        ("alpha", _number(est.alpha) and est.alpha >= 0, ">= 0"),
-        ("learning_rate_init", _number(est.learning_rate_init) and est.learning_rate_init > 0, "> 0"),
-        ("power_t", _number(est.power_t), "a number"),
-        ("max_iter", _integer(est.max_iter) and est.max_iter >= 1, "an integer >= 1"),
-        ("tol", _number(est.tol) and est.tol >= 0, ">= 0"),
-        ("momentum", _number(est.momentum) and 0 <= est.momentum <= 1, "in [0, 1]"),
-        ("validation_fraction", _number(est.validation_fraction)
-         and 0 < est.validation_fraction < 1, "in (0, 1)"),
-        ("beta_1", _number(est.beta_1) and 0 <= est.beta_1 < 1, "in [0, 1)"),
-        ("beta_2", _number(est.beta_2) and 0 <= est.beta_2 < 1, "in [0, 1)"),
-        ("epsilon", _number(est.epsilon) and est.epsilon > 0, "> 0"),
-        ("n_iter_no_change", _integer(est.n_iter_no_change) and est.n_iter_no_change >= 1,
-         "an integer >= 1"),
-        ("max_fun", _integer(est.max_fun) and est.max_fun >= 1, "an integer >= 1"),
-        ("batch_size", est.batch_size == "auto" or (_integer(est.batch_size) and est.batch_size >= 1),
-         '"auto" or an integer >= 1'),
-        ("dropout", _number(est.dropout) and 0 <= est.dropout < 1, "in [0, 1)"),
-    ]
-    for name, ok, rule in checks:
-        if not ok:
-            raise ValueError(f"{name} must be {rule}, got {getattr(est, name)!r}")
-    dtype = np.dtype(est.dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type, got {dtype}")
+    if isinstance(sizes, (int, np.integer)):
+        sizes = [number("hidden_layer_sizes", sizes, integer=True, at_least=1)]
+    else:
+        sizes = [number(f"hidden_layer_sizes[{i}]", s, integer=True, at_least=1)
+                 for i, s in enumerate(sizes)]
+    for name, options in (("activation", ACTIVATIONS), ("solver", SOLVERS),
+                          ("learning_rate", SCHEDULES)):
+        if getattr(est, name) not in options:
+            raise ValueError(f"{name} must be one of {options}, got {getattr(est, name)!r}")
+    number("alpha", est.alpha, at_least=0)
+    number("learning_rate_init", est.learning_rate_init, greater_than=0)
+    number("power_t", est.power_t)
+    number("max_iter", est.max_iter, integer=True, at_least=1)
+    number("tol", est.tol, at_least=0)
+    number("momentum", est.momentum, at_least=0, at_most=1)
+    number("validation_fraction", est.validation_fraction, greater_than=0, less_than=1)
+    number("beta_1", est.beta_1, at_least=0, less_than=1)
+    number("beta_2", est.beta_2, at_least=0, less_than=1)
+    number("epsilon", est.epsilon, greater_than=0)
+    number("n_iter_no_change", est.n_iter_no_change, integer=True, at_least=1)
+    number("max_fun", est.max_fun, integer=True, at_least=1)
+    if est.batch_size != "auto":
+        number("batch_size", est.batch_size, integer=True, at_least=1)
+    number("dropout", est.dropout, at_least=0, less_than=1)
+    dtype = float_dtype(est.dtype)
     if est.dropout and est.solver == "lbfgs":
         raise ValueError("dropout needs a stochastic solver (adam or sgd), got solver='lbfgs'")
-    return [int(s) for s in sizes], dtype
-
-
-def _number(value):
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
-        and math.isfinite(value)
+    return sizes, dtype
 
 
 def relative(w, name):
@@ -65,10 +52,6 @@ def relative(w, name):
         raise ValueError(f"{name} must have at least one positive weight, got all {len(w)} "
                          "equal to 0")
     return w / largest, largest
-
-
-def _integer(value):
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def estimator_callbacks(callbacks):

@@ -5,7 +5,6 @@ A value that breaks a rule raises ValueError naming the file, the field and the 
 """
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -13,6 +12,7 @@ from sklearn.preprocessing import LabelBinarizer
 
 from .. import names
 from ..nn.layers import Dense
+from ..validation import number
 from .checks import check_params
 
 #: Fitted attributes stored as plain JSON values.
@@ -93,11 +93,8 @@ def _class_weight(value, where):
     for pair in value:
         require(isinstance(pair, list) and len(pair) == 2, where,
                  f"class_weight entries must be [label, weight] pairs, got {pair!r}"[:300])
-        label, weight = _label(pair[0], where), pair[1]
-        require(isinstance(weight, (int, float)) and not isinstance(weight, bool)
-                 and abs(weight) < 2**63 and math.isfinite(weight) and weight >= 0, where,
-                 f"class_weight of {label!r} must be a finite number >= 0, got {weight!r}"[:300])
-        weights[label] = weight
+        label = _label(pair[0], where)
+        weights[label] = _stored(f"class_weight of {label!r}", pair[1], where, at_least=0)
     return weights
 
 
@@ -133,9 +130,16 @@ def fitted_value(name, value, where):
 def _number(name, value, where):
     if isinstance(value, str) and value in ("inf", "-inf", "nan"):
         return float(value)
-    require(isinstance(value, (int, float)) and not isinstance(value, bool)
-             and abs(value) < 2**1023, where, f"{name} must be {_NUMBER}, got {value!r}"[:300])
-    return float(value)
+    return _stored(name, value, where)
+
+
+def _stored(name, value, where, **rule):
+    """``number(name, value, **rule)`` for a value read from the file ``where``: a
+    ValueError naming the file whatever is wrong, the file being what is wrong."""
+    try:
+        return number(name, value, **rule)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}"[:300]) from None
 
 
 def check_layers(est, net, where):
