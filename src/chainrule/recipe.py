@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from .callbacks import Callback, restore, snapshot
+from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from .preprocessing import Preprocessing, mean_std
 from .validation import number
 
@@ -55,13 +56,14 @@ class BestEpoch(Callback):
         self.stopped, self._saved = False, None
 
     def loss(self, A):
+        """The validation loss of the network's output A, by the loss it trains with."""
         if not self.classify:
-            return float(np.mean((A.astype(np.float64) - self.Y_val) ** 2))
-        P = np.clip(A.astype(np.float64), 1e-7, 1 - 1e-7)
-        if P.shape[1] == 1:  # binary: one sigmoid unit, p(second class)
-            return float(-np.mean(self.Y_val[:, 0] * np.log(P[:, 0])
-                                  + (1 - self.Y_val[:, 0]) * np.log(1 - P[:, 0])))
-        return float(-np.mean(np.sum(self.Y_val * np.log(P), axis=1)))
+            loss = MSE()
+        elif A.shape[1] == 1:  # binary: one sigmoid unit, p(second class)
+            loss = BinaryCrossEntropy()
+        else:
+            loss = CrossEntropy()
+        return loss.forward(A.astype(np.float64), self.Y_val)
 
     def on_epoch_end(self, epoch, logs):
         net = self.run.net

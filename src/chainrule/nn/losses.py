@@ -168,7 +168,7 @@ class BinaryCrossEntropy(Loss):
     def forward_logits(self, Z, Y):
         self.Y = Y
         self.A = sigmoid(Z)            # backward_logits uses A − Y
-        L = np.logaddexp(0, Z) - Z * Y  # log(1 + e^Z) − Z·Y, free of overflow, elementwise
+        L = bce_logits(Z, Y)
         return float(L.sum()) / L.size
 
     def rows(self, A, Y):
@@ -178,7 +178,7 @@ class BinaryCrossEntropy(Loss):
         return -(Y * log_a + (1.0 - Y) * log_1a).mean(axis=1)
 
     def rows_logits(self, Z, Y):
-        return (np.logaddexp(0, Z) - Z * Y).mean(axis=1)
+        return bce_logits(Z, Y).mean(axis=1)
 
     def backward_logits(self):
         dZ = np.subtract(self._cached("A"), self._cached("Y"))
@@ -280,6 +280,16 @@ class CrossEntropy(Loss):
 
     def rows_logits(self, Z, Y):
         return -_picked(log_softmax(Z), Y)
+
+
+def bce_logits(Z, Y):
+    """Binary cross-entropy of each element from the logits: ``log(1 + e^Z) − Z·Y``.
+
+    Equal to −[Y log σ(Z) + (1 − Y) log(1 − σ(Z))]; ``np.logaddexp(0, Z)`` is
+    log(1 + e^Z) without overflow, and the difference is taken elementwise
+    (ΣL − ΣZ·Y apart would cancel badly near a loss of 0).
+    """
+    return np.logaddexp(0, Z) - Z * Y
 
 
 def _picked(log_A, Y):

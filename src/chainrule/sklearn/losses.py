@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from ..nn.activations import Exp, Sigmoid, Softmax
-from ..nn.losses import Loss
+from ..nn.activations import Exp, Sigmoid, Softmax, log_softmax, sigmoid
+from ..nn.losses import Loss, bce_logits
 
 # -- scikit-learn's losses, with sample weights -------------------------------
 #
@@ -31,8 +31,7 @@ class LogLoss(Loss):
 
     def forward_logits(self, Z, Yw):
         Y, w = Yw[:, :-1], Yw[:, -1:]
-        shifted = Z - Z.max(axis=1, keepdims=True)
-        log_A = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_A = log_softmax(Z)
         self.A, self.Y, self.w = np.exp(log_A), Y, w / w.sum()
         return float(-np.sum(self.w * Y * log_A))
 
@@ -51,8 +50,8 @@ class BinaryLogLoss(Loss):
 
     def forward_logits(self, Z, Yw):
         Y, w = Yw[:, :-1], Yw[:, -1:]
-        self.A, self.Y, self.w = Sigmoid().forward(Z), Y, w / w.sum()
-        return float(np.sum(self.w * (np.logaddexp(0, Z) - Z * Y)))
+        self.A, self.Y, self.w = sigmoid(Z), Y, w / w.sum()
+        return float(np.sum(self.w * bce_logits(Z, Y)))
 
     def backward_logits(self):
         return (self.A - self.Y) * self.w
