@@ -23,6 +23,14 @@ from .losses import GlorotUniform
 from .solvers import fit_lbfgs, fit_stochastic
 
 
+def keep_settings(est, settings):
+    """An estimator's ``__init__`` body: each argument stored under its own name, unchanged
+    (scikit-learn's rule: checks and conversions wait for fit). ``settings`` is locals()."""
+    for name, value in settings.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
 class BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: checks, the network, the solvers."""
 
