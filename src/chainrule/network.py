@@ -69,7 +69,7 @@ class Sequential:
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
                                  "each position needs its own layer instance")
-            owner = layer.__dict__.get("_network")
+            owner = _OWNER.get(layer)
             if owner is not None and owner() is not None:
                 # the layer's W and b move into this network's buffer: the other network
                 # would go on training arrays nobody reads, so it may no longer train
@@ -104,7 +104,7 @@ class Sequential:
         self.flat_params = np.empty(total, self.dtype)
         self.flat_grads = np.zeros(total, self.dtype)
         for layer in self.layers:
-            layer.__dict__["_network"] = weakref.ref(self)
+            _OWNER[layer] = weakref.ref(self)
         offset = 0
         for layer, name in entries:
             shape = getattr(layer, name).shape
@@ -388,12 +388,20 @@ def _check_thread(net):
                            "copy (net.copy(), e.g. taken in a callback) or wait for fit to end")
 
 
+#: What the network knows of each layer, kept here so that a layer carries nothing of it (a
+#: copy or an unpickled layer is an ordinary one): the network it belongs to, and the names
+#: of its arrays that are views into that network's flat buffers. Weak: a layer nobody holds
+#: any more drops out.
+_OWNER = weakref.WeakKeyDictionary()
+_BOUND = weakref.WeakKeyDictionary()
+
+
 def _bind(layer, name, view):
     """Move parameter (or gradient) ``name`` of ``layer`` into ``view``, a slice of the
     network's flat buffer, and guard later assignments to it (see _ParameterSlot)."""
     view[...] = layer.__dict__[name]
     layer.__dict__[name] = view
-    layer.__dict__.setdefault("_bound", set()).add(name)
+    _BOUND.setdefault(layer, set()).add(name)
     slot = getattr(type(layer), name, None)
     if not isinstance(slot, _ParameterSlot):
         setattr(type(layer), name, _ParameterSlot(name))
@@ -415,7 +423,7 @@ class _ParameterSlot:
         self.name = name
 
     def __set__(self, layer, value):
-        bound = layer.__dict__.get("_bound")
+        bound = _BOUND.get(layer)
         if bound and self.name in bound:
             target = layer.__dict__[self.name]
             value = np.asarray(value)

@@ -66,12 +66,6 @@ class Layer:
                 "run forward(X) first, it caches what backward needs")
         return value
 
-    def __getstate__(self):
-        # a copy or an unpickled layer belongs to no network yet
-        state = self.__dict__.copy()
-        state.pop("_network", None)
-        return state
-
     # -- protocol ------------------------------------------------------------
 
     def forward(self, X):
