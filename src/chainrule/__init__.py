@@ -5,6 +5,7 @@ layer by layer in NumPy, and checked against PyTorch.
     net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0)
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
+from ._version import __version__
 from .nn.activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from . import schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
@@ -25,8 +26,6 @@ from .monitor import GradientMonitor, TrainingHealthWarning
 from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)
 from . import engine  # cr.engine.set_engine("numpy"); numba is imported only when used
 from .engine import set_engine, show_config
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Dropout", "BatchNorm", "LayerNorm",

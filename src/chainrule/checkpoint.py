@@ -135,7 +135,7 @@ def _check_writable_folder(folder, path):
 
 
 def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
-    """Write the state of ``run`` (a callbacks.Run) after ``epoch`` to ``path``.
+    """Write the state of ``run`` (a hooks.Run) after ``epoch`` to ``path``.
 
     ``best``, ``monitor`` and ``mode`` are ModelCheckpoint's keep_best record.
     """

@@ -68,7 +68,8 @@ class _Version(argparse.Action):
 
 
 def _version():
-    from . import __version__, engine
+    from . import engine
+    from ._version import __version__
     info = engine.config()
     return (f"chainrule {__version__} (engine: {info['engine']}; numpy {info['numpy']}; "
             f"numba {info['numba']})")

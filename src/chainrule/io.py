@@ -41,6 +41,8 @@ import tempfile
 
 import numpy as np
 
+from ._version import __version__
+from .network import Sequential
 from .nn.layers import Dense, Layer
 
 FORMAT = "chainrule"
@@ -73,11 +75,6 @@ def layer_class(name):
             found.append(cls)
     own = [cls for cls in found if cls.__module__.startswith("chainrule.")]
     return (own or found or [None])[-1]
-
-
-def _version():
-    from . import __version__
-    return __version__
 
 
 def _safetensors():
@@ -186,7 +183,6 @@ def save(net, path, metadata=None, extra_tensors=None):
     extra_tensors : dict of str -> array, optional
         Further arrays stored with the model (e.g. feature means).
     """
-    from .network import Sequential
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a chainrule Sequential, got {net!r}")
     check_saveable(net)
@@ -207,7 +203,7 @@ def save(net, path, metadata=None, extra_tensors=None):
     try:
         user = json.dumps(metadata if metadata is not None else {})
         header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-                  "chainrule_version": _version(), "dtype": net.dtype.name,
+                  "chainrule_version": __version__, "dtype": net.dtype.name,
                   "architecture": json.dumps(architecture), "user": user}
     except TypeError as error:
         raise TypeError(f"metadata must be JSON-serialisable: {error}") from None
@@ -303,7 +299,7 @@ def load_with_extras(path):
     if version > FORMAT_VERSION:
         raise ValueError(f"{where} was written in chainrule model format {version} "
                          f"(chainrule {meta.get('chainrule_version')}); this chainrule "
-                         f"({_version()}) reads format {FORMAT_VERSION} and older: upgrade it")
+                         f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade it")
     dtype = meta.get("dtype")
     if dtype not in ("float16", "float32", "float64"):
         raise ValueError(f"{where}: dtype {dtype!r} is not a floating-point type chainrule uses")
@@ -450,7 +446,6 @@ def _rebuild(architecture, tensors, dtype, where):
     unused = [k for k in tensors if k.startswith("layers.") and k not in used]
     if unused:
         raise ValueError(f"{where}: tensors {unused[:5]} belong to no layer of the architecture")
-    from .network import Sequential
     try:
         return Sequential(layers, dtype=dtype)
     except (ValueError, TypeError) as error:

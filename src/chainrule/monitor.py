@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from .nn.activations import ReLU, Sigmoid, Tanh
-from .callbacks import Callback
+from .hooks import Callback
 from .validation import number
 
 

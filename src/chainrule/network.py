@@ -22,17 +22,12 @@ import weakref
 import numpy as np
 
 from . import engine, names
+from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.dropout import Dropout
+from .nn.init import as_generator
 from .nn.layers import Dense, Layer
 from .nn.losses import CrossEntropy
 from .validation import check_X, float_dtype, number
-
-
-def check_trainable(net):
-    """ValueError if ``net`` gave its layers to a newer Sequential (its buffers are stale)."""
-    if net._released:
-        raise ValueError("this network's layers now belong to a newer Sequential built from "
-                         "them, so training it would change nothing: train the newer network, "
-                         "or build it from copies (net.copy(), copy.deepcopy(layers))")
 
 
 #: predict runs inputs of at most this many rows through the compiled engine's forward_rows
@@ -52,7 +47,7 @@ class Sequential:
         is kept (they must agree).
     """
 
-    #: Set when a newer Sequential took over this one's layers (see check_trainable).
+    #: Set when a newer Sequential took over this one's layers (see validation.check_trainable).
     _released = False
     #: The thread running a training loop on this network, if any (see fitting()).
     _fit_thread = None
@@ -257,8 +252,6 @@ class Sequential:
         cached = self.__dict__.get("_plan")
         if cached is not None and cached[0] == layers:
             return cached[1]
-        from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-        from .nn.dropout import Dropout
         kinds = {Identity: kernels.IDENTITY, Dropout: kernels.IDENTITY, ReLU: kernels.RELU,
                  Sigmoid: kernels.SIGMOID, Tanh: kernels.TANH, Softmax: kernels.SOFTMAX}
         start, itemsize = self.flat_params.__array_interface__["data"][0], self.dtype.itemsize
@@ -518,7 +511,6 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
-    from .nn.init import as_generator
     rng = as_generator(seed)
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

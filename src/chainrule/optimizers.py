@@ -28,6 +28,7 @@ from . import engine
 from .clipping import squared_norm
 from .nn.checks import number
 from .schedules import Schedule
+from .validation import check_trainable
 
 
 def finite_norm(a):
@@ -175,7 +176,6 @@ class Optimizer:
     def _arrays(self, net):
         """net's flat parameters and gradients, after checking they are this optimizer's."""
         if getattr(net, "_released", False):
-            from .network import check_trainable
             check_trainable(net)
         p, g = net.flat_params, net.flat_grads
         if self._owner is not p:

@@ -36,6 +36,9 @@ import numpy as np
 from .nn.activations import Activation
 from .nn.layers import Dense
 from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from .optimizers import SGD, Optimizer
+from . import trace_views
+from .validation import check_loss, prepare_data
 
 #: Loss, starting gradient; m counts elements, n rows.
 LOSS_EQUATIONS = [
@@ -243,8 +246,7 @@ class Trace:
         as their mean and largest magnitude. ``lang``: "en" or "zh" (简体中文);
         the equations stay as they are.
         """
-        from .trace_views import to_text
-        return to_text(self, lang=lang, width=width)
+        return trace_views.to_text(self, lang=lang, width=width)
 
     def __str__(self):
         return self.to_text()
@@ -272,8 +274,7 @@ class Trace:
 
     def to_html(self, lang="en"):
         """A self-contained HTML page: each step's operands side by side, labelled and coloured."""
-        from .trace_views import to_html
-        return to_html(self, lang=lang)
+        return trace_views.to_html(self, lang=lang)
 
     def _repr_html_(self):  # Jupyter shows the page
         return self.to_html()
@@ -325,8 +326,6 @@ def trace(net, X, y, loss, optimizer=None):
     -------
     Trace
     """
-    from .training import check_loss
-    from .validation import prepare_data
     check_loss(loss)
     X, _, Y = prepare_data(net, X, y, loss)
     fused = net.fused_with(loss)
@@ -391,7 +390,6 @@ def trace(net, X, y, loss, optimizer=None):
 
 
 def _plain_sgd(optimizer):
-    from .optimizers import SGD
     return type(optimizer) is SGD and not optimizer.momentum and not optimizer.weight_decay
 
 
@@ -402,7 +400,6 @@ def _update(net, X, Y, loss, optimizer):
     with a copy of the optimizer (its moments and step count), so that the
     numbers are those a real step would give, and nothing real moves.
     """
-    from .optimizers import Optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a chainrule Optimizer such as cr.SGD(lr=0.1), "
                         f"got {optimizer!r}")

@@ -14,22 +14,17 @@ import numpy as np
 from . import metrics as _metrics
 from . import clipping as _clipping
 from . import sampling as _sampling
-from .callbacks import (EpochLogger, History, LearningRateScheduler, ProgressBar, Run,
-                        check_callbacks, end_after_error, overrides)
+from .checkpoint import ModelCheckpoint, check_validation_rows, read_checkpoint, restore
+from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
+from .hooks import Run, check_callbacks, end_after_error, overrides
 from . import engine
 from .nn.init import as_generator
-from .network import check_trainable
-from .nn.losses import BinaryCrossEntropy, CrossEntropy, Loss
+from .nn.losses import BinaryCrossEntropy, CrossEntropy
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
-from .validation import check_loss_fits, check_X, check_y, number, prepare_data
-
-
-def check_loss(loss):
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be a chainrule Loss such as cr.MSE() or cr.CrossEntropy(), "
-                        f"got {loss!r}")
+from .validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
+                         prepare_data)
 
 
 def _check_objects(loss, optimizer):
@@ -144,7 +139,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     check_loss_fits(net, loss)
     checkpoint = None
     if resume_from is not None:  # read first: it holds the validation rows, if any
-        from .checkpoint import read_checkpoint
         checkpoint = read_checkpoint(resume_from)
     val_rows = None
     if y is None:  # a stream of (X_batch, y_batch)
@@ -188,7 +182,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
             raise ValueError("the optimizer was given a schedule as lr and callbacks has a "
                              "LearningRateScheduler too: use one of them")
         extra.append(LearningRateScheduler(optimizer.schedule))
-    from .checkpoint import ModelCheckpoint, restore
     all_callbacks = [history, *extra, *callbacks]
     run = Run(net, optimizer, loss, history, epochs, batches.count)
     engine.prepare(epochs * (batches.count or 1) * net.n_params)  # load the kernels if it pays
@@ -369,7 +362,6 @@ def _saved_validation_rows(checkpoint, path, split, n, seed):
     if checkpoint is None or not split or isinstance(split, bool) or \
             not isinstance(split, (int, float)):
         return None
-    from .checkpoint import check_validation_rows
     rows = check_validation_rows(checkpoint[1], split, n, os.fspath(path))
     if rows is None and seed is None:
         import warnings

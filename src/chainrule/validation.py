@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .nn.checks import float_dtype, number  # noqa: F401  the settings' checks, re-exported
+from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 
 # Finite-ness is checked in slices of this many rows, so that checking a
 # memory-mapped data set does not allocate a mask the size of the data.
@@ -158,6 +159,21 @@ def check_y(y, n_rows, name="y", X_name="X"):
     return y
 
 
+def check_loss(loss):
+    """TypeError unless ``loss`` is a chainrule Loss."""
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a chainrule Loss such as cr.MSE() or cr.CrossEntropy(), "
+                        f"got {loss!r}")
+
+
+def check_trainable(net):
+    """ValueError if ``net`` gave its layers to a newer Sequential (its buffers are stale)."""
+    if net._released:
+        raise ValueError("this network's layers now belong to a newer Sequential built from "
+                         "them, so training it would change nothing: train the newer network, "
+                         "or build it from copies (net.copy(), copy.deepcopy(layers))")
+
+
 def check_loss_fits(net, loss):
     """ValueError when ``loss`` cannot make sense of what ``net`` outputs.
 
@@ -169,7 +185,6 @@ def check_loss_fits(net, loss):
     passes its input's on, a user's layer may not say) is given the benefit
     of the doubt.
     """
-    from .nn.losses import BinaryCrossEntropy, CrossEntropy
     if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
         return
     last = net.layers[-1]
@@ -213,7 +228,6 @@ def check_targets(Y, y, loss, name="y"):
     """ValueError when the targets ``y``, converted to ``Y`` in the network's dtype,
     overflow that dtype, or their squared error does (MSE squares them: in float32,
     a target of 1e20 gives an infinite loss at any learning rate)."""
-    from .nn.losses import MSE
     if Y.dtype.kind != "f" or y.dtype.kind not in "biuf" or y.size != Y.size:
         return  # class labels made into one-hot rows: nothing to overflow
     source = y.reshape(Y.shape)

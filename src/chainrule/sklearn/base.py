@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import io as _io
 from .. import names
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
@@ -20,6 +21,7 @@ from ..network import Sequential
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
+from .records import estimator_record
 from .solvers import fit_lbfgs, fit_stochastic
 
 
@@ -175,8 +177,11 @@ class BaseMLP(BaseEstimator):
         fitted attributes and the class labels are JSON metadata. ``metadata``
         (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
         """
-        from .io import save_estimator
-        save_estimator(self, path, metadata=metadata, extra_tensors=extra_tensors)
+        if not hasattr(self, "network_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
+        user = dict(metadata or {})
+        user["estimator"] = estimator_record(self)
+        _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

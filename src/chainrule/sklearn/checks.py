@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ..callbacks import check_callbacks
+from ..hooks import check_callbacks
 from ..validation import float_dtype, number
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")

@@ -25,26 +25,14 @@ import numpy as np
 
 from .. import io as _io
 from .estimators import MLPClassifier, MLPRegressor
-from .records import (SCALARS, check_layers, construct, fitted_value, params_record, plain,
-                      require, restore_classes)
+from .records import (SCALARS, check_layers, construct, fitted_value, require,
+                      restore_classes)
 
 def save_estimator(est, path, metadata=None, extra_tensors=None):
     """Write fitted ``est`` (and optional extra metadata/tensors) to ``path``."""
     if not isinstance(est, (MLPClassifier, MLPRegressor)):
         raise TypeError(f"expected a chainrule MLPClassifier or MLPRegressor, got {est!r}")
-    if not hasattr(est, "network_"):
-        raise ValueError(f"this {type(est).__name__} is not fitted yet: call fit before save")
-    fitted = {name: plain(getattr(est, name)) for name in SCALARS if hasattr(est, name)}
-    if hasattr(est, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
-    if isinstance(est, MLPClassifier):
-        fitted["classes_"] = plain(est.classes_)
-        fitted["classes_dtype"] = est.classes_.dtype.str
-        fitted["y_type_"] = est._binarizer.y_type_
-    record = {"class": type(est).__name__, "params": params_record(est), "fitted": fitted}
-    user = dict(metadata or {})
-    user["estimator"] = record
-    _io.save(est.network_, path, metadata=user, extra_tensors=extra_tensors)
+    est.save(path, metadata=metadata, extra_tensors=extra_tensors)
 
 
 def save_model(model, path):

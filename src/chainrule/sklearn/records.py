@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 
 from .. import names
@@ -45,6 +46,18 @@ def params_record(est):
     if isinstance(cw, dict):
         params["class_weight"] = [[plain(k), plain(v)] for k, v in cw.items()]
     return {k: plain(v) for k, v in params.items()}
+
+
+def estimator_record(est):
+    """What a file stores of fitted ``est`` besides its network: class, parameters, fitted values."""
+    fitted = {name: plain(getattr(est, name)) for name in SCALARS if hasattr(est, name)}
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
+    if is_classifier(est):
+        fitted["classes_"] = plain(est.classes_)
+        fitted["classes_dtype"] = est.classes_.dtype.str
+        fitted["y_type_"] = est._binarizer.y_type_
+    return {"class": type(est).__name__, "params": params_record(est), "fitted": fitted}
 
 
 def construct(cls, params, where):

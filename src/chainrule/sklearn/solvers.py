@@ -14,7 +14,8 @@ from sklearn.model_selection import train_test_split
 
 from .. import engine
 from ..batching import Batches
-from ..callbacks import History, ProgressBar, Run, end_after_error
+from ..callbacks import History, ProgressBar
+from ..hooks import Run, end_after_error
 from ..optimizers import SGD, Adam
 from ..training import loss_and_gradient, step
 from .checks import estimator_callbacks
