@@ -8,8 +8,16 @@
 * ``Probe``: a pass-through layer that records what flows through it, used to
   read dX on the training path and to watch dtypes inside ``fit``.
 * ``numeric_gradient``: central differences of a scalar function of an array.
+* ``doc_blocks``, ``run_doc_examples``: the fenced code blocks of a page in docs/,
+  and its examples run in order (see ``doc_blocks`` for the conventions).
 """
 from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -142,3 +150,83 @@ def torch_dense_pairs(net, twin):
     linears = [m for m in twin if type(m).__name__ == "Linear"]
     assert len(dense) == len(linears)
     return list(zip(dense, linears))
+
+
+# -- the code blocks of the docs ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+_QUOTED = re.compile(r"<!--\s*quoted from (\S+)\s*-->")
+
+
+class DocBlock(NamedTuple):
+    page: Path
+    line: int            # line number (1-based) of the block's first line of code
+    lang: str            # "python", "sh", or "" for a plain block
+    quoted_from: str     # the file a quote comes from (relative to the repository), or ""
+    lines: list          # the lines of code, without the fences
+    output: object       # for an example: the plain block right after it (what it prints), or None
+
+    @property
+    def text(self):
+        return "".join(line + "\n" for line in self.lines)
+
+    @property
+    def where(self):
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+
+def doc_blocks(page):
+    """The fenced code blocks of a markdown page, in order.
+
+    Conventions of docs/*.md:
+
+    * a block right after the comment ``<!-- quoted from src/chainrule/nn/layers.py -->``
+      quotes that file: each of its lines is a line of the file (tests/test_docs.py);
+    * any other ``python`` block is an example: a page's examples run in order, in one
+      namespace, as a reader would run them (``run_doc_examples``);
+    * a plain block (no language) right after an example, with only blank lines between,
+      is what the example prints.
+    """
+    lines = Path(page).read_text(encoding="utf-8").splitlines()
+    blocks, quoted, previous_end, i = [], "", None, 0
+    while i < len(lines):
+        line = lines[i].strip()
+        marker = _QUOTED.fullmatch(line)
+        if marker:
+            if i + 1 == len(lines) or not lines[i + 1].startswith("```"):
+                raise ValueError(f"{page}:{i + 1}: '{line}' must come right before a ``` block")
+            quoted = marker.group(1)
+        elif line.startswith("```"):
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
+            block = DocBlock(Path(page), i + 2, line[3:].strip(), quoted, lines[i + 1:end], None)
+            if block.lang == "" and blocks and blocks[-1].lang == "python" \
+                    and not blocks[-1].quoted_from \
+                    and not any(text.strip() for text in lines[previous_end + 1:i]):
+                blocks[-1] = blocks[-1]._replace(output=block)
+            blocks.append(block)
+            quoted, previous_end, i = "", end, end
+        i += 1
+    return blocks
+
+
+def run_doc_examples(page, namespace=None):
+    """Run a page's examples in order in one namespace; return ``[(block, printed), ...]``.
+
+    The namespace's ``__name__`` is ``docs_<page>`` (the module its classes report, as if
+    the reader had saved the page's code as a script of that name); a traceback names
+    the page and its line.
+    """
+    page = Path(page)
+    if namespace is None:
+        namespace = {"__name__": "docs_" + page.stem.replace("-", "_")}
+    ran = []
+    for block in doc_blocks(page):
+        if block.lang != "python" or block.quoted_from:
+            continue
+        printed = io.StringIO()
+        code = "\n" * (block.line - 1) + block.text  # so line numbers are the page's
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, str(page.relative_to(ROOT)), "exec"), namespace)
+        ran.append((block, printed.getvalue()))
+    return ran, namespace

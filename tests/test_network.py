@@ -61,6 +61,31 @@ def test_mlp_layer_instances_are_copied():
     assert isinstance(net[5], cr.Sigmoid)
 
 
+def test_activation_names_resolve_as_model_files_do():
+    """A user's class named like chainrule's does not take over the name (a model file
+    naming it loads chainrule's too); of a class redefined, the newest answers."""
+    from chainrule import names
+
+    class ReLU(cr.nn.Activation):   # the clash is the point
+        def forward(self, Z):
+            return Z
+
+    assert type(cr.mlp([2, 3, 1], hidden="relu")[1]) is cr.ReLU
+    assert names.layer_class("ReLU") is cr.ReLU
+
+    class Cube(cr.nn.Activation):
+        def forward(self, Z):
+            return Z ** 3
+    first = Cube
+
+    class Cube(cr.nn.Activation):   # noqa: F811 - redefined, as in a notebook
+        def forward(self, Z):
+            return Z ** 3
+    assert first is not Cube
+    assert type(cr.mlp([2, 3, 1], hidden="cube")[1]) is Cube
+    assert names.layer_class("Cube") is Cube
+
+
 def test_mlp_rejects_bad_settings():
     with pytest.raises(ValueError, match=r"unknown hidden activation 'rleu'; valid names: .*relu.*sigmoid"):
         cr.mlp([2, 3, 1], hidden="rleu")
@@ -134,6 +159,26 @@ def test_parameters_names_and_views():
         assert np.shares_memory(value, net.flat_params) and np.shares_memory(grad, net.flat_grads)
     assert net.n_params == net.flat_params.size == 3 * 4 + 4 + 4 * 2 + 2
     np.testing.assert_array_equal(np.concatenate([v.ravel() for _, v, _ in params]), net.flat_params)
+
+
+def test_a_parameter_without_its_gradient_array_is_a_clear_error():
+    class Scale(cr.Layer):
+        params = ("s",)
+
+        def __init__(self, ds):
+            self.s = np.ones(2)
+            if ds is not None:
+                self.ds = ds
+
+    wanted = (r"Scale.params lists 's', so each Scale needs the arrays self.s and self.ds "
+              r"\(its gradient, of the same shape\), set in __init__, e.g. "
+              r"self.ds = np.zeros_like\(self.s\); ")
+    with pytest.raises(TypeError, match=wanted + "self.ds is missing$"):
+        cr.Sequential([Scale(None)])
+    with pytest.raises(TypeError, match=wanted + "self.ds is list$"):
+        cr.Sequential([Scale([0.0, 0.0])])
+    with pytest.raises(TypeError, match=wanted + r"self.s has shape \(2,\), self.ds \(3,\)$"):
+        cr.Sequential([Scale(np.zeros(3))])
 
 
 def test_assigning_weights_after_building_updates_the_flat_buffer(rng):

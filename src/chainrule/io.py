@@ -18,10 +18,9 @@ Tensors are named ``layers.{i}.{name}`` (``layers.0.W``), and extra tensors
 ``extra.{name}``. Loading never unpickles, never evaluates and never imports
 anything named in the file: a layer class is found by its name among the
 Layer subclasses already defined in the running process (chainrule's own, and
-any the program defined: see :func:`layer_class`), and every field is checked
-before it is used. A file that is truncated,
-inconsistent or not a chainrule file at all raises ValueError saying what is
-wrong.
+any the program defined: see :func:`chainrule.names.layer_class`), and every
+field is checked before it is used. A file that is truncated, inconsistent or
+not a chainrule file at all raises ValueError saying what is wrong.
 
 Loading costs what the file holds: JSON is parsed only up to ``MAX_DEPTH``
 levels of nesting, and no layer is built whose sizes multiply to more numbers
@@ -42,8 +41,9 @@ import tempfile
 import numpy as np
 
 from ._version import __version__
+from .names import layer_class  # the class a file's layer name means
 from .network import Sequential
-from .nn.layers import Dense, Layer
+from .nn.layers import Dense
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1
@@ -59,22 +59,6 @@ _MAX_HEADER = 100_000_000
 #: per level (RecursionError near 1000); chainrule's own entries nest about 5 deep.
 MAX_DEPTH = 100
 
-def layer_class(name):
-    """The Layer subclass called ``name``, or None: the class a file's ``name`` means.
-
-    Searched among the subclasses of Layer that exist in this process (nothing
-    is imported): chainrule's own first, so a file's "Dense" is always
-    ``chainrule.Dense``; among others of one name, the one defined last (a class
-    redefined in a notebook). Abstract bases (no ``forward``) are skipped.
-    """
-    found, todo = [], [Layer]
-    while todo:
-        cls = todo.pop(0)
-        todo.extend(cls.__subclasses__())
-        if cls.__name__ == name and cls.forward is not Layer.forward:
-            found.append(cls)
-    own = [cls for cls in found if cls.__module__.startswith("chainrule.")]
-    return (own or found or [None])[-1]
 
 
 def _safetensors():

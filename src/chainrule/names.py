@@ -33,17 +33,46 @@ def lookup(table, name, what):
     return table[key]
 
 
+def layer_classes(base=Layer):
+    """Every subclass of ``base`` defined in this process with a ``forward`` of its own
+    (chainrule's and any a program defined; abstract bases are left out), nearest first,
+    siblings in the order they were defined. Nothing is imported: a class is found once
+    the program has defined it, so a new layer needs no registering."""
+    found, todo = [], [base]
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        if cls is not base and cls.forward is not Layer.forward:
+            found.append(cls)
+    return found
+
+
+def _preferred(classes):
+    """Of several classes answering to one name: chainrule's own (so a file's "Dense" is
+    always ``chainrule.Dense``, and ``"relu"`` chainrule's ReLU), else the one found last,
+    the newest (a class redefined in a notebook)."""
+    own = [cls for cls in classes if cls.__module__.startswith("chainrule.")]
+    return (own or classes)[-1]
+
+
+def layer_class(name):
+    """The Layer subclass called ``name`` (see :func:`layer_classes`), or None."""
+    found = [cls for cls in layer_classes() if cls.__name__ == name]
+    return _preferred(found) if found else None
+
+
 def activations():
     """Every activation by name: each subclass of ``nn.Activation`` (chainrule's and any
     a user defined) under its class name in lower case (``"leakyrelu"``), plus ``ALIASES``.
 
-    Looked up when asked, so a new activation class needs no registering."""
-    table, todo = {}, [act.Activation]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if cls is not act.Activation and not cls.__name__.startswith("_"):
-            table.setdefault(cls.__name__.lower(), cls)
+    Looked up when asked, so a new activation class needs no registering. Where
+    classes share a name, the same one wins as when a model file names it
+    (:func:`layer_class`)."""
+    named = {}
+    for cls in layer_classes(act.Activation):
+        if not cls.__name__.startswith("_"):
+            named.setdefault(cls.__name__.lower(), []).append(cls)
+    table = {name: _preferred(classes) for name, classes in named.items()}
     table.update({alias: table[name] for alias, name in ALIASES.items()})
     return table
 

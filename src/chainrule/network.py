@@ -95,6 +95,8 @@ class Sequential:
     def _flatten(self):
         """Move all parameters and gradients into two flat arrays, binding views."""
         entries = [(layer, name) for layer in self.layers for name in layer.params]
+        for layer, name in entries:
+            _check_parameter(layer, name)
         total = sum(getattr(layer, name).size for layer, name in entries)
         self.flat_params = np.empty(total, self.dtype)
         self.flat_grads = np.zeros(total, self.dtype)
@@ -387,6 +389,23 @@ def _check_thread(net):
 #: any more drops out.
 _OWNER = weakref.WeakKeyDictionary()
 _BOUND = weakref.WeakKeyDictionary()
+
+
+def _check_parameter(layer, name):
+    """TypeError unless ``layer`` holds parameter ``name`` and its gradient ``"d" + name``
+    as arrays of one shape (what a layer written by a user may have forgotten)."""
+    value, grad = layer.__dict__.get(name), layer.__dict__.get("d" + name)
+    if isinstance(value, np.ndarray) and isinstance(grad, np.ndarray) and value.shape == grad.shape:
+        return
+    cls = type(layer).__name__
+    wanted = (f"{cls}.params lists {name!r}, so each {cls} needs the arrays self.{name} and "
+              f"self.d{name} (its gradient, of the same shape), set in __init__, e.g. "
+              f"self.d{name} = np.zeros_like(self.{name})")
+    for attr, array in ((name, value), ("d" + name, grad)):
+        if not isinstance(array, np.ndarray):
+            found = "is missing" if array is None else f"is {type(array).__name__}"
+            raise TypeError(f"{wanted}; self.{attr} {found}")
+    raise TypeError(f"{wanted}; self.{name} has shape {value.shape}, self.d{name} {grad.shape}")
 
 
 def _bind(layer, name, view):

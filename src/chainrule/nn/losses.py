@@ -181,9 +181,8 @@ class BinaryCrossEntropy(Loss):
         return bce_logits(Z, Y).mean(axis=1)
 
     def backward_logits(self):
-        dZ = np.subtract(self._cached("A"), self._cached("Y"))
-        dZ *= 1.0 / dZ.size
-        return dZ
+        A, Y = self._cached("A"), self._cached("Y")
+        return (A - Y) / A.size
 
 
 class CrossEntropy(Loss):

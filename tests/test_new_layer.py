@@ -1,0 +1,185 @@
+"""docs/new-layer.md keeps its promise: a layer written as one class works everywhere.
+
+The page's code blocks run first, as a reader would run them (extracted from the
+markdown, so the page cannot drift from what is tested); the tests then take the
+``Swish`` and ``Scale`` classes the page defined and check each thing it says:
+training in a Sequential, the ledger, the gradient check, save/load, ``mlp()`` by
+name, the output-range check, and parameters living in the network's flat buffers.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from conftest import DOCS, run_doc_examples
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The namespace the page's examples leave behind (run in a temporary folder:
+    they save a model file)."""
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("new_layer"))
+    try:
+        ran, namespace = run_doc_examples(DOCS / "new-layer.md")
+    finally:
+        os.chdir(here)
+    assert len(ran) >= 6     # the classes, using, checking, saving, and the scale's two
+    return namespace
+
+
+@pytest.fixture
+def Swish(page):
+    return page["Swish"]
+
+
+@pytest.fixture
+def Scale(page):
+    return page["Scale"]
+
+
+def _xor_of_signs(rng, n=64):
+    X = rng.normal(size=(n, 2))
+    return X, (X[:, 0] * X[:, 1] > 0).astype(float)
+
+
+def test_swish_computes_its_equations(Swish, rng):
+    layer = Swish()
+    Z = rng.normal(size=(5, 3)) * 4
+    A = layer.forward(Z)
+    S = 1 / (1 + np.exp(-Z))
+    np.testing.assert_allclose(A, Z * S, rtol=1e-12)
+    dA = rng.normal(size=Z.shape)
+    kept = dA.copy()
+    np.testing.assert_allclose(layer.backward(dA), dA * (S + Z * S * (1 - S)), rtol=1e-12)
+    np.testing.assert_array_equal(dA, kept)          # backward never writes into dA
+
+
+def test_swish_output_range_holds(Swish):
+    low, high = Swish.output_range
+    A = Swish().forward(np.linspace(-50, 50, 200_001))
+    assert low <= A.min() < low + 2e-3 and A.max() <= high   # tight: −0.2785
+
+
+def test_swish_backward_before_forward_is_a_clear_error(Swish):
+    with pytest.raises(RuntimeError, match="Swish.backward was called before forward"):
+        Swish().backward(np.ones((1, 2)))
+
+
+def test_swish_trains_inside_a_sequential(Swish, rng):
+    X, y = _xor_of_signs(rng)
+    net = cr.Sequential([cr.Dense(2, 8, init="he", seed=0), Swish(),
+                         cr.Dense(8, 1, seed=1), cr.Sigmoid()])
+    history = net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.Adam(lr=0.05),
+                      epochs=100, batch_size=16, seed=0, verbose=0)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert net.predict(X).dtype == np.float32      # float32 stays float32 through Swish
+
+
+def test_swish_equations_are_in_the_ledger(Swish, rng):
+    X, y = _xor_of_signs(rng, n=3)
+    net = cr.Sequential([cr.Dense(2, 3, seed=0), Swish(), cr.Dense(3, 1, seed=1)])
+    text = str(net.trace(X, y, cr.MSE()))
+    assert "layer 1: Swish · forward" in text and "layer 1: Swish · backward" in text
+    assert Swish.equations["forward"] in text
+    assert Swish.equations["backward"] in text
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["alone", "after Dense"])
+def test_swish_passes_the_gradient_check(Swish, rng, before):
+    layers = ([cr.Dense(3, 4, seed=0, dtype=np.float64)] if before else []) + [Swish()]
+    X = rng.normal(size=(6, 3)) * 2
+    Y = rng.normal(size=(6, 4 if before else 3))
+    report = cr.gradient_check(cr.Sequential(layers, dtype=np.float64), cr.MSE(), X, Y)
+    assert report.max_relative_error < 1e-7, str(report)
+
+
+def test_swish_round_trips_through_a_model_file(Swish, rng, tmp_path):
+    X, _ = _xor_of_signs(rng)
+    net = cr.Sequential([cr.Dense(2, 5, seed=0), Swish(), cr.Dense(5, 1, seed=1)])
+    net.save(tmp_path / "swish.safetensors")
+    loaded = cr.load(tmp_path / "swish.safetensors")
+    assert type(loaded[1]) is Swish
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_mlp_finds_swish_by_name(Swish):
+    net = cr.mlp([2, 8, 1], hidden="swish", seed=0)
+    assert [type(layer) for layer in net.layers] == [cr.Dense, Swish, cr.Dense, cr.Identity]
+    assert net[0].init == "he"                     # Swish's init_before
+
+
+def test_swish_output_range_is_read_by_the_loss_check(Swish, rng):
+    X, y = _xor_of_signs(rng, n=8)
+    net = cr.Sequential([cr.Dense(2, 1, seed=0), Swish()])
+    with pytest.raises(ValueError, match=r"ends with Swish\(\), whose outputs can fall outside"):
+        net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=1, verbose=0)
+
+
+# -- a layer with a parameter -------------------------------------------------------
+
+def _scaled_problem(rng):
+    X = rng.normal(size=(64, 2))
+    return X, X @ np.array([2.0, -1.0])
+
+
+def test_scale_trains_with_its_gradient_in_the_flat_buffer(Scale, rng):
+    X, y = _scaled_problem(rng)
+    net = cr.Sequential([cr.Dense(2, 2, seed=0), Scale(2), cr.Dense(2, 1, seed=1)])
+    scale = net[1]
+    assert np.shares_memory(scale.s, net.flat_params)
+    assert np.shares_memory(scale.ds, net.flat_grads)
+    before = scale.s.copy()
+    history = net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=50,
+                      batch_size=None, verbose=0)
+    assert history["loss"][-1] < 0.1 * history["loss"][0]
+    assert not np.array_equal(scale.s, before)     # the optimizer moved s
+
+    # one more pass: ds, at its place in flat_grads, is Σ_rows dA ⊙ X
+    loss = cr.MSE()
+    net.forward_backward(X, loss.prepare(y, 1, net.dtype), loss)
+    X1 = net[0].forward(X)
+    dA = net[2].backward(loss.backward())
+    offset = net[0].W.size + net[0].b.size
+    np.testing.assert_allclose(net.flat_grads[offset:offset + 2], (dA * X1).sum(axis=0),
+                               rtol=1e-5)
+
+
+def test_scale_passes_the_gradient_check(Scale, rng):
+    X, y = _scaled_problem(rng)
+    net = cr.Sequential([cr.Dense(2, 3, seed=0), Scale(3), cr.Dense(3, 1, seed=1)])
+    net[1].s = [0.5, -1.0, 2.0]
+    report = cr.gradient_check(net, cr.MSE(), X[:6], y[:6])
+    assert report.max_relative_error < 1e-7, str(report)
+
+
+def test_scale_round_trips_through_a_model_file(Scale, rng, tmp_path):
+    X, y = _scaled_problem(rng)
+    net = cr.Sequential([Scale(2), cr.Dense(2, 1, seed=0)])
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), epochs=5, batch_size=None,
+            verbose=0)
+    net.save(tmp_path / "scale.safetensors")
+    loaded = cr.load(tmp_path / "scale.safetensors")
+    assert type(loaded[0]) is Scale and loaded[0].n_in == 2
+    np.testing.assert_array_equal(loaded[0].s, net[0].s)
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_scale_may_write_its_gradient_in_place(Scale, rng):
+    """The page's other way: ``np.sum(..., out=self.ds)`` gives the same gradients."""
+
+    class ScaleInPlace(Scale):
+        def backward(self, dA):
+            X = self._cached("X")
+            np.sum(dA * X, axis=0, out=self.ds)
+            return dA * self.s
+
+    X, y = _scaled_problem(rng)
+    grads = []
+    for cls in (Scale, ScaleInPlace):
+        net = cr.Sequential([cr.Dense(2, 2, seed=0), cls(2), cr.Dense(2, 1, seed=1)])
+        loss = cr.MSE()
+        net.forward_backward(X, loss.prepare(y, 1, net.dtype), loss)
+        grads.append(net.flat_grads.copy())
+    np.testing.assert_array_equal(grads[0], grads[1])
