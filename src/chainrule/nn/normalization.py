@@ -28,11 +28,8 @@ def _standardize_backward(dX_hat, X_hat, inv_std, axis):
     the path through μ, the third the path through σ².
     """
     m = X_hat.shape[axis]
-    dX = dX_hat * m
-    dX -= dX_hat.sum(axis=axis, keepdims=True)
-    dX -= X_hat * (dX_hat * X_hat).sum(axis=axis, keepdims=True)
-    dX *= inv_std / m
-    return dX
+    Σ = lambda V: V.sum(axis=axis, keepdims=True)  # noqa: E731
+    return inv_std / m * (m * dX_hat - Σ(dX_hat) - X_hat * Σ(dX_hat * X_hat))
 
 
 class _Norm(Layer):
@@ -132,10 +129,8 @@ class BatchNorm(_Norm):
             mu = X.mean(axis=0)
             var = X.var(axis=0)
             m = self.momentum
-            self.running_mean *= 1.0 - m
-            self.running_mean += m * mu
-            self.running_var *= 1.0 - m
-            self.running_var += (m * n / (n - 1)) * var
+            self.running_mean = (1 - m) * self.running_mean + m * mu
+            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
         else:
             mu, var = self.running_mean, self.running_var
         return self._normalize(X, mu, var)
