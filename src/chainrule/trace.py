@@ -35,33 +35,9 @@ import numpy as np
 
 from .nn.activations import Activation
 from .nn.layers import Dense
-from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from .optimizers import SGD, Optimizer
 from . import trace_views
 from .validation import check_loss, prepare_data
-
-#: Loss, starting gradient; m counts elements, n rows.
-LOSS_EQUATIONS = [
-    (MSE, "L = (1/m) Σ (A − Y)²", "dA = 2(A − Y) / m"),
-    (BinaryCrossEntropy, "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)]",
-     "dA = (A − Y) / (A(1 − A)) / m"),
-    (CrossEntropy, "L = −(1/n) Σ_i Σ_c Y_ic log A_ic", "dA = −Y / A / n"),
-]
-
-#: The fused pairs: loss on the logits Z, starting gradient dZ, and why it is so simple.
-FUSED_EQUATIONS = {
-    BinaryCrossEntropy: (
-        "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)] = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]",
-        "dZ = (A − Y) / m",
-        "sigmoid + binary cross-entropy, fused: dA = (A − Y) / (A(1 − A)) / m times "
-        "σ'(Z) = A(1 − A) leaves dZ = (A − Y) / m"),
-    CrossEntropy: (
-        "L = −(1/n) Σ_i Σ_c Y_ic log A_ic = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]",
-        "dZ = (A − Y) / n",
-        "softmax + cross-entropy, fused: dA = −Y / A / n through the softmax Jacobian "
-        "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) leaves (A − Y) / n, since each row of Y sums to 1"),
-}
-
 
 #: Why the fused loss is computed in its second form.
 STABLE_NOTE = ("the textbook form first, then the form computed: the same number, but the "
@@ -76,13 +52,6 @@ class LedgerKeyError(KeyError):
 
     def __str__(self):  # KeyError would show the message in quotes
         return str(self.args[0])
-
-
-def _lookup(table, obj):
-    for cls, *equations in table:
-        if isinstance(obj, cls):
-            return equations
-    return None
 
 
 class Step:
@@ -344,7 +313,11 @@ def trace(net, X, y, loss, optimizer=None):
     Yshown = Y
     if fused:
         last = net.layers[-1]
-        loss_eq, grad_eq, note = _lookup([(k, *v) for k, v in FUSED_EQUATIONS.items()], loss)
+        name = type(loss).__name__
+        fused_eq = loss.fused_equations
+        loss_eq = fused_eq.get("loss", f"L = {name}(Z, Y), on the logits")
+        grad_eq = fused_eq.get("gradient", "dZ = ∂L/∂Z")
+        note = fused_eq.get("why", f"{type(last).__name__} + {name}, fused")
         value = loss.forward_logits(A, Y)
         if Y.ndim == 1:  # class labels: show Y one-hot, as the equations read it
             Yshown = np.eye(A.shape[1], dtype=A.dtype)[Y]
@@ -358,8 +331,8 @@ def trace(net, X, y, loss, optimizer=None):
                              {"A": loss.A, "Y": Yshown, "dZ": d}, note=note))
     else:
         value = loss.forward(A, Y)
-        loss_eq, grad_eq = _lookup(LOSS_EQUATIONS, loss) or (
-            f"L = {type(loss).__name__}(A, Y)", "dA = ∂L/∂A")
+        loss_eq = loss.equations.get("loss", f"L = {type(loss).__name__}(A, Y)")
+        grad_eq = loss.equations.get("gradient", "dA = ∂L/∂A")
         forward.append(Step(loss, None, "forward", loss_eq, {"A": A, "Y": Y, "L": value}))
         d = loss.backward()
         backward.append(Step(loss, None, "backward", grad_eq, {"A": A, "Y": Y, "dA": d},

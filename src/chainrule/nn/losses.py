@@ -26,6 +26,11 @@ class Loss:
     """Base class. ``prepare`` checks and converts targets once, before training."""
 
     fuses_with = None
+    #: ``{"loss": "L = …", "gradient": "dA = …"}``, shown by the ledger (``net.trace``).
+    equations: dict = {}
+    #: With ``fuses_with``: the loss on the logits Z, the starting gradient dZ, and why it is
+    #: so simple (``{"loss": …, "gradient": …, "why": …}``).
+    fused_equations: dict = {}
 
     def prepare(self, Y, n_out, dtype):
         """Targets as this loss wants them for a network with ``n_out`` outputs.
@@ -65,6 +70,8 @@ class MSE(Loss):
     A and Y of shape (n, n_out). Caches ``A − Y``.
     """
 
+    equations = {"loss": "L = (1/m) Σ (A − Y)²", "gradient": "dA = 2(A − Y) / m"}
+
     def forward(self, A, Y):
         self.diff = A - Y
         return float(np.vdot(self.diff, self.diff)) / self.diff.size
@@ -84,6 +91,8 @@ class MAE(Loss):
     (0 where A = Y, the subgradient PyTorch uses). A and Y of shape
     (n, n_out). Caches ``A − Y``. Less swayed by outliers than MSE.
     """
+
+    equations = {"loss": "L = (1/m) Σ |A − Y|", "gradient": "dA = sign(A − Y) / m"}
 
     def forward(self, A, Y):
         self.diff = A - Y
@@ -108,6 +117,9 @@ class Huber(Loss):
 
     A and Y of shape (n, n_out). Caches d.
     """
+
+    equations = {"loss": "L = (1/m) Σ ℓ(A − Y),  ℓ(d) = d²/2 if |d| < δ else δ(|d| − δ/2)",
+                 "gradient": "dA = clip(A − Y, −δ, δ) / m"}
 
     def __init__(self, delta=1.0):
         self.delta = number("delta", delta, greater_than=0)
@@ -141,8 +153,16 @@ class BinaryCrossEntropy(Loss):
     clamp). Y may hold soft targets in [0, 1]. Caches A and Y.
 
     After a Sigmoid, training uses the fused form on the logits Z:
-    ``L = (1/m) Σ [max(Z, 0) − Z·Y + log(1 + e^(−|Z|))]``, ``dZ = (σ(Z) − Y) / m``.
+    ``L = (1/m) Σ [log(1 + e^Z) − Z·Y]``, ``dZ = (σ(Z) − Y) / m``.
     """
+
+    equations = {"loss": "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)]",
+                 "gradient": "dA = (A − Y) / (A(1 − A)) / m"}
+    fused_equations = {
+        "loss": "L = −(1/m) Σ [Y log A + (1 − Y) log(1 − A)] = (1/m) Σ [log(1 + e^Z) − Z·Y]",
+        "gradient": "dZ = (A − Y) / m",
+        "why": "sigmoid + binary cross-entropy, fused: dA = (A − Y) / (A(1 − A)) / m times "
+               "σ'(Z) = A(1 − A) leaves dZ = (A − Y) / m"}
 
     fuses_with = Sigmoid
 
@@ -197,12 +217,19 @@ class CrossEntropy(Loss):
     gives a finite, huge gradient rather than inf).
 
     After a Softmax, training uses the fused form on the logits Z:
-    ``L = (1/n) Σ_i [logsumexp(Z_i) − Σ_c Y_ic Z_ic]``, ``dZ = (softmax(Z) − Y) / n``.
+    ``L = −(1/n) Σ_i Σ_c Y_ic log_softmax(Z)_ic``, ``dZ = (softmax(Z) − Y) / n``.
 
     Label smoothing ε (torch's ``label_smoothing``): the target rows become
     ``Y' = (1 − ε)·Y + ε/k`` (Y one-hot for labels), done once in ``prepare``;
     the equations above then hold with Y' for Y (Szegedy et al., 2016).
     """
+
+    equations = {"loss": "L = −(1/n) Σ_i Σ_c Y_ic log A_ic", "gradient": "dA = −Y / A / n"}
+    fused_equations = {
+        "loss": "L = −(1/n) Σ_i Σ_c Y_ic log A_ic = −(1/n) Σ_i Σ_c Y_ic log_softmax(Z)_ic",
+        "gradient": "dZ = (A − Y) / n",
+        "why": "softmax + cross-entropy, fused: dA = −Y / A / n through the softmax Jacobian "
+               "dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) leaves (A − Y) / n, since each row of Y sums to 1"}
 
     fuses_with = Softmax
 
