@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.gradcheck import numeric_gradient  # noqa: F401  (for the tests: ∂f/∂x by central differences)
 from chainrule.nn.layers import Layer
 
 
@@ -66,23 +67,6 @@ def assert_close(actual, expected, tol=1e-7, name="array"):
         a, e = actual[idx], expected[idx]
         lines.append(f"  {str(tuple(int(i) for i in idx)):<16} {a: .15e}  {e: .15e}  {diff[idx]:.3e}")
     pytest.fail("\n".join(lines))
-
-
-# -- numerical derivatives ----------------------------------------------------------
-
-def numeric_gradient(f, x, eps=1e-6):
-    """∂f/∂x by central differences; ``x`` is perturbed in place and restored."""
-    grad = np.empty_like(x, dtype=np.float64)
-    flat, out = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + eps
-        up = f()
-        flat[i] = saved - eps
-        down = f()
-        flat[i] = saved
-        out[i] = (up - down) / (2 * eps)
-    return grad
 
 
 # -- a probe layer ------------------------------------------------------------------

@@ -89,8 +89,8 @@ def gradient_check(net, loss, X, y, eps=1e-6):
 
         numeric = {}
         for name, value, _ in net.parameters():
-            numeric[name] = _central_differences(value, loss_at, eps)
-        numeric["dX"] = _central_differences(X, loss_at, eps)
+            numeric[name] = numeric_gradient(loss_at, value, eps)
+        numeric["dX"] = numeric_gradient(loss_at, X, eps)
 
     rows = []
     for name in analytic:
@@ -99,9 +99,10 @@ def gradient_check(net, loss, X, y, eps=1e-6):
     return GradientCheckReport(rows, analytic, numeric)
 
 
-def _central_differences(array, f, eps):
-    """∂f/∂array by central differences, perturbing ``array`` in place and restoring it."""
-    grad = np.empty_like(array)
+def numeric_gradient(f, array, eps=1e-6):
+    """∂f/∂array by central differences, in float64: ``(f(x + ε) − f(x − ε)) / 2ε`` for each
+    entry, perturbing ``array`` in place and restoring it. ``f()`` returns a number."""
+    grad = np.empty_like(array, dtype=np.float64)
     flat, out = array.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
         saved = flat[i]
