@@ -265,3 +265,15 @@ def test_gelu_keeps_float16():
     layer = cr.GELU()
     A = layer.forward(Z)
     assert A.dtype == np.float16 and layer.backward(np.ones_like(Z)).dtype == np.float16
+
+
+def test_erf_equals_math_erf_to_2e_13_everywhere():
+    """NumPy has no erf: nn's own (a fitted erfc form) against Python's math.erf."""
+    import math
+    from chainrule.nn.activations import erf
+    x = np.concatenate([np.linspace(-8, 8, 160_001), [0.0, -0.0, 1e-300, -1e-9, 5.99, 6.01, 40.0]])
+    expected = np.array([math.erf(v) for v in x])
+    assert np.max(np.abs(erf(x) - expected)) < 2e-13
+    np.testing.assert_array_equal(erf(np.array([np.inf, -np.inf, 0.0])), [1.0, -1.0, 0.0])
+    assert np.isnan(erf(np.array([np.nan]))[0])
+    assert erf(np.ones(3, np.float32)).dtype == np.float64   # float64 inside; GELU casts back
