@@ -28,7 +28,8 @@ RANKS = [
     # ("relu", "adam") into nn and optimizer objects, and mlp() reads it, so it sits here
     ["chainrule.optimizers", "chainrule.schedules", "chainrule.validation",
      "chainrule.clipping", "chainrule.names"],
-    ["chainrule.network"],
+    # the network, and its flat buffers and modes
+    ["chainrule.network", "chainrule.buffers", "chainrule.modes"],
     # training and what it reads or writes: a checkpoint (fit's resume_from) is a model
     # file (io) with the optimizer's and the callbacks' state beside the weights
     ["chainrule.training", "chainrule.hooks", "chainrule.callbacks", "chainrule.monitor",

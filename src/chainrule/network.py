@@ -5,7 +5,7 @@ layers in :mod:`chainrule.nn` stay the textbook equations:
 
 * it moves every parameter into one flat array ``flat_params`` and every
   gradient into one flat array ``flat_grads``, leaving each layer's ``W``,
-  ``b``, ``dW``, ``db`` as views into them (see ``_ParameterSlot``). Layers
+  ``b``, ``dW``, ``db`` as views into them (see ``buffers.ParameterSlot``). Layers
   compute ``dW = Xᵀ·dZ`` into ``self.dW``; optimizers update the whole
   network with a few whole-array operations;
 * it sets training or evaluation mode (``train``, ``eval``, ``evaluating``);
@@ -15,13 +15,13 @@ layers in :mod:`chainrule.nn` stay the textbook equations:
 from __future__ import annotations
 
 import copy
-import inspect
-import threading
 import weakref
 
 import numpy as np
 
 from . import engine, names
+from .buffers import OWNER, bind, check_parameter
+from .modes import Fitting, Mode, check_thread
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .nn.dropout import Dropout
 from .nn.init import as_generator
@@ -64,7 +64,7 @@ class Sequential:
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
                                  "each position needs its own layer instance")
-            owner = _OWNER.get(layer)
+            owner = OWNER.get(layer)
             if owner is not None and owner() is not None:
                 # the layer's W and b move into this network's buffer: the other network
                 # would go on training arrays nobody reads, so it may no longer train
@@ -96,18 +96,18 @@ class Sequential:
         """Move all parameters and gradients into two flat arrays, binding views."""
         entries = [(layer, name) for layer in self.layers for name in layer.params]
         for layer, name in entries:
-            _check_parameter(layer, name)
+            check_parameter(layer, name)
         total = sum(getattr(layer, name).size for layer, name in entries)
         self.flat_params = np.empty(total, self.dtype)
         self.flat_grads = np.zeros(total, self.dtype)
         for layer in self.layers:
-            _OWNER[layer] = weakref.ref(self)
+            OWNER[layer] = weakref.ref(self)
         offset = 0
         for layer, name in entries:
             shape = getattr(layer, name).shape
             size = int(np.prod(shape))
-            _bind(layer, name, self.flat_params[offset:offset + size].reshape(shape))
-            _bind(layer, "d" + name, self.flat_grads[offset:offset + size].reshape(shape))
+            bind(layer, name, self.flat_params[offset:offset + size].reshape(shape))
+            bind(layer, "d" + name, self.flat_grads[offset:offset + size].reshape(shape))
             offset += size
         for layer in self.layers:  # non-trainable state follows the network's dtype too
             for name in layer.buffers:
@@ -234,7 +234,7 @@ class Sequential:
             kernels = engine.kernels_for(self.n_params, self.dtype)
             plan = kernels and self._forward_plan(kernels)
             if plan:
-                _check_thread(self)
+                check_thread(self)
                 steps, width = plan
                 return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
                                             width, np.empty((len(X), self.n_out), self.dtype))
@@ -311,12 +311,12 @@ class Sequential:
 
     def evaluating(self):
         """Context manager: evaluation mode inside, the previous mode restored after."""
-        return _Mode(self, training=False)
+        return Mode(self, training=False)
 
     def fitting(self):
         """Context manager for training loops: training mode, no dX for the first layer;
         the network refuses, meanwhile, to run from another thread."""
-        return _Fitting(self)
+        return Fitting(self)
 
     # -- inspection ------------------------------------------------------------
 
@@ -371,140 +371,6 @@ class Sequential:
 
     def __getitem__(self, i):
         return self.layers[i]
-
-
-def _check_thread(net):
-    """RuntimeError when another thread is training ``net``: a forward pass from here would
-    overwrite what its backward pass reads (and its mode flags)."""
-    owner = net._fit_thread
-    if owner is not None and owner != threading.get_ident():
-        raise RuntimeError("this network is being trained by fit in another thread; predicting "
-                           "or evaluating with it meanwhile would corrupt that training. Use a "
-                           "copy (net.copy(), e.g. taken in a callback) or wait for fit to end")
-
-
-#: What the network knows of each layer, kept here so that a layer carries nothing of it (a
-#: copy or an unpickled layer is an ordinary one): the network it belongs to, and the names
-#: of its arrays that are views into that network's flat buffers. Weak: a layer nobody holds
-#: any more drops out.
-_OWNER = weakref.WeakKeyDictionary()
-_BOUND = weakref.WeakKeyDictionary()
-
-
-def _check_parameter(layer, name):
-    """TypeError unless ``layer`` holds parameter ``name`` and its gradient ``"d" + name``
-    as arrays of one shape (what a layer written by a user may have forgotten)."""
-    value, grad = layer.__dict__.get(name), layer.__dict__.get("d" + name)
-    if isinstance(value, np.ndarray) and isinstance(grad, np.ndarray) and value.shape == grad.shape:
-        return
-    cls = type(layer).__name__
-    wanted = (f"{cls}.params lists {name!r}, so each {cls} needs the arrays self.{name} and "
-              f"self.d{name} (its gradient, of the same shape), set in __init__, e.g. "
-              f"self.d{name} = np.zeros_like(self.{name})")
-    for attr, array in ((name, value), ("d" + name, grad)):
-        if not isinstance(array, np.ndarray):
-            found = "is missing" if array is None else f"is {type(array).__name__}"
-            raise TypeError(f"{wanted}; self.{attr} {found}")
-    raise TypeError(f"{wanted}; self.{name} has shape {value.shape}, self.d{name} {grad.shape}")
-
-
-def _bind(layer, name, view):
-    """Move parameter (or gradient) ``name`` of ``layer`` into ``view``, a slice of the
-    network's flat buffer, and guard later assignments to it (see _ParameterSlot)."""
-    view[...] = layer.__dict__[name]
-    layer.__dict__[name] = view
-    _BOUND.setdefault(layer, set()).add(name)
-    slot = getattr(type(layer), name, None)
-    if not isinstance(slot, _ParameterSlot):
-        setattr(type(layer), name, _ParameterSlot(name))
-
-
-class _ParameterSlot:
-    """Guards assignment to a parameter or gradient attribute of a layer class.
-
-    The network installs one on the class for each parameter it binds. A data
-    descriptor with ``__set__`` but no ``__get__``: reading ``layer.W`` goes
-    straight to the instance dict at full speed; only assignment runs this
-    code. Once the network has bound ``W`` to a view into its flat buffer,
-    ``layer.W = new`` copies ``new`` into that view (same shape required), so
-    optimizers keep seeing the array the layer uses; on a layer no network
-    holds, it is a plain assignment.
-    """
-
-    def __init__(self, name):
-        self.name = name
-
-    def __set__(self, layer, value):
-        bound = _BOUND.get(layer)
-        if bound and self.name in bound:
-            target = layer.__dict__[self.name]
-            value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(f"{type(layer).__name__}.{self.name} has shape {target.shape}, "
-                                 f"cannot assign an array of shape {value.shape}")
-            target[...] = value
-        else:
-            layer.__dict__[self.name] = value
-
-
-def _takes_need_dX(layer):
-    """True if ``layer.backward`` accepts ``need_dX`` (Dense: skip the product dZ·Wᵀ)."""
-    try:
-        return "need_dX" in inspect.signature(layer.backward).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-class _Fitting:
-    """Inside a training loop: training mode, no dX for the first layer when it can skip
-    it, and the thread that trains recorded (see _check_thread)."""
-
-    def __init__(self, net):
-        self.net = net
-
-    def __enter__(self):
-        net = self.net
-        _check_thread(net)
-        self.saved = ([layer.training for layer in net.layers], net._skip_first_dX,
-                      net.__dict__.get("_fit_thread"))
-        net._fit_thread = threading.get_ident()
-        for layer in net.layers:
-            layer.training = True
-        net._skip_first_dX = bool(net.layers) and _takes_need_dX(net.layers[0])
-        return net
-
-    def __exit__(self, *exc):
-        training, skip, thread = self.saved
-        for layer, mode in zip(self.net.layers, training):
-            layer.training = mode
-        self.net._skip_first_dX = skip
-        self.net._fit_thread = thread
-
-
-class _Mode:
-    """Set the layers' mode, the previous one restored on exit; inside fit (predictions
-    asked for by a callback) the first layer computes its dX again meanwhile."""
-
-    def __init__(self, net, training):
-        self.net, self.training = net, training
-
-    def __enter__(self):
-        net = self.net
-        _check_thread(net)
-        # touch only the flags that differ: this runs on every predict, where one row
-        # is a few microseconds of work in all
-        training, self.saved = self.training, []
-        for layer in net.layers:
-            if layer.training != training:
-                self.saved.append((layer, layer.training))
-                layer.training = training
-        self.skip, net._skip_first_dX = net._skip_first_dX, False
-        return net
-
-    def __exit__(self, *exc):
-        for layer, training in self.saved:
-            layer.training = training
-        self.net._skip_first_dX = self.skip
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):
