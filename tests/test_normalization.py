@@ -183,3 +183,11 @@ def test_standardised_columns_and_rows(X, eps):
         # the backward pass of a standardisation sends no gradient along a constant shift
         dX = layer.backward(np.ones_like(A))
         np.testing.assert_allclose(dX, 0, atol=1e-9 * max(1.0, float(np.abs(X).max())))
+
+
+def test_running_statistics_keep_the_networks_dtype_and_the_file_loads(tmp_path):
+    net = cr.Sequential([cr.Dense(3, 4, seed=0), cr.BatchNorm(4)])
+    net.forward(np.random.default_rng(0).standard_normal((8, 3)))   # float64 X, float32 net
+    assert net.layers[1].running_mean.dtype == np.float32 == net.layers[1].running_var.dtype
+    net.save(tmp_path / "m.safetensors")
+    assert cr.load(tmp_path / "m.safetensors").layers[1].running_var.dtype == np.float32

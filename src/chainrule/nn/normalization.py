@@ -129,8 +129,9 @@ class BatchNorm(_Norm):
             mu = X.mean(axis=0)
             var = X.var(axis=0)
             m = self.momentum
-            self.running_mean = (1 - m) * self.running_mean + m * mu
-            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+            dtype = self.running_mean.dtype           # the network's, whatever X's
+            self.running_mean = ((1 - m) * self.running_mean + m * mu).astype(dtype)
+            self.running_var = ((1 - m) * self.running_var + m * var * n / (n - 1)).astype(dtype)
         else:
             mu, var = self.running_mean, self.running_var
         return self._normalize(X, mu, var)
