@@ -158,9 +158,8 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
-        layers = self.layers
-        fused = loss.fuses_with is not None and layers and isinstance(layers[-1], loss.fuses_with)
-        body = layers[:-1] if fused else layers
+        fused = self.fused_with(loss)
+        body = self.layers[:-1] if fused else self.layers
         A = X
         for layer in body:
             A = layer.forward(A)
