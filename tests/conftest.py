@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.gradcheck import numeric_gradient  # noqa: F401  (for the tests: ∂f/∂x by central differences)
+from chainrule.explain.gradcheck import numeric_gradient  # noqa: F401  (for the tests: ∂f/∂x by central differences)
 from chainrule.nn.layers import Layer
 
 

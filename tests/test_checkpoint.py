@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.checkpoint import read_checkpoint
+from chainrule.train.checkpoint import read_checkpoint
 
 
 def _data(n=90, seed=0):
@@ -298,7 +298,7 @@ def test_killed_between_writing_and_renaming_leaves_the_old_checkpoint(tmp_path)
     pid = os.fork()
     if pid == 0:  # child: the next checkpoint's bytes are written, then the process dies
         try:
-            from chainrule import io as crio
+            from chainrule.files import model as crio
             crio.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
             _fit(_net(), cr.Adam(), 3, callbacks=[cr.ModelCheckpoint(path)])
         finally:

@@ -15,7 +15,7 @@ import pytest
 import chainrule as cr
 from chainrule import validation
 from chainrule.nn.checks import float_dtype, number
-from chainrule.schedules import OneCycleLR, ReduceLROnPlateau, StepLR
+from chainrule.optim.schedules import OneCycleLR, ReduceLROnPlateau, StepLR
 
 NAN, INF = float("nan"), float("inf")
 
@@ -133,7 +133,7 @@ def _mlp_fit(**params):
 
 
 def _settings(**choices):
-    from chainrule.recipe import Settings
+    from chainrule.tabular.recipe import Settings
     Settings(**choices)
 
 

@@ -41,7 +41,7 @@ def test_python_dash_m_chainrule_demo_xor():
 
 
 def test_demo_function_returns_its_results():
-    from chainrule.demos import xor
+    from chainrule.explain.demos import xor
     result = xor(seed=0, verbose=0, epochs=10_000)
     assert result["accuracy"] == 1.0
     assert len(result["history"]["loss"]) == 10_000

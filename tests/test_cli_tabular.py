@@ -334,7 +334,7 @@ def test_early_stopping_keeps_the_best_epoch_and_refit_trains_that_many(tmp_path
 
 
 def test_best_epoch_callback_restores_the_weights_of_the_lowest_validation_loss():
-    from chainrule.recipe import BestEpoch, make_estimator
+    from chainrule.tabular.recipe import BestEpoch, make_estimator
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 5))
     y = X[:, 0] + rng.normal(scale=2.0, size=120)

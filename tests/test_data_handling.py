@@ -135,7 +135,7 @@ def test_weights_are_checked():
 
 def _seed_holding_out_row_0(X):
     """A seed whose validation_split=0.5 of (X, y) (not stratified: MSE) holds out row 0."""
-    from chainrule.sampling import validation_rows
+    from chainrule.train.sampling import validation_rows
     return next(seed for seed in range(100)
                 if 0 in validation_rows(len(X), 0.5, None, np.random.default_rng(seed)))
 
@@ -179,7 +179,7 @@ def test_validation_split_is_stratified_and_seeded():
     X = np.column_stack([X, np.arange(200)])     # a column that identifies each row
     held = []  # the validation rows fit evaluates, recovered by the id column
     net = cr.Sequential([cr.Dense(5, 3, seed=0, dtype=np.float64), cr.Softmax()])
-    from chainrule import training
+    from chainrule.train import loop as training
     original = training._validation_logs
 
     def spy(net_, validation, loss, metric_functions):
@@ -221,7 +221,7 @@ def test_metrics_match_scikit_learn():
     A = rng.random((50, 4))
     y = rng.integers(0, 4, 50)
     pred = A.argmax(axis=1)
-    from chainrule import metrics
+    from chainrule.train import metrics
     assert metrics.get("precision")(A, y) == pytest.approx(
         skm.precision_score(y, pred, average="macro", zero_division=0))
     assert metrics.get("recall")(A, y) == pytest.approx(skm.recall_score(y, pred, average="macro"))

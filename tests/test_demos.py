@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule import cli, demos
+from chainrule import cli
+from chainrule.explain import demos
 
 
 def test_registry_lists_every_demo():

@@ -257,7 +257,7 @@ def test_float16_networks_train_with_every_optimizer(name, settings, rng):
 
 def test_clip_norm_when_the_squared_norm_overflows_float32(engine):
     """Every entry finite, ‖g‖² > float32's max: clip_norm scales before squaring and trains."""
-    from chainrule.clipping import clipping, global_norm
+    from chainrule.optim.clipping import clipping, global_norm
     g = np.full(5000, 1e20, np.float32)
     with np.errstate(over="ignore"):      # fit runs its steps inside the same errstate
         assert np.isinf(np.dot(g, g)) and np.isfinite(g).all()
@@ -370,7 +370,7 @@ def test_predicting_a_few_rows_on_the_compiled_engine_equals_numpy(hidden, outpu
     """One to four rows run through the engine's forward_rows: the same outputs, to rounding."""
     if FORCED_NUMPY or not _numba_works():
         pytest.skip("needs the compiled engine")
-    from chainrule.network import FEW_ROWS
+    from chainrule.network.sequential import FEW_ROWS
     rng = np.random.default_rng(2)
     net = cr.Sequential([cr.Dense(20, 150, seed=0, dtype=dtype), cr.names.activation(hidden),
                          cr.Dropout(0.5), cr.Dense(150, 10, seed=1, dtype=dtype),

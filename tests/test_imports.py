@@ -17,39 +17,40 @@ import sys
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
-#: Each module's rank, lowest first. A module may import its own rank and below.
+#: Each package's rank, lowest first. A module may import its own rank and below.
 #: A name matches the module itself and, for a package, everything inside it.
 RANKS = [
-    # the math, and the version string every layer above may read
-    ["chainrule.nn", "chainrule._version"],
+    # the math, the version string every layer above may read, and the table of the
+    # module paths before the packages (it imports nothing of chainrule's by name)
+    ["chainrule.nn", "chainrule._version", "chainrule._moved"],
     # compiled kernels (numba, optional) and their NumPy twins
     ["chainrule.engine"],
     # what the network and the training loop share; names turns the edges' strings
     # ("relu", "adam") into nn and optimizer objects, and mlp() reads it, so it sits here
-    ["chainrule.optimizers", "chainrule.schedules", "chainrule.validation",
-     "chainrule.clipping", "chainrule.names"],
-    # the network, and its flat buffers and modes
-    ["chainrule.network", "chainrule.buffers", "chainrule.modes"],
-    # training and what it reads or writes: a checkpoint (fit's resume_from) is a model
-    # file (io) with the optimizer's and the callbacks' state beside the weights
-    ["chainrule.training", "chainrule.hooks", "chainrule.callbacks", "chainrule.monitor",
-     "chainrule.divergence", "chainrule.batching", "chainrule.sampling", "chainrule.metrics",
-     "chainrule.io", "chainrule.checkpoint"],
+    ["chainrule.optim", "chainrule.validation", "chainrule.names"],
+    # the network, its flat buffers and its modes
+    ["chainrule.network"],
+    # model files and the torch/ONNX interchange: they know layers and networks, not training
+    ["chainrule.files"],
+    # training and what it reads or writes (a checkpoint is a model file and the optimizer's
+    # and the callbacks' state)
+    ["chainrule.train"],
+    # what explains a network, and the scikit-learn estimators: both build on training
+    ["chainrule.explain", "chainrule.sklearn"],
+    # tables: the recipe uses the estimators' pieces
+    ["chainrule.tabular"],
     # the edges
-    ["chainrule.interchange", "chainrule.sklearn", "chainrule.cli", "chainrule.cli_tabular",
-     "chainrule.__main__", "chainrule.plot", "chainrule.trace", "chainrule.trace_views",
-     "chainrule.gradcheck", "chainrule.playground", "chainrule.demos", "chainrule.recipe",
-     "chainrule.tabular", "chainrule.preprocessing"],
+    ["chainrule.playground", "chainrule.cli", "chainrule.__main__"],
     # the flat public namespace re-exports everything
     ["chainrule"],
 ]
 
 #: The upward imports allowed: Sequential's convenience methods, (importer, function, imported).
 CONVENIENCE = {
-    ("chainrule.network", "Sequential.fit", "chainrule.training"),
-    ("chainrule.network", "Sequential.evaluate", "chainrule.training"),
-    ("chainrule.network", "Sequential.save", "chainrule.io"),
-    ("chainrule.network", "Sequential.trace", "chainrule.trace"),
+    ("chainrule.network.sequential", "Sequential.fit", "chainrule.train.loop"),
+    ("chainrule.network.sequential", "Sequential.evaluate", "chainrule.train.loop"),
+    ("chainrule.network.sequential", "Sequential.save", "chainrule.files.model"),
+    ("chainrule.network.sequential", "Sequential.trace", "chainrule.explain.trace"),
 }
 
 #: What a module of nn may import besides nn itself.

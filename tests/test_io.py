@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import io as crio
+from chainrule.files import model as crio
 
 
 def _net(dtype=np.float32):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.monitor import GradientMonitor, TrainingHealthWarning
+from chainrule.train.monitor import GradientMonitor, TrainingHealthWarning
 
 
 @pytest.fixture

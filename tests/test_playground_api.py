@@ -690,7 +690,7 @@ def test_exports_need_a_known_session(client):
 
 
 def test_the_ledger_carries_its_words_in_chinese_with_the_same_equations(client):
-    from chainrule.trace_views import note_text
+    from chainrule.explain.trace_views import note_text
     post(client, "/api/configure", {"session": A})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
     assert ledger["zh"]["note"].startswith(f"这一批共有 {ledger['n']} 个训练样本。")

@@ -289,8 +289,8 @@ def _checkpoint_net():
 
 
 def _resume(path):
-    from chainrule.callbacks import History
-    from chainrule.checkpoint import restore
+    from chainrule.train.callbacks import History
+    from chainrule.train.checkpoint import restore
     return restore(path, _checkpoint_net(), cr.Adam(lr=0.01), np.random.default_rng(0), History())
 
 
@@ -299,7 +299,7 @@ def _load_estimator(path):
     return load(path)
 
 
-_LOADERS = {"model": lambda path: cr.io.load_with_extras(path), "checkpoint": _resume,
+_LOADERS = {"model": lambda path: cr.load_with_extras(path), "checkpoint": _resume,
             "estimator": _load_estimator}
 
 
@@ -351,7 +351,7 @@ def _mutant(raw, data):
         dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.uint8]))
         tensors[name] = np.full(shape, data.draw(st.sampled_from([0.0, 1.0, np.nan])), dtype) \
             if np.dtype(dtype).kind == "f" else np.ones(shape, dtype)
-    meta["checksum"] = cr.io.checksum(meta, tensors)
+    meta["checksum"] = cr.files.model.checksum(meta, tensors)
     return save(tensors, metadata=meta)
 
 

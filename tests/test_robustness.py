@@ -310,7 +310,7 @@ def test_training_step_with_saturated_outputs_is_clean(dtype, output, loss, y):
 
 
 def test_the_layer_named_is_the_first_the_step_would_have_made_non_finite():
-    from chainrule.divergence import first_nonfinite_parameters
+    from chainrule.train.divergence import first_nonfinite_parameters
     net = cr.mlp([3, 4, 2, 1], seed=0)          # Dense, ReLU, Dense, ReLU, Dense, identity
     proposed = net.flat_params.copy()
     assert first_nonfinite_parameters(net, proposed) is not None   # finite: the largest

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule import schedules as S
+from chainrule.optim import schedules as S
 
 EPOCHS = 100
 TORCH = torch.optim.lr_scheduler

@@ -6,24 +6,28 @@ layer by layer in NumPy, and checked against PyTorch.
     net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=10_000, batch_size=None)
 """
 from ._version import __version__
+from . import _moved
+
+_moved.install()  # chainrule.io, chainrule.training, ... : the paths before the packages
 from .nn.activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from . import schedules
-from .callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
+from .optim import schedules
+from .train.callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
                         LearningRateScheduler)
-from .checkpoint import ModelCheckpoint
+from .train.checkpoint import ModelCheckpoint
 from .nn.dropout import Dropout
-from .io import load, load_with_extras, save
-from .gradcheck import GradientCheckReport, gradient_check
+from .files.model import load, load_with_extras, save
+from .explain.gradcheck import GradientCheckReport, gradient_check
 from .nn.layers import Dense, Layer
 from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
-from .interchange import from_torch, to_onnx, to_torch
-from .network import Sequential, mlp
+from .files.interchange import from_torch, to_onnx, to_torch
+from .network.sequential import Sequential, mlp
 from .nn.normalization import BatchNorm, LayerNorm
-from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
-from .divergence import DivergenceError
-from .trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
-from .monitor import GradientMonitor, TrainingHealthWarning
-from . import callbacks, plot  # cr.callbacks.GradientMonitor, cr.plot.history(...)
+from .optim.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .train.divergence import DivergenceError
+from .explain.trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
+from .train.monitor import GradientMonitor, TrainingHealthWarning
+from .train import callbacks  # cr.callbacks.GradientMonitor
+from .explain import plot  # cr.plot.history(...)
 from . import engine  # cr.engine.set_engine("numpy"); numba is imported only when used
 from .engine import set_engine, show_config
 
@@ -40,3 +44,10 @@ __all__ = [
     "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",
     "engine", "set_engine", "show_config",
 ]
+
+
+def __getattr__(name):
+    """``cr.io``, ``cr.training``, ``cr.trace``, ...: the modules by their old names."""
+    if name in _moved.MOVED:
+        return _moved.module(name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -7,9 +7,9 @@ import sys
 
 
 def _demo(args):
-    from .demos import DEMOS
+    from .explain.demos import DEMOS
     if args.plot:  # say so before training, not after
-        from .plot import require_matplotlib
+        from .explain.plot import require_matplotlib
         require_matplotlib()
     kwargs = {"seed": args.seed, "plot": args.plot}
     DEMOS[args.name](**kwargs)
@@ -22,13 +22,13 @@ def _playground(args):
 
 
 def build_parser():
-    from .demos import DEMOS
+    from .explain.demos import DEMOS
     parser = argparse.ArgumentParser(prog="chainrule", description=(
         "Neural networks with every forward and backward pass written out in NumPy."))
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="show chainrule's version and engine, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
-    from .demos import ABOUT
+    from .explain.demos import ABOUT
     listing = "\n".join(f"  {name:<10} {about}" + (f"  [needs chainrule[{extra}]]" if extra else "")
                         for name, (about, extra) in ABOUT.items())
     demo = commands.add_parser(
@@ -56,7 +56,7 @@ def build_parser():
 # -- train / predict / info: networks for tabular data (chainrule/cli_tabular.py) -----------
 
 def _add_tabular_commands(commands):
-    from .cli_tabular import add_commands
+    from .tabular.commands import add_commands
     add_commands(commands)
 
 class _Version(argparse.Action):

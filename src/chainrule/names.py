@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from .nn import activations as act
-from . import optimizers
+from .optim import optimizers
 from .nn import losses
 from .nn.layers import Layer
 

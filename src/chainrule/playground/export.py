@@ -27,7 +27,7 @@ def model_bytes(session):
     points the move into the frame (P = (x − centre) / scale) they went through.
     """
     try:
-        from .. import io
+        from ..files import model as io
         io._safetensors()
     except ImportError as error:
         raise RequestError(f"exporting the model needs safetensors: {error}", status=501) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.layers import Dense
-from ..trace_views import WORDS, note_text
+from ..explain.trace_views import WORDS, note_text
 
 _UPDATES = {
     "sgd": "W ← W − lr·dW and b ← b − lr·db",

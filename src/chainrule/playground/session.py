@@ -15,12 +15,13 @@ import time
 
 import numpy as np
 
-from .. import names, training
-from ..divergence import DivergenceError
+from .. import names
+from ..train import loop as training
+from ..train.divergence import DivergenceError
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-from ..network import Sequential
+from ..network.sequential import Sequential
 from .datasets import DATASETS
 from .features import expand
 from .schema import RequestError

@@ -13,11 +13,11 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import io as _io
+from ..files import model as _io
 from .. import names
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
-from ..network import Sequential
+from ..network.sequential import Sequential
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ..hooks import check_callbacks
+from ..train.hooks import check_callbacks
 from ..validation import float_dtype, number
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -56,7 +56,7 @@ def relative(w, name):
 
 def estimator_callbacks(callbacks):
     """The estimator's callbacks as a list; those that need ``chainrule.fit`` are refused here."""
-    from ..checkpoint import ModelCheckpoint
+    from ..train.checkpoint import ModelCheckpoint
     callbacks = check_callbacks(callbacks)
     for i, cb in enumerate(callbacks):
         if isinstance(cb, ModelCheckpoint):

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from .. import io as _io
+from ..files import model as _io
 from .estimators import MLPClassifier, MLPRegressor
 from .records import (SCALARS, check_layers, construct, fitted_value, require,
                       restore_classes)

@@ -13,11 +13,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .. import engine
-from ..batching import Batches
-from ..callbacks import History, ProgressBar
-from ..hooks import Run, end_after_error
-from ..optimizers import SGD, Adam
-from ..training import loss_and_gradient, step
+from ..train.batching import Batches
+from ..train.callbacks import History, ProgressBar
+from ..train.hooks import Run, end_after_error
+from ..optim.optimizers import SGD, Adam
+from ..train.loop import loss_and_gradient, step
 from .checks import estimator_callbacks
 
 

@@ -11,14 +11,14 @@ import sys
 
 import numpy as np
 
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax
-from .callbacks import Callback
+from ..nn.activations import Identity, ReLU, Sigmoid, Softmax
+from ..train.callbacks import Callback
 from .gradcheck import gradient_check
-from .nn.init import as_generator
-from .nn.layers import Dense
-from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-from .network import Sequential, mlp
-from .optimizers import SGD, Adam
+from ..nn.init import as_generator
+from ..nn.layers import Dense
+from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..network.sequential import Sequential, mlp
+from ..optim.optimizers import SGD, Adam
 
 
 #: What each demo shows, and the extra it needs beyond NumPy and tqdm (``--plot`` needs ``plot``).
@@ -240,7 +240,7 @@ def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10):
     """
     import warnings
 
-    from .callbacks import GradientMonitor
+    from ..train.callbacks import GradientMonitor
     rng = as_generator(seed)
     X = rng.normal(size=(256, 8))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
@@ -283,9 +283,9 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
     climbs. With dropout (0.3), AdamW's weight decay and early stopping (which
     gives back its best epoch's weights) it stops near the bottom of that curve.
     """
-    from .callbacks import EarlyStopping
-    from .nn.dropout import Dropout
-    from .optimizers import AdamW
+    from ..train.callbacks import EarlyStopping
+    from ..nn.dropout import Dropout
+    from ..optim.optimizers import AdamW
     rng = as_generator(seed)
     X, y = _moons(60, 0.35, rng)
     X_val, y_val = _moons(1000, 0.35, rng)

@@ -23,10 +23,10 @@ import warnings
 
 import numpy as np
 
-from .callbacks import Callback, restore, snapshot
-from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..train.callbacks import Callback, restore, snapshot
+from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from .preprocessing import Preprocessing, mean_std
-from .validation import number
+from ..validation import number
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
@@ -130,7 +130,7 @@ def _gib(n):
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
                    callbacks=None):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it."""
-    from .sklearn import MLPClassifier, MLPRegressor
+    from ..sklearn import MLPClassifier, MLPRegressor
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
     # tol 0 and n_iter_no_change = epochs: the training-loss stop never fires; BestEpoch decides
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
@@ -238,7 +238,7 @@ def train_table(frame, target, where, settings, warn=print):
     """
     from sklearn.model_selection import train_test_split
 
-    from .tabular import detect_task, first_text, list_names, row
+    from .read import detect_task, first_text, list_names, row
 
     s = settings
     if target not in frame.columns:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .nn.checks import number
+from ..nn.checks import number
 
 
 def squared_norm(a):

@@ -40,10 +40,10 @@ import tempfile
 
 import numpy as np
 
-from ._version import __version__
-from .names import layer_class  # the class a file's layer name means
-from .network import Sequential
-from .nn.layers import Dense
+from .._version import __version__
+from ..names import layer_class  # the class a file's layer name means
+from ..network.sequential import Sequential
+from ..nn.layers import Dense
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1

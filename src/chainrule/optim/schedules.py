@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from .nn.checks import number
+from ..nn.checks import number
 
 
 class Schedule:

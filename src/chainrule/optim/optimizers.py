@@ -24,11 +24,11 @@ import math
 
 import numpy as np
 
-from . import engine
+from .. import engine
 from .clipping import squared_norm
-from .nn.checks import number
+from ..nn.checks import number
 from .schedules import Schedule
-from .validation import check_trainable
+from ..validation import check_trainable
 
 
 def finite_norm(a):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tabular import as_text, first_text, is_numeric, is_text, list_names, pandas, row
+from .read import as_text, first_text, is_numeric, is_text, list_names, pandas, row
 
 #: A text column is "numeric with typos" when at least this share of its values parse as numbers.
 _NUMERIC_SHARE = 0.8

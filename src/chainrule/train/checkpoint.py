@@ -32,9 +32,9 @@ import tempfile
 
 import numpy as np
 
-from . import io as _io
+from ..files import model as _io
 from .callbacks import Callback, monitor_mode
-from .validation import number
+from ..validation import number
 
 _KEY = "checkpoint"
 _PREFIX = "optimizer."

@@ -12,18 +12,18 @@ import os
 import numpy as np
 
 from . import metrics as _metrics
-from . import clipping as _clipping
+from ..optim import clipping as _clipping
 from . import sampling as _sampling
 from .checkpoint import ModelCheckpoint, check_validation_rows, read_checkpoint, restore
 from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
 from .hooks import Run, check_callbacks, end_after_error, overrides
-from . import engine
-from .nn.init import as_generator
-from .nn.losses import BinaryCrossEntropy, CrossEntropy
-from .optimizers import Optimizer
+from .. import engine
+from ..nn.init import as_generator
+from ..nn.losses import BinaryCrossEntropy, CrossEntropy
+from ..optim.optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
-from .validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
+from ..validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
                          prepare_data)
 
 

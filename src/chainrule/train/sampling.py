@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.losses import BinaryCrossEntropy, CrossEntropy
-from .validation import as_array, number
+from ..nn.losses import BinaryCrossEntropy, CrossEntropy
+from ..validation import as_array, number
 
 
 def class_labels(y, loss, n_out):

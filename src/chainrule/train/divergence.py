@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .optimizers import WEIGHTS
+from ..optim.optimizers import WEIGHTS
 
 
 class DivergenceError(FloatingPointError):

@@ -126,7 +126,7 @@ def train_command(args):
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
     from .recipe import Settings, train_table
-    from .tabular import read_table
+    from .read import read_table
 
     settings = Settings(task=args.task, hidden=_hidden_sizes(args.hidden), epochs=args.epochs,
                         lr=args.lr, alpha=args.alpha, dropout=args.dropout,
@@ -155,7 +155,7 @@ def train_command(args):
 
 def check_model_file(path):
     """One line for a missing file or one that is not a safetensors model file."""
-    from .tabular import check_file
+    from .read import check_file
     where = check_file(path, what="model file")
     with open(where, "rb") as f:
         head = f.read(9)
@@ -168,14 +168,14 @@ def check_model_file(path):
 
 
 def _load_tabular(path):
-    from .io import load_with_extras
+    from ..files.model import load_with_extras
     check_model_file(path)
     _, metadata, _ = load_with_extras(path)  # a plain network needs no scikit-learn to say so
     if "estimator" not in metadata:
         raise ValueError(f"{path} is a chainrule network but not a saved estimator "
                          "(no 'estimator' record): it was not written by chainrule train")
     _needs_sklearn("chainrule predict")
-    from .sklearn.io import load_estimator_with_extras
+    from ..sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
     est, metadata, _ = load_estimator_with_extras(path)
     tab = metadata.get("tabular")
@@ -199,7 +199,7 @@ def predict_command(args):
         check_out(args.out)
     pd = needs("chainrule predict", "pandas", "pandas", "tabular")
     from .recipe import predict_table
-    from .tabular import list_names, read_table
+    from .read import list_names, read_table
 
     est, tab, prep = _load_tabular(args.model)
     frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns)
@@ -237,7 +237,7 @@ def _finite(x):
 
 
 def info_command(args):
-    from .io import load_with_extras
+    from ..files.model import load_with_extras
     check_model_file(args.model)
     net, metadata, _ = load_with_extras(args.model)
     if "estimator" not in metadata:  # a plain network: no scikit-learn needed
@@ -245,7 +245,7 @@ def info_command(args):
         print(net.summary())
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
-    from .sklearn.io import load_estimator_with_extras
+    from ..sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
     est, metadata, _ = load_estimator_with_extras(args.model)
     net = est.network_

@@ -33,11 +33,11 @@ import copy
 
 import numpy as np
 
-from .nn.activations import Activation
-from .nn.layers import Dense
-from .optimizers import SGD, Optimizer
+from ..nn.activations import Activation
+from ..nn.layers import Dense
+from ..optim.optimizers import SGD, Optimizer
 from . import trace_views
-from .validation import check_loss, prepare_data
+from ..validation import check_loss, prepare_data
 
 #: Why the fused loss is computed in its second form.
 STABLE_NOTE = ("the textbook form first, then the form computed: the same number, but the "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_loss, number, prepare_data
+from ..validation import check_loss, number, prepare_data
 
 
 class GradientCheckReport:

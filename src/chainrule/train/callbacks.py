@@ -14,8 +14,8 @@ import numpy as np
 
 from .hooks import Callback
 from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
-from .schedules import Schedule
-from .validation import number
+from ..optim.schedules import Schedule
+from ..validation import number
 
 
 class History(Callback):

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from . import names
+from .. import names
 
 
 def _labels(A, y):

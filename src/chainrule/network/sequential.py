@@ -19,15 +19,15 @@ import weakref
 
 import numpy as np
 
-from . import engine, names
+from .. import engine, names
 from .buffers import OWNER, bind, check_parameter
 from .modes import Fitting, Mode, check_thread
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-from .nn.dropout import Dropout
-from .nn.init import as_generator
-from .nn.layers import Dense, Layer
-from .nn.losses import CrossEntropy
-from .validation import check_X, float_dtype, number
+from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from ..nn.dropout import Dropout
+from ..nn.init import as_generator
+from ..nn.layers import Dense, Layer
+from ..nn.losses import CrossEntropy
+from ..validation import check_X, float_dtype, number
 
 
 #: predict runs inputs of at most this many rows through the compiled engine's forward_rows
@@ -214,7 +214,7 @@ class Sequential:
 
     def trace(self, X, y, loss, optimizer=None):
         """One forward and backward pass, every step recorded; see :func:`chainrule.trace.trace`."""
-        from .trace import trace
+        from ..explain.trace import trace
         return trace(self, X, y, loss, optimizer=optimizer)
 
     # -- using a trained network ----------------------------------------------
@@ -281,17 +281,17 @@ class Sequential:
 
     def fit(self, X, y=None, **kwargs):
         """Train with mini-batches; see :func:`chainrule.training.fit`."""
-        from .training import fit
+        from ..train.loop import fit
         return fit(self, X, y, **kwargs)
 
     def evaluate(self, X, y, loss=None, metrics=("accuracy",)):
         """Loss and metrics on (X, y); see :func:`chainrule.training.evaluate`."""
-        from .training import evaluate
+        from ..train.loop import evaluate
         return evaluate(self, X, y, loss=loss, metrics=metrics)
 
     def save(self, path, metadata=None, extra_tensors=None):
         """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
-        from .io import save
+        from ..files.model import save
         save(self, path, metadata=metadata, extra_tensors=extra_tensors)
 
     # -- modes -----------------------------------------------------------------

@@ -25,9 +25,9 @@ import warnings
 
 import numpy as np
 
-from .nn.activations import ReLU, Sigmoid, Tanh
+from ..nn.activations import ReLU, Sigmoid, Tanh
 from .hooks import Callback
-from .validation import number
+from ..validation import number
 
 
 class TrainingHealthWarning(UserWarning):
