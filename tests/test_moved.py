@@ -1,4 +1,4 @@
-"""The package move (0.5) broke no import and no pickle.
+"""The package move broke no import and no pickle.
 
 Every module path that existed before the move still imports, as the very module
 that lives at its new path; an estimator and a network pickled by the code before
@@ -45,7 +45,7 @@ def test_old_paths_import_in_a_fresh_process_in_any_order():
 
 def test_objects_pickled_before_the_move_unpickle_and_predict_the_same():
     with open(ROOT / "tests" / "data" / "before_the_move.pkl", "rb") as f:
-        blob = pickle.load(f)  # the project's own file, written by the code of 0.4
+        blob = pickle.load(f)  # the project's own file, written by the code before the move
     X = blob["X"]
     assert isinstance(blob["network"], cr.Sequential)
     assert isinstance(blob["optimizer"], cr.Adam)

@@ -1,4 +1,4 @@
-"""The module paths of chainrule before its modules moved into packages (0.5).
+"""The module paths of chainrule before its modules moved into packages.
 
 ``import chainrule.io``, ``from chainrule.training import fit`` and a pickle that
 names ``chainrule.optimizers.Adam`` keep working: each old path is the new

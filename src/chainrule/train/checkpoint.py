@@ -61,10 +61,13 @@ class ModelCheckpoint(Callback):
         ending in accuracy, precision, recall, f1 or r2, smaller otherwise
         (as EarlyStopping).
 
-    Attributes: ``best``, the best monitored value of the current run (reset
-    by each new fit; a run resumed from a checkpoint saved with the same
-    monitor and mode starts from the saved best, so it overwrites the file only
-    for a better epoch).
+    Attributes
+    ----------
+    best : float or None
+        The best monitored value of the current run (reset by each new fit; a
+        run resumed from a checkpoint saved with the same monitor and mode
+        starts from the saved best, so it overwrites the file only for a better
+        epoch).
     """
 
     def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto"):
