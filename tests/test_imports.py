@@ -25,9 +25,10 @@ RANKS = [
     ["chainrule.nn", "chainrule._version", "chainrule._moved"],
     # compiled kernels (numba, optional) and their NumPy twins
     ["chainrule.engine"],
-    # what the network and the training loop share; names turns the edges' strings
+    # what the network and the training loop share (patience: the best value so far, which
+    # a plateau schedule and the callbacks both track); names turns the edges' strings
     # ("relu", "adam") into nn and optimizer objects, and mlp() reads it, so it sits here
-    ["chainrule.optim", "chainrule.validation", "chainrule.names"],
+    ["chainrule.optim", "chainrule.validation", "chainrule.names", "chainrule.patience"],
     # the network, its flat buffers and its modes
     ["chainrule.network"],
     # model files and the torch/ONNX interchange: they know layers and networks, not training

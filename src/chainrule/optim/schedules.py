@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 from ..nn.checks import number
+from ..patience import Best, monitor_mode
 
 
 class Schedule:
@@ -202,39 +203,51 @@ class ReduceLROnPlateau(Schedule):
     smaller than ``eps`` is skipped. All as torch's ReduceLROnPlateau.
 
     ``monitor`` names the entry of the epoch's logs to watch ("val_loss" needs
-    validation data in fit; use "loss" without).
+    validation data in fit; use "loss" without). ``mode="auto"`` decides by
+    that name, as EarlyStopping does ("max" for accuracy-like names).
     """
 
     def __init__(self, lr, monitor="val_loss", mode="min", factor=0.1, patience=10,
                  threshold=1e-4, threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        self.monitor, self.mode, self.threshold_mode = monitor, mode, threshold_mode
+        self.monitor, self.mode, self.threshold_mode = monitor, monitor_mode(monitor, mode), threshold_mode
         self.factor = number("factor", factor, greater_than=0, less_than=1)
         self.patience = number("patience", patience, integer=True, at_least=0)
         self.threshold = number("threshold", threshold, at_least=0)
         self.cooldown = number("cooldown", cooldown, integer=True, at_least=0)
         self.min_lr = number("min_lr", min_lr, at_least=0)
         self.eps = number("eps", eps, at_least=0)
+        self._best = Best(self.mode, self.threshold, relative=threshold_mode == "rel")
         super().__init__(lr)
+
+    best = property(lambda self: self._best.value, doc="The best monitored value so far.")
+
+    @property
+    def bad_epochs(self):
+        """Epochs since the last improvement (counted from 0 again after a reduction)."""
+        return self._best.wait
 
     def reset(self):
         self.epoch = 0
         self.lr = self.initial_lr
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.bad_epochs = 0
+        self._best.reset()
         self.cooldown_left = 0
 
-    def _improves(self, value):
-        if self.mode == "min":
-            bound = self.best * (1 - self.threshold) if self.threshold_mode == "rel" \
-                else self.best - self.threshold
-            return value < bound
-        bound = self.best * (1 + self.threshold) if self.threshold_mode == "rel" \
-            else self.best + self.threshold
-        return value > bound
+    def state_dict(self):
+        """As every schedule's, with the best value and the epochs since it as numbers."""
+        state = {k: v for k, v in vars(self).items() if k != "_best"}
+        state.update(best=self._best.value, bad_epochs=self._best.wait)
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        best, wait = state.pop("best", None), state.pop("bad_epochs", None)
+        super().load_state_dict(state)
+        if best is not None:
+            self._best.value = float(best)
+        if wait is not None:
+            self._best.wait = int(wait)
 
     def step(self, logs=None):
         if not logs or self.monitor not in logs:
@@ -244,18 +257,15 @@ class ReduceLROnPlateau(Schedule):
                              "or monitor='loss'")
         value = float(logs[self.monitor])
         self.epoch += 1
-        if self._improves(value):
-            self.best, self.bad_epochs = value, 0
-        else:
-            self.bad_epochs += 1
+        self._best.update(value, self.epoch)
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
-            self.bad_epochs = 0
-        if self.bad_epochs > self.patience:
+            self._best.wait = 0
+        if self._best.wait > self.patience:
             reduced = max(self.lr * self.factor, self.min_lr)
             if self.lr - reduced > self.eps:
                 self.lr = reduced
-            self.cooldown_left, self.bad_epochs = self.cooldown, 0
+            self.cooldown_left, self._best.wait = self.cooldown, 0
         return self.lr
 
     def lr_at(self, epoch):

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..train.callbacks import Callback, restore, snapshot
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..patience import Best
 from .preprocessing import Preprocessing, mean_std
 from ..validation import number
 
@@ -51,9 +52,15 @@ class BestEpoch(Callback):
     def __init__(self, X_val, Y_val, classify, patience):
         self.X_val, self.Y_val, self.classify, self.patience = X_val, Y_val, classify, patience
 
+        self._best = Best("min")
+
+    best_loss = property(lambda self: self._best.value, doc="The lowest validation loss.")
+    best_epoch = property(lambda self: self._best.epoch + 1 if self._best.found else 0,
+                          doc="Its epoch, 1-based (0 before the first).")
+
     def on_train_begin(self, logs):
-        self.best_loss, self.best_epoch, self.epochs, self.wait = math.inf, 0, 0, 0
-        self.stopped, self._saved = False, None
+        self._best.reset()
+        self.epochs, self.stopped, self._saved = 0, False, None
 
     def loss(self, A):
         """The validation loss of the network's output A, by the loss it trains with."""
@@ -70,12 +77,10 @@ class BestEpoch(Callback):
         value = self.loss(net.predict(self.X_val))
         logs["val_loss"] = value
         self.epochs = epoch + 1
-        if value < self.best_loss:
-            self.best_loss, self.best_epoch, self.wait = value, epoch + 1, 0
+        if self._best.update(value, epoch):
             self._saved = snapshot(net)
             return
-        self.wait += 1
-        if self.wait >= self.patience:
+        if self._best.wait >= self.patience:
             self.stopped = True
             self.run.stop_training = True
 

@@ -15,6 +15,7 @@ import numpy as np
 from .hooks import Callback
 from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
 from ..optim.schedules import Schedule
+from ..patience import Best, monitor_mode
 from ..validation import number
 
 
@@ -132,26 +133,6 @@ class LambdaCallback(Callback):
             setattr(self, name, function)
 
 
-#: Logged quantities that are better when larger (mode "auto" of EarlyStopping, ModelCheckpoint).
-_HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2", "score")
-
-
-def monitor_mode(monitor, mode):
-    """``"min"`` or ``"max"`` for a monitored log name; ``mode="auto"`` decides by the name.
-
-    "auto" is "max" for names ending in a higher-is-better metric (accuracy,
-    precision, recall, f1, r2, with or without the ``val_`` prefix) and "min"
-    otherwise (losses, errors).
-    """
-    if not isinstance(monitor, str):
-        raise TypeError(f"monitor must be a log name such as 'val_loss', got {monitor!r}")
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
-        return "max" if monitor.endswith(_HIGHER_IS_BETTER) else "min"
-    return mode
-
-
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` stops improving; optionally go back to its best epoch.
 
@@ -174,11 +155,15 @@ class EarlyStopping(Callback):
         self.min_delta = number("min_delta", min_delta, at_least=0)
         self.monitor, self.mode = monitor, monitor_mode(monitor, mode)
         self.restore_best_weights = bool(restore_best_weights)
+        self._best = Best(self.mode, self.min_delta)
+
+    best = property(lambda self: self._best.value, doc="The best monitored value so far.")
+    best_epoch = property(lambda self: self._best.epoch, doc="The epoch of ``best``.")
+    wait = property(lambda self: self._best.wait, doc="Epochs since the last improvement.")
 
     def on_train_begin(self, logs):
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = self.stopped_epoch = None
-        self.wait = 0
+        self._best.reset()
+        self.stopped_epoch = None
         self._saved = None
         saved = self.run.saved_state(self)
         if saved is not None and (saved.get("monitor"), saved.get("mode")) == (self.monitor, self.mode):
@@ -188,7 +173,7 @@ class EarlyStopping(Callback):
         """best (None while infinite), best_epoch, wait; with restore_best_weights the
         best epoch's parameters and buffers as arrays."""
         state = {"monitor": self.monitor, "mode": self.mode,
-                 "best": self.best if math.isfinite(self.best) else None,
+                 "best": self.best if self._best.found else None,
                  "best_epoch": self.best_epoch, "wait": self.wait}
         if self._saved is not None:
             params, buffers = self._saved
@@ -199,11 +184,11 @@ class EarlyStopping(Callback):
     def _load_state(self, state):
         best, best_epoch, wait = state.get("best"), state.get("best_epoch"), state.get("wait")
         if isinstance(best, (int, float)) and not isinstance(best, bool):
-            self.best = float(best)
+            self._best.value = float(best)
         if isinstance(best_epoch, int) and not isinstance(best_epoch, bool):
-            self.best_epoch = best_epoch
+            self._best.epoch = best_epoch
         if isinstance(wait, int) and not isinstance(wait, bool):
-            self.wait = wait
+            self._best.wait = wait
         params = state.get("best_params")
         if self.restore_best_weights and isinstance(params, np.ndarray) \
                 and params.shape == self.run.net.flat_params.shape:
@@ -213,23 +198,15 @@ class EarlyStopping(Callback):
                        if f"best_buffer.{i}.{name}" in state}
             self._saved = params.astype(net.dtype, copy=True), buffers
 
-    def _improves(self, value):
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
             raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not in the "
                              f"epoch's logs (available: {', '.join(sorted(logs))}); give fit "
                              "validation_data or validation_split, or monitor='loss'")
-        value = float(logs[self.monitor])
-        if self._improves(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if self._best.update(float(logs[self.monitor]), epoch):
             if self.restore_best_weights:
                 self._saved = snapshot(self.run.net)
             return
-        self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.run.stop_training = True

@@ -33,7 +33,8 @@ import tempfile
 import numpy as np
 
 from ..files import model as _io
-from .callbacks import Callback, monitor_mode
+from ..patience import Best, monitor_mode
+from .callbacks import Callback
 from ..validation import number
 
 _KEY = "checkpoint"
@@ -60,6 +61,9 @@ class ModelCheckpoint(Callback):
         Whether smaller or larger is better; "auto" means larger for names
         ending in accuracy, precision, recall, f1 or r2, smaller otherwise
         (as EarlyStopping).
+    min_delta : float, default 0
+        With ``keep_best``, how much better than the best so far an epoch must
+        be to be saved (as EarlyStopping's).
 
     Attributes
     ----------
@@ -70,7 +74,8 @@ class ModelCheckpoint(Callback):
         epoch).
     """
 
-    def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto"):
+    def __init__(self, path, every=1, keep_best=False, monitor="val_loss", mode="auto",
+                 min_delta=0.0):
         self.path = os.fspath(path)
         if os.path.isdir(self.path):
             raise ValueError(f"path must be a file name, {self.path!r} is a folder")
@@ -78,16 +83,28 @@ class ModelCheckpoint(Callback):
         self.keep_best = bool(keep_best)
         self.mode = monitor_mode(monitor, mode)
         self.monitor = monitor
-        self.best = None
+        self.min_delta = number("min_delta", min_delta, at_least=0)
+        self._best = Best(self.mode, self.min_delta)
+
+    @property
+    def best(self):
+        """The best monitored value of this run, None before the first."""
+        return self._best.value if self._best.found else None
+
+    @best.setter
+    def best(self, value):
+        self._best.reset()
+        if value is not None:
+            self._best.value = float(value)
 
     def on_train_begin(self, logs):
-        self.best = None  # a reused callback must not carry a best across unrelated fits
+        self._best.reset()  # a reused callback must not carry a best across unrelated fits
         saved = self.run.checkpoint
         if self.keep_best and saved is not None and saved.get("monitor", self.monitor) == \
                 self.monitor and saved.get("mode", self.mode) == self.mode:
             best = saved.get("best")
             if isinstance(best, (int, float)) and not isinstance(best, bool) and _finite(best):
-                self.best = float(best)
+                self._best.value = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
         folder = os.path.dirname(os.path.abspath(self.path))
         _check_writable_folder(folder, self.path)
@@ -107,12 +124,8 @@ class ModelCheckpoint(Callback):
                 raise ValueError(f"ModelCheckpoint monitors {self.monitor!r}, which this run does "
                                  f"not log; available: {', '.join(sorted(logs))}")
             value = float(logs[self.monitor])
-            if not math.isfinite(value):
+            if not math.isfinite(value) or not self._best.update(value, epoch):
                 return
-            if self.best is not None and not (value < self.best if self.mode == "min"
-                                              else value > self.best):
-                return
-            self.best = value
         if self.keep_best:
             save_checkpoint(self.path, self.run, epoch, best=self.best, monitor=self.monitor,
                             mode=self.mode)
