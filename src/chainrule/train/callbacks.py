@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .hooks import Callback
+from .hooks import HOOKS, Callback
 from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
 from ..optim.schedules import Schedule
 from ..patience import Best, monitor_mode
@@ -124,10 +124,9 @@ class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
 
     def __init__(self, **hooks):
-        valid = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
         for name, function in hooks.items():
-            if name not in valid:
-                raise ValueError(f"unknown hook {name!r}; valid hooks: {', '.join(sorted(valid))}")
+            if name not in HOOKS:
+                raise ValueError(f"unknown hook {name!r}; valid hooks: {', '.join(HOOKS)}")
             if not callable(function):
                 raise TypeError(f"{name} must be callable, got {function!r}")
             setattr(self, name, function)

@@ -22,6 +22,9 @@ The ready-made callbacks are in :mod:`.callbacks`.
 """
 from __future__ import annotations
 
+#: The hooks, in the order a run calls them (the protocol above).
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+
 
 class Run:
     """What callbacks see of a training run."""

@@ -16,7 +16,7 @@ from ..optim import clipping as _clipping
 from . import sampling as _sampling
 from .checkpoint import ModelCheckpoint, check_validation_rows, read_checkpoint, restore
 from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
-from .hooks import Run, check_callbacks, end_after_error, overrides
+from .hooks import HOOKS, Run, check_callbacks, end_after_error, overrides
 from .. import engine
 from ..nn.init import as_generator
 from ..nn.losses import BinaryCrossEntropy, CrossEntropy
@@ -199,8 +199,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     # after this epoch's update
     order = {"on_epoch_end": sorted(all_callbacks, key=lambda cb: isinstance(cb, ModelCheckpoint))}
     hooks = {name: [getattr(cb, name) for cb in order.get(name, all_callbacks) if overrides(cb, name)]
-             for name in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
-                          "on_train_end")}
+             for name in HOOKS}
     batch_hooks = hooks["on_batch_end"]
 
     with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
