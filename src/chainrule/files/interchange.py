@@ -166,14 +166,60 @@ def from_torch(module):
 _ERF_TERMS = 100
 
 
-class _Names:
-    """The names of the initializers made so far (so shared constants are made once)."""
+class _Graph:
+    """The ONNX nodes and initializers made so far, every constant in the network's dtype."""
 
-    def __init__(self, initializers):
-        self.initializers = initializers
+    def __init__(self, helper, numpy_helper, dtype, elem):
+        self.helper, self.numpy_helper, self.dtype, self.elem = helper, numpy_helper, dtype, elem
+        self.nodes, self.initializers, self._names = [], [], set()
 
-    def __contains__(self, name):
-        return any(t.name == name for t in self.initializers)
+    def node(self, op, inputs, **attrs):
+        out = f"{op.lower()}_{len(self.nodes)}"
+        self.nodes.append(self.helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def constant(self, name, value):
+        """The initializer ``name`` holding ``value``, made the first time it is asked for."""
+        if name not in self._names:
+            self._names.add(name)
+            self.initializers.append(self.numpy_helper.from_array(np.asarray(value, self.dtype), name))
+        return name
+
+
+def _onnx_activation(g, layer, i, Z):
+    """The nodes of activation ``layer`` (``layers[i]``) applied to ``Z``; None if it has none."""
+    kind = type(layer)
+    simple = {act.Identity: "Identity", Dropout: "Identity", act.Sigmoid: "Sigmoid",
+              act.Tanh: "Tanh", act.ReLU: "Relu", act.Exp: "Exp"}
+
+    def zero():
+        return g.constant(f"zero_{i}", 0.0)
+
+    def one():
+        return g.constant(f"one_{i}", 1.0)
+
+    if kind in simple:
+        return g.node(simple[kind], [Z])
+    if kind is act.Softmax:
+        return g.node("Softmax", [Z], axis=-1)
+    if kind is act.LeakyReLU:  # not LeakyRelu: its alpha attribute is a float32
+        return g.node("Where", [g.node("Greater", [Z, zero()]), Z,
+                                g.node("Mul", [Z, g.constant(f"alpha_{i}", layer.alpha)])])
+    if kind is act.ELU:  # α(e^min(Z,0) − 1) where Z ≤ 0, else Z
+        negative = g.node("Sub", [g.node("Exp", [g.node("Min", [Z, zero()])]), one()])
+        return g.node("Where", [g.node("Greater", [Z, zero()]), Z,
+                                g.node("Mul", [negative, g.constant(f"alpha_{i}", layer.alpha)])])
+    if kind is act.Softplus:  # max(Z, 0) + log(1 + e^−|Z|): no overflow for any Z
+        tail = g.node("Log", [g.node("Add", [g.node("Exp", [g.node("Neg", [g.node("Abs", [Z])])]),
+                                             one()])])
+        return g.node("Add", [g.node("Max", [Z, zero()]), tail])
+    if kind is act.GELU:
+        scaled = g.node("Mul", [Z, g.constant(f"inv_sqrt2_{i}", 1 / math.sqrt(2.0))])
+        erf = g.node("Erf", [scaled]) if g.dtype == np.float32 else \
+            _erf_float64(scaled, g.node, g.constant, f"erf_{i}")
+        phi = g.node("Add", [erf, one()])
+        return g.node("Mul", [g.node("Mul", [Z, phi]), g.constant(f"half_{i}", 0.5)])
+    return None
 
 
 def _erf_float64(x, node, constant, prefix):
@@ -238,68 +284,22 @@ def to_onnx(net, path=None, *, opset=17, input_name="X", output_name="Y"):
     elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}.get(net.dtype)
     if elem is None:
         raise TypeError(f"ONNX export supports float32 and float64 networks, got {net.dtype}")
-    nodes, initializers = [], []
+    g = _Graph(helper, numpy_helper, net.dtype, elem)
     current = input_name
-
-    def node(op, inputs, **attrs):
-        out = f"{op.lower()}_{len(nodes)}"
-        nodes.append(helper.make_node(op, inputs, [out], **attrs))
-        return out
-
-    def constant(name, value):
-        initializers.append(numpy_helper.from_array(np.asarray(value, net.dtype), name))
-        return name
-
-    def zero(i):
-        return constant(f"zero_{i}", 0.0) if f"zero_{i}" not in names else f"zero_{i}"
-
-    def one(i):
-        return constant(f"one_{i}", 1.0) if f"one_{i}" not in names else f"one_{i}"
-
-    names = _Names(initializers)
-
     for i, layer in enumerate(net.layers):
-        kind = type(layer)
-        if kind is Dense:
-            current = node("MatMul", [current, constant(f"W{i}", layer.W)])
-            current = node("Add", [current, constant(f"b{i}", layer.b)])
-        elif kind in (act.Identity, Dropout):
-            current = node("Identity", [current])
-        elif kind is act.Sigmoid:
-            current = node("Sigmoid", [current])
-        elif kind is act.Tanh:
-            current = node("Tanh", [current])
-        elif kind is act.ReLU:
-            current = node("Relu", [current])
-        elif kind is act.LeakyReLU:  # not LeakyRelu: its alpha attribute is a float32
-            current = node("Where", [node("Greater", [current, zero(i)]), current,
-                                     node("Mul", [current, constant(f"alpha_{i}", layer.alpha)])])
-        elif kind is act.ELU:  # α(e^min(Z,0) − 1) where Z ≤ 0, else Z
-            negative = node("Sub", [node("Exp", [node("Min", [current, zero(i)])]), one(i)])
-            current = node("Where", [node("Greater", [current, zero(i)]), current,
-                                     node("Mul", [negative, constant(f"alpha_{i}", layer.alpha)])])
-        elif kind is act.Softplus:  # max(Z, 0) + log(1 + e^−|Z|): no overflow for any Z
-            tail = node("Log", [node("Add", [node("Exp", [node("Neg", [node("Abs", [current])])]),
-                                             one(i)])])
-            current = node("Add", [node("Max", [current, zero(i)]), tail])
-        elif kind is act.Softmax:
-            current = node("Softmax", [current], axis=-1)
-        elif kind is act.Exp:
-            current = node("Exp", [current])
-        elif kind is act.GELU:
-            scaled = node("Mul", [current, constant(f"inv_sqrt2_{i}", 1 / math.sqrt(2.0))])
-            erf = node("Erf", [scaled]) if elem == TensorProto.FLOAT else \
-                _erf_float64(scaled, node, constant, f"erf_{i}")
-            phi = node("Add", [erf, one(i)])
-            current = node("Mul", [node("Mul", [current, phi]), constant(f"half_{i}", 0.5)])
-        else:
+        if type(layer) is Dense:
+            current = g.node("MatMul", [current, g.constant(f"W{i}", layer.W)])
+            current = g.node("Add", [current, g.constant(f"b{i}", layer.b)])
+            continue
+        current = _onnx_activation(g, layer, i, current)
+        if current is None:
             raise _unsupported(layer, f"layers[{i}]", _CHAINRULE_SUPPORTED)
-    nodes.append(helper.make_node("Identity", [current], [output_name]))
+    g.nodes.append(helper.make_node("Identity", [current], [output_name]))
     graph = helper.make_graph(
-        nodes, "chainrule",
+        g.nodes, "chainrule",
         [helper.make_tensor_value_info(input_name, elem, ["n", net.n_in])],
         [helper.make_tensor_value_info(output_name, elem, ["n", net.n_out])],
-        initializer=initializers)
+        initializer=g.initializers)
     model = helper.make_model(graph, producer_name="chainrule",
                               opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
