@@ -1,10 +1,13 @@
 """The docs show the code that runs.
 
-Every block of docs/*.md marked ``<!-- quoted from PATH -->`` quotes PATH: each of its
-lines, stripped of indentation, is a line of that file, so a doc cannot show a line the
-library no longer runs. docs/backprop.md's examples run and print what the page shows.
+Every block of docs/*.md marked ``<!-- quoted from PATH -->`` quotes PATH: each run of
+its lines (runs are separated by blank lines), stripped of indentation, is a run of
+consecutive lines of that file once its docstrings, comments and blank lines are set
+aside, so a doc can neither show a line the library no longer runs nor stitch lines
+together from different places. docs/backprop.md's examples run and print what the page shows.
 (docs/new-layer.md's examples run in tests/test_new_layer.py, which tests what they define.)
 """
+import ast
 import difflib
 
 import pytest
@@ -21,16 +24,54 @@ def test_backprop_md_quotes_the_layers():
             "src/chainrule/nn/losses.py"} <= quoted
 
 
+def _code_lines(text):
+    """The file's lines of code, stripped, with their line numbers: docstrings, comment
+    lines and blank lines set aside."""
+    skip = set()
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            skip.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
+            if n not in skip and line.strip() and not line.strip().startswith("#")]
+
+
+def _runs(lines):
+    """The quoted block's runs of non-blank lines, stripped, with their offsets."""
+    runs, current = [], []
+    for i, line in enumerate(lines):
+        if line.strip():
+            current.append((i, line.strip()))
+        elif current:
+            runs.append(current)
+            current = []
+    return runs + ([current] if current else [])
+
+
 @pytest.mark.parametrize("block", QUOTES, ids=[block.where for block in QUOTES])
-def test_quoted_lines_are_lines_of_their_file(block):
+def test_quoted_blocks_are_runs_of_their_file(block):
     source = ROOT / block.quoted_from
     assert source.is_file(), f"{block.where} quotes {block.quoted_from}, which does not exist"
-    lines = {line.strip() for line in source.read_text(encoding="utf-8").splitlines()}
-    missing = [f"{block.page.relative_to(ROOT)}:{block.line + i}: {line.strip()!r}"
-               for i, line in enumerate(block.lines)
-               if line.strip() and line.strip() not in lines]
-    assert not missing, (f"lines quoted from {block.quoted_from} that are not in it "
-                         "(update the doc to quote the code as it is):\n" + "\n".join(missing))
+    code = [line for _, line in _code_lines(source.read_text(encoding="utf-8"))]
+    missing = []
+    for run in _runs(block.lines):
+        quoted = [line for _, line in run]
+        if not any(code[k:k + len(quoted)] == quoted for k in range(len(code) - len(quoted) + 1)):
+            first = block.page.relative_to(ROOT), block.line + run[0][0]
+            missing.append(f"{first[0]}:{first[1]}: " + " / ".join(quoted[:3]) +
+                           (" / ..." if len(quoted) > 3 else ""))
+    assert not missing, (f"runs of lines quoted from {block.quoted_from} that are not one "
+                         "piece of it (quote the code as it is, in one piece):\n" + "\n".join(missing))
+
+
+def test_a_stitched_quote_is_refused():
+    # the check itself: two real lines of Dense, from different methods, are not one run
+    text = (ROOT / "src/chainrule/nn/layers.py").read_text(encoding="utf-8")
+    code = [line for _, line in _code_lines(text)]
+    stitched = ["def backward(self, dZ, need_dX=True):", "return np.dot(X, self.W) + self.b              # Z = X·W + b"]
+    assert all(line in code for line in stitched)
+    assert not any(code[k:k + 2] == stitched for k in range(len(code) - 1))
 
 
 def test_backprop_examples_print_what_the_page_shows():
