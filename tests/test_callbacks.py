@@ -117,3 +117,20 @@ def test_learning_rate_scheduler_sets_the_optimizer_rate():
     assert rates == [0.02, 0.01, 0.005]
     with pytest.raises(TypeError, match="schedule must be"):
         cr.LearningRateScheduler(0.1)
+
+
+def test_a_bar_over_short_epochs_shows_the_loss():
+    # the estimators' bar (one over the epochs): epochs far shorter than its refresh
+    # interval show their loss from the first epoch on, not only at the end
+    import io
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 2))
+    y = (X[:, 0] > 0).astype(int)
+    bar = cr.callbacks.ProgressBar(file=io.StringIO(), per_epoch=False)
+    shown = []
+    watch = cr.LambdaCallback(on_epoch_end=lambda epoch, logs: shown.append(bar.bar.postfix))
+    net = cr.mlp([2, 3, 1], hidden="tanh", output="sigmoid", seed=0)
+    net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=30,
+            batch_size=None, verbose=0, callbacks=[bar, watch])
+    assert shown[0] is not None and "loss" in shown[0]
+    assert "loss" in shown[-1]

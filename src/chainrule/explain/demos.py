@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from ..nn.activations import Identity, ReLU, Sigmoid, Softmax
-from ..train.callbacks import Callback
+from ..train.callbacks import ProgressBar
 from .gradcheck import gradient_check
 from ..nn.init import as_generator
 from ..nn.layers import Dense
@@ -139,7 +139,7 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
     history = net.fit(X[train], y[train], loss=CrossEntropy(), optimizer=Adam(lr=1e-3),
                       epochs=epochs, batch_size=32, seed=seed,
                       verbose=0 if verbose == 1 else verbose,
-                      callbacks=[_EpochBar()] if verbose == 1 else (),
+                      callbacks=[ProgressBar(per_epoch=False)] if verbose == 1 else (),
                       validation_data=(X[test], y[test]))
     predicted = net.predict(X[test]).argmax(axis=1)
     accuracy = float(np.mean(predicted == y[test]))
@@ -153,22 +153,6 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
     if plot:
         _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history))
     return {"net": net, "history": history, "accuracy": accuracy, "confusion": confusion}
-
-
-class _EpochBar(Callback):
-    """One tqdm bar over all the epochs, the latest losses beside it."""
-
-    def on_train_begin(self, logs):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=self.run.epochs, desc="training", unit="epoch", file=sys.stderr)
-
-    def on_epoch_end(self, epoch, logs):
-        self.bar.update(1)
-        self.bar.set_postfix_str(", ".join(f"{k} {v:.4f}" for k, v in logs.items()
-                                           if isinstance(v, float)), refresh=False)
-
-    def on_train_end(self, logs):
-        self.bar.close()
 
 
 def _digits_figure(X, y, predicted, confusion, history, count=24):

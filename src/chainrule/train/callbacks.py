@@ -71,18 +71,19 @@ class ProgressBar(Callback):
         self._tqdm = tqdm
         count = self.run.batches_per_epoch  # None for a stream of unknown length
         self.per_epoch = (count is None or count > 1) if self.choice is None else self.choice
-        self.bar = None if self.per_epoch else self._new(self.run.epochs, "training")
+        self.bar = None if self.per_epoch else self._new(self.run.epochs, "training", "epoch")
+        self._shown = -math.inf  # the first epoch's loss is shown at once
 
-    def _new(self, total, desc):
-        return self._tqdm(total=total, desc=desc, file=self.file or sys.stderr,
+    def _new(self, total, desc, unit="it"):
+        return self._tqdm(total=total, desc=desc, unit=unit, file=self.file or sys.stderr,
                           leave=True, dynamic_ncols=True)
 
     def on_epoch_begin(self, epoch, logs):
         self._total = self._count = 0.0
-        self._shown = time.monotonic()
-        if self.per_epoch:
+        if self.per_epoch:  # over the epochs, the refresh clock runs across them
+            self._shown = time.monotonic()
             self.bar = self._new(self.run.batches_per_epoch,
-                                 f"epoch {epoch + 1}/{self.run.epochs}")
+                                 f"epoch {epoch + 1}/{self.run.epochs}", "batch")
 
     def on_batch_end(self, batch, logs):
         self._total += logs["loss"] * logs["size"]
@@ -102,6 +103,7 @@ class ProgressBar(Callback):
             self.bar.update(1)
             now = time.monotonic()
             if now - self._shown > 0.25 or epoch + 1 == self.run.epochs:
+                self._shown = now
                 self.bar.set_postfix_str(_format(logs), refresh=False)
 
     def on_train_end(self, logs):
