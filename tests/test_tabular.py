@@ -85,3 +85,12 @@ def test_printable_escapes_what_a_terminal_would_act_on():
     assert printable("a\x1b[31mred\x1b[0m") == "a\\x1b[31mred\\x1b[0m"
     assert printable("x\u202eevil\nnext\x00") == "x\\u202eevil\\nnext\\x00"
     assert printable("\x1b").isprintable()
+
+
+def test_the_separator_is_one_character(tmp_path):
+    path = tmp_path / "t.tsv.txt"
+    path.write_text("a\tb\n1\t2\n")
+    assert list(read_table(path, sep="\\t").columns) == ["a", "b"]  # as typed in a shell
+    for bad in ("::", "", '"'):
+        with pytest.raises(ValueError, match="--sep must be one character such as"):
+            read_table(path, sep=bad)

@@ -64,7 +64,8 @@ def _add_train(commands):
                        help="leave this column out, whatever it holds (repeatable)")
     train.add_argument("--drop-missing-target", action="store_true",
                        help="leave out rows whose target is missing (default: refuse them)")
-    train.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    train.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for a "
+                       "tab (default: detected)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=train_command)
@@ -80,7 +81,8 @@ def _add_predict(commands):
                          help="add one probability column per class (6 significant digits)")
     predict.add_argument("--keep", action="append", default=[], metavar="COLUMN",
                          help="copy this column (an ID, say) into the predictions (repeatable)")
-    predict.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    predict.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for "
+                         "a tab (default: detected)")
     predict.add_argument("--out", metavar="FILE.csv", help="write here instead of stdout")
     predict.add_argument("--raw", action="store_true",
                          help="write cells as they are; by default a text cell that starts with "

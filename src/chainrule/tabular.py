@@ -124,6 +124,8 @@ def _read_csv(pd, where, sep, text_columns):
         # index_col=False: pandas would otherwise make the first fields row labels
         frame = pd.read_csv(where, sep=sep, dtype={name: str for name in text_columns},
                             index_col=False)
+    # with a one-character sep (the C parser) pandas' one ParserWarning is "Length of header
+    # or names does not match length of data": it cut the rows' extra fields
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         raise ValueError(f"{where}: data rows have more fields than the header's {len(names)} "
                          "(a header cell is missing, or a separator ends each row): read as "
@@ -172,6 +174,7 @@ def read_table(path, sep=None, text_columns=(), note=None):
     pandas would (the columns read with a decimal comma).
     """
     pd = pandas()
+    sep = _separator(sep)
     where = check_file(path)
     ext = os.path.splitext(where)[1].lower()
     text_columns = [str(c) for c in text_columns]
@@ -205,6 +208,18 @@ def read_table(path, sep=None, text_columns=(), note=None):
     if commas and note is not None:
         note(f"read {list_names(commas)} as numbers with a decimal comma (0,5 = 0.5)")
     return frame
+
+
+def _separator(sep):
+    """``sep`` checked: one character (pandas reads a longer one as a regular expression,
+    with another parser); the two characters ``\\t`` typed in a shell mean a tab."""
+    if sep is None:
+        return None
+    if sep == "\\t":
+        return "\t"
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n":
+        raise ValueError(f"--sep must be one character such as ',' ';' or '\\t', got {sep!r}")
+    return sep
 
 
 def _first(error):
