@@ -69,3 +69,15 @@ def test_console_script_is_declared():
     from importlib.metadata import entry_points
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
     assert scripts.get("chainrule") == "chainrule.cli:main"
+
+
+def test_a_bad_engine_name_is_one_line_for_every_command(tmp_path):
+    """Issue 22, finding 13: ``CHAINRULE_ENGINE=bogus chainrule --version`` printed a traceback."""
+    src = str(Path(chainrule.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "CHAINRULE_ENGINE": "bogus"}
+    for argv in (["--version"], ["demo", "xor"]):
+        done = subprocess.run([sys.executable, "-m", "chainrule", *argv], capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert done.returncode == 1 and done.stdout == "", (argv, done.stderr)
+        assert done.stderr == ("chainrule: error: CHAINRULE_ENGINE must be one of auto, numpy, "
+                               "compiled, got 'bogus'\n"), (argv, done.stderr)

@@ -191,9 +191,9 @@ def test_missing_packages_name_the_extra(tmp_path, cancer_csv, cancer_model):
     cases = [
         (["sklearn"], ["info", cancer_model], "needs scikit-learn: pip install 'chainrule[sklearn]'"),
         (["sklearn"], ["predict", cancer_model, cancer_csv],
-         "chainrule predict needs scikit-learn: pip install 'chainrule[sklearn]'"),
+         "chainrule predict needs scikit-learn: pip install 'chainrule[tabular]'"),
         (["sklearn"], ["train", cancer_csv, "--target", "diagnosis", "--out", tmp_path / "m"],
-         "chainrule train needs scikit-learn: pip install 'chainrule[sklearn]'"),
+         "chainrule train needs scikit-learn: pip install 'chainrule[tabular]'"),
         (["pandas"], ["train", cancer_csv, "--target", "diagnosis", "--out", tmp_path / "m"],
          "chainrule train needs pandas: pip install 'chainrule[tabular]'"),
         (["pandas"], ["predict", cancer_model, cancer_csv],
@@ -417,9 +417,10 @@ def test_id_like_columns_are_left_out_with_a_warning(tmp_path, capsys):
     frame.to_csv(tmp_path / "ids.csv", index=False)
     code, out, err = _train(capsys, tmp_path / "ids.csv", "y", tmp_path / "m.st")
     assert code == 0
-    assert "column 'customer_id' left out as ID-like: a distinct value in 100 of its 100 rows; " \
-           "--keep-id customer_id uses it" in err
-    assert "column 'row' left out as ID-like: its 100 values are the consecutive integers 0..99" in err
+    assert "column 'customer_id' left out as ID-like: named like an ID, with a distinct value in " \
+           "100 of its 100 rows; --keep-id customer_id uses it" in err
+    assert "column 'row' left out as ID-like: named like an ID, with a distinct value in 100 of " \
+           "its 100 rows" in err
     code, info, _ = run(capsys, "info", tmp_path / "m.st")
     assert "left out:   'customer_id'" in info and "numeric:    v (standardised)" in info
     code, out, err = _train(capsys, tmp_path / "ids.csv", "y", tmp_path / "k.st",
@@ -536,3 +537,121 @@ def test_quantile_scaling_trains_and_says_so(tmp_path, capsys):
     _, info, _ = run(capsys, "info", tmp_path / "m.st")
     assert "numeric:    s (quantiles to a normal)" in info
     assert "missing:    a missing number counts as the training mean" in info
+
+
+# -- issue 22: tables read as a person reads them, and the command's messages ---------------
+
+def test_a_duplicate_header_hidden_after_a_quoted_line_break_is_refused(tmp_path, capsys):
+    """Finding 9: the copy of the target after a header cell with a line break was renamed
+    'a.1' by pandas and trained on (validation accuracy 1.0)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    rows = "".join(f"{t},{v:.3f},{t}\n" for t, v in zip(y, rng.normal(size=60)))
+    (tmp_path / "dup.csv").write_text('a,"b\nc",a\n' + rows)
+    code, out, err = _train(capsys, tmp_path / "dup.csv", "a", tmp_path / "m.st", "--epochs", "2")
+    assert code == 1 and out == "" and not (tmp_path / "m.st").exists()
+    assert _lines(err) == [f"chainrule: error: {tmp_path / 'dup.csv'} has duplicate column "
+                           "headers 'a': each column needs its own name (rename or remove the copies)"]
+
+
+def test_decimal_commas_in_a_semicolon_file_train_as_numbers(tmp_path, capsys):
+    """Finding 10: 0,1-style numbers were one-hot encoded as 'categories + other', or left
+    out as ID-like when they were many, without a word."""
+    rng = np.random.default_rng(0)
+    n = 200
+    x, z = np.round(rng.normal(size=n), 1), rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "z": z, "y": np.where(x > 0, "pos", "neg")})
+    frame.to_csv(tmp_path / "semi.csv", sep=";", decimal=",", index=False)
+    assert "0,3" in (tmp_path / "semi.csv").read_text()
+    code, out, err = _train(capsys, tmp_path / "semi.csv", "y", tmp_path / "m.st", "--lr", "0.01")
+    assert code == 0 and err == "", err
+    assert out.splitlines()[0] == "read 'x', 'z' as numbers with a decimal comma (0,5 = 0.5)"
+    assert float(out.split("validation accuracy ")[1].split()[0]) > 0.9
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "numeric:    x, z (standardised)" in info and "categorical: -" in info
+    assert "left out" not in info
+    frame.drop(columns="y").to_csv(tmp_path / "new.csv", sep=";", decimal=",", index=False)
+    code, out, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "new.csv")
+    assert code == 0 and np.mean(np.array(out.splitlines()[1:]) == frame.y) > 0.9
+
+
+def test_an_id_column_of_a_shuffled_split_is_left_out(tmp_path, capsys):
+    """Finding 11: ids 0..149 of a table sorted by class, shuffled and split, were standardised
+    and trained on: they told the class (validation accuracy 1.0 on noise)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": np.arange(150), "noise": rng.normal(size=150),
+                          "kind": np.repeat(["a", "b", "c"], 50)})
+    frame.sample(frac=0.8, random_state=0).to_csv(tmp_path / "split.csv", index=False)
+    code, out, err = _train(capsys, tmp_path / "split.csv", "kind", tmp_path / "m.st",
+                            "--epochs", "5")
+    assert code == 0
+    assert _lines(err) == ["chainrule: warning: column 'id' left out as ID-like: named like an "
+                           "ID, with a distinct value in 120 of its 120 rows; --keep-id id uses it"]
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "numeric:    noise (standardised)" in info and "left out:   'id'" in info
+    code, _, err = _train(capsys, tmp_path / "split.csv", "kind", tmp_path / "k.st",
+                          "--epochs", "5", "--keep-id", "id", "--drop", "noise")
+    assert code == 0 and err == ""
+    _, info, _ = run(capsys, "info", tmp_path / "k.st")
+    assert "numeric:    id (standardised)" in info
+    assert "left out:   'noise' (named by --drop)" in info
+
+
+def test_predict_escapes_cells_a_spreadsheet_would_run(tmp_path, capsys):
+    """Finding 12: labels such as =HYPERLINK(...) or @SUM(1) were written as they are."""
+    rng = np.random.default_rng(0)
+    n = 80
+    v = rng.normal(size=n)
+    labels = np.where(v > 0, '=HYPERLINK("http://x.example","click")', "@SUM(1)")
+    frame = pd.DataFrame({"v": v, "note": rng.choice(["-x", "+1", "-2.5", "ok"], n), "y": labels})
+    frame.to_csv(tmp_path / "evil.csv", index=False)
+    code, _, _ = _train(capsys, tmp_path / "evil.csv", "y", tmp_path / "m.st", "--epochs", "30",
+                        "--lr", "0.01")
+    assert code == 0
+    code, out, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "evil.csv",
+                         "--keep", "note", "--proba", "--out", tmp_path / "p.csv")
+    assert code == 0 and out == ""
+    written = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
+    assert set(written.prediction) <= {"'" + labels[0], "'@SUM(1)"}
+    note = dict(zip(frame.note, written.note))
+    assert note == {"-x": "'-x", "+1": "+1", "-2.5": "-2.5", "ok": "ok"}  # numbers stay numbers
+    assert list(written.columns) == ["note", "prediction", "proba_=HYPERLINK(\"http://x.example\""
+                                     ",\"click\")", "proba_@SUM(1)"]
+    assert all(not c.startswith(("=", "@")) for column in written for c in written[column])
+    escaped = n + int(np.sum(frame.note == "-x"))
+    assert _lines(err) == [f"chainrule: warning: {escaped} cells start with = + - @, a tab or a "
+                           "carriage return, which a spreadsheet would run as a formula: written "
+                           "with a leading ' (--raw writes them as they are)"]
+    code, out, err = run(capsys, "predict", tmp_path / "m.st", tmp_path / "evil.csv", "--raw")
+    assert code == 0 and err == "" and set(out.splitlines()[1:]) <= {
+        '"=HYPERLINK(""http://x.example"",""click"")"', "@SUM(1)"}
+
+
+def test_names_are_printed_with_their_control_characters_escaped(tmp_path, capsys):
+    """Finding 12: an ANSI escape in a header reached the terminal through info."""
+    rng = np.random.default_rng(0)
+    n = 60
+    evil = "x\x1b[2J\x1b[31m"
+    frame = pd.DataFrame({evil: rng.normal(size=n), "name\u202e": rng.choice(["a", "b"], n),
+                          "y": rng.choice(["p\x07", "q"], n)})
+    frame.to_csv(tmp_path / "ansi.csv", index=False)
+    code, out, err = _train(capsys, tmp_path / "ansi.csv", "y", tmp_path / "m.st", "--epochs", "2")
+    assert code == 0
+    code, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert code == 0 and "\x1b" not in info and "\x07" not in info and "\u202e" not in info
+    assert "numeric:    x\\x1b[2J\\x1b[31m (standardised)" in info
+    assert "name\\u202e (2 categories)" in info and "classes:    p\\x07, q" in info
+    code, _, err = _train(capsys, tmp_path / "ansi.csv", "nope\x1b[2J", tmp_path / "m.st")
+    assert code == 1 and "\x1b" not in err and "'nope\\x1b[2J'" in err
+
+
+def test_the_tabular_extra_holds_what_the_table_commands_import():
+    """Finding 14: chainrule train needs scikit-learn, which chainrule[tabular] did not install."""
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=\[ ]", req)[0] for req in extras["tabular"]}
+    assert names == {"pandas", "pyarrow", "safetensors", "scikit-learn", "scipy"}
+    readme = " ".join((root / "README.md").read_text().split())
+    assert "`tabular` (pandas, pyarrow, safetensors, scikit-learn, SciPy:" in readme

@@ -429,3 +429,18 @@ def test_the_command_line_imports_numba_only_to_say_which_engine_runs():
     assert out.stdout.strip().splitlines()[-1] == "False"
     version = _python("from chainrule.cli import main\nmain(['--version'])")
     assert version.returncode == 0 and "(engine: " in version.stdout, version.stderr
+
+
+def test_a_bad_engine_name_is_refused_by_predict_as_by_fit(monkeypatch):
+    """Issue 22, finding 13: a small network's predict skipped the check that fit made."""
+    net = cr.mlp([2, 4, 1], seed=0)
+    assert net.n_params < _engine.MIN_SIZE
+    X, y = np.zeros((3, 2)), np.zeros(3)
+    monkeypatch.setenv("CHAINRULE_ENGINE", "bogus")
+    message = "CHAINRULE_ENGINE must be one of auto, numpy, compiled, got 'bogus'"
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        net.predict(X)
+    monkeypatch.setenv("CHAINRULE_ENGINE", " NumPy ")  # spaces and case are forgiven
+    assert net.predict(X).shape == (3, 1)

@@ -76,8 +76,9 @@ def _version():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
     try:
+        # inside the try: --version asks the engine, and a bad CHAINRULE_ENGINE is one line too
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except BrokenPipeError:
         # the reader went away (``chainrule predict ... | head``): not an error of ours
@@ -93,8 +94,8 @@ def main(argv=None):
 
 
 def _one_line(error):
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text
+    from .tabular.read import printable  # a name in the message is data: no control character passes
+    return printable(" ".join(str(error).split()) or type(error).__name__)
 
 
 if __name__ == "__main__":  # pragma: no cover

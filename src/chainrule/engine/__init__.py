@@ -158,9 +158,9 @@ def kernels_for(size, dtype):
     other than float32 and float64 (float16 runs on NumPy), and, on "auto",
     while the kernels are not loaded (see ``prepare``).
     """
+    choice = _requested()  # first: a bad CHAINRULE_ENGINE is refused whatever the network's size
     if size < MIN_SIZE or dtype.char not in "fd":
         return None
-    choice = _requested()
     if choice == "numpy":
         return None
     if choice == "auto":

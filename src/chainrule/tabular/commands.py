@@ -15,6 +15,14 @@ from .recipe import DEFAULTS
 
 def add_commands(commands):
     """Add the train, predict and info sub-commands to ``commands`` (argparse)."""
+    _add_train(commands)
+    _add_predict(commands)
+    info = commands.add_parser("info", help="describe a model file")
+    info.add_argument("model", help="a model file written by chainrule train or est.save")
+    info.set_defaults(func=info_command)
+
+
+def _add_train(commands):
     d = DEFAULTS
     train = commands.add_parser(
         "train", help="train a network on a CSV or Parquet table",
@@ -52,12 +60,18 @@ def add_commands(commands):
                        "quantiles to a normal (for skewed columns)")
     train.add_argument("--keep-id", action="append", default=[], metavar="COLUMN",
                        help="use this column although it looks like an ID (repeatable)")
+    train.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                       help="leave this column out, whatever it holds (repeatable)")
     train.add_argument("--drop-missing-target", action="store_true",
                        help="leave out rows whose target is missing (default: refuse them)")
-    train.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    train.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for a "
+                       "tab (default: detected)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=train_command)
+
+
+def _add_predict(commands):
     predict = commands.add_parser("predict", help="predict for each row of a table",
                                   description="Write one prediction per row as CSV (to stdout "
                                   "unless --out is given).")
@@ -67,12 +81,14 @@ def add_commands(commands):
                          help="add one probability column per class (6 significant digits)")
     predict.add_argument("--keep", action="append", default=[], metavar="COLUMN",
                          help="copy this column (an ID, say) into the predictions (repeatable)")
-    predict.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    predict.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for "
+                         "a tab (default: detected)")
     predict.add_argument("--out", metavar="FILE.csv", help="write here instead of stdout")
+    predict.add_argument("--raw", action="store_true",
+                         help="write cells as they are; by default a text cell that starts with "
+                         "= + - @, a tab or a carriage return (and is not a number) gets a "
+                         "leading ' so that a spreadsheet shows it instead of running it")
     predict.set_defaults(func=predict_command)
-    info = commands.add_parser("info", help="describe a model file")
-    info.add_argument("model", help="a model file written by chainrule train or est.save")
-    info.set_defaults(func=info_command)
 
 
 def _hidden_sizes(text):
@@ -95,9 +111,9 @@ def needs(command, module, package, extra):
         raise ImportError(f"{command} needs {package}: pip install 'chainrule[{extra}]'") from None
 
 
-def _needs_sklearn(command):
-    needs(command, "sklearn", "scikit-learn", "sklearn")
-    needs(command, "scipy", "scipy", "sklearn")
+def _needs_sklearn(command, extra="sklearn"):
+    needs(command, "sklearn", "scikit-learn", extra)
+    needs(command, "scipy", "scipy", extra)
 
 
 def check_out(path, option="--out"):
@@ -114,13 +130,21 @@ def check_out(path, option="--out"):
 
 
 def _warn(text):
-    print(f"chainrule: warning: {text}", file=sys.stderr)
+    from .read import printable
+    print(f"chainrule: warning: {printable(text)}", file=sys.stderr)
+
+
+def _say(text):
+    """Print one line for a person: names from tables and model files are data, and a
+    control character (a line break too) in one must not reach the terminal as a command."""
+    from .read import printable
+    print(printable(text))
 
 
 def train_command(args):
     # every package the command will need, and the output folder, before any work
     check_out(args.out)
-    _needs_sklearn("chainrule train")
+    _needs_sklearn("chainrule train", "tabular")
     needs("chainrule train", "pandas", "pandas", "tabular")
     needs("chainrule train", "safetensors", "safetensors", "tabular")
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
@@ -132,24 +156,24 @@ def train_command(args):
                         lr=args.lr, alpha=args.alpha, dropout=args.dropout,
                         batch_size=args.batch_size, patience=args.patience,
                         validation=args.validation, refit=args.refit, seed=args.seed,
-                        scale=args.scale, keep_id=args.keep_id,
+                        scale=args.scale, keep_id=args.keep_id, drop=args.drop,
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet)
-    frame = read_table(args.data, sep=args.sep)
+    frame = read_table(args.data, sep=args.sep, note=_say)
     est, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     est.save(args.out, metadata=metadata)
     val = metadata["tabular"]["validation"]
     name = type(est).__name__
     if val is None:
-        print(f"trained {name} {r['hidden']} on all {r['rows']} rows for {r['epochs']} epochs "
-              f"(no validation split); saved {args.out}")
+        _say(f"trained {name} {r['hidden']} on all {r['rows']} rows for {r['epochs']} epochs "
+             f"(no validation split); saved {args.out}")
         return 0
     hint = (f" (the validation loss was still falling at epoch {r['epochs']}: try more --epochs)"
             if r["still_improving"] else "")
     refit = (f"; refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs"
              if "refit_epochs" in r else "")
-    print(f"trained {name} {r['hidden']} on {r['rows']} "
-          f"rows: best epoch {r['best_epoch']} of {r['epochs']}{hint}; validation "
-          f"{val['metric']} {val['score']:.4f} on {val['rows']} rows{refit}; saved {args.out}")
+    _say(f"trained {name} {r['hidden']} on {r['rows']} "
+         f"rows: best epoch {r['best_epoch']} of {r['epochs']}{hint}; validation "
+         f"{val['metric']} {val['score']:.4f} on {val['rows']} rows{refit}; saved {args.out}")
     return 0
 
 
@@ -174,7 +198,7 @@ def _load_tabular(path):
     if "estimator" not in metadata:
         raise ValueError(f"{path} is a chainrule network but not a saved estimator "
                          "(no 'estimator' record): it was not written by chainrule train")
-    _needs_sklearn("chainrule predict")
+    _needs_sklearn("chainrule predict", "tabular")
     from ..sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
     est, metadata, _ = load_estimator_with_extras(path)
@@ -219,11 +243,39 @@ def predict_command(args):
     if P is not None:
         for k, label in enumerate(est.classes_):
             out[f"proba_{label}"] = _six(P[:, k])
+    if not args.raw:
+        out, escaped = _spreadsheet_safe(pd, out)
+        if escaped:
+            _warn(f"{escaped} cells start with = + - @, a tab or a carriage return, which a "
+                  "spreadsheet would run as a formula: written with a leading ' (--raw writes "
+                  "them as they are)")
     if args.out:
         out.to_csv(args.out, index=False)
     else:
         out.to_csv(sys.stdout, index=False, lineterminator="\n")
     return 0
+
+
+def _spreadsheet_safe(pd, out):
+    """``(out, count)``: the text cells and headers of ``out`` escaped by
+    :func:`chainrule.tabular.spreadsheet_safe`, and how many changed (numbers never do)."""
+    from .read import is_numeric, spreadsheet_safe
+    count = 0
+
+    def safe(v):
+        nonlocal count
+        if not isinstance(v, str):
+            return v
+        w = spreadsheet_safe(v)
+        count += w != v
+        return w
+
+    columns = {}
+    for name in out.columns:
+        column = out[name]
+        columns[safe(str(name))] = column if is_numeric(column) else \
+            pd.Series([safe(v) for v in column.tolist()], dtype=object, index=column.index)
+    return pd.DataFrame(columns), count
 
 
 def _record(tab, key):
@@ -241,8 +293,9 @@ def info_command(args):
     check_model_file(args.model)
     net, metadata, _ = load_with_extras(args.model)
     if "estimator" not in metadata:  # a plain network: no scikit-learn needed
-        print(f"{args.model}: a chainrule network ({net.dtype.name}, {net.n_params:,} parameters)")
-        print(net.summary())
+        _say(f"{args.model}: a chainrule network ({net.dtype.name}, {net.n_params:,} parameters)")
+        for line in net.summary().splitlines():
+            _say(line)
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
     from ..sklearn.io import load_estimator_with_extras
@@ -254,33 +307,34 @@ def info_command(args):
         # checked as predict checks it, before anything is printed: a hostile record is
         # a clean error, not a traceback after half a description
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
-    print(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
+    _say(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
     if isinstance(tab, dict):
-        print(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
+        _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
         scale = _record(tab, "target_scale")
         if _finite(scale.get("mean")) and _finite(scale.get("std")):
-            print(f"  target:     standardised in training (mean {scale['mean']:.6g}, std "
+            _say(f"  target:     standardised in training (mean {scale['mean']:.6g}, std "
                   f"{scale['std']:.6g}), unscaled at prediction")
         val = _record(tab, "validation")
         if _finite(val.get("score")):
             best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
                     f"{val.get('patience')}), its weights kept" if "best_epoch" in val else "")
-            print(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}")
+            _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}")
         training = _record(tab, "training")
         if training.get("refit"):
-            print(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
+            _say(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        print(f"  numeric:    {', '.join(numeric) or '-'} "
+        _say(f"  numeric:    {', '.join(numeric) or '-'} "
               f"({'quantiles to a normal' if prep.scale == 'quantile' else 'standardised'})")
-        print(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
-        print(f"  missing:    a missing number counts as the training mean; a missing or unseen "
+        _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        _say(f"  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")
         for d in prep.dropped:
-            print(f"  left out:   {d['name']!r} ({d['reason']})")
+            _say(f"  left out:   {d['name']!r} ({d['reason']})")
     if hasattr(est, "classes_"):
-        print(f"  classes:    {', '.join(map(str, est.classes_))}")
-    print(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}")
-    print(net.summary())
+        _say(f"  classes:    {', '.join(map(str, est.classes_))}")
+    _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}")
+    for line in net.summary().splitlines():
+        _say(line)
     return 0

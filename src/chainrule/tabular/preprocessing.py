@@ -15,10 +15,26 @@ becomes numbers; ``encode`` applies exactly that to any table later:
   share one "other" column. A missing value gives all zeros; so does a
   category never seen in training, and ``encode`` counts those per column so
   that the caller can say so.
-* **ID-like** columns are left out and listed in ``dropped``: a text column
-  with a distinct value in at least 90% of its rows, or an integer column
-  that numbers the rows (all distinct, consecutive). ``keep_id`` names columns
-  to use anyway.
+* **ID-like** columns are left out and listed in ``dropped``, each with the
+  reason, as an analyst would drop them before training:
+
+  - a column *named* like an identifier (``id``, ``customer_id``,
+    ``PassengerId``, ``id_cliente``, ``uuid``, ``index``, ``rownames``,
+    ``row``; an unnamed first column, which is how pandas' ``to_csv`` writes
+    the row index) whose values are text or integers, distinct in at least
+    90% of its rows: a key, one row per thing. A name like that with
+    repeated values (``store_id`` of 10 stores) is a code of a group, kept;
+  - an integer column, unnamed or not, that holds each of 0..n−1 or 1..n
+    once (in any order): the rows' numbers;
+  - a text column with a distinct value in at least 90% of its rows (of at
+    least ``_ID_ROWS``): names, free text, keys.
+
+  What is *not* dropped: a float column (a measurement, all distinct or
+  not), an integer column whose distinct values are not the row numbers
+  (``year`` 1990..2019, counts, prices in cents), however distinct. The
+  values are judged on every row of the table (a row number is consecutive
+  only in full). ``keep_id`` names columns to use anyway, ``drop`` columns to
+  leave out whatever they hold.
 * a column that is mostly numbers with some text in it is taken for a numeric
   column with a typo, and named with the row of the first text value.
 
@@ -26,14 +42,26 @@ Everything stored is plain JSON (kept in the model file's metadata).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from .read import as_text, first_text, is_numeric, is_text, list_names, pandas, row
+from .read import (NUMERIC_SHARE, as_text, first_text, is_numeric, is_text, list_names,
+                   pandas, row)
 
-#: A text column is "numeric with typos" when at least this share of its values parse as numbers.
-_NUMERIC_SHARE = 0.8
-#: A text column with a distinct value in at least this share of its rows is an ID (of >= _ID_ROWS rows).
+#: A column with a distinct value in at least this share of its rows is a key: named like an
+#: ID, or text (of at least _ID_ROWS rows, below which any column of names is "distinct").
 _ID_SHARE, _ID_ROWS = 0.9, 20
+#: Whole names of identifier columns (lower case, words joined by "_").
+_ID_NAMES = {"id", "ids", "index", "idx", "rownames", "row_names", "row", "rowid", "row_id",
+             "rownum", "row_number", "row_index", "uuid", "guid"}
+#: Words that name an identifier at a name's end (customer_id, PassengerId) or start (id_cliente).
+_ID_LAST, _ID_FIRST = {"id", "ids", "uuid", "guid"}, {"id"}
+#: The words of a name: "PassengerId" -> passenger, id; "customer_ID" -> customer, id.
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+#: pandas' name for a first column under an empty header cell: what ``to_csv`` writes for the
+#: row index unless told ``index=False``.
+_UNNAMED = "Unnamed: 0"
 #: Up to _FEW categories are all kept; above, those seen in >= _MIN_COUNT rows, at most _MAX_KEPT.
 _FEW, _MIN_COUNT, _MAX_KEPT = 20, 5, 50
 #: Quantiles stored per column with scale="quantile" (scikit-learn's QuantileTransformer default).
@@ -79,21 +107,45 @@ def _mostly_numbers(series):
     present = series.dropna()
     if len(present) == 0:
         return False
-    return pandas().to_numeric(present, errors="coerce").notna().mean() >= _NUMERIC_SHARE
+    return pandas().to_numeric(present, errors="coerce").notna().mean() >= NUMERIC_SHARE
 
 
-def _id_reason(column):
-    """Why ``column`` (all its rows: a row number is consecutive only in full) looks like an ID."""
+def _named_like_id(name):
+    """True for ``id``, ``customer_id``, ``PassengerId``, ``id_cliente``, ``rownames``..., and
+    for pandas' unnamed first column (the row index ``to_csv`` writes)."""
+    name = str(name).strip()
+    if name == _UNNAMED:
+        return True
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if not words:
+        return False
+    return "_".join(words) in _ID_NAMES or words[-1] in _ID_LAST or words[0] in _ID_FIRST
+
+
+def _id_reason(name, column):
+    """Why ``column`` (all its rows: a row number is consecutive only in full) looks like an
+    ID (module docstring), or None."""
     present = column.dropna()
     n = len(present)
+    if n < 2:
+        return None
+    numeric = is_numeric(column)
+    values = present.to_numpy(dtype=np.float64) if numeric else None
+    if numeric and not (np.all(np.isfinite(values)) and np.all(np.mod(values, 1) == 0)):
+        return None  # a measurement, however distinct its values (an infinity is refused later)
+    distinct = present.nunique()
+    if _named_like_id(name) and distinct >= _ID_SHARE * n:
+        what = "an unnamed first column (a row index written with the table)" \
+            if str(name).strip() == _UNNAMED else "named like an ID"
+        return f"{what}, with a distinct value in {distinct} of its {n} rows"
     if n < _ID_ROWS:
         return None
-    distinct = present.nunique()
-    if is_numeric(column):
-        values = present.to_numpy(dtype=np.float64)
-        whole = np.all(np.mod(values, 1) == 0)
-        if whole and distinct == n and values.max() - values.min() == n - 1:
-            return f"its {n} values are the consecutive integers {values.min():.0f}..{values.max():.0f}"
+    if numeric:
+        low = values.min()
+        if distinct == n and low in (0, 1) and values.max() - low == n - 1:
+            order = " in row order" if np.all(np.diff(values) == 1) else ""
+            return (f"its {n} values are the consecutive integers {low:.0f}..{values.max():.0f}"
+                    f"{order}: the rows' numbers")
         return None
     if distinct >= _ID_SHARE * n:
         return f"a distinct value in {distinct} of its {n} rows"
@@ -121,27 +173,28 @@ class Preprocessing:
         self.dropped, self.scale = list(dropped), scale
 
     @classmethod
-    def fit(cls, frame, where="data", rows=None, scale="standard", keep_id=()):
+    def fit(cls, frame, where="data", rows=None, scale="standard", keep_id=(), drop=()):
         """Learn the transformation from ``frame`` (statistics from ``rows`` only, if given).
 
         Every row is checked, so a typo or an infinity in a held-out row is still reported.
+        ``keep_id`` names columns used although they look like IDs, ``drop`` columns left
+        out whatever they hold (the options --keep-id and --drop).
         """
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-        keep_id = {str(k) for k in keep_id}
-        unknown = keep_id - {str(c) for c in frame.columns}
-        if unknown:
-            raise ValueError(f"--keep-id names {list_names(sorted(unknown))}, not a feature column "
-                             f"of {where}")
+        keep_id, drop = _choices(frame, where, keep_id, drop)
         numeric, categorical, dropped = [], [], []
         for name in frame.columns:
             column = frame[name]
             kept = column if rows is None else column.iloc[rows]
+            if str(name) in drop:
+                dropped.append({"name": str(name), "reason": "named by --drop"})
+                continue
             if not is_numeric(column) and is_text(column) and _mostly_numbers(column):
                 i, value = first_text(column)
                 raise ValueError(f"{row(where, i)}: column {name!r} holds numbers but also the "
                                  f"text {value!r}; fix or remove that value")
-            reason = None if str(name) in keep_id else _id_reason(column)
+            reason = None if str(name) in keep_id else _id_reason(name, column)
             if reason is not None:
                 dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
             elif is_numeric(column):
@@ -258,6 +311,21 @@ class Preprocessing:
                     and isinstance(d.get("reason"), str)):
                 raise ValueError(f"{where}: bad dropped column record {d!r}")
         return cls(numeric, categorical, dropped, scale)
+
+
+def _choices(frame, where, keep_id, drop):
+    """``keep_id`` and ``drop`` as sets of names, each a feature column of ``frame``, none in both."""
+    keep_id, drop = {str(k) for k in keep_id}, {str(k) for k in drop}
+    names = {str(c) for c in frame.columns}
+    for option, chosen in (("--keep-id", keep_id), ("--drop", drop)):
+        unknown = chosen - names
+        if unknown:
+            raise ValueError(f"{option} names {list_names(sorted(unknown))}, not a feature column "
+                             f"of {where}")
+    both = keep_id & drop
+    if both:
+        raise ValueError(f"--keep-id and --drop both name {list_names(sorted(both))}: choose one")
+    return keep_id, drop
 
 
 def _finite_number(v):

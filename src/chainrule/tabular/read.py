@@ -7,11 +7,21 @@ analyst would not train on silently:
 * a missing, empty or binary file (a model file given where a table belongs),
   a file with a header but no rows;
 * duplicate column headers (pandas would rename ``target,target`` to
-  ``target, target.1`` and train on the wrong one).
+  ``target, target.1`` and train on the wrong one), wherever they are: the
+  header is read by the parser that reads the rows, so a quoted header cell
+  holding a line break hides none of the names after it;
+* data rows with more fields than the header (pandas would take the first
+  fields of each row as row labels and shift every column under the wrong name).
 
 The field separator is ``sep`` when given, else a tab for ``.tsv`` files and
-otherwise whichever of ``,`` ``;`` tab ``|`` the header line holds most often
-(a semicolon file is common where the decimal mark is a comma).
+otherwise whichever of ``,`` ``;`` tab ``|`` the header line holds most often.
+A semicolon file is common where the decimal mark is a comma: there a text
+column whose values are numbers written ``0,5`` or ``1.234,5`` (at least
+``NUMERIC_SHARE`` of them, one with a comma) is read as numbers, and
+``read_table(..., note=)`` is told which columns were (a column that is mostly
+such numbers keeps its other values as text, for the caller to name the typo).
+A value such as ``1.234`` alone is left as pandas reads it (1.234): without a
+comma it cannot be told from a decimal point.
 ``text_columns`` are read as text whatever they look like: a column of codes
 ``1``, ``2``, ``x`` one-hot encoded in training must not turn into the floats
 ``1.0``, ``2.0`` at prediction because one value is missing there.
@@ -20,8 +30,9 @@ Needs pandas (``pip install chainrule[tabular]``); Parquet also needs pyarrow.
 """
 from __future__ import annotations
 
-import csv
 import os
+import re
+import warnings
 
 import numpy as np
 
@@ -29,6 +40,14 @@ import numpy as np
 _MAX_CLASSES = 20
 #: Separators the header line is searched for, in order of preference on a tie.
 _SEPARATORS = (",", ";", "\t", "|")
+#: A text column is "numeric with typos" when at least this share of its values parse as numbers.
+NUMERIC_SHARE = 0.8
+#: A number with a decimal comma (``-0,5``, ``1.234,5``, ``2,5e3``) or an integer (``12``).
+_COMMA_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[eE][+-]?\d+)?|\d+)")
+#: A plain decimal number: a cell a spreadsheet reads as a number, not as a formula.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: First characters that make a spreadsheet run a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def pandas():
@@ -80,7 +99,8 @@ def detect_sep(header):
 def _check_headers(names, where):
     seen, twice = set(), []
     for name in names:
-        if name in seen and name not in twice:
+        # an empty header cell is no name: pandas calls each one "Unnamed: i", all distinct
+        if name in seen and name not in twice and name != "":
             twice.append(name)
         seen.add(name)
     if twice:
@@ -88,49 +108,135 @@ def _check_headers(names, where):
                          "needs its own name (rename or remove the copies)")
 
 
-def read_table(path, sep=None, text_columns=()):
-    """A DataFrame from a ``.csv`` (``.txt``/``.tsv``) or ``.parquet`` file (module docstring)."""
+def _header(pd, where, sep):
+    """The header row's cells, read by the parser that reads the rows (a quoted cell may
+    hold a line break: the header is then more than the file's first line)."""
+    head = pd.read_csv(where, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False,
+                       na_filter=False)
+    return [str(v) for v in head.iloc[0].tolist()] if len(head) else []
+
+
+def _read_csv(pd, where, sep, text_columns):
+    names = _header(pd, where, sep)
+    _check_headers(names, where)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        # index_col=False: pandas would otherwise make the first fields row labels
+        frame = pd.read_csv(where, sep=sep, dtype={name: str for name in text_columns},
+                            index_col=False)
+    # with a one-character sep (the C parser) pandas' one ParserWarning is "Length of header
+    # or names does not match length of data": it cut the rows' extra fields
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise ValueError(f"{where}: data rows have more fields than the header's {len(names)} "
+                         "(a header cell is missing, or a separator ends each row): read as "
+                         "they are, every column would shift under the wrong name")
+    return frame
+
+
+def _decimal_comma(pd, series):
+    """``series`` (text) with its decimal-comma numbers as floats, or None when it holds
+    none or too few of them (see the module docstring)."""
+    present = series.dropna()
+    if len(present) == 0:
+        return None
+    text = present.astype(str).str.strip()
+    numbers = text.str.fullmatch(_COMMA_NUMBER).to_numpy(dtype=bool)
+    if numbers.mean() < NUMERIC_SHARE or not text[numbers].str.contains(",", regex=False).any():
+        return None
+    dotted = text[numbers].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    if numbers.all():
+        out = pd.Series(np.nan, index=series.index, dtype=np.float64)
+        out[present.index] = dotted.astype(np.float64).to_numpy()
+        return out
+    out = series.astype(object).copy()  # the other values stay, for the typo to be named
+    out[dotted.index] = dotted.to_numpy(dtype=object)
+    return out
+
+
+def _read_decimal_commas(pd, frame, text_columns):
+    """Text columns of a semicolon file holding decimal-comma numbers, as numbers: the
+    names of the columns that changed."""
+    changed = []
+    for name in frame.columns:
+        if str(name) in text_columns or not is_text(frame[name]):
+            continue
+        numbers = _decimal_comma(pd, frame[name])
+        if numbers is not None:
+            frame[name] = numbers
+            changed.append(str(name))
+    return changed
+
+
+def read_table(path, sep=None, text_columns=(), note=None):
+    """A DataFrame from a ``.csv`` (``.txt``/``.tsv``) or ``.parquet`` file (module docstring).
+
+    ``note(text)``, when given, is told in one line what was read otherwise than
+    pandas would (the columns read with a decimal comma).
+    """
     pd = pandas()
+    sep = _separator(sep)
     where = check_file(path)
     ext = os.path.splitext(where)[1].lower()
     text_columns = [str(c) for c in text_columns]
+    commas = []
     try:
         if ext in (".parquet", ".pq"):
-            try:
-                import pyarrow  # noqa: F401  (pandas' Parquet engine)
-            except ImportError:
-                raise ImportError("reading Parquet needs pyarrow: pip install 'chainrule[tabular]'") from None
-            frame = pd.read_parquet(where)
-            _check_headers([str(c) for c in frame.columns], where)
-            for name in text_columns:
-                if name in frame.columns:
-                    frame[name] = as_text(frame[name])
+            frame = _read_parquet(pd, where, text_columns)
         else:
             header = _first_line(where)
             if sep is None:
                 sep = "\t" if ext == ".tsv" else detect_sep(header)
-            names = next(csv.reader([header], delimiter=sep), [])
-            _check_headers(names, where)
-            frame = pd.read_csv(where, sep=sep, dtype={name: str for name in text_columns})
+            frame = _read_csv(pd, where, sep, text_columns)
+            if sep == ";":
+                commas = _read_decimal_commas(pd, frame, set(text_columns))
     except ImportError:
         raise
     except pd.errors.EmptyDataError:
         raise ValueError(f"{where} has no columns: expected a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{where} is not a readable CSV file: {first}") from None
+        raise ValueError(f"{where} is not a readable CSV file: {_first(error)}") from None
     except ValueError as error:
         if str(error).startswith(where):  # ours, already naming the file
             raise
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{where} is not a readable table: {first}") from None
+        raise ValueError(f"{where} is not a readable table: {_first(error)}") from None
     except Exception as error:  # pyarrow raises its own error types for a bad Parquet file
         if ext in (".parquet", ".pq"):
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ValueError(f"{where} is not a readable Parquet file: {first}") from None
+            raise ValueError(f"{where} is not a readable Parquet file: {_first(error)}") from None
         raise
     if len(frame) == 0:
         raise ValueError(f"{where} has a header but no data rows")
+    if commas and note is not None:
+        note(f"read {list_names(commas)} as numbers with a decimal comma (0,5 = 0.5)")
+    return frame
+
+
+def _separator(sep):
+    """``sep`` checked: one character (pandas reads a longer one as a regular expression,
+    with another parser); the two characters ``\\t`` typed in a shell mean a tab."""
+    if sep is None:
+        return None
+    if sep == "\\t":
+        return "\t"
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n":
+        raise ValueError(f"--sep must be one character such as ',' ';' or '\\t', got {sep!r}")
+    return sep
+
+
+def _first(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _read_parquet(pd, where, text_columns):
+    try:
+        import pyarrow  # noqa: F401  (pandas' Parquet engine)
+    except ImportError:
+        raise ImportError("reading Parquet needs pyarrow: pip install 'chainrule[tabular]'") from None
+    frame = pd.read_parquet(where)
+    _check_headers([str(c) for c in frame.columns], where)
+    for name in text_columns:
+        if name in frame.columns:
+            frame[name] = as_text(frame[name])
     return frame
 
 
@@ -171,6 +277,25 @@ def first_text(series):
 def row(where, i):
     """``data.csv: row 3 (line 4)``: data row i (0-based) is line i + 2 under one header line."""
     return f"{where}: row {i + 1} (line {i + 2})"
+
+
+def printable(text):
+    """``text`` with every character a terminal would act on or hide written as an escape:
+    control characters (ESC starts a terminal command), bidirectional overrides and
+    other invisible formatting (``\\x1b``, ``\\u202e``), as ``repr`` writes them."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def spreadsheet_safe(text):
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula: it starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return and is not a number
+    (OWASP's rule against CSV injection). A number such as ``-1.5`` stays as it is."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def list_names(names, limit=8):

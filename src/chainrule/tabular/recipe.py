@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import warnings
 
 import numpy as np
@@ -191,9 +192,10 @@ def one_hot(labels, classes):
     return Y
 
 
-def prepare(features, where, rows, scale, keep_id):
+def prepare(features, where, rows, scale, keep_id, drop=()):
     """The fitted preprocessing on ``rows`` and the matrix of every row."""
-    prep = Preprocessing.fit(features, where=where, rows=rows, scale=scale, keep_id=keep_id)
+    prep = Preprocessing.fit(features, where=where, rows=rows, scale=scale, keep_id=keep_id,
+                             drop=drop)
     return prep, prep.transform(features, where=where)
 
 
@@ -206,7 +208,8 @@ class Settings:
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
-                 scale="standard", keep_id=(), drop_missing_target=False, verbose=False):
+                 scale="standard", keep_id=(), drop=(), drop_missing_target=False,
+                 verbose=False):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -214,7 +217,8 @@ class Settings:
         self.dropout = DEFAULTS["dropout"] if dropout is None else dropout
         self.patience = DEFAULTS["patience"] if patience is None else patience
         self.batch_size, self.epochs, self.scale = batch_size, epochs, scale
-        self.keep_id, self.drop_missing_target, self.verbose = tuple(keep_id), drop_missing_target, verbose
+        self.keep_id, self.drop = tuple(keep_id), tuple(drop)
+        self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self._check()
 
     def _check(self):
@@ -292,9 +296,11 @@ def train_table(frame, target, where, settings, warn=print):
     else:
         train_rows, val_rows = rows, rows[:0]
 
-    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id)
+    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
     for d in prep.dropped:
-        warn(f"column {d['name']!r} left out as {d['reason']}; --keep-id {d['name']} uses it")
+        if d["reason"].startswith("ID-like"):  # not those the user named with --drop
+            warn(f"column {d['name']!r} left out as {d['reason']}; "
+                 f"--keep-id {shlex.quote(d['name'])} uses it")
     n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
         else len(np.unique(labels[train_rows]))
     batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
@@ -322,7 +328,7 @@ def train_table(frame, target, where, settings, warn=print):
         report.update(epochs=best.epochs, best_epoch=best.best_epoch,
                       still_improving=best.still_improving)
         if s.refit:
-            prep, X = prepare(features, where, None, s.scale, s.keep_id)
+            prep, X = prepare(features, where, None, s.scale, s.keep_id, s.drop)
             scale = TargetScale.fit(labels) if not classify else None
             y_fit = labels if classify else scale.forward(labels)
             batch = min(s.batch_size or DEFAULTS["batch_size"], len(rows))

@@ -1,0 +1,96 @@
+"""Reading tables as a person reads them (chainrule.tabular): the header by the rows' parser,
+decimal commas in semicolon files, and cells and names made safe to show."""
+import numpy as np
+import pytest
+
+from chainrule.tabular.read import printable, read_table, spreadsheet_safe
+
+pd = pytest.importorskip("pandas")
+
+
+def test_a_duplicate_header_after_a_quoted_line_break_is_refused(tmp_path):
+    """Issue 22, finding 9: the check read the header's first physical line only."""
+    path = tmp_path / "dup.csv"
+    path.write_text('a,"b\nc",a\n1,2,1\n0,3,0\n')
+    with pytest.raises(ValueError, match=r"dup.csv has duplicate column headers 'a': each column"):
+        read_table(path)
+    path.write_text('a,"b\nc",d\n1,2,1\n0,3,0\n')  # the same file without the copy reads
+    assert list(read_table(path).columns) == ["a", "b\nc", "d"]
+
+
+def test_empty_header_cells_are_not_duplicates(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("a,,\n1,2,3\n4,5,6\n")
+    assert list(read_table(path).columns) == ["a", "Unnamed: 1", "Unnamed: 2"]
+
+
+def test_rows_with_more_fields_than_the_header_are_refused(tmp_path):
+    """pandas would make the first field of each row its label and shift every column."""
+    path = tmp_path / "extra.csv"
+    path.write_text("a,b\n1,2,3\n4,5,6\n")
+    assert list(pd.read_csv(path)["a"]) == [2, 5]  # what pandas alone makes of it
+    with pytest.raises(ValueError, match=r"extra.csv: data rows have more fields than the "
+                                         r"header's 2 \(a header cell is missing"):
+        read_table(path)
+
+
+def test_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path):
+    """Issue 22, finding 10: ``0,1`` was text, one-hot encoded or dropped as an ID."""
+    path = tmp_path / "semi.csv"
+    path.write_text("x;big;code;y\n0,1;1.234,5;A1;a\n-2,5;7;B2;b\n3;-0,25e2;A1;a\n;12,0;B2;b\n")
+    notes = []
+    frame = read_table(path, note=notes.append)
+    assert frame["x"].dtype == np.float64 and frame["big"].dtype == np.float64
+    np.testing.assert_array_equal(frame["x"].to_numpy(), [0.1, -2.5, 3.0, np.nan])
+    np.testing.assert_array_equal(frame["big"].to_numpy(), [1234.5, 7.0, -25.0, 12.0])
+    assert frame["code"].tolist() == ["A1", "B2", "A1", "B2"]  # text stays text
+    assert notes == ["read 'x', 'big' as numbers with a decimal comma (0,5 = 0.5)"]
+
+
+def test_decimal_commas_are_read_only_where_a_person_would(tmp_path):
+    # a comma file: "0,1" is two fields, never a number
+    (tmp_path / "comma.csv").write_text('x,y\n"0,1",a\n"2,5",b\n')
+    assert read_table(tmp_path / "comma.csv")["x"].tolist() == ["0,1", "2,5"]
+    # columns asked for as text, and text columns that are not numbers, stay as they are
+    (tmp_path / "semi.csv").write_text("x;note\n0,1;1,2,3\n2,5;ab\n")
+    frame = read_table(tmp_path / "semi.csv", text_columns=["x"])
+    assert frame["x"].tolist() == ["0,1", "2,5"] and frame["note"].tolist() == ["1,2,3", "ab"]
+    # a dot decimal column in a semicolon file is pandas' own: untouched, nothing noted
+    (tmp_path / "dots.csv").write_text("x;y\n0.5;a\n1.25;b\n")
+    notes = []
+    assert read_table(tmp_path / "dots.csv", note=notes.append)["x"].tolist() == [0.5, 1.25]
+    assert notes == []
+
+
+def test_a_decimal_comma_column_with_a_typo_keeps_the_typo_for_the_message(tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_text("x;y\n" + "".join(f"{i},5;a\n" for i in range(9)) + "2,5x;b\n")
+    column = read_table(path)["x"]  # then preprocessing names the row of "2,5x"
+    assert column.tolist()[:2] == ["0.5", "1.5"] and column.tolist()[-1] == "2,5x"
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("@SUM(1)", "'@SUM(1)"),
+    ("+cmd", "'+cmd"), ("-foo", "'-foo"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("-inf", "'-inf"),
+    ("-1.5", "-1.5"), ("+3", "+3"), ("-2e-3", "-2e-3"), ("-.5", "-.5"), ("cat", "cat"),
+    ("a=b", "a=b"), ("", ""),
+])
+def test_spreadsheet_safe_follows_owasp(cell, expected):
+    """Issue 22, finding 12: a cell a spreadsheet would run gets a leading ', unless a number."""
+    assert spreadsheet_safe(cell) == expected
+
+
+def test_printable_escapes_what_a_terminal_would_act_on():
+    assert printable("plain name, ünïcode 价格") == "plain name, ünïcode 价格"
+    assert printable("a\x1b[31mred\x1b[0m") == "a\\x1b[31mred\\x1b[0m"
+    assert printable("x\u202eevil\nnext\x00") == "x\\u202eevil\\nnext\\x00"
+    assert printable("\x1b").isprintable()
+
+
+def test_the_separator_is_one_character(tmp_path):
+    path = tmp_path / "t.tsv.txt"
+    path.write_text("a\tb\n1\t2\n")
+    assert list(read_table(path, sep="\\t").columns) == ["a", "b"]  # as typed in a shell
+    for bad in ("::", "", '"'):
+        with pytest.raises(ValueError, match="--sep must be one character such as"):
+            read_table(path, sep=bad)
