@@ -34,7 +34,7 @@ RANKS = [
     # file (io) with the optimizer's and the callbacks' state beside the weights
     ["chainrule.training", "chainrule.hooks", "chainrule.callbacks", "chainrule.monitor",
      "chainrule.divergence", "chainrule.batching", "chainrule.sampling", "chainrule.metrics",
-     "chainrule.io", "chainrule.jsonscan", "chainrule.checkpoint"],
+     "chainrule.io", "chainrule.header", "chainrule.jsonscan", "chainrule.checkpoint"],
     # the edges
     ["chainrule.interchange", "chainrule.sklearn", "chainrule.cli", "chainrule.cli_tabular",
      "chainrule.__main__", "chainrule.plot", "chainrule.trace", "chainrule.trace_views",

@@ -29,9 +29,10 @@ ValueError saying what is wrong.
 Loading costs what the file holds. Each JSON text is measured by a linear
 scan (:func:`chainrule.jsonscan.scan`) before it is parsed: at most
 ``MAX_DEPTH`` levels of nesting, and as many layers, tensors and JSON arrays or
-objects as the file's size pays for (:func:`most_items`); a tensor has at most
-``MAX_NDIM`` dimensions, a name at most ``MAX_NAME`` characters; and no layer
-is built whose sizes multiply to more numbers than the file stores. So a small
+objects as the file's size pays for (:func:`chainrule.header.most_items`); a
+tensor has at most ``MAX_NDIM`` dimensions, a name at most ``MAX_NAME``
+characters (the header's checks are :mod:`chainrule.header`); and no layer is
+built whose sizes multiply to more numbers than the file stores. So a small
 file cannot make ``load`` take much more time or memory than its own size.
 The checksum catches accidental corruption (a flipped bit, a bad disk). Files
 written before the checksum existed load without one.
@@ -41,13 +42,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import reprlib
-import struct
 import tempfile
 
 import numpy as np
 
 from ._version import __version__
+from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
+                     check_json, decode_json, most_items, read_header, short)
 from .jsonscan import scan
 from .names import LAYERS, layer_table  # the classes a file's layer names may mean
 from .network import Sequential
@@ -55,35 +56,6 @@ from .nn.layers import Dense, Layer
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1
-
-#: The safetensors dtype names chainrule reads, and the numpy dtypes they map to.
-_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64,
-           "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
-           "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64,
-           "BOOL": np.bool_}
-#: safetensors' own limit on the JSON header, so a hostile length cannot make us allocate.
-_MAX_HEADER = 100_000_000
-#: The deepest JSON nesting a file may hold. Python's json parser recurses once
-#: per level (RecursionError near 1000); chainrule's own entries nest about 5 deep.
-MAX_DEPTH = 100
-#: A file may ask for FREE_ITEMS layers (or tensors) and one more per BYTES_PER_ITEM
-#: bytes of its size (see most_items).
-FREE_ITEMS = 1024
-BYTES_PER_ITEM = 256
-#: The most dimensions a tensor may have (NumPy 1's limit; NumPy 2 allows 64).
-MAX_NDIM = 32
-#: The longest tensor name, in characters (chainrule's own are under 60).
-MAX_NAME = 512
-
-
-def _short(value):
-    """A repr of a value read from a file, at most about 200 characters long (for
-    error messages: the value may be megabytes)."""
-    short = reprlib.Repr()
-    short.maxlevel, short.maxdict, short.maxlist, short.maxstring = 3, 4, 4, 80
-    return short.repr(value)
-
-
 
 def _safetensors():
     try:
@@ -94,49 +66,10 @@ def _safetensors():
     return st
 
 
-def most_items(size):
-    """How many layers, and how many tensors, a file of ``size`` bytes may hold.
-
-    ``FREE_ITEMS + size // BYTES_PER_ITEM``. Building a layer or a tensor costs
-    load about 1 KB (its JSON decoded, its object, its place in the network), while
-    its entry in the file takes a few dozen bytes: a file of 5 MB naming 140,000
-    ReLU layers made load take 18 times its size. With one item per 256 bytes
-    beyond the first thousand, what the items cost stays within about 1 MB plus
-    four times the file. A file saved by chainrule meets it unless it holds
-    thousands of layers of almost no weights.
-    """
-    return FREE_ITEMS + size // BYTES_PER_ITEM
-
-
 def json_depth(text):
     """How deeply the JSON ``text`` nests (``1`` for ``[1]``, ``2`` for ``{"a": [1]}``),
     counted in time linear in its length (:func:`chainrule.jsonscan.scan`)."""
     return scan(text).depth
-
-
-def loads_json(text, what, most=None):
-    """``json.loads(text)``, or ValueError naming ``what`` if it is not JSON, nests
-    deeper than :data:`MAX_DEPTH` (which would exhaust Python's recursion limit), or
-    holds more than ``most`` arrays and objects (each costs the parser ~60-230 bytes)."""
-    shape = scan(text)
-    _check_shape(shape, what, most)
-    return _decode(text, what)
-
-
-def _check_shape(shape, what, most=None):
-    if shape.depth > MAX_DEPTH:
-        raise ValueError(f"{what} nests {shape.depth} levels deep, more than the {MAX_DEPTH} "
-                         "a chainrule file may hold (a corrupt or hostile file)")
-    if most is not None and shape.containers > most:
-        raise ValueError(f"{what} holds {shape.containers} JSON arrays and objects, more than "
-                         f"the {most} a file of its size may hold (a corrupt or hostile file)")
-
-
-def _decode(text, what):
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{what} is not valid JSON ({error})"[:400]) from None
 
 
 def checksum(meta, tensors):
@@ -216,7 +149,7 @@ def save(net, path, metadata=None, extra_tensors=None):
             raise TypeError(f"extra_tensors keys must be strings, got {key!r}")
         array = np.asarray(value)
         if array.dtype.kind not in "biuf" or array.dtype.name not in \
-                {np.dtype(t).name for t in _DTYPES.values()}:
+                {np.dtype(t).name for t in DTYPES.values()}:
             raise TypeError(f"extra_tensors[{key!r}] must be a numeric array, got dtype {array.dtype}")
         if array.ndim > MAX_NDIM or len("extra." + key) > MAX_NAME:
             raise ValueError(f"extra_tensors[{key[:80]!r}] must have at most {MAX_NDIM} dimensions "
@@ -239,7 +172,7 @@ def save(net, path, metadata=None, extra_tensors=None):
     header["checksum"] = checksum(header, tensors)
     data = _safetensors().save(tensors, metadata=header)
     try:  # load's checks of counts and sizes, on these bytes, before the old file is replaced
-        _metadata(_header(data, os.fspath(path)), os.fspath(path), len(data))
+        _metadata(read_header(data, os.fspath(path)), os.fspath(path), len(data))
     except ValueError as error:
         raise ValueError(f"load would refuse this file, so it was not written: {error}") from None
     write_atomic(path, data)
@@ -351,7 +284,7 @@ def _metadata(header, where, size):
                          f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade it")
     dtype = meta.get("dtype")
     if dtype not in ("float16", "float32", "float64"):
-        raise ValueError(f"{where}: dtype {_short(dtype)} is not a floating-point type chainrule uses")
+        raise ValueError(f"{where}: dtype {short(dtype)} is not a floating-point type chainrule uses")
     architecture = _json(meta, "architecture", where, size)
     user = _json(meta, "user", where, size)
     if not isinstance(user, dict):
@@ -370,112 +303,18 @@ def _json(meta, key, where, size):
         raise ValueError(f"{where}: the architecture lists {shape.items} layers, more than the "
                          f"{most} a file of {size} bytes may hold ({FREE_ITEMS}, and one more "
                          f"per {BYTES_PER_ITEM} bytes): a corrupt or hostile file")
-    _check_shape(shape, what, 4 * most)
-    return _decode(text, what)
+    check_json(shape, what, 4 * most)
+    return decode_json(text, what)
 
 
 def _parse(raw, where):
     """``(header, tensors)`` of the safetensors bytes ``raw``, every field checked first."""
-    header = _header(raw, where)
+    header = read_header(raw, where)
     try:
         tensors = _safetensors().load(bytes(raw))
     except Exception as error:  # the checks above should leave nothing for the library to reject
         raise ValueError(f"{where} could not be read as safetensors: {error}") from None
     return header, tensors
-
-
-def _header(raw, where):
-    """The header of ``raw``, checked against the bytes actually present; it is measured
-    (depth, entries, arrays and objects) before it is parsed."""
-    size = len(raw)
-    if size < 8:
-        raise ValueError(f"{where} is not a safetensors file: {size} bytes, too short for "
-                         "the 8-byte header length (truncated or empty?)")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > _MAX_HEADER:
-        raise ValueError(f"{where} is not a safetensors file: its first 8 bytes give a header "
-                         f"length of {n} bytes, more than the {_MAX_HEADER}-byte limit "
-                         "(a file of another kind, e.g. a pickle, renamed?)")
-    if 8 + n > size:
-        raise ValueError(f"{where} is truncated or corrupt: its header claims {n} bytes but "
-                         f"only {size - 8} follow the length field")
-    what = f"{where} is not a safetensors file: its header"
-    shape = scan(memoryview(raw)[8:8 + n])
-    _check_shape(shape, what)
-    most = most_items(size)
-    if shape.items > most + 1:  # +1: the metadata
-        raise ValueError(f"{where}: the header lists {shape.items} tensors, more than the {most} "
-                         f"a file of {size} bytes may hold ({FREE_ITEMS}, and one more per "
-                         f"{BYTES_PER_ITEM} bytes): a corrupt or hostile file")
-    # a tensor's entry is an object with two arrays; the header and its metadata are objects
-    _check_shape(shape, what, 3 * shape.items + 2)
-    try:
-        text = raw[8:8 + n].decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{what} is not JSON ({type(error).__name__}: {error})") from None
-    header = _decode(text, what)
-    if not isinstance(header, dict):
-        raise ValueError(f"{where}: the safetensors header must be a JSON object")
-    meta = header.get("__metadata__")
-    if meta is not None and (not isinstance(meta, dict) or
-                             not all(isinstance(v, str) for v in meta.values())):
-        raise ValueError(f"{where}: __metadata__ must map strings to strings")
-    buffer = size - 8 - n
-    _check_spans([_span(name, info, buffer, size, where) for name, info in header.items()
-                  if name != "__metadata__"], buffer, where)
-    return header
-
-
-def _span(name, info, buffer, size, where):
-    """``(begin, end, name)`` of one tensor's bytes, its entry checked."""
-    if len(name) > MAX_NAME:
-        raise ValueError(f"{where}: a tensor name has {len(name)} characters, more than the "
-                         f"{MAX_NAME} a chainrule file may use ({_short(name)})")
-    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-        raise ValueError(f"{where}: tensor {name!r} must have exactly dtype, shape and "
-                         f"data_offsets, got {_short(info)}")
-    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if dtype not in _DTYPES:
-        raise ValueError(f"{where}: tensor {name!r} has unsupported dtype {_short(dtype)}; "
-                         f"supported: {', '.join(_DTYPES)}")
-    # each size is bounded by the file too: a dimension of 0 lets the others be anything
-    if not isinstance(shape, list) or len(shape) > MAX_NDIM or \
-            not all(_is_count(d) and d <= size for d in shape):
-        raise ValueError(f"{where}: tensor {name!r} has invalid shape {_short(shape)} (at most "
-                         f"{MAX_NDIM} sizes, each at most the file's {size} bytes)")
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)):
-        raise ValueError(f"{where}: tensor {name!r} has invalid data_offsets {_short(offsets)}")
-    begin, end = offsets
-    expected = int(np.prod(shape, dtype=object)) * np.dtype(_DTYPES[dtype]).itemsize
-    if end < begin or end - begin != expected:
-        raise ValueError(f"{where}: tensor {name!r} of dtype {dtype} and shape {shape} "
-                         f"needs {expected} bytes, but its data_offsets {offsets} span "
-                         f"{end - begin}")
-    if end > buffer:
-        raise ValueError(f"{where} is truncated or corrupt: tensor {name!r} ends at byte "
-                         f"{end} of the data, which holds only {buffer} bytes")
-    return begin, end, name
-
-
-def _check_spans(spans, buffer, where):
-    """ValueError unless the tensors' bytes tile the data exactly, without gap or overlap."""
-    spans.sort()
-    position = 0
-    for begin, end, name in spans:
-        if begin < position:
-            raise ValueError(f"{where} is corrupt: tensor {name!r} (bytes {begin}-{end}) "
-                             f"overlaps the tensor before it (which ends at {position})")
-        if begin > position:
-            raise ValueError(f"{where} is corrupt: {begin - position} unaccounted bytes "
-                             f"before tensor {name!r}")
-        position = end
-    if position != buffer:
-        raise ValueError(f"{where} is corrupt: the tensors cover {position} bytes of data, "
-                         f"but the file holds {buffer}")
-
-
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _rebuild(architecture, tensors, dtype, where, table):
@@ -491,7 +330,7 @@ def _rebuild(architecture, tensors, dtype, where, table):
         if not isinstance(entry, dict) or not isinstance(entry.get("class"), str) \
                 or not isinstance(entry.get("config"), dict):
             raise ValueError(f"{where}: architecture entry {i} must be "
-                             f"{{'class': name, 'config': {{...}}}}, got {_short(entry)}")
+                             f"{{'class': name, 'config': {{...}}}}, got {short(entry)}")
         name, config = entry["class"], entry["config"]
         cls = table.get(name)
         if cls is None:
@@ -542,7 +381,7 @@ def _unknown_layer(name, i, table, where):
     """The message for a layer class a file names that the loading program did not."""
     given = sorted(set(table) - set(LAYERS))
     example = name if name.isidentifier() and len(name) <= 40 else "MyLayer"
-    return (f"{where}: layer {i} is of class {_short(name)}, which is none of chainrule's layers "
+    return (f"{where}: layer {i} is of class {short(name)}, which is none of chainrule's layers "
             f"({', '.join(sorted(LAYERS))})" + (f" nor of those given ({', '.join(given)})"
                                                 if given else "") +
             f". Loading builds no other class: if your program defines {example}, pass it, "
@@ -557,4 +396,4 @@ def _construct(cls, config, i, where):
         return cls(**config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: layer {i} cannot be rebuilt as {cls.__name__}"
-                         f"(**{_short(config)}): {error}"[:400]) from None
+                         f"(**{short(config)}): {error}"[:400]) from None
