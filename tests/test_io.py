@@ -431,7 +431,7 @@ class Recorder(cr.Identity):
     """A layer a program might define, whose ``__init__`` acts on its argument (it opens
     a log). A file must not be able to construct it, with a path of the file's choosing."""
 
-    def __init__(self, log="recorder.log"):
+    def __init__(self, log):
         self.log = log
         open(log, "a").close()
 
@@ -501,7 +501,7 @@ def test_a_class_the_program_passes_is_built(tmp_path):
 @pytest.mark.parametrize("layers, error, words", [
     (Recorder, TypeError, r"layers must be a list of Layer classes, such as \[Swish\]"),
     ("Recorder", TypeError, r"layers must be a list of Layer classes"),
-    ([Recorder()], TypeError, r"layers\[0\] must be a Layer subclass \(the class, not an instance\)"),
+    ([cr.ReLU()], TypeError, r"layers\[0\] must be a Layer subclass \(the class, not an instance\)"),
     ([int], TypeError, r"layers\[0\] must be a Layer subclass"),
     ([cr.Layer], ValueError, r"layers\[0\] \(Layer\) has no forward of its own"),
     ([type("ReLU", (cr.Identity,), {"forward": lambda self, Z: Z})], ValueError,
