@@ -2,6 +2,7 @@
 import json
 import os
 import pickle
+import re
 import struct
 
 import numpy as np
@@ -197,7 +198,7 @@ def _chainrule_raw(arch, tensors, overrides=None):
 
 def test_unknown_layer_name_is_never_imported(tmp_path):
     arch = [{"class": "os.system", "config": {"command": "touch pwned"}}]
-    with pytest.raises(ValueError, match=r"class 'os.system', which is not defined here"):
+    with pytest.raises(ValueError, match=r"class 'os.system', which is none of chainrule's layers"):
         cr.load(_write(tmp_path, _chainrule_raw(arch, {})))
 
 
@@ -272,16 +273,19 @@ def test_nonfinite_weights(tmp_path):
         cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
 
 
-def test_a_layer_class_defined_here_round_trips_without_registering(tmp_path):
+def test_a_layer_class_the_program_names_round_trips(tmp_path):
     class Doubler(cr.Identity):
         def forward(self, Z):
             return 2 * Z
     net = cr.Sequential([cr.Dense(2, 2, seed=0), Doubler()])
     net.save(tmp_path / "m.safetensors")
     X = np.ones((1, 2))
-    loaded = cr.load(tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors", layers=[Doubler])
     assert type(loaded.layers[1]) is Doubler
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    with pytest.raises(ValueError, match=r"class 'Doubler', which is none of chainrule's layers"
+                                         r".*cr.load\(path, layers=\[Doubler\]\)"):
+        cr.load(tmp_path / "m.safetensors")      # defined here, but not named: not built
 
 
 def test_a_user_class_named_like_one_of_chainrules_is_refused_before_writing(tmp_path):
@@ -292,18 +296,15 @@ def test_a_user_class_named_like_one_of_chainrules_is_refused_before_writing(tmp
     assert os.listdir(tmp_path) == []
 
 
-def test_a_file_naming_a_class_no_longer_defined_is_refused(tmp_path):
-    import gc
-
-    class Ephemeral(cr.Identity):
-        def forward(self, Z):
-            return Z
-    path = tmp_path / "m.safetensors"
-    cr.Sequential([cr.Dense(2, 2), Ephemeral()]).save(path)
-    del Ephemeral
-    gc.collect()        # the class is gone from this process: its name means nothing now
-    with pytest.raises(ValueError, match=r"class 'Ephemeral', which is not defined here"):
-        cr.load(path)
+def test_two_classes_of_one_name_in_a_network_are_refused_before_writing(tmp_path):
+    def make():
+        class Twin(cr.Identity):
+            def forward(self, Z):
+                return Z
+        return Twin
+    with pytest.raises(ValueError, match=r"loads as another class of that name"):
+        cr.Sequential([cr.Dense(2, 2), make()(), make()()]).save(tmp_path / "m.safetensors")
+    assert os.listdir(tmp_path) == []
 
 
 # -- loading costs what the file holds (issue 15) ------------------------------------
@@ -422,3 +423,332 @@ def test_every_single_bit_flip_is_detected_or_changes_nothing(tmp_path):
         for key in extras:
             np.testing.assert_array_equal(extras2[key], extras[key])
     assert detected >= 190  # almost every bit matters; a few (e.g. in header padding) may not
+
+
+# -- a model file runs no code and costs what it holds (issue 22) -----------------------
+
+class Recorder(cr.Identity):
+    """A layer a program might define, whose ``__init__`` acts on its argument (it opens
+    a log). A file must not be able to construct it, with a path of the file's choosing."""
+
+    def __init__(self, log):
+        self.log = log
+        open(log, "a").close()
+
+    def forward(self, Z):
+        return Z
+
+    def config(self):
+        return {"log": self.log}
+
+
+def _entry_points():
+    """Every way chainrule reads a model file, each as ``call(path)``; a CLI call returns
+    its exit status and stderr, the others return or raise."""
+    import contextlib
+    import io as stdio
+
+    from chainrule import cli
+
+    def command(*argv):
+        def call(path):
+            err = stdio.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(stdio.StringIO()):
+                status = cli.main([argv[0], str(path), *argv[1:]])
+            if status != 0:
+                raise ValueError(err.getvalue())
+        return call
+
+    def resume(path):
+        net = cr.Sequential([cr.Dense(2, 2, seed=0)])
+        net.fit(np.ones((4, 2)), np.ones((4, 2)), loss=cr.MSE(), optimizer=cr.SGD(lr=0.1),
+                epochs=2, verbose=0, resume_from=path)
+
+    def estimator(path):
+        from chainrule.sklearn import load
+        load(path)
+    return {"load": cr.load, "load_with_extras": crio.load_with_extras, "resume": resume,
+            "sklearn.load": estimator, "cli info": command("info"),
+            "cli predict": command("predict", "absent.csv")}
+
+
+@pytest.mark.parametrize("entry", list(_entry_points()))
+def test_a_file_naming_a_class_the_program_defines_does_not_construct_it(tmp_path, entry):
+    """Issue 22, finding 6: loading constructed any Layer subclass defined in the process,
+    with keyword arguments chosen by the file, through every entry point."""
+    pytest.importorskip("sklearn")
+    marker = tmp_path / "written-by-the-file"
+    arch = [{"class": "Dense", "config": {"n_in": 2, "n_out": 2}},
+            {"class": "Recorder", "config": {"log": str(marker)}}]
+    tensors = {"layers.0.W": np.ones((2, 2), np.float32), "layers.0.b": np.zeros(2, np.float32)}
+    path = _write(tmp_path, _chainrule_raw(arch, tensors))
+    with pytest.raises(ValueError) as info:
+        _entry_points()[entry](path)
+    assert not marker.exists(), "the file had Recorder's __init__ run, with its own path"
+    assert re.search(r"layer 1 is of class 'Recorder', which is none of chainrule's layers"
+                     r".*layers=\[Recorder\]", str(info.value)), info.value
+
+
+def test_a_class_the_program_passes_is_built(tmp_path):
+    path = tmp_path / "m.safetensors"
+    log = tmp_path / "log"
+    cr.Sequential([cr.Dense(2, 2, seed=0), Recorder(str(log))]).save(path)
+    log.unlink()
+    net, _, _ = crio.load_with_extras(path, layers=[Recorder])
+    assert type(net[1]) is Recorder and log.exists()    # the program chose this class
+
+
+@pytest.mark.parametrize("layers, error, words", [
+    (Recorder, TypeError, r"layers must be a list of Layer classes, such as \[Swish\]"),
+    ("Recorder", TypeError, r"layers must be a list of Layer classes"),
+    ([cr.ReLU()], TypeError, r"layers\[0\] must be a Layer subclass \(the class, not an instance\)"),
+    ([int], TypeError, r"layers\[0\] must be a Layer subclass"),
+    ([cr.Layer], ValueError, r"layers\[0\] \(Layer\) has no forward of its own"),
+    ([type("ReLU", (cr.Identity,), {"forward": lambda self, Z: Z})], ValueError,
+     r"layers\[0\] is .*ReLU, named like chainrule's own ReLU: .* a name of its own"),
+], ids=["a class", "a string", "an instance", "not a layer", "no forward", "chainrule's name"])
+def test_layers_must_be_layer_classes_of_names_of_their_own(tmp_path, layers, error, words):
+    path = tmp_path / "m.safetensors"
+    cr.Sequential([cr.Dense(2, 2)]).save(path)
+    with pytest.raises(error, match=words):
+        cr.load(path, layers=layers)
+    assert cr.load(path, layers=[cr.Dense]).n_in == 2   # chainrule's own may be passed too
+
+
+def test_chainrule_layers_are_listed_not_discovered():
+    """names.LAYERS is written out; this checks it holds every layer class nn defines (the
+    test may search; the loader does not)."""
+    import inspect
+
+    from chainrule import names, nn
+    defined = {cls for module in (nn.layers, nn.activations, nn.normalization, nn.dropout)
+               for _, cls in inspect.getmembers(module, inspect.isclass)
+               if issubclass(cls, cr.Layer) and cls.__module__ == module.__name__
+               and cls.forward is not cr.Layer.forward}
+    assert set(names.LAYERS.values()) == defined
+    assert all(names.LAYERS[cls.__name__] is cls for cls in defined)
+
+
+def test_a_file_naming_more_layers_than_its_size_pays_for_is_refused_before_building(tmp_path):
+    """Issue 22, finding 5: 4.9 MB naming 140,000 ReLU layers made load's peak memory 18
+    times the file (23 under tracemalloc). The count is checked on the scanned text,
+    before the architecture is parsed or a layer built."""
+    arch = [{"class": "ReLU", "config": {}}] * 140_000
+    path = _write(tmp_path, _chainrule_raw(arch, {}))
+    size = path.stat().st_size
+    error, peak = _peak_bytes(lambda: cr.load(path))
+    assert isinstance(error, ValueError), error
+    assert (f"the architecture lists 140000 layers, more than the {crio.most_items(size)} a "
+            f"file of {size} bytes may hold") in str(error)
+    assert peak < 5 * size       # the file, its text, the metadata string and scratch
+
+
+def test_a_header_listing_more_tensors_than_its_size_pays_for_is_refused(tmp_path):
+    n = 40_000   # 2.2 MB of empty tensors: each costs load about 1 KB to build
+    header = {f"t{i}": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]} for i in range(n)}
+    path = _write(tmp_path, _raw(header))
+    size = path.stat().st_size
+    with pytest.raises(ValueError, match=f"the header lists {n} tensors, more than the "
+                                         f"{crio.most_items(size)} a file of {size} bytes"):
+        cr.load(path)
+
+
+@pytest.mark.parametrize("where", ["header", "user"])
+def test_json_holding_more_arrays_than_its_size_pays_for_is_refused(tmp_path, where):
+    many = "[" + ",".join(["[]"] * 30_000) + "]"   # 90 KB, 30 001 lists
+    if where == "header":
+        raw = _raw({"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}})
+        text = raw[8:].decode().replace("[0]", many, 1).encode()
+        raw = struct.pack("<Q", len(text)) + text
+    else:
+        raw = _chainrule_raw([{"class": "ReLU", "config": {}}], {}, {"user": many})
+    with pytest.raises(ValueError, match=r"holds 3000\d JSON arrays and objects, more than the"):
+        cr.load(_write(tmp_path, raw))
+
+
+@pytest.mark.parametrize("shape, words", [
+    ([1] * 33, "invalid shape"), ([0, 10**12], "invalid shape"),
+])
+def test_tensor_shapes_are_bounded_by_the_file(tmp_path, shape, words):
+    header = {"a": {"dtype": "U8", "shape": shape, "data_offsets": [0, int(np.prod(shape))]}}
+    with pytest.raises(ValueError, match=words + r".*at most 32 sizes, each at most the file's"):
+        cr.load(_write(tmp_path, _raw(header, b"\0" * int(np.prod(shape)))))
+
+
+def test_a_tensor_name_longer_than_max_name_is_refused_and_never_written(tmp_path):
+    header = {"x" * 100_000: {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}
+    with pytest.raises(ValueError, match=r"a tensor name has 100000 characters, more than the "
+                                         r"512") as info:
+        cr.load(_write(tmp_path, _raw(header, b"\0")))
+    assert len(str(info.value)) < 400                      # the name is not echoed whole
+    with pytest.raises(ValueError, match=r"a name of at most 506 characters, got 1 and 600"):
+        cr.Sequential([cr.ReLU()]).save(tmp_path / "m.safetensors",
+                                        extra_tensors={"k" * 600: np.zeros(1)})
+
+
+def test_save_refuses_a_file_load_would_refuse_and_keeps_the_old_one(tmp_path):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    net = cr.Sequential([cr.ReLU() for _ in range(3000)])   # 3000 layers in ~100 KB
+    with pytest.raises(ValueError, match=r"load would refuse this file, so it was not written: "
+                                         r".*the architecture lists 3000 layers"):
+        net.save(path)
+    assert path.read_bytes() == b"old"
+
+
+def test_a_deep_network_with_its_weights_loads(tmp_path):
+    layers = [layer for i in range(1000) for layer in (cr.Dense(8, 8, seed=i), cr.ReLU())]
+    net = cr.Sequential(layers)
+    net.save(tmp_path / "deep.safetensors")
+    assert len(cr.load(tmp_path / "deep.safetensors").layers) == 2000
+
+
+_HANG = r'''
+import contextlib, io, json, struct, sys
+import numpy as np
+import chainrule as cr
+from chainrule import cli
+from safetensors.numpy import save
+folder, n = sys.argv[1], int(sys.argv[2])
+quotes = '"' + '\\"' * n          # a string of escaped quotes that never closes
+meta = {"format": "chainrule", "format_version": "1", "dtype": "float32", "user": "{}",
+        "architecture": json.dumps([{"class": "ReLU", "config": {}}])}
+text = ('{"x": ' + quotes).encode()
+files = {"header": struct.pack("<Q", len(text)) + text}
+for key in ("architecture", "user"):
+    files[key] = save({}, metadata={**meta, key: quotes})
+
+def command(*argv):
+    def call(path):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            if cli.main([argv[0], path, *argv[1:]]) != 0:
+                raise ValueError(err.getvalue())
+    return call
+
+def resume(path):
+    cr.Sequential([cr.ReLU()]).fit(np.ones((2, 1)), np.ones((2, 1)), loss=cr.MSE(),
+                                   optimizer=cr.SGD(lr=0.1), verbose=0, resume_from=path)
+
+def estimator(path):
+    from chainrule.sklearn import load
+    load(path)
+
+calls = {"load": cr.load, "load_with_extras": cr.load_with_extras, "resume": resume,
+         "sklearn.load": estimator, "cli info": command("info"),
+         "cli predict": command("predict", "absent.csv")}
+for where, raw in files.items():
+    path = f"{folder}/{where}.safetensors"
+    with open(path, "wb") as f:
+        f.write(raw)
+    for name, call in calls.items():
+        try:
+            call(path)
+            print(where, "|", name, "| loaded")
+        except ValueError as error:
+            print(where, "|", name, "| ValueError:", " ".join(str(error).split())[-160:])
+'''
+
+
+@pytest.mark.slow
+def test_an_unclosed_string_of_escaped_quotes_is_refused_in_linear_time(tmp_path):
+    """Issue 22, finding 4: ``"`` and then 500 000 copies of ``\\"`` (1 MB, never closed).
+    The old depth check stripped strings with a regex that restarted at every quote:
+    time grew with the square of the size (80 KB: 21 s; 1 MB: about an hour), in the
+    header and in each metadata entry, through every entry point. Here each of the 18
+    loads runs in a subprocess under a timeout of 300 s. That is no timing assertion:
+    the scan takes milliseconds per megabyte and the old check an hour per file, so
+    no machine, however loaded, lands between (a test that counted the scanner's
+    steps would count only the new code's own loop, not what NumPy does inside it)."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("pandas")
+    import pathlib
+    import subprocess
+    import sys
+    src = pathlib.Path(cr.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", _HANG, str(tmp_path), "500000"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 18, done.stdout
+    for line in lines:
+        assert "| ValueError:" in line and "not valid JSON (Unterminated string" in line, line
+
+
+# -- files written before the loader was hardened still load (issue 22) -----------------
+
+DATA = os.path.join(os.path.dirname(__file__), "data")   # written by data/make_model_files.py
+
+
+class Cube(cr.nn.Activation):
+    """The user's layer of data/user-layer-0.1.0.safetensors (as make_model_files.py has it)."""
+
+    def forward(self, Z):
+        self.Z = Z
+        return Z ** 3
+
+    def backward(self, dA):
+        return 3 * dA * self._cached("Z") ** 2
+
+
+def test_a_file_with_each_of_chainrules_layers_written_by_0_1_0_loads():
+    net, meta, extras = crio.load_with_extras(os.path.join(DATA, "model-0.1.0.safetensors"))
+    assert meta == {"labels": ["a", "b", "c"]}
+    assert {type(layer) for layer in net.layers} == set(cr.names.LAYERS.values())
+    assert net.dtype == np.float64 and net[6].alpha == 0.2 and net[8].alpha == 0.5
+    # float64 through 23 layers, on whichever CPU: the last bits may differ, no more
+    np.testing.assert_allclose(net.predict(extras["X"]), extras["expected"], rtol=1e-9, atol=1e-12)
+
+
+def test_a_file_with_a_users_layer_written_by_0_1_0_loads_when_the_class_is_named():
+    path = os.path.join(DATA, "user-layer-0.1.0.safetensors")
+    net, _, extras = crio.load_with_extras(path, layers=[Cube])
+    assert type(net[1]) is Cube
+    np.testing.assert_allclose(net.predict(extras["X"]), extras["expected"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"layers=\[Cube\]"):
+        cr.load(path)
+
+
+def test_a_checkpoint_written_by_0_1_0_resumes(tmp_path):
+    import shutil
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 1))
+
+    def run(**resume):
+        net = cr.Sequential([cr.Dense(3, 4, seed=0, dtype=np.float64), cr.Tanh(),
+                             cr.Dense(4, 1, seed=1, dtype=np.float64)], dtype=np.float64)
+        history = net.fit(X, y, loss=cr.MSE(), optimizer=cr.Adam(lr=0.01), epochs=4, batch_size=8,
+                          seed=5, validation_split=0.25, verbose=0,
+                          callbacks=[cr.EarlyStopping(patience=10),
+                                     cr.ModelCheckpoint(tmp_path / "ck.safetensors")], **resume)
+        return net, history
+    shutil.copy(os.path.join(DATA, "checkpoint-0.1.0.safetensors"), tmp_path / "old.safetensors")
+    resumed, history = run(resume_from=tmp_path / "old.safetensors")
+    whole, whole_history = run()
+    assert len(history["loss"]) == 4
+    # epochs 1-2 ran on the CPU that wrote the file: equal to a run here up to rounding
+    np.testing.assert_allclose(resumed.flat_params, whole.flat_params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(history["val_loss"], whole_history["val_loss"], rtol=1e-10)
+
+
+def test_estimator_and_command_line_files_written_by_0_1_0_load(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pd = pytest.importorskip("pandas")
+    from chainrule import cli
+    from chainrule.sklearn import load
+    est = load(os.path.join(DATA, "estimator-0.1.0.safetensors"))
+    extras = crio.load_with_extras(os.path.join(DATA, "estimator-0.1.0.safetensors"))[2]
+    assert list(est.classes_) == ["no", "yes"]
+    np.testing.assert_allclose(est.predict_proba(extras["X"]), extras["expected"], rtol=1e-5,
+                               atol=1e-6)
+    model = os.path.join(DATA, "cli-0.1.0.safetensors")
+    assert cli.main(["info", model]) == 0
+    assert "MLPClassifier" in capsys.readouterr().out
+    out = tmp_path / "predictions.csv"
+    assert cli.main(["predict", model, os.path.join(DATA, "table-0.1.0.csv"), "--proba",
+                     "--out", str(out)]) == 0
+    then, now = pd.read_csv(os.path.join(DATA, "cli-predictions-0.1.0.csv")), pd.read_csv(out)
+    assert list(now["prediction"]) == list(then["prediction"])
+    np.testing.assert_allclose(now[["proba_big", "proba_small"]], then[["proba_big", "proba_small"]],
+                               rtol=1e-4, atol=2e-6)          # printed to 6 significant digits

@@ -83,7 +83,9 @@ def test_activation_names_resolve_as_model_files_do():
             return Z ** 3
     assert first is not Cube
     assert type(cr.mlp([2, 3, 1], hidden="cube")[1]) is Cube
-    assert names.layer_class("Cube") is Cube
+    # a model file's names are not looked up among the classes defined: only those passed
+    assert names.layer_class("Cube") is None
+    assert names.layer_class("Cube", layers=[Cube]) is Cube
 
 
 def test_mlp_rejects_bad_settings():

@@ -3,8 +3,9 @@
 The page's code blocks run first, as a reader would run them (extracted from the
 markdown, so the page cannot drift from what is tested); the tests then take the
 ``Swish`` and ``Scale`` classes the page defined and check each thing it says:
-training in a Sequential, the ledger, the gradient check, save/load, ``mlp()`` by
-name, the output-range check, and parameters living in the network's flat buffers.
+training in a Sequential, the ledger, the gradient check, save/load (with the class
+named by the loading program), ``mlp()`` by name, the output-range check, and
+parameters living in the network's flat buffers.
 """
 import os
 
@@ -95,13 +96,36 @@ def test_swish_passes_the_gradient_check(Swish, rng, before):
     assert report.max_relative_error < 1e-7, str(report)
 
 
-def test_swish_round_trips_through_a_model_file(Swish, rng, tmp_path):
+def test_swish_round_trips_through_a_model_file_when_the_program_names_it(Swish, rng, tmp_path):
     X, _ = _xor_of_signs(rng)
     net = cr.Sequential([cr.Dense(2, 5, seed=0), Swish(), cr.Dense(5, 1, seed=1)])
-    net.save(tmp_path / "swish.safetensors")
-    loaded = cr.load(tmp_path / "swish.safetensors")
-    assert type(loaded[1]) is Swish
-    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    path = tmp_path / "swish.safetensors"
+    net.save(path)
+    for load in (lambda: cr.load(path, layers=[Swish]),
+                 lambda: cr.load_with_extras(path, layers=[Swish])[0]):
+        loaded = load()
+        assert type(loaded[1]) is Swish
+        np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    # defined, but not named by the program that loads: the page says it is refused, and how
+    with pytest.raises(ValueError, match=r"layer 1 is of class 'Swish', which is none of "
+                                         r"chainrule's layers \(BatchNorm, Dense, .*\)\. .*"
+                                         r"cr\.load\(path, layers=\[Swish\]\)"):
+        cr.load(path)
+
+
+def test_a_network_with_swish_resumes_from_its_checkpoint_with_nothing_more_said(
+        Swish, rng, tmp_path):
+    X, y = _xor_of_signs(rng, n=16)
+
+    def run(epochs, **resume):
+        net = cr.Sequential([cr.Dense(2, 4, seed=0), Swish(), cr.Dense(4, 1, seed=1)])
+        net.fit(X, y, loss=cr.MSE(), optimizer=cr.Adam(lr=0.01), epochs=epochs, batch_size=4,
+                seed=3, verbose=0, callbacks=[cr.ModelCheckpoint(tmp_path / "ck.safetensors")],
+                **resume)
+        return net
+    run(2)
+    resumed = run(4, resume_from=tmp_path / "ck.safetensors")
+    np.testing.assert_array_equal(resumed.flat_params, run(4).flat_params)
 
 
 def test_mlp_finds_swish_by_name(Swish):
@@ -160,7 +184,7 @@ def test_scale_round_trips_through_a_model_file(Scale, rng, tmp_path):
     net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.1), epochs=5, batch_size=None,
             verbose=0)
     net.save(tmp_path / "scale.safetensors")
-    loaded = cr.load(tmp_path / "scale.safetensors")
+    loaded = cr.load(tmp_path / "scale.safetensors", layers=[Scale])
     assert type(loaded[0]) is Scale and loaded[0].n_in == 2
     np.testing.assert_array_equal(loaded[0].s, net[0].s)
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))

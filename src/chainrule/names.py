@@ -11,7 +11,9 @@ import copy
 from .nn import activations as act
 from .optim import optimizers
 from .nn import losses
-from .nn.layers import Layer
+from .nn.dropout import Dropout
+from .nn.layers import Dense, Layer
+from .nn.normalization import BatchNorm, LayerNorm
 
 #: Other names for activations, besides each class's own name ("relu", "leaky_relu").
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}
@@ -36,8 +38,8 @@ def lookup(table, name, what):
 def layer_classes(base=Layer):
     """Every subclass of ``base`` defined in this process with a ``forward`` of its own
     (chainrule's and any a program defined; abstract bases are left out), nearest first,
-    siblings in the order they were defined. Nothing is imported: a class is found once
-    the program has defined it, so a new layer needs no registering."""
+    siblings in the order they were defined. What ``mlp()`` searches for an activation
+    the program names; a model file is never read with it (see :data:`LAYERS`)."""
     found, todo = [], [base]
     while todo:
         cls = todo.pop(0)
@@ -48,17 +50,57 @@ def layer_classes(base=Layer):
 
 
 def _preferred(classes):
-    """Of several classes answering to one name: chainrule's own (so a file's "Dense" is
-    always ``chainrule.Dense``, and ``"relu"`` chainrule's ReLU), else the one found last,
-    the newest (a class redefined in a notebook)."""
+    """Of several classes answering to one name: chainrule's own (so ``"relu"`` is always
+    chainrule's ReLU), else the one found last, the newest (a class redefined in a notebook)."""
     own = [cls for cls in classes if cls.__module__.startswith("chainrule.")]
     return (own or classes)[-1]
 
 
-def layer_class(name):
-    """The Layer subclass called ``name`` (see :func:`layer_classes`), or None."""
-    found = [cls for cls in layer_classes() if cls.__name__ == name]
-    return _preferred(found) if found else None
+#: chainrule's own layers by class name: what a model file's layer names mean. Listed
+#: here, never discovered: a file builds these, and the classes the program loading it
+#: names (``load(path, layers=[Swish])``), nothing else defined in the process.
+LAYERS = {cls.__name__: cls for cls in (
+    Dense, Dropout, BatchNorm, LayerNorm, act.Identity, act.Exp, act.Sigmoid, act.Tanh,
+    act.ReLU, act.LeakyReLU, act.ELU, act.GELU, act.Softplus, act.Softmax)}
+
+
+def layer_table(layers=(), argument="layers"):
+    """``{name: class}``: chainrule's own layers (:data:`LAYERS`) and those in ``layers``.
+
+    Parameters
+    ----------
+    layers : list of Layer subclasses
+        The program's own layer classes, e.g. ``[Swish]``.
+    argument : str
+        What to call ``layers`` in an error.
+
+    Raises TypeError for anything but Layer subclasses, and ValueError for a class
+    without a ``forward`` of its own, one named like one of chainrule's (a file naming
+    ``"Dense"`` means chainrule's Dense), or two different classes of one name.
+    """
+    if isinstance(layers, (str, type)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"{argument} must be a list of Layer classes, such as [Swish], "
+                        f"got {layers!r}")
+    table = dict(LAYERS)
+    for i, cls in enumerate(layers):
+        if not (isinstance(cls, type) and issubclass(cls, Layer)):
+            raise TypeError(f"{argument}[{i}] must be a Layer subclass (the class, not an "
+                            f"instance), got {cls!r}")
+        name, known = cls.__name__, table.get(cls.__name__)
+        if cls.forward is Layer.forward:
+            raise ValueError(f"{argument}[{i}] ({cls.__qualname__}) has no forward of its own")
+        if known is not None and known is not cls:
+            whose = "chainrule's own" if name in LAYERS else f"{known.__module__}.{known.__qualname__}"
+            raise ValueError(f"{argument}[{i}] is {cls.__module__}.{cls.__qualname__}, named like "
+                             f"{whose} {name}: a file names a layer by its class name alone, so "
+                             "give the class a name of its own")
+        table[name] = cls
+    return table
+
+
+def layer_class(name, layers=()):
+    """The class a model file's layer name ``name`` means (see :func:`layer_table`), or None."""
+    return layer_table(layers).get(name)
 
 
 def activations():
@@ -66,8 +108,8 @@ def activations():
     a user defined) under its class name in lower case (``"leakyrelu"``), plus ``ALIASES``.
 
     Looked up when asked, so a new activation class needs no registering. Where
-    classes share a name, the same one wins as when a model file names it
-    (:func:`layer_class`)."""
+    classes share a name, chainrule's own wins, else the newest. (These are names the
+    program gives; a model file's names are read with :func:`layer_table` instead.)"""
     named = {}
     for cls in layer_classes(act.Activation):
         if not cls.__name__.startswith("_"):

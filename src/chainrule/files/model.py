@@ -15,51 +15,47 @@ of the tensors. chainrule puts its own description in the header's
                       every tensor's name, dtype, shape and bytes (see :func:`checksum`)
 
 Tensors are named ``layers.{i}.{name}`` (``layers.0.W``), and extra tensors
-``extra.{name}``. Loading never unpickles, never evaluates and never imports
-anything named in the file: a layer class is found by its name among the
-Layer subclasses already defined in the running process (chainrule's own, and
-any the program defined: see :func:`chainrule.names.layer_class`), and every
-field is checked before it is used. A file that is truncated, inconsistent or
-not a chainrule file at all raises ValueError saying what is wrong.
+``extra.{name}``.
 
-Loading costs what the file holds: JSON is parsed only up to ``MAX_DEPTH``
-levels of nesting, and no layer is built whose sizes multiply to more numbers
-than the file stores, so a small file cannot make ``load`` allocate much more
-than its own size. The checksum catches accidental corruption (a flipped bit,
-a bad disk); it is not a signature: anyone who can write the file can write a
-matching checksum. Files written before the checksum existed load without one.
+A model file is data: loading runs no code the file chooses. It never
+unpickles, evaluates or imports anything, and the layer classes it builds are
+chainrule's own (:data:`chainrule.names.LAYERS`) and those the loading program
+names, ``load(path, layers=[Swish])``; a class the program merely defined is
+not enough (a checksum is not a signature: anyone who can write the file can
+write a matching one). Every field is checked before it is used, and a file
+that is truncated, inconsistent or not a chainrule file at all raises
+ValueError saying what is wrong.
+
+Loading costs what the file holds. Each JSON text is measured by a linear
+scan (:func:`chainrule.jsonscan.scan`) before it is parsed: at most
+``MAX_DEPTH`` levels of nesting, and as many layers, tensors and JSON arrays or
+objects as the file's size pays for (:func:`chainrule.header.most_items`); a
+tensor has at most ``MAX_NDIM`` dimensions, a name at most ``MAX_NAME``
+characters (the header's checks are :mod:`chainrule.header`); and no layer is
+built whose sizes multiply to more numbers than the file stores. So a small
+file cannot make ``load`` take much more time or memory than its own size.
+The checksum catches accidental corruption (a flipped bit, a bad disk). Files
+written before the checksum existed load without one.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import re
-import struct
 import tempfile
 
 import numpy as np
 
 from .._version import __version__
-from ..names import layer_class  # the class a file's layer name means
+from ..names import LAYERS, layer_table  # the classes a file's layer names may mean
 from ..network.sequential import Sequential
-from ..nn.layers import Dense
+from ..nn.layers import Dense, Layer
+from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
+                     check_json, decode_json, most_items, read_header, short)
+from .jsonscan import scan
 
 FORMAT = "chainrule"
 FORMAT_VERSION = 1
-
-#: The safetensors dtype names chainrule reads, and the numpy dtypes they map to.
-_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64,
-           "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
-           "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64,
-           "BOOL": np.bool_}
-#: safetensors' own limit on the JSON header, so a hostile length cannot make us allocate.
-_MAX_HEADER = 100_000_000
-#: The deepest JSON nesting a file may hold. Python's json parser recurses once
-#: per level (RecursionError near 1000); chainrule's own entries nest about 5 deep.
-MAX_DEPTH = 100
-
-
 
 def _safetensors():
     try:
@@ -70,38 +66,10 @@ def _safetensors():
     return st
 
 
-#: A JSON string literal (escapes included), removed before brackets are counted.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
 def json_depth(text):
-    """How deeply the JSON ``text`` nests (``1`` for ``[1]``, ``2`` for ``{"a": [1]}``).
-
-    Counted without parsing, in time and memory linear in ``len(text)``, so a
-    hostile text is measured before the recursive parser sees it: string
-    literals are dropped, and the running sum of +1 per ``[``/``{`` and -1 per
-    ``]``/``}`` is the depth at each bracket.
-    """
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets.encode("ascii"), np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int32)
-    return int(np.cumsum(steps, dtype=np.int64).max())
-
-
-def loads_json(text, what):
-    """``json.loads(text)``, or ValueError naming ``what`` if it is not JSON or nests
-    deeper than :data:`MAX_DEPTH` (which would exhaust Python's recursion limit)."""
-    depth = json_depth(text)
-    if depth > MAX_DEPTH:
-        raise ValueError(f"{what} nests {depth} levels deep, more than the {MAX_DEPTH} "
-                         "a chainrule file may hold (a corrupt or hostile file)")
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{what} is not valid JSON ({error})"[:400]) from None
+    """How deeply the JSON ``text`` nests (``1`` for ``[1]``, ``2`` for ``{"a": [1]}``),
+    counted in time linear in its length (:func:`chainrule.jsonscan.scan`)."""
+    return scan(text).depth
 
 
 def checksum(meta, tensors):
@@ -181,8 +149,12 @@ def save(net, path, metadata=None, extra_tensors=None):
             raise TypeError(f"extra_tensors keys must be strings, got {key!r}")
         array = np.asarray(value)
         if array.dtype.kind not in "biuf" or array.dtype.name not in \
-                {np.dtype(t).name for t in _DTYPES.values()}:
+                {np.dtype(t).name for t in DTYPES.values()}:
             raise TypeError(f"extra_tensors[{key!r}] must be a numeric array, got dtype {array.dtype}")
+        if array.ndim > MAX_NDIM or len("extra." + key) > MAX_NAME:
+            raise ValueError(f"extra_tensors[{key[:80]!r}] must have at most {MAX_NDIM} dimensions "
+                             f"and a name of at most {MAX_NAME - 6} characters, got "
+                             f"{array.ndim} and {len(key)}")
         tensors[f"extra.{key}"] = np.ascontiguousarray(array)
     try:
         user = json.dumps(metadata if metadata is not None else {})
@@ -199,23 +171,31 @@ def save(net, path, metadata=None, extra_tensors=None):
         raise ValueError(f"metadata must nest at most {MAX_DEPTH} levels deep, got {depth}")
     header["checksum"] = checksum(header, tensors)
     data = _safetensors().save(tensors, metadata=header)
+    try:  # load's checks of counts and sizes, on these bytes, before the old file is replaced
+        _metadata(read_header(data, os.fspath(path)), os.fspath(path), len(data))
+    except ValueError as error:
+        raise ValueError(f"load would refuse this file, so it was not written: {error}") from None
     write_atomic(path, data)
 
 
 def check_saveable(net):
-    """ValueError unless :func:`load` would rebuild every layer of ``net`` with its own
-    class: a user's class named like one of chainrule's, or redefined since, would not."""
+    """ValueError unless :func:`load` can rebuild every layer of ``net`` with its own class
+    (given ``layers=`` the program's classes): a file names a layer by its class name
+    alone, so a class named like one of chainrule's, or two classes of one name, cannot be."""
+    named = {}
     for i, layer in enumerate(net.layers):
         cls = type(layer)
-        found = layer_class(cls.__name__)
-        if found is None:
+        known = LAYERS.get(cls.__name__, named.get(cls.__name__, cls))
+        if cls.forward is Layer.forward:
             raise ValueError(f"layer {i} ({layer!r}) has no forward of its own")
-        if found is not cls:
-            where = ("chainrule's own" if found.__module__.startswith("chainrule.") else
-                     f"the one defined later in {found.__module__}")
+        if known is not cls:
+            whose = ("chainrule's own" if cls.__name__ in LAYERS else
+                     f"another class of that name, {known.__module__}.{known.__qualname__}, "
+                     "which this network also holds")
             raise ValueError(f"layer {i} ({layer!r}) is of class {cls.__module__}."
                              f"{cls.__qualname__}, but a file naming {cls.__name__!r} loads as "
-                             f"{where}: give the class a name of its own")
+                             f"{whose}: give the class a name of its own")
+        named[cls.__name__] = cls
 
 
 def write_atomic(path, data):
@@ -254,17 +234,26 @@ def write_atomic(path, data):
 
 # -- reading -------------------------------------------------------------------
 
-def load(path):
-    """The network stored in ``path`` by :func:`save` (or ``net.save``)."""
-    return load_with_extras(path)[0]
+def load(path, *, layers=()):
+    """The network stored in ``path`` by :func:`save` (or ``net.save``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    layers : list of Layer subclasses, optional
+        The program's own layer classes the file may use, e.g. ``[Swish]``. A file
+        builds only chainrule's layers and these: never a class found by its name.
+    """
+    return load_with_extras(path, layers=layers)[0]
 
 
-def load_with_extras(path):
+def load_with_extras(path, *, layers=()):
     """``(net, metadata, extra_tensors)`` from a file written by :func:`save`.
 
-    Raises ValueError naming the problem for anything that is not a complete,
-    consistent chainrule model file.
+    ``layers`` is as for :func:`load`. Raises ValueError naming the problem for
+    anything that is not a complete, consistent chainrule model file.
     """
+    table = layer_table(layers)
     with open(path, "rb") as f:
         raw = f.read()
     where = os.fspath(path)
@@ -272,6 +261,15 @@ def load_with_extras(path):
     meta = header.get("__metadata__")
     if isinstance(meta, dict):
         _verify(meta, tensors, where)
+    architecture, user, dtype = _metadata(header, where, len(raw))
+    net = _rebuild(architecture, tensors, dtype, where, table)
+    extras = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
+    return net, user, extras
+
+
+def _metadata(header, where, size):
+    """``(architecture, user metadata, dtype)`` from a parsed header, each checked."""
+    meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{where} is a safetensors file but not a chainrule model "
                          "(its metadata has no format='chainrule')")
@@ -286,88 +284,32 @@ def load_with_extras(path):
                          f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade it")
     dtype = meta.get("dtype")
     if dtype not in ("float16", "float32", "float64"):
-        raise ValueError(f"{where}: dtype {dtype!r} is not a floating-point type chainrule uses")
-    architecture = _json(meta, "architecture", where)
-    user = _json(meta, "user", where)
+        raise ValueError(f"{where}: dtype {short(dtype)} is not a floating-point type chainrule uses")
+    architecture = _json(meta, "architecture", where, size)
+    user = _json(meta, "user", where, size)
     if not isinstance(user, dict):
         raise ValueError(f"{where}: user metadata must be a JSON object, got {type(user).__name__}")
-    net = _rebuild(architecture, tensors, np.dtype(dtype), where)
-    extras = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
-    return net, user, extras
+    return architecture, user, np.dtype(dtype)
 
 
-def _json(meta, key, where):
+def _json(meta, key, where, size):
+    """A metadata entry's JSON, measured before it is parsed: its arrays and objects, and
+    for the architecture its layers, within what a file of ``size`` bytes may hold."""
     text = meta.get(key)
     if not isinstance(text, str):
         raise ValueError(f"{where}: the metadata has no {key!r} entry")
-    return loads_json(text, f"{where}: the {key!r} metadata")
+    what, shape, most = f"{where}: the {key!r} metadata", scan(text), most_items(size)
+    if key == "architecture" and shape.items > most:
+        raise ValueError(f"{where}: the architecture lists {shape.items} layers, more than the "
+                         f"{most} a file of {size} bytes may hold ({FREE_ITEMS}, and one more "
+                         f"per {BYTES_PER_ITEM} bytes): a corrupt or hostile file")
+    check_json(shape, what, 4 * most)
+    return decode_json(text, what)
 
 
 def _parse(raw, where):
-    """Check every field of the header against the bytes actually present."""
-    size = len(raw)
-    if size < 8:
-        raise ValueError(f"{where} is not a safetensors file: {size} bytes, too short for "
-                         "the 8-byte header length (truncated or empty?)")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > _MAX_HEADER:
-        raise ValueError(f"{where} is not a safetensors file: its first 8 bytes give a header "
-                         f"length of {n} bytes, more than the {_MAX_HEADER}-byte limit "
-                         "(a file of another kind, e.g. a pickle, renamed?)")
-    if 8 + n > size:
-        raise ValueError(f"{where} is truncated or corrupt: its header claims {n} bytes but "
-                         f"only {size - 8} follow the length field")
-    try:
-        text = raw[8:8 + n].decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{where} is not a safetensors file: its header is not JSON "
-                         f"({type(error).__name__}: {error})") from None
-    header = loads_json(text, f"{where} is not a safetensors file: its header")
-    if not isinstance(header, dict):
-        raise ValueError(f"{where}: the safetensors header must be a JSON object")
-    meta = header.get("__metadata__")
-    if meta is not None and (not isinstance(meta, dict) or
-                             not all(isinstance(v, str) for v in meta.values())):
-        raise ValueError(f"{where}: __metadata__ must map strings to strings")
-    buffer = size - 8 - n
-    spans = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            raise ValueError(f"{where}: tensor {name!r} must have exactly dtype, shape and "
-                             f"data_offsets, got {info!r}"[:300])
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in _DTYPES:
-            raise ValueError(f"{where}: tensor {name!r} has unsupported dtype {dtype!r}; "
-                             f"supported: {', '.join(_DTYPES)}")
-        if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
-            raise ValueError(f"{where}: tensor {name!r} has invalid shape {shape!r}")
-        if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)):
-            raise ValueError(f"{where}: tensor {name!r} has invalid data_offsets {offsets!r}")
-        begin, end = offsets
-        expected = int(np.prod(shape, dtype=object)) * np.dtype(_DTYPES[dtype]).itemsize
-        if end < begin or end - begin != expected:
-            raise ValueError(f"{where}: tensor {name!r} of dtype {dtype} and shape {shape} "
-                             f"needs {expected} bytes, but its data_offsets {offsets} span "
-                             f"{end - begin}")
-        if end > buffer:
-            raise ValueError(f"{where} is truncated or corrupt: tensor {name!r} ends at byte "
-                             f"{end} of the data, which holds only {buffer} bytes")
-        spans.append((begin, end, name))
-    spans.sort()
-    position = 0
-    for begin, end, name in spans:
-        if begin < position:
-            raise ValueError(f"{where} is corrupt: tensor {name!r} (bytes {begin}-{end}) "
-                             f"overlaps the tensor before it (which ends at {position})")
-        if begin > position:
-            raise ValueError(f"{where} is corrupt: {begin - position} unaccounted bytes "
-                             f"before tensor {name!r}")
-        position = end
-    if position != buffer:
-        raise ValueError(f"{where} is corrupt: the tensors cover {position} bytes of data, "
-                         f"but the file holds {buffer}")
+    """``(header, tensors)`` of the safetensors bytes ``raw``, every field checked first."""
+    header = read_header(raw, where)
     try:
         tensors = _safetensors().load(bytes(raw))
     except Exception as error:  # the checks above should leave nothing for the library to reject
@@ -375,11 +317,11 @@ def _parse(raw, where):
     return header, tensors
 
 
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _rebuild(architecture, tensors, dtype, where, table):
+    """The Sequential the architecture describes, with the file's tensors as its state.
 
-
-def _rebuild(architecture, tensors, dtype, where):
+    ``table`` maps the class names a layer may have to their classes
+    (:func:`chainrule.names.layer_table`)."""
     if not isinstance(architecture, list) or not architecture:
         raise ValueError(f"{where}: the architecture must be a non-empty list of layers")
     total = sum(t.size for t in tensors.values())
@@ -388,12 +330,11 @@ def _rebuild(architecture, tensors, dtype, where):
         if not isinstance(entry, dict) or not isinstance(entry.get("class"), str) \
                 or not isinstance(entry.get("config"), dict):
             raise ValueError(f"{where}: architecture entry {i} must be "
-                             f"{{'class': name, 'config': {{...}}}}, got {entry!r}"[:300])
+                             f"{{'class': name, 'config': {{...}}}}, got {short(entry)}")
         name, config = entry["class"], entry["config"]
-        cls = layer_class(name)
+        cls = table.get(name)
         if cls is None:
-            raise ValueError(f"{where}: layer {i} is of class {name!r}, which is not defined "
-                             "here: define (or import) that Layer subclass before loading"[:300])
+            raise ValueError(_unknown_layer(name, i, table, where))
         # An absurd size in the config must not make us allocate before the
         # shape check below: sizes are bounded by the tensors actually present.
         # Each size alone, and their product (Dense(n_in, n_out) draws n_in·n_out
@@ -436,6 +377,17 @@ def _rebuild(architecture, tensors, dtype, where):
         raise ValueError(f"{where}: the layers do not fit together: {error}") from None
 
 
+def _unknown_layer(name, i, table, where):
+    """The message for a layer class a file names that the loading program did not."""
+    given = sorted(set(table) - set(LAYERS))
+    example = name if name.isidentifier() and len(name) <= 40 else "MyLayer"
+    return (f"{where}: layer {i} is of class {short(name)}, which is none of chainrule's layers "
+            f"({', '.join(sorted(LAYERS))})" + (f" nor of those given ({', '.join(given)})"
+                                                if given else "") +
+            f". Loading builds no other class: if your program defines {example}, pass it, "
+            f"cr.load(path, layers=[{example}])")
+
+
 def _construct(cls, config, i, where):
     config = dict(config)
     if cls is Dense and config.get("init") not in (None, "normal", "uniform", "xavier", "he"):
@@ -444,4 +396,4 @@ def _construct(cls, config, i, where):
         return cls(**config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: layer {i} cannot be rebuilt as {cls.__name__}"
-                         f"(**{config!r}): {error}"[:400]) from None
+                         f"(**{short(config)}): {error}"[:400]) from None

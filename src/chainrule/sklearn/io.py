@@ -1,7 +1,10 @@
 """Estimator files: a fitted MLPClassifier/MLPRegressor as one chainrule model file.
 
 The network is written by :func:`chainrule.io.save` (weights as tensors,
-architecture as JSON; nothing executable). The estimator rides in the file's
+architecture as JSON; nothing executable) and read back by
+:func:`chainrule.io.load_with_extras`, with its checks and bounds, building
+chainrule's own layers only: an estimator's network holds no other (its
+``activation`` is one of four names), so there is no ``layers=`` to pass. The estimator rides in the file's
 user metadata under the key ``"estimator"``::
 
     {"class": "MLPClassifier", "params": {...constructor parameters...},

@@ -195,14 +195,24 @@ def save_checkpoint(path, run, epoch, best=None, monitor=None, mode=None):
     _io.save(run.net, path, metadata=meta, extra_tensors=extra)
 
 
+def network_classes(net):
+    """The distinct classes of ``net``'s layers, for ``read_checkpoint(layers=...)``."""
+    return list(dict.fromkeys(type(layer) for layer in net.layers))
+
+
 def _generators(layer):
     """``[(attribute, Generator), ...]`` a layer draws from (e.g. Dropout's masks)."""
     return sorted((k, v) for k, v in vars(layer).items() if isinstance(v, np.random.Generator))
 
 
-def read_checkpoint(path):
-    """``(net, info, optimizer_state)`` from a checkpoint; ValueError if it is not one."""
-    net, meta, tensors = _io.load_with_extras(path)
+def read_checkpoint(path, layers=()):
+    """``(net, info, optimizer_state)`` from a checkpoint; ValueError if it is not one.
+
+    ``layers`` are the program's own layer classes the file may use, as for
+    :func:`chainrule.io.load`; :func:`chainrule.fit` passes those of the network it
+    resumes, so a checkpoint builds no class that network does not already hold.
+    """
+    net, meta, tensors = _io.load_with_extras(path, layers=layers)
     info = meta.get(_KEY)
     if not isinstance(info, dict):
         raise ValueError(f"{os.fspath(path)} is a model file, not a checkpoint "
@@ -259,7 +269,8 @@ def restore(path, net, optimizer, rng, history, checkpoint=None):
     schedule may have lowered it). The History is continued from the saved one.
     ``checkpoint`` is ``read_checkpoint(path)`` when the caller has read it already.
     """
-    saved, info, state = checkpoint if checkpoint is not None else read_checkpoint(path)
+    saved, info, state = (checkpoint if checkpoint is not None else
+                          read_checkpoint(path, layers=network_classes(net)))
     where = os.fspath(path)
     if _architecture(net) != _architecture(saved) or saved.dtype != net.dtype:
         raise ValueError(f"{where} holds a different network: {saved!r}; this one is {net!r}")

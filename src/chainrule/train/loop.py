@@ -14,7 +14,8 @@ import numpy as np
 from . import metrics as _metrics
 from ..optim import clipping as _clipping
 from . import sampling as _sampling
-from .checkpoint import ModelCheckpoint, check_validation_rows, read_checkpoint, restore
+from .checkpoint import (ModelCheckpoint, check_validation_rows, network_classes,
+                         read_checkpoint, restore)
 from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
 from .hooks import HOOKS, Run, check_callbacks, end_after_error, overrides
 from .. import engine
@@ -106,7 +107,9 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         callback had stopped training, trains no further (a warning says so);
         one that holds more is a ValueError. ``net`` and ``optimizer`` must be
         of the saved kind; ``seed`` should be the original one (it is
-        overwritten by the saved state).
+        overwritten by the saved state). The file may build only chainrule's
+        layers and the classes of ``net``'s own layers (so a network with a
+        layer class of your own resumes with no more said).
 
     Returns
     -------
@@ -139,7 +142,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     check_loss_fits(net, loss)
     checkpoint = None
     if resume_from is not None:  # read first: it holds the validation rows, if any
-        checkpoint = read_checkpoint(resume_from)
+        # the file may build only the classes of net's layers: those the program chose
+        checkpoint = read_checkpoint(resume_from, layers=network_classes(net))
     val_rows = None
     if y is None:  # a stream of (X_batch, y_batch)
         if callable(X) and not hasattr(X, "__iter__"):
