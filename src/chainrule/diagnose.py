@@ -303,7 +303,7 @@ def _mistakes(line, is_target):
         fused = line.output == "dZ"
         through = _act_equations(line.extras["g"])[1] if fused else None
         found = catalogue.start_mistakes(line.equation) + catalogue.loss_gradient_mistakes(
-            line.output, line.extras["n"], line.extras["m"], through)
+            line.extras["loss"], line.extras["n"], line.extras["m"], through)
         if fused:
             loss_dA = line.extras["loss"].equations.get("gradient", "dA").rpartition(" = ")[2]
             found += catalogue.fused_start_mistakes(line.extras["g"], loss_dA)
@@ -318,8 +318,9 @@ def _mistakes(line, is_target):
 
 
 def _replant(k, j, mistake, lines, values, given):
-    """Line ``k`` recomputed with ``mistake`` made on line ``j`` (j ≤ k) and the lines between
-    that the learner did not give recomputed from it; None if the arrays do not fit."""
+    """The values with ``mistake`` made on line ``j`` (j ≤ k), and the lines after it up to
+    line ``k`` that the learner did not give, and line k, recomputed from it; None if the
+    arrays do not fit."""
     values = dict(values)
     try:
         values[lines[j].name] = np.asarray(mistake.compute(_context(lines[j], values)), float)
@@ -328,20 +329,22 @@ def _replant(k, j, mistake, lines, values, given):
                 values[lines[i].name] = _context(lines[i], values).right
     except ValueError:   # a product whose shapes do not fit: not this mistake
         return None
-    return values[lines[k].name]
+    return values
 
 
 def _explain(k, lines, values, given, tolerance):
-    """``(mistake, line j, numbered wrong equation)`` reproducing line k, or None."""
+    """``(mistake, line j, values)``: the first mistake that, made on line j, reproduces the
+    learner's line k, and the values it implies for the lines not given; None if none does."""
     mine = given[lines[k].name]
     with np.errstate(all="ignore"):
         right = _context(lines[k], values).right
         for j in _ancestors(k, lines, given):
             for mistake in _mistakes(lines[j], is_target=j == k):
-                value = _replant(k, j, mistake, lines, values, given)
+                planted = _replant(k, j, mistake, lines, values, given)
+                value = None if planted is None else planted[lines[k].name]
                 if value is not None and _close(mine, value, tolerance) \
                         and not _close(value, right, tolerance):
-                    return mistake, lines[j]
+                    return mistake, lines[j], planted
     return None
 
 
@@ -391,7 +394,11 @@ def diagnose(net, X, y, mine, *, loss):
 
 
 def _compare(lines, start, given, tolerance):
-    """The findings: each given line against what the learner's earlier arrays imply."""
+    """The findings: each given line against what the learner's earlier arrays imply.
+
+    When a mistake is found on a line the learner did not give, the arrays it implies for
+    the lines not given stand in for theirs from then on: the learner's own, inferred.
+    """
     true = _walk(lines, start, {})
     values, findings = dict(start), []
     for k, line in enumerate(lines):
@@ -399,22 +406,23 @@ def _compare(lines, start, given, tolerance):
             right = _context(line, values).right
         if line.name in given:
             if not _close(given[line.name], right, tolerance):
-                findings.append(_finding(k, lines, values, given, right, true, tolerance))
+                found = _explain(k, lines, values, given, tolerance)
+                findings.append(_finding(line, given[line.name], right, true, tolerance, found))
+                if found is not None:
+                    values.update({name: value for name, value in found[2].items()
+                                   if name not in given})
             values[line.name] = given[line.name]
         else:
             values[line.name] = right
     return findings
 
 
-def _finding(k, lines, values, given, right, true, tolerance):
-    line = lines[k]
-    mine = given[line.name]
-    found = _explain(k, lines, values, given, tolerance)
+def _finding(line, mine, right, true, tolerance, found):
     base = Finding(line, mine, right, true[line.name], relative_error(mine, right),
                    makes_up=_close(mine, true[line.name], tolerance))
     if found is None:
         return base
-    mistake, at = found
+    mistake, at, _ = found
     return base._replace(mistake=mistake.key, at=at, wrong_equation=at.numbered(mistake.equation),
                          detail=mistake.detail)
 
@@ -449,11 +457,12 @@ def _check_mine(mine, pairs, n):
 
 
 def _names_of(pairs):
+    """Every textbook name, in the loop's order: the weights and forward arrays, then backward."""
     L = len(pairs)
-    forward = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b", "Z", "A")]
-    backward = [f"dA{L}"] + [f"{p}{l}" for l in range(L, 0, -1) for p in ("dZ", "dW", "db")
-                             ] + [f"dA{l}" for l in range(L - 1, 0, -1)]
-    return forward + backward
+    names = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b", "Z", "A")] + [f"dA{L}"]
+    for l in range(L, 0, -1):
+        names += [f"dZ{l}", f"dW{l}", f"db{l}"] + ([f"dA{l - 1}"] if l > 1 else [])
+    return names
 
 
 def _unknown_name(key, pairs):
@@ -468,7 +477,7 @@ def _unknown_name(key, pairs):
         elif re.fullmatch(r"d?[WbZA]\d+", key):
             hint = f" (the network has {len(pairs)} Dense layers, numbered from 1)"
     return (f"mine has {key!r}, which is not one of the textbook names for this network{hint}: "
-            f"{', '.join(sorted(set(names), key=names.index))}")
+            f"{', '.join(names)}")
 
 
 def shape_message(key, shape, expected, pairs, n):

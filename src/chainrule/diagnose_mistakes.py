@@ -30,6 +30,7 @@ import numpy as np
 
 from .nn.activations import ELU, GELU, Exp, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, \
     erf, sigmoid
+from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy
 
 #: The catalogue's keys, in the order the report's words list them.
 KEYS = ("missing_mean", "sign", "loss_gradient", "missing_derivative", "derivative_of_Z",
@@ -94,15 +95,22 @@ def _factors(factor, n, m):
     return found
 
 
-def loss_gradient_mistakes(lhs, n, m, through=None):
+#: The form of LOSS_FORMS that is each loss's own (its other constants are "loss_gradient" too:
+#: ½·MSE under MSE).
+OWN_FORM = {MSE: "mse", BinaryCrossEntropy: "bce", CrossEntropy: "ce", MAE: "mae"}
+
+
+def loss_gradient_mistakes(loss, n, m, through=None):
     """The starting gradient of each other loss, with each of its usual constants.
 
-    ``lhs`` is "dA" where the learner starts from ∂L/∂A, or "dZ" at a fused pair, whose
-    candidates then go through the last activation (``through``: its backward equation,
-    ``"dZ = dA ⊙ A(1 − A)"``, into which each loss's dA is written).
+    Where the learner starts from ∂L/∂A, each is dA itself; at a fused pair (the start is
+    dZ) each goes through the last activation, ``through`` being its backward equation
+    (``"dZ = dA ⊙ A(1 − A)"``), into which the loss's dA is written. The reference
+    ``loss``'s own form is tried too, with the constants it does not have (detail "own").
     """
-    found = []
+    found, own = [], next((f for cls, f in OWN_FORM.items() if isinstance(loss, cls)), None)
     for name, form, grad, factors in LOSS_FORMS:
+        name = "own" if name == own else name
         for factor in factors:
             for number, written in _factors(factor, n, m):
                 dA = f"{written}{form}" if written else form

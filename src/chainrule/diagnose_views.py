@@ -53,6 +53,10 @@ WORDS = {
         "why.loss_gradient": "This is the starting gradient of {other}, where that of {loss} "
                              "belongs. (Constant factors such as ½, 2 and 1/m were tried too: "
                              "the form itself differs.)",
+        "why.loss_gradient.own": "This is the starting gradient of {loss} with another "
+                                 "constant in front (that of ½·MSE, say, or of a sum, without "
+                                 "the 1/m): chainrule's losses are plain means, as the right "
+                                 "equation says.",
         "why.missing_derivative": "dZ = dA skips the derivative of {activation}: by the chain "
                                   "rule dZ = dA ⊙ g′(Z).",
         "why.derivative_of_Z": "The derivative of {activation} is a formula in one array (Z or "
@@ -109,6 +113,8 @@ WORDS = {
         "why.sign.line": "你的结果是正确值乘以 −1：这一行多了一个链式法则里没有的负号。",
         "why.loss_gradient": "这是{other}的起始梯度，而这里应当用{loss}的。"
                              "（½、2、1/m 这类常数因子都试过了：不同的是式子本身。）",
+        "why.loss_gradient.own": "这是{loss}的起始梯度，但前面的常数不同（例如 ½·MSE 的，"
+                                 "或没有 1/m 的求和的）：chainrule 的损失都是普通的平均值，正如正确的式子所写。",
         "why.missing_derivative": "dZ = dA 跳过了 {activation} 的导数：按链式法则应为 "
                                   "dZ = dA ⊙ g′(Z)。",
         "why.derivative_of_Z": "{activation} 的导数是关于某一个数组（Z 或 A，见正确的式子）的公式，"
@@ -197,8 +203,13 @@ def _why(finding, w):
     fill = {"m": at.extras.get("m", ""), "activation": activation,
             "loss": w.get(f"loss.{name}", w["loss.other"]),
             "other": w.get(f"form.{finding.detail}", "")}
-    slot = f"why.{key}.{finding.detail}"
-    return w[slot if slot in w else f"why.{key}"].format(**fill)
+    return w[why_key(key, finding.detail)].format(**fill)
+
+
+def why_key(key, detail):
+    """The words explaining mistake ``key`` of variant ``detail``: its own, or the key's."""
+    slot = f"why.{key}.{detail}"
+    return slot if slot in WORDS["en"] else f"why.{key}"
 
 
 def _explained(finding, w, wrap=100):
