@@ -336,7 +336,9 @@ def _hidden_case(name, seed=5):
     net = cr.Sequential([cr.Dense(3, 4), layer, cr.Dense(4, 1), cr.Sigmoid()])
     data = dict(X=X, Y=Y, **weights([3, 4, 1], seed))
     loop = HIDDEN_LOOP.format(forward=forward, backward=backward)
-    diagnose = lambda code: cr.diagnose(net, X, Y, run(code, **data), loss=cr.BinaryCrossEntropy())
+
+    def diagnose(code):
+        return cr.diagnose(net, X, Y, run(code, **data), loss=cr.BinaryCrossEntropy())
     return loop, f"dZ1 = {backward}", wrongs, diagnose
 
 
@@ -376,7 +378,8 @@ db1 = dZ1.sum(axis=0)
 
 #: (loss, output layer, A2 = ..., outputs, the learner's starting lines, its 1/m as written)
 LOSSES = {
-    "MSE": (cr.MSE(), cr.Identity(), "Z2", 2, "dA2 = 2 * (A2 - Y) / Y.size\ndZ2 = dA2", " / Y.size"),
+    "MSE": (cr.MSE(), cr.Identity(), "Z2", 2, "dA2 = 2 * (A2 - Y) / Y.size\ndZ2 = dA2",
+            " / Y.size"),
     "MSE after Sigmoid": (cr.MSE(), cr.Sigmoid(), "sigmoid(Z2)", 1,
                           "dA2 = 2 * (A2 - Y) / Y.size\ndZ2 = dA2 * A2 * (1 - A2)", " / Y.size"),
     "MAE": (cr.MAE(), cr.Identity(), "Z2", 2, "dA2 = np.sign(A2 - Y) / Y.size\ndZ2 = dA2",

@@ -38,8 +38,9 @@ RANKS = [
     # the edges
     ["chainrule.interchange", "chainrule.sklearn", "chainrule.cli", "chainrule.cli_tabular",
      "chainrule.__main__", "chainrule.plot", "chainrule.trace", "chainrule.trace_views",
-     "chainrule.gradcheck", "chainrule.diagnose", "chainrule.diagnose_mistakes",
-     "chainrule.diagnose_views", "chainrule.playground", "chainrule.demos", "chainrule.recipe",
+     "chainrule.gradcheck", "chainrule.diagnose", "chainrule.diagnose_loop",
+     "chainrule.diagnose_mistakes", "chainrule.diagnose_views", "chainrule.playground",
+     "chainrule.demos", "chainrule.recipe",
      "chainrule.tabular", "chainrule.preprocessing"],
     # the flat public namespace re-exports everything
     ["chainrule"],

@@ -114,7 +114,8 @@ WORDS = {
         "why.loss_gradient": "这是{other}的起始梯度，而这里应当用{loss}的。"
                              "（½、2、1/m 这类常数因子都试过了：不同的是式子本身。）",
         "why.loss_gradient.own": "这是{loss}的起始梯度，但前面的常数不同（例如 ½·MSE 的，"
-                                 "或没有 1/m 的求和的）：chainrule 的损失都是普通的平均值，正如正确的式子所写。",
+                                 "或没有 1/m 的求和的）：chainrule 的损失都是普通的平均值，"
+                                 "正如正确的式子所写。",
         "why.missing_derivative": "dZ = dA 跳过了 {activation} 的导数：按链式法则应为 "
                                   "dZ = dA ⊙ g′(Z)。",
         "why.derivative_of_Z": "{activation} 的导数是关于某一个数组（Z 或 A，见正确的式子）的公式，"
