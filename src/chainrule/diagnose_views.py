@@ -6,7 +6,8 @@ translated: the equations and the numbers stay as they are.
 """
 from __future__ import annotations
 
-import textwrap
+import re
+import unicodedata
 
 import numpy as np
 
@@ -144,6 +145,33 @@ def _words(lang):
     return WORDS[lang]
 
 
+def width(text):
+    """Columns ``text`` takes in a terminal: two for each wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, columns):
+    return text + " " * (columns - width(text))
+
+
+def wrap(text, columns=100, indent=""):
+    """``text`` in lines of at most ``columns`` columns, ``indent`` before each. Lines break at
+    spaces, and between any two wide characters (Chinese needs no spaces to break at), but
+    never before a closing mark such as ，or ）."""
+    pieces = re.findall(r"\s+|[^\s\u2e80-\uffef]+|[\u2e80-\uffef][，。、：；）！？]*", text)
+    lines, line = [], ""
+    for piece in pieces:
+        if piece.isspace():
+            line += " " if line else ""
+        elif line and width(indent + line + piece) > columns:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return [indent + line for line in lines if line]
+
+
 def _number(v):
     return f"{v + 0.0:.4g}"   # + 0.0: −0.0 prints as 0
 
@@ -163,8 +191,8 @@ def _shape(a):
 
 
 def _side_by_side(left, right, indent="  "):
-    width = max(len(s) for s in left)
-    return [(indent + a.ljust(width) + "   " + b).rstrip()
+    columns = max(width(s) for s in left)
+    return [(indent + _pad(a, columns) + "   " + b).rstrip()
             for a, b in zip(left + [""] * (len(right) - len(left)),
                             right + [""] * (len(left) - len(right)))]
 
@@ -213,12 +241,11 @@ def why_key(key, detail):
     return slot if slot in WORDS["en"] else f"why.{key}"
 
 
-def _explained(finding, w, wrap=100):
+def _explained(finding, w):
     """The block for one finding: the arrays, then what the mistake probably is."""
     lines = _arrays(finding, w) + [""]
     if finding.mistake is None:
-        return lines + textwrap.wrap(w["none"], wrap, initial_indent="  ",
-                                     subsequent_indent="  ")
+        return lines + wrap(w["none"], indent="  ")
     at = finding.at
     lines.append("  " + w["probably"].format(title=w[f"title.{finding.mistake}"],
                                              key=finding.mistake))
@@ -227,9 +254,7 @@ def _explained(finding, w, wrap=100):
         lines.append(f"  {w['matches_via'].format(name=finding.name)}  {finding.wrong_equation}")
     else:
         lines.append(f"  {w['matches']}  {finding.wrong_equation}")
-    lines += textwrap.wrap(_why(finding, w), wrap, initial_indent="  ",
-                           subsequent_indent="  ", break_on_hyphens=False)
-    return lines
+    return lines + wrap(_why(finding, w), indent="  ")
 
 
 def to_text(report, lang="en"):
@@ -238,26 +263,25 @@ def to_text(report, lang="en"):
     join = ", ".join
     out = []
     if report.ok:
-        out.append(w["ok"].format(count=len(report.checked), names=join(report.checked))
-                   if report.checked else w["nothing"])
+        out += wrap(w["ok"].format(count=len(report.checked), names=join(report.checked))
+                    if report.checked else w["nothing"])
     else:
         first = report.findings[0]
         before = report.checked[:report.checked.index(first.name)]
-        out.append(w["first"].format(name=first.name))
+        out += wrap(w["first"].format(name=first.name))
         if before:
-            out.append(w["before"].format(names=join(before)))
+            out += wrap(w["before"].format(names=join(before)))
         out += [""] + _explained(first, w)
         for finding in report.findings[1:]:
-            out += ["", w["also"].format(name=finding.name)] + _explained(finding, w)
+            out += [""] + wrap(w["also"].format(name=finding.name)) + _explained(finding, w)
             if finding.makes_up:
-                out.append("  " + w["makes_up"].format(name=finding.name))
+                out += wrap(w["makes_up"].format(name=finding.name), indent="  ")
         after = [name for name in report.checked[report.checked.index(first.name) + 1:]
                  if name not in {f.name for f in report.findings}]
         if after:
-            out += ["", w["after"].format(names=join(after))]
-    out.append("")
-    out.append(w["tolerance"].format(tol=f"{report.tolerance:.2g}", dtype=report.dtype.name))
+            out += [""] + wrap(w["after"].format(names=join(after)))
+    out += [""] + wrap(w["tolerance"].format(tol=f"{report.tolerance:.2g}",
+                                             dtype=report.dtype.name))
     if report.weights:
-        out.append(w["weights"].format(names=join(report.weights)))
+        out += wrap(w["weights"].format(names=join(report.weights)))
     return "\n".join(out)
-
