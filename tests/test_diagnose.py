@@ -192,8 +192,9 @@ def test_the_report_shows_the_numbers_the_right_equation_and_the_wrong_one():
     text = str(report)
     assert "the right equation:  dZ1 = dA1 ⊙ σ(Z1)(1 − σ(Z1)) = dA1 ⊙ A1(1 − A1)" in text
     assert "yours matches:  dZ1 = dA1 ⊙ Z1(1 − Z1)" in text
-    assert "Before it, Z1, A1, Z2, A2, dZ2, dW2, db2, dA1 match." in text
-    assert "After it, each compared with what your own earlier arrays imply: dW1, db1 match." in text
+    assert "Before it, these match: Z1, A1, Z2, A2, dZ2, dW2, db2, dA1." in text
+    assert ("After it, each compared with what your own earlier arrays imply, these match: "
+            "dW1, db1.") in text
     # the learner's numbers beside the right ones, four significant digits
     assert f"{data['dZ1'][1, 0]:.4g}" in text and f"{right[1, 0]:.4g}" in text
 

@@ -18,9 +18,10 @@ WORDS = {
     "en": {
         "first": "{name} differs: it is the first of your arrays that does, in the order "
                  "backpropagation computes them.",
-        "before": "Before it, {names} match.",
+        "before": "Before it, these match: {names}.",
         "also": "{name} differs too, from what your own earlier arrays imply.",
-        "after": "After it, each compared with what your own earlier arrays imply: {names} match.",
+        "after": "After it, each compared with what your own earlier arrays imply, these "
+                 "match: {names}.",
         "ok": "All {count} of your arrays match: {names}.",
         "nothing": "You gave no arrays to compare, only weights.",
         "tolerance": "Tolerance {tol} (√ε of {dtype}), relative to each array's largest entry.",
@@ -82,9 +83,9 @@ WORDS = {
     },
     "zh": {
         "first": "{name} 不对：按反向传播的计算顺序，它是你给出的数组中第一个不对的。",
-        "before": "在它之前，{names} 都对。",
+        "before": "在它之前，这些都对：{names}。",
         "also": "{name} 也不对（与由你自己前面的数组推出的结果相比）。",
-        "after": "在它之后（每个都与由你自己前面的数组推出的结果相比），{names} 都对。",
+        "after": "在它之后（每个都与由你自己前面的数组推出的结果相比），这些都对：{names}。",
         "ok": "你给出的 {count} 个数组全都正确：{names}。",
         "nothing": "你没有给出可以比较的数组，只有权重。",
         "tolerance": "容差 {tol}（{dtype} 的 √ε），相对于每个数组中绝对值最大的元素。",
