@@ -455,6 +455,18 @@ def test_softmax_cross_entropy_derivative_mistakes():
     assert (report.first, report.mistake) == ("dZ2", "derivative_of_Z")
 
 
+def test_a_network_ending_in_dense_starts_at_dA_and_passes_it_on():
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    net = cr.Sequential([cr.Dense(3, 4), cr.Tanh(), cr.Dense(4, 2)])   # no output activation
+    loop = START_LOOP.format(output="Z2", start="dA2 = 2 * (A2 - Y) / Y.size\ndZ2 = dA2")
+    data = dict(X=X, Y=Y, **weights([3, 4, 2], seed=3))
+    assert cr.diagnose(net, X, Y, run(loop, **data), loss=cr.MSE()).ok
+    report = cr.diagnose(net, X, Y, run(planted(loop, "dA2 = 2 * (A2 - Y) / Y.size",
+                                                "dA2 = 2 * (A2 - Y)"), **data), loss=cr.MSE())
+    assert (report.first, report.mistake) == ("dA2", "missing_mean")
+
+
 def test_float32_arrays_get_float32s_tolerance():
     data = {k: v.astype(np.float32) for k, v in XOR_241.items()}
     report = diagnose_xor(LOOP_241, data)

@@ -127,13 +127,12 @@ def _close(a, b, tolerance):
 
 # -- the walk, and the search for the mistake -----------------------------------------------
 
-def _walk(lines, start, given):
-    """Every line's value, the given ones the learner's, the others computed from them."""
+def _right_loop(lines, start):
+    """Every line's value in the right loop, from the weights alone."""
     values = dict(start)
     with np.errstate(all="ignore"):
         for line in lines:
-            values[line.name] = given[line.name] if line.name in given \
-                else line.context(values).right
+            values[line.name] = line.context(values).right
     return values
 
 
@@ -252,7 +251,7 @@ def _compare(lines, start, given, tolerance):
     When a mistake is found on a line the learner did not give, the arrays it implies for
     the lines not given stand in for theirs from then on: the learner's own, inferred.
     """
-    true = _walk(lines, start, {})
+    true = _right_loop(lines, start)
     values, findings = dict(start), []
     for k, line in enumerate(lines):
         with np.errstate(all="ignore"):
