@@ -202,7 +202,8 @@ def test_the_report_shows_the_numbers_the_right_equation_and_the_wrong_one():
 def test_wrong_equations_read_as_the_learner_wrote_them():
     cases = {("dZ2 = (A2 - Y) / m", "dZ2 = A2 - Y"): "dZ2 = A2 − Y",
              ("dZ2 = (A2 - Y) / m", "dZ2 = (Y - A2) / m"): "dZ2 = (Y − A2) / m",
-             ("dZ2 = (A2 - Y) / m", "dZ2 = (A2 - Y) * A2 * (1 - A2)"): "dZ2 = (A2 − Y) ⊙ A2(1 − A2)",
+             ("dZ2 = (A2 - Y) / m", "dZ2 = (A2 - Y) * A2 * (1 - A2)"):
+                 "dZ2 = (A2 − Y) ⊙ A2(1 − A2)",
              ("db1 = dZ1.sum(axis=0)", "db1 = dZ1.sum(axis=1)"): "db1 = Σ_columns dZ1",
              ("dA1 = dZ2 @ W2.T", "dA1 = W2 @ dZ2.T"): "dA1 = W2·dZ2ᵀ"}
     for (right, wrong), equation in cases.items():

@@ -51,7 +51,7 @@ class Line(NamedTuple):
                       lambda m: names.get(m.group(1), m.group(1)), equation or self.equation)
 
     def context(self, values):
-        """The line's inputs by the glossary's names, its extras, and its right value ``v.right``."""
+        """The line's inputs by the glossary's names, its extras, and its right value v.right."""
         v = types.SimpleNamespace(**self.extras)
         for generic, name in self.inputs.items():
             setattr(v, generic, values[name])

@@ -134,7 +134,8 @@ def _scaled_through(grad, number):
 def substitute_dA(equation, dA):
     """``"dZ = dA ⊙ Z(1 − Z)"`` with the formula ``dA`` written in for the name dA (the
     fused pair's equation, whose dA is the loss's): ``"dZ = (A − Y) ⊙ Z(1 − Z)"``. Of an
-    equation with several forms (``dZ = dA ⊙ σ(Z)(1 − σ(Z)) = dA ⊙ A(1 − A)``) the last."""
+    equation with several forms (``dZ = dA ⊙ σ(Z)(1 − σ(Z)) = dA ⊙ A(1 − A)``), the
+    last."""
     lhs, rhs = equation.partition(" = ")[0], equation.rpartition(" = ")[2]
     if rhs == "dA":
         return f"{lhs} = {dA}"
@@ -167,18 +168,20 @@ def _Phi(x):                       # the standard normal CDF Φ
 
 
 #: Each activation's derivative computed from the wrong array ("derivative_of_Z"): the
-#: formula written for A evaluated at Z, or the one written for Z evaluated at A. ReLU's
-#: mask is the same from Z and from A ([Z > 0] = [A > 0]), so its wrong arrays are the
-#: incoming gradient and A's values in place of its sign.
+#: formula written for A evaluated at Z, or the one written for Z evaluated at A, as
+#: ``(equation, compute[, detail])``. ReLU's mask is the same from Z and from A
+#: ([Z > 0] = [A > 0]), so its wrong arrays are the incoming gradient, and A's values in
+#: place of its sign (detail "mask").
 WRONG_DERIVATIVES = {
     Sigmoid: [("dZ = dA ⊙ Z(1 − Z)", lambda v: v.dA * v.Z * (1 - v.Z)),
-              ("dZ = dA ⊙ σ(A)(1 − σ(A))", lambda v: v.dA * sigmoid(v.A) * (1 - sigmoid(v.A)))],
+              ("dZ = dA ⊙ σ(A)(1 − σ(A))",
+               lambda v: v.dA * sigmoid(v.A) * (1 - sigmoid(v.A)))],
     Tanh: [("dZ = dA ⊙ (1 − Z²)", lambda v: v.dA * (1 - v.Z * v.Z)),
            ("dZ = dA ⊙ (1 − tanh²(A))", lambda v: v.dA * (1 - np.tanh(v.A) ** 2))],
-    ReLU: [("dZ = dA ⊙ [dA > 0]", lambda v: v.dA * (v.dA > 0)),
-           ("dZ = dA ⊙ A", lambda v: v.dA * v.A)],
+    ReLU: [("dZ = dA ⊙ [dA > 0]", lambda v: v.dA * (v.dA > 0), "mask"),
+           ("dZ = dA ⊙ A", lambda v: v.dA * v.A, "mask")],
     LeakyReLU: [("dZ = dA ⊙ (1 where dA > 0, else α)",
-                 lambda v: np.where(v.dA > 0, v.dA, v.g.alpha * v.dA))],
+                 lambda v: np.where(v.dA > 0, v.dA, v.g.alpha * v.dA), "mask")],
     ELU: [("dZ = dA where Z > 0, else dA ⊙ (Z + α)",
            lambda v: np.where(v.Z > 0, v.dA, v.dA * (v.Z + v.g.alpha))),
           ("dZ = dA where A > 0, else dA ⊙ α·e^A",
@@ -198,7 +201,7 @@ def activation_mistakes(g):
     found = [Mistake("missing_derivative", "dZ = dA", _missing_derivative)]
     for cls in type(g).__mro__:
         if cls in WRONG_DERIVATIVES:
-            found += [Mistake("derivative_of_Z", eq, f) for eq, f in WRONG_DERIVATIVES[cls]]
+            found += [Mistake("derivative_of_Z", *form) for form in WRONG_DERIVATIVES[cls]]
             break
     return found
 

@@ -63,6 +63,10 @@ WORDS = {
                                   "rule dZ = dA ⊙ g′(Z).",
         "why.derivative_of_Z": "The derivative of {activation} is a formula in one array (Z or "
                                "A, as its right equation says), evaluated here at another.",
+        "why.derivative_of_Z.mask": "The derivative of {activation} is a mask, 1 where Z > 0 "
+                                    "(the same as where A > 0) and 0, or α, elsewhere: yours "
+                                    "takes it from another array, or puts A's values in its "
+                                    "place.",
         "why.bias_axis": "db sums dZ over the samples, the rows (axis=0), because each bias is "
                          "added to every row. Yours sums each sample's units (axis=1); it has "
                          "the right shape only because the batch has as many rows as the layer "
@@ -122,6 +126,8 @@ WORDS = {
                                   "dZ = dA ⊙ g′(Z)。",
         "why.derivative_of_Z": "{activation} 的导数是关于某一个数组（Z 或 A，见正确的式子）的公式，"
                                "这里却代入了另一个数组。",
+        "why.derivative_of_Z.mask": "{activation} 的导数是一个掩码：Z > 0 处为 1（与 A > 0 处相同），"
+                                    "其余处为 0 或 α；你的掩码取自别的数组，或者用 A 的值代替了它。",
         "why.bias_axis": "db 应当把 dZ 沿样本（即行，axis=0）求和，因为每个偏置都加到了每一行上。"
                          "你的是把每个样本的各个单元相加（axis=1）；形状碰巧对，"
                          "只是因为这批数据的行数与这一层的单元数相同。",
