@@ -14,7 +14,7 @@ from chainrule.explain import demos
 
 def test_registry_lists_every_demo():
     assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck", "gradient-health",
-                                "regularization"}
+                                "regularization", "diagnose"}
     assert set(demos.ABOUT) == set(demos.DEMOS)
 
 
@@ -160,3 +160,30 @@ def test_regularization_keeps_the_validation_loss_below_the_overfitted_one(capsy
     # the plain network overfits: its validation loss climbs from its lowest point
     assert plain_history["val_loss"][-1] > 1.5 * min(plain_history["val_loss"])
     assert "regularised:" in capsys.readouterr().out
+
+
+def test_diagnose_names_the_planted_line_in_both_languages(capsys):
+    result = demos.diagnose(seed=0)
+    report = result["report"]
+    assert (report.first, report.mistake, len(report.findings)) == ("dZ1", "derivative_of_Z", 1)
+    out = capsys.readouterr().out
+    assert "dZ1 = dA1 * Z1 * (1 - Z1)" in out            # the learner's loop, as it runs
+    assert "yours matches:  dZ1 = dA1 ⊙ Z1(1 − Z1)" in out
+    demos.diagnose(seed=0, lang="zh")
+    out = capsys.readouterr().out
+    assert demos.DIAGNOSE_TEXT["zh"][:20] in out and "激活函数的导数用错了数组" in out
+    assert "yours" not in out and "A learner" not in out
+
+
+def test_the_diagnose_demos_words_exist_in_both_languages():
+    assert set(demos.DIAGNOSE_TEXT) == {"en", "zh"}
+    assert all(text.strip() for text in demos.DIAGNOSE_TEXT.values())
+
+
+def test_cli_demo_lang(capsys):
+    assert cli.main(["demo", "diagnose", "--lang", "zh"]) == 0
+    assert "可能的错误" in capsys.readouterr().out
+    assert cli.main(["demo", "xor", "--lang", "zh"]) == 1
+    assert "the xor demo speaks English only; --lang works with: diagnose" in capsys.readouterr().err
+    assert cli.main(["demo", "diagnose", "--plot", "d.png"]) == 1
+    assert "the diagnose demo draws no figure" in capsys.readouterr().err

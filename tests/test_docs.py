@@ -4,7 +4,8 @@ Every block of docs/*.md marked ``<!-- quoted from PATH -->`` quotes PATH: each 
 its lines (runs are separated by blank lines), stripped of indentation, is a run of
 consecutive lines of that file once its docstrings, comments and blank lines are set
 aside, so a doc can neither show a line the library no longer runs nor stitch lines
-together from different places. docs/backprop.md's examples run and print what the page shows.
+together from different places. docs/backprop.md's examples run and print what the page shows, and so
+do those of docs/diagnose.md and its 简体中文 twin docs/diagnose.zh.md, which runs the same code.
 (docs/new-layer.md's examples run in tests/test_new_layer.py, which tests what they define.)
 """
 import ast
@@ -74,12 +75,34 @@ def test_a_stitched_quote_is_refused():
     assert not any(code[k:k + 2] == stitched for k in range(len(code) - 1))
 
 
+def _assert_prints_what_it_shows(block, printed):
+    expected = block.output.text
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), printed.splitlines(True),
+                                        f"{block.output.where} (the page)", "printed"))
+    assert printed == expected, f"the example at {block.where} prints otherwise:\n{diff}"
+
+
 def test_backprop_examples_print_what_the_page_shows():
     ran, _ = run_doc_examples(DOCS / "backprop.md")
     shown = [(block, printed) for block, printed in ran if block.output is not None]
     assert len(shown) == 2   # the tiny network's ledger, and the fused pair's
     for block, printed in shown:
-        expected = block.output.text
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), printed.splitlines(True),
-                                            f"{block.output.where} (the page)", "printed"))
-        assert printed == expected, f"the example at {block.where} prints otherwise:\n{diff}"
+        _assert_prints_what_it_shows(block, printed)
+
+
+@pytest.mark.parametrize("page", ["diagnose.md", "diagnose.zh.md"])
+def test_diagnose_examples_print_what_the_page_shows(page):
+    ran, _ = run_doc_examples(DOCS / page)
+    shown = [(block, printed) for block, printed in ran if block.output is not None]
+    # the correct loop, the seven mistakes, a subset, a shape error, tanh
+    assert len(shown) == 11
+    for block, printed in shown:
+        _assert_prints_what_it_shows(block, printed)
+
+
+def test_the_chinese_diagnose_page_runs_the_same_code():
+    def examples(page):
+        return [block.text for block in doc_blocks(DOCS / page) if block.lang == "python"]
+    chinese = [text.replace('.to_text(lang="zh")', "") for text in examples("diagnose.zh.md")]
+    assert chinese == examples("diagnose.md")
+    assert sum('.to_text(lang="zh")' in text for text in examples("diagnose.zh.md")) == 9

@@ -17,6 +17,7 @@ from .train.checkpoint import ModelCheckpoint
 from .nn.dropout import Dropout
 from .files.model import load, load_with_extras, save
 from .explain.gradcheck import GradientCheckReport, gradient_check
+from .explain.diagnose import DiagnosisReport, diagnose  # cr.diagnose is the function
 from .nn.layers import Dense, Layer
 from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .files.interchange import from_torch, to_onnx, to_torch
@@ -38,7 +39,7 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",
-    "gradient_check", "GradientCheckReport",
+    "gradient_check", "GradientCheckReport", "diagnose", "DiagnosisReport",
     "to_torch", "from_torch", "to_onnx",
     "save", "load", "load_with_extras",
     "Trace", "Step", "GradientMonitor", "TrainingHealthWarning", "callbacks", "plot",

@@ -7,12 +7,21 @@ import sys
 
 
 def _demo(args):
+    import inspect
+
     from .explain.demos import DEMOS
-    if args.plot:  # say so before training, not after
+    demo = DEMOS[args.name]
+    kwargs = {"seed": args.seed, "plot": args.plot}
+    if args.lang is not None:
+        speaking = [name for name, f in DEMOS.items() if "lang" in inspect.signature(f).parameters]
+        if args.name not in speaking:
+            raise ValueError(f"the {args.name} demo speaks English only; --lang works with: "
+                             f"{', '.join(speaking)}")
+        kwargs["lang"] = args.lang
+    if args.plot and args.name != "diagnose":  # say so before training, not after
         from .explain.plot import require_matplotlib
         require_matplotlib()
-    kwargs = {"seed": args.seed, "plot": args.plot}
-    DEMOS[args.name](**kwargs)
+    demo(**kwargs)
     return 0
 
 
@@ -41,6 +50,9 @@ def build_parser():
     demo.add_argument("name", choices=list(DEMOS), help="which example (see below)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
+    demo.add_argument("--lang", choices=["en", "zh"],
+                      help="the language of the explanation: en, or zh (简体中文); the diagnose "
+                           "demo speaks both")
     demo.set_defaults(func=_demo)
     _add_tabular_commands(commands)
     play = commands.add_parser("playground", help="train a network in the browser, step by step "

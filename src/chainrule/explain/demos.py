@@ -7,12 +7,15 @@ returns its results (so tests can check them). Keyword arguments after
 """
 from __future__ import annotations
 
+import inspect
 import sys
 
 import numpy as np
 
 from ..nn.activations import Identity, ReLU, Sigmoid, Softmax
 from ..train.callbacks import ProgressBar
+from .diagnose import diagnose as find_the_mistake
+from .diagnose_views import wrap
 from .gradcheck import gradient_check
 from ..nn.init import as_generator
 from ..nn.layers import Dense
@@ -36,6 +39,8 @@ ABOUT = {
                         "the gradients vanish; the figure shows each layer's gradient norm", None),
     "regularization": ("60 noisy points, a 2-128-128-2 network: plain training overfits, dropout + "
                        "weight decay + early stopping keeps the validation loss low", None),
+    "diagnose": ("a hand-written XOR backpropagation with one line wrong: cr.diagnose names the "
+                 "line and the mistake (--lang zh: in 简体中文)", None),
 }
 
 
@@ -313,5 +318,65 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
             "best_epoch": stop.best_epoch}
 
 
+#: What the diagnose demo says before the report, in each language it speaks.
+DIAGNOSE_TEXT = {
+    "en": ("A learner's first backpropagation, written by hand: the classic XOR network "
+           "(2-4-1, sigmoid, binary cross-entropy), one forward and one backward pass, with one "
+           "line wrong. cr.diagnose computes every array itself, compares each with the "
+           "learner's in the order backpropagation computes them, and names the line and the "
+           "mistake:"),
+    "zh": ("初学者手写的第一个反向传播：经典的 XOR 网络（2-4-1，sigmoid，二元交叉熵），"
+           "一次前向、一次反向，其中有一行写错了。cr.diagnose 自己算出每一个数组，"
+           "按反向传播的计算顺序逐个与初学者的对照，并指出错在哪一行、是哪一种错误："),
+}
+
+
+def _xor_by_hand(X, Y, W1, b1, W2, b2):
+    """One pass of the hand-written XOR loop, as a learner writes it, one line wrong (dZ1's
+    derivative is taken of Z1, where A1(1 − A1) belongs)."""
+    m = len(X)
+    Z1 = X @ W1 + b1
+    A1 = 1 / (1 + np.exp(-Z1))
+    Z2 = A1 @ W2 + b2
+    A2 = 1 / (1 + np.exp(-Z2))
+    dZ2 = (A2 - Y) / m
+    dW2 = A1.T @ dZ2
+    db2 = dZ2.sum(axis=0)
+    dA1 = dZ2 @ W2.T
+    dZ1 = dA1 * Z1 * (1 - Z1)
+    dW1 = X.T @ dZ1
+    db1 = dZ1.sum(axis=0)
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2,
+            "dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1}
+
+
+def diagnose(seed=0, verbose=1, plot=None, lang="en"):
+    """A hand-written XOR backpropagation with one line wrong, and what cr.diagnose says of it.
+
+    ``lang``: "en" or "zh" (简体中文), for the explanation and the report.
+    """
+    if lang not in DIAGNOSE_TEXT:
+        raise ValueError(f"lang must be one of {', '.join(DIAGNOSE_TEXT)}, got {lang!r}")
+    if plot:
+        raise ValueError("the diagnose demo draws no figure: run it without --plot")
+    rng = as_generator(seed)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    Y = np.array([[0], [1], [1], [0]], dtype=np.float64)
+    W1, b1 = rng.normal(size=(2, 4)), np.zeros(4)
+    W2, b2 = rng.normal(size=(4, 1)), np.zeros(1)
+    mine = _xor_by_hand(X, Y, W1, b1, W2, b2)
+    net = mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", dtype=np.float64)
+    report = find_the_mistake(net, X, Y, mine, loss=BinaryCrossEntropy())
+    if verbose:
+        print("\n".join(wrap(DIAGNOSE_TEXT[lang])) + "\n")
+        source = inspect.getsource(_xor_by_hand).splitlines()
+        start = next(i for i, line in enumerate(source) if line.strip().startswith("m = "))
+        end = next(i for i, line in enumerate(source) if line.strip().startswith("return"))
+        print("\n".join(line[4:] for line in source[start:end]) + "\n")
+        print(report.to_text(lang=lang))
+    return {"report": report, "mine": mine}
+
+
 DEMOS = {"xor": xor, "xor-mse": xor_mse, "sine": sine, "digits": digits, "gradcheck": gradcheck,
-         "gradient-health": gradient_health, "regularization": regularization}
+         "gradient-health": gradient_health, "regularization": regularization,
+         "diagnose": diagnose}
