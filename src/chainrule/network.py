@@ -14,6 +14,7 @@ layers in :mod:`chainrule.nn` stay the textbook equations:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import weakref
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import engine, names
 from .buffers import OWNER, bind, check_parameter
-from .modes import Fitting, Mode, check_thread
+from .modes import Fitting, Holding, Mode
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .nn.dropout import Dropout
 from .nn.init import as_generator
@@ -42,15 +43,26 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
+        Any objects of Layer subclasses, each once; they are told apart by
+        identity, so a class may define ``__eq__`` (a ``@dataclass`` layer).
     dtype : numpy dtype, optional
         Cast every parameter to this dtype. By default the layers' own dtype
         is kept (they must agree).
+
+    Notes
+    -----
+    Threads: a network runs one call at a time (see :mod:`chainrule.modes`).
+    ``fit`` holds it for its whole run and refuses to start while another
+    thread is using it; ``predict``, ``evaluate``, ``forward``, ``trace`` and
+    the other short calls hold it for one call each, take turns with the
+    short calls of other threads, and refuse to run during another thread's
+    fit. Each refusal is a RuntimeError naming both calls. The thread that
+    runs fit may call anything meanwhile (callbacks predicting on validation
+    data).
     """
 
     #: Set when a newer Sequential took over this one's layers (see validation.check_trainable).
     _released = False
-    #: The thread running a training loop on this network, if any (see fitting()).
-    _fit_thread = None
     #: Inside fit: the first layer's backward is asked for no dX (see fitting()).
     _skip_first_dX = False
 
@@ -64,11 +76,6 @@ class Sequential:
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
                                  "each position needs its own layer instance")
-            owner = OWNER.get(layer)
-            if owner is not None and owner() is not None:
-                # the layer's W and b move into this network's buffer: the other network
-                # would go on training arrays nobody reads, so it may no longer train
-                owner()._released = True
         if dtype is None:
             dtypes = {layer.dtype for layer in layers if layer.dtype is not None}
             if len(dtypes) > 1:
@@ -79,7 +86,8 @@ class Sequential:
         self.layers = layers
         self.dtype = dtype
         self._check_shapes()
-        self._flatten()
+        with _taking_over(layers):
+            self._flatten()
         #: Layers whose parameters carry an L1/L2 penalty (set at construction).
         self._penalized = [layer for layer in layers if layer.penalized]
 
@@ -116,7 +124,16 @@ class Sequential:
     # -- the two passes ------------------------------------------------------
 
     def forward(self, X):
-        """Run every layer's forward pass in order and return the output A."""
+        """Run every layer's forward pass in order and return the output A.
+
+        Each layer caches what its backward reads, so the call holds the network
+        (see the class's Notes); a forward and a backward made as two calls keep
+        another thread out between them inside ``with net.fitting():``.
+        """
+        with Holding(self, "forward"):
+            return self._forward(X)
+
+    def _forward(self, X):
         A = X
         for layer in self.layers:
             A = layer.forward(A)
@@ -125,6 +142,10 @@ class Sequential:
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
+        with Holding(self, "backward"):
+            return self._backward(dA)
+
+    def _backward(self, dA):
         for layer in reversed(self.layers[1:]):
             dA = layer.backward(dA)
         if self.layers:
@@ -158,6 +179,10 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
+        with Holding(self, "forward_backward"):
+            return self._forward_backward(X, Y, loss)
+
+    def _forward_backward(self, X, Y, loss):
         fused = self.fused_with(loss)
         body = self.layers[:-1] if fused else self.layers
         A = X
@@ -192,7 +217,7 @@ class Sequential:
 
         Includes the layers' L1/L2 penalties, if any.
         """
-        return self.loss_and_output(X, Y, loss)[0]
+        return self._loss_and_output(X, Y, loss, "loss_value")[0]
 
     def loss_and_output(self, X, Y, loss):
         """``(loss, A)`` from one forward pass in evaluation mode.
@@ -200,7 +225,10 @@ class Sequential:
         With a fused pair the loss comes from the logits Z (log-sum-exp) and A
         is the last activation of Z. Penalties are included in the loss.
         """
-        with self.evaluating():
+        return self._loss_and_output(X, Y, loss, "loss_and_output")
+
+    def _loss_and_output(self, X, Y, loss, call):
+        with Mode(self, False, call):
             if self.fused_with(loss):
                 Z = X
                 for layer in self.layers[:-1]:
@@ -208,7 +236,7 @@ class Sequential:
                 value = loss.forward_logits(Z, Y)
                 A = self.layers[-1].forward(Z)
             else:
-                A = self.forward(X)
+                A = self._forward(X)
                 value = loss.forward(A, Y)
         return (value + self.penalty() if self._penalized else value), A
 
@@ -226,6 +254,10 @@ class Sequential:
         dtype) and converted once; rows are processed ``batch_size`` at a time to
         bound memory. Returns an array of shape (n, n_out) that belongs to the
         caller: no later call, inside fit or not, writes into it.
+
+        Holds the network for the call: predictions from several threads take
+        turns, and one made while another thread's fit runs is a RuntimeError
+        (see the class's Notes).
         """
         batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
@@ -233,14 +265,14 @@ class Sequential:
             kernels = engine.kernels_for(self.n_params, self.dtype)
             plan = kernels and self._forward_plan(kernels)
             if plan:
-                check_thread(self)
                 steps, width = plan
-                return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
-                                            width, np.empty((len(X), self.n_out), self.dtype))
-        with self.evaluating():
+                with Holding(self, "predict"):
+                    return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
+                                                width, np.empty((len(X), self.n_out), self.dtype))
+        with Mode(self, False, "predict"):
             if len(X) <= batch_size:
-                return self.forward(X)
-            return np.concatenate([self.forward(X[i:i + batch_size])
+                return self._forward(X)
+            return np.concatenate([self._forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
 
     def _forward_plan(self, kernels):
@@ -292,30 +324,35 @@ class Sequential:
     def save(self, path, metadata=None, extra_tensors=None):
         """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
         from .io import save
-        save(self, path, metadata=metadata, extra_tensors=extra_tensors)
+        with Holding(self, "save"):
+            save(self, path, metadata=metadata, extra_tensors=extra_tensors)
 
     # -- modes -----------------------------------------------------------------
 
     def train(self):
         """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
-        for layer in self.layers:
-            layer.training = True
+        with Holding(self, "train()"):
+            for layer in self.layers:
+                layer.training = True
         return self
 
     def eval(self):
         """Evaluation mode: deterministic predictions."""
-        for layer in self.layers:
-            layer.training = False
+        with Holding(self, "eval()"):
+            for layer in self.layers:
+                layer.training = False
         return self
 
     def evaluating(self):
-        """Context manager: evaluation mode inside, the previous mode restored after."""
+        """Context manager: evaluation mode inside, the previous mode restored after; the
+        network is held meanwhile as for one short call (see the class's Notes)."""
         return Mode(self, training=False)
 
-    def fitting(self):
+    def fitting(self, call="a training loop (net.fitting())"):
         """Context manager for training loops: training mode, no dX for the first layer;
-        the network refuses, meanwhile, to run from another thread."""
-        return Fitting(self)
+        the network is held meanwhile as by fit (see the class's Notes): other threads'
+        calls are refused, and ``call`` is how their messages name this loop."""
+        return Fitting(self, call)
 
     # -- inspection ------------------------------------------------------------
 
@@ -345,9 +382,14 @@ class Sequential:
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 
     def __getstate__(self):
-        # a copy taken during fit (in a callback) is an ordinary network, trained by nobody
-        state = self.__dict__.copy()
-        for name in ("_fit_thread", "_skip_first_dX", "_plan"):
+        # a copy taken during fit (in a callback) is an ordinary network, trained by nobody.
+        # The layers are copied while the network is held: pickle reads the arrays only
+        # after this returns, when another thread's fit could be changing them. The flat
+        # buffers are left out: __setstate__ rebuilds them from the layers' arrays.
+        with Holding(self, "copy (pickle or copy.deepcopy)"):
+            state = self.__dict__.copy()
+            state["layers"] = copy.deepcopy(self.layers)
+        for name in ("_skip_first_dX", "_plan", "flat_params", "flat_grads"):
             state.pop(name, None)
         return state
 
@@ -359,7 +401,9 @@ class Sequential:
 
     def copy(self, dtype=None):
         """An independent copy (parameters included), optionally cast to ``dtype``."""
-        return Sequential(copy.deepcopy(self.layers), dtype=dtype or self.dtype)
+        with Holding(self, "copy"):
+            layers = copy.deepcopy(self.layers)
+        return Sequential(layers, dtype=dtype or self.dtype)
 
     def __repr__(self):
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
@@ -370,6 +414,25 @@ class Sequential:
 
     def __getitem__(self, i):
         return self.layers[i]
+
+
+@contextlib.contextmanager
+def _taking_over(layers):
+    """Hold each network that ``layers`` belong to while they move into a new one, then mark
+    it released: its flat buffers are no longer what its layers read, so it may not train
+    (validation.check_trainable). Refused while another thread runs a fit on it."""
+    earlier = {}
+    for layer in layers:
+        ref = OWNER.get(layer)
+        net = ref() if ref is not None else None
+        if net is not None:
+            earlier[id(net)] = net
+    with contextlib.ExitStack() as stack:
+        for net in sorted(earlier.values(), key=id):  # one order for every thread: no deadlock
+            stack.enter_context(Holding(net, "Sequential(layers) taking over its layers"))
+        yield
+        for net in earlier.values():
+            net._released = True
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):

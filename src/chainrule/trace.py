@@ -37,6 +37,7 @@ from .nn.activations import Activation
 from .nn.layers import Dense
 from .optimizers import SGD, Optimizer
 from . import trace_views
+from .modes import Holding
 from .validation import check_loss, prepare_data
 
 #: Why the fused loss is computed in its second form.
@@ -294,8 +295,21 @@ def trace(net, X, y, loss, optimizer=None):
     Returns
     -------
     Trace
+
+    Raises
+    ------
+    RuntimeError
+        While another thread trains ``net``; a trace holds the network for
+        the call, so traces and predictions from other threads take turns
+        with it (see :mod:`chainrule.modes`).
     """
     check_loss(loss)
+    with Holding(net, "trace"):
+        return _record(net, X, y, loss, optimizer)
+
+
+def _record(net, X, y, loss, optimizer):
+    """trace's body, run while it holds ``net``."""
     X, _, Y = prepare_data(net, X, y, loss)
     fused = net.fused_with(loss)
     body = net.layers[:-1] if fused else net.layers
@@ -352,7 +366,8 @@ def trace(net, X, y, loss, optimizer=None):
         for layer in net._penalized:
             term = layer.penalty()
             layer.inplace_add_penalty_gradients()
-            backward.append(Step(layer, net.layers.index(layer), "backward",
+            index = next(i for i, other in enumerate(net.layers) if other is layer)
+            backward.append(Step(layer, index, "backward",
                                  "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
                                  note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} "
                                       "is part of the loss"))

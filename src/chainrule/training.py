@@ -23,6 +23,7 @@ from .nn.losses import BinaryCrossEntropy, CrossEntropy
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
+from .modes import Holding
 from .validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
                          prepare_data)
 
@@ -117,7 +118,21 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     DivergenceError
         When a batch's loss or gradient is NaN or infinite; the weights are
         those before that batch.
+    RuntimeError
+        When another thread is using ``net`` (fit, predict, ...): fit holds the
+        network for its whole run, from before its first check, and does not
+        wait (see :mod:`chainrule.modes`). Nothing has changed then.
     """
+    with Holding(net, "fit", fitting=True):
+        return _fit(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
+                    validation_data, validation_split, sample_weight, class_weight, metrics,
+                    clip_norm, clip_value, verbose, callbacks, resume_from)
+
+
+def _fit(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
+         validation_split, sample_weight, class_weight, metrics, clip_norm, clip_value, verbose,
+         callbacks, resume_from):
+    """fit's body, run while fit holds ``net``."""
     _check_objects(loss, optimizer)
     check_trainable(net)
     epochs = number("epochs", epochs, integer=True, at_least=1)
@@ -203,7 +218,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
                           "on_train_end")}
     batch_hooks = hooks["on_batch_end"]
 
-    with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with net.fitting("fit"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for hook in hooks["on_train_begin"]:
                 hook({})
@@ -399,8 +414,15 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     """Loss and metrics of ``net`` on (X, y), in evaluation mode.
 
     Returns a dict: "loss" when a loss is given, then one entry per metric
-    (names from ``chainrule.metrics.METRICS``, or callables ``f(A, y)``).
+    (names from ``chainrule.metrics.METRICS``, or callables ``f(A, y)``). The
+    network is held for the call (see :mod:`chainrule.modes`): loss and metrics
+    come from the same weights.
     """
+    with Holding(net, "evaluate"):
+        return _evaluate(net, X, y, loss, metrics)
+
+
+def _evaluate(net, X, y, loss, metrics):
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
     functions = _metric_functions(metrics, loss)

@@ -17,6 +17,7 @@ from .. import io as _io
 from .. import names
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
+from ..modes import Holding
 from ..network import Sequential
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
@@ -34,7 +35,19 @@ def keep_settings(est, settings):
 
 
 class BaseMLP(BaseEstimator):
-    """What MLPClassifier and MLPRegressor share: checks, the network, the solvers."""
+    """What MLPClassifier and MLPRegressor share: checks, the network, the solvers.
+
+    Threads: an estimator runs one call at a time, as a network does (see
+    :mod:`chainrule.modes`). ``fit`` and ``partial_fit`` hold it for their
+    whole run and raise a RuntimeError naming both calls, before changing
+    anything, while another thread uses it; ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``score`` and ``save`` take turns with each other
+    and raise a RuntimeError during another thread's fit.
+    """
+
+    def _holding(self, call, fitting=False):
+        """Hold this estimator for ``call`` (a method's name) until the with-block ends."""
+        return Holding(self, f"{type(self).__name__}.{call}", fitting, type(self).__name__)
 
     # -- data ------------------------------------------------------------------
 
@@ -116,6 +129,10 @@ class BaseMLP(BaseEstimator):
     # -- fitting ---------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental):
+        with self._holding("partial_fit" if incremental else "fit", fitting=True):
+            return self._fit_held(X, y, sample_weight, incremental)
+
+    def _fit_held(self, X, y, sample_weight, incremental):
         sizes, dtype = check_params(self)
         estimator_callbacks(self.callbacks)  # before any work: refuse what cannot run here
         if self.early_stopping and incremental:
@@ -177,11 +194,14 @@ class BaseMLP(BaseEstimator):
         fitted attributes and the class labels are JSON metadata. ``metadata``
         (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
         """
-        if not hasattr(self, "network_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
-        user = dict(metadata or {})
-        user["estimator"] = estimator_record(self)
-        _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
+        with self._holding("save"):
+            if not hasattr(self, "network_"):
+                raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit "
+                                 "before save")
+            user = dict(metadata or {})
+            user["estimator"] = estimator_record(self)
+            with Holding(self.network_, f"{type(self).__name__}.save"):
+                _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -57,12 +57,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     @available_if(BaseMLP._check_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` lists every label on the first call."""
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
-            self._binarizer = LabelBinarizer().fit(classes)
-            self.classes_ = self._binarizer.classes_
-        return self._fit(X, y, sample_weight, incremental=True)
+        with self._holding("partial_fit", fitting=True):  # before classes_ is set
+            if not hasattr(self, "classes_"):
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to partial_fit")
+                self._binarizer = LabelBinarizer().fit(classes)
+                self.classes_ = self._binarizer.classes_
+            return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
@@ -106,21 +107,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict(self, X):
         """Predicted labels, shape (n,) (or (n, k) indicators for multilabel)."""
-        check_is_fitted(self, "network_")
-        return self._predict_dense(self._validate_X(X, reset=False))
+        with self._holding("predict"):
+            check_is_fitted(self, "network_")
+            return self._predict_dense(self._validate_X(X, reset=False))
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes); columns in the order of ``classes_``."""
-        check_is_fitted(self, "network_")
-        A = self._forward(self._validate_X(X, reset=False))
-        if self.n_outputs_ == 1 and self.out_activation_ == "logistic" \
-                and self._binarizer.y_type_ != "multilabel-indicator":
-            A = np.hstack([1 - A, A])
-        return A
+        with self._holding("predict_proba"):
+            check_is_fitted(self, "network_")
+            A = self._forward(self._validate_X(X, reset=False))
+            if self.n_outputs_ == 1 and self.out_activation_ == "logistic" \
+                    and self._binarizer.y_type_ != "multilabel-indicator":
+                A = np.hstack([1 - A, A])
+            return A
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``."""
-        with np.errstate(divide="ignore"):
+        with self._holding("predict_log_proba"), np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):
@@ -182,8 +185,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def predict(self, X):
         """Predictions, shape (n,) for one output, (n, n_outputs) otherwise."""
-        check_is_fitted(self, "network_")
-        return self._predict_dense(self._validate_X(X, reset=False))
+        with self._holding("predict"):
+            check_is_fitted(self, "network_")
+            return self._predict_dense(self._validate_X(X, reset=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
