@@ -96,16 +96,21 @@ class Owner:
         running, what = self.call, self.what
         names = {t.ident: t.name for t in threading.enumerate()}
         where = f"in another thread ({names.get(self.thread, f'id {self.thread}')!r})"
+        network = what == "network"
+        clone = "net.copy()" if network else "sklearn.base.clone(estimator)"
+        if self.fitting and fitting:
+            return (f"{call} was refused: this {what} is being trained by {running} {where}; "
+                    f"two trainings of one {what} at once would mix their updates. Call "
+                    f"{call} once {running} has returned, or train a copy ({clone})")
         if self.fitting:
-            copy = "net.copy()" if what == "network" else "copy.deepcopy(estimator)"
+            copy = "net.copy()" if network else "copy.deepcopy(estimator)"
             return (f"{call} was refused: this {what} is being trained by {running} {where}, "
                     f"and {call} meanwhile would read weights in mid-update and overwrite what "
                     f"that training reads. Call {call} once {running} has returned, or on a "
                     f"copy ({copy}, taken before or in a callback of {running})")
-        copy = "net.copy()" if what == "network" else "sklearn.base.clone(estimator)"
         return (f"{call} was refused: {running} is running on this {what} {where}, and {call} "
                 f"trains it, so it needs the {what} to itself for its whole run and does not "
-                f"wait. Call {call} once {running} has returned, or train a copy ({copy})")
+                f"wait. Call {call} once {running} has returned, or train a copy ({clone})")
 
 
 def owner_of(obj, what="network"):
