@@ -367,14 +367,24 @@ def _record(net, X, y, loss, optimizer):
             term = layer.penalty()
             layer.inplace_add_penalty_gradients()
             index = next(i for i, other in enumerate(net.layers) if other is layer)
-            backward.append(Step(layer, index, "backward",
-                                 "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
-                                 note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} "
-                                      "is part of the loss"))
+            backward.append(_penalty_step(layer, index, term))
             value += term
 
     update, after = ([], None) if optimizer is None else _update(net, X, Y, loss, optimizer)
     return Trace(forward + backward + update, value, np.array(start, copy=True), fused, after)
+
+
+def _penalty_step(layer, index, term):
+    """The step adding a layer's penalty to its gradients: Dense's L1/L2 in its own words;
+    another layer's as its ``equations["penalty"]`` says, or ∂penalty/∂P for each P."""
+    if isinstance(layer, Dense):
+        return Step(layer, index, "backward", "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
+                    note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} is part of the loss")
+    equation = layer.equations.get("penalty") or ";  ".join(
+        f"d{p} += ∂penalty/∂{p}" for p in layer.params)
+    return Step(layer, index, "backward", equation,
+                {"d" + p: getattr(layer, "d" + p) for p in layer.params},
+                note=f"the layer's own penalty = {term:.4g} is part of the loss")
 
 
 def _plain_sgd(optimizer):
