@@ -68,10 +68,12 @@ class Owner:
         """Hold this owner for ``call``; wait for another thread's short call to end, or
         raise RuntimeError when this call or the one running is a fit."""
         me = threading.get_ident()
+        if self.thread == me:
+            # a call inside a call (each batch of fit): only this thread writes thread and
+            # depth while it holds the owner, so neither needs the lock
+            self.depth += 1
+            return
         with self.lock:
-            if self.thread == me:
-                self.depth += 1
-                return
             while self.thread is not None:
                 if fitting or self.fitting:
                     raise RuntimeError(self._refusal(call, fitting))
@@ -84,12 +86,13 @@ class Owner:
 
     def exit(self):
         """Release one hold; the last one frees the owner for the next call."""
-        with self.lock:
+        if self.depth > 1:
             self.depth -= 1
-            if not self.depth:
-                self.thread, self.call, self.fitting = None, None, False
-                if self.waiting:
-                    self.free.notify_all()
+            return
+        with self.lock:
+            self.thread, self.call, self.fitting, self.depth = None, None, False, 0
+            if self.waiting:
+                self.free.notify_all()
 
     def _refusal(self, call, fitting):
         """The message refusing ``call`` while ``self.call`` runs in another thread."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import engine, names
 from .buffers import OWNER, bind, check_parameter
-from .modes import Fitting, Holding, Mode
+from .modes import Fitting, Holding, Mode, owner_of
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .nn.dropout import Dropout
 from .nn.init import as_generator
@@ -130,8 +130,12 @@ class Sequential:
         (see the class's Notes); a forward and a backward made as two calls keep
         another thread out between them inside ``with net.fitting():``.
         """
-        with Holding(self, "forward"):
+        owner = owner_of(self)  # Holding written out, here and below: once per batch
+        owner.enter("forward")
+        try:
             return self._forward(X)
+        finally:
+            owner.exit()
 
     def _forward(self, X):
         A = X
@@ -142,8 +146,12 @@ class Sequential:
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
-        with Holding(self, "backward"):
+        owner = owner_of(self)
+        owner.enter("backward")
+        try:
             return self._backward(dA)
+        finally:
+            owner.exit()
 
     def _backward(self, dA):
         for layer in reversed(self.layers[1:]):
@@ -179,8 +187,12 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
-        with Holding(self, "forward_backward"):
+        owner = owner_of(self)
+        owner.enter("forward_backward")
+        try:
             return self._forward_backward(X, Y, loss)
+        finally:
+            owner.exit()
 
     def _forward_backward(self, X, Y, loss):
         fused = self.fused_with(loss)
@@ -266,9 +278,13 @@ class Sequential:
             plan = kernels and self._forward_plan(kernels)
             if plan:
                 steps, width = plan
-                with Holding(self, "predict"):
+                owner = owner_of(self)  # Holding written out: this is the one-row latency
+                owner.enter("predict")
+                try:
                     return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
                                                 width, np.empty((len(X), self.n_out), self.dtype))
+                finally:
+                    owner.exit()
         with Mode(self, False, "predict"):
             if len(X) <= batch_size:
                 return self._forward(X)
