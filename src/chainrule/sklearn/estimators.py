@@ -39,6 +39,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``verbose=True`` shows a progress bar; ``verbose=2`` also prints
     scikit-learn's "Iteration N, loss = ..." lines. ``network_`` is the
     trained :class:`chainrule.Sequential` (softmax or sigmoid output).
+
+    Threads: one call at a time. ``fit`` and ``partial_fit`` raise a
+    RuntimeError naming both calls, before changing anything, while another
+    thread uses the estimator; predictions from several threads take turns,
+    and raise a RuntimeError during another thread's fit (see
+    :mod:`chainrule.modes`).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -136,7 +142,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
-    (see :class:`MLPClassifier`). ``loss`` is "squared_error" (identity output)
+    (see :class:`MLPClassifier`, which also says what threads may do). ``loss`` is "squared_error" (identity output)
     or "poisson" (exponential output, for counts and rates).
     """
 
