@@ -9,7 +9,7 @@ weights (``reference.numpy_predict``): the arithmetic alone, nothing checked.
 
 "owner" is what one call costs the network's owner (``chainrule.modes``), which
 every predict holds so that calls from several threads take turns: finding the
-owner, taking it and giving it back, uncontended, as predict's one-row path
+owner, taking it and giving it back, uncontended, as ``Sequential.predict``
 does; timed in the same rounds as the one-row predicts, and reported as its
 share of chainrule's one-row call.
 """
@@ -25,9 +25,8 @@ from .reference import numpy_predict
 
 
 def _hold_once(net):
-    """What predict adds to hold ``net`` for one call, uncontended (a closure: the import
-    stays out of the timing, and out of the module, which run.py imports before it has
-    set up the path and the BLAS environment)."""
+    """What predict adds to hold ``net`` for one call, uncontended (imported here, not at the
+    top: run.py imports this module before it has set up the path and BLAS's environment)."""
     from chainrule.modes import owner_of
 
     def hold():

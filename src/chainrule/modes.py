@@ -31,10 +31,12 @@ or in a RuntimeError that names both calls; never in a mix.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import threading
 
-from .buffers import IdentityMap
+from .buffers import OWNER, IdentityMap
 
 #: One Owner per network or estimator, by identity; it leaves with its object.
 OWNERS = IdentityMap()
@@ -142,6 +144,48 @@ class Holding:
 
     def __exit__(self, *exc):
         self.owner.exit()
+
+
+def holds(call, fitting=False, what="network"):
+    """Decorator: the method (or function of a network, first) holds the Owner of its
+    first argument for the call, as ``Holding`` does. ``{cls}`` in ``call`` and ``what``
+    stands for that argument's class name (the estimators: "MLPClassifier.fit")."""
+    def decorate(function):
+        named = "{cls}" in call + what
+
+        @functools.wraps(function)
+        def held(obj, *args, **kwargs):
+            if named:
+                cls = type(obj).__name__
+                owner, name = owner_of(obj, what.format(cls=cls)), call.format(cls=cls)
+            else:   # a network's: predict's one row comes this way
+                owner, name = owner_of(obj, what), call
+            owner.enter(name, fitting)
+            try:
+                return function(obj, *args, **kwargs)
+            finally:
+                owner.exit()
+        return held
+    return decorate
+
+
+@contextlib.contextmanager
+def taking_over(layers):
+    """Hold each network that ``layers`` belong to while they move into a new one, then
+    mark it released: its flat buffers are no longer what its layers read, so it may not
+    train (validation.check_trainable). Refused while another thread runs a fit on it."""
+    earlier = {}
+    for layer in layers:
+        ref = OWNER.get(layer)
+        net = ref() if ref is not None else None
+        if net is not None:
+            earlier[id(net)] = net
+    with contextlib.ExitStack() as stack:
+        for net in sorted(earlier.values(), key=id):  # one order for every thread: no deadlock
+            stack.enter_context(Holding(net, "Sequential(layers) taking over its layers"))
+        yield
+        for net in earlier.values():
+            net._released = True
 
 
 def takes_need_dX(layer):

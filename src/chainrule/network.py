@@ -14,7 +14,6 @@ layers in :mod:`chainrule.nn` stay the textbook equations:
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import weakref
 
@@ -22,7 +21,7 @@ import numpy as np
 
 from . import engine, names
 from .buffers import OWNER, bind, check_parameter
-from .modes import Fitting, Holding, Mode, owner_of
+from .modes import Fitting, Mode, holds, owner_of, taking_over
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .nn.dropout import Dropout
 from .nn.init import as_generator
@@ -86,7 +85,7 @@ class Sequential:
         self.layers = layers
         self.dtype = dtype
         self._check_shapes()
-        with _taking_over(layers):
+        with taking_over(layers):
             self._flatten()
         #: Layers whose parameters carry an L1/L2 penalty (set at construction).
         self._penalized = [layer for layer in layers if layer.penalized]
@@ -123,6 +122,7 @@ class Sequential:
 
     # -- the two passes ------------------------------------------------------
 
+    @holds("forward")
     def forward(self, X):
         """Run every layer's forward pass in order and return the output A.
 
@@ -130,12 +130,7 @@ class Sequential:
         (see the class's Notes); a forward and a backward made as two calls keep
         another thread out between them inside ``with net.fitting():``.
         """
-        owner = owner_of(self)  # Holding written out, here and below: once per batch
-        owner.enter("forward")
-        try:
-            return self._forward(X)
-        finally:
-            owner.exit()
+        return self._forward(X)
 
     def _forward(self, X):
         A = X
@@ -143,17 +138,10 @@ class Sequential:
             A = layer.forward(A)
         return A
 
+    @holds("backward")
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
-        owner = owner_of(self)
-        owner.enter("backward")
-        try:
-            return self._backward(dA)
-        finally:
-            owner.exit()
-
-    def _backward(self, dA):
         for layer in reversed(self.layers[1:]):
             dA = layer.backward(dA)
         if self.layers:
@@ -180,6 +168,7 @@ class Sequential:
         return loss.fuses_with is not None and bool(self.layers) \
             and isinstance(self.layers[-1], loss.fuses_with)
 
+    @holds("forward_backward")
     def forward_backward(self, X, Y, loss):
         """One forward and one backward pass: fills every gradient, returns the loss.
 
@@ -187,14 +176,6 @@ class Sequential:
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
         """
-        owner = owner_of(self)
-        owner.enter("forward_backward")
-        try:
-            return self._forward_backward(X, Y, loss)
-        finally:
-            owner.exit()
-
-    def _forward_backward(self, X, Y, loss):
         fused = self.fused_with(loss)
         body = self.layers[:-1] if fused else self.layers
         A = X
@@ -224,23 +205,22 @@ class Sequential:
             value += self._add_penalties()
         return value
 
+    @holds("loss_value")
     def loss_value(self, X, Y, loss):
         """The loss on (X, Y) in evaluation mode, by the fused form where it applies.
 
         Includes the layers' L1/L2 penalties, if any.
         """
-        return self._loss_and_output(X, Y, loss, "loss_value")[0]
+        return self.loss_and_output(X, Y, loss)[0]
 
+    @holds("loss_and_output")
     def loss_and_output(self, X, Y, loss):
         """``(loss, A)`` from one forward pass in evaluation mode.
 
         With a fused pair the loss comes from the logits Z (log-sum-exp) and A
         is the last activation of Z. Penalties are included in the loss.
         """
-        return self._loss_and_output(X, Y, loss, "loss_and_output")
-
-    def _loss_and_output(self, X, Y, loss, call):
-        with Mode(self, False, call):
+        with self.evaluating():
             if self.fused_with(loss):
                 Z = X
                 for layer in self.layers[:-1]:
@@ -278,7 +258,7 @@ class Sequential:
             plan = kernels and self._forward_plan(kernels)
             if plan:
                 steps, width = plan
-                owner = owner_of(self)  # Holding written out: this is the one-row latency
+                owner = owner_of(self)  # @holds written out: this is the one-row latency
                 owner.enter("predict")
                 try:
                     return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
@@ -337,26 +317,26 @@ class Sequential:
         from .training import evaluate
         return evaluate(self, X, y, loss=loss, metrics=metrics)
 
+    @holds("save")
     def save(self, path, metadata=None, extra_tensors=None):
         """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
         from .io import save
-        with Holding(self, "save"):
-            save(self, path, metadata=metadata, extra_tensors=extra_tensors)
+        save(self, path, metadata=metadata, extra_tensors=extra_tensors)
 
     # -- modes -----------------------------------------------------------------
 
+    @holds("train()")
     def train(self):
         """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
-        with Holding(self, "train()"):
-            for layer in self.layers:
-                layer.training = True
+        for layer in self.layers:
+            layer.training = True
         return self
 
+    @holds("eval()")
     def eval(self):
         """Evaluation mode: deterministic predictions."""
-        with Holding(self, "eval()"):
-            for layer in self.layers:
-                layer.training = False
+        for layer in self.layers:
+            layer.training = False
         return self
 
     def evaluating(self):
@@ -397,14 +377,14 @@ class Sequential:
         rule = "-" * len(line(rows[0]))
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 
+    @holds("copy (pickle or copy.deepcopy)")
     def __getstate__(self):
         # a copy taken during fit (in a callback) is an ordinary network, trained by nobody.
         # The layers are copied while the network is held: pickle reads the arrays only
         # after this returns, when another thread's fit could be changing them. The flat
         # buffers are left out: __setstate__ rebuilds them from the layers' arrays.
-        with Holding(self, "copy (pickle or copy.deepcopy)"):
-            state = self.__dict__.copy()
-            state["layers"] = copy.deepcopy(self.layers)
+        state = self.__dict__.copy()
+        state["layers"] = copy.deepcopy(self.layers)
         for name in ("_skip_first_dX", "_plan", "flat_params", "flat_grads"):
             state.pop(name, None)
         return state
@@ -415,11 +395,10 @@ class Sequential:
         self.__dict__.update(state)
         self._flatten()
 
+    @holds("copy")
     def copy(self, dtype=None):
         """An independent copy (parameters included), optionally cast to ``dtype``."""
-        with Holding(self, "copy"):
-            layers = copy.deepcopy(self.layers)
-        return Sequential(layers, dtype=dtype or self.dtype)
+        return Sequential(copy.deepcopy(self.layers), dtype=dtype or self.dtype)
 
     def __repr__(self):
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
@@ -430,25 +409,6 @@ class Sequential:
 
     def __getitem__(self, i):
         return self.layers[i]
-
-
-@contextlib.contextmanager
-def _taking_over(layers):
-    """Hold each network that ``layers`` belong to while they move into a new one, then mark
-    it released: its flat buffers are no longer what its layers read, so it may not train
-    (validation.check_trainable). Refused while another thread runs a fit on it."""
-    earlier = {}
-    for layer in layers:
-        ref = OWNER.get(layer)
-        net = ref() if ref is not None else None
-        if net is not None:
-            earlier[id(net)] = net
-    with contextlib.ExitStack() as stack:
-        for net in sorted(earlier.values(), key=id):  # one order for every thread: no deadlock
-            stack.enter_context(Holding(net, "Sequential(layers) taking over its layers"))
-        yield
-        for net in earlier.values():
-            net._released = True
 
 
 def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):

@@ -37,7 +37,7 @@ from .nn.activations import Activation
 from .nn.layers import Dense
 from .optimizers import SGD, Optimizer
 from . import trace_views
-from .modes import Holding
+from .modes import holds
 from .validation import check_loss, prepare_data
 
 #: Why the fused loss is computed in its second form.
@@ -269,6 +269,7 @@ def _equations(layer):
     return f"A = {name}(X)", f"dX = dA through {name}'{grads}"
 
 
+@holds("trace")
 def trace(net, X, y, loss, optimizer=None):
     """Run one forward and one backward pass of ``net`` and record every step.
 
@@ -304,12 +305,6 @@ def trace(net, X, y, loss, optimizer=None):
         with it (see :mod:`chainrule.modes`).
     """
     check_loss(loss)
-    with Holding(net, "trace"):
-        return _record(net, X, y, loss, optimizer)
-
-
-def _record(net, X, y, loss, optimizer):
-    """trace's body, run while it holds ``net``."""
     X, _, Y = prepare_data(net, X, y, loss)
     fused = net.fused_with(loss)
     body = net.layers[:-1] if fused else net.layers

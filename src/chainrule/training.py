@@ -23,7 +23,7 @@ from .nn.losses import BinaryCrossEntropy, CrossEntropy
 from .optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
-from .modes import Holding
+from .modes import holds
 from .validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
                          prepare_data)
 
@@ -39,6 +39,7 @@ def _is_classification(loss):
     return isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
 
 
+@holds("fit", fitting=True)
 def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
         validation_data=None, validation_split=0.0, sample_weight=None, class_weight=None,
         metrics=None, clip_norm=None, clip_value=None, verbose=1, callbacks=(), resume_from=None):
@@ -123,16 +124,6 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         network for its whole run, from before its first check, and does not
         wait (see :mod:`chainrule.modes`). Nothing has changed then.
     """
-    with Holding(net, "fit", fitting=True):
-        return _fit(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
-                    validation_data, validation_split, sample_weight, class_weight, metrics,
-                    clip_norm, clip_value, verbose, callbacks, resume_from)
-
-
-def _fit(net, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
-         validation_split, sample_weight, class_weight, metrics, clip_norm, clip_value, verbose,
-         callbacks, resume_from):
-    """fit's body, run while fit holds ``net``."""
     _check_objects(loss, optimizer)
     check_trainable(net)
     epochs = number("epochs", epochs, integer=True, at_least=1)
@@ -410,6 +401,7 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, 
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val]), val
 
 
+@holds("evaluate")
 def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     """Loss and metrics of ``net`` on (X, y), in evaluation mode.
 
@@ -418,11 +410,6 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     network is held for the call (see :mod:`chainrule.modes`): loss and metrics
     come from the same weights.
     """
-    with Holding(net, "evaluate"):
-        return _evaluate(net, X, y, loss, metrics)
-
-
-def _evaluate(net, X, y, loss, metrics):
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
     functions = _metric_functions(metrics, loss)

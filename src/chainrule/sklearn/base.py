@@ -5,6 +5,7 @@ The checks are in :mod:`.checks`, the solvers in :mod:`.solvers`; see
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,13 +18,19 @@ from .. import io as _io
 from .. import names
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
-from ..modes import Holding
+from ..modes import Holding, holds
 from ..network import Sequential
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
 from .records import estimator_record
 from .solvers import fit_lbfgs, fit_stochastic
+
+
+#: Decorators: an estimator's method holds the estimator for the call (see chainrule.modes);
+#: a fit for its whole run, refused while another thread uses the estimator.
+fits = functools.partial(holds, fitting=True, what="{cls}")
+predicts = functools.partial(holds, what="{cls}")
 
 
 def keep_settings(est, settings):
@@ -44,10 +51,6 @@ class BaseMLP(BaseEstimator):
     ``predict_log_proba``, ``score`` and ``save`` take turns with each other
     and raise a RuntimeError during another thread's fit.
     """
-
-    def _holding(self, call, fitting=False):
-        """Hold this estimator for ``call`` (a method's name) until the with-block ends."""
-        return Holding(self, f"{type(self).__name__}.{call}", fitting, type(self).__name__)
 
     # -- data ------------------------------------------------------------------
 
@@ -129,10 +132,7 @@ class BaseMLP(BaseEstimator):
     # -- fitting ---------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental):
-        with self._holding("partial_fit" if incremental else "fit", fitting=True):
-            return self._fit_held(X, y, sample_weight, incremental)
-
-    def _fit_held(self, X, y, sample_weight, incremental):
+        """fit's and partial_fit's work; they hold the estimator (``fits`` below)."""
         sizes, dtype = check_params(self)
         estimator_callbacks(self.callbacks)  # before any work: refuse what cannot run here
         if self.early_stopping and incremental:
@@ -187,6 +187,7 @@ class BaseMLP(BaseEstimator):
 
     # -- saving ----------------------------------------------------------------
 
+    @holds("{cls}.save", what="{cls}")
     def save(self, path, metadata=None, extra_tensors=None):
         """Write the fitted estimator to one ``.safetensors`` file (see :func:`load`).
 
@@ -194,14 +195,12 @@ class BaseMLP(BaseEstimator):
         fitted attributes and the class labels are JSON metadata. ``metadata``
         (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
         """
-        with self._holding("save"):
-            if not hasattr(self, "network_"):
-                raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit "
-                                 "before save")
-            user = dict(metadata or {})
-            user["estimator"] = estimator_record(self)
-            with Holding(self.network_, f"{type(self).__name__}.save"):
-                _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
+        if not hasattr(self, "network_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
+        user = dict(metadata or {})
+        user["estimator"] = estimator_record(self)
+        with Holding(self.network_, f"{type(self).__name__}.save"):
+            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.activations import Exp, Identity, Sigmoid, Softmax
-from .base import BaseMLP, keep_settings
+from .base import BaseMLP, fits, keep_settings, predicts
 from .checks import dense
 from .losses import BinaryLogLoss, LogLoss, PoissonLoss, SquaredLoss
 
@@ -56,20 +56,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None):
         keep_settings(self, locals())
 
+    @fits("{cls}.fit")
     def fit(self, X, y, sample_weight=None):
         """Fit to X (n, n_features) and labels y (n,) or a label indicator matrix (n, k)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(BaseMLP._check_stochastic)
+    @fits("{cls}.partial_fit")
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` lists every label on the first call."""
-        with self._holding("partial_fit", fitting=True):  # before classes_ is set
-            if not hasattr(self, "classes_"):
-                if classes is None:
-                    raise ValueError("classes must be passed on the first call to partial_fit")
-                self._binarizer = LabelBinarizer().fit(classes)
-                self.classes_ = self._binarizer.classes_
-            return self._fit(X, y, sample_weight, incremental=True)
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._binarizer = LabelBinarizer().fit(classes)
+            self.classes_ = self._binarizer.classes_
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
@@ -111,25 +112,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             A = A.ravel()
         return self._binarizer.inverse_transform(A)
 
+    @predicts("{cls}.predict")
     def predict(self, X):
         """Predicted labels, shape (n,) (or (n, k) indicators for multilabel)."""
-        with self._holding("predict"):
-            check_is_fitted(self, "network_")
-            return self._predict_dense(self._validate_X(X, reset=False))
+        check_is_fitted(self, "network_")
+        return self._predict_dense(self._validate_X(X, reset=False))
 
+    @predicts("{cls}.predict_proba")
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes); columns in the order of ``classes_``."""
-        with self._holding("predict_proba"):
-            check_is_fitted(self, "network_")
-            A = self._forward(self._validate_X(X, reset=False))
-            if self.n_outputs_ == 1 and self.out_activation_ == "logistic" \
-                    and self._binarizer.y_type_ != "multilabel-indicator":
-                A = np.hstack([1 - A, A])
-            return A
+        check_is_fitted(self, "network_")
+        A = self._forward(self._validate_X(X, reset=False))
+        if self.n_outputs_ == 1 and self.out_activation_ == "logistic" \
+                and self._binarizer.y_type_ != "multilabel-indicator":
+            A = np.hstack([1 - A, A])
+        return A
 
+    @predicts("{cls}.predict_log_proba")
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``."""
-        with self._holding("predict_log_proba"), np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):
@@ -155,11 +157,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  dropout=0.0, dtype=np.float32, callbacks=None):
         keep_settings(self, locals())
 
+    @fits("{cls}.fit")
     def fit(self, X, y, sample_weight=None):
         """Fit to X (n, n_features) and targets y (n,) or (n, n_outputs)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(BaseMLP._check_stochastic)
+    @fits("{cls}.partial_fit")
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -189,11 +193,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         A = self._forward(X)
         return A.ravel() if A.shape[1] == 1 else A
 
+    @predicts("{cls}.predict")
     def predict(self, X):
         """Predictions, shape (n,) for one output, (n, n_outputs) otherwise."""
-        with self._holding("predict"):
-            check_is_fitted(self, "network_")
-            return self._predict_dense(self._validate_X(X, reset=False))
+        check_is_fitted(self, "network_")
+        return self._predict_dense(self._validate_X(X, reset=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
