@@ -27,7 +27,10 @@ each other's writes, so each network (and each scikit-learn estimator) has an
   predicting on validation data, a monitor calling ``net.evaluate``).
 
 So every interleaving ends either in the results each call would give alone,
-or in a RuntimeError that names both calls; never in a mix.
+or in a RuntimeError that names both calls; never in a mix. What a program
+does to the arrays themselves holds nothing (``net.flat_params[...] = ...``,
+an optimizer's ``step(net)`` called by hand): do it in the thread that runs
+fit, or inside ``with net.fitting():``, which holds the network as fit does.
 """
 from __future__ import annotations
 
