@@ -179,6 +179,8 @@ def test_fit_refuses_to_start_while_predict_is_inside_its_forward_pass(engine, r
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_warm_start_fit_refuses_to_start_while_predict_proba_runs(rng):
+    """The same for an estimator: a warm-start fit went on while predict_proba was inside
+    the network (gates put into network_'s layers place both)."""
     sklearn = pytest.importorskip("chainrule.sklearn")
     X, y = rng.standard_normal((48, 4)), rng.integers(0, 3, 48)
     est = sklearn.MLPClassifier((8,), warm_start=True, max_iter=3, random_state=0,
