@@ -6,6 +6,12 @@ chainrule ``net.predict(X)`` (its last layer is the Softmax), scikit-learn
 under ``torch.inference_mode()``, converted back with ``.numpy()``. The
 yardstick "numpy" is the same forward pass written by hand with chainrule's
 weights (``reference.numpy_predict``): the arithmetic alone, nothing checked.
+
+"owner" is what one call costs the network's owner (``chainrule.modes``), which
+every predict holds so that calls from several threads take turns: finding the
+owner, taking it and giving it back, uncontended, as ``Sequential.predict``
+does; timed in the same rounds as the one-row predicts, and reported as its
+share of chainrule's one-row call.
 """
 from __future__ import annotations
 
@@ -16,6 +22,18 @@ from . import contenders as C
 from .common import fmt_ratio, fmt_time, paired_ratio, per_call, table
 from .epoch import SIZES
 from .reference import numpy_predict
+
+
+def _hold_once(net):
+    """What predict adds to hold ``net`` for one call, uncontended (imported here, not at the
+    top: run.py imports this module before it has set up the path and BLAS's environment)."""
+    from chainrule.modes import owner_of
+
+    def hold():
+        owner = owner_of(net)
+        owner.enter("predict")
+        owner.exit()
+    return hold
 
 
 def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklearn=True,
@@ -36,7 +54,8 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
         fns["torch"] = torch_predict
     if sklearn:
         fns["sklearn"] = C.fitted_sklearn(*train, sizes, seed=seed).predict_proba
-    batch, single = {}, {}
+    batch, single, owner = {}, {}, []
+    hold = _hold_once(net)
     # interleave by rounds: each round measures every contender once, both ways
     for name, fn in fns.items():
         fn(Xb)
@@ -46,6 +65,7 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
             batch.setdefault(name, []).append(per_call(lambda: fn(Xb), 1, 1))
             time.sleep(common.PAUSE)     # and the threads of the large product just run
             single.setdefault(name, []).append(per_call(lambda: fn(X1), calls, max(1, blocks // rounds)))
+        owner.append(per_call(hold, calls, max(1, blocks // rounds)))
     med = lambda t: sorted(t)[len(t) // 2]
     batch_s = {k: med(v) for k, v in batch.items()}
     single_s = {k: med(v) for k, v in single.items()}
@@ -54,9 +74,12 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
               "throughput chainrule/sklearn": paired_ratio(batch, "sklearn", "chainrule"),
               "latency chainrule/torch": paired_ratio(single, "chainrule", "torch"),
               "latency chainrule/sklearn": paired_ratio(single, "chainrule", "sklearn"),
-              "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy")}
+              "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy"),
+              "owner/latency chainrule": paired_ratio({"owner": owner, **single}, "owner",
+                                                       "chainrule")}
     return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
             "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
+            "owner_seconds": med(owner),
             "rows_per_second": {k: rows / v for k, v in batch_s.items()}}
 
 
@@ -66,6 +89,11 @@ def format(result):
              fmt_time(s[name])) for name in sorted(b, key=b.get)]
     head = (f"3. Predict, {'-'.join(map(str, st['sizes']))}: {st['rows']:,} rows per call, "
             f"and 1 row (mean of {st['calls']} calls, median over blocks)")
-    ratios = "  ".join(f"{k} {fmt_ratio(v)}" for k, v in result["ratios"].items())
+    ratios = "  ".join(f"{k} {fmt_ratio(v)}" for k, v in result["ratios"].items()
+                       if not k.startswith("owner"))
+    share = result["ratios"]["owner/latency chainrule"]
+    owner = (f"the network's owner (taken and given back, uncontended): "
+             f"{fmt_time(result['owner_seconds'])} a call, {share:.1%} of chainrule's one-row predict")
     return "\n".join([head, table(("contender", f"{st['rows']:,} rows", "rows/s", "1 row"), rows),
-                      ratios + "   (throughput ratios > 1: chainrule faster; latency < 1: faster)"])
+                      ratios + "   (throughput ratios > 1: chainrule faster; latency < 1: faster)",
+                      owner])

@@ -29,6 +29,8 @@ TARGETS = [
     ("XOR steps: PyTorch / chainrule", ("xor", "ratios", "torch/chainrule"), ">=", 5.0, "x"),
     ("Predict 1 row: chainrule / hand-written forward", ("predict", "ratios", "latency chainrule/numpy"),
      "<=", 1.2, "x"),
+    ("Predict 1 row: the network's owner (one hold) / the whole call",
+     ("predict", "ratios", "owner/latency chainrule"), "<=", 0.05, "x"),
     ("Predict 10 000 rows: chainrule / PyTorch throughput",
      ("predict", "ratios", "throughput chainrule/torch"), ">=", 1.0, "x"),
     ("First epoch, warm kernel cache / steady epoch", ("firstepoch", "warm_over_steady"),
@@ -141,6 +143,10 @@ def markdown(runs, command):
                                    [(_LABELS.get(k, k), fmt_time(b[k]),
                                      f"{p['rows_per_second'][k]:,.0f}", fmt_time(one[k]))
                                     for k in sorted(b, key=b.get)]), ""]
+            if "owner_seconds" in p:
+                out += [f"The network's owner, which every predict holds so that calls from "
+                        f"several threads take turns: {fmt_time(p['owner_seconds'])} a call, "
+                        f"{p['ratios']['owner/latency chainrule']:.1%} of the one-row predict.", ""]
         if "memory" in res:
             mem = res["memory"]
             out += [f"**Memory**: fit on {mem['rows']:,} x 784 float32 "

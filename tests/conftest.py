@@ -1,6 +1,8 @@
 """Shared fixtures and helpers for the chainrule tests.
 
 * ``rng``: a seeded numpy Generator (never the global ``np.random``).
+* ``engine``: runs a test once on each engine, NumPy and compiled (the compiled
+  run skipped where numba is missing or ``CHAINRULE_ENGINE=numpy`` forces NumPy).
 * ``assert_close``: worst relative error ``max|a − b| / max|b|`` against a
   tolerance, failing with a readable diff (which array, where, the values).
 * ``torch_twin``: the PyTorch network equal to a chainrule ``Sequential``
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -23,8 +26,30 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import engine as _engine
 from chainrule.explain.gradcheck import numeric_gradient  # noqa: F401  (for the tests: ∂f/∂x by central differences)
 from chainrule.nn.layers import Layer
+
+
+#: CI runs the engine tests a second time with the NumPy engine forced.
+FORCED_NUMPY = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() == "numpy"
+
+
+def numba_works():
+    with _engine.using("auto"):
+        return _engine.compiled() is not None
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def engine(request):
+    """Run the test on one engine; the compiled one only where numba runs and is not forced off."""
+    if request.param == "compiled":
+        if FORCED_NUMPY:
+            pytest.skip("CHAINRULE_ENGINE=numpy forces the NumPy engine")
+        if not numba_works():
+            pytest.skip("numba is not installed (pip install 'chainrule[fast]')")
+    with _engine.using(request.param):
+        yield request.param
 
 
 @pytest.fixture

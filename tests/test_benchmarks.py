@@ -136,7 +136,8 @@ def test_predict_section():
         assert set(result[key]) == {"chainrule", "numpy", "torch", "sklearn"}
         assert all(positive_number(v) for v in result[key].values())
     assert all(positive_number(r) for r in result["ratios"].values())
-    assert "1 row" in predict.format(result)
+    assert positive_number(result["owner_seconds"])
+    assert "1 row" in predict.format(result) and "network's owner" in predict.format(result)
 
 
 def test_hand_written_predict_equals_chainrule():

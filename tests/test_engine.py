@@ -17,11 +17,11 @@ import pytest
 
 import chainrule as cr
 from chainrule import engine as _engine
-from conftest import assert_close, relative_error, torch_dense_pairs, torch_twin
+from conftest import (FORCED_NUMPY, assert_close, numba_works as _numba_works, relative_error,
+                      torch_dense_pairs, torch_twin)
 
 torch = pytest.importorskip("torch")
 
-FORCED_NUMPY = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() == "numpy"
 
 #: Every option set of every optimizer (the torch.optim names and arguments).
 OPTIONS = [
@@ -41,23 +41,6 @@ OPTIONS = [
     ("Adagrad", dict(lr=0.1, eps=1e-6, weight_decay=0.01)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in s.items())}" for n, s in OPTIONS]
-
-
-def _numba_works():
-    with _engine.using("auto"):
-        return _engine.compiled() is not None
-
-
-@pytest.fixture(params=["numpy", "compiled"])
-def engine(request):
-    """Run the test on one engine; the compiled one only where numba runs and is not forced off."""
-    if request.param == "compiled":
-        if FORCED_NUMPY:
-            pytest.skip("CHAINRULE_ENGINE=numpy forces the NumPy engine")
-        if not _numba_works():
-            pytest.skip("numba is not installed (pip install 'chainrule[fast]')")
-    with _engine.using(request.param):
-        yield request.param
 
 
 KERNEL_OF = {"SGD": lambda s: "sgd_momentum" if s.get("momentum") else "sgd", "Adam": "adam",

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.network.modes import owner_of
 
 
 # -- mlp() ----------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ def test_a_copy_taken_during_fit_is_an_ordinary_network(rng):
         np.testing.assert_array_equal(first, kept)      # not overwritten by the next call
         dX = twin.backward(np.ones((3, 1)))
         assert dX is not None and dX.shape == (3, 4)
-        assert twin._fit_thread is None
+        assert owner_of(twin).thread is None       # held by nobody, though taken inside fit
 
 
 def test_predicting_from_another_thread_while_fit_runs_is_a_clear_error(rng):

@@ -6,14 +6,16 @@ markdown, so the page cannot drift from what is tested); the tests then take the
 training in a Sequential, the ledger, the gradient check, save/load (with the class
 named by the loading program), ``mlp()`` by name, the output-range check, and
 parameters living in the network's flat buffers.
+Last, a layer written as a ``@dataclass`` (which defines ``__eq__``) does all of that too.
 """
+import dataclasses
 import os
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import DOCS, run_doc_examples
+from conftest import DOCS, assert_close, run_doc_examples
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +209,100 @@ def test_scale_may_write_its_gradient_in_place(Scale, rng):
         net.forward_backward(X, loss.prepare(y, 1, net.dtype), loss)
         grads.append(net.flat_grads.copy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+# -- a layer written as a @dataclass ------------------------------------------------
+
+@dataclasses.dataclass
+class DataclassScale(cr.nn.Layer):
+    """``A = X ⊙ s`` per feature, with an optional ``l2·Σ s²`` penalty, written as a
+    ``@dataclass``: its generated ``__eq__`` compares fields, so two layers of one size are
+    equal, and it sets ``__hash__`` to None."""
+
+    n_in: int
+    l2: float = 0.0
+    params = ("s",)
+    equations = {"forward": "A = X ⊙ s", "backward": "ds = Σ_rows dA ⊙ X;  dX = dA ⊙ s"}
+
+    def __post_init__(self):
+        self.s = np.linspace(0.5, 1.5, self.n_in)
+        self.ds = np.zeros(self.n_in)
+
+    def forward(self, X):
+        self.X = X
+        return X * self.s
+
+    def backward(self, dA):
+        self.ds = (dA * self._cached("X")).sum(axis=0)
+        return dA * self.s
+
+    @property
+    def penalized(self):
+        return self.l2 > 0
+
+    def penalty(self):
+        return self.l2 * float(np.sum(self.s ** 2))
+
+    def inplace_add_penalty_gradients(self):
+        self.ds += 2 * self.l2 * self.s
+
+    def config(self):
+        return {"n_in": self.n_in, "l2": self.l2}
+
+
+@dataclasses.dataclass(unsafe_hash=True)
+class HashedScale(DataclassScale):
+    """The same, hashable by its fields: equal layers hash alike."""
+
+
+def _two_equal_scales(cls, rng):
+    X, y = _scaled_problem(rng)
+    net = cr.Sequential([cls(2, l2=0.01), cr.Dense(2, 2, seed=0), cls(2, l2=0.01),
+                         cr.Dense(2, 1, seed=1)], dtype=np.float64)
+    assert net[0] == net[2] and net[0] is not net[2]
+    return net, X, y
+
+
+def test_a_dataclass_layer_works_everywhere(rng, tmp_path):
+    """Layers are told apart by identity: a @dataclass layer (unhashable, and equal to
+    another of its size) used to fail in Sequential with a bare "unhashable type"."""
+    net, X, y = _two_equal_scales(DataclassScale, rng)
+    assert np.shares_memory(net[0].s, net.flat_params)
+    assert not np.shares_memory(net[0].s, net[2].s)
+    before = net.flat_params.copy()
+    history = net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=20,
+                      batch_size=16, seed=0, verbose=0)
+    assert history["loss"][-1] < history["loss"][0]
+    assert not np.array_equal(net[0].s, before[:2])
+
+    ledger = net.trace(X[:4], y[:4], cr.MSE())
+    penalties = [s for s in ledger.steps if "penalty" in s.note]
+    assert [s.index for s in penalties] == [0, 2]   # each equal layer at its own place
+    assert penalties[0].equation == "ds += ∂penalty/∂s" and "ds" in penalties[0].values
+    assert "这一层自己的正则项也是损失的一部分" in ledger.to_text(lang="zh")
+    assert ledger.get(2, "forward").layer is net[2]
+
+    report = cr.gradient_check(net, cr.MSE(), X[:6], y[:6])
+    assert report.max_relative_error < 1e-7, str(report)
+
+    net.save(tmp_path / "scale.safetensors")
+    loaded = cr.load(tmp_path / "scale.safetensors", layers=[DataclassScale])
+    assert type(loaded[2]) is DataclassScale and loaded[2] == net[2]
+    assert_close(loaded[2].s, net[2].s, 0.0, "s")       # stored and read back, not computed
+    assert_close(loaded.predict(X), net.predict(X), 1e-12, "predictions")
+
+
+def test_a_network_of_equal_layers_does_not_take_over_another(rng):
+    """With unsafe_hash=True, building a second network from equal but separate layers
+    used to mark the first network's layers "now belong to a newer Sequential"."""
+    first, X, y = _two_equal_scales(HashedScale, rng)
+    second, _, _ = _two_equal_scales(HashedScale, rng)
+    assert first[0] == second[0] and hash(first[0]) == hash(second[0])
+    kept = second.flat_params.copy()
+    first.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=3, batch_size=16,
+              seed=0, verbose=0)
+    assert all(np.shares_memory(value, first.flat_params) for _, value, _ in first.parameters())
+    np.testing.assert_array_equal(second.flat_params, kept)   # untouched: nothing computed
+    second.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.05), epochs=3, batch_size=16,
+               seed=0, verbose=0)
+    assert_close(second.flat_params, first.flat_params, 1e-12, "the same run, twice")

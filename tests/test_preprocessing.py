@@ -1,4 +1,4 @@
-"""Which columns chainrule.preprocessing leaves out as ID-like, and which it must keep."""
+"""Which columns chainrule.tabular.preprocessing leaves out as ID-like, and which it must keep."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Reading tables as a person reads them (chainrule.tabular): the header by the rows' parser,
+"""Reading tables as a person reads them (chainrule.tabular.read): the header by the rows' parser,
 decimal commas in semicolon files, and cells and names made safe to show."""
 import numpy as np
 import pytest

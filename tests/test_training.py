@@ -371,7 +371,7 @@ def test_streams_of_unknown_length(verbose, rng, capsys):
     one.fit((pair for pair in batches), loss=cr.CrossEntropy(), optimizer=cr.SGD(0.1), verbose=verbose)
     out, err = capsys.readouterr()
     if verbose == 1:
-        assert "epoch 1/2" in err and "3it" in err
+        assert "epoch 1/2" in err and "3batch" in err
     elif verbose == 2:
         assert out.count("epoch 1/") == 2
 

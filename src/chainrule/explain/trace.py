@@ -37,6 +37,7 @@ from ..nn.activations import Activation
 from ..nn.layers import Dense
 from ..optim.optimizers import SGD, Optimizer
 from . import trace_views
+from ..network.modes import holds
 from ..validation import check_loss, prepare_data
 
 #: Why the fused loss is computed in its second form.
@@ -268,6 +269,7 @@ def _equations(layer):
     return f"A = {name}(X)", f"dX = dA through {name}'{grads}"
 
 
+@holds("trace")
 def trace(net, X, y, loss, optimizer=None):
     """Run one forward and one backward pass of ``net`` and record every step.
 
@@ -294,6 +296,13 @@ def trace(net, X, y, loss, optimizer=None):
     Returns
     -------
     Trace
+
+    Raises
+    ------
+    RuntimeError
+        While another thread trains ``net``; a trace holds the network for
+        the call, so traces and predictions from other threads take turns
+        with it (see :mod:`chainrule.modes`).
     """
     check_loss(loss)
     X, _, Y = prepare_data(net, X, y, loss)
@@ -352,14 +361,25 @@ def trace(net, X, y, loss, optimizer=None):
         for layer in net._penalized:
             term = layer.penalty()
             layer.inplace_add_penalty_gradients()
-            backward.append(Step(layer, net.layers.index(layer), "backward",
-                                 "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
-                                 note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} "
-                                      "is part of the loss"))
+            index = next(i for i, other in enumerate(net.layers) if other is layer)
+            backward.append(_penalty_step(layer, index, term))
             value += term
 
     update, after = ([], None) if optimizer is None else _update(net, X, Y, loss, optimizer)
     return Trace(forward + backward + update, value, np.array(start, copy=True), fused, after)
+
+
+def _penalty_step(layer, index, term):
+    """The step adding a layer's penalty to its gradients: Dense's L1/L2 in its own words;
+    another layer's as its ``equations["penalty"]`` says, or ∂penalty/∂P for each P."""
+    if isinstance(layer, Dense):
+        return Step(layer, index, "backward", "dW += l1·sign(W) + 2·l2·W", {"dW": layer.dW},
+                    note=f"the layer's penalty l1·Σ|W| + l2·ΣW² = {term:.4g} is part of the loss")
+    equation = layer.equations.get("penalty") or ";  ".join(
+        f"d{p} += ∂penalty/∂{p}" for p in layer.params)
+    return Step(layer, index, "backward", equation,
+                {"d" + p: getattr(layer, "d" + p) for p in layer.params},
+                note=f"the layer's own penalty = {term:.4g} is part of the loss")
 
 
 def _plain_sgd(optimizer):

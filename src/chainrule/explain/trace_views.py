@@ -41,6 +41,7 @@ NOTES_ZH = [
      "雅可比矩阵 dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) 之后只剩 (A − Y) / n，因为 Y 的每一行之和为 1。"),
     ("the starting gradient", "反向传播的起点：损失对网络输出的梯度。"),
     ("the layer's penalty", "这一层的正则项 l1·Σ|W| + l2·ΣW² 也是损失的一部分（数值 {0}）。"),
+    ("the layer's own penalty", "这一层自己的正则项也是损失的一部分（数值 {0}）。"),
     ("plain gradient descent", "普通梯度下降，学习率 lr = {0}。"),
     ("Δ by", "Δ 由优化器 {0} 根据梯度 d 和它保存的状态算出。"),
     ("would refuse", "优化器会拒绝这一步：结果不是有限数。"),

@@ -13,11 +13,55 @@ import weakref
 
 import numpy as np
 
+
+
+class IdentityMap:
+    """A map from objects, by identity, to values; weak in its keys.
+
+    ``weakref.WeakKeyDictionary`` hashes its keys and compares them with
+    ``==``: a layer whose class defines ``__eq__`` (every ``@dataclass``
+    does) is unhashable there, and with ``unsafe_hash=True`` a separate but
+    equal layer would be taken for it. Here a key is its ``id()``, checked
+    against a weak reference to the object itself, and the entry leaves when
+    the object does.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self):
+        self._entries = {}      # id(key) -> (weakref.ref(key), value)
+
+    def get(self, key, default=None):
+        """The value of ``key``, or ``default`` when it has none."""
+        entry = self._entries.get(id(key))
+        if entry is None or entry[0]() is not key:
+            return default
+        return entry[1]
+
+    def __setitem__(self, key, value):
+        ident, entries = id(key), self._entries
+
+        def forget(ref):  # key is being collected; its id may be reused after this
+            if entries.get(ident, (None,))[0] is ref:
+                del entries[ident]
+        entries[ident] = (weakref.ref(key, forget), value)
+
+    def setdefault(self, key, value):
+        """The value of ``key``; ``value``, stored first, when it has none."""
+        found = self.get(key, self)
+        if found is self:
+            self[key] = found = value
+        return found
+
+    def __len__(self):
+        return len(self._entries)
+
+
 #: What the network knows of each layer: the network it belongs to (a weak reference), and
-#: the names of its arrays that are views into that network's flat buffers. Weak: a layer
-#: nobody holds any more drops out.
-OWNER = weakref.WeakKeyDictionary()
-BOUND = weakref.WeakKeyDictionary()
+#: the names of its arrays that are views into that network's flat buffers. By identity
+#: (any class of layer works) and weak: a layer nobody holds any more drops out.
+OWNER = IdentityMap()
+BOUND = IdentityMap()
 
 
 def check_parameter(layer, name):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import engine, names
 from .buffers import OWNER, bind, check_parameter
-from .modes import Fitting, Mode, check_thread
+from .modes import Fitting, Mode, holds, owner_of, taking_over
 from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from ..nn.dropout import Dropout
 from ..nn.init import as_generator
@@ -42,15 +42,26 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
+        Any objects of Layer subclasses, each once; they are told apart by
+        identity, so a class may define ``__eq__`` (a ``@dataclass`` layer).
     dtype : numpy dtype, optional
         Cast every parameter to this dtype. By default the layers' own dtype
         is kept (they must agree).
+
+    Notes
+    -----
+    Threads: a network runs one call at a time (see :mod:`chainrule.modes`).
+    ``fit`` holds it for its whole run and refuses to start while another
+    thread is using it; ``predict``, ``evaluate``, ``forward``, ``trace`` and
+    the other short calls hold it for one call each, take turns with the
+    short calls of other threads, and refuse to run during another thread's
+    fit. Each refusal is a RuntimeError naming both calls. The thread that
+    runs fit may call anything meanwhile (callbacks predicting on validation
+    data).
     """
 
     #: Set when a newer Sequential took over this one's layers (see validation.check_trainable).
     _released = False
-    #: The thread running a training loop on this network, if any (see fitting()).
-    _fit_thread = None
     #: Inside fit: the first layer's backward is asked for no dX (see fitting()).
     _skip_first_dX = False
 
@@ -64,11 +75,6 @@ class Sequential:
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "
                                  "each position needs its own layer instance")
-            owner = OWNER.get(layer)
-            if owner is not None and owner() is not None:
-                # the layer's W and b move into this network's buffer: the other network
-                # would go on training arrays nobody reads, so it may no longer train
-                owner()._released = True
         if dtype is None:
             dtypes = {layer.dtype for layer in layers if layer.dtype is not None}
             if len(dtypes) > 1:
@@ -79,7 +85,8 @@ class Sequential:
         self.layers = layers
         self.dtype = dtype
         self._check_shapes()
-        self._flatten()
+        with taking_over(layers):
+            self._flatten()
         #: Layers whose parameters carry an L1/L2 penalty (set at construction).
         self._penalized = [layer for layer in layers if layer.penalized]
 
@@ -115,13 +122,23 @@ class Sequential:
 
     # -- the two passes ------------------------------------------------------
 
+    @holds("forward")
     def forward(self, X):
-        """Run every layer's forward pass in order and return the output A."""
+        """Run every layer's forward pass in order and return the output A.
+
+        Each layer caches what its backward reads, so the call holds the network
+        (see the class's Notes); a forward and a backward made as two calls keep
+        another thread out between them inside ``with net.fitting():``.
+        """
+        return self._forward(X)
+
+    def _forward(self, X):
         A = X
         for layer in self.layers:
             A = layer.forward(A)
         return A
 
+    @holds("backward")
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
@@ -151,6 +168,7 @@ class Sequential:
         return loss.fuses_with is not None and bool(self.layers) \
             and isinstance(self.layers[-1], loss.fuses_with)
 
+    @holds("forward_backward")
     def forward_backward(self, X, Y, loss):
         """One forward and one backward pass: fills every gradient, returns the loss.
 
@@ -187,6 +205,7 @@ class Sequential:
             value += self._add_penalties()
         return value
 
+    @holds("loss_value")
     def loss_value(self, X, Y, loss):
         """The loss on (X, Y) in evaluation mode, by the fused form where it applies.
 
@@ -194,6 +213,7 @@ class Sequential:
         """
         return self.loss_and_output(X, Y, loss)[0]
 
+    @holds("loss_and_output")
     def loss_and_output(self, X, Y, loss):
         """``(loss, A)`` from one forward pass in evaluation mode.
 
@@ -208,7 +228,7 @@ class Sequential:
                 value = loss.forward_logits(Z, Y)
                 A = self.layers[-1].forward(Z)
             else:
-                A = self.forward(X)
+                A = self._forward(X)
                 value = loss.forward(A, Y)
         return (value + self.penalty() if self._penalized else value), A
 
@@ -226,6 +246,10 @@ class Sequential:
         dtype) and converted once; rows are processed ``batch_size`` at a time to
         bound memory. Returns an array of shape (n, n_out) that belongs to the
         caller: no later call, inside fit or not, writes into it.
+
+        Holds the network for the call: predictions from several threads take
+        turns, and one made while another thread's fit runs is a RuntimeError
+        (see the class's Notes).
         """
         batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
@@ -233,14 +257,18 @@ class Sequential:
             kernels = engine.kernels_for(self.n_params, self.dtype)
             plan = kernels and self._forward_plan(kernels)
             if plan:
-                check_thread(self)
                 steps, width = plan
-                return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
-                                            width, np.empty((len(X), self.n_out), self.dtype))
-        with self.evaluating():
+                owner = owner_of(self)  # @holds written out: this is the one-row latency
+                owner.enter("predict")
+                try:
+                    return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
+                                                width, np.empty((len(X), self.n_out), self.dtype))
+                finally:
+                    owner.exit()
+        with Mode(self, False, "predict"):
             if len(X) <= batch_size:
-                return self.forward(X)
-            return np.concatenate([self.forward(X[i:i + batch_size])
+                return self._forward(X)
+            return np.concatenate([self._forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
 
     def _forward_plan(self, kernels):
@@ -289,6 +317,7 @@ class Sequential:
         from ..train.loop import evaluate
         return evaluate(self, X, y, loss=loss, metrics=metrics)
 
+    @holds("save")
     def save(self, path, metadata=None, extra_tensors=None):
         """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
         from ..files.model import save
@@ -296,12 +325,14 @@ class Sequential:
 
     # -- modes -----------------------------------------------------------------
 
+    @holds("train()")
     def train(self):
         """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
         for layer in self.layers:
             layer.training = True
         return self
 
+    @holds("eval()")
     def eval(self):
         """Evaluation mode: deterministic predictions."""
         for layer in self.layers:
@@ -309,13 +340,15 @@ class Sequential:
         return self
 
     def evaluating(self):
-        """Context manager: evaluation mode inside, the previous mode restored after."""
+        """Context manager: evaluation mode inside, the previous mode restored after; the
+        network is held meanwhile as for one short call (see the class's Notes)."""
         return Mode(self, training=False)
 
-    def fitting(self):
+    def fitting(self, call="a training loop (net.fitting())"):
         """Context manager for training loops: training mode, no dX for the first layer;
-        the network refuses, meanwhile, to run from another thread."""
-        return Fitting(self)
+        the network is held meanwhile as by fit (see the class's Notes): other threads'
+        calls are refused, and ``call`` is how their messages name this loop."""
+        return Fitting(self, call)
 
     # -- inspection ------------------------------------------------------------
 
@@ -344,10 +377,15 @@ class Sequential:
         rule = "-" * len(line(rows[0]))
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 
+    @holds("copy (pickle or copy.deepcopy)")
     def __getstate__(self):
-        # a copy taken during fit (in a callback) is an ordinary network, trained by nobody
+        # a copy taken during fit (in a callback) is an ordinary network, trained by nobody.
+        # The layers are copied while the network is held: pickle reads the arrays only
+        # after this returns, when another thread's fit could be changing them. The flat
+        # buffers are left out: __setstate__ rebuilds them from the layers' arrays.
         state = self.__dict__.copy()
-        for name in ("_fit_thread", "_skip_first_dX", "_plan"):
+        state["layers"] = copy.deepcopy(self.layers)
+        for name in ("_skip_first_dX", "_plan", "flat_params", "flat_grads"):
             state.pop(name, None)
         return state
 
@@ -357,6 +395,7 @@ class Sequential:
         self.__dict__.update(state)
         self._flatten()
 
+    @holds("copy")
     def copy(self, dtype=None):
         """An independent copy (parameters included), optionally cast to ``dtype``."""
         return Sequential(copy.deepcopy(self.layers), dtype=dtype or self.dtype)

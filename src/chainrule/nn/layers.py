@@ -37,7 +37,8 @@ class Layer:
     * ``buffers``: non-trainable arrays that are part of the model (BatchNorm's
       running statistics): saved with it, cast to the network's dtype, never optimised.
     * ``equations``: ``{"forward": "A = …", "backward": "dZ = …"}``, shown by
-      the ledger (``net.trace``).
+      the ledger (``net.trace``); a layer with a penalty of its own may add
+      ``"penalty": "dP += …"``.
     * ``output_range``: ``(low, high)`` of what forward can return, or None when
       unknown; the output/loss check reads it (BinaryCrossEntropy needs [0, 1]).
     * ``init_before``: the initial weights ``mlp()`` gives a Dense layer

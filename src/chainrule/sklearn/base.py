@@ -5,6 +5,7 @@ The checks are in :mod:`.checks`, the solvers in :mod:`.solvers`; see
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,12 +18,19 @@ from ..files import model as _io
 from .. import names
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
+from ..network.modes import Holding, holds
 from ..network.sequential import Sequential
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
 from .records import estimator_record
 from .solvers import fit_lbfgs, fit_stochastic
+
+
+#: Decorators: an estimator's method holds the estimator for the call (see chainrule.modes);
+#: a fit for its whole run, refused while another thread uses the estimator.
+fits = functools.partial(holds, fitting=True, what="{cls}")
+predicts = functools.partial(holds, what="{cls}")
 
 
 def keep_settings(est, settings):
@@ -34,7 +42,15 @@ def keep_settings(est, settings):
 
 
 class BaseMLP(BaseEstimator):
-    """What MLPClassifier and MLPRegressor share: checks, the network, the solvers."""
+    """What MLPClassifier and MLPRegressor share: checks, the network, the solvers.
+
+    Threads: an estimator runs one call at a time, as a network does (see
+    :mod:`chainrule.modes`). ``fit`` and ``partial_fit`` hold it for their
+    whole run and raise a RuntimeError naming both calls, before changing
+    anything, while another thread uses it; ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``score`` and ``save`` take turns with each other
+    and raise a RuntimeError during another thread's fit.
+    """
 
     # -- data ------------------------------------------------------------------
 
@@ -116,6 +132,7 @@ class BaseMLP(BaseEstimator):
     # -- fitting ---------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental):
+        """fit's and partial_fit's work; they hold the estimator (``fits`` below)."""
         sizes, dtype = check_params(self)
         estimator_callbacks(self.callbacks)  # before any work: refuse what cannot run here
         if self.early_stopping and incremental:
@@ -170,6 +187,7 @@ class BaseMLP(BaseEstimator):
 
     # -- saving ----------------------------------------------------------------
 
+    @holds("{cls}.save", what="{cls}")
     def save(self, path, metadata=None, extra_tensors=None):
         """Write the fitted estimator to one ``.safetensors`` file (see :func:`load`).
 
@@ -181,7 +199,8 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
         user = dict(metadata or {})
         user["estimator"] = estimator_record(self)
-        _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
+        with Holding(self.network_, f"{type(self).__name__}.save"):
+            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

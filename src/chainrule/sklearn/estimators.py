@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.activations import Exp, Identity, Sigmoid, Softmax
-from .base import BaseMLP, keep_settings
+from .base import BaseMLP, fits, keep_settings, predicts
 from .checks import dense
 from .losses import BinaryLogLoss, LogLoss, PoissonLoss, SquaredLoss
 
@@ -39,6 +39,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``verbose=True`` shows a progress bar; ``verbose=2`` also prints
     scikit-learn's "Iteration N, loss = ..." lines. ``network_`` is the
     trained :class:`chainrule.Sequential` (softmax or sigmoid output).
+
+    Threads: one call at a time. ``fit`` and ``partial_fit`` raise a
+    RuntimeError naming both calls, before changing anything, while another
+    thread uses the estimator; predictions from several threads take turns,
+    and raise a RuntimeError during another thread's fit (see
+    :mod:`chainrule.modes`).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -50,11 +56,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None):
         keep_settings(self, locals())
 
+    @fits("{cls}.fit")
     def fit(self, X, y, sample_weight=None):
         """Fit to X (n, n_features) and labels y (n,) or a label indicator matrix (n, k)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(BaseMLP._check_stochastic)
+    @fits("{cls}.partial_fit")
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` lists every label on the first call."""
         if not hasattr(self, "classes_"):
@@ -104,11 +112,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             A = A.ravel()
         return self._binarizer.inverse_transform(A)
 
+    @predicts("{cls}.predict")
     def predict(self, X):
         """Predicted labels, shape (n,) (or (n, k) indicators for multilabel)."""
         check_is_fitted(self, "network_")
         return self._predict_dense(self._validate_X(X, reset=False))
 
+    @predicts("{cls}.predict_proba")
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes); columns in the order of ``classes_``."""
         check_is_fitted(self, "network_")
@@ -118,6 +128,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             A = np.hstack([1 - A, A])
         return A
 
+    @predicts("{cls}.predict_log_proba")
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``."""
         with np.errstate(divide="ignore"):
@@ -133,7 +144,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
-    (see :class:`MLPClassifier`). ``loss`` is "squared_error" (identity output)
+    (see :class:`MLPClassifier`, which also says what threads may do). ``loss`` is "squared_error" (identity output)
     or "poisson" (exponential output, for counts and rates).
     """
 
@@ -146,11 +157,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  dropout=0.0, dtype=np.float32, callbacks=None):
         keep_settings(self, locals())
 
+    @fits("{cls}.fit")
     def fit(self, X, y, sample_weight=None):
         """Fit to X (n, n_features) and targets y (n,) or (n, n_outputs)."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(BaseMLP._check_stochastic)
+    @fits("{cls}.partial_fit")
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -180,6 +193,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         A = self._forward(X)
         return A.ravel() if A.shape[1] == 1 else A
 
+    @predicts("{cls}.predict")
     def predict(self, X):
         """Predictions, shape (n,) for one output, (n, n_outputs) otherwise."""
         check_is_fitted(self, "network_")

@@ -30,14 +30,14 @@ def fit_lbfgs(est, X, Yw):
         value = loss_and_gradient(net, X, Yw, est._loss, est._penalty)
         return value, net.flat_grads.astype(np.float64)
 
-    with net.fitting():
+    with net.fitting(f"{type(est).__name__}.fit"):
         result = scipy.optimize.minimize(
             objective, net.flat_params.astype(np.float64), method="L-BFGS-B", jac=True,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol})
-    if not np.all(np.isfinite(result.x)):
-        raise ValueError("lbfgs produced non-finite weights: the inputs may hold very large "
-                         "values; standardise them first")
-    net.flat_params[...] = result.x
+        if not np.all(np.isfinite(result.x)):
+            raise ValueError("lbfgs produced non-finite weights: the inputs may hold very "
+                             "large values; standardise them first")
+        net.flat_params[...] = result.x
     est.n_iter_ = int(result.nit)
     est.loss_ = float(result.fun)
     if result.status != 0:
@@ -88,7 +88,8 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
     for cb in callbacks:
         cb.run = run
     total_weight = w.sum()
-    with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with net.fitting(f"{type(est).__name__}.{'partial_fit' if incremental else 'fit'}"), \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             _epochs(est, run, batches, validation, total_weight, incremental)
         except BaseException as error:
@@ -96,8 +97,8 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
             raise
         for cb in callbacks:
             cb.on_train_end({})
-    if validation is not None:
-        net.flat_params[...] = est._best_params
+        if validation is not None:
+            net.flat_params[...] = est._best_params
 
 
 def _epochs(est, run, batches, validation, total_weight, incremental):

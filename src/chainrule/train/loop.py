@@ -24,6 +24,7 @@ from ..nn.losses import BinaryCrossEntropy, CrossEntropy
 from ..optim.optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
 from .divergence import diverged, guarded_step
+from ..network.modes import holds
 from ..validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
                          prepare_data)
 
@@ -39,6 +40,7 @@ def _is_classification(loss):
     return isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
 
 
+@holds("fit", fitting=True)
 def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=True, seed=None,
         validation_data=None, validation_split=0.0, sample_weight=None, class_weight=None,
         metrics=None, clip_norm=None, clip_value=None, verbose=1, callbacks=(), resume_from=None):
@@ -120,6 +122,10 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     DivergenceError
         When a batch's loss or gradient is NaN or infinite; the weights are
         those before that batch.
+    RuntimeError
+        When another thread is using ``net`` (fit, predict, ...): fit holds the
+        network for its whole run, from before its first check, and does not
+        wait (see :mod:`chainrule.modes`). Nothing has changed then.
     """
     _check_objects(loss, optimizer)
     check_trainable(net)
@@ -206,7 +212,7 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
              for name in HOOKS}
     batch_hooks = hooks["on_batch_end"]
 
-    with net.fitting(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with net.fitting("fit"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for hook in hooks["on_train_begin"]:
                 hook({})
@@ -398,11 +404,14 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, 
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val]), val
 
 
+@holds("evaluate")
 def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     """Loss and metrics of ``net`` on (X, y), in evaluation mode.
 
     Returns a dict: "loss" when a loss is given, then one entry per metric
-    (names from ``chainrule.metrics.METRICS``, or callables ``f(A, y)``).
+    (names from ``chainrule.metrics.METRICS``, or callables ``f(A, y)``). The
+    network is held for the call (see :mod:`chainrule.modes`): loss and metrics
+    come from the same weights.
     """
     X = check_X(X, net.n_in, net.dtype)
     y = check_y(y, len(X))
