@@ -345,6 +345,7 @@ CALLS = {
     "copy (pickle or copy.deepcopy)": lambda net, X, y, path: copy.deepcopy(net),
     "eval()": lambda net, X, y, path: net.eval(),
     "save": lambda net, X, y, path: net.save(path),
+    "save (cr.save)": lambda net, X, y, path: cr.save(net, path),
     "Sequential(layers) taking over its layers": lambda net, X, y, path: cr.Sequential(net.layers),
 }
 
@@ -364,7 +365,7 @@ def test_calls_from_another_thread_during_fit_are_refused(rng, tmp_path, name):
     train(net, X, y, callbacks=[cr.LambdaCallback(on_batch_end=meanwhile)])
     error = other[0].error
     assert isinstance(error, RuntimeError), error
-    refused = name.replace(" (one row)", "")
+    refused = name.replace(" (one row)", "").replace(" (cr.save)", "")
     assert str(error).startswith(f"{refused} was refused: this network is being trained by fit "
                                  "in another thread ('MainThread')"), str(error)
     train(reference, X, y)      # fit was not disturbed

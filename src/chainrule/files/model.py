@@ -48,6 +48,7 @@ import numpy as np
 
 from .._version import __version__
 from ..names import LAYERS, layer_table  # the classes a file's layer names may mean
+from ..network.modes import holds
 from ..network.sequential import Sequential
 from ..nn.layers import Dense, Layer
 from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
@@ -118,8 +119,12 @@ def _state_names(layer):
     return tuple(layer.params) + tuple(getattr(layer, "buffers", ()))
 
 
+@holds("save")
 def save(net, path, metadata=None, extra_tensors=None):
     """Write ``net`` to ``path`` as one safetensors file, atomically.
+
+    ``cr.save`` and ``net.save`` alike hold the network while they read it: during
+    another thread's fit they raise a RuntimeError rather than save torn weights.
 
     The file on disk is always either the complete old file or the complete
     new one: the bytes go to a temporary file in the same folder, which is

@@ -317,9 +317,9 @@ class Sequential:
         from ..train.loop import evaluate
         return evaluate(self, X, y, loss=loss, metrics=metrics)
 
-    @holds("save")
     def save(self, path, metadata=None, extra_tensors=None):
-        """Write this network to one safetensors file; see :func:`chainrule.io.save`."""
+        """Write this network to one safetensors file; see :func:`chainrule.files.model.save`
+        (which holds the network while it reads it)."""
         from ..files.model import save
         save(self, path, metadata=metadata, extra_tensors=extra_tensors)
 
