@@ -302,3 +302,34 @@ def test_get_is_forgiving_and_says_what_the_ledger_holds():
         trace.get("dQ")
     with pytest.raises(ValueError, match="phase must be one of forward, backward, update, got 'back'"):
         trace.get(0, "back")
+
+
+def test_the_ledger_is_recorded_by_the_walk_fit_runs(monkeypatch):
+    # net.trace records what net.forward_backward computes, in that very call: the ledger's
+    # loss is the value the walk returned, and each recorded array is the one the layer returned
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5)
+    net = cr.mlp([3, 4, 1], hidden="tanh", output="sigmoid", seed=0, dtype=np.float64)
+    calls, returned = [], {}
+    walk = cr.Sequential.forward_backward
+
+    def spy(self, X, Y, loss, record=None):
+        calls.append(record)
+        value = walk(self, X, Y, loss, record=record)
+        returned["value"] = value
+        return value
+
+    for i, layer in enumerate(net.layers):
+        original = layer.forward
+        def forward(A, original=original, i=i):
+            returned[i] = original(A)
+            return returned[i]
+        monkeypatch.setattr(layer, "forward", forward)
+    monkeypatch.setattr(cr.Sequential, "forward_backward", spy)
+    ledger = net.trace(X, y, cr.BinaryCrossEntropy())
+    assert len(calls) == 1 and calls[0] is not None
+    assert ledger.loss == returned["value"]
+    forward_steps = [s for s in ledger.steps if s.phase == "forward" and s.index is not None]
+    for step in forward_steps[:2]:   # Dense, Tanh: copies of the very arrays the layers returned
+        out = step.values["Z"] if step.index == 0 else step.values["A"]
+        assert np.array_equal(out, returned[step.index])

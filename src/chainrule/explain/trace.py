@@ -273,9 +273,10 @@ def _equations(layer):
 def trace(net, X, y, loss, optimizer=None):
     """Run one forward and one backward pass of ``net`` and record every step.
 
-    The layers run exactly as in ``net.forward_backward`` (L1/L2 penalties
-    included); afterwards the network's gradients (``layer.dW``, ...) hold this
-    pass's values, as after any backward pass. No parameter is changed. The
+    It is ``net.forward_backward`` itself, the walk ``fit``'s step runs (L1/L2
+    penalties included), with a recorder that keeps a copy of each array;
+    afterwards the network's gradients (``layer.dW``, ...) hold this pass's
+    values, as after any backward pass. No parameter is changed. The
     network runs in its current mode: in training mode (``net.train()``)
     Dropout draws a mask and BatchNorm updates its running statistics, as in a
     training step; call ``net.eval()`` first for a pass that changes nothing.
@@ -306,67 +307,62 @@ def trace(net, X, y, loss, optimizer=None):
     """
     check_loss(loss)
     X, _, Y = prepare_data(net, X, y, loss)
-    fused = net.fused_with(loss)
-    body = net.layers[:-1] if fused else net.layers
-    forward, backward = [], []
-
-    A = X
-    for i, layer in enumerate(body):
-        into, out, _, _ = _names(layer)
-        values = {into: A}
-        values.update({p: getattr(layer, p) for p in layer.params})
-        A = layer.forward(A)
-        values[out] = A
-        forward.append(Step(layer, i, "forward", _equations(layer)[0], values))
-
-    Yshown = Y
-    if fused:
-        last = net.layers[-1]
-        name = type(loss).__name__
-        fused_eq = loss.fused_equations
-        loss_eq = fused_eq.get("loss", f"L = {name}(Z, Y), on the logits")
-        grad_eq = fused_eq.get("gradient", "dZ = ∂L/∂Z")
-        note = fused_eq.get("why", f"{type(last).__name__} + {name}, fused")
-        value = loss.forward_logits(A, Y)
-        if Y.ndim == 1:  # class labels: show Y one-hot, as the equations read it
-            Yshown = np.eye(A.shape[1], dtype=A.dtype)[Y]
-        forward.append(Step(last, len(body), "forward",
-                            _equations(last)[0] + "   (inside the fused loss)",
-                            {"Z": A, "A": loss.A}))
-        forward.append(Step(loss, None, "forward", loss_eq,
-                            {"Z": A, "A": loss.A, "Y": Yshown, "L": value}, note=STABLE_NOTE))
-        d = loss.backward_logits()
-        backward.append(Step(last, len(body), "backward", grad_eq,
-                             {"A": loss.A, "Y": Yshown, "dZ": d}, note=note))
-    else:
-        value = loss.forward(A, Y)
-        loss_eq = loss.equations.get("loss", f"L = {type(loss).__name__}(A, Y)")
-        grad_eq = loss.equations.get("gradient", "dA = ∂L/∂A")
-        forward.append(Step(loss, None, "forward", loss_eq, {"A": A, "Y": Y, "L": value}))
-        d = loss.backward()
-        backward.append(Step(loss, None, "backward", grad_eq, {"A": A, "Y": Y, "dA": d},
-                             note="the starting gradient"))
-    start = d
-    for i in reversed(range(len(body))):
-        layer = body[i]
-        _, _, into, out = _names(layer)
-        values = {into: d}
-        d = layer.backward(d)
-        values.update({"d" + p: getattr(layer, "d" + p) for p in layer.params})
-        if d is not None:
-            values[out] = d
-        backward.append(Step(layer, i, "backward", _equations(layer)[1], values))
-
-    if net._penalized:  # L1/L2 terms: added to the loss and to dW, as training does
-        for layer in net._penalized:
-            term = layer.penalty()
-            layer.inplace_add_penalty_gradients()
-            index = next(i for i, other in enumerate(net.layers) if other is layer)
-            backward.append(_penalty_step(layer, index, term))
-            value += term
-
+    ledger = _Ledger(net, loss)
+    value = net.forward_backward(X, Y, loss, record=ledger)   # the walk fit's step runs
     update, after = ([], None) if optimizer is None else _update(net, X, Y, loss, optimizer)
-    return Trace(forward + backward + update, value, np.array(start, copy=True), fused, after)
+    return Trace(ledger.forward + ledger.backward + update, value,
+                 np.array(ledger.start, copy=True), ledger.fused, after)
+
+
+class _Ledger:
+    """The steps of one ``net.forward_backward``, as it reports each array (its ``record``)."""
+
+    def __init__(self, net, loss):
+        self.net, self.loss = net, loss
+        self.forward, self.backward = [], []
+        self.start, self.fused = None, False
+
+    def on_forward(self, i, layer, X, A):
+        into, out, _, _ = _names(layer)
+        values = {into: X, **{p: getattr(layer, p) for p in layer.params}, out: A}
+        self.forward.append(Step(layer, i, "forward", _equations(layer)[0], values))
+
+    def on_loss(self, A, Y, value, d, fused):
+        loss, self.start, self.fused = self.loss, d, fused
+        if not fused:
+            self.forward.append(Step(loss, None, "forward",
+                                     loss.equations.get("loss", f"L = {type(loss).__name__}(A, Y)"),
+                                     {"A": A, "Y": Y, "L": value}))
+            self.backward.append(Step(loss, None, "backward",
+                                      loss.equations.get("gradient", "dA = ∂L/∂A"),
+                                      {"A": A, "Y": Y, "dA": d}, note="the starting gradient"))
+            return
+        last, name, equations = self.net.layers[-1], type(loss).__name__, loss.fused_equations
+        # class labels: Y shown one-hot, as the equations read it
+        Y = np.eye(A.shape[1], dtype=A.dtype)[Y] if Y.ndim == 1 else Y
+        index = len(self.net.layers) - 1
+        self.forward.append(Step(last, index, "forward",
+                                 _equations(last)[0] + "   (inside the fused loss)",
+                                 {"Z": A, "A": loss.A}))
+        self.forward.append(Step(loss, None, "forward",
+                                 equations.get("loss", f"L = {name}(Z, Y), on the logits"),
+                                 {"Z": A, "A": loss.A, "Y": Y, "L": value}, note=STABLE_NOTE))
+        self.backward.append(Step(last, index, "backward",
+                                  equations.get("gradient", "dZ = ∂L/∂Z"),
+                                  {"A": loss.A, "Y": Y, "dZ": d},
+                                  note=equations.get("why", f"{type(last).__name__} + {name}, fused")))
+
+    def on_backward(self, i, layer, dA, dX):
+        _, _, into, out = _names(layer)
+        values = {into: dA, **{"d" + p: getattr(layer, "d" + p) for p in layer.params}}
+        if dX is not None:
+            values[out] = dX
+        self.backward.append(Step(layer, i, "backward", _equations(layer)[1], values))
+
+    def on_penalty(self, layer, term):
+        # L1/L2 terms: added to the loss and to dW, as training does
+        index = next(i for i, other in enumerate(self.net.layers) if other is layer)
+        self.backward.append(_penalty_step(layer, index, term))
 
 
 def _penalty_step(layer, index, term):

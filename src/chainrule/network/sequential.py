@@ -123,41 +123,53 @@ class Sequential:
     # -- the two passes ------------------------------------------------------
 
     @holds("forward")
-    def forward(self, X):
+    def forward(self, X, record=None):
         """Run every layer's forward pass in order and return the output A.
 
         Each layer caches what its backward reads, so the call holds the network
         (see the class's Notes); a forward and a backward made as two calls keep
         another thread out between them inside ``with net.fitting():``.
+        ``record.on_forward(i, layer, X, A)``, if given, sees each step (as in
+        :meth:`forward_backward`).
         """
-        return self._forward(X)
+        return self._forward(X, record=record)
 
-    def _forward(self, X):
+    def _forward(self, X, layers=None, record=None):
+        """The forward walk: ``A = layer.forward(A)`` over ``layers`` (every layer by
+        default), in order. ``record`` (see :meth:`forward_backward`) sees each step."""
         A = X
-        for layer in self.layers:
-            A = layer.forward(A)
+        for i, layer in enumerate(self.layers if layers is None else layers):
+            out = layer.forward(A)
+            if record is not None:
+                record.on_forward(i, layer, A, out)
+            A = out
         return A
+
+    def _backward(self, dA, layers, record=None):
+        """The backward walk, last layer first: ``dA = layer.backward(dA)``; the first
+        layer skips dX inside fit (see fitting()). Then each penalised layer adds its
+        term's gradient. Returns (dX, the penalty terms' sum)."""
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            dX = layer.backward(dA, need_dX=False) if i == 0 and self._skip_first_dX \
+                else layer.backward(dA)
+            if record is not None:
+                record.on_backward(i, layer, dA, dX)
+            dA = dX
+        total = 0.0
+        for layer in self._penalized:
+            term = layer.penalty()
+            layer.inplace_add_penalty_gradients()
+            total += term
+            if record is not None:
+                record.on_penalty(layer, term)
+        return dA, total
 
     @holds("backward")
     def backward(self, dA):
         """Run every layer's backward pass in reverse; return dX = ∂L/∂X
         (None inside fit, which skips it)."""
-        for layer in reversed(self.layers[1:]):
-            dA = layer.backward(dA)
-        if self.layers:
-            first = self.layers[0]
-            dA = first.backward(dA, need_dX=False) if self._skip_first_dX else first.backward(dA)
-        if self._penalized:
-            self._add_penalties()
-        return dA
-
-    def _add_penalties(self):
-        """Add each penalised layer's term to its gradients; return the total penalty."""
-        total = 0.0
-        for layer in self._penalized:
-            layer.inplace_add_penalty_gradients()
-            total += layer.penalty()
-        return total
+        return self._backward(dA, self.layers)[0]
 
     def penalty(self):
         """The L1/L2 penalty terms of every layer, summed (0.0 without any)."""
@@ -169,41 +181,48 @@ class Sequential:
             and isinstance(self.layers[-1], loss.fuses_with)
 
     @holds("forward_backward")
-    def forward_backward(self, X, Y, loss):
+    def forward_backward(self, X, Y, loss, record=None):
         """One forward and one backward pass: fills every gradient, returns the loss.
 
         ``Y`` must already be in the loss's form (``loss.prepare``). With a
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
+
+        This is the one walk through the network: ``fit``'s step and the ledger
+        (``net.trace``) both run it. ``record``, when given, is told each array as
+        it is computed: ``record.on_forward(i, layer, X, A)`` after each forward
+        step, ``record.on_loss(A, Y, L, d, fused)`` after the loss and its starting
+        gradient, ``record.on_backward(i, layer, dA, dX)`` after each backward step
+        and ``record.on_penalty(layer, term)`` after each penalty's gradient.
         """
         fused = self.fused_with(loss)
         body = self.layers[:-1] if fused else self.layers
-        A = X
-        for layer in body:
-            A = layer.forward(A)
-        kernels = fused and type(loss) is CrossEntropy and A.ndim == 2 and \
-            engine.kernels_for(self.n_params, self.dtype)
+        A = self._forward(X, body, record)
+        value, d = self._start(A, Y, loss, fused, record)
+        return value + self._backward(d, body, record)[1]
+
+    def _start(self, A, Y, loss, fused, record):
+        """The loss of the output A (the logits, when fused) and the starting gradient."""
+        kernels = record is None and fused and type(loss) is CrossEntropy and A.ndim == 2 \
+            and engine.kernels_for(self.n_params, self.dtype)
         if kernels:
-            # the compiled twin of the two lines below: one pass over the logits
+            # the compiled twin of forward_logits and backward_logits: one pass over the logits
             A = np.ascontiguousarray(A)
             d = np.empty_like(A)
             value = (kernels.softmax_cross_entropy if Y.ndim == 1 else
                      kernels.softmax_cross_entropy_rows)(A, Y, d)
             loss.__dict__.pop("A", None)     # nothing of an earlier call for backward_logits
             loss.Y = Y
-        elif fused:
+            return value, d
+        if fused:
             value = loss.forward_logits(A, Y)
             d = loss.backward_logits()
         else:
             value = loss.forward(A, Y)
             d = loss.backward()
-        for layer in reversed(body[1:]):
-            d = layer.backward(d)
-        if body:   # the first layer: inside fit, asked for no dX (see fitting())
-            body[0].backward(d, need_dX=False) if self._skip_first_dX else body[0].backward(d)
-        if self._penalized:
-            value += self._add_penalties()
-        return value
+        if record is not None:
+            record.on_loss(A, Y, value, d, fused)
+        return value, d
 
     @holds("loss_value")
     def loss_value(self, X, Y, loss):
@@ -222,9 +241,7 @@ class Sequential:
         """
         with self.evaluating():
             if self.fused_with(loss):
-                Z = X
-                for layer in self.layers[:-1]:
-                    Z = layer.forward(Z)
+                Z = self._forward(X, self.layers[:-1])
                 value = loss.forward_logits(Z, Y)
                 A = self.layers[-1].forward(Z)
             else:

@@ -48,6 +48,16 @@ def first_nonfinite_parameters(net, flat=None):
     return where
 
 
+class _FirstNonFinite:
+    """The first layer whose output has a NaN or an infinity, told by the forward walk."""
+
+    layer = None
+
+    def on_forward(self, i, layer, X, A):
+        if self.layer is None and not np.all(np.isfinite(A)):
+            self.layer = i
+
+
 def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     """Build the DivergenceError: find the first layer that went non-finite.
 
@@ -58,13 +68,12 @@ def diverged(net, Xb, value, epoch, batch, history, optimizer, stepped=None):
     layer, where = None, None
     if stepped is not None:
         layer, where = stepped, "weights the update would give"
-    A = Xb
-    with net.evaluating():
-        for i, lyr in enumerate(net.layers if layer is None else ()):
-            A = lyr.forward(A)
-            if not np.all(np.isfinite(A)):
-                layer, where = i, "output"
-                break
+    if layer is None:
+        outputs = _FirstNonFinite()
+        with net.evaluating():
+            net.forward(Xb, record=outputs)
+        if outputs.layer is not None:
+            layer, where = outputs.layer, "output"
     if layer is None:
         for i in reversed(range(len(net.layers))):
             grads = [g for _, _, g in net.layers[i].parameters()]
