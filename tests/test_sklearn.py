@@ -48,6 +48,32 @@ def test_sklearn_estimator_checks_float32(Estimator):
         assert relative < 1e-5, (name, message)
 
 
+#: check_methods_subset_invariance's tolerance: float64 predictions (those of float64 X)
+#: must agree to rtol=1e-7 (scikit-learn's assert_allclose for float64) with atol=1e-7.
+SUBSET_RTOL = SUBSET_ATOL = 1e-7
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_float32_estimators_predict_a_row_alone_as_among_others(Estimator):
+    """The float32 network's float64 predictions do not depend on the rows predicted with
+    it. (BLAS sums float32 products in an order set by the row count, the CPU's kernel and
+    the threads, which moves float32 results by a few units in the last place: more
+    than the 1e-7 that check_methods_subset_invariance allows float64 output.)"""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 3, (40, 5))
+    y = (X[:, 0] > 1.5).astype(int) if Estimator is MLPClassifier else X @ rng.uniform(1, 3, 5)
+    est = Estimator(hidden_layer_sizes=(64, 32), max_iter=30, random_state=0).fit(X, y)
+    assert est.network_.dtype == np.float32
+    method = est.predict_proba if Estimator is MLPClassifier else est.predict
+    whole = method(X)
+    assert whole.dtype == np.float64
+    for size in (1, 2, 3, 5, 8, 13, 40):
+        for start in range(0, len(X) - size + 1, size):
+            np.testing.assert_allclose(method(X[start:start + size]), whole[start:start + size],
+                                       rtol=SUBSET_RTOL, atol=SUBSET_ATOL,
+                                       err_msg=f"rows {start}..{start + size - 1} alone")
+
+
 # -- scores beside scikit-learn's MLP ------------------------------------------------------
 
 @pytest.mark.parametrize("name, tolerance", [("digits", 0.03), ("breast_cancer", 0.03),

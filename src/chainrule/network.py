@@ -219,16 +219,27 @@ class Sequential:
 
     # -- using a trained network ----------------------------------------------
 
-    def predict(self, X, batch_size=65536):
+    def predict(self, X, batch_size=65536, dtype=None):
         """The network's output for X, in evaluation mode.
 
         X is checked (shape; finite values, also once converted to the network's
         dtype) and converted once; rows are processed ``batch_size`` at a time to
         bound memory. Returns an array of shape (n, n_out) that belongs to the
         caller: no later call, inside fit or not, writes into it.
+
+        ``dtype``, at least as wide as the network's (its own by default), is that of
+        the arithmetic and of the result. BLAS orders each sum by the row count, the
+        CPU's kernel and the threads, so a row's float32 output moves by a few units
+        in the last place with the rows predicted beside it. Asked for float64, a
+        float32 network multiplies its float32 X and weights exactly and sums in
+        float64: each row's output is then the same, alone or among others, on every
+        CPU, to float64's last bits (the estimators' float64 predictions; about twice
+        the time of float32 on a large batch).
         """
         batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
+        dtype = self._arithmetic(dtype)
+        X = X.astype(dtype, copy=False)
         if len(X) <= FEW_ROWS:
             kernels = engine.kernels_for(self.n_params, self.dtype)
             plan = kernels and self._forward_plan(kernels)
@@ -236,12 +247,22 @@ class Sequential:
                 check_thread(self)
                 steps, width = plan
                 return kernels.forward_rows(np.ascontiguousarray(X), self.flat_params, steps,
-                                            width, np.empty((len(X), self.n_out), self.dtype))
+                                            width, np.empty((len(X), self.n_out), dtype))
         with self.evaluating():
             if len(X) <= batch_size:
                 return self.forward(X)
             return np.concatenate([self.forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
+
+    def _arithmetic(self, dtype):
+        """predict's ``dtype``: the network's by default, else a float type at least as wide."""
+        if dtype is None:
+            return self.dtype
+        dtype = float_dtype(dtype)
+        if dtype.itemsize < self.dtype.itemsize:
+            raise ValueError(f"dtype must be at least as wide as the network's {self.dtype}, "
+                             f"got {dtype}")
+        return dtype
 
     def _forward_plan(self, kernels):
         """The evaluation-mode forward pass as ``(steps, widest layer)`` for
