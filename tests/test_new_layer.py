@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from conftest import DOCS, run_doc_examples
+from conftest import DOCS, assert_blas_close, run_doc_examples, sums_length
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,8 @@ def test_swish_round_trips_through_a_model_file(Swish, rng, tmp_path):
     net.save(tmp_path / "swish.safetensors")
     loaded = cr.load(tmp_path / "swish.safetensors")
     assert type(loaded[1]) is Swish
-    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    np.testing.assert_array_equal(loaded.flat_params, net.flat_params)
+    assert_blas_close(loaded.predict(X), net.predict(X), sums_length(net))
 
 
 def test_mlp_finds_swish_by_name(Swish):
@@ -163,7 +164,7 @@ def test_scale_round_trips_through_a_model_file(Scale, rng, tmp_path):
     loaded = cr.load(tmp_path / "scale.safetensors")
     assert type(loaded[0]) is Scale and loaded[0].n_in == 2
     np.testing.assert_array_equal(loaded[0].s, net[0].s)
-    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    assert_blas_close(loaded.predict(X), net.predict(X), sums_length(net))
 
 
 def test_scale_may_write_its_gradient_in_place(Scale, rng):
@@ -182,4 +183,4 @@ def test_scale_may_write_its_gradient_in_place(Scale, rng):
         loss = cr.MSE()
         net.forward_backward(X, loss.prepare(y, 1, net.dtype), loss)
         grads.append(net.flat_grads.copy())
-    np.testing.assert_array_equal(grads[0], grads[1])
+    assert_blas_close(grads[1], grads[0], len(X) + sums_length(net))  # dW sums over the rows
