@@ -6,6 +6,10 @@ chainrule ``net.predict(X)`` (its last layer is the Softmax), scikit-learn
 under ``torch.inference_mode()``, converted back with ``.numpy()``. The
 yardstick "numpy" is the same forward pass written by hand with chainrule's
 weights (``reference.numpy_predict``): the arithmetic alone, nothing checked.
+"chainrule-f64sums" is chainrule's float32 network asked for float64 sums
+(``net.predict(X, dtype=np.float64)``, what the float32 estimators do for
+float64 X, so that a row predicts the same alone or among others): its ratio
+to "chainrule" is the price of that.
 """
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     Xb, X1 = X[:rows], X[:1].copy()
     train = X[:2048], y[:2048]
     net = C.chainrule_mlp(sizes, seed=seed)
-    fns = {"chainrule": net.predict, "numpy": numpy_predict(C.chainrule_params(net))}
+    fns = {"chainrule": net.predict, "chainrule-f64sums": lambda A: net.predict(A, dtype="float64"),
+           "numpy": numpy_predict(C.chainrule_params(net))}
     if torch:
         import torch as T
         model = C.torch_mlp(sizes, seed).eval()
@@ -54,7 +59,9 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
               "throughput chainrule/sklearn": paired_ratio(batch, "sklearn", "chainrule"),
               "latency chainrule/torch": paired_ratio(single, "chainrule", "torch"),
               "latency chainrule/sklearn": paired_ratio(single, "chainrule", "sklearn"),
-              "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy")}
+              "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy"),
+              "throughput cost of float64 sums": paired_ratio(batch, "chainrule-f64sums", "chainrule"),
+              "latency cost of float64 sums": paired_ratio(single, "chainrule-f64sums", "chainrule")}
     return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
             "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
             "rows_per_second": {k: rows / v for k, v in batch_s.items()}}

@@ -27,7 +27,7 @@ from .nn.dropout import Dropout
 from .nn.init import as_generator
 from .nn.layers import Dense, Layer
 from .nn.losses import CrossEntropy
-from .validation import check_X, float_dtype, number
+from .validation import at_least_as_wide, check_X, float_dtype, number
 
 
 #: predict runs inputs of at most this many rows through the compiled engine's forward_rows
@@ -238,7 +238,7 @@ class Sequential:
         """
         batch_size = number("batch_size", batch_size, integer=True, at_least=1)
         X = check_X(X, self.n_in, self.dtype)
-        dtype = self._arithmetic(dtype)
+        dtype = self.dtype if dtype is None else at_least_as_wide("dtype", dtype, self.dtype)
         X = X.astype(dtype, copy=False)
         if len(X) <= FEW_ROWS:
             kernels = engine.kernels_for(self.n_params, self.dtype)
@@ -253,16 +253,6 @@ class Sequential:
                 return self.forward(X)
             return np.concatenate([self.forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
-
-    def _arithmetic(self, dtype):
-        """predict's ``dtype``: the network's by default, else a float type at least as wide."""
-        if dtype is None:
-            return self.dtype
-        dtype = float_dtype(dtype)
-        if dtype.itemsize < self.dtype.itemsize:
-            raise ValueError(f"dtype must be at least as wide as the network's {self.dtype}, "
-                             f"got {dtype}")
-        return dtype
 
     def _forward_plan(self, kernels):
         """The evaluation-mode forward pass as ``(steps, widest layer)`` for
