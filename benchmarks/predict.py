@@ -12,6 +12,11 @@ every predict holds so that calls from several threads take turns: finding the
 owner, taking it and giving it back, uncontended, as ``Sequential.predict``
 does; timed in the same rounds as the one-row predicts, and reported as its
 share of chainrule's one-row call.
+
+"chainrule-f64sums" is chainrule's float32 network asked for float64 sums
+(``net.predict(X, dtype=np.float64)``, what the float32 estimators do for
+float64 X, so that a row predicts the same alone or among others): its ratio
+to "chainrule" is the price of that.
 """
 from __future__ import annotations
 
@@ -43,7 +48,8 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     Xb, X1 = X[:rows], X[:1].copy()
     train = X[:2048], y[:2048]
     net = C.chainrule_mlp(sizes, seed=seed)
-    fns = {"chainrule": net.predict, "numpy": numpy_predict(C.chainrule_params(net))}
+    fns = {"chainrule": net.predict, "chainrule-f64sums": lambda A: net.predict(A, dtype="float64"),
+           "numpy": numpy_predict(C.chainrule_params(net))}
     if torch:
         import torch as T
         model = C.torch_mlp(sizes, seed).eval()
@@ -76,7 +82,9 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
               "latency chainrule/sklearn": paired_ratio(single, "chainrule", "sklearn"),
               "latency chainrule/numpy": paired_ratio(single, "chainrule", "numpy"),
               "owner/latency chainrule": paired_ratio({"owner": owner, **single}, "owner",
-                                                       "chainrule")}
+                                                       "chainrule"),
+              "throughput cost of float64 sums": paired_ratio(batch, "chainrule-f64sums", "chainrule"),
+              "latency cost of float64 sums": paired_ratio(single, "chainrule-f64sums", "chainrule")}
     return {"settings": {"rows": rows, "rounds": rounds, "calls": calls, "sizes": sizes},
             "batch_seconds": batch_s, "single_seconds": single_s, "ratios": ratios,
             "owner_seconds": med(owner),

@@ -5,6 +5,10 @@
   run skipped where numba is missing or ``CHAINRULE_ENGINE=numpy`` forces NumPy).
 * ``assert_close``: worst relative error ``max|a − b| / max|b|`` against a
   tolerance, failing with a readable diff (which array, where, the values).
+* ``blas_tolerance``, ``assert_blas_close``, ``sums_length``: the tolerance between
+  two evaluations of the same sums that BLAS may order differently (row count,
+  kernel, threads), derived from the dtype and the length of the sums. Tests use
+  these, never bitwise equality, for results of matrix products.
 * ``torch_twin``: the PyTorch network equal to a chainrule ``Sequential``
   (each Dense becomes a ``torch.nn.Linear`` whose weight is ``W`` transposed).
 * ``Probe``: a pass-through layer that records what flows through it, used to
@@ -92,6 +96,46 @@ def assert_close(actual, expected, tol=1e-7, name="array"):
         a, e = actual[idx], expected[idx]
         lines.append(f"  {str(tuple(int(i) for i in idx)):<16} {a: .15e}  {e: .15e}  {diff[idx]:.3e}")
     pytest.fail("\n".join(lines))
+
+
+# -- results of matrix products ------------------------------------------------------
+# BLAS promises no order of summation: OpenBLAS picks its kernel by CPU (or
+# OPENBLAS_CORETYPE), a matrix-vector routine for one row, edge kernels and blocks
+# by row count, and splits the work by thread count; each order rounds differently
+# in the last bits. Two such evaluations agree only within a tolerance.
+
+#: Units in the last place allowed per term of a sum (see blas_tolerance).
+BLAS_ULPS = 4
+
+
+def blas_tolerance(dtype, length, ulps=BLAS_ULPS):
+    """Relative tolerance ``ulps · length · eps(dtype)`` between two orders of the same sums.
+
+    Any order of a sum of ``length`` terms is within about ``length · eps · Σ|terms|``
+    of the exact sum (the classical bound on a sum's rounding error), so two orders
+    are within twice that of each other; ``ulps`` leaves room for the activations
+    between layers, which carry a difference on. For a network, ``length`` is the
+    total length of the sums on the way to its output (``sums_length``).
+    """
+    return ulps * length * float(np.finfo(dtype).eps)
+
+
+def sums_length(net):
+    """The total length of the sums a network's output goes through: each layer's
+    input width (a Dense layer's fan-in, a normalisation's mean), and the output's
+    width (a softmax's denominator)."""
+    return sum(getattr(layer, "n_in", 0) or 0 for layer in net.layers) + (net.n_out or 0)
+
+
+def assert_blas_close(actual, expected, length, name="array", ulps=BLAS_ULPS):
+    """``assert_close`` at ``blas_tolerance`` of the less precise dtype of the two
+    (float64 for arrays that are not floating-point)."""
+    if hasattr(expected, "detach"):  # a torch tensor
+        expected = expected.detach().numpy()
+    dtypes = [np.asarray(a).dtype for a in (actual, expected)]
+    floats = [d for d in dtypes if d.kind == "f"] or [np.dtype(np.float64)]
+    dtype = min(floats, key=lambda d: d.itemsize)
+    return assert_close(actual, expected, tol=blas_tolerance(dtype, length, ulps), name=name)
 
 
 # -- a probe layer ------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_xor_section_all_contenders_reach_the_same_loss():
 def test_predict_section():
     result = predict.run(rows=64, rounds=1, calls=3, blocks=1, sizes=SMALL)
     for key in ("batch_seconds", "single_seconds", "rows_per_second"):
-        assert set(result[key]) == {"chainrule", "numpy", "torch", "sklearn"}
+        assert set(result[key]) == {"chainrule", "chainrule-f64sums", "numpy", "torch", "sklearn"}
         assert all(positive_number(v) for v in result[key].values())
     assert all(positive_number(r) for r in result["ratios"].values())
     assert positive_number(result["owner_seconds"])

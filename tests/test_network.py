@@ -6,6 +6,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.network.modes import owner_of
+from conftest import assert_blas_close, sums_length
 
 
 # -- mlp() ----------------------------------------------------------------------------------
@@ -233,9 +234,37 @@ def test_predict(rng):
     A = net.predict(X)
     assert A.shape == (10, 2) and A.dtype == np.float32
     np.testing.assert_allclose(A.sum(axis=1), 1, rtol=1e-6)
-    np.testing.assert_array_equal(net.predict(X, batch_size=3), A)
-    np.testing.assert_array_equal(net.predict(X.tolist()), A)  # lists are converted
-    np.testing.assert_array_equal(net.predict(X[:1]), A[:1])
+    # other row counts go through other BLAS routines and blocks: equal to rounding
+    length = sums_length(net)
+    assert_blas_close(net.predict(X, batch_size=3), A, length, "batches of 3 rows")
+    assert_blas_close(net.predict(X.tolist()), A, length, "a list")  # lists are converted
+    assert_blas_close(net.predict(X[:1]), A[:1], length, "one row")
+
+
+@pytest.mark.parametrize("hidden, output", [("gelu", "softmax"), ("relu", "identity"),
+                                            ("tanh", "sigmoid")])
+def test_predict_in_float64_gives_a_row_alone_the_output_it_has_among_others(rng, hidden, output):
+    """A float32 network's products are exact in float64 and their sums nearly so: asked for
+    float64, a row's output is the same, to float64's rounding, whatever rows come with it."""
+    net = cr.mlp([5, 64, 32, 3], hidden=hidden, output=output, seed=0)
+    X = rng.standard_normal((40, 5))
+    whole = net.predict(X, dtype=np.float64)
+    assert whole.dtype == np.float64 and net.dtype == np.float32
+    length = sums_length(net)
+    for size in (1, 2, 3, 5, 8, 13):
+        for start in range(0, len(X) - size + 1, size):
+            rows = slice(start, start + size)
+            assert_blas_close(net.predict(X[rows], dtype=np.float64), whole[rows], length,
+                              f"rows {start}..{start + size - 1} alone")
+    assert_blas_close(net.predict(X, batch_size=7, dtype=np.float64), whole, length, "batches of 7")
+    # the same function as the float32 evaluation, without its rounding
+    assert_blas_close(net.predict(X), whole, length, "float32 evaluation")
+    assert net.predict(X, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="dtype must be at least as wide as the network's "
+                                         "float64, got float32"):
+        net.copy(dtype=np.float64).predict(X, dtype=np.float32)
+    with pytest.raises(TypeError, match="dtype must be a floating-point type, got int64"):
+        net.predict(X, dtype=np.int64)
 
 
 def test_copy_is_independent(rng):
@@ -279,8 +308,8 @@ def test_a_pickled_network_trains_like_the_original():
     for model in (net, twin):
         model.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=3,
                   batch_size=5, seed=1, verbose=0)
-    np.testing.assert_array_equal(net.flat_params, twin.flat_params)
-    np.testing.assert_array_equal(net.predict(X), twin.predict(X))
+    np.testing.assert_array_equal(net.flat_params, twin.flat_params)  # the same run, bitwise
+    assert_blas_close(twin.predict(X), net.predict(X), sums_length(net))
 
 
 def test_a_network_whose_layers_were_taken_over_refuses_to_train():

@@ -146,6 +146,16 @@ def _casts_finite(X, dtype):
     return total is not None and math.sqrt(total) <= largest
 
 
+def at_least_as_wide(name, dtype, network_dtype):
+    """``dtype`` as a float dtype no narrower than the network's, else a TypeError (not a
+    float type) or a ValueError (narrower): arithmetic may widen a network, not narrow it."""
+    dtype = float_dtype(dtype, name)
+    if dtype.itemsize < network_dtype.itemsize:
+        raise ValueError(f"{name} must be at least as wide as the network's {network_dtype}, "
+                         f"got {dtype}")
+    return dtype
+
+
 def check_y(y, n_rows, name="y", X_name="X"):
     """y as a finite numeric array with ``n_rows`` rows, the rows of ``X_name`` (not yet shaped for a loss)."""
     y = as_array(y, name)

@@ -125,9 +125,14 @@ class BaseMLP(BaseEstimator):
         return 0.5 * self.alpha * penalty / n
 
     def _forward(self, X):
-        """The network's output, in X's floating dtype (computed in the network's)."""
-        A = self.network_.predict(X.astype(self.network_.dtype, copy=False))
-        return A.astype(X.dtype if X.dtype.kind == "f" else np.float64, copy=False)
+        """The network's output in X's floating dtype, computed in the wider of X's and
+        the network's: a float32 network's float64 predictions sum in float64, so that a
+        row's prediction does not depend on the rows predicted with it (see
+        ``Sequential.predict``; check_methods_subset_invariance asks that to 1e-7)."""
+        out = X.dtype if X.dtype.kind == "f" else np.dtype(np.float64)
+        net = self.network_
+        A = net.predict(X.astype(net.dtype, copy=False), dtype=np.promote_types(out, net.dtype))
+        return A.astype(out, copy=False)
 
     # -- fitting ---------------------------------------------------------------
 
