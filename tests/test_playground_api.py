@@ -703,3 +703,64 @@ def test_the_ledger_carries_its_words_in_chinese_with_the_same_equations(client)
     assert first["title"] == "layer 0: Dense(2 → 4)" and first["zh"]["title"] == "第 0 层：Dense（2 → 4）"
     notes = [e["zh"]["note"] for e in ledger["entries"] if e["note"]]
     assert notes and not any(note.isascii() for note in notes)  # each one retold, none left in English
+
+
+def run_script(client, session, tmp_path):
+    """The exported script, run in a fresh Python: the loss it prints."""
+    import subprocess
+    from pathlib import Path
+    script = tmp_path / "run.py"
+    script.write_bytes(client.get("/api/export/script", query_string={"session": session}).data)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.strip().rsplit(" ", 1)[1])
+
+
+def test_exports_hold_the_points_trained_on_when_a_later_upload_was_refused(client, tmp_path):
+    """Issue 22, item 8: upload A, train, upload B whose configure is refused (its 20 points
+    leave 16 for training, fewer than the batch of 30): the session trains on A, and both
+    exports must hold A (its points, its input scale), not B."""
+    pytest.importorskip("safetensors")
+    import chainrule as cr
+    post(client, "/api/configure", {"session": A})
+    first = post(client, "/api/upload", {"session": A, "csv": csv_of(quadrant_points(60))})
+    post(client, "/api/configure", {"session": A, "dataset": "upload", "batch_size": 30})
+    state = post(client, "/api/train", {"session": A, "steps": 12})
+    other = [(100 + 3 * a, -40 + b, c) for a, b, c in quadrant_points(20, seed=5)]
+    second = post(client, "/api/upload", {"session": A, "csv": csv_of(other)})
+    assert second["scale"] != first["scale"]
+    error = post(client, "/api/configure", {"session": A, "dataset": "upload", "batch_size": 30},
+                 status=400)["error"]
+    assert "batch" in error
+    assert get(client, "/api/state", A)["metrics"] == state["metrics"]  # still the run on A
+
+    assert run_script(client, A, tmp_path) == pytest.approx(state["metrics"]["loss"], abs=1e-6)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(client.get("/api/export/model", query_string={"session": A}).data)
+    _, metadata, _ = cr.load_with_extras(path)
+    assert metadata["input_scale"] == first["scale"]
+
+
+def test_an_upload_with_its_run_is_refused_whole(client):
+    """Points sent with the run's settings (as the page sends them) are kept only if the run on
+    them starts: a refused run leaves the tab with the points and the run it had."""
+    post(client, "/api/configure", {"session": A})
+    settings = {"batch_size": 30, "hidden": [3]}
+    answer = post(client, "/api/upload", {"session": A, "csv": csv_of(quadrant_points(60)),
+                                          "config": settings})
+    assert answer["rows"] == 60 and answer["config"]["dataset"] == "upload"
+    assert len(answer["data"]["train"]["X"]) == 48 and answer["network"]["sizes"] == [2, 3, 1]
+    state = post(client, "/api/train", {"session": A, "steps": 5})
+    small = csv_of(quadrant_points(20, seed=5))
+    error = post(client, "/api/upload", {"session": A, "csv": small, "config": settings},
+                 status=400)["error"]
+    assert "batch" in error
+    session = client.application.sessions.get(A)
+    assert session.uploaded.size == 60 and session.step == 5
+    assert get(client, "/api/state", A) == state
+    again = post(client, "/api/configure", {"session": A, "dataset": "upload"})
+    assert len(again["data"]["train"]["X"]) == 48
+    assert "config must be a JSON object" in post(
+        client, "/api/upload", {"session": A, "csv": small, "config": [1]}, status=400)["error"]

@@ -332,7 +332,7 @@ def test_the_downloaded_model_predicts_what_the_page_shows_and_the_script_its_lo
     assert float(out.stdout.split()[-1]) == pytest.approx(shown_loss, abs=1e-6)
 
 
-def test_uploading_points_trains_on_them(page):
+def test_uploading_points_trains_on_them(page, server):
     rows = ["x1,x2,label"] + [f"{10 + 0.1 * i},{-5 + 0.05 * (i % 7)},{i % 2}" for i in range(40)]
     page.set_input_files("#csv", files=[{"name": "mine.csv", "mimeType": "text/csv",
                                          "buffer": "\n".join(rows).encode()}])
@@ -345,6 +345,17 @@ def test_uploading_points_trains_on_them(page):
     page.wait_for_selector("#status.error")
     assert "line 2: label must be 0, 1 or 2, got '9'" in page.inner_text("#status")
     assert page.input_value("#dataset") == "upload"  # the run on screen stays
+    # points whose run is refused (16 training rows, fewer than the batch): refused with it
+    page.fill("#batch_size", "30")
+    page.press("#batch_size", "Enter")
+    page.wait_for_function("location.hash.includes('batch_size=30')")
+    few = "x1,x2,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(20))
+    page.set_input_files("#csv", files=[{"name": "few.csv", "mimeType": "text/csv", "buffer": few.encode()}])
+    page.wait_for_function("document.querySelector('#status').textContent.includes('batch')")
+    sid = page.get_attribute("body", "data-session")
+    session = server[0].app.sessions.get(sid)
+    assert session.uploaded.size == session.data.size == 40
+    assert "40 points" in page.inner_text("#dataset option[value=upload]")
 
 
 def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(page, browser):
@@ -514,3 +525,28 @@ def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
     assert shown_equations() == equations
     assert "the textbook form first" in text and "第 0 层" not in text
     assert "forward sweep" in page.inner_text("#replay-where")
+
+
+@pytest.mark.parametrize("named", ["upload", "nothing"])
+def test_a_link_naming_data_the_server_does_not_have_falls_back_to_the_default(browser, server, named):
+    """Issue 22, item 8: a reload of a page whose URL says dataset=upload (a new session, which
+    has no points) left the page broken: "could not start", an empty menu, blank plots."""
+    fresh = browser.new_page(viewport={"width": 1280, "height": 960})
+    errors = []
+    fresh.on("pageerror", lambda error: errors.append(str(error)))
+    fresh.goto(f"{server[1]}#dataset={named}&hidden=3&lang=en")
+    fresh.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert errors == []
+    assert fresh.input_value("#dataset") == "xor"
+    assert fresh.locator("#dataset option").count() >= 6
+    assert fresh.locator("#network .node").count() == 2 + 3 + 1  # the rest of the link is kept
+    assert "dataset=xor" in fresh.url
+    status = fresh.inner_text("#status")
+    assert ("CSV" in status) == (named == "upload") and "default" in status
+    fresh.click("#step")  # it trains
+    fresh.wait_for_function("document.querySelector('#step-count').textContent === '1'")
+    fresh.reload()  # and a reload comes back as it is
+    fresh.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert fresh.input_value("#dataset") == "xor" and fresh.inner_text("#status") == ""
+    assert errors == []
+    fresh.close()

@@ -33,8 +33,8 @@ def model_bytes(session):
         raise RequestError(f"exporting the model needs safetensors: {error}", status=501) from None
     metadata = {"playground": {k: v for k, v in session.config.items()},
                 "features": session.features, "step": session.step}
-    if session.uploaded is not None and session.config["dataset"] == "upload":
-        metadata["input_scale"] = session.uploaded.scale
+    if session.config["dataset"] == "upload":  # the points it trained on, not a later upload
+        metadata["input_scale"] = session.data.scale
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.safetensors")
         session.net.save(path, metadata=metadata)
@@ -67,9 +67,10 @@ def script(session):
              f'training loss at step {session.step}. Run it with: python {SCRIPT_NAME}', '"""',
              "import math", "", "import numpy as np", "", "import chainrule as cr"]
     if c["dataset"] == "upload":
-        P, y = session.uploaded.P, session.uploaded.y
+        # the points this run trained on (session.data), not a later upload waiting for its run
+        P, y = session.data.P, session.data.y
         lines += ["", "# your points, moved into the playground's frame: P = (x - centre) / scale, "
-                  f"with {session.uploaded.scale}",
+                  f"with {session.data.scale}",
                   f"P_ALL = np.array({P.tolist()!r})", f"Y_ALL = np.array({y.tolist()!r})",
                   "", f"SEED, STEPS, BATCH = {c['seed']}, {session.step}, {c['batch_size']}"]
     else:

@@ -11,7 +11,9 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
-``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale
+``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale;
+                            with ``config`` (configure's fields), the run on them too → state
+                            + data (refused together: the tab keeps what it had)
 ``GET  /api/export/model``  ``?session=ID`` → the trained network as a chainrule model file
 ``GET  /api/export/script`` ``?session=ID`` → a Python script that reproduces the run
 ``POST /api/close``         free a tab's session (the page sends it when it is left)
@@ -211,13 +213,27 @@ def create_app(sessions=None, hosts=None):
 
     @app.post("/api/upload")
     def upload():
-        request = check_body(body(MAX_UPLOAD_BODY), {"session", "csv"})
-        session = app.sessions.get(session_id(request.get("session")))
+        request = check_body(body(MAX_UPLOAD_BODY), {"session", "csv", "config"})
+        sid = session_id(request.get("session"))
+        session = app.sessions.get(sid)
         P, y, scale = parse_csv(request.get("csv"))
-        with session.lock:
-            session.uploaded = uploaded_dataset(P, y, scale)
-        return {"rows": len(P), "classes": session.uploaded.classes, "scale": scale,
-                "dataset": "upload", "title": session.uploaded.title}
+        uploaded = uploaded_dataset(P, y, scale)
+        answer = {"rows": len(P), "classes": uploaded.classes, "scale": scale,
+                  "dataset": "upload", "title": uploaded.title}
+        if "config" not in request:  # kept for the tab's next configure
+            with session.lock:
+                session.uploaded = uploaded
+            return answer
+        # the points and the run on them together: if the run is refused, so are the points,
+        # and the tab keeps the run (and the upload) it had
+        settings = request["config"]
+        if not isinstance(settings, dict):
+            raise RequestError(f"config must be a JSON object of configure's fields, got "
+                               f"{type(settings).__name__}")
+        _, config = parse_config({**settings, "session": sid, "dataset": "upload"}, uploaded)
+        fresh = Session(config, uploaded)
+        app.sessions.put(sid, fresh)
+        return {**answer, **fresh.state(), "data": fresh.data_json()}
 
     def download(data, filename, mimetype):
         response = flask.Response(data, mimetype=mimetype)

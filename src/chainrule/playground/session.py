@@ -80,8 +80,10 @@ class Session:
 
     def __init__(self, config, uploaded=None):
         self.config = config
-        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced
+        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced: the
+        #: next configure's, which may be newer than those this run trained on (``data``)
         self.uploaded = uploaded
+        #: the data set this run trained on (exports read it, never ``uploaded``)
         self.data = uploaded if config["dataset"] == "upload" else DATASETS[config["dataset"]]
         seed = config["seed"]
         X, y = self.data.make(config["size"], config["noise"], np.random.default_rng([seed, 0]))

@@ -142,6 +142,10 @@ function writeConfig(config) {
       // a list, a comma-separated string (from the URL), or null: the data's own columns
       const on = config.features === null ? ["x1", "x2"] : [].concat(config.features).join(",").split(",");
       for (const box of document.querySelectorAll("#features input")) box.checked = on.includes(box.value);
+    } else if (key === "dataset" && !(config.dataset in options.datasets)) {
+      // a link or a reload naming points this tab no longer has (uploads live with a tab's
+      // session, on the server): the data set stays as it is, and start() says why
+      continue;
     } else {
       $(key).value = key === "hidden" ? [].concat(config.hidden).join(", ") : config[key];
     }
@@ -176,22 +180,27 @@ async function configure() {
       if (lastGood) writeConfig(lastGood);  // the form shows the run that is still on screen
       throw new Error(`${error.message} (the setting went back to its last good value)`);
     }
-    lastGood = asked;
-    const params = new URLSearchParams();
-    for (const key of FIELDS) params.set(key, Array.isArray(asked[key]) ? asked[key].join(",") : asked[key]);
-    params.set("lang", lang);
-    history.replaceState(null, "", `#${params}`);
-    points = result.data;
-    ledger = null; selected = null; edge = null;
-    stopReplay();
-    showLedger(false);
-    render(result);
+    startRun(asked, result);
     say("");
   } catch (error) {
     say(error.message, true);
   } finally {
     busy = false;
   }
+}
+
+// A new run on screen: its settings in the URL, its points, no ledger yet.
+function startRun(asked, result) {
+  lastGood = asked;
+  const params = new URLSearchParams();
+  for (const key of FIELDS) params.set(key, Array.isArray(asked[key]) ? asked[key].join(",") : asked[key]);
+  params.set("lang", lang);
+  history.replaceState(null, "", `#${params}`);
+  points = result.data;
+  ledger = null; selected = null; edge = null;
+  stopReplay();
+  showLedger(false);
+  render(result);
 }
 
 async function loop(token) {
@@ -692,13 +701,18 @@ async function uploadCsv(event) {
   const file = event.target.files[0];
   event.target.value = "";
   if (!file) return;
+  setPlaying(false);
   try {
     if (file.size > 65536) throw new Error(`the file is ${file.size} bytes; at most 65536 allowed`);
-    const answer = await api("POST", "/api/upload", { csv: await file.text() });
+    // the points and the run on them in one request: refused together, so the run on screen
+    // and the points the server keeps for this tab stay the same
+    const asked = { ...readConfig(), dataset: "upload" };
+    generation += 1;
+    const answer = await api("POST", "/api/upload", { csv: await file.text(), config: asked });
     addUploadOption(answer.title);
     $("dataset").value = "upload";
     updateFeatureToggles();
-    await configure();
+    startRun(asked, answer);
     say(`${answer.rows} points, ${answer.classes} classes, moved into the frame: ` +
         `(x − [${answer.scale.centre.map((c) => fmt(c)).join(", ")}]) / ${fmt(answer.scale.scale)}`);
   } catch (error) {
@@ -754,7 +768,8 @@ async function start() {
   $("features").insertAdjacentHTML("beforeend", Object.entries(options.features).map(([name, f]) =>
     `<label class="toggle"><input type="checkbox" value="${name}"> ${escapeHtml(f.label)}</label>`).join(""));
   writeConfig(d);
-  writeConfig(configFromUrl());
+  const fromUrl = configFromUrl();
+  writeConfig(fromUrl);
   lang = new URLSearchParams(location.hash.slice(1)).get("lang") === "zh" ? "zh" : "en";
   $("lang").value = lang;
   applyLanguage();
@@ -796,6 +811,10 @@ async function start() {
   document.body.dataset.session = session;
   await configure();
   if (!lastGood) { writeConfig(d); await configure(); }  // a URL the server refused: the defaults
+  if (fromUrl.dataset !== undefined && !(fromUrl.dataset in options.datasets)) {
+    say(fromUrl.dataset === "upload" ? tr("Your points are not on the server any more (a reload or a new tab starts a new session): showing the default data set; choose your CSV again.")
+                                     : tr("The link names a data set this playground does not have: showing the default one."), true);
+  }
   document.body.dataset.ready = "true";
 }
 
