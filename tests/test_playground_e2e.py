@@ -10,6 +10,7 @@ Needs /usr/bin/chromium (``.ci/install-browser`` installs it) and the
 ``playwright`` package; it never downloads a browser of its own.
 """
 import json
+import re
 import os
 import threading
 import time
@@ -130,7 +131,9 @@ def test_train_pause_step_and_read_the_ledger(page, server):
     # a unit's numbers for the batch
     page.click("#network .node[data-layer='1'][data-unit='2']")
     page.wait_for_selector("#unit", state="visible")
-    assert "unit 2 of Dense layer 0" in page.inner_text("#unit")
+    # numbered as the diagram is (hidden layer 1, unit 3), with the ledger's column beside it
+    panel = page.inner_text("#unit")
+    assert panel.startswith("unit 3 of hidden layer 1") and "column 2" in panel
     rows = page.locator("#unit table tr").count()
     assert rows == 1 + server_ledger["n"]
 
@@ -161,12 +164,14 @@ def test_tabs_have_their_own_sessions_and_closing_one_frees_it(browser, server, 
 
 
 def test_a_bad_setting_shows_the_servers_message_and_goes_back(page):
-    page.fill("#hidden", "4, 40")
-    page.press("#hidden", "Enter")
+    page.fill("#batch_size", "400")
+    page.press("#batch_size", "Enter")
     page.wait_for_selector("#status.error")
-    assert "hidden[1] must be in [1, 8], got 40" in page.inner_text("#status")
-    assert "last good value" in page.inner_text("#status")
-    assert page.input_value("#hidden") == "4, 4"
+    assert page.inner_text("#status") == ("batch size must be between 1 and 256, got 400 (batch_size) "
+                                          "(the setting went back to its last good value)")
+    assert page.input_value("#batch_size") == "10"
+    page.select_option("#lang", "zh")  # the same message, in the page's language
+    assert page.inner_text("#status") == "批大小必须在 1 到 256 之间，收到的是 400（该设置已恢复为上一个有效值）"
 
 
 CONNECTION = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-connection.png"
@@ -211,15 +216,17 @@ def test_the_ledger_shows_every_row_the_update_and_the_loss_after(page, server):
 
 def test_the_url_holds_the_setup(page, browser, server):
     page.select_option("#dataset", "circles")
-    page.fill("#hidden", "3")
-    page.press("#hidden", "Enter")
     page.wait_for_function("location.hash.includes('dataset=circles')")
+    page.click("#layers-minus")  # 4, 4 -> 4
+    page.wait_for_function("location.hash.includes('hidden=4&')")
+    page.click("#units button[data-layer='0'][data-by='-1']")  # 4 -> 3
     page.wait_for_function("location.hash.includes('hidden=3&')")
     shared = page.url
     other = browser.new_page()
     other.goto(shared)
     other.wait_for_selector("body[data-ready=true]", timeout=15_000)
     assert other.input_value("#dataset") == "circles" and other.input_value("#hidden") == "3"
+    assert other.inner_text("#layers-count") == "1" and other.inner_text("#units b") == "3"
     assert other.locator("#network .node").count() == 2 + 3 + 1
     other.close()
 
@@ -255,7 +262,13 @@ def test_a_feature_toggle_changes_the_input_layer_and_the_boundary(page):
     page.select_option("#dataset", "sine")  # one input column: x₂'s features are off
     page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
     assert page.is_disabled("#features input[value='x1x2']")
+    # x₂'s features are off and unticked; x₁, the last one left, cannot be unticked
+    assert not page.is_checked("#features input[value='x2']") and page.is_disabled("#features input[value='x2']")
+    assert page.is_checked("#features input[value='x1']") and page.is_disabled("#features input[value='x1']")
     assert page.locator("#network .node[data-layer='0']").count() == 1
+    page.select_option("#dataset", "circles")  # back on a 2-D set: the choice made there returns
+    page.wait_for_function("document.querySelectorAll('#network .node[data-layer=\"0\"]').length === 3")
+    assert page.is_checked("#features input[value='x1x2']") and not page.is_disabled("#features input[value='x1']")
 
 
 def test_l2_changes_the_loss_and_shrinks_the_weights(page, server):
@@ -343,7 +356,7 @@ def test_uploading_points_trains_on_them(page, server):
     bad = "x1,x2,label\n" + "1,2,9\n" * 30
     page.set_input_files("#csv", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
     page.wait_for_selector("#status.error")
-    assert "line 2: label must be 0, 1 or 2, got '9'" in page.inner_text("#status")
+    assert page.inner_text("#status") == "The CSV file was refused: line 2: a label must be 0, 1 or 2, got '9'"
     assert page.input_value("#dataset") == "upload"  # the run on screen stays
     # points whose run is refused (16 training rows, fewer than the batch): refused with it
     page.fill("#batch_size", "30")
@@ -514,7 +527,7 @@ def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
     assert "这一批共有 10 个训练样本" in text and "反向传播" in text
     assert "先写教科书上的形式" in text            # the loss's note (the fused, stable form)
     assert "普通梯度下降，学习率 lr = 0.5" in text  # each update's note
-    assert "第 0 层：Dense（2 → 4）" in text and "更新前" in text
+    assert "隐藏层 1：Dense(2 → 4)（第 0 层）" in text and "更新前" in text
     assert "the textbook form" not in text and "Backpropagation" not in text
     # the replay speaks it too
     page.click("#replay-next")
@@ -550,3 +563,56 @@ def test_a_link_naming_data_the_server_does_not_have_falls_back_to_the_default(b
     assert fresh.input_value("#dataset") == "xor" and fresh.inner_text("#status") == ""
     assert errors == []
     fresh.close()
+
+
+# Every text a reader meets: the page's text (hidden parts too: closed ledger entries, menus),
+# its tooltips and labels, the tab's title, and what the canvases drew (recorded as drawn).
+RECORD_CANVAS = """CanvasRenderingContext2D.prototype.fillText = (function (fillText) {
+  return function (text, ...rest) { (window.drawn ||= new Set()).add(String(text)); return fillText.call(this, text, ...rest); };
+})(CanvasRenderingContext2D.prototype.fillText);"""
+TEXTS = """() => {
+  const out = [document.title, ...(window.drawn || [])];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  // an equation is the same in every language (the test below checks it is the server's)
+  while (walker.nextNode()) if (!walker.currentNode.parentElement.closest('script, style, .eq')) out.push(walker.currentNode.textContent);
+  for (const node of document.querySelectorAll('[title], [aria-label], [placeholder], [alt]'))
+    for (const name of ['title', 'aria-label', 'placeholder', 'alt']) if (node.hasAttribute(name)) out.push(node.getAttribute(name));
+  return out;
+}"""
+# Latin words a Chinese page may show: names of chainrule's classes and of functions (tanh, sin,
+# cr.load), the arrays of the equations (dW, W_new), the product's name, and the language menu's
+# "English" (each language named in its own words).
+NAMES = {"Dense", "Tanh", "Sigmoid", "ReLU", "Softmax", "Identity", "Dropout", "BinaryCrossEntropy",
+         "CrossEntropy", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "ELU", "GELU", "Leaky",
+         "tanh", "sigmoid", "softmax", "softplus", "sin", "log", "sign", "cr", "load", "lr", "l1", "l2",
+         "L1", "L2", "dW", "db", "dX", "dZ", "dA", "W_new", "b_new", "chainrule", "Python", "CSV", "English"}
+
+
+def test_the_chinese_page_has_no_english_words(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 960})
+    page.add_init_script(RECORD_CANVAS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server[1]}#lang=zh")
+    page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert page.input_value("#lang") == "zh" and page.text_content("#lang option[value=zh]") == "简体中文"
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    page.click("#network line.edge[data-dense='1'][data-i='2'][data-j='0']")
+    page.wait_for_selector("#edge", state="visible")
+    page.click("#network .node[data-layer='2'][data-unit='1']")
+    page.wait_for_selector("#unit", state="visible")
+    page.click("#replay-next")  # the replay's caption and entry
+    page.click("#network line.edge[data-dense='0'][data-i='1'][data-j='3']")  # an input's weight
+    page.wait_for_selector("#edge", state="visible")
+    texts = page.evaluate(TEXTS)
+    latin = {w for text in texts for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*[A-Za-z0-9]", text)}
+    assert {"Dense", "tanh", "dW", "English"} <= latin  # the scan reads the page (names are there)
+    assert sorted(latin - NAMES) == []
+    assert page.inner_text("#edge").startswith("从 x₂ 到 隐藏层 1 的单元 4 的权重：")  # the input named by its feature
+    # the equations left out above are the server's, as they are in English
+    sid = page.get_attribute("body", "data-session")
+    ledger = fetch(f"{server[1]}api/ledger?session={sid}")
+    assert page.locator("#ledger .eq").all_text_contents() == [e["equation"] for e in ledger["entries"]]
+    assert errors == []
+    page.close()

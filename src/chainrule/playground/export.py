@@ -30,7 +30,7 @@ def model_bytes(session):
         from .. import io
         io._safetensors()
     except ImportError as error:
-        raise RequestError(f"exporting the model needs safetensors: {error}", status=501) from None
+        raise RequestError("error.export_needs", status=501, reason=str(error)) from None
     metadata = {"playground": {k: v for k, v in session.config.items()},
                 "features": session.features, "step": session.step}
     if session.config["dataset"] == "upload":  # the points it trained on, not a later upload

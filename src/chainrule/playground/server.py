@@ -11,6 +11,8 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
+``GET  /api/connection``    ``?session=ID&layer=K&i=I&j=J`` → weight W[i][j] of Dense layer K's
+                            chain rule over the last Step's batch: each row's a·δ, their sum
 ``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale;
                             with ``config`` (configure's fields), the run on them too → state
                             + data (refused together: the tab keeps what it had)
@@ -40,10 +42,11 @@ from importlib import resources
 from .datasets import DATASETS
 from .features import FEATURES
 from . import export
-from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
+from .schema import (ACTIVATIONS, CHOICES, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
                      parse_config, parse_session, parse_train, session_id)
 from .session import Session, Sessions
-from .upload import parse_csv, uploaded_dataset
+from .upload import MAX_CHARS, MAX_CLASSES, MAX_ROWS, MIN_ROWS, parse_csv, uploaded_dataset
+from .words import LANGUAGES, received, say
 
 #: Largest request body accepted, in bytes: a config is a few hundred.
 MAX_BODY = 16_384
@@ -101,16 +104,26 @@ def _flask():
 
 
 def options():
-    """What the page offers, and the limits the server enforces."""
+    """What the page offers, and the limits and defaults the server enforces: the page
+    builds its menus from these, and words them from its tables (``words``)."""
     return {
-        "datasets": {name: {"title": d.title, "task": d.task, "classes": d.classes,
-                            "features": d.n_features} for name, d in DATASETS.items()},
+        "datasets": {name: {"task": d.task, "classes": d.classes, "features": d.n_features}
+                     for name, d in DATASETS.items()},
         "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
-        "outputs": {"auto": "chosen by the data set", **OUTPUTS},
+        "outputs": ["auto", *OUTPUTS],
         "features": {name: {"label": label, "columns": columns}
                      for name, (label, columns, _) in FEATURES.items()},
         "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
+        "choices": CHOICES, "languages": list(LANGUAGES),
+        "upload": {"rows": [MIN_ROWS, MAX_ROWS], "chars": MAX_CHARS, "classes": MAX_CLASSES},
     }
+
+
+def _index(text, name):
+    """A query's index (``layer``, ``i``, ``j``): a whole number written in at most 3 digits."""
+    if text is None or not text.isdigit() or len(text) > 3:
+        raise RequestError("error.query_index", name=name, value=received(text))
+    return int(text)
 
 
 def create_app(sessions=None, hosts=None):
@@ -137,19 +150,18 @@ def create_app(sessions=None, hosts=None):
             flask.abort(413, description=limit)
         raw = flask.request.get_data(cache=False)
         if len(raw) > limit:
-            raise RequestError(f"the request body is {len(raw)} bytes; at most {limit} allowed")
+            raise RequestError("error.body_too_long", count=len(raw), hi=limit)
         try:
             return json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError(f"the request body is not valid JSON: {error}") from None
+            raise RequestError("error.json", reason=str(error)) from None
         except RecursionError:
-            raise RequestError("the request body is nested too deeply: a request is a flat "
-                               "JSON object") from None
+            raise RequestError("error.nested") from None
 
-    def query_session():
-        unknown = sorted(set(flask.request.args) - {"session"})
+    def query_session(allowed=("session",)):
+        unknown = sorted(set(flask.request.args) - set(allowed))
         if unknown:
-            raise RequestError(f"unknown query parameter {unknown[0]!r}; valid: session")
+            raise RequestError("error.query_unknown", name=received(unknown[0]), valid=allowed)
         return app.sessions.get(session_id(flask.request.args.get("session")))
 
     @app.before_request
@@ -157,37 +169,39 @@ def create_app(sessions=None, hosts=None):
         request = flask.request
         host = request.host
         if not app.hosts(host):
-            raise RequestError(f"Host {host!r} is not this playground's address: open it at "
-                               "the address it printed", status=403)
+            raise RequestError("error.host", status=403, host=received(host))
         origin = request.headers.get("Origin")
         if origin is not None and origin.lower() != f"http://{host}".lower():
-            raise RequestError(f"requests from {origin!r} are refused: only the playground's "
-                               "own page may use it", status=403)
+            raise RequestError("error.origin", status=403, origin=received(origin))
         if request.method == "POST" and request.mimetype != "application/json":
-            raise RequestError(f"a POST body must be sent as Content-Type: application/json, "
-                               f"got {request.mimetype or 'none'!r}", status=415)
+            raise RequestError("error.content_type", status=415,
+                               type=received(request.mimetype or "none"))
+
+    def answer(key, status, **args):
+        """A refusal as JSON: the English text, and the key and arguments the page words it by."""
+        return flask.jsonify(error=say(key, "en", **args), key=key, args=args), status
 
     @app.errorhandler(RequestError)
     def refused(error):
-        return flask.jsonify(error=str(error)), error.status
+        return answer(error.key, error.status, **error.params)
 
     @app.errorhandler(500)
     def failed(error):
-        return flask.jsonify(error="the server failed on this request (see its log)"), 500
+        return answer("error.server", 500)
 
     @app.errorhandler(413)
     def too_large(error):
         limit = error.description if isinstance(error.description, int) else MAX_UPLOAD_BODY
-        return flask.jsonify(error=f"the request body is larger than {limit} bytes"), 413
+        return answer("error.body_too_large", 413, hi=limit)
 
     @app.errorhandler(404)
     def not_found(error):
-        return flask.jsonify(error=f"no such page or endpoint: {flask.request.path}"), 404
+        return answer("error.not_found", 404, path=received(flask.request.path, 80))
 
     @app.errorhandler(405)
     def wrong_method(error):
-        return flask.jsonify(error=f"{flask.request.method} is not allowed on "
-                                   f"{flask.request.path}"), 405
+        return answer("error.method", 405, method=flask.request.method,
+                      path=received(flask.request.path, 80))
 
     @app.get("/")
     def page():
@@ -228,8 +242,7 @@ def create_app(sessions=None, hosts=None):
         # and the tab keeps the run (and the upload) it had
         settings = request["config"]
         if not isinstance(settings, dict):
-            raise RequestError(f"config must be a JSON object of configure's fields, got "
-                               f"{type(settings).__name__}")
+            raise RequestError("error.config_not_object", type=type(settings).__name__)
         _, config = parse_config({**settings, "session": sid, "dataset": "upload"}, uploaded)
         fresh = Session(config, uploaded)
         app.sessions.put(sid, fresh)
@@ -270,6 +283,13 @@ def create_app(sessions=None, hosts=None):
             session.step_with_ledger()
             return {**session.state(), "ledger": session.ledger}
 
+    @app.get("/api/connection")
+    def weight():
+        session = query_session(("session", "layer", "i", "j"))
+        at = {name: _index(flask.request.args.get(name), name) for name in ("layer", "i", "j")}
+        with session.lock:
+            return session.connection(at["layer"], at["i"], at["j"])
+
     @app.get("/api/state")
     def state():
         session = query_session()
@@ -286,8 +306,7 @@ def create_app(sessions=None, hosts=None):
         session = query_session()
         with session.lock:
             if session.ledger is None:
-                raise RequestError("no ledger yet: press Step (POST /api/step) to take one "
-                                   "mini-batch step and record its ledger", status=404)
+                raise RequestError("error.no_ledger", status=404)
             return session.ledger
 
     @app.post("/api/close")

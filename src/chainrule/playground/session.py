@@ -108,8 +108,8 @@ class Session:
         self.batch_size = config["batch_size"]
         self._order, self._cursor = None, 0
         self.step = self.epoch = 0
-        self.diverged = None
-        self.ledger = None
+        self.diverged = self.diverged_at = None
+        self.ledger = self.trace = None
         self.history = {"step": [], "loss": [], "val_loss": []}
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
@@ -138,7 +138,7 @@ class Session:
         try:
             update(self.net, self.optimizer, *args, **where)
         except DivergenceError as error:
-            self.diverged = str(error)
+            self.diverged, self.diverged_at = str(error), self.step + 1
             return False
         self.step += 1
         return True
@@ -175,7 +175,20 @@ class Session:
         # numbered as the step counter shows it once this step is done (1 for the first)
         self.ledger = ledger_json(trace, net=self.net, rows=rows, step=self.step,
                                   optimizer=self.config["optimizer"], lr=self.config["lr"])
+        self.trace, self._ledger_rows = trace, rows
         self._record()
+
+    def connection(self, k, i, j):
+        """Weight W[i][j] of Dense layer ``k``'s chain rule over the last Step's batch
+        (``ledger.connection``); a RequestError when there is no Step yet or no such weight."""
+        from .ledger import connection
+        if self.trace is None:
+            raise RequestError("error.no_ledger", status=404)
+        n_dense = len(self.sizes) - 1
+        if not 0 <= k < n_dense or not 0 <= i < self.sizes[k] or not 0 <= j < self.sizes[k + 1]:
+            raise RequestError("error.no_weight", layer=k, i=i, j=j,
+                               shape=[f"{a}×{b}" for a, b in zip(self.sizes[:-1], self.sizes[1:])])
+        return connection(self.trace, self.net, self._ledger_rows, self.ledger["step"], k, i, j)
 
     # -- what the page draws -----------------------------------------------------------
 
@@ -258,6 +271,7 @@ class Session:
             metrics["val_accuracy"] = self._accuracy(self.X_val, self.y_val)
         return {
             "step": self.step, "epoch": self.epoch, "diverged": self.diverged,
+            "diverged_at": self.diverged_at,
             "config": self.config, "task": self.data.task, "classes": self.data.classes,
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
@@ -311,9 +325,7 @@ class Sessions:
                 unused = [s for s, v in self._sessions.items() if not v.used]
                 oldest = min(unused or self._sessions, key=lambda s: self._sessions[s].last_used)
                 if not unused and now - self._sessions[oldest].last_used < self.min_idle:
-                    raise RequestError(
-                        f"the server already holds {self.capacity} sessions, all in use; "
-                        "close another playground tab and try again", status=503)
+                    raise RequestError("error.full", status=503, count=self.capacity)
                 del self._sessions[oldest]
             session.last_used = now
             session.used = False  # until a request other than configure comes for it
@@ -326,8 +338,7 @@ class Sessions:
             self._sweep(now)
             session = self._sessions.get(sid)
             if session is None:
-                raise RequestError(f"no session {sid!r}: it expired or was closed; reload the "
-                                   "page (or POST /api/configure) to start a new one", status=404)
+                raise RequestError("error.no_session", status=404, value=sid)
             session.last_used = now
             session.used = True
             return session
