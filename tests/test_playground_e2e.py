@@ -30,6 +30,7 @@ if not os.access(CHROMIUM, os.X_OK):
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from chainrule.playground import make_server  # noqa: E402
+from test_playground_words import NAMES as WORD_NAMES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground.png"
@@ -579,13 +580,10 @@ TEXTS = """() => {
     for (const name of ['title', 'aria-label', 'placeholder', 'alt']) if (node.hasAttribute(name)) out.push(node.getAttribute(name));
   return out;
 }"""
-# Latin words a Chinese page may show: names of chainrule's classes and of functions (tanh, sin,
-# cr.load), the arrays of the equations (dW, W_new), the product's name, and the language menu's
+# Latin words a Chinese page may show: the names the word tables may hold (chainrule's classes,
+# functions such as tanh and cr.load, the arrays of the equations), and the language menu's
 # "English" (each language named in its own words).
-NAMES = {"Dense", "Tanh", "Sigmoid", "ReLU", "Softmax", "Identity", "Dropout", "BinaryCrossEntropy",
-         "CrossEntropy", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "ELU", "GELU", "Leaky",
-         "tanh", "sigmoid", "softmax", "softplus", "sin", "log", "sign", "cr", "load", "lr", "l1", "l2",
-         "L1", "L2", "dW", "db", "dX", "dZ", "dA", "W_new", "b_new", "chainrule", "Python", "CSV", "English"}
+NAMES = WORD_NAMES | {"English"}
 
 
 def test_the_chinese_page_has_no_english_words(browser, server):
@@ -616,3 +614,36 @@ def test_the_chinese_page_has_no_english_words(browser, server):
     assert page.locator("#ledger .eq").all_text_contents() == [e["equation"] for e in ledger["entries"]]
     assert errors == []
     page.close()
+
+
+def test_a_replay_belongs_to_its_step(page):
+    """Play (training on) or a new Step ends the replay of the last Step; its caption always names
+    the step whose ledger it shows; a Dense layer's backward entry shows the X its dW multiplies."""
+    page.click("#step")
+    page.wait_for_selector("#replay", state="visible")
+    assert page.inner_text("#replay-where").startswith("step 1:")
+    page.click("#replay-next")
+    assert page.inner_text("#replay-where").startswith("step 1 · entry 1 of ")
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#step-count').textContent) > 1")
+    assert page.get_attribute("#replay", "data-index") is None  # Play ended it
+    assert page.inner_text("#replay-where").startswith("step 1:")  # the ledger kept is step 1's
+    page.click("#play")
+    page.wait_for_selector("#play[aria-pressed=false]")
+    time.sleep(0.5)  # a request already out comes back
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#ledger-caption').textContent.startsWith("
+                           "'step ' + document.querySelector('#step-count').textContent + ':')")
+    now = step_count(page)
+    assert page.get_attribute("#replay", "data-step") == str(now)
+    assert page.inner_text("#replay-where").startswith(f"step {now}:")
+    # the first Dense backward entry: X (from its forward entry) beside dZ
+    page.click("#replay-next")
+    page.keyboard.press("End")
+    for _ in range(3):  # back past the three updates, to the first layer's dW = Xᵀ·dZ
+        page.click("#replay-prev")
+    entry = page.locator("#replay-entry details")
+    assert entry.get_attribute("data-phase") == "backward" and entry.get_attribute("data-layer") == "0"
+    captions = entry.locator(".matrix caption").all_inner_texts()
+    assert captions[:3] == ["X (from entry 1)", "dZ", "dW"]
+    assert page.inner_text("#replay-where").startswith(f"step {now} · entry ")

@@ -115,3 +115,24 @@ def test_the_tables_are_json_the_page_can_fetch():
     for lang in words.LANGUAGES:
         raw = (STATIC / f"words.{lang}.json").read_text("utf-8")
         assert json.loads(raw) == TABLES[lang]
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"dataset": "blobs", "optimizer": "adam", "lr": 0.05},
+    {"dataset": "sine", "optimizer": "rmsprop", "lr": 0.01, "l1": 0.001, "dropout": 0.2},
+    {"optimizer": "adagrad", "l2": 0.01}, {"optimizer": "adamw", "lr": 0.01}])
+def test_the_ledgers_chinese_words_are_chinese(fields):
+    """Every title, note and aside of a Step's ledger in Chinese, for each kind of output,
+    optimizer and penalty: no English word but names (an optimizer's settings as it prints
+    itself, Adam(lr=0.05, …), are its constructor's names)."""
+    pytest.importorskip("flask")
+    from chainrule.playground import create_app
+    client = create_app().test_client()
+    body = {"session": "tab-words-1", **fields}
+    assert client.post("/api/configure", json=body).status_code == 200
+    ledger = client.post("/api/step", json={"session": "tab-words-1"}).get_json()["ledger"]
+    texts = list(ledger["words"]["zh"].values())
+    texts += [text for e in ledger["entries"] for text in e["words"]["zh"].values()]
+    settings = {"lr", "betas", "eps", "weight_decay", "momentum", "rho", "beta1", "beta2"}
+    strays = {w for text in texts for w in latin_words(re.sub(r"\w+\(.*?\)", "", text))}
+    assert strays - settings == set(), texts
