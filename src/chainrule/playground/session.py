@@ -37,7 +37,8 @@ CURVE = 160
 UNIT_GRID = 16
 #: The loss curves keep at most this many points (older ones thinned by half).
 HISTORY_POINTS = 400
-#: The 2-D frame shown by the page, and the x range of the regression plot.
+#: The 2-D frame shown by the page (a data set may have its own: ``DataSet.frame``), and the
+#: x range of the regression plot.
 FRAME = (-1.6, 1.6)
 SINE_FRAME = (-3.2, 3.2)
 
@@ -231,7 +232,8 @@ class Session:
                 A = self.net.predict(expand(x.reshape(-1, 1), self.features))
                 return {"kind": "curve", "x": _floats(x, 4), "y": _floats(A[:, 0], 4),
                         "frame": [*SINE_FRAME, -1.6, 1.6]}
-            ticks = np.linspace(*FRAME, GRID)
+            frame = (-self.data.frame, self.data.frame)
+            ticks = np.linspace(*frame, GRID)
             x1, x2 = np.meshgrid(ticks, ticks[::-1])
             A = self.net.predict(expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features))
         if A.shape[1] == 1:
@@ -239,7 +241,7 @@ class Session:
             label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
         else:
             label, confidence = A.argmax(axis=1), A.max(axis=1)
-        return {"kind": "grid", "size": GRID, "frame": [*FRAME, *FRAME],
+        return {"kind": "grid", "size": GRID, "frame": [*frame, *frame],
                 "label": label.tolist(), "confidence": _floats(confidence, 3)}
 
     def unit_maps(self):
@@ -251,7 +253,7 @@ class Session:
         """
         if self.data.n_features != 2:
             return None
-        ticks = np.linspace(*FRAME, UNIT_GRID)
+        ticks = np.linspace(-self.data.frame, self.data.frame, UNIT_GRID)
         x1, x2 = np.meshgrid(ticks, ticks[::-1])
         A = expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features)
         maps = [A]

@@ -97,4 +97,4 @@ class Uploaded(DataSet):
 def uploaded_dataset(P, y, scale):
     """The points as a data set the session can use in place of a generated one."""
     return Uploaded("upload", lambda n, noise, rng: (P.copy(), y.copy()), 2, int(y.max()) + 1,
-                    f"your CSV ({len(P)} points)", P, y, scale)
+                    f"your CSV ({len(P)} points)", P=P, y=y, scale=scale)
