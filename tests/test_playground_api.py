@@ -10,7 +10,8 @@ pytest.importorskip("flask")
 
 from chainrule.cli import build_parser  # noqa: E402
 from chainrule.playground import create_app  # noqa: E402
-from chainrule.playground.session import GRID, Sessions  # noqa: E402
+from chainrule.playground.pictures import GRID  # noqa: E402
+from chainrule.playground.session import Sessions  # noqa: E402
 
 A, B = "tab-aaaaaaaa", "tab-bbbbbbbb"
 
@@ -861,3 +862,54 @@ def test_a_diverged_run_says_at_which_step(client):
                                     "hidden": [8, 8, 8], "lr": 10.0, "batch_size": 64})
     state = post(client, "/api/train", {"session": A, "steps": 200})
     assert state["diverged"] and state["diverged_at"] == state["step"] + 1
+
+
+def test_a_units_picture_at_full_size_is_its_activation_over_the_frame(client):
+    from chainrule.playground.features import expand
+    from chainrule.playground.pictures import CURVE, UNIT_CURVE
+    post(client, "/api/configure", {"session": A, "features": ["x1", "x2", "x1x2"]})
+    post(client, "/api/train", {"session": A, "steps": 20})
+    net = client.application.sessions.get(A).net
+    unit = client.get(
+        "/api/unit", query_string={"session": A, "column": 1, "unit": 2}).get_json()
+    assert unit["kind"] == "grid" and unit["frame"] == [-1.6, 1.6, -1.6, 1.6]
+    ticks = np.linspace(-1.6, 1.6, GRID)
+    x1, x2 = np.meshgrid(ticks, ticks[::-1])
+    X = expand(np.column_stack([x1.ravel(), x2.ravel()]), ["x1", "x2", "x1x2"])
+    dense = net.layers[0]
+    expected = np.tanh(X @ dense.W[:, 2] + dense.b[2])  # hidden layer 1, unit 3
+    np.testing.assert_allclose(unit["values"], expected, atol=5e-4)  # sent to 3 digits
+    feature = client.get("/api/unit", query_string={"session": A, "column": 0, "unit": 2}).get_json()
+    np.testing.assert_allclose(feature["values"], X[:, 2], atol=5e-4)  # the input x₁x₂ itself
+    for column, j in ((4, 0), (1, 4), (3, 1)):  # 3 features-4-4-1: no such unit
+        answer = client.get("/api/unit", query_string={"session": A, "column": column, "unit": j})
+        assert answer.status_code == 400 and answer.get_json()["key"] == "error.no_unit"
+    # a 1-D data set: each unit is a curve, small in the diagram and full size on demand
+    state = post(client, "/api/configure", {"session": A, "dataset": "sine"})
+    assert state["network"]["maps_kind"] == "curve"
+    assert [len(m) for m in state["network"]["maps"]] == [1, 4, 4, 1]
+    assert len(state["network"]["maps"][1][0]) == UNIT_CURVE
+    curve = client.get("/api/unit", query_string={"session": A, "column": 2, "unit": 0}).get_json()
+    assert curve["kind"] == "curve" and len(curve["x"]) == len(curve["y"]) == CURVE
+    assert curve["frame"][2] < min(curve["y"]) and max(curve["y"]) < curve["frame"][3]
+
+
+def test_a_weight_set_by_hand_changes_the_network_and_the_exported_run(client, tmp_path):
+    """TensorFlow Playground's edit of a connection's weight: the network holds it, the loss
+    curve gains the loss at it, and the exported script sets it at the same step."""
+    post(client, "/api/configure", {"session": A})
+    post(client, "/api/train", {"session": A, "steps": 7})
+    state = post(client, "/api/weight", {"session": A, "layer": 1, "i": 0, "j": 3, "value": 2.5})
+    assert state["network"]["layers"][1]["W"][0][3] == 2.5 and state["step"] == 7
+    assert client.application.sessions.get(A).net.layers[2].W[0, 3] == 2.5
+    post(client, "/api/train", {"session": A, "steps": 5})
+    post(client, "/api/weight", {"session": A, "layer": 0, "i": 1, "j": 0, "value": -1.0})
+    state = post(client, "/api/train", {"session": A, "steps": 3})
+    assert run_script(client, A, tmp_path) == pytest.approx(state["metrics"]["loss"], abs=1e-6)
+    for body, key in [({"layer": 3, "i": 0, "j": 0, "value": 1}, "error.no_weight"),
+                      ({"layer": 0, "i": 0, "j": 4, "value": 1}, "error.no_weight"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": 11}, "error.out_of_range"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": "1"}, "error.not_number"),
+                      ({"layer": 0, "i": 0, "j": 0}, "error.not_number"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": 1, "w": 2}, "error.unknown_field")]:
+        assert post(client, "/api/weight", {"session": A, **body}, status=400)["key"] == key

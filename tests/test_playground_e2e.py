@@ -305,7 +305,7 @@ def test_the_downloaded_model_predicts_what_the_page_shows_and_the_script_its_lo
 
     import chainrule as cr
     from chainrule.playground.features import expand
-    from chainrule.playground.session import FRAME, GRID
+    from chainrule.playground.pictures import FRAME, GRID
     pytest.importorskip("safetensors")
     page.check("#features input[value='x1^2']")
     page.wait_for_function("location.hash.includes('x1%5E2')")
@@ -647,3 +647,75 @@ def test_a_replay_belongs_to_its_step(page):
     captions = entry.locator(".matrix caption").all_inner_texts()
     assert captions[:3] == ["X (from entry 1)", "dZ", "dW"]
     assert page.inner_text("#replay-where").startswith(f"step {now} · entry ")
+
+
+def test_a_unit_pointed_at_is_shown_full_size_and_sine_units_are_curves(page, server):
+    showing = lambda: page.get_attribute("#picture", "data-showing")
+    assert showing() == "output"
+    page.hover("#network .node[data-layer='1'][data-unit='2']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '1:2'")
+    assert page.inner_text("#picture-title").lower() == "unit 3 of hidden layer 1"
+    page.mouse.move(5, 5)  # away: the network's output again
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
+    page.click("#network .node[data-layer='2'][data-unit='0']")  # a click keeps it shown
+    page.mouse.move(5, 5)
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:0'")
+    page.click("#picture")  # and a click on the plot returns to the output
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
+    page.select_option("#dataset", "sine")
+    page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
+    assert page.locator("#network .node path.curve").count() == 1 + 4 + 4 + 1
+    page.hover("#network .node[data-layer='2'][data-unit='3']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:3'")
+
+
+def test_the_display_options_redraw_without_a_new_run(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#step-count').textContent === '1'")
+    before = boundary(page)
+    page.uncheck("#show-test")
+    hidden = boundary(page)
+    page.check("#discretize")
+    solid = boundary(page)
+    assert len({before, hidden, solid}) == 3
+    assert fetch(f"{server[1]}api/state?session={sid}")["step"] == 1 and step_count(page) == 1  # the same run
+
+
+def test_a_connections_weight_is_set_by_hand(page, server):
+    sid = page.get_attribute("body", "data-session")
+    # a horizontal line has no height for a pointer click: the click event itself
+    page.dispatch_event("#network line.edge[data-dense='1'][data-i='0'][data-j='0']", "click")
+    page.wait_for_selector("#edge", state="visible")
+    assert "After a Step" in page.inner_text("#edge")  # no chain rule before a Step
+    page.fill("#edge-value", "2.5")
+    page.click("#edge-set")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('is now 2.5')")
+    assert server[0].app.sessions.get(sid).net.layers[2].W[0, 0] == 2.5
+    assert page.input_value("#edge-value") == "2.5"
+    page.fill("#edge-value", "50")  # beyond the limit: the server's message, the weight kept
+    page.press("#edge-value", "Enter")
+    page.wait_for_selector("#status.error")
+    assert "the weight must be between -10 and 10, got 50" in page.inner_text("#status")
+    assert server[0].app.sessions.get(sid).net.layers[2].W[0, 0] == 2.5
+
+
+def test_an_edit_of_the_url_fragment_is_applied_in_the_same_tab(page):
+    page.wait_for_function("location.hash.includes('hidden=4%2C4')")
+    page.evaluate("location.hash = location.hash.replace('hidden=4%2C4', 'hidden=3%2C5%2C2')"
+                  ".replace('lang=en', 'lang=zh')")
+    page.wait_for_function("document.querySelectorAll('#network .node').length === 2 + 3 + 5 + 2 + 1")
+    assert page.inner_text("#layers-count") == "3" and page.input_value("#lang") == "zh"
+    assert page.text_content("#controls legend >> nth=0") == "数据"
+
+
+def test_at_800_pixels_the_boundary_stays_beside_or_above_the_network(browser, server):
+    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow.goto(server[1])
+    narrow.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    picture, network = narrow.locator("#picture").bounding_box(), narrow.locator("#network").bounding_box()
+    above = picture["y"] + picture["height"] <= network["y"]
+    beside = picture["x"] >= network["x"] + network["width"] or picture["x"] + picture["width"] <= network["x"]
+    assert above or beside, (picture, network)
+    assert picture["y"] < 400  # in the first screen, not under the ledger
+    narrow.close()

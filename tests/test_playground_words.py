@@ -36,7 +36,7 @@ PROTOCOL = {
 #: "(batch_size)"), which another language may leave out: its learner reads the field's word.
 API_SLOTS = {("name", ""), ("index", "")}
 #: The fields the server's messages name, as ``{name|field}``.
-FIELDS = set(DEFAULTS) | {"steps", "feature", "session"}
+FIELDS = set(DEFAULTS) | {"steps", "feature", "session", "weight", "layer", "i", "j"}
 
 
 def slots(template):

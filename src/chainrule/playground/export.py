@@ -97,7 +97,9 @@ def script(session):
         f"Y = loss.prepare(y, {n_out}, net.dtype)", "",
         "# mini-batches: a fresh shuffle of the training rows at each epoch",
         "batches, rows_order, cursor = np.random.default_rng([SEED, 3]), None, 0",
+        *_edits(session.edits),
         "for step in range(STEPS):",
+        *(["    set_by_hand(step)"] if session.edits else []),
         "    if rows_order is None or cursor >= len(rows_order):",
         "        rows_order, cursor = batches.permutation(len(X)), 0",
         "    rows = rows_order[cursor:cursor + BATCH]",
@@ -107,8 +109,19 @@ def script(session):
         "        print(f'diverged at step {step}: the loss is {value}')",
         "        break",
         "    optimizer.step(net)",
+        *(["set_by_hand(STEPS)"] if session.edits else []),
         "print(f'step {STEPS}: training loss {net.loss_value(X, Y, loss):.10f}')", ""]
     return "\n".join(lines)
+
+
+def _edits(edits):
+    """The weights set by hand on the page, set again after as many steps."""
+    if not edits:
+        return []
+    return ["", "# weights set by hand on the page: (after this many steps, layer, i, j, value)",
+            f"BY_HAND = {[list(edit) for edit in edits]!r}", "", "",
+            "def set_by_hand(done):", "    for after, layer, i, j, value in BY_HAND:",
+            "        if after == done:", "            net.layers[layer].W[i, j] = value", "", ""]
 
 
 def _hidden_index(layers, i):

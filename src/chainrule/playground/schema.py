@@ -32,6 +32,7 @@ LIMITS = {
     "l1": (0.0, 1.0),            # penalty strengths on every Dense layer's W
     "l2": (0.0, 1.0),
     "dropout": (0.0, 0.9),       # drop probability after each hidden activation
+    "weight": (-10.0, 10.0),     # a weight set by hand (the page's connection panel)
 }
 
 #: Share of the generated points held out for the validation loss, by default.
@@ -210,6 +211,15 @@ def parse_train(body):
     """``(session_id, steps)`` of a /api/train request; steps defaults to 1."""
     check_body(body, {"session", "steps"})
     return session_id(body.get("session")), integer(body.get("steps", 1), "steps", *LIMITS["steps"])
+
+
+def parse_weight(body):
+    """``(session_id, layer, i, j, value)`` of a /api/weight request: W[i][j] of Dense layer
+    ``layer`` (0-based) set to ``value``; the indices are checked against the network later."""
+    check_body(body, {"session", "layer", "i", "j", "value"})
+    sid = session_id(body.get("session"))
+    at = [integer(body.get(name), name, 0, 999) for name in ("layer", "i", "j")]
+    return (sid, *at, number(body.get("value"), "weight", *LIMITS["weight"]))
 
 
 def parse_session(body):

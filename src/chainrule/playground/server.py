@@ -8,9 +8,12 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``POST /api/configure``     build (or rebuild: Reset) a tab's data and network → state + data
 ``POST /api/train``         ``steps`` mini-batch updates → state
 ``POST /api/step``          one mini-batch update with its chain-rule ledger → state + ledger
+``POST /api/weight``        ``layer``, ``i``, ``j``, ``value``: set W[i][j] by hand → state
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
+``GET  /api/unit``          ``?session=ID&column=C&unit=J`` → that unit's output over the frame,
+                            at the main plot's size (column 0: the inputs)
 ``GET  /api/connection``    ``?session=ID&layer=K&i=I&j=J`` → weight W[i][j] of Dense layer K's
                             chain rule over the last Step's batch: each row's a·δ, their sum
 ``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale;
@@ -41,9 +44,9 @@ from importlib import resources
 
 from .datasets import DATASETS
 from .features import FEATURES
-from . import export
+from . import export, pictures
 from .schema import (ACTIVATIONS, CHOICES, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
-                     parse_config, parse_session, parse_train, session_id)
+                     parse_config, parse_session, parse_train, parse_weight, session_id)
 from .session import Session, Sessions
 from .upload import MAX_CHARS, MAX_CLASSES, MAX_ROWS, MIN_ROWS, parse_csv, uploaded_dataset
 from .words import LANGUAGES, received, say
@@ -276,6 +279,14 @@ def create_app(sessions=None, hosts=None):
             session.train(steps)
             return session.state()
 
+    @app.post("/api/weight")
+    def set_weight():
+        sid, k, i, j, value = parse_weight(body())
+        session = app.sessions.get(sid)
+        with app.compute, session.lock:
+            session.set_weight(k, i, j, value)
+            return session.state()
+
     @app.post("/api/step")
     def step():
         session = app.sessions.get(parse_session(body()))
@@ -289,6 +300,13 @@ def create_app(sessions=None, hosts=None):
         at = {name: _index(flask.request.args.get(name), name) for name in ("layer", "i", "j")}
         with session.lock:
             return session.connection(at["layer"], at["i"], at["j"])
+
+    @app.get("/api/unit")
+    def unit():
+        session = query_session(("session", "column", "unit"))
+        column, j = (_index(flask.request.args.get(name), name) for name in ("column", "unit"))
+        with app.compute, session.lock:
+            return pictures.unit_picture(session, column, j)
 
     @app.get("/api/state")
     def state():

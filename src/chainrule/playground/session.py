@@ -21,8 +21,10 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network import Sequential
+from . import pictures
 from .datasets import DATASETS
 from .features import expand
+from .pictures import floats
 from .schema import RequestError
 
 #: Output activation, loss class for each "output" choice.
@@ -30,17 +32,8 @@ _OUTPUTS = {"sigmoid_bce": ("sigmoid", BinaryCrossEntropy),
             "softmax_ce": ("softmax", CrossEntropy),
             "identity_mse": ("identity", MSE)}
 
-#: Cells per side of the decision-boundary grid; points along the regression curve.
-GRID = 48
-CURVE = 160
-#: Cells per side of each unit's small heatmap in the network diagram.
-UNIT_GRID = 16
 #: The loss curves keep at most this many points (older ones thinned by half).
 HISTORY_POINTS = 400
-#: The 2-D frame shown by the page (a data set may have its own: ``DataSet.frame``), and the
-#: x range of the regression plot.
-FRAME = (-1.6, 1.6)
-SINE_FRAME = (-3.2, 3.2)
 
 
 def build_network(sizes, config, output, seed):
@@ -60,16 +53,6 @@ def build_network(sizes, config, output, seed):
             # its own stream of masks, so that the weights do not depend on the dropout setting
             layers.append(Dropout(config["dropout"], seed=np.random.default_rng([config["seed"], 4, i])))
     return Sequential(layers, dtype=np.float64)
-
-
-def _floats(array, digits=None):
-    """A (nested) list of Python floats, non-finite values as None (JSON has no NaN)."""
-    array = np.asarray(array, dtype=np.float64)
-    if digits is not None:
-        array = np.round(array, digits)
-    if np.all(np.isfinite(array)):
-        return array.tolist()
-    return np.where(np.isfinite(array), array, None).tolist()
 
 
 class Session:
@@ -110,6 +93,9 @@ class Session:
         self._order, self._cursor = None, 0
         self.step = self.epoch = 0
         self.diverged = self.diverged_at = None
+        #: weights set by hand: (step, index in net.layers, i, j, value), in order (the
+        #: exported script sets them again at the same steps)
+        self.edits = []
         self.ledger = self.trace = None
         self.history = {"step": [], "loss": [], "val_loss": []}
         self.lock = threading.Lock()
@@ -179,16 +165,28 @@ class Session:
         self.trace, self._ledger_rows = trace, rows
         self._record()
 
+    def set_weight(self, k, i, j, value):
+        """Set W[i][j] of Dense layer ``k`` by hand, as TensorFlow Playground lets one do; the
+        curves gain the loss at the new weight (the same step), the edit is kept for export."""
+        self._check_weight(k, i, j)
+        index = [n for n, layer in enumerate(self.net.layers) if isinstance(layer, Dense)][k]
+        self.net.layers[index].W[i, j] = value
+        self.edits.append((self.step, index, i, j, float(value)))
+        self._record()
+
+    def _check_weight(self, k, i, j):
+        n_dense = len(self.sizes) - 1
+        if not 0 <= k < n_dense or not 0 <= i < self.sizes[k] or not 0 <= j < self.sizes[k + 1]:
+            raise RequestError("error.no_weight", layer=k, i=i, j=j,
+                               shape=[f"{a}×{b}" for a, b in zip(self.sizes[:-1], self.sizes[1:])])
+
     def connection(self, k, i, j):
         """Weight W[i][j] of Dense layer ``k``'s chain rule over the last Step's batch
         (``ledger.connection``); a RequestError when there is no Step yet or no such weight."""
         from .ledger import connection
         if self.trace is None:
             raise RequestError("error.no_ledger", status=404)
-        n_dense = len(self.sizes) - 1
-        if not 0 <= k < n_dense or not 0 <= i < self.sizes[k] or not 0 <= j < self.sizes[k + 1]:
-            raise RequestError("error.no_weight", layer=k, i=i, j=j,
-                               shape=[f"{a}×{b}" for a, b in zip(self.sizes[:-1], self.sizes[1:])])
+        self._check_weight(k, i, j)
         return connection(self.trace, self.net, self._ledger_rows, self.ledger["step"], k, i, j)
 
     # -- what the page draws -----------------------------------------------------------
@@ -220,49 +218,8 @@ class Session:
         return float(np.mean(predicted == y))
 
     def picture(self):
-        """The network's output over the page's frame.
-
-        Classification: a GRID×GRID image, row 0 at the top (largest x₂), each
-        cell the predicted class and its probability. Regression: the fitted
-        curve at CURVE points.
-        """
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.data.task == "regression":
-                x = np.linspace(*SINE_FRAME, CURVE)
-                A = self.net.predict(expand(x.reshape(-1, 1), self.features))
-                return {"kind": "curve", "x": _floats(x, 4), "y": _floats(A[:, 0], 4),
-                        "frame": [*SINE_FRAME, -1.6, 1.6]}
-            frame = (-self.data.frame, self.data.frame)
-            ticks = np.linspace(*frame, GRID)
-            x1, x2 = np.meshgrid(ticks, ticks[::-1])
-            A = self.net.predict(expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features))
-        if A.shape[1] == 1:
-            p1 = A[:, 0]
-            label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
-        else:
-            label, confidence = A.argmax(axis=1), A.max(axis=1)
-        return {"kind": "grid", "size": GRID, "frame": [*frame, *frame],
-                "label": label.tolist(), "confidence": _floats(confidence, 3)}
-
-    def unit_maps(self):
-        """Each unit's output over the 2-D frame: a UNIT_GRID² image per unit, row 0 at the top.
-
-        One list per column of the diagram: the input features, then each Dense
-        layer's activation A (evaluation mode, so Dropout passes everything).
-        None for a 1-D data set, whose units are functions of x alone.
-        """
-        if self.data.n_features != 2:
-            return None
-        ticks = np.linspace(-self.data.frame, self.data.frame, UNIT_GRID)
-        x1, x2 = np.meshgrid(ticks, ticks[::-1])
-        A = expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features)
-        maps = [A]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self.net.evaluating():
-            for layer in self.net.layers:
-                A = layer.forward(A)
-                if not isinstance(layer, (Dense, Dropout)):  # a unit's picture: its activation
-                    maps.append(A)
-        return [_floats(m.T, 2) for m in maps]
+        """The network's output over the page's frame (``pictures.picture``)."""
+        return pictures.picture(self)
 
     def state(self):
         """Everything the page redraws after a request, as JSON-ready values."""
@@ -278,8 +235,9 @@ class Session:
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
                         "output": self.config["output"], "features": self.features,
-                        "maps": self.unit_maps(),
-                        "layers": [{"W": _floats(layer.W, 5), "b": _floats(layer.b, 5)}
+                        "maps": pictures.unit_maps(self),
+                        "maps_kind": "curve" if self.data.n_features == 1 else "grid",
+                        "layers": [{"W": floats(layer.W, 5), "b": floats(layer.b, 5)}
                                    for layer in self._dense()]},
             "picture": self.picture(),
             "has_ledger": self.ledger is not None,
@@ -288,8 +246,8 @@ class Session:
     def data_json(self):
         """The training and validation points (rounded: they are only drawn)."""
         return {"task": self.data.task, "classes": self.data.classes,
-                "train": {"X": _floats(self.P, 4), "y": _floats(self.y, 4)},
-                "val": {"X": _floats(self.P_val, 4), "y": _floats(self.y_val, 4)}}
+                "train": {"X": floats(self.P, 4), "y": floats(self.y, 4)},
+                "val": {"X": floats(self.P_val, 4), "y": floats(self.y_val, 4)}}
 
 
 class Sessions:

@@ -82,7 +82,10 @@ let lastGood = null;             // the settings of the run on screen: a refused
 const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
                            (b) => b.toString(16).padStart(2, "0")).join("");
 let options = null, state = null, points = null, ledger = null, weight = null;
-let playing = false, busy = false, selected = null, edge = null, shown = null;
+let playing = false, busy = false, selected = null, edge = null;
+let hovered = null;              // the unit under the pointer: {layer, unit}
+let unitView = null;             // the full-size picture of the unit shown in the main plot
+let unitAsked = null;            // the unit whose picture is being fetched
 let uploadedRows = null;         // the rows of the CSV the run on screen trained on, if any
 let statusWords = null;          // the status line's key and arguments (redrawn in a new language)
 let loops = 0;                   // the newest play loop's number: an older loop stops
@@ -348,6 +351,8 @@ function render(s) {
   drawNetwork();
   drawPicture();
   drawLoss();
+  if (viewedUnit()) fetchUnitView();  // the unit shown follows the training
+  renderEdge();
   const m = s.metrics;
   const rows = [["", t("legend.training"), t("legend.validation")], [t("metric.loss"), fmt(m.loss), fmt(m.val_loss)]];
   if ("accuracy" in m) rows.push([t("metric.accuracy"), fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
@@ -415,8 +420,13 @@ function drawUnit(svg, net, k, j, cx, cy, last) {
   const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
   if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
   const b = k > 0 ? net.layers[k - 1].b[j] : 0;
-  const map = net.maps ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
-  if (map) {
+  const map = net.maps && net.maps_kind === "grid" ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
+  if (net.maps && net.maps_kind === "curve") {
+    // a 1-D data set: the unit's value along x, as a small curve
+    el("rect", { x: cx - 13, y: cy - 13, width: 26, height: 26, fill: "#fff",
+                 class: "frame", stroke: k === 0 ? "#555" : b >= 0 ? COLORS[1] : COLORS[0] }, g);
+    el("path", { d: unitCurve(net.maps[k][j], cx, cy), class: "curve" }, g);
+  } else if (map) {
     // the unit's output over the input plane; its border: the sign of its bias
     el("image", { href: map, x: cx - 13, y: cy - 13, width: 26, height: 26, preserveAspectRatio: "none", class: "map" }, g);
     el("rect", { x: cx - 13, y: cy - 13, width: 26, height: 26, fill: "none",
@@ -425,10 +435,50 @@ function drawUnit(svg, net, k, j, cx, cy, last) {
     el("circle", { cx, cy, r: 12, fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
   }
   el("text", { x: cx - (k === 0 ? 16 : 0), y: cy + 3.5, "text-anchor": k === 0 ? "end" : "middle" }, g)
-    .textContent = k === 0 ? unitName(0, j) : map ? "" : `${j + 1}`;
+    .textContent = k === 0 ? unitName(0, j) : net.maps ? "" : `${j + 1}`;
   el("title", {}, g).textContent = k === 0 ? t("tip.input_unit", { feature: unitName(0, j) })
     : t("tip.unit", { name: unitName(k, j), b: fmt(b) });
-  g.addEventListener("click", () => { selected = { layer: k, unit: j }; edge = null; weight = null; drawNetwork(); renderUnit(); renderEdge(); });
+  g.addEventListener("click", () => {
+    selected = { layer: k, unit: j }; edge = null; weight = null;
+    drawNetwork(); renderUnit(); renderEdge(); fetchUnitView();
+  });
+  // hovering a unit shows its output full size in the main plot; leaving it, the selected
+  // unit's (or the network's output)
+  g.addEventListener("mouseenter", () => { hovered = { layer: k, unit: j }; fetchUnitView(); });
+  g.addEventListener("mouseleave", () => { hovered = null; fetchUnitView(); });
+}
+
+// A unit's small curve inside its square: its values along x, scaled to fill the square.
+function unitCurve(values, cx, cy) {
+  let low = Infinity, high = -Infinity;
+  for (const v of values) if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+  const span = Math.max(high - low, 1e-9), n = values.length;
+  return values.map((v, i) => `${i && values[i - 1] !== null ? "L" : "M"}${(cx - 11 + (22 * i) / (n - 1)).toFixed(1)},` +
+    `${(cy + 11 - (22 * ((v ?? low) - low)) / span).toFixed(1)}`).join("");
+}
+
+// -- a unit's output, full size in the main plot ------------------------------------------------
+
+function viewedUnit() {
+  return hovered || (selected ? { layer: selected.layer, unit: selected.unit } : null);
+}
+
+const sameUnit = (a, b) => Boolean(a && b && a.layer === b.layer && a.unit === b.unit);
+
+async function fetchUnitView() {
+  const want = viewedUnit();
+  if (!want) { unitView = null; unitAsked = null; drawPicture(); return; }
+  if (unitAsked && sameUnit(unitAsked, want)) return;  // already on its way
+  unitAsked = want;
+  try {
+    const answer = await api("GET", "/api/unit", null, { column: want.layer, unit: want.unit });
+    if (sameUnit(viewedUnit(), want)) { unitView = answer; drawPicture(); }
+  } catch (error) {
+    const words = spoken(error);
+    say(words.key, words.args, true);
+  } finally {
+    if (sameUnit(unitAsked, want)) unitAsked = null;
+  }
 }
 
 // The value a unit's map shows as white: 0, or chance level for a probability output.
@@ -439,6 +489,10 @@ function outputCentre(net) {
 // A unit's map as an image: blue where its output is above centre, orange below, scaled
 // by the largest deviation over the plane (so each small map uses its full range).
 function unitImage(values, centre) {
+  return unitCanvas(values, centre).toDataURL();
+}
+
+function unitCanvas(values, centre) {
   const n = Math.round(Math.sqrt(values.length)), canvas = document.createElement("canvas");
   canvas.width = canvas.height = n;
   const ctx = canvas.getContext("2d"), image = ctx.createImageData(n, n);
@@ -450,7 +504,7 @@ function unitImage(values, centre) {
     image.data.set([r, g, b, 255], 4 * i);
   });
   ctx.putImageData(image, 0, 0);
-  return canvas.toDataURL();
+  return canvas;
 }
 
 function classColor(c, alpha) {
@@ -459,7 +513,8 @@ function classColor(c, alpha) {
   return rgb.map((v) => Math.round(255 + (v - 255) * alpha));
 }
 
-// Axes around a plot area: ticks with labels on the left and bottom, and each axis's name.
+// Axes around a plot area: ticks with labels on the left and bottom, the y axis's name above
+// it and the x axis's after its end, all inside the canvas and outside the plot area.
 function drawAxes(ctx, area, xRange, yRange, xTicks, yTicks, xName, yName) {
   const { l, t: top, r, b } = area;
   const px = (x) => l + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (r - l);
@@ -469,69 +524,50 @@ function drawAxes(ctx, area, xRange, yRange, xTicks, yTicks, xName, yName) {
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   for (const x of xTicks) {
     ctx.beginPath(); ctx.moveTo(px(x), b); ctx.lineTo(px(x), b + 4); ctx.stroke();
-    ctx.fillText(fmt(x, 3), Math.min(Math.max(px(x), l + 8), r - 8), b + 5);
+    ctx.fillText(fmt(x, 3), px(x), b + 5);
   }
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (const v of yTicks) {
     ctx.beginPath(); ctx.moveTo(l - 4, py(v)); ctx.lineTo(l, py(v)); ctx.stroke();
-    ctx.fillText(fmt(v, 3), l - 5, Math.min(Math.max(py(v), top + 5), b - 5));
+    ctx.fillText(fmt(v, 3), l - 5, py(v));
   }
-  ctx.font = `italic 11px ${FONT}`; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
-  ctx.fillText(xName, r - 2, b - 3);
-  ctx.save(); ctx.translate(l + 4, top + 2); ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = "right"; ctx.textBaseline = "top"; ctx.fillText(yName, 0, 0); ctx.restore();
+  ctx.font = `italic 11px ${FONT}`;
+  ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillText(xName, r + 4, b);
+  ctx.textAlign = "center"; ctx.textBaseline = "bottom"; ctx.fillText(yName, l, top - 3);
   ctx.textAlign = "start"; ctx.textBaseline = "alphabetic";
   return { px, py };
 }
 
 const FONT = getComputedStyle(document.documentElement).fontFamily || "sans-serif";
-const PLOT = { l: 30, t: 6, r: 314, b: 290 };  // the picture's plot area inside its 320×310 canvas
+// the picture's plot area inside its 320×310 canvas: room for the axes' names and ticks
+const PLOT = { l: 38, t: 18, r: 300, b: 288 };
 
+// The main plot: the network's output (its decision boundary or fitted curve), or the output
+// of the unit under the pointer (or selected), with the data points over it.
 function drawPicture() {
-  const canvas = $("picture"), ctx = canvas.getContext("2d"), pic = state.picture;
+  const canvas = $("picture"), ctx = canvas.getContext("2d");
+  const unit = unitView && sameUnit(viewedUnit(), { layer: unitView.column, unit: unitView.unit }) ? unitView : null;
+  const pic = unit || state.picture;
   const [x0, x1, y0, y1] = pic.frame, { l, t: top, r, b } = PLOT;
   const px = (x) => l + ((x - x0) / (x1 - x0)) * (r - l), py = (v) => b - ((v - y0) / (y1 - y0)) * (b - top);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  $("picture-title").textContent = t(pic.kind === "grid" ? "heading.boundary" : "heading.fit");
-  $("picture-what").textContent = "";
+  const regression = state.picture.kind === "curve";
+  $("picture-title").textContent = unit ? unitName(unit.column, unit.unit)
+    : t(regression ? "heading.fit" : "heading.boundary");
+  $("picture-what").textContent = unit ? t(regression ? "picture.unit_back_x" : "picture.unit_back") : "";
+  $("picture").dataset.showing = unit ? `${unit.column}:${unit.unit}` : "output";
   if (pic.kind === "grid") {
-    const n = pic.size, image = ctx.createImageData(n, n), k = Math.max(2, state.classes);
-    const discrete = $("discretize").checked;
-    for (let i = 0; i < n * n; i++) {
-      // paler where the network is unsure: confidence 1/k shows white (or every cell its
-      // class at full strength, when the output is discretized)
-      const strength = discrete ? 1 : Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
-      const [red, green, blue] = classColor(pic.label[i], 0.15 + 0.55 * strength);
-      image.data.set([red, green, blue, 255], 4 * i);
-    }
-    const tile = document.createElement("canvas");
-    tile.width = tile.height = n;
-    tile.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(tile, l, top, r - l, b - top);
+    ctx.drawImage(unit ? unitTile(unit) : boundaryTile(pic), l, top, r - l, b - top);
   } else {
     ctx.strokeStyle = "#ccc";
     ctx.beginPath(); ctx.moveTo(l, py(0)); ctx.lineTo(r, py(0)); ctx.moveTo(px(0), top); ctx.lineTo(px(0), b); ctx.stroke();
   }
-  const ticks = (lo, hi) => { const out = []; for (let v = Math.ceil(lo); v <= hi; v++) out.push(v); return out; };
-  drawAxes(ctx, PLOT, [x0, x1], [y0, y1], ticks(x0, x1), ticks(y0, y1),
-           pic.kind === "grid" ? "x₁" : "x", pic.kind === "grid" ? "x₂" : "y");
+  drawAxes(ctx, PLOT, [x0, x1], [y0, y1], niceTicks(x0, x1), niceTicks(y0, y1),
+           regression ? "x" : "x₁", regression ? (unit ? "a" : "y") : "x₂");
   ctx.save();
   ctx.beginPath(); ctx.rect(l, top, r - l, b - top); ctx.clip();
-  if (points) {
-    const parts = $("show-test").checked ? [["train", false], ["val", true]] : [["train", false]];
-    for (const [part, hollow] of parts) {
-      const { X, y } = points[part];
-      X.forEach((row, i) => {
-        const cx = px(row[0]), cy = pic.kind === "grid" ? py(row[1]) : py(y[i]);
-        ctx.beginPath();
-        ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
-        const color = pic.kind === "grid" ? COLORS[y[i] % COLORS.length] : "#555";
-        ctx.fillStyle = color; ctx.fill();
-        ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
-      });
-    }
-  }
+  if (points && !(unit && regression)) drawPoints(ctx, px, py, regression);
   if (pic.kind === "curve") {
     ctx.strokeStyle = COLORS[1]; ctx.lineWidth = 2.5;
     ctx.beginPath();
@@ -541,12 +577,54 @@ function drawPicture() {
   ctx.restore();
 }
 
+// Round values across [lo, hi], at most about 8: steps of 1, 2 or 5 times a power of ten.
+function niceTicks(lo, hi) {
+  const rough = (hi - lo) / 6, power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= rough);
+  const out = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi + 1e-9 * step; k++) out.push(Number((k * step).toPrecision(6)));
+  return out;
+}
+
+// The decision boundary as a tile: each cell its class, paler where the network is unsure
+// (confidence 1/k shows white), or at full strength when the output is discretized.
+function boundaryTile(pic) {
+  const n = pic.size, tile = document.createElement("canvas"), k = Math.max(2, state.classes);
+  tile.width = tile.height = n;
+  const image = tile.getContext("2d").createImageData(n, n), discrete = $("discretize").checked;
+  for (let i = 0; i < n * n; i++) {
+    const strength = discrete ? 1 : Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
+    const [red, green, blue] = classColor(pic.label[i], 0.15 + 0.55 * strength);
+    image.data.set([red, green, blue, 255], 4 * i);
+  }
+  tile.getContext("2d").putImageData(image, 0, 0);
+  return tile;
+}
+
+// A unit's output as a tile, coloured as its small square in the diagram is.
+function unitTile(unit) {
+  return unitCanvas(unit.values, unit.column === state.network.sizes.length - 1 ? outputCentre(state.network) : 0);
+}
+
+function drawPoints(ctx, px, py, regression) {
+  const parts = $("show-test").checked ? [["train", false], ["val", true]] : [["train", false]];
+  for (const [part, hollow] of parts) {
+    const { X, y } = points[part];
+    X.forEach((row, i) => {
+      ctx.beginPath();
+      ctx.arc(px(row[0]), regression ? py(y[i]) : py(row[1]), 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = regression ? "#555" : COLORS[y[i] % COLORS.length]; ctx.fill();
+      ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
+    });
+  }
+}
+
 function drawLoss() {
   const canvas = $("loss-chart"), ctx = canvas.getContext("2d"), h = state.history;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const values = [...h.loss, ...h.val_loss].filter((v) => v !== null && isFinite(v));
   const top = Math.max(1e-9, ...values), last = h.step[h.step.length - 1] || 1;
-  const area = { l: 44, t: 8, r: canvas.width - 8, b: canvas.height - 20 };
+  const area = { l: 44, t: 18, r: canvas.width - 34, b: canvas.height - 20 };
   const { px, py } = drawAxes(ctx, area, [0, last], [0, top], [0, last / 2, last].map((v) => Math.round(v)),
                               [0, top / 2, top], t("axis.step"), t("axis.loss"));
   for (const [key, color] of [["val_loss", COLORS[0]], ["loss", "#222"]]) {
@@ -759,10 +837,12 @@ function renderUnit() {
   box.hidden = false;
 }
 
-// A connection's chain rule for the batch, as the server summed it: ∂L/∂w = Σ_rows a·δ.
+// A connection: its weight now, which can be set by hand (as in TensorFlow Playground), and
+// after a Step its chain rule for the batch, as the server summed it: ∂L/∂w = Σ_rows a·δ.
 async function fetchEdge() {
   weight = null;
-  if (!edge || !ledger) { renderEdge(); return; }
+  renderEdge();
+  if (!edge || !ledger) return;
   const asked = edge;
   try {
     const answer = await api("GET", "/api/connection", null, { layer: asked.dense, i: asked.i, j: asked.j });
@@ -774,13 +854,38 @@ async function fetchEdge() {
   renderEdge();
 }
 
+async function setWeight() {
+  const value = Number($("edge-value").value), asked = edge;
+  try {
+    const result = await api("POST", "/api/weight", { layer: asked.dense, i: asked.i, j: asked.j, value });
+    render(result);
+    say("status.weight_set", { from: unitName(asked.dense, asked.i), to: unitName(asked.dense + 1, asked.j), w: fmt(value, 6) });
+  } catch (error) {
+    const words = spoken(error);
+    say(words.key, words.args, true);
+  }
+}
+
 function renderEdge() {
-  const box = $("edge"), w = weight;
-  if (!edge || !ledger || !w) { box.hidden = true; return; }
-  const { layer: k, i, j } = w;
+  const box = $("edge");
+  if (!edge || !state) { box.hidden = true; return; }
+  const { dense: k, i, j } = edge, now = state.network.layers[k].W[i][j];
+  const from = unitName(k, i), to = unitName(k + 1, j), [lo, hi] = options.limits.weight;
+  const editing = document.activeElement && document.activeElement.id === "edge-value";
+  const typed = editing ? $("edge-value").value : null;
+  box.innerHTML = `<b>${escapeHtml(t("edge.head", { from, to }))}</b>${escapeHtml(t("edge.where", { i, j, k }))}
+    <p class="edit"><label>${escapeHtml(t("edge.set"))} <input id="edge-value" type="number" step="any"
+      min="${lo}" max="${hi}" value="${now}" title="${escapeHtml(t("tip.weight_set", { lo, hi }))}"></label>
+      <button id="edge-set" type="button">${escapeHtml(t("button.set"))}</button></p>
+    ${weight ? chainHtml(weight, from, to) : `<p class="hint">${escapeHtml(t("edge.after_step"))}</p>`}`;
+  if (editing) { $("edge-value").value = typed; $("edge-value").focus(); }
+  box.hidden = false;
+}
+
+function chainHtml(w, from, to) {
+  const { i, j } = w;
   const body = w.products.map((p, r) => `<tr><th>${w.rows[r]}</th><td>${fmt(w.a[r])}</td>
     <td>${fmt(w.delta[r])}</td><td data-product="${p}">${fmt(p)}</td></tr>`).join("");
-  const from = unitName(k, i), to = unitName(k + 1, j);
   let after = "";
   if (w.dW_penalized !== null) {
     after += `<p>${escapeHtml(t("edge.penalty"))} <b id="edge-dw-penalized" data-value="${w.dW_penalized}">${fmt(w.dW_penalized, 6)}</b></p>`;
@@ -792,13 +897,12 @@ function renderEdge() {
       <b id="edge-new" data-value="${u.W_new}">${fmt(u.W_new, 6)}</b>
       <small>${escapeHtml(t("punct.aside", { text: u.note[lang] }))}</small></p>`;
   }
-  box.innerHTML = `<b>${escapeHtml(t("edge.head", { from, to }))}</b>${escapeHtml(t("edge.where", { i, j, k, step: w.step }))}
+  return `<p class="batch">${escapeHtml(t("edge.batch", { step: w.step }))}</p>
     <p>${escapeHtml(t("edge.rule", { from, to, i, j }))} <code>∂L/∂w = Σ a · δ</code></p>
     <table><tr><th>${escapeHtml(t("panel.row"))}</th><th>a = X[r][${i}]</th><th>δ = dZ[r][${j}]</th><th>a · δ</th></tr>${body}
     <tr class="sum"><th>Σ</th><td></td><td></td><td id="edge-sum" data-value="${w.sum}">${fmt(w.sum, 6)}</td></tr></table>
     <p>${escapeHtml(t("edge.ledger", { i, j }))} <b id="edge-dw" data-value="${w.dW}">${fmt(w.dW, 6)}</b>
     ${escapeHtml(t("edge.same_sum"))}</p>${after}`;
-  box.hidden = false;
 }
 
 // -- your points, and taking the run home ----------------------------------------------
@@ -920,6 +1024,17 @@ function wire() {
     sizes[Number(button.dataset.layer)] += Number(button.dataset.by);
     changeHidden(sizes);
   });
+  $("edge").addEventListener("click", (event) => { if (event.target.id === "edge-set") setWeight(); });
+  $("edge").addEventListener("keydown", (event) => {
+    if (event.target.id === "edge-value" && event.key === "Enter") { event.preventDefault(); setWeight(); }
+  });
+  // a click on the plot returns it to the network's output
+  $("picture").addEventListener("click", () => {
+    if (!selected) return;
+    selected = null; drawNetwork(); renderUnit(); fetchUnitView();
+  });
+  // an edit of the URL's #fragment in this tab: its settings (and language) take effect
+  window.addEventListener("hashchange", applyHash);
   $("reset").addEventListener("click", configure);
   $("csv-button").addEventListener("click", () => $("csv").click());
   $("csv").addEventListener("change", uploadCsv);
@@ -943,6 +1058,17 @@ function wire() {
   window.addEventListener("pagehide", () => fetch("/api/close", {
     method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ session }) }));
+}
+
+async function applyHash() {
+  const config = configFromUrl(), asked = new URLSearchParams(location.hash.slice(1)).get("lang");
+  if (options.languages.includes(asked) && asked !== lang) setLanguage(asked);
+  writeConfig(config);
+  await configure();
+  if (config.dataset !== undefined && !(config.dataset in options.datasets)) {
+    say(config.dataset === "upload" && uploadedRows === null ? "status.upload_gone" : "status.unknown_dataset",
+        { dataset: config.dataset }, true);
+  }
 }
 
 async function start() {
