@@ -719,3 +719,37 @@ def test_at_800_pixels_the_boundary_stays_beside_or_above_the_network(browser, s
     assert above or beside, (picture, network)
     assert picture["y"] < 400  # in the first screen, not under the ledger
     narrow.close()
+
+
+CHINESE = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-zh.png"
+UNIT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-unit.png"
+
+
+def test_the_spiral_learned_in_chinese_and_a_unit_full_size_for_the_readme(page, server):
+    """The README's pictures: the page in 简体中文 after the spiral's few clicks (sin x₁, sin x₂,
+    8 units per layer) and a few hundred steps, with a Step's ledger and a connection open; then
+    a unit of the second hidden layer shown full size beside the network."""
+    page.goto(f"{server[1]}#dataset=spiral&features=x1,x2,sin_x1,sin_x2&hidden=8,8&lang=zh")
+    page.wait_for_function("location.hash.includes('hidden=8%2C8')")
+    page.select_option("#speed", "200")
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#step-count').textContent) >= 600", timeout=60_000)
+    page.click("#play")
+    page.wait_for_selector("#play[aria-pressed=false]")
+    time.sleep(0.5)  # a request already out comes back
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    sid = page.get_attribute("body", "data-session")
+    assert fetch(f"{server[1]}api/state?session={sid}")["metrics"]["accuracy"] > 0.9
+    page.dispatch_event("#network line.edge[data-dense='1'][data-i='2'][data-j='5']", "click")
+    page.wait_for_selector("#edge-dw")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(CHINESE), full_page=False)
+    assert CHINESE.stat().st_size > 20_000
+    page.hover("#network .node[data-layer='2'][data-unit='3']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:3'")
+    box = {**page.locator("#centre").bounding_box()}
+    right = page.locator("#right").bounding_box()
+    clip = {"x": box["x"], "y": box["y"], "width": right["x"] + right["width"] - box["x"], "height": 480}
+    page.screenshot(path=str(UNIT), clip=clip)
+    assert UNIT.stat().st_size > 20_000

@@ -419,6 +419,7 @@ function drawNetwork() {
 function drawUnit(svg, net, k, j, cx, cy, last) {
   const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
   if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
+  if (sameUnit(hovered, { layer: k, unit: j })) g.classList.add("hovered");
   const b = k > 0 ? net.layers[k - 1].b[j] : 0;
   const map = net.maps && net.maps_kind === "grid" ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
   if (net.maps && net.maps_kind === "curve") {
@@ -444,8 +445,8 @@ function drawUnit(svg, net, k, j, cx, cy, last) {
   });
   // hovering a unit shows its output full size in the main plot; leaving it, the selected
   // unit's (or the network's output)
-  g.addEventListener("mouseenter", () => { hovered = { layer: k, unit: j }; fetchUnitView(); });
-  g.addEventListener("mouseleave", () => { hovered = null; fetchUnitView(); });
+  g.addEventListener("mouseenter", () => { hovered = { layer: k, unit: j }; g.classList.add("hovered"); fetchUnitView(); });
+  g.addEventListener("mouseleave", () => { hovered = null; g.classList.remove("hovered"); fetchUnitView(); });
 }
 
 // A unit's small curve inside its square: its values along x, scaled to fill the square.
