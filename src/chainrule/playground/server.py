@@ -24,7 +24,9 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``POST /api/close``         free a tab's session (the page sends it when it is left)
 ==========================  ==============================================================
 
-Refused requests answer ``{"error": message}`` with status 400 (bad field),
+The endpoints themselves are in ``routes``. Refused requests answer
+``{"error": message, "key": ..., "args": {...}}`` (the English message, and the
+key and arguments the page words it by in its language) with status 400 (bad field),
 403 (a Host or Origin other than the playground's own), 404 (unknown session),
 415 (a POST whose body is not sent as ``application/json``) or 503 (too many
 sessions).
@@ -37,24 +39,14 @@ the browser asking first. Idle connections are closed after ``timeout`` seconds.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from importlib import resources
 
-from .datasets import DATASETS
-from .features import FEATURES
-from . import export, pictures
-from .schema import (ACTIVATIONS, CHOICES, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
-                     parse_config, parse_session, parse_train, parse_weight, session_id)
-from .session import Session, Sessions
-from .upload import MAX_CHARS, MAX_CLASSES, MAX_ROWS, MIN_ROWS, parse_csv, uploaded_dataset
-from .words import LANGUAGES, received, say
+from . import routes
+from .routes import MAX_UPLOAD_BODY
+from .session import Sessions
 
-#: Largest request body accepted, in bytes: a config is a few hundred.
-MAX_BODY = 16_384
-#: Largest body of an upload: its CSV text (``upload.MAX_CHARS``), escaped as JSON.
-MAX_UPLOAD_BODY = 4 * 65_536 + 1024
 #: Seconds an open connection may wait for a request before it is closed.
 TIMEOUT = 60.0
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
@@ -106,29 +98,6 @@ def _flask():
     return flask
 
 
-def options():
-    """What the page offers, and the limits and defaults the server enforces: the page
-    builds its menus from these, and words them from its tables (``words``)."""
-    return {
-        "datasets": {name: {"task": d.task, "classes": d.classes, "features": d.n_features}
-                     for name, d in DATASETS.items()},
-        "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
-        "outputs": ["auto", *OUTPUTS],
-        "features": {name: {"label": label, "columns": columns}
-                     for name, (label, columns, _) in FEATURES.items()},
-        "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
-        "choices": CHOICES, "languages": list(LANGUAGES),
-        "upload": {"rows": [MIN_ROWS, MAX_ROWS], "chars": MAX_CHARS, "classes": MAX_CLASSES},
-    }
-
-
-def _index(text, name):
-    """A query's index (``layer``, ``i``, ``j``): a whole number written in at most 3 digits."""
-    if text is None or not text.isdigit() or len(text) > 3:
-        raise RequestError("error.query_index", name=name, value=received(text))
-    return int(text)
-
-
 def create_app(sessions=None, hosts=None):
     """The Flask app; ``sessions`` (a ``Sessions``) may be given to set its limits.
 
@@ -147,190 +116,7 @@ def create_app(sessions=None, hosts=None):
     # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
     app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
 
-    def body(limit=MAX_BODY):
-        length = flask.request.content_length
-        if length is not None and length > limit:  # refused before it is read
-            flask.abort(413, description=limit)
-        raw = flask.request.get_data(cache=False)
-        if len(raw) > limit:
-            raise RequestError("error.body_too_long", count=len(raw), hi=limit)
-        try:
-            return json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError("error.json", reason=str(error)) from None
-        except RecursionError:
-            raise RequestError("error.nested") from None
-
-    def query_session(allowed=("session",)):
-        unknown = sorted(set(flask.request.args) - set(allowed))
-        if unknown:
-            raise RequestError("error.query_unknown", name=received(unknown[0]), valid=allowed)
-        return app.sessions.get(session_id(flask.request.args.get("session")))
-
-    @app.before_request
-    def own_page_only():
-        request = flask.request
-        host = request.host
-        if not app.hosts(host):
-            raise RequestError("error.host", status=403, host=received(host))
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.lower() != f"http://{host}".lower():
-            raise RequestError("error.origin", status=403, origin=received(origin))
-        if request.method == "POST" and request.mimetype != "application/json":
-            raise RequestError("error.content_type", status=415,
-                               type=received(request.mimetype or "none"))
-
-    def answer(key, status, **args):
-        """A refusal as JSON: the English text, and the key and arguments the page words it by."""
-        return flask.jsonify(error=say(key, "en", **args), key=key, args=args), status
-
-    @app.errorhandler(RequestError)
-    def refused(error):
-        return answer(error.key, error.status, **error.params)
-
-    @app.errorhandler(500)
-    def failed(error):
-        return answer("error.server", 500)
-
-    @app.errorhandler(413)
-    def too_large(error):
-        limit = error.description if isinstance(error.description, int) else MAX_UPLOAD_BODY
-        return answer("error.body_too_large", 413, hi=limit)
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return answer("error.not_found", 404, path=received(flask.request.path, 80))
-
-    @app.errorhandler(405)
-    def wrong_method(error):
-        return answer("error.method", 405, method=flask.request.method,
-                      path=received(flask.request.path, 80))
-
-    @app.get("/")
-    def page():
-        response = app.send_static_file("index.html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/api/options")
-    def get_options():
-        return options()
-
-    def uploaded_of(sid):
-        return app.sessions.get(sid).uploaded if sid in app.sessions else None
-
-    @app.post("/api/configure")
-    def configure():
-        request = body()
-        sid = session_id(request.get("session")) if isinstance(request, dict) else None
-        sid, config = parse_config(request, uploaded_of(sid) if sid else None)
-        session = Session(config, uploaded_of(sid))
-        app.sessions.put(sid, session)
-        return {**session.state(), "data": session.data_json()}
-
-    @app.post("/api/upload")
-    def upload():
-        request = check_body(body(MAX_UPLOAD_BODY), {"session", "csv", "config"})
-        sid = session_id(request.get("session"))
-        session = app.sessions.get(sid)
-        P, y, scale = parse_csv(request.get("csv"))
-        uploaded = uploaded_dataset(P, y, scale)
-        answer = {"rows": len(P), "classes": uploaded.classes, "scale": scale,
-                  "dataset": "upload", "title": uploaded.title}
-        if "config" not in request:  # kept for the tab's next configure
-            with session.lock:
-                session.uploaded = uploaded
-            return answer
-        # the points and the run on them together: if the run is refused, so are the points,
-        # and the tab keeps the run (and the upload) it had
-        settings = request["config"]
-        if not isinstance(settings, dict):
-            raise RequestError("error.config_not_object", type=type(settings).__name__)
-        _, config = parse_config({**settings, "session": sid, "dataset": "upload"}, uploaded)
-        fresh = Session(config, uploaded)
-        app.sessions.put(sid, fresh)
-        return {**answer, **fresh.state(), "data": fresh.data_json()}
-
-    def download(data, filename, mimetype):
-        response = flask.Response(data, mimetype=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/api/export/model")
-    def export_model():
-        session = query_session()
-        with session.lock:
-            data = export.model_bytes(session)
-        return download(data, "chainrule_playground.safetensors", "application/octet-stream")
-
-    @app.get("/api/export/script")
-    def export_script():
-        session = query_session()
-        with session.lock:
-            text = export.script(session)
-        return download(text, export.SCRIPT_NAME, "text/x-python; charset=utf-8")
-
-    @app.post("/api/train")
-    def train():
-        sid, steps = parse_train(body())
-        session = app.sessions.get(sid)
-        with app.compute, session.lock:
-            session.train(steps)
-            return session.state()
-
-    @app.post("/api/weight")
-    def set_weight():
-        sid, k, i, j, value = parse_weight(body())
-        session = app.sessions.get(sid)
-        with app.compute, session.lock:
-            session.set_weight(k, i, j, value)
-            return session.state()
-
-    @app.post("/api/step")
-    def step():
-        session = app.sessions.get(parse_session(body()))
-        with app.compute, session.lock:
-            session.step_with_ledger()
-            return {**session.state(), "ledger": session.ledger}
-
-    @app.get("/api/connection")
-    def weight():
-        session = query_session(("session", "layer", "i", "j"))
-        at = {name: _index(flask.request.args.get(name), name) for name in ("layer", "i", "j")}
-        with session.lock:
-            return session.connection(at["layer"], at["i"], at["j"])
-
-    @app.get("/api/unit")
-    def unit():
-        session = query_session(("session", "column", "unit"))
-        column, j = (_index(flask.request.args.get(name), name) for name in ("column", "unit"))
-        with app.compute, session.lock:
-            return pictures.unit_picture(session, column, j)
-
-    @app.get("/api/state")
-    def state():
-        session = query_session()
-        with session.lock:
-            return session.state()
-
-    @app.get("/api/data")
-    def data():
-        session = query_session()
-        return session.data_json()
-
-    @app.get("/api/ledger")
-    def ledger():
-        session = query_session()
-        with session.lock:
-            if session.ledger is None:
-                raise RequestError("error.no_ledger", status=404)
-            return session.ledger
-
-    @app.post("/api/close")
-    def close():
-        return {"closed": app.sessions.close(parse_session(body()))}
-
+    routes.install(app, flask)
     return app
 
 
