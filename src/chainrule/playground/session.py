@@ -237,6 +237,9 @@ class Session:
                         "output": self.config["output"], "features": self.features,
                         "maps": pictures.unit_maps(self),
                         "maps_kind": "curve" if self.data.n_features == 1 else "grid",
+                        # where each Dense layer sits in net.layers (the ledger's "(layer i)")
+                        "dense_layers": [i for i, layer in enumerate(self.net.layers)
+                                         if isinstance(layer, Dense)],
                         "layers": [{"W": floats(layer.W, 5), "b": floats(layer.b, 5)}
                                    for layer in self._dense()]},
             "picture": self.picture(),

@@ -832,7 +832,7 @@ function renderUnit() {
   const head = `<tr><th>${escapeHtml(t("panel.row"))}</th>${columns.map(([name]) => `<th>${name}[:, ${j}]</th>`).join("")}</tr>`;
   const body = Array.from({ length: n }, (_, i) =>
     `<tr><th>${ledger.rows[i]}</th>${columns.map(([, c]) => `<td>${fmt(c[i])}</td>`).join("")}</tr>`).join("");
-  box.innerHTML = `<b>${escapeHtml(unitName(selected.layer, j))}</b> ${escapeHtml(t("unit.panel", { step: ledger.step, j, k }))}
+  box.innerHTML = `<b>${escapeHtml(unitName(selected.layer, j))}</b> ${escapeHtml(t("unit.panel", { step: ledger.step, j, index: state.network.dense_layers[k] }))}
     <div><code>${scalars.map(escapeHtml).join("</code><br><code>")}</code></div>
     <table>${head}${body}</table>`;
   box.hidden = false;
@@ -874,7 +874,7 @@ function renderEdge() {
   const from = unitName(k, i), to = unitName(k + 1, j), [lo, hi] = options.limits.weight;
   const editing = document.activeElement && document.activeElement.id === "edge-value";
   const typed = editing ? $("edge-value").value : null;
-  box.innerHTML = `<b>${escapeHtml(t("edge.head", { from, to }))}</b>${escapeHtml(t("edge.where", { i, j, k }))}
+  box.innerHTML = `<b>${escapeHtml(t("edge.head", { from, to }))}</b>${escapeHtml(t("edge.where", { i, j, index: state.network.dense_layers[k] }))}
     <p class="edit"><label>${escapeHtml(t("edge.set"))} <input id="edge-value" type="number" step="any"
       min="${lo}" max="${hi}" value="${now}" title="${escapeHtml(t("tip.weight_set", { lo, hi }))}"></label>
       <button id="edge-set" type="button">${escapeHtml(t("button.set"))}</button></p>
