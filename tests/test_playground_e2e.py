@@ -138,7 +138,12 @@ def test_train_pause_step_and_read_the_ledger(page, server):
     rows = page.locator("#unit table tr").count()
     assert rows == 1 + server_ledger["n"]
 
+    # the unit clicked is shown in the main plot; a click on the plot gives back the boundary
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '1:2'")
+    page.click("#picture")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT), full_page=False)
     assert SCREENSHOT.stat().st_size > 20_000
 
