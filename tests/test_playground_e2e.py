@@ -2,12 +2,15 @@
 
 The server runs in a thread on 127.0.0.1 at a free port; the browser loads the
 page, trains on XOR until the loss falls, pauses, steps, opens the ledger and
-reads a dW that must equal the server's. It saves docs/img/playground.png, and the
-connection panel and the step's replay beside it (playground-connection.png,
-playground-replay.png) for the README.
+reads a dW that must equal the server's; it checks the controls (features, ±
+units, uploads, weights set by hand, the display options, the URL), the replay,
+the unit view, the layout at 800 px, and that the page in 简体中文 shows no
+English word beyond names. It saves the README's pictures under docs/img/:
+playground.png, playground-connection.png, playground-replay.png,
+playground-zh.png (the spiral learned, in Chinese) and playground-unit.png.
 
-Needs /usr/bin/chromium (``.ci/install-browser`` installs it) and the
-``playwright`` package; it never downloads a browser of its own.
+Needs /usr/bin/chromium and a font with Chinese characters (``.ci/install-browser``
+installs both) and the ``playwright`` package; it never downloads a browser of its own.
 """
 import json
 import re
