@@ -13,8 +13,8 @@ Needs /usr/bin/chromium and a font with Chinese characters (``.ci/install-browse
 installs both) and the ``playwright`` package; it never downloads a browser of its own.
 """
 import json
-import re
 import os
+import re
 import threading
 import time
 import urllib.request
