@@ -10,7 +10,8 @@ pytest.importorskip("flask")
 
 from chainrule.cli import build_parser  # noqa: E402
 from chainrule.playground import create_app  # noqa: E402
-from chainrule.playground.session import GRID, Sessions  # noqa: E402
+from chainrule.playground.pictures import GRID  # noqa: E402
+from chainrule.playground.session import Sessions  # noqa: E402
 from conftest import assert_blas_close, sums_length  # noqa: E402
 
 A, B = "tab-aaaaaaaa", "tab-bbbbbbbb"
@@ -170,7 +171,7 @@ def test_ledger_reads_forward_then_loss_then_backward(client):
     ledger = post(client, "/api/step", {"session": A})["ledger"]
     kinds = [e["kind"] for e in ledger["entries"]]
     assert kinds == ["forward"] * 6 + ["loss"] * 2 + ["backward"] * 5 + ["update"] * 3
-    assert ledger["fused"] and "sigmoid + binary cross-entropy" in ledger["note"]
+    assert ledger["fused"] and "sigmoid + binary cross-entropy" in ledger["words"]["en"]["note"]
     dense = _entry(ledger, 0, "backward")
     assert dense["equation"].startswith("dW = Xᵀ·dZ") and dense["shapes"]["dW"] == [2, 4]
     assert _entry(ledger, 1, "forward")["equation"] == "A = tanh(Z)"
@@ -184,11 +185,11 @@ def test_ledger_reads_forward_then_loss_then_backward(client):
 def test_ledger_explains_softmax_and_the_unfused_start(client):
     post(client, "/api/configure", {"session": A, "dataset": "blobs", "batch_size": 5})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
-    assert ledger["fused"] and "softmax + cross-entropy" in ledger["note"]
+    assert ledger["fused"] and "softmax + cross-entropy" in ledger["words"]["en"]["note"]
     assert _entry(ledger, 4, "backward")["shapes"]["dW"] == [4, 3]
     post(client, "/api/configure", {"session": A, "dataset": "sine", "batch_size": 5})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
-    assert not ledger["fused"] and "dA = ∂L/∂A" in ledger["note"]
+    assert not ledger["fused"] and "dA = ∂L/∂A" in ledger["words"]["en"]["note"]
     start = _entry(ledger, None, "backward")
     assert start["kind"] == "loss" and start["equation"] == "dA = 2(A − Y) / m"
 
@@ -374,41 +375,45 @@ def test_two_sessions_training_at_once_do_not_interfere():
 # -- bad requests: 400 and a message naming the problem --------------------------------------------
 
 BAD_CONFIGS = [
-    ({"size": "400"}, "size must be an integer in [20, 2000], got '400'"),
-    ({"size": 5000}, "size must be in [20, 2000], got 5000"),
-    ({"size": True}, "size must be an integer"),
-    ({"size": 100.5}, "size must be an integer"),
-    ({"noise": 2}, "noise must be in [0, 1], got 2"),
+    ({"size": "400"}, "points must be a number, got '400' (size)"),
+    ({"size": 5000}, "points must be between 20 and 2000, got 5000 (size)"),
+    ({"size": True}, "points must be a number, got True"),
+    ({"size": 100.5}, "points must be a whole number, got 100.5 (size)"),
+    ({"noise": 2}, "noise must be between 0 and 1, got 2 (noise)"),
     ({"noise": "low"}, "noise must be a number"),
-    ({"hidden": [4, 100]}, "hidden[1] must be in [1, 8], got 100"),
-    ({"hidden": [2] * 7}, "hidden must be a list of 0 to 6 layer sizes"),
-    ({"hidden": "4,4"}, "hidden must be a list"),
-    ({"dataset": "moon"}, "unknown dataset 'moon'; valid: xor, circles, moons, spiral, blobs, sine"),
-    ({"dataset": None}, "unknown dataset None"),
-    ({"activation": "swish"}, "unknown activation 'swish'"),
-    ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
-    ({"lr": 0}, "lr must be in [1e-06, 10], got 0"),
-    ({"lr": 100}, "lr must be in [1e-06, 10]"),
-    ({"batch_size": 0}, "batch_size must be in [1, 256], got 0"),
-    ({"batch_size": 200, "size": 100}, "batch_size must be in [1, 80], got 200"),
-    ({"seed": -1}, "seed must be in [0, 2147483647], got -1"),
-    ({"output": "sigmoid_bce", "dataset": "blobs"}, "needs 2 classes, but 'blobs' has 3"),
-    ({"output": "identity_mse", "dataset": "xor"}, "'identity_mse' is for regression"),
-    ({"output": "softmax_ce", "dataset": "sine"}, "'sine' is a regression data set"),
-    ({"output": "tanh"}, "unknown output 'tanh'"),
+    ({"hidden": [4, 100]}, "hidden layer 2 must have 1 to 8 units, got 100 (hidden[1])"),
+    ({"hidden": [2] * 7}, "the network can have 0 to 6 hidden layers"),
+    ({"hidden": "4,4"}, "given as a list of unit counts, got '4,4' (hidden)"),
+    ({"dataset": "moon"}, "there is no data set 'moon'; valid: xor, circles, moons, spiral, blobs, sine"),
+    ({"dataset": None}, "there is no data set None"),
+    ({"activation": "swish"}, "there is no activation 'swish'"),
+    ({"optimizer": "lbfgs"}, "there is no optimizer 'lbfgs'"),
+    ({"lr": 0}, "learning rate must be between 1e-06 and 10, got 0 (lr)"),
+    ({"lr": 100}, "learning rate must be between 1e-06 and 10"),
+    ({"batch_size": 0}, "batch size must be between 1 and 256, got 0 (batch_size)"),
+    ({"batch_size": 200, "size": 100}, "the batch size can be at most 80, the number of training "
+                                       "points, got 200"),
+    ({"seed": -1}, "seed must be between 0 and 2147483647, got -1 (seed)"),
+    ({"output": "sigmoid_bce", "dataset": "blobs"},
+     "needs 2 classes, but 'Gaussian blobs (3 classes)' has 3: choose 'softmax + cross-entropy'"),
+    ({"output": "identity_mse", "dataset": "xor"},
+     "'linear + mean squared error' is for regression, but 'XOR' has class labels"),
+    ({"output": "softmax_ce", "dataset": "sine"}, "'Sine (regression)' is a regression data set"),
+    ({"output": "tanh"}, "there is no output / loss 'tanh'"),
     ({"learning_rate": 0.1}, "unknown field 'learning_rate'; valid fields:"),
-    ({"features": []}, "features must be a list of 1 to 7 feature names, got []"),
+    ({"features": []}, "choose 1 to 7 input features, got 0"),
     ({"features": "x1"}, "features must be a list"),
-    ({"features": ["x1", "x3"]}, "unknown feature 'x3'; valid: x1, x2, x1^2"),
-    ({"features": ["x1", "x1"]}, "features must not repeat a name"),
-    ({"features": ["x1", "x1x2"], "dataset": "sine"}, "feature 'x1x2' needs x2, but 'sine' has one"),
-    ({"l1": -0.1}, "l1 must be in [0, 1], got -0.1"),
-    ({"l2": 2}, "l2 must be in [0, 1], got 2"),
-    ({"l2": "strong"}, "l2 must be a number"),
-    ({"dropout": 1}, "dropout must be in [0, 0.9], got 1"),
-    ({"dropout": float("nan")}, "dropout must be a finite number in [0, 0.9], got nan"),
-    ({"validation": 0}, "validation must be in [0.1, 0.9], got 0"),
-    ({"validation": 0.9, "size": 100, "batch_size": 20}, "batch_size must be in [1, 10]"),
+    ({"features": ["x1", "x3"]}, "there is no input feature 'x3'; valid: x1, x2, x1^2"),
+    ({"features": ["x1", "x1"]}, "each input feature can be chosen once"),
+    ({"features": ["x1", "x1x2"], "dataset": "sine"},
+     "the input feature x₁x₂ needs x₂, but 'Sine (regression)' has x₁ only"),
+    ({"l1": -0.1}, "L1 must be between 0 and 1, got -0.1 (l1)"),
+    ({"l2": 2}, "L2 must be between 0 and 1, got 2 (l2)"),
+    ({"l2": "strong"}, "L2 must be a number"),
+    ({"dropout": 1}, "dropout must be between 0 and 0.9, got 1 (dropout)"),
+    ({"dropout": float("nan")}, "dropout must be a finite number between 0 and 0.9, got nan"),
+    ({"validation": 0}, "validation share must be between 0.1 and 0.9, got 0 (validation)"),
+    ({"validation": 0.9, "size": 100, "batch_size": 20}, "the batch size can be at most 10"),
 ]
 
 
@@ -449,9 +454,11 @@ def test_l1_and_dropout_build_the_network_and_train(client):
     assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense", "Sigmoid"]
     assert [layer.l1 for layer in net.layers if layer.params] == [0.001] * 3
     state = post(client, "/api/step", {"session": A})
-    assert [e["title"] for e in state["ledger"]["entries"] if "Dropout" in e["title"]]
+    titles = [e["words"]["en"]["title"] for e in state["ledger"]["entries"]]
+    assert "hidden layer 2: Dropout (layer 5)" in titles
     # the mask zeroes about half of the batch's activations during the step
-    entry = next(e for e in state["ledger"]["entries"] if "Dropout" in e["title"] and e["phase"] == "forward")
+    entry = next(e for e in state["ledger"]["entries"]
+                 if "Dropout" in e["words"]["en"]["title"] and e["phase"] == "forward")
     A_out = np.array(entry["values"]["A"])
     assert 0 < (A_out == 0).mean() < 1
     state = post(client, "/api/train", {"session": A, "steps": 50})
@@ -474,9 +481,10 @@ def test_bad_configure_is_a_400_naming_the_field(client, fields, message):
 
 
 @pytest.mark.parametrize("path, body, message", [
-    ("/api/train", {"session": A, "steps": 0}, "steps must be in [1, 200], got 0"),
-    ("/api/train", {"session": A, "steps": 100_000}, "steps must be in [1, 200]"),
-    ("/api/train", {"session": A, "steps": "10"}, "steps must be an integer"),
+    ("/api/train", {"session": A, "steps": 0}, "steps must be between 1 and 200, got 0 (steps)"),
+    ("/api/train", {"session": A, "steps": 100_000}, "steps must be between 1 and 200"),
+    ("/api/train", {"session": A, "steps": "10"}, "steps must be a number, got '10'"),
+    ("/api/train", {"session": A, "steps": 2.5}, "steps must be a whole number, got 2.5"),
     ("/api/train", {"session": A, "epochs": 3}, "unknown field 'epochs'"),
     ("/api/step", {"session": A, "steps": 3}, "unknown field 'steps'"),
     ("/api/train", {"steps": 1}, "session is required"),
@@ -492,8 +500,10 @@ def test_bad_fields_are_a_400_with_a_message(client, path, body, message):
 
 @pytest.mark.parametrize("raw, message", [
     (b"{not json", "not valid JSON"),
-    (b'{"session": "tab-aaaaaaaa", "lr": NaN}', "lr must be a finite number in [1e-06, 10], got nan"),
-    (b'{"session": "tab-aaaaaaaa", "noise": Infinity}', "noise must be a finite number in [0, 1], got inf"),
+    (b'{"session": "tab-aaaaaaaa", "lr": NaN}',
+     "learning rate must be a finite number between 1e-06 and 10, got nan (lr)"),
+    (b'{"session": "tab-aaaaaaaa", "noise": Infinity}',
+     "noise must be a finite number between 0 and 1, got inf (noise)"),
     (b"\xff\xfe", "not valid JSON"),
 ])
 def test_malformed_bodies_are_a_400(client, raw, message):
@@ -514,8 +524,8 @@ def test_queries_are_checked_too(client):
     response = client.get("/api/state", query_string={"session": A, "grid": "1"})
     assert response.status_code == 400 and "unknown query parameter 'grid'" in response.get_json()["error"]
     assert "expired" in get(client, "/api/data", B, status=404)["error"]
-    assert "no session" in post(client, "/api/train", {"session": B}, status=404)["error"]
-    assert "no session" in post(client, "/api/step", {"session": B}, status=404)["error"]
+    assert "no longer on the server" in post(client, "/api/train", {"session": B}, status=404)["error"]
+    assert "no longer on the server" in post(client, "/api/step", {"session": B}, status=404)["error"]
 
 
 def test_unknown_paths_and_methods_answer_in_json(client):
@@ -589,23 +599,24 @@ def test_the_upload_dataset_needs_points_first(client):
 
 BIG = "1,2,0\n" * 2000
 HOSTILE_UPLOADS = [
-    (csv_of(quadrant_points(10)), "csv must have 20 to 1000 rows of x1,x2,label, got 10"),
-    (csv_of([(0, 0, i % 2) for i in range(1001)]), "csv must have 20 to 1000 rows"),
-    (BIG * 20, "csv must be at most 65536 characters"),
+    (csv_of(quadrant_points(10)), "the CSV file must have 20 to 1000 rows of x1,x2,label, got 10"),
+    (csv_of([(0, 0, i % 2) for i in range(1001)]), "the CSV file must have 20 to 1000 rows"),
+    (BIG * 20, "the CSV file must be at most 65536 characters"),
     (csv_of([(1, 2)] + [(1, 2, 0)] * 30), "line 2: expected 3 comma-separated values (x1,x2,label), got 2"),
     (csv_of([(1, 2, 0, 4)] * 30), "got 4"),
     (csv_of([(1, "abc", 0)] + [(1, 2, 1)] * 30), "line 2, column 2: 'abc' is not a number"),
     (csv_of([(1, "nan", 0)] + [(1, 2, 1)] * 30), "line 2, column 2: values must be finite"),
     (csv_of([("1e400", 1, 0)] + [(1, 2, 1)] * 30), "values must be finite"),
     (csv_of([(1e7, 1, 0)] + [(1, 2, 1)] * 30), "at most 1e+06 in size, got '10000000.0'"),
-    (csv_of([(1, 2, 0.5)] + [(1, 2, 1)] * 30), "line 2: label must be 0, 1 or 2, got '0.5'"),
-    (csv_of([(1, 2, 7)] + [(1, 2, 1)] * 30), "label must be 0, 1 or 2, got '7'"),
-    (csv_of([(1, 2, -1)] + [(1, 2, 1)] * 30), "label must be 0, 1 or 2"),
-    (csv_of([(1, 2, 1)] * 30), "labels must include 0 and 1"),
-    (csv_of([(1, 2, 0)] * 15 + [(1, 3, 2)] * 15), "labels must include 0 and 1 (and 2 only with both), got [0, 2]"),
+    (csv_of([(1, 2, 0.5)] + [(1, 2, 1)] * 30), "line 2: a label must be 0, 1 or 2, got '0.5'"),
+    (csv_of([(1, 2, 7)] + [(1, 2, 1)] * 30), "a label must be 0, 1 or 2, got '7'"),
+    (csv_of([(1, 2, -1)] + [(1, 2, 1)] * 30), "a label must be 0, 1 or 2"),
+    (csv_of([(1, 2, 1)] * 30), "the labels must include 0 and 1"),
+    (csv_of([(1, 2, 0)] * 15 + [(1, 3, 2)] * 15),
+     "the labels must include 0 and 1 (and 2 only with both), got 0, 2"),
     (12345, "csv must be the file's text as a string, got int"),
-    ("", "csv must have 20 to 1000 rows"),
-    ("\x00" * 100, "csv must have 20 to 1000 rows"),  # one line, taken for a header
+    ("", "the CSV file must have 20 to 1000 rows"),
+    ("\x00" * 100, "the CSV file must have 20 to 1000 rows"),  # one line, taken for a header
 ]
 
 
@@ -632,7 +643,7 @@ def test_uploads_bigger_than_their_limit_are_refused_before_parsing(client):
 
 def test_an_upload_needs_a_session_and_json(client):
     body = {"session": A, "csv": csv_of(quadrant_points())}
-    assert "no session" in post(client, "/api/upload", body, status=404)["error"]
+    assert "no longer on the server" in post(client, "/api/upload", body, status=404)["error"]
     post(client, "/api/configure", {"session": A})
     response = client.post("/api/upload", data=csv_of(quadrant_points()), content_type="text/csv")
     assert response.status_code == 415
@@ -695,13 +706,212 @@ def test_the_ledger_carries_its_words_in_chinese_with_the_same_equations(client)
     from chainrule.explain.trace_views import note_text
     post(client, "/api/configure", {"session": A})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
-    assert ledger["zh"]["note"].startswith(f"这一批共有 {ledger['n']} 个训练样本。")
-    assert "lr = 0.5" in ledger["zh"]["update"] and "W ← W − lr·dW" in ledger["zh"]["update"]
+    zh = ledger["words"]["zh"]
+    assert zh["note"].startswith(f"这一批共有 {ledger['n']} 个训练样本。")
+    assert "lr = 0.5" in zh["update"] and "W ← W − lr·dW" in zh["update"]
     for entry in ledger["entries"]:
-        assert set(entry["zh"]) == {"title", "note"}  # the words only: one equation for both
-        assert entry["zh"]["note"] == note_text(entry["note"], "zh")
-        assert (entry["zh"]["note"] == "") == (entry["note"] == "")
+        assert set(entry["words"]) == {"en", "zh"}  # the words only: one equation for both
+        assert entry["words"]["zh"]["note"] == note_text(entry["note"], "zh")
+        assert (entry["words"]["zh"]["note"] == "") == (entry["note"] == "")
     first = ledger["entries"][0]
-    assert first["title"] == "layer 0: Dense(2 → 4)" and first["zh"]["title"] == "第 0 层：Dense（2 → 4）"
-    notes = [e["zh"]["note"] for e in ledger["entries"] if e["note"]]
+    # numbered as the page numbers the network, the index in net.layers in parentheses
+    assert first["words"]["en"]["title"] == "hidden layer 1: Dense(2 → 4) (layer 0)"
+    assert first["words"]["zh"]["title"] == "隐藏层 1：Dense(2 → 4)（第 0 层）"
+    output = next(e for e in ledger["entries"] if e["layer"] == 4 and e["phase"] == "forward")
+    assert output["words"]["en"]["title"] == "output layer: Dense(4 → 1) (layer 4)"
+    notes = [e["words"]["zh"]["note"] for e in ledger["entries"] if e["note"]]
     assert notes and not any(note.isascii() for note in notes)  # each one retold, none left in English
+    # the sigmoid folded into the loss: its equation alone, the words beside it in each language
+    sigmoid = next(e for e in ledger["entries"] if e["layer"] == 5 and e["phase"] == "forward")
+    assert sigmoid["equation"] == "A = σ(Z) = 1 / (1 + e^(−Z))"
+    assert sigmoid["words"]["en"]["aside"] == "(inside the fused loss)"
+    assert sigmoid["words"]["zh"]["aside"] == "（在合并计算的损失之内）"
+
+
+def test_a_dense_backward_entry_holds_the_x_its_dw_multiplies(client):
+    """dW = Xᵀ·dZ: the entry shows the X of its layer's forward entry beside dZ, and says
+    where it comes from."""
+    post(client, "/api/configure", {"session": A, "batch_size": 6})
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    entries = ledger["entries"]
+    forward = next(k for k, e in enumerate(entries) if e["layer"] == 2 and e["phase"] == "forward")
+    backward = next(e for e in entries if e["layer"] == 2 and e["dense_backward"])
+    assert list(backward["values"])[:3] == ["X", "dZ", "dW"]  # in the equation's order
+    assert backward["values"]["X"] == entries[forward]["values"]["X"]
+    assert backward["borrowed"] == {"X": forward, "W": forward}
+    assert backward["shapes"]["X"] == [6, 4]
+
+
+def run_script(client, session, tmp_path):
+    """The exported script, run in a fresh Python: the loss it prints."""
+    import subprocess
+    from pathlib import Path
+    script = tmp_path / "run.py"
+    script.write_bytes(client.get("/api/export/script", query_string={"session": session}).data)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.strip().rsplit(" ", 1)[1])
+
+
+def test_exports_hold_the_points_trained_on_when_a_later_upload_was_refused(client, tmp_path):
+    """Issue 22, item 8: upload A, train, upload B whose configure is refused (its 20 points
+    leave 16 for training, fewer than the batch of 30): the session trains on A, and both
+    exports must hold A (its points, its input scale), not B."""
+    pytest.importorskip("safetensors")
+    import chainrule as cr
+    post(client, "/api/configure", {"session": A})
+    first = post(client, "/api/upload", {"session": A, "csv": csv_of(quadrant_points(60))})
+    post(client, "/api/configure", {"session": A, "dataset": "upload", "batch_size": 30})
+    state = post(client, "/api/train", {"session": A, "steps": 12})
+    other = [(100 + 3 * a, -40 + b, c) for a, b, c in quadrant_points(20, seed=5)]
+    second = post(client, "/api/upload", {"session": A, "csv": csv_of(other)})
+    assert second["scale"] != first["scale"]
+    error = post(client, "/api/configure", {"session": A, "dataset": "upload", "batch_size": 30},
+                 status=400)["error"]
+    assert "batch" in error
+    assert get(client, "/api/state", A)["metrics"] == state["metrics"]  # still the run on A
+
+    assert run_script(client, A, tmp_path) == pytest.approx(state["metrics"]["loss"], abs=1e-6)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(client.get("/api/export/model", query_string={"session": A}).data)
+    _, metadata, _ = cr.load_with_extras(path)
+    assert metadata["input_scale"] == first["scale"]
+
+
+def test_an_upload_with_its_run_is_refused_whole(client):
+    """Points sent with the run's settings (as the page sends them) are kept only if the run on
+    them starts: a refused run leaves the tab with the points and the run it had."""
+    post(client, "/api/configure", {"session": A})
+    settings = {"batch_size": 30, "hidden": [3]}
+    answer = post(client, "/api/upload", {"session": A, "csv": csv_of(quadrant_points(60)),
+                                          "config": settings})
+    assert answer["rows"] == 60 and answer["config"]["dataset"] == "upload"
+    assert len(answer["data"]["train"]["X"]) == 48 and answer["network"]["sizes"] == [2, 3, 1]
+    state = post(client, "/api/train", {"session": A, "steps": 5})
+    small = csv_of(quadrant_points(20, seed=5))
+    error = post(client, "/api/upload", {"session": A, "csv": small, "config": settings},
+                 status=400)["error"]
+    assert "batch" in error
+    session = client.application.sessions.get(A)
+    assert session.uploaded.size == 60 and session.step == 5
+    assert get(client, "/api/state", A) == state
+    again = post(client, "/api/configure", {"session": A, "dataset": "upload"})
+    assert len(again["data"]["train"]["X"]) == 48
+    assert "config must be a JSON object" in post(
+        client, "/api/upload", {"session": A, "csv": small, "config": [1]}, status=400)["error"]
+
+
+def test_the_server_sums_a_connections_chain_rule(client):
+    """The connection panel's numbers: a·δ for each row of the last Step's batch, their sum (the
+    ledger's dW[i][j]), the penalty's share and the weight's update, computed by the server."""
+    post(client, "/api/configure", {"session": A, "l2": 0.01})
+    query = {"session": A, "layer": 1, "i": 2, "j": 3}
+    response = client.get("/api/connection", query_string=query)
+    assert response.status_code == 404 and response.get_json()["key"] == "error.no_ledger"
+    ledger = post(client, "/api/step", {"session": A})["ledger"]
+    answer = client.get("/api/connection", query_string=query).get_json()
+    forward = next(e for e in ledger["entries"] if e["layer"] == 2 and e["phase"] == "forward")
+    backward = next(e for e in ledger["entries"] if e["layer"] == 2 and e["dense_backward"])
+    a = [row[2] for row in forward["values"]["X"]]
+    delta = [row[3] for row in backward["values"]["dZ"]]
+    assert answer["a"] == a and answer["delta"] == delta and answer["rows"] == ledger["rows"]
+    assert answer["products"] == [x * d for x, d in zip(a, delta)]
+    assert answer["dW"] == backward["values"]["dW"][2][3]
+    assert answer["sum"] == pytest.approx(answer["dW"], rel=1e-12, abs=1e-15)
+    W = forward["values"]["W"][2][3]
+    assert answer["dW_penalized"] == pytest.approx(answer["dW"] + 2 * 0.01 * W, rel=1e-12)
+    net = client.application.sessions.get(A).net
+    assert answer["update"]["W"] == W and answer["update"]["W_new"] == net.layers[2].W[2, 3]
+    assert answer["update"]["note"]["zh"] == "普通梯度下降，学习率 lr = 0.5。"
+    assert answer["step"] == ledger["step"] == 1
+
+
+@pytest.mark.parametrize("query, key", [
+    ({"layer": 3, "i": 0, "j": 0}, "error.no_weight"),    # 2-4-4-1: Dense layers 0, 1, 2
+    ({"layer": 0, "i": 2, "j": 0}, "error.no_weight"),    # 2 inputs
+    ({"layer": "x", "i": 0, "j": 0}, "error.query_index"),
+    ({"layer": "-1", "i": 0, "j": 0}, "error.query_index"),
+    ({"layer": "1" * 30, "i": 0, "j": 0}, "error.query_index"),
+    ({"i": 0, "j": 0}, "error.query_index"),
+    ({"layer": 0, "i": 0, "j": 0, "k": 1}, "error.query_unknown"),
+])
+def test_a_connection_query_is_checked(client, query, key):
+    post(client, "/api/configure", {"session": A})
+    post(client, "/api/step", {"session": A})
+    response = client.get("/api/connection", query_string={"session": A, **query})
+    assert response.status_code == 400 and response.get_json()["key"] == key
+
+
+def test_refusals_carry_their_key_and_arguments_for_the_page(client):
+    """The page words a refusal in its own language from its key and arguments; the English
+    text is the same words filled in."""
+    from chainrule.playground.words import say
+    answer = post(client, "/api/configure", {"session": A, "lr": 50}, status=400)
+    assert answer["key"] == "error.out_of_range"
+    assert answer["args"] == {"name": "lr", "value": "50", "lo": "1e-06", "hi": "10"}
+    assert answer["error"] == say(answer["key"], "en", **answer["args"])
+    assert say(answer["key"], "zh", **answer["args"]) == "学习率必须在 1e-06 到 10 之间，收到的是 50"
+    lost = get(client, "/api/state", B, status=404)
+    assert lost["key"] == "error.no_session" and lost["args"] == {"value": B}
+    wrong = client.get("/api/nothing").get_json()
+    assert wrong["key"] == "error.not_found" and "/api/nothing" in wrong["args"]["path"]
+
+
+def test_a_diverged_run_says_at_which_step(client):
+    post(client, "/api/configure", {"session": A, "dataset": "sine", "activation": "relu",
+                                    "hidden": [8, 8, 8], "lr": 10.0, "batch_size": 64})
+    state = post(client, "/api/train", {"session": A, "steps": 200})
+    assert state["diverged"] and state["diverged_at"] == state["step"] + 1
+
+
+def test_a_units_picture_at_full_size_is_its_activation_over_the_frame(client):
+    from chainrule.playground.features import expand
+    from chainrule.playground.pictures import CURVE, UNIT_CURVE
+    post(client, "/api/configure", {"session": A, "features": ["x1", "x2", "x1x2"]})
+    post(client, "/api/train", {"session": A, "steps": 20})
+    net = client.application.sessions.get(A).net
+    unit = client.get(
+        "/api/unit", query_string={"session": A, "column": 1, "unit": 2}).get_json()
+    assert unit["kind"] == "grid" and unit["frame"] == [-1.6, 1.6, -1.6, 1.6]
+    ticks = np.linspace(-1.6, 1.6, GRID)
+    x1, x2 = np.meshgrid(ticks, ticks[::-1])
+    X = expand(np.column_stack([x1.ravel(), x2.ravel()]), ["x1", "x2", "x1x2"])
+    dense = net.layers[0]
+    expected = np.tanh(X @ dense.W[:, 2] + dense.b[2])  # hidden layer 1, unit 3
+    np.testing.assert_allclose(unit["values"], expected, atol=5e-4)  # sent to 3 digits
+    feature = client.get("/api/unit", query_string={"session": A, "column": 0, "unit": 2}).get_json()
+    np.testing.assert_allclose(feature["values"], X[:, 2], atol=5e-4)  # the input x₁x₂ itself
+    for column, j in ((4, 0), (1, 4), (3, 1)):  # 3 features-4-4-1: no such unit
+        answer = client.get("/api/unit", query_string={"session": A, "column": column, "unit": j})
+        assert answer.status_code == 400 and answer.get_json()["key"] == "error.no_unit"
+    # a 1-D data set: each unit is a curve, small in the diagram and full size on demand
+    state = post(client, "/api/configure", {"session": A, "dataset": "sine"})
+    assert state["network"]["maps_kind"] == "curve"
+    assert [len(m) for m in state["network"]["maps"]] == [1, 4, 4, 1]
+    assert len(state["network"]["maps"][1][0]) == UNIT_CURVE
+    curve = client.get("/api/unit", query_string={"session": A, "column": 2, "unit": 0}).get_json()
+    assert curve["kind"] == "curve" and len(curve["x"]) == len(curve["y"]) == CURVE
+    assert curve["frame"][2] < min(curve["y"]) and max(curve["y"]) < curve["frame"][3]
+
+
+def test_a_weight_set_by_hand_changes_the_network_and_the_exported_run(client, tmp_path):
+    """TensorFlow Playground's edit of a connection's weight: the network holds it, the loss
+    curve gains the loss at it, and the exported script sets it at the same step."""
+    post(client, "/api/configure", {"session": A})
+    post(client, "/api/train", {"session": A, "steps": 7})
+    state = post(client, "/api/weight", {"session": A, "layer": 1, "i": 0, "j": 3, "value": 2.5})
+    assert state["network"]["layers"][1]["W"][0][3] == 2.5 and state["step"] == 7
+    assert client.application.sessions.get(A).net.layers[2].W[0, 3] == 2.5
+    post(client, "/api/train", {"session": A, "steps": 5})
+    post(client, "/api/weight", {"session": A, "layer": 0, "i": 1, "j": 0, "value": -1.0})
+    state = post(client, "/api/train", {"session": A, "steps": 3})
+    assert run_script(client, A, tmp_path) == pytest.approx(state["metrics"]["loss"], abs=1e-6)
+    for body, key in [({"layer": 3, "i": 0, "j": 0, "value": 1}, "error.no_weight"),
+                      ({"layer": 0, "i": 0, "j": 4, "value": 1}, "error.no_weight"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": 11}, "error.out_of_range"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": "1"}, "error.not_number"),
+                      ({"layer": 0, "i": 0, "j": 0}, "error.not_number"),
+                      ({"layer": 0, "i": 0, "j": 0, "value": 1, "w": 2}, "error.unknown_field")]:
+        assert post(client, "/api/weight", {"session": A, **body}, status=400)["key"] == key

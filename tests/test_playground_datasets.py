@@ -59,3 +59,23 @@ def test_noise_spreads_the_points():
 def test_bad_arguments_are_named(args, error, message):
     with pytest.raises(error, match=message):
         generate(*args, seed=0)
+
+
+def test_the_spiral_is_tensorflow_playgrounds_and_learnable_with_a_few_clicks():
+    """Its arms reach radius 5 in a [-6, 6] frame, as TensorFlow Playground's do, so that sin x₁
+    and sin x₂ wave across it. Ticking them and raising both hidden layers to 8 units (the
+    defaults otherwise: SGD, lr 0.5, batches of 10) learns it in 500 steps: 0.95 measured,
+    where the spiral of radius 1.4 it replaced gave 0.58 (and 0.86 after 5000 steps)."""
+    from chainrule.playground.schema import parse_config
+    from chainrule.playground.session import Session
+    X, _ = generate("spiral", 400, 0.0, 0)
+    assert 4.9 < np.hypot(X[:, 0], X[:, 1]).max() <= 5.0
+    _, config = parse_config({"session": "tab-spiral-1", "dataset": "spiral", "hidden": [8, 8],
+                              "features": ["x1", "x2", "sin_x1", "sin_x2"]})
+    session = Session(config)
+    assert session.picture()["frame"] == [-6.0, 6.0, -6.0, 6.0]
+    session.train(200)
+    session.train(200)
+    session.train(100)
+    metrics = session.state()["metrics"]
+    assert metrics["accuracy"] > 0.9 and metrics["val_accuracy"] > 0.9

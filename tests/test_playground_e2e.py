@@ -2,15 +2,19 @@
 
 The server runs in a thread on 127.0.0.1 at a free port; the browser loads the
 page, trains on XOR until the loss falls, pauses, steps, opens the ledger and
-reads a dW that must equal the server's. It saves docs/img/playground.png, and the
-connection panel and the step's replay beside it (playground-connection.png,
-playground-replay.png) for the README.
+reads a dW that must equal the server's; it checks the controls (features, ±
+units, uploads, weights set by hand, the display options, the URL), the replay,
+the unit view, the layout at 800 px, and that the page in 简体中文 shows no
+English word beyond names. It saves the README's pictures under docs/img/:
+playground.png, playground-connection.png, playground-replay.png,
+playground-zh.png (the spiral learned, in Chinese) and playground-unit.png.
 
-Needs /usr/bin/chromium (``.ci/install-browser`` installs it) and the
-``playwright`` package; it never downloads a browser of its own.
+Needs /usr/bin/chromium and a font with Chinese characters (``.ci/install-browser``
+installs both) and the ``playwright`` package; it never downloads a browser of its own.
 """
 import json
 import os
+import re
 import threading
 import time
 import urllib.request
@@ -29,6 +33,7 @@ if not os.access(CHROMIUM, os.X_OK):
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from chainrule.playground import make_server  # noqa: E402
+from test_playground_words import NAMES as WORD_NAMES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground.png"
@@ -130,11 +135,18 @@ def test_train_pause_step_and_read_the_ledger(page, server):
     # a unit's numbers for the batch
     page.click("#network .node[data-layer='1'][data-unit='2']")
     page.wait_for_selector("#unit", state="visible")
-    assert "unit 2 of Dense layer 0" in page.inner_text("#unit")
+    # numbered as the diagram is (hidden layer 1, unit 3), with the ledger's column beside it
+    panel = page.inner_text("#unit")
+    assert panel.startswith("unit 3 of hidden layer 1") and "column 2" in panel
     rows = page.locator("#unit table tr").count()
     assert rows == 1 + server_ledger["n"]
 
+    # the unit clicked is shown in the main plot; a click on the plot gives back the boundary
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '1:2'")
+    page.click("#picture")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT), full_page=False)
     assert SCREENSHOT.stat().st_size > 20_000
 
@@ -161,12 +173,14 @@ def test_tabs_have_their_own_sessions_and_closing_one_frees_it(browser, server, 
 
 
 def test_a_bad_setting_shows_the_servers_message_and_goes_back(page):
-    page.fill("#hidden", "4, 40")
-    page.press("#hidden", "Enter")
+    page.fill("#batch_size", "400")
+    page.press("#batch_size", "Enter")
     page.wait_for_selector("#status.error")
-    assert "hidden[1] must be in [1, 8], got 40" in page.inner_text("#status")
-    assert "last good value" in page.inner_text("#status")
-    assert page.input_value("#hidden") == "4, 4"
+    assert page.inner_text("#status") == ("batch size must be between 1 and 256, got 400 (batch_size) "
+                                          "(the setting went back to its last good value)")
+    assert page.input_value("#batch_size") == "10"
+    page.select_option("#lang", "zh")  # the same message, in the page's language
+    assert page.inner_text("#status") == "批大小必须在 1 到 256 之间，收到的是 400（该设置已恢复为上一个有效值）"
 
 
 CONNECTION = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-connection.png"
@@ -211,15 +225,17 @@ def test_the_ledger_shows_every_row_the_update_and_the_loss_after(page, server):
 
 def test_the_url_holds_the_setup(page, browser, server):
     page.select_option("#dataset", "circles")
-    page.fill("#hidden", "3")
-    page.press("#hidden", "Enter")
     page.wait_for_function("location.hash.includes('dataset=circles')")
+    page.click("#layers-minus")  # 4, 4 -> 4
+    page.wait_for_function("location.hash.includes('hidden=4&')")
+    page.click("#units button[data-layer='0'][data-by='-1']")  # 4 -> 3
     page.wait_for_function("location.hash.includes('hidden=3&')")
     shared = page.url
     other = browser.new_page()
     other.goto(shared)
     other.wait_for_selector("body[data-ready=true]", timeout=15_000)
     assert other.input_value("#dataset") == "circles" and other.input_value("#hidden") == "3"
+    assert other.inner_text("#layers-count") == "1" and other.inner_text("#units b") == "3"
     assert other.locator("#network .node").count() == 2 + 3 + 1
     other.close()
 
@@ -255,7 +271,13 @@ def test_a_feature_toggle_changes_the_input_layer_and_the_boundary(page):
     page.select_option("#dataset", "sine")  # one input column: x₂'s features are off
     page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
     assert page.is_disabled("#features input[value='x1x2']")
+    # x₂'s features are off and unticked; x₁, the last one left, cannot be unticked
+    assert not page.is_checked("#features input[value='x2']") and page.is_disabled("#features input[value='x2']")
+    assert page.is_checked("#features input[value='x1']") and page.is_disabled("#features input[value='x1']")
     assert page.locator("#network .node[data-layer='0']").count() == 1
+    page.select_option("#dataset", "circles")  # back on a 2-D set: the choice made there returns
+    page.wait_for_function("document.querySelectorAll('#network .node[data-layer=\"0\"]').length === 3")
+    assert page.is_checked("#features input[value='x1x2']") and not page.is_disabled("#features input[value='x1']")
 
 
 def test_l2_changes_the_loss_and_shrinks_the_weights(page, server):
@@ -291,7 +313,7 @@ def test_the_downloaded_model_predicts_what_the_page_shows_and_the_script_its_lo
 
     import chainrule as cr
     from chainrule.playground.features import expand
-    from chainrule.playground.session import FRAME, GRID
+    from chainrule.playground.pictures import FRAME, GRID
     pytest.importorskip("safetensors")
     page.check("#features input[value='x1^2']")
     page.wait_for_function("location.hash.includes('x1%5E2')")
@@ -332,7 +354,7 @@ def test_the_downloaded_model_predicts_what_the_page_shows_and_the_script_its_lo
     assert float(out.stdout.split()[-1]) == pytest.approx(shown_loss, abs=1e-6)
 
 
-def test_uploading_points_trains_on_them(page):
+def test_uploading_points_trains_on_them(page, server):
     rows = ["x1,x2,label"] + [f"{10 + 0.1 * i},{-5 + 0.05 * (i % 7)},{i % 2}" for i in range(40)]
     page.set_input_files("#csv", files=[{"name": "mine.csv", "mimeType": "text/csv",
                                          "buffer": "\n".join(rows).encode()}])
@@ -343,8 +365,19 @@ def test_uploading_points_trains_on_them(page):
     bad = "x1,x2,label\n" + "1,2,9\n" * 30
     page.set_input_files("#csv", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
     page.wait_for_selector("#status.error")
-    assert "line 2: label must be 0, 1 or 2, got '9'" in page.inner_text("#status")
+    assert page.inner_text("#status") == "The CSV file was refused: line 2: a label must be 0, 1 or 2, got '9'"
     assert page.input_value("#dataset") == "upload"  # the run on screen stays
+    # points whose run is refused (16 training rows, fewer than the batch): refused with it
+    page.fill("#batch_size", "30")
+    page.press("#batch_size", "Enter")
+    page.wait_for_function("location.hash.includes('batch_size=30')")
+    few = "x1,x2,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(20))
+    page.set_input_files("#csv", files=[{"name": "few.csv", "mimeType": "text/csv", "buffer": few.encode()}])
+    page.wait_for_function("document.querySelector('#status').textContent.includes('batch')")
+    sid = page.get_attribute("body", "data-session")
+    session = server[0].app.sessions.get(sid)
+    assert session.uploaded.size == session.data.size == 40
+    assert "40 points" in page.inner_text("#dataset option[value=upload]")
 
 
 def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(page, browser):
@@ -503,7 +536,7 @@ def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
     assert "这一批共有 10 个训练样本" in text and "反向传播" in text
     assert "先写教科书上的形式" in text            # the loss's note (the fused, stable form)
     assert "普通梯度下降，学习率 lr = 0.5" in text  # each update's note
-    assert "第 0 层：Dense（2 → 4）" in text and "更新前" in text
+    assert "隐藏层 1：Dense(2 → 4)（第 0 层）" in text and "更新前" in text
     assert "the textbook form" not in text and "Backpropagation" not in text
     # the replay speaks it too
     page.click("#replay-next")
@@ -514,3 +547,217 @@ def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
     assert shown_equations() == equations
     assert "the textbook form first" in text and "第 0 层" not in text
     assert "forward sweep" in page.inner_text("#replay-where")
+
+
+@pytest.mark.parametrize("named", ["upload", "nothing"])
+def test_a_link_naming_data_the_server_does_not_have_falls_back_to_the_default(browser, server, named):
+    """Issue 22, item 8: a reload of a page whose URL says dataset=upload (a new session, which
+    has no points) left the page broken: "could not start", an empty menu, blank plots."""
+    fresh = browser.new_page(viewport={"width": 1280, "height": 960})
+    errors = []
+    fresh.on("pageerror", lambda error: errors.append(str(error)))
+    fresh.goto(f"{server[1]}#dataset={named}&hidden=3&lang=en")
+    fresh.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert errors == []
+    assert fresh.input_value("#dataset") == "xor"
+    assert fresh.locator("#dataset option").count() >= 6
+    assert fresh.locator("#network .node").count() == 2 + 3 + 1  # the rest of the link is kept
+    assert "dataset=xor" in fresh.url
+    status = fresh.inner_text("#status")
+    assert ("CSV" in status) == (named == "upload") and "default" in status
+    fresh.click("#step")  # it trains
+    fresh.wait_for_function("document.querySelector('#step-count').textContent === '1'")
+    fresh.reload()  # and a reload comes back as it is
+    fresh.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert fresh.input_value("#dataset") == "xor" and fresh.inner_text("#status") == ""
+    assert errors == []
+    fresh.close()
+
+
+# Every text a reader meets: the page's text (hidden parts too: closed ledger entries, menus),
+# its tooltips and labels, the tab's title, and what the canvases drew (recorded as drawn).
+RECORD_CANVAS = """CanvasRenderingContext2D.prototype.fillText = (function (fillText) {
+  return function (text, ...rest) { (window.drawn ||= new Set()).add(String(text)); return fillText.call(this, text, ...rest); };
+})(CanvasRenderingContext2D.prototype.fillText);"""
+TEXTS = """() => {
+  const out = [document.title, ...(window.drawn || [])];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  // an equation is the same in every language (the test below checks it is the server's)
+  while (walker.nextNode()) if (!walker.currentNode.parentElement.closest('script, style, .eq')) out.push(walker.currentNode.textContent);
+  for (const node of document.querySelectorAll('[title], [aria-label], [placeholder], [alt]'))
+    for (const name of ['title', 'aria-label', 'placeholder', 'alt']) if (node.hasAttribute(name)) out.push(node.getAttribute(name));
+  return out;
+}"""
+# Latin words a Chinese page may show: the names the word tables may hold (chainrule's classes,
+# functions such as tanh and cr.load, the arrays of the equations), and the language menu's
+# "English" (each language named in its own words).
+NAMES = WORD_NAMES | {"English"}
+
+
+def test_the_chinese_page_has_no_english_words(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 960})
+    page.add_init_script(RECORD_CANVAS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server[1]}#lang=zh")
+    page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    assert page.input_value("#lang") == "zh" and page.text_content("#lang option[value=zh]") == "简体中文"
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    page.click("#network line.edge[data-dense='1'][data-i='2'][data-j='0']")
+    page.wait_for_selector("#edge", state="visible")
+    page.click("#network .node[data-layer='2'][data-unit='1']")
+    page.wait_for_selector("#unit", state="visible")
+    page.click("#replay-next")  # the replay's caption and entry
+    page.click("#network line.edge[data-dense='0'][data-i='1'][data-j='3']")  # an input's weight
+    page.wait_for_selector("#edge", state="visible")
+    texts = page.evaluate(TEXTS)
+    latin = {w for text in texts for w in re.findall(r"[A-Za-z][A-Za-z0-9_]*[A-Za-z0-9]", text)}
+    assert {"Dense", "tanh", "dW", "English"} <= latin  # the scan reads the page (names are there)
+    assert sorted(latin - NAMES) == []
+    assert page.inner_text("#edge").startswith("从 x₂ 到 隐藏层 1 的单元 4 的权重：")  # the input named by its feature
+    # the equations left out above are the server's, as they are in English
+    sid = page.get_attribute("body", "data-session")
+    ledger = fetch(f"{server[1]}api/ledger?session={sid}")
+    assert page.locator("#ledger .eq").all_text_contents() == [e["equation"] for e in ledger["entries"]]
+    assert errors == []
+    page.close()
+
+
+def test_a_replay_belongs_to_its_step(page):
+    """Play (training on) or a new Step ends the replay of the last Step; its caption always names
+    the step whose ledger it shows; a Dense layer's backward entry shows the X its dW multiplies."""
+    page.click("#step")
+    page.wait_for_selector("#replay", state="visible")
+    assert page.inner_text("#replay-where").startswith("step 1:")
+    page.click("#replay-next")
+    assert page.inner_text("#replay-where").startswith("step 1 · entry 1 of ")
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#step-count').textContent) > 1")
+    assert page.get_attribute("#replay", "data-index") is None  # Play ended it
+    assert page.inner_text("#replay-where").startswith("step 1:")  # the ledger kept is step 1's
+    page.click("#play")
+    page.wait_for_selector("#play[aria-pressed=false]")
+    time.sleep(0.5)  # a request already out comes back
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#ledger-caption').textContent.startsWith("
+                           "'step ' + document.querySelector('#step-count').textContent + ':')")
+    now = step_count(page)
+    assert page.get_attribute("#replay", "data-step") == str(now)
+    assert page.inner_text("#replay-where").startswith(f"step {now}:")
+    # the first Dense backward entry: X (from its forward entry) beside dZ
+    page.click("#replay-next")
+    page.keyboard.press("End")
+    for _ in range(3):  # back past the three updates, to the first layer's dW = Xᵀ·dZ
+        page.click("#replay-prev")
+    entry = page.locator("#replay-entry details")
+    assert entry.get_attribute("data-phase") == "backward" and entry.get_attribute("data-layer") == "0"
+    captions = entry.locator(".matrix caption").all_inner_texts()
+    assert captions[:3] == ["X (from entry 1)", "dZ", "dW"]
+    assert page.inner_text("#replay-where").startswith(f"step {now} · entry ")
+
+
+def test_a_unit_pointed_at_is_shown_full_size_and_sine_units_are_curves(page, server):
+    showing = lambda: page.get_attribute("#picture", "data-showing")
+    assert showing() == "output"
+    page.hover("#network .node[data-layer='1'][data-unit='2']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '1:2'")
+    assert page.inner_text("#picture-title").lower() == "unit 3 of hidden layer 1"
+    page.mouse.move(5, 5)  # away: the network's output again
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
+    page.click("#network .node[data-layer='2'][data-unit='0']")  # a click keeps it shown
+    page.mouse.move(5, 5)
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:0'")
+    page.click("#picture")  # and a click on the plot returns to the output
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
+    page.select_option("#dataset", "sine")
+    page.wait_for_function("document.querySelector('#picture-title').textContent === 'Regression fit'")
+    assert page.locator("#network .node path.curve").count() == 1 + 4 + 4 + 1
+    page.hover("#network .node[data-layer='2'][data-unit='3']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:3'")
+
+
+def test_the_display_options_redraw_without_a_new_run(page, server):
+    sid = page.get_attribute("body", "data-session")
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#step-count').textContent === '1'")
+    before = boundary(page)
+    page.uncheck("#show-test")
+    hidden = boundary(page)
+    page.check("#discretize")
+    solid = boundary(page)
+    assert len({before, hidden, solid}) == 3
+    assert fetch(f"{server[1]}api/state?session={sid}")["step"] == 1 and step_count(page) == 1  # the same run
+
+
+def test_a_connections_weight_is_set_by_hand(page, server):
+    sid = page.get_attribute("body", "data-session")
+    # a horizontal line has no height for a pointer click: the click event itself
+    page.dispatch_event("#network line.edge[data-dense='1'][data-i='0'][data-j='0']", "click")
+    page.wait_for_selector("#edge", state="visible")
+    assert "After a Step" in page.inner_text("#edge")  # no chain rule before a Step
+    page.fill("#edge-value", "2.5")
+    page.click("#edge-set")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('is now 2.5')")
+    assert server[0].app.sessions.get(sid).net.layers[2].W[0, 0] == 2.5
+    assert page.input_value("#edge-value") == "2.5"
+    page.fill("#edge-value", "50")  # beyond the limit: the server's message, the weight kept
+    page.press("#edge-value", "Enter")
+    page.wait_for_selector("#status.error")
+    assert "the weight must be between -10 and 10, got 50" in page.inner_text("#status")
+    assert server[0].app.sessions.get(sid).net.layers[2].W[0, 0] == 2.5
+
+
+def test_an_edit_of_the_url_fragment_is_applied_in_the_same_tab(page):
+    page.wait_for_function("location.hash.includes('hidden=4%2C4')")
+    page.evaluate("location.hash = location.hash.replace('hidden=4%2C4', 'hidden=3%2C5%2C2')"
+                  ".replace('lang=en', 'lang=zh')")
+    page.wait_for_function("document.querySelectorAll('#network .node').length === 2 + 3 + 5 + 2 + 1")
+    assert page.inner_text("#layers-count") == "3" and page.input_value("#lang") == "zh"
+    assert page.text_content("#controls legend >> nth=0") == "数据"
+
+
+def test_at_800_pixels_the_boundary_stays_beside_or_above_the_network(browser, server):
+    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow.goto(server[1])
+    narrow.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    picture, network = narrow.locator("#picture").bounding_box(), narrow.locator("#network").bounding_box()
+    above = picture["y"] + picture["height"] <= network["y"]
+    beside = picture["x"] >= network["x"] + network["width"] or picture["x"] + picture["width"] <= network["x"]
+    assert above or beside, (picture, network)
+    assert picture["y"] < 400  # in the first screen, not under the ledger
+    narrow.close()
+
+
+CHINESE = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-zh.png"
+UNIT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-unit.png"
+
+
+def test_the_spiral_learned_in_chinese_and_a_unit_full_size_for_the_readme(page, server):
+    """The README's pictures: the page in 简体中文 after the spiral's few clicks (sin x₁, sin x₂,
+    8 units per layer) and a few hundred steps, with a Step's ledger and a connection open; then
+    a unit of the second hidden layer shown full size beside the network."""
+    page.goto(f"{server[1]}#dataset=spiral&features=x1,x2,sin_x1,sin_x2&hidden=8,8&lang=zh")
+    page.wait_for_function("location.hash.includes('hidden=8%2C8')")
+    page.select_option("#speed", "200")
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#step-count').textContent) >= 600", timeout=60_000)
+    page.click("#play")
+    page.wait_for_selector("#play[aria-pressed=false]")
+    time.sleep(0.5)  # a request already out comes back
+    page.click("#step")
+    page.wait_for_selector("#ledger", state="visible")
+    sid = page.get_attribute("body", "data-session")
+    assert fetch(f"{server[1]}api/state?session={sid}")["metrics"]["accuracy"] > 0.9
+    page.dispatch_event("#network line.edge[data-dense='1'][data-i='2'][data-j='5']", "click")
+    page.wait_for_selector("#edge-dw")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(CHINESE), full_page=False)
+    assert CHINESE.stat().st_size > 20_000
+    page.hover("#network .node[data-layer='2'][data-unit='3']")
+    page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:3'")
+    box = {**page.locator("#centre").bounding_box()}
+    right = page.locator("#right").bounding_box()
+    clip = {"x": box["x"], "y": box["y"], "width": right["x"] + right["width"] - box["x"], "height": 480}
+    page.screenshot(path=str(UNIT), clip=clip)
+    assert UNIT.stat().st_size > 20_000

@@ -38,7 +38,8 @@ ABOUT = {
     "gradient-health": ("a 10-layer sigmoid stack with N(0, 1) weights: GradientMonitor warns that "
                         "the gradients vanish; the figure shows each layer's gradient norm", None),
     "regularization": ("60 noisy points, a 2-128-128-2 network: plain training overfits, dropout + "
-                       "weight decay + early stopping keeps the validation loss low", None),
+                       "weight decay + early stopping keeps the validation loss low and the "
+                       "weights small (their size printed for both)", None),
     "diagnose": ("a hand-written XOR backpropagation with one line wrong: cr.diagnose names the "
                  "line and the mistake (--lang zh: in 简体中文)", None),
 }
@@ -270,7 +271,11 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
     Sixty noisy half-moon points and a 2-128-128-2 ReLU network, far larger than
     they need. Trained plainly it learns the noise: the validation loss turns and
     climbs. With dropout (0.3), AdamW's weight decay and early stopping (which
-    gives back its best epoch's weights) it stops near the bottom of that curve.
+    gives back its best epoch's weights) it stops near the bottom of that curve,
+    with weights kept small: the point of the penalty, printed for both networks
+    as ‖W‖ = √(Σ w²) over all their weights (what weight decay shrinks) and the
+    largest |w| (``weight_size``), since small weights cannot bend the boundary
+    around each noisy point.
     """
     from ..train.callbacks import EarlyStopping
     from ..nn.dropout import Dropout
@@ -295,11 +300,16 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
     h_reg = regular.fit(X, y, optimizer=AdamW(lr=1e-2, weight_decay=0.1), callbacks=[stop], **settings)
     final = {name: net.evaluate(X_val, y_val, loss=CrossEntropy())
              for name, net in (("plain", plain), ("regularised", regular))}
+    size = {"plain": _weight_size(plain), "regularised": _weight_size(regular)}
     if verbose:
         for name, h in (("plain", h_plain), ("regularised", h_reg)):
             print(f"{name:>12}: {len(h['loss'])} epochs, lowest val_loss {min(h['val_loss']):.3f} "
                   f"at epoch {int(np.argmin(h['val_loss']))}; kept weights: val_loss "
                   f"{final[name]['loss']:.3f}, val_accuracy {final[name]['accuracy']:.3f}")
+        plain_size, kept = size["plain"], size["regularised"]
+        print(f"the penalty keeps the weights small: the largest |w| {plain_size['largest']:.2f} "
+              f"plain, {kept['largest']:.2f} regularised; ‖W‖ {plain_size['norm']:.1f} and "
+              f"{kept['norm']:.1f}. Small weights cannot bend the boundary around each noisy point.")
     if plot:
         from . import plot as _plot
         fig, [ax] = _plot._figure(1, width=7.0, height=4.0)
@@ -315,7 +325,14 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
         ax.legend(fontsize=8)
         _save(plot, fig)
     return {"plain": (plain, h_plain), "regularised": (regular, h_reg), "final": final,
-            "best_epoch": stop.best_epoch}
+            "best_epoch": stop.best_epoch, "weight_size": size}
+
+
+def _weight_size(net):
+    """``{"norm": ‖W‖ = √(Σ w²), "largest": max |w|}`` over all the network's weights W
+    (biases left out: no penalty touches them)."""
+    W = np.concatenate([layer.W.ravel() for layer in net.layers if isinstance(layer, Dense)])
+    return {"norm": float(np.sqrt(np.sum(W ** 2))), "largest": float(np.abs(W).max())}
 
 
 #: What the diagnose demo says before the report, in each language it speaks.

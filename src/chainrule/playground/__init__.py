@@ -9,9 +9,13 @@ and, after a Step, the chain-rule ledger of that mini-batch.
 Needs Flask (``pip install 'chainrule[playground]'``); importing this package
 does not, only ``create_app``/``serve`` do.
 
-Modules: ``datasets`` (the toy data), ``schema`` (request checks and limits),
-``session`` (one tab's training run, and the store of them), ``ledger``
-(a Trace as JSON), ``server`` (the Flask app).
+Modules: ``datasets`` (the toy data), ``features`` (the input features),
+``schema`` (request checks and limits), ``words`` (the word tables, one per
+language, that the page and the server's messages share), ``session`` (one
+tab's training run, and the store of them), ``pictures`` (what the page draws
+of a network), ``ledger`` (a Trace as JSON, and one weight's chain rule),
+``upload`` (a learner's CSV), ``export`` (the model file and the script),
+``routes`` (the endpoints), ``server`` (the Flask app and its server).
 """
 from .datasets import DATASETS, generate
 from .server import create_app, make_server, serve

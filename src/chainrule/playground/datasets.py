@@ -6,8 +6,13 @@ in float64 and y either class labels (n,) of ints or targets (n,) of floats.
 into its own scale, chosen so that 0.5 still leaves the pattern visible.
 All randomness comes from the ``numpy.random.Generator`` passed in.
 
-The 2-D sets live roughly in [-1.5, 1.5]², so the plots share one frame and
-the default learning rates suit all of them.
+The 2-D sets live roughly in [-1.5, 1.5]² (their ``frame``: the square the
+page draws, half-side 1.6), so the default learning rates suit all of them;
+the spiral alone lives in TensorFlow Playground's frame, [-6, 6]², as its
+spiral does: its arms wind 1.75 turns within radius 5, so that the
+features sin x₁ and sin x₂ wave twice across it. On a frame of 1.6 they are
+nearly x₁ and x₂ (sin 1.4 ≈ 0.99), and the spiral stays out of reach of the
+few clicks that learn it there (ticking them, 8 units per layer).
 """
 from __future__ import annotations
 
@@ -56,15 +61,24 @@ def moons(n, noise, rng):
     return _jitter(X, noise, 0.3, rng), y
 
 
+#: The spiral's arm length and frame, TensorFlow Playground's (``classifySpiralData``: r up to 5
+#: on a [-6, 6] frame).
+SPIRAL_RADIUS, SPIRAL_FRAME = 5.0, 6.0
+
+
 def spiral(n, noise, rng):
-    """Two arms winding 1.75 turns out from the centre; class c is turned by c·π."""
+    """Two arms winding 1.75 turns out from the centre to radius 5; class c is turned by c·π.
+
+    The arms are 5 / 3.5 ≈ 1.43 apart; the noise's standard deviation is 0.54·noise (0.27 at
+    0.5, about TensorFlow Playground's largest jitter, uniform in ±0.5).
+    """
     half = n // 2
     y = np.concatenate([np.zeros(half, np.intp), np.ones(n - half, np.intp)])
     t = rng.random(n)  # position along the arm, 0 at the centre
-    radius = 1.4 * t
+    radius = SPIRAL_RADIUS * t
     angle = 1.75 * 2 * np.pi * t + np.pi * y
     X = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
-    return _jitter(X, noise, 0.15, rng), y
+    return _jitter(X, noise, 0.15 * SPIRAL_RADIUS / 1.4, rng), y
 
 
 #: The three blob centres, on a circle of radius 0.9.
@@ -97,6 +111,8 @@ class DataSet:
     n_features: int
     classes: int
     title: str
+    #: half the side of the square the page draws the points and the network's output in
+    frame: float = 1.6
 
     @property
     def task(self):
@@ -107,7 +123,7 @@ DATASETS = {d.name: d for d in [
     DataSet("xor", xor, 2, 2, "XOR"),
     DataSet("circles", circles, 2, 2, "Circles"),
     DataSet("moons", moons, 2, 2, "Two moons"),
-    DataSet("spiral", spiral, 2, 2, "Spiral"),
+    DataSet("spiral", spiral, 2, 2, "Spiral", frame=SPIRAL_FRAME),
     DataSet("blobs", blobs, 2, 3, "Gaussian blobs (3 classes)"),
     DataSet("sine", sine, 1, 0, "Sine (regression)"),
 ]}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import tempfile
 
-import numpy as np
 
 from ..nn.activations import Identity
 from ..nn.dropout import Dropout
@@ -30,11 +29,11 @@ def model_bytes(session):
         from ..files import model as io
         io._safetensors()
     except ImportError as error:
-        raise RequestError(f"exporting the model needs safetensors: {error}", status=501) from None
+        raise RequestError("error.export_needs", status=501, reason=str(error)) from None
     metadata = {"playground": {k: v for k, v in session.config.items()},
                 "features": session.features, "step": session.step}
-    if session.uploaded is not None and session.config["dataset"] == "upload":
-        metadata["input_scale"] = session.uploaded.scale
+    if session.config["dataset"] == "upload":  # the points it trained on, not a later upload
+        metadata["input_scale"] = session.data.scale
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.safetensors")
         session.net.save(path, metadata=metadata)
@@ -67,9 +66,10 @@ def script(session):
              f'training loss at step {session.step}. Run it with: python {SCRIPT_NAME}', '"""',
              "import math", "", "import numpy as np", "", "import chainrule as cr"]
     if c["dataset"] == "upload":
-        P, y = session.uploaded.P, session.uploaded.y
+        # the points this run trained on (session.data), not a later upload waiting for its run
+        P, y = session.data.P, session.data.y
         lines += ["", "# your points, moved into the playground's frame: P = (x - centre) / scale, "
-                  f"with {session.uploaded.scale}",
+                  f"with {session.data.scale}",
                   f"P_ALL = np.array({P.tolist()!r})", f"Y_ALL = np.array({y.tolist()!r})",
                   "", f"SEED, STEPS, BATCH = {c['seed']}, {session.step}, {c['batch_size']}"]
     else:
@@ -96,7 +96,9 @@ def script(session):
         f"Y = loss.prepare(y, {n_out}, net.dtype)", "",
         "# mini-batches: a fresh shuffle of the training rows at each epoch",
         "batches, rows_order, cursor = np.random.default_rng([SEED, 3]), None, 0",
+        *_edits(session.edits),
         "for step in range(STEPS):",
+        *(["    set_by_hand(step)"] if session.edits else []),
         "    if rows_order is None or cursor >= len(rows_order):",
         "        rows_order, cursor = batches.permutation(len(X)), 0",
         "    rows = rows_order[cursor:cursor + BATCH]",
@@ -106,8 +108,19 @@ def script(session):
         "        print(f'diverged at step {step}: the loss is {value}')",
         "        break",
         "    optimizer.step(net)",
+        *(["set_by_hand(STEPS)"] if session.edits else []),
         "print(f'step {STEPS}: training loss {net.loss_value(X, Y, loss):.10f}')", ""]
     return "\n".join(lines)
+
+
+def _edits(edits):
+    """The weights set by hand on the page, set again after as many steps."""
+    if not edits:
+        return []
+    return ["", "# weights set by hand on the page: (after this many steps, layer, i, j, value)",
+            f"BY_HAND = {[list(edit) for edit in edits]!r}", "", "",
+            "def set_by_hand(done):", "    for after, layer, i, j, value in BY_HAND:",
+            "        if after == done:", "            net.layers[layer].W[i, j] = value", "", ""]
 
 
 def _hidden_index(layers, i):

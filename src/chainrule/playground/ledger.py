@@ -1,35 +1,27 @@
-"""A chain-rule ledger (``chainrule.trace.Trace``) as JSON for the page.
+"""A chain-rule ledger (``chainrule.trace.Trace``) as JSON for the page, and one weight's chain rule.
 
 The numbers are the Trace's own copies, sent at full precision (a float64
 survives the trip through JSON exactly), so what the page shows is what the
-layers computed. Nothing is recomputed here: this module only relabels.
+layers computed. This module relabels, and sums one weight's products for the
+connection panel (``connection``), so that the page computes nothing.
 
 Each entry says which Dense layer it belongs to (``dense``: a Dense layer and
-the activation after it share a number), so the page can gather one unit's
-column of Z, A, dA, dZ for the batch when that unit is clicked.
+the activation and dropout after it share a number), so the page can gather
+one unit's column of Z, A, dA, dZ for the batch when that unit is clicked. Its
+words come in every language of the tables (``words``), numbered as the page
+numbers the network: hidden layer 1…k, then the output layer, the index in
+``net.layers`` in parentheses.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..nn.layers import Dense
-from ..explain.trace_views import WORDS, note_text
+from ..explain.trace_views import note_text, operands
+from .words import LANGUAGES, say, shown
 
-_UPDATES = {
-    "sgd": "W ← W − lr·dW and b ← b − lr·db",
-    "adam": "Adam: each parameter moves by lr · m̂ / (√v̂ + ε), m and v running averages of "
-            "dW (and db) and of their squares",
-    "adamw": "AdamW: as Adam, with weight decay applied to the weights directly",
-    "rmsprop": "RMSprop: each parameter moves by lr · dW / (√v + ε), v a running average of dW²",
-    "adagrad": "Adagrad: each parameter moves by lr · dW / (√G + ε), G the sum of all past dW²",
-}
-_UPDATES_ZH = {
-    "sgd": "W ← W − lr·dW，b ← b − lr·db",
-    "adam": "Adam：每个参数移动 lr · m̂ / (√v̂ + ε)，其中 m 和 v 分别是 dW（及 db）与其平方的滑动平均",
-    "adamw": "AdamW：与 Adam 相同，另外直接对权重做权重衰减",
-    "rmsprop": "RMSprop：每个参数移动 lr · dW / (√v + ε)，v 是 dW² 的滑动平均",
-    "adagrad": "Adagrad：每个参数移动 lr · dW / (√G + ε)，G 是以往所有 dW² 的累加和",
-}
+#: What the trace appends to the equation of an output activation folded into the loss.
+INSIDE_FUSED = "   (inside the fused loss)"
 
 
 def _values(values):
@@ -41,16 +33,45 @@ def _values(values):
     return out
 
 
-def _title(step, lang="en"):
-    words, layer = WORDS[lang], step.layer
+def where(dense, n_dense, lang):
+    """"hidden layer 2" or "output layer" for Dense layer ``dense`` (0-based) of ``n_dense``."""
+    if dense == n_dense - 1:
+        return say("layer.output", lang)
+    return say("layer.hidden", lang, k=dense + 1)
+
+
+def _title(step, dense, n_dense, lang):
+    layer = step.layer
+    kind = f"Dense({layer.n_in} → {layer.n_out})" if isinstance(layer, Dense) else type(layer).__name__
     if step.index is None:
-        head = words["update" if step.phase == "update" else "loss"]
-        return f"{head} {type(layer).__name__}" if lang == "en" else f"{head}：{type(layer).__name__}"
-    where = words["layer"].format(i=step.index) + (": " if lang == "en" else "：")
-    if isinstance(layer, Dense):
-        shape = f"({layer.n_in} → {layer.n_out})" if lang == "en" else f"（{layer.n_in} → {layer.n_out}）"
-        return f"{where}Dense{shape}"
-    return f"{where}{type(layer).__name__}"
+        return say("ledger.title_update" if step.phase == "update" else "ledger.title_loss", lang,
+                   kind=kind)
+    return say("ledger.title", lang, where=where(dense, n_dense, lang), kind=kind, index=step.index)
+
+
+def _entry(trace, k, dense, n_dense, starting):
+    """Entry ``k`` of the page's ledger: trace step ``k``'s arrays in the order its equation
+    names them, with the forward arrays a backward step reads (X beside dZ)."""
+    s = trace.steps[k]
+    equation, aside = s.equation, None
+    if equation.endswith(INSIDE_FUSED):
+        equation, aside = equation[:-len(INSIDE_FUSED)], "ledger.inside_fused"
+    elif equation == "no update":
+        equation, aside = "—", "ledger.no_update"
+    arrays = operands(trace, k)
+    values = _values({name: value for name, value, _ in arrays})
+    return {
+        "layer": s.index, "dense": dense.get(s.index), "phase": s.phase,
+        "kind": "loss" if starting else s.phase,
+        # the entry of dW = Xᵀ·dZ itself (a penalty entry after it adds to dW)
+        "dense_backward": s.phase == "backward" and isinstance(s.layer, Dense) and "dZ" in s.values,
+        "equation": equation, "note": s.note,
+        "borrowed": {name: source for name, _, source in arrays if source is not None},
+        "words": {lang: {"title": _title(s, dense.get(s.index), n_dense, lang),
+                         "note": note_text(s.note, lang),
+                         "aside": say(aside, lang) if aside else ""} for lang in LANGUAGES},
+        "shapes": {name: list(np.shape(v)) for name, v, _ in arrays}, "values": values,
+    }
 
 
 def ledger_json(trace, *, net, rows, step, optimizer, lr):
@@ -73,40 +94,55 @@ def ledger_json(trace, *, net, rows, step, optimizer, lr):
     for i, layer in enumerate(net.layers):
         count += isinstance(layer, Dense)
         dense[i] = count
+    n_dense = count + 1
     entries = []
-    for s in trace.steps:
+    for k, s in enumerate(trace.steps):
         # the loss, and the fused starting gradient, are the hinge between the two passes
-        starting = (s.index is None and s.phase != "update") or (trace.fused and s.phase == "backward"
-                                       and s.index == len(net.layers) - 1)
-        entries.append({
-            "layer": s.index, "dense": dense.get(s.index), "phase": s.phase,
-            "kind": "loss" if starting else s.phase, "title": _title(s),
-            # the entry of dW = Xᵀ·dZ itself (a penalty entry after it adds to dW)
-            "dense_backward": s.phase == "backward" and isinstance(s.layer, Dense) and "dZ" in s.values,
-            "equation": s.equation, "note": s.note,
-            "zh": {"title": _title(s, "zh"), "note": note_text(s.note, "zh")},
-            "shapes": {k: list(v) for k, v in s.shapes.items()}, "values": _values(s.values),
-        })
-    if trace.fused:
-        why = next((s.note for s in trace.steps if "fused" in s.note), "")
-        note = ("Backpropagation starts at the last layer's logits Z, never forming dA: "
-                f"{why}.")
-        note_zh = f"反向传播从最后一层的 logits Z 直接开始，不单独求 dA：{note_text(why, 'zh')}"
-    else:
-        note = ("Backpropagation starts from dA = ∂L/∂A of the network's output (the starting "
-                "gradient), then each layer turns the gradient it receives into the gradient "
-                "of its input, and Dense layers also into dW and db.")
-        note_zh = ("反向传播从网络输出的 dA = ∂L/∂A（起始梯度）开始；之后每一层把收到的梯度"
-                   "变成对自己输入的梯度，Dense 层还顺带算出 dW 和 db。")
-    rule = _UPDATES.get(optimizer, optimizer)
+        starting = (s.index is None and s.phase != "update") or (
+            trace.fused and s.phase == "backward" and s.index == len(net.layers) - 1)
+        entries.append(_entry(trace, k, dense, n_dense, starting))
+    why = next((s.note for s in trace.steps if "fused" in s.note), "")
+    words = {}
+    for lang in LANGUAGES:
+        start = say("ledger.start_fused", lang, why=note_text(why, lang)) if trace.fused else \
+            say("ledger.start", lang)
+        words[lang] = {"note": say("ledger.batch", lang, n=len(rows), start=start),
+                       "update": say("ledger.update", lang, lr=shown(float(lr)),
+                                     rule=say(f"ledger.rule.{optimizer}", lang))}
     return {
         "step": step, "n": len(rows), "rows": [int(r) for r in rows], "loss": float(trace.loss),
         "fused": bool(trace.fused), "starting_gradient": _values({"d": trace.starting_gradient})["d"],
-        "note": f"A batch of {len(rows)} training rows. {note}",
-        "update": f"Then the optimizer applied these gradients (lr = {lr:g}): {rule}.",
         "loss_after": None if trace.loss_after is None else float(trace.loss_after),
-        "entries": entries,
-        "zh": {"note": f"这一批共有 {len(rows)} 个训练样本。{note_zh}",
-               "update": f"随后，优化器用这些梯度更新参数（lr = {lr:g}）："
-                         f"{_UPDATES_ZH.get(optimizer, optimizer)}。"},
+        "entries": entries, "words": words,
     }
+
+
+def connection(trace, net, rows, step, k, i, j):
+    """The chain rule of weight W[i][j] of Dense layer ``k`` over the batch of ``trace``.
+
+    ∂L/∂W[i][j] = Σ_r X[r, i] · dZ[r, j]: the input the weight multiplies (a)
+    times the gradient of the unit it feeds (δ), summed over the batch's rows;
+    the ledger's ``dW = Xᵀ·dZ`` is the same sum for every weight at once.
+    Returns the products, their sum, the ledger's dW[i][j] (and after the
+    layer's penalty, if any), and the update of the weight, as JSON values.
+    """
+    index = [n for n, layer in enumerate(net.layers) if isinstance(layer, Dense)][k]
+    mine = [s for s in trace.steps if s.index == index]
+    forward = next(s for s in mine if s.phase == "forward")
+    backward = next(s for s in mine if s.phase == "backward" and "dZ" in s.values)
+    penalty = next((s for s in mine if s.phase == "backward" and "dZ" not in s.values), None)
+    update = next((s for s in mine if s.phase == "update"), None)
+    a, delta = forward.values["X"][:, i], backward.values["dZ"][:, j]
+    products = a * delta
+    answer = {"step": step, "layer": k, "i": i, "j": j, "rows": [int(r) for r in rows],
+              "a": _values({"a": a})["a"], "delta": _values({"d": delta})["d"],
+              "products": _values({"p": products})["p"], "sum": float(products.sum()),
+              "dW": float(backward.values["dW"][i, j]),
+              "dW_penalized": None if penalty is None else float(penalty.values["dW"][i, j]),
+              "update": None}
+    if update is not None:
+        answer["update"] = {"W": float(update.values["W"][i, j]),
+                            "delta": float(update.values["ΔW"][i, j]),
+                            "W_new": float(update.values["W_new"][i, j]),
+                            "note": {lang: note_text(update.note, lang) for lang in LANGUAGES}}
+    return answer

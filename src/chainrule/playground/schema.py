@@ -2,19 +2,22 @@
 
 A request body is a JSON object. ``parse_config`` and ``parse_train`` return
 plain Python values or raise ``RequestError`` (HTTP 400) whose message names
-the field, the rule and the value received, e.g.
-``size must be in [20, 2000], got 5000``.
+the field as the page calls it, the rule and the value received, e.g.
+``points must be between 20 and 2000, got 5000 (size)``, in either language
+(``words``).
 
 The limits keep one browser tab from taking the machine: a few small layers,
 a few thousand points, a bounded number of steps per request.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import re
 
-from .. import validation
 from .datasets import DATASETS
 from .features import FEATURES, raw
+from .words import received, say, shown
 
 LIMITS = {
     "size": (20, 2000),          # points generated (training + validation)
@@ -29,6 +32,7 @@ LIMITS = {
     "l1": (0.0, 1.0),            # penalty strengths on every Dense layer's W
     "l2": (0.0, 1.0),
     "dropout": (0.0, 0.9),       # drop probability after each hidden activation
+    "weight": (-10.0, 10.0),     # a weight set by hand (the page's connection panel)
 }
 
 #: Share of the generated points held out for the validation loss, by default.
@@ -36,12 +40,10 @@ VALIDATION_FRACTION = 0.2
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "identity")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw")
-#: Output activation and loss, chosen together; "auto" picks by the data set's task.
-OUTPUTS = {
-    "sigmoid_bce": "sigmoid output, binary cross-entropy (2 classes)",
-    "softmax_ce": "softmax output, cross-entropy (any number of classes)",
-    "identity_mse": "linear output, mean squared error (regression)",
-}
+#: Output activation and loss, chosen together ("auto" picks by the data set's task): a
+#: sigmoid output with binary cross-entropy (2 classes), softmax with cross-entropy (any
+#: number of classes), a linear output with the mean squared error (regression).
+OUTPUTS = ("sigmoid_bce", "softmax_ce", "identity_mse")
 
 DEFAULTS = {
     "dataset": "xor", "noise": 0.1, "size": 400, "hidden": [4, 4], "activation": "tanh",
@@ -50,33 +52,47 @@ DEFAULTS = {
     "features": None, "validation": VALIDATION_FRACTION, "l1": 0.0, "l2": 0.0, "dropout": 0.0,
 }
 
+#: The values the page's menus offer (each within LIMITS): steps per screen update while
+#: playing (and which is chosen at first), and the L1, L2 and dropout strengths.
+CHOICES = {
+    "speed": [1, 10, 50, 200], "speed_default": 10,
+    "penalty": [0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+    "dropout": [0.0, 0.1, 0.2, 0.3, 0.5, 0.7],
+}
+
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class RequestError(ValueError):
-    """A request the server refuses; ``status`` is its HTTP status code."""
+    """A request the server refuses, in the learner's words.
 
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
+    ``key`` names the message in the word tables (see ``words``) and ``params``
+    fills its slots; ``str(error)`` is the English text. The response carries
+    all three (``error``, ``key``, ``args``), so the page shows the message in
+    its own language. ``status`` is the HTTP status code.
+    """
+
+    def __init__(self, key, status=400, **params):
+        super().__init__(say(key, "en", **params))
+        self.key, self.params, self.status = key, params, status
 
 
 def check_body(body, allowed):
     """``body`` must be a JSON object whose keys are all in ``allowed``."""
     if not isinstance(body, dict):
-        raise RequestError(f"the request body must be a JSON object, got {type(body).__name__}")
+        raise RequestError("error.body_not_object", type=type(body).__name__)
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise RequestError(f"unknown field {unknown[0]!r}; valid fields: {', '.join(sorted(allowed))}")
+        raise RequestError("error.unknown_field", name=received(unknown[0]), valid=sorted(allowed))
     return body
 
 
 def session_id(value):
     """A session id: 8 to 64 letters, digits, '-' or '_' (made by the page, one per tab)."""
     if value is None:
-        raise RequestError("session is required: an id of 8 to 64 letters, digits, '-' or '_'")
+        raise RequestError("error.session_required")
     if not isinstance(value, str) or not _SESSION_ID.match(value):
-        raise RequestError(f"session must be 8 to 64 letters, digits, '-' or '_', got {value!r}")
+        raise RequestError("error.session_bad", value=received(value))
     return value
 
 
@@ -88,17 +104,26 @@ def number(value, name, lo, hi):
     return _checked(value, name, lo, hi)
 
 
-def _checked(value, name, lo, hi, integer=False):
-    """chainrule's own check of a number in [lo, hi]; its message as the 400's."""
-    try:
-        return validation.number(name, value, at_least=lo, at_most=hi, integer=integer)
-    except (TypeError, ValueError) as error:
-        raise RequestError(str(error)) from None
+def _checked(value, name, lo, hi, integer=False, key="error.out_of_range", **more):
+    """``value`` as an int (``integer``) or a float in [lo, hi]; else a RequestError naming the
+    field (``name``, as the page calls it in either language), the rule and the value."""
+    kind = numbers.Integral if integer else numbers.Real
+    words = {"name": name, "value": received(value), "lo": shown(lo), "hi": shown(hi), **more}
+    if isinstance(value, bool) or not isinstance(value, kind):
+        if not integer or not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise RequestError("error.not_number", **words)
+        raise RequestError("error.not_integer", **words)
+    if not math.isfinite(value):
+        raise RequestError("error.not_finite", **words)
+    if not lo <= value <= hi:
+        raise RequestError(key, **words)
+    return int(value) if integer else float(value)
 
 
 def choice(value, name, options):
     if not isinstance(value, str) or value not in options:
-        raise RequestError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
+        raise RequestError("error.unknown_choice", name=name, value=received(value),
+                           valid=list(options))
     return value
 
 
@@ -107,15 +132,15 @@ def resolve_output(output, dataset, data):
     if output == "auto":
         return "identity_mse" if data.task == "regression" else \
             "sigmoid_bce" if data.classes == 2 else "softmax_ce"
+    words = {"output": output, "dataset": dataset}
     if data.task == "regression" and output != "identity_mse":
-        raise RequestError(f"output {output!r} needs class labels, but {dataset!r} is a "
-                           "regression data set: use 'identity_mse'")
+        raise RequestError("error.output_regression", **words, use="identity_mse")
     if data.task == "classification" and output == "identity_mse":
-        raise RequestError(f"output 'identity_mse' is for regression, but {dataset!r} has "
-                           "class labels: use 'sigmoid_bce' or 'softmax_ce'")
+        raise RequestError("error.output_classes", **words,
+                           use="sigmoid_bce" if data.classes == 2 else "softmax_ce")
     if output == "sigmoid_bce" and data.classes != 2:
-        raise RequestError(f"output 'sigmoid_bce' needs 2 classes, but {dataset!r} has "
-                           f"{data.classes}: use 'softmax_ce'")
+        raise RequestError("error.output_two_classes", **words, classes=data.classes,
+                           use="softmax_ce")
     return output
 
 
@@ -124,16 +149,17 @@ def features(value, dataset, data):
     columns = data.n_features
     if value is None:
         return raw(columns)
-    if not isinstance(value, list) or not 1 <= len(value) <= len(FEATURES):
-        raise RequestError(f"features must be a list of 1 to {len(FEATURES)} feature names, "
-                           f"got {value!r}")
+    if not isinstance(value, list):
+        raise RequestError("error.features_type", value=received(value))
+    if not 1 <= len(value) <= len(FEATURES):
+        raise RequestError("error.features_count", hi=len(FEATURES), count=len(value))
     for name in value:
         choice(name, "feature", tuple(FEATURES))
         if FEATURES[name][1] > columns:
-            raise RequestError(f"feature {name!r} needs x2, but {dataset!r} has one input "
-                               f"column: use {', '.join(n for n, f in FEATURES.items() if f[1] == 1)}")
+            raise RequestError("error.feature_needs_x2", feature=name, dataset=dataset,
+                               use=[n for n, f in FEATURES.items() if f[1] == 1])
     if len(set(value)) != len(value):
-        raise RequestError(f"features must not repeat a name, got {value!r}")
+        raise RequestError("error.features_repeat", value=received(value))
     return list(value)
 
 
@@ -149,8 +175,7 @@ def parse_config(body, uploaded=None):
     raw = {**DEFAULTS, **{k: v for k, v in body.items() if k != "session"}}
     if raw["dataset"] == "upload":
         if uploaded is None:
-            raise RequestError("dataset 'upload' needs your points first: send a CSV of "
-                               "x1,x2,label rows (POST /api/upload)")
+            raise RequestError("error.upload_missing")
         raw["size"] = uploaded.size
     datasets = {**DATASETS, **({"upload": uploaded} if uploaded is not None else {})}
     config = {
@@ -165,8 +190,9 @@ def parse_config(body, uploaded=None):
     hidden = raw["hidden"]
     lo, hi = LIMITS["layers"]
     if not isinstance(hidden, list) or not lo <= len(hidden) <= hi:
-        raise RequestError(f"hidden must be a list of {lo} to {hi} layer sizes, got {hidden!r}")
-    config["hidden"] = [integer(u, f"hidden[{i}]", *LIMITS["units"]) for i, u in enumerate(hidden)]
+        raise RequestError("error.layers", lo=lo, hi=hi, value=received(hidden))
+    config["hidden"] = [_checked(u, "hidden", *LIMITS["units"], integer=True, key="error.units",
+                                 layer=i + 1, index=i) for i, u in enumerate(hidden)]
     output = choice(raw["output"], "output", ("auto", *OUTPUTS))
     data = datasets[config["dataset"]]
     config["output"] = resolve_output(output, config["dataset"], data)
@@ -175,7 +201,9 @@ def parse_config(body, uploaded=None):
         config[name] = number(raw[name], name, *LIMITS[name])
     n_train = config["size"] - round(config["size"] * config["validation"])
     lo, hi = LIMITS["batch_size"]
-    config["batch_size"] = integer(raw["batch_size"], "batch_size", lo, min(hi, n_train))
+    config["batch_size"] = _checked(raw["batch_size"], "batch_size", lo, min(hi, n_train),
+                                    integer=True, key="error.batch_size" if n_train < hi
+                                    else "error.out_of_range", points=n_train)
     return sid, config
 
 
@@ -183,6 +211,15 @@ def parse_train(body):
     """``(session_id, steps)`` of a /api/train request; steps defaults to 1."""
     check_body(body, {"session", "steps"})
     return session_id(body.get("session")), integer(body.get("steps", 1), "steps", *LIMITS["steps"])
+
+
+def parse_weight(body):
+    """``(session_id, layer, i, j, value)`` of a /api/weight request: W[i][j] of Dense layer
+    ``layer`` (0-based) set to ``value``; the indices are checked against the network later."""
+    check_body(body, {"session", "layer", "i", "j", "value"})
+    sid = session_id(body.get("session"))
+    at = [integer(body.get(name), name, 0, 999) for name in ("layer", "i", "j")]
+    return (sid, *at, number(body.get("value"), "weight", *LIMITS["weight"]))
 
 
 def parse_session(body):

@@ -8,16 +8,25 @@ Endpoints (JSON in, JSON out; every body field checked by ``schema``):
 ``POST /api/configure``     build (or rebuild: Reset) a tab's data and network → state + data
 ``POST /api/train``         ``steps`` mini-batch updates → state
 ``POST /api/step``          one mini-batch update with its chain-rule ledger → state + ledger
+``POST /api/weight``        ``layer``, ``i``, ``j``, ``value``: set W[i][j] by hand → state
 ``GET  /api/state``         ``?session=ID`` → state
 ``GET  /api/data``          ``?session=ID`` → the training and validation points
 ``GET  /api/ledger``        ``?session=ID`` → the ledger of the last Step
-``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale
+``GET  /api/unit``          ``?session=ID&column=C&unit=J`` → that unit's output over the frame,
+                            at the main plot's size (column 0: the inputs)
+``GET  /api/connection``    ``?session=ID&layer=K&i=I&j=J`` → weight W[i][j] of Dense layer K's
+                            chain rule over the last Step's batch: each row's a·δ, their sum
+``POST /api/upload``        ``csv``: the tab's own x1,x2,label points → their count and scale;
+                            with ``config`` (configure's fields), the run on them too → state
+                            + data (refused together: the tab keeps what it had)
 ``GET  /api/export/model``  ``?session=ID`` → the trained network as a chainrule model file
 ``GET  /api/export/script`` ``?session=ID`` → a Python script that reproduces the run
 ``POST /api/close``         free a tab's session (the page sends it when it is left)
 ==========================  ==============================================================
 
-Refused requests answer ``{"error": message}`` with status 400 (bad field),
+The endpoints themselves are in ``routes``. Refused requests answer
+``{"error": message, "key": ..., "args": {...}}`` (the English message, and the
+key and arguments the page words it by in its language) with status 400 (bad field),
 403 (a Host or Origin other than the playground's own), 404 (unknown session),
 415 (a POST whose body is not sent as ``application/json``) or 503 (too many
 sessions).
@@ -30,23 +39,14 @@ the browser asking first. Idle connections are closed after ``timeout`` seconds.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from importlib import resources
 
-from .datasets import DATASETS
-from .features import FEATURES
-from . import export
-from .schema import (ACTIVATIONS, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError, check_body,
-                     parse_config, parse_session, parse_train, session_id)
-from .session import Session, Sessions
-from .upload import parse_csv, uploaded_dataset
+from . import routes
+from .routes import MAX_UPLOAD_BODY
+from .session import Sessions
 
-#: Largest request body accepted, in bytes: a config is a few hundred.
-MAX_BODY = 16_384
-#: Largest body of an upload: its CSV text (``upload.MAX_CHARS``), escaped as JSON.
-MAX_UPLOAD_BODY = 4 * 65_536 + 1024
 #: Seconds an open connection may wait for a request before it is closed.
 TIMEOUT = 60.0
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
@@ -98,19 +98,6 @@ def _flask():
     return flask
 
 
-def options():
-    """What the page offers, and the limits the server enforces."""
-    return {
-        "datasets": {name: {"title": d.title, "task": d.task, "classes": d.classes,
-                            "features": d.n_features} for name, d in DATASETS.items()},
-        "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
-        "outputs": {"auto": "chosen by the data set", **OUTPUTS},
-        "features": {name: {"label": label, "columns": columns}
-                     for name, (label, columns, _) in FEATURES.items()},
-        "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
-    }
-
-
 def create_app(sessions=None, hosts=None):
     """The Flask app; ``sessions`` (a ``Sessions``) may be given to set its limits.
 
@@ -129,155 +116,7 @@ def create_app(sessions=None, hosts=None):
     # tabs or requests in flight: the others wait their turn instead of crowding the CPU.
     app.compute = threading.BoundedSemaphore(os.cpu_count() or 2)
 
-    def body(limit=MAX_BODY):
-        length = flask.request.content_length
-        if length is not None and length > limit:  # refused before it is read
-            flask.abort(413, description=limit)
-        raw = flask.request.get_data(cache=False)
-        if len(raw) > limit:
-            raise RequestError(f"the request body is {len(raw)} bytes; at most {limit} allowed")
-        try:
-            return json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError(f"the request body is not valid JSON: {error}") from None
-        except RecursionError:
-            raise RequestError("the request body is nested too deeply: a request is a flat "
-                               "JSON object") from None
-
-    def query_session():
-        unknown = sorted(set(flask.request.args) - {"session"})
-        if unknown:
-            raise RequestError(f"unknown query parameter {unknown[0]!r}; valid: session")
-        return app.sessions.get(session_id(flask.request.args.get("session")))
-
-    @app.before_request
-    def own_page_only():
-        request = flask.request
-        host = request.host
-        if not app.hosts(host):
-            raise RequestError(f"Host {host!r} is not this playground's address: open it at "
-                               "the address it printed", status=403)
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.lower() != f"http://{host}".lower():
-            raise RequestError(f"requests from {origin!r} are refused: only the playground's "
-                               "own page may use it", status=403)
-        if request.method == "POST" and request.mimetype != "application/json":
-            raise RequestError(f"a POST body must be sent as Content-Type: application/json, "
-                               f"got {request.mimetype or 'none'!r}", status=415)
-
-    @app.errorhandler(RequestError)
-    def refused(error):
-        return flask.jsonify(error=str(error)), error.status
-
-    @app.errorhandler(500)
-    def failed(error):
-        return flask.jsonify(error="the server failed on this request (see its log)"), 500
-
-    @app.errorhandler(413)
-    def too_large(error):
-        limit = error.description if isinstance(error.description, int) else MAX_UPLOAD_BODY
-        return flask.jsonify(error=f"the request body is larger than {limit} bytes"), 413
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return flask.jsonify(error=f"no such page or endpoint: {flask.request.path}"), 404
-
-    @app.errorhandler(405)
-    def wrong_method(error):
-        return flask.jsonify(error=f"{flask.request.method} is not allowed on "
-                                   f"{flask.request.path}"), 405
-
-    @app.get("/")
-    def page():
-        response = app.send_static_file("index.html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/api/options")
-    def get_options():
-        return options()
-
-    def uploaded_of(sid):
-        return app.sessions.get(sid).uploaded if sid in app.sessions else None
-
-    @app.post("/api/configure")
-    def configure():
-        request = body()
-        sid = session_id(request.get("session")) if isinstance(request, dict) else None
-        sid, config = parse_config(request, uploaded_of(sid) if sid else None)
-        session = Session(config, uploaded_of(sid))
-        app.sessions.put(sid, session)
-        return {**session.state(), "data": session.data_json()}
-
-    @app.post("/api/upload")
-    def upload():
-        request = check_body(body(MAX_UPLOAD_BODY), {"session", "csv"})
-        session = app.sessions.get(session_id(request.get("session")))
-        P, y, scale = parse_csv(request.get("csv"))
-        with session.lock:
-            session.uploaded = uploaded_dataset(P, y, scale)
-        return {"rows": len(P), "classes": session.uploaded.classes, "scale": scale,
-                "dataset": "upload", "title": session.uploaded.title}
-
-    def download(data, filename, mimetype):
-        response = flask.Response(data, mimetype=mimetype)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/api/export/model")
-    def export_model():
-        session = query_session()
-        with session.lock:
-            data = export.model_bytes(session)
-        return download(data, "chainrule_playground.safetensors", "application/octet-stream")
-
-    @app.get("/api/export/script")
-    def export_script():
-        session = query_session()
-        with session.lock:
-            text = export.script(session)
-        return download(text, export.SCRIPT_NAME, "text/x-python; charset=utf-8")
-
-    @app.post("/api/train")
-    def train():
-        sid, steps = parse_train(body())
-        session = app.sessions.get(sid)
-        with app.compute, session.lock:
-            session.train(steps)
-            return session.state()
-
-    @app.post("/api/step")
-    def step():
-        session = app.sessions.get(parse_session(body()))
-        with app.compute, session.lock:
-            session.step_with_ledger()
-            return {**session.state(), "ledger": session.ledger}
-
-    @app.get("/api/state")
-    def state():
-        session = query_session()
-        with session.lock:
-            return session.state()
-
-    @app.get("/api/data")
-    def data():
-        session = query_session()
-        return session.data_json()
-
-    @app.get("/api/ledger")
-    def ledger():
-        session = query_session()
-        with session.lock:
-            if session.ledger is None:
-                raise RequestError("no ledger yet: press Step (POST /api/step) to take one "
-                                   "mini-batch step and record its ledger", status=404)
-            return session.ledger
-
-    @app.post("/api/close")
-    def close():
-        return {"closed": app.sessions.close(parse_session(body()))}
-
+    routes.install(app, flask)
     return app
 
 

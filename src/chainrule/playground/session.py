@@ -22,8 +22,10 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..network.sequential import Sequential
+from . import pictures
 from .datasets import DATASETS
 from .features import expand
+from .pictures import floats
 from .schema import RequestError
 
 #: Output activation, loss class for each "output" choice.
@@ -31,16 +33,8 @@ _OUTPUTS = {"sigmoid_bce": ("sigmoid", BinaryCrossEntropy),
             "softmax_ce": ("softmax", CrossEntropy),
             "identity_mse": ("identity", MSE)}
 
-#: Cells per side of the decision-boundary grid; points along the regression curve.
-GRID = 48
-CURVE = 160
-#: Cells per side of each unit's small heatmap in the network diagram.
-UNIT_GRID = 16
 #: The loss curves keep at most this many points (older ones thinned by half).
 HISTORY_POINTS = 400
-#: The 2-D frame shown by the page, and the x range of the regression plot.
-FRAME = (-1.6, 1.6)
-SINE_FRAME = (-3.2, 3.2)
 
 
 def build_network(sizes, config, output, seed):
@@ -62,16 +56,6 @@ def build_network(sizes, config, output, seed):
     return Sequential(layers, dtype=np.float64)
 
 
-def _floats(array, digits=None):
-    """A (nested) list of Python floats, non-finite values as None (JSON has no NaN)."""
-    array = np.asarray(array, dtype=np.float64)
-    if digits is not None:
-        array = np.round(array, digits)
-    if np.all(np.isfinite(array)):
-        return array.tolist()
-    return np.where(np.isfinite(array), array, None).tolist()
-
-
 class Session:
     """A data set, a network and an optimizer built from a checked config (see ``schema``).
 
@@ -81,8 +65,10 @@ class Session:
 
     def __init__(self, config, uploaded=None):
         self.config = config
-        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced
+        #: the tab's own points (``upload.Uploaded``), kept across resets until replaced: the
+        #: next configure's, which may be newer than those this run trained on (``data``)
         self.uploaded = uploaded
+        #: the data set this run trained on (exports read it, never ``uploaded``)
         self.data = uploaded if config["dataset"] == "upload" else DATASETS[config["dataset"]]
         seed = config["seed"]
         X, y = self.data.make(config["size"], config["noise"], np.random.default_rng([seed, 0]))
@@ -107,8 +93,11 @@ class Session:
         self.batch_size = config["batch_size"]
         self._order, self._cursor = None, 0
         self.step = self.epoch = 0
-        self.diverged = None
-        self.ledger = None
+        self.diverged = self.diverged_at = None
+        #: weights set by hand: (step, index in net.layers, i, j, value), in order (the
+        #: exported script sets them again at the same steps)
+        self.edits = []
+        self.ledger = self.trace = None
         self.history = {"step": [], "loss": [], "val_loss": []}
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
@@ -137,7 +126,7 @@ class Session:
         try:
             update(self.net, self.optimizer, *args, **where)
         except DivergenceError as error:
-            self.diverged = str(error)
+            self.diverged, self.diverged_at = str(error), self.step + 1
             return False
         self.step += 1
         return True
@@ -174,7 +163,32 @@ class Session:
         # numbered as the step counter shows it once this step is done (1 for the first)
         self.ledger = ledger_json(trace, net=self.net, rows=rows, step=self.step,
                                   optimizer=self.config["optimizer"], lr=self.config["lr"])
+        self.trace, self._ledger_rows = trace, rows
         self._record()
+
+    def set_weight(self, k, i, j, value):
+        """Set W[i][j] of Dense layer ``k`` by hand, as TensorFlow Playground lets one do; the
+        curves gain the loss at the new weight (the same step), the edit is kept for export."""
+        self._check_weight(k, i, j)
+        index = [n for n, layer in enumerate(self.net.layers) if isinstance(layer, Dense)][k]
+        self.net.layers[index].W[i, j] = value
+        self.edits.append((self.step, index, i, j, float(value)))
+        self._record()
+
+    def _check_weight(self, k, i, j):
+        n_dense = len(self.sizes) - 1
+        if not 0 <= k < n_dense or not 0 <= i < self.sizes[k] or not 0 <= j < self.sizes[k + 1]:
+            raise RequestError("error.no_weight", layer=k, i=i, j=j,
+                               shape=[f"{a}×{b}" for a, b in zip(self.sizes[:-1], self.sizes[1:])])
+
+    def connection(self, k, i, j):
+        """Weight W[i][j] of Dense layer ``k``'s chain rule over the last Step's batch
+        (``ledger.connection``); a RequestError when there is no Step yet or no such weight."""
+        from .ledger import connection
+        if self.trace is None:
+            raise RequestError("error.no_ledger", status=404)
+        self._check_weight(k, i, j)
+        return connection(self.trace, self.net, self._ledger_rows, self.ledger["step"], k, i, j)
 
     # -- what the page draws -----------------------------------------------------------
 
@@ -205,48 +219,8 @@ class Session:
         return float(np.mean(predicted == y))
 
     def picture(self):
-        """The network's output over the page's frame.
-
-        Classification: a GRID×GRID image, row 0 at the top (largest x₂), each
-        cell the predicted class and its probability. Regression: the fitted
-        curve at CURVE points.
-        """
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.data.task == "regression":
-                x = np.linspace(*SINE_FRAME, CURVE)
-                A = self.net.predict(expand(x.reshape(-1, 1), self.features))
-                return {"kind": "curve", "x": _floats(x, 4), "y": _floats(A[:, 0], 4),
-                        "frame": [*SINE_FRAME, -1.6, 1.6]}
-            ticks = np.linspace(*FRAME, GRID)
-            x1, x2 = np.meshgrid(ticks, ticks[::-1])
-            A = self.net.predict(expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features))
-        if A.shape[1] == 1:
-            p1 = A[:, 0]
-            label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
-        else:
-            label, confidence = A.argmax(axis=1), A.max(axis=1)
-        return {"kind": "grid", "size": GRID, "frame": [*FRAME, *FRAME],
-                "label": label.tolist(), "confidence": _floats(confidence, 3)}
-
-    def unit_maps(self):
-        """Each unit's output over the 2-D frame: a UNIT_GRID² image per unit, row 0 at the top.
-
-        One list per column of the diagram: the input features, then each Dense
-        layer's activation A (evaluation mode, so Dropout passes everything).
-        None for a 1-D data set, whose units are functions of x alone.
-        """
-        if self.data.n_features != 2:
-            return None
-        ticks = np.linspace(*FRAME, UNIT_GRID)
-        x1, x2 = np.meshgrid(ticks, ticks[::-1])
-        A = expand(np.column_stack([x1.ravel(), x2.ravel()]), self.features)
-        maps = [A]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self.net.evaluating():
-            for layer in self.net.layers:
-                A = layer.forward(A)
-                if not isinstance(layer, (Dense, Dropout)):  # a unit's picture: its activation
-                    maps.append(A)
-        return [_floats(m.T, 2) for m in maps]
+        """The network's output over the page's frame (``pictures.picture``)."""
+        return pictures.picture(self)
 
     def state(self):
         """Everything the page redraws after a request, as JSON-ready values."""
@@ -257,12 +231,17 @@ class Session:
             metrics["val_accuracy"] = self._accuracy(self.X_val, self.y_val)
         return {
             "step": self.step, "epoch": self.epoch, "diverged": self.diverged,
+            "diverged_at": self.diverged_at,
             "config": self.config, "task": self.data.task, "classes": self.data.classes,
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
                         "output": self.config["output"], "features": self.features,
-                        "maps": self.unit_maps(),
-                        "layers": [{"W": _floats(layer.W, 5), "b": _floats(layer.b, 5)}
+                        "maps": pictures.unit_maps(self),
+                        "maps_kind": "curve" if self.data.n_features == 1 else "grid",
+                        # where each Dense layer sits in net.layers (the ledger's "(layer i)")
+                        "dense_layers": [i for i, layer in enumerate(self.net.layers)
+                                         if isinstance(layer, Dense)],
+                        "layers": [{"W": floats(layer.W, 5), "b": floats(layer.b, 5)}
                                    for layer in self._dense()]},
             "picture": self.picture(),
             "has_ledger": self.ledger is not None,
@@ -271,8 +250,8 @@ class Session:
     def data_json(self):
         """The training and validation points (rounded: they are only drawn)."""
         return {"task": self.data.task, "classes": self.data.classes,
-                "train": {"X": _floats(self.P, 4), "y": _floats(self.y, 4)},
-                "val": {"X": _floats(self.P_val, 4), "y": _floats(self.y_val, 4)}}
+                "train": {"X": floats(self.P, 4), "y": floats(self.y, 4)},
+                "val": {"X": floats(self.P_val, 4), "y": floats(self.y_val, 4)}}
 
 
 class Sessions:
@@ -310,9 +289,7 @@ class Sessions:
                 unused = [s for s, v in self._sessions.items() if not v.used]
                 oldest = min(unused or self._sessions, key=lambda s: self._sessions[s].last_used)
                 if not unused and now - self._sessions[oldest].last_used < self.min_idle:
-                    raise RequestError(
-                        f"the server already holds {self.capacity} sessions, all in use; "
-                        "close another playground tab and try again", status=503)
+                    raise RequestError("error.full", status=503, count=self.capacity)
                 del self._sessions[oldest]
             session.last_used = now
             session.used = False  # until a request other than configure comes for it
@@ -325,8 +302,7 @@ class Sessions:
             self._sweep(now)
             session = self._sessions.get(sid)
             if session is None:
-                raise RequestError(f"no session {sid!r}: it expired or was closed; reload the "
-                                   "page (or POST /api/configure) to start a new one", status=404)
+                raise RequestError("error.no_session", status=404, value=sid)
             session.last_used = now
             session.used = True
             return session

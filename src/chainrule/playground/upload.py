@@ -18,6 +18,7 @@ import numpy as np
 
 from .datasets import DataSet
 from .schema import RequestError
+from .words import received, shown
 
 MAX_CHARS = 65_536   # the CSV text itself
 MAX_ROWS = 1000
@@ -31,10 +32,11 @@ def _number(text, line, column):
     try:
         value = float(text)
     except ValueError:
-        raise RequestError(f"line {line}, column {column}: {text.strip()[:20]!r} is not a number") from None
+        raise RequestError("csv.not_number", line=line, column=column,
+                           value=received(text.strip()[:20])) from None
     if not math.isfinite(value) or abs(value) > MAX_ABS:
-        raise RequestError(f"line {line}, column {column}: values must be finite and at most "
-                           f"{MAX_ABS:g} in size, got {text.strip()[:20]!r}")
+        raise RequestError("csv.too_big", line=line, column=column, hi=shown(MAX_ABS),
+                           value=received(text.strip()[:20]))
     return value
 
 
@@ -42,31 +44,28 @@ def parse_csv(text):
     """``(P, y, scale)`` from the CSV text: points (n, 2) in the frame, labels (n,), and
     ``{"centre": [c1, c2], "scale": s}`` with P = (x − centre) / s."""
     if not isinstance(text, str):
-        raise RequestError(f"csv must be the file's text as a string, got {type(text).__name__}")
+        raise RequestError("csv.not_text", type=type(text).__name__)
     if len(text) > MAX_CHARS:
-        raise RequestError(f"csv must be at most {MAX_CHARS} characters, got {len(text)}")
+        raise RequestError("csv.too_long", hi=MAX_CHARS, count=len(text))
     lines = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
     if lines and not _numeric(lines[0][1]):
         lines = lines[1:]  # a header line
     if not MIN_ROWS <= len(lines) <= MAX_ROWS:
-        raise RequestError(f"csv must have {MIN_ROWS} to {MAX_ROWS} rows of x1,x2,label, "
-                           f"got {len(lines)}")
+        raise RequestError("csv.rows", lo=MIN_ROWS, hi=MAX_ROWS, count=len(lines))
     rows = []
     for i, line in lines:
         fields = line.split(",")
         if len(fields) != 3:
-            raise RequestError(f"line {i}: expected 3 comma-separated values (x1,x2,label), "
-                               f"got {len(fields)}")
+            raise RequestError("csv.fields", line=i, count=len(fields))
         x1, x2, label = (_number(f, i, c) for c, f in enumerate(fields, 1))
         if label not in range(MAX_CLASSES):
-            raise RequestError(f"line {i}: label must be 0, 1 or 2, got {fields[2].strip()[:20]!r}")
+            raise RequestError("csv.label", line=i, value=received(fields[2].strip()[:20]))
         rows.append((x1, x2, int(label)))
     data = np.array(rows, dtype=np.float64)
     X, y = data[:, :2], data[:, 2].astype(np.intp)
     classes = len(np.unique(y))
     if classes < 2 or y.max() + 1 != classes:
-        raise RequestError(f"labels must include 0 and 1 (and 2 only with both), got "
-                           f"{sorted(set(y.tolist()))}")
+        raise RequestError("csv.labels", labels=sorted(set(y.tolist())))
     low, high = X.min(axis=0), X.max(axis=0)
     centre = (low + high) / 2
     half = float((high - low).max()) / 2
@@ -98,4 +97,4 @@ class Uploaded(DataSet):
 def uploaded_dataset(P, y, scale):
     """The points as a data set the session can use in place of a generated one."""
     return Uploaded("upload", lambda n, noise, rng: (P.copy(), y.copy()), 2, int(y.max()) + 1,
-                    f"your CSV ({len(P)} points)", P, y, scale)
+                    f"your CSV ({len(P)} points)", P=P, y=y, scale=scale)

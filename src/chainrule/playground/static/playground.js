@@ -1,137 +1,204 @@
-// chainrule playground: this page only draws. Every number comes from the server,
-// which trains a real chainrule network; nothing of the math is computed here.
+// chainrule playground: this page only draws. Every number comes from the server, which
+// trains a real chainrule network; nothing of the math is computed here (a connection's
+// chain rule, Σ a·δ over the batch, is summed by the server too: /api/connection).
+// Every word comes from the tables static/words.<lang>.json, filled by t(); the limits,
+// defaults and menu choices come from /api/options.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const FRAME_MS = 120;            // at most ~8 screen updates a second while playing
 const COLORS = ["#e8743b", "#2b7bb9", "#3ba272"];  // class 0, 1, 2 (and weight sign: -, +)
 const SVG = "http://www.w3.org/2000/svg";
-const OUTPUT_NAMES = { sigmoid_bce: "sigmoid", softmax_ce: "softmax", identity_mse: "linear" };
-// what the menus show for the server's names
-const LABELS = {
-  tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "leaky ReLU", elu: "ELU", gelu: "GELU",
-  softplus: "softplus", identity: "none (linear)", sgd: "SGD (gradient descent)", adam: "Adam",
-  rmsprop: "RMSprop", adagrad: "Adagrad", adamw: "AdamW", auto: "automatic (by the data set)",
-  sigmoid_bce: "sigmoid + binary cross-entropy", softmax_ce: "softmax + cross-entropy",
-  identity_mse: "linear + mean squared error",
-};
 const FIELDS = ["dataset", "noise", "size", "seed", "validation", "features", "hidden", "activation",
                 "output", "optimizer", "lr", "batch_size", "l1", "l2", "dropout"];
-const PENALTIES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
-const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5, 0.7];
-// 简体中文 for the page's words, keyed by the English text (the equations stay as they are).
-// Written for learners, in the terms of the Chinese deep-learning textbooks (激活函数, 反向传播).
-const ZH = {
-  "Reset": "重置", "Play": "运行", "Pause": "暂停", "Step": "单步", "speed": "速度", "model": "模型",
-  "script": "脚本", "step": "步数", "epoch": "轮次", "Data": "数据", "data set": "数据集",
-  "noise": "噪声", "points": "点数", "seed": "随机种子", "your points": "你的数据",
-  "validation share": "验证集比例", "Input features": "输入特征", "Network": "网络",
-  "hidden units": "隐藏层单元", "activation": "激活函数", "output / loss": "输出 / 损失",
-  "Training": "训练", "optimizer": "优化器", "learning rate": "学习率", "batch size": "批大小",
-  "Regularisation": "正则化", "L1": "L1", "L2": "L2", "dropout": "Dropout 比例",
-  "Changing a setting resets the run. All computation is chainrule, in Python on the server; this page only draws.":
-    "改动任何设置都会重新开始训练。所有计算都由服务器上的 chainrule（Python）完成，本页面只负责绘图。",
-  "Loss": "损失", "training": "训练集", "validation": "验证集", "Ledger": "计算账本",
-  "Decision boundary": "决策边界", "Regression fit": "回归拟合", "input": "输入", "hidden": "隐藏层",
-  "output": "输出", "loss": "损失", "accuracy": "准确率",
-  "press Step to record one mini-batch": "按“单步”记录一个小批量的完整计算",
-  "forward": "前向", "backward": "反向", "update": "更新", "shapes": "形状",
-  "Previous": "上一项", "Next": "下一项", "Replay the step": "回放这一步", "Pause the replay": "暂停回放",
-  "replay speed": "回放速度", "slow": "慢", "normal": "中", "fast": "快",
-};
-const ZH_HTML = {
-  network: `边：<span class="pos">正</span> / <span class="neg">负</span> 权重，粗细 ∝ |w|；
-    每个方块：该单元在输入平面上的输出（<span class="pos">高于</span> / <span class="neg">低于</span> 0，输出层为相对随机猜测），
-    边框颜色为其偏置的符号；单步之后，可点击单元或连线查看`,
-};
-const ZH_LABELS = {
-  tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "Leaky ReLU", elu: "ELU", gelu: "GELU",
-  softplus: "softplus", identity: "无（线性）", sgd: "SGD（梯度下降）", adam: "Adam", rmsprop: "RMSprop",
-  adagrad: "Adagrad", adamw: "AdamW", auto: "自动（按数据集选择）",
-  sigmoid_bce: "sigmoid + 二元交叉熵", softmax_ce: "softmax + 交叉熵", identity_mse: "线性 + 均方误差",
-  xor: "异或（XOR）", circles: "同心圆", moons: "双月形", spiral: "双螺旋", blobs: "高斯团（3 类）",
-  sine: "正弦（回归）", none: "无",
-};
-let lang = "en";
-const tr = (text) => (lang === "zh" && ZH[text]) || text;
+const MENUS = { activation: "activation", optimizer: "optimizer", output: "output" };
 
-// Every marked element shows its English text (kept from the page) or its translation.
+// -- words -----------------------------------------------------------------------------
+
+let lang = "en";
+const words = {};                // words[lang]: that language's table (key -> template)
+
+// A template filled as the server's words.fill does: {name} by args.name, {name|kind} by the
+// table's word for kind.<value>; a list joined by the table's separator.
+function fill(template, args, table) {
+  return template.replace(/\{(\w+)(?:\|(\w+))?\}/g, (_, name, kind) => {
+    const one = (v) => (kind ? table[`${kind}.${v}`] ?? String(v) : String(v));
+    const value = args[name];
+    if (value === undefined) throw new Error(`the word ${template} needs ${name}`);
+    return Array.isArray(value) ? value.map(one).join(table["list.separator"]) : one(value);
+  });
+}
+
+function t(key, args = {}) {
+  const table = words[lang];
+  if (!(key in table)) throw new Error(`no word ${key} in ${lang}`);
+  return fill(table[key], args, table);
+}
+
+// "1 step" / "10 steps": a count's word (key.one or key.other).
+const tn = (key, n, args = {}) => t(`${key}.${n === 1 ? "one" : "other"}`, { n, ...args });
+
+// Every marked element gets its word; menus, panels and plots are drawn again in the language.
 function applyLanguage() {
-  document.documentElement.lang = lang === "zh" ? "zh-Hans" : "en";
-  for (const node of document.querySelectorAll("[data-i18n]")) {
-    if (node.dataset.en === undefined) node.dataset.en = node.textContent.trim();
-    node.textContent = tr(node.dataset.en);
-  }
-  const caption = document.querySelector("[data-i18n-html]");
-  if (caption.dataset.en === undefined) caption.dataset.en = caption.innerHTML;
-  caption.innerHTML = lang === "zh" ? ZH_HTML.network : caption.dataset.en;
-  for (const select of ["dataset", "activation", "optimizer", "output", "dropout"]) {
-    for (const option of $(select).options) {
-      if (option.dataset.en === undefined) option.dataset.en = option.textContent;
-      option.textContent = (lang === "zh" && ZH_LABELS[option.value]) || option.dataset.en;
-    }
-  }
+  document.documentElement.lang = t("page.lang_tag");
+  document.title = t("page.title");
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  for (const node of document.querySelectorAll("[data-t-title]")) node.title = t(node.dataset.tTitle);
+  for (const node of document.querySelectorAll("[data-t-aria]")) node.setAttribute("aria-label", t(node.dataset.tAria));
+  $("csv-button").title = t("tip.csv", { lo: options.upload.rows[0], hi: options.upload.rows[1] });
+  for (const option of $("dataset").options) option.textContent = datasetName(option.value);
+  for (const [id, kind] of Object.entries(MENUS))
+    for (const option of $(id).options) option.textContent = t(`${kind}.${option.value}`);
+  for (const option of $("speed").options) option.textContent = tn("speed", Number(option.value));
+  for (const option of $("dropout").options)
+    option.textContent = Number(option.value) === 0 ? t("dropout.none") : option.value;
+  for (const box of document.querySelectorAll("#features input")) featureTip(box);
+  $("csv-name").textContent = uploadedRows === null ? "" : t("upload.loaded", { rows: uploadedRows });
+  drawUnitsControl();
   setPlaying(playing);
-  if (ledger) {  // the ledger's own words: its titles and notes come from the server in both languages
+  setReplaying(replaying);
+  showLedger(!$("ledger").hidden);
+  if (ledger) {  // the ledger's own words come from the server in every language
     const open = !$("ledger").hidden;
     renderLedger();
     showLedger(open);
     if (replay !== null) replayTo(replay);
   }
-  setReplaying(replaying);
-  showLedger(!$("ledger").hidden);
+  if (statusWords) say(statusWords.key, statusWords.args, statusWords.error);
   if (state) render(state);
+  renderUnit();
+  renderEdge();
 }
+
+function datasetName(name) {
+  return name === "upload" ? t("dataset.upload_rows", { rows: uploadedRows ?? 0 }) : t(`dataset.${name}`);
+}
+
+// -- the page's state ------------------------------------------------------------------
 
 let lastGood = null;             // the settings of the run on screen: a refused change returns to them
 
 // One session per tab: made here, sent with every request, freed when the tab goes.
 const session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
                            (b) => b.toString(16).padStart(2, "0")).join("");
-let options = null, state = null, points = null, ledger = null;
+let options = null, state = null, points = null, ledger = null, weight = null;
 let playing = false, busy = false, selected = null, edge = null;
+let hovered = null;              // the unit under the pointer: {layer, unit}
+let unitView = null;             // the full-size picture of the unit shown in the main plot
+let unitAsked = null;            // the unit whose picture is being fetched
+let uploadedRows = null;         // the rows of the CSV the run on screen trained on, if any
+let statusWords = null;          // the status line's key and arguments (redrawn in a new language)
 let loops = 0;                   // the newest play loop's number: an older loop stops
 let pending = Promise.resolve();  // the play loop's request in flight, if any
 let generation = 0;              // bumped by every reset: late answers for an old run are dropped
 
 // -- talking to the server -----------------------------------------------------------
 
-async function api(method, path, body) {
+// A refusal from the server: its message key and arguments, worded in the page's language.
+class Refused extends Error {
+  constructor(json, status) {
+    super(json.error || String(status));
+    this.key = json.key; this.args = json.args || {};
+  }
+}
+
+async function api(method, path, body, query = {}) {
   const init = { method, headers: { "Content-Type": "application/json" } };
   let url = path;
-  if (method === "GET") url += `?session=${session}`;
+  if (method === "GET") url += `?${new URLSearchParams({ session, ...query })}`;
   else init.body = JSON.stringify({ session, ...body });
-  const response = await fetch(url, init);
-  const json = await response.json();
-  if (!response.ok) throw new Error(json.error || `${response.status} ${response.statusText}`);
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    throw new Refused({ key: "status.offline" });
+  }
+  const json = await response.json().catch(() => ({ key: "status.http", args: { status: response.status } }));
+  if (!response.ok) throw new Refused(json, response.status);
   return json;
 }
 
-function say(message, error = false) {
-  $("status").textContent = message || "";
+// The words of an error: the server's (or the page's own) message in the page's language.
+const spoken = (error) => (error.key ? { key: error.key, args: error.args || {} }
+                                     : { key: "status.page_failed", args: { reason: error.message } });
+
+function say(key, args = {}, error = false) {
+  statusWords = key ? { key, args, error } : null;
+  $("status").textContent = key ? t(key, wordArgs(args)) : "";
   $("status").className = error ? "error" : "";
 }
 
-function readConfig() {
+// Arguments that are themselves messages ({key, args}) are worded first.
+function wordArgs(args) {
+  return Object.fromEntries(Object.entries(args).map(([k, v]) =>
+    [k, v && typeof v === "object" && "key" in v ? t(v.key, wordArgs(v.args || {})) : v]));
+}
+
+// -- the settings ------------------------------------------------------------------------
+
+function hiddenSizes() {
   const text = $("hidden").value.trim();
-  const hidden = text === "" ? [] : text.split(/[\s,]+/).filter(Boolean).map(Number);
+  return text === "" ? [] : text.split(/[\s,]+/).filter(Boolean).map(Number);
+}
+
+function readConfig() {
   return {
     dataset: $("dataset").value, noise: Number($("noise").value), size: Number($("size").value),
-    seed: Number($("seed").value), hidden, activation: $("activation").value,
+    seed: Number($("seed").value), hidden: hiddenSizes(), activation: $("activation").value,
     output: $("output").value, optimizer: $("optimizer").value, lr: Number($("lr").value),
     batch_size: Number($("batch_size").value), validation: Number($("validation").value),
     l1: Number($("l1").value), l2: Number($("l2").value), dropout: Number($("dropout").value),
-    features: Array.from(document.querySelectorAll("#features input:checked:not(:disabled)"), (box) => box.value),
+    // x₂'s features are unticked when off, and the last one ticked is disabled but counts
+    features: Array.from(document.querySelectorAll("#features input:checked"), (box) => box.value),
   };
 }
 
-// The feature toggles: x2's features are off for a data set with one input column.
+// The feature toggles: a data set with one input column turns x₂'s features off (and unticks
+// them, remembering the choice for a 2-D set), and the last feature ticked cannot be unticked.
 function updateFeatureToggles() {
   const columns = options.datasets[$("dataset").value].features;
   for (const box of document.querySelectorAll("#features input")) {
-    box.disabled = options.features[box.value].columns > columns;
-    box.parentElement.classList.toggle("off", box.disabled);
+    const off = options.features[box.value].columns > columns;
+    if (off && !box.disabled) box.dataset.wanted = String(box.checked);
+    if (!off && box.dataset.wanted !== undefined) { box.checked = box.dataset.wanted === "true"; delete box.dataset.wanted; }
+    if (off) box.checked = false;
+    box.dataset.off = String(off);
   }
+  const on = document.querySelectorAll("#features input:checked");
+  if (on.length === 0) document.querySelector("#features input").checked = true;  // x₁
+  for (const box of document.querySelectorAll("#features input")) {
+    const last = box.checked && document.querySelectorAll("#features input:checked").length === 1;
+    box.disabled = box.dataset.off === "true" || last;
+    box.dataset.last = String(last);
+    box.parentElement.classList.toggle("off", box.dataset.off === "true");
+    featureTip(box);
+  }
+}
+
+function featureTip(box) {
+  box.parentElement.title = box.dataset.off === "true" ? t("tip.feature_x2", { dataset: $("dataset").value })
+    : box.dataset.last === "true" ? t("tip.feature_last") : t("tip.feature", { feature: options.features[box.value].label });
+}
+
+// Hidden layers and their units, chosen with ± within the server's limits (never a refused size).
+function drawUnitsControl() {
+  if (!options) return;
+  const sizes = hiddenSizes(), [lo, hi] = options.limits.units, [fewest, most] = options.limits.layers;
+  $("layers-count").textContent = sizes.length;
+  $("layers-minus").disabled = sizes.length <= fewest;
+  $("layers-plus").disabled = sizes.length >= most;
+  $("units").innerHTML = sizes.map((n, k) => `<div class="row unit-row"><span>${escapeHtml(t("label.units", { k: k + 1 }))}</span>
+    <span class="stepper"><button type="button" class="pm" data-layer="${k}" data-by="-1" ${n <= lo ? "disabled" : ""}
+      title="${escapeHtml(t("tip.unit_minus", { k: k + 1 }))}">−</button>
+    <b data-units="${k}">${n}</b>
+    <button type="button" class="pm" data-layer="${k}" data-by="1" ${n >= hi ? "disabled" : ""}
+      title="${escapeHtml(t("tip.unit_plus", { k: k + 1 }))}">+</button></span></div>`).join("");
+}
+
+function changeHidden(sizes) {
+  $("hidden").value = sizes.join(", ");
+  drawUnitsControl();
+  configure();
 }
 
 // Put settings into the form (from the URL, or back to the last good ones).
@@ -141,12 +208,17 @@ function writeConfig(config) {
     if (key === "features") {
       // a list, a comma-separated string (from the URL), or null: the data's own columns
       const on = config.features === null ? ["x1", "x2"] : [].concat(config.features).join(",").split(",");
-      for (const box of document.querySelectorAll("#features input")) box.checked = on.includes(box.value);
+      for (const box of document.querySelectorAll("#features input")) { box.checked = on.includes(box.value); delete box.dataset.wanted; }
+    } else if (key === "dataset" && !(config.dataset in options.datasets)) {
+      // a link or a reload naming points this tab no longer has (uploads live with a tab's
+      // session, on the server): the data set stays as it is, and start() says why
+      continue;
     } else {
       $(key).value = key === "hidden" ? [].concat(config.hidden).join(", ") : config[key];
     }
   }
   updateFeatureToggles();
+  drawUnitsControl();
   showOutputs();
 }
 
@@ -162,6 +234,15 @@ function configFromUrl() {
   return config;
 }
 
+function writeUrl(config) {
+  const params = new URLSearchParams();
+  for (const key of FIELDS) params.set(key, Array.isArray(config[key]) ? config[key].join(",") : config[key]);
+  params.set("lang", lang);
+  history.replaceState(null, "", `#${params}`);
+}
+
+// -- runs ----------------------------------------------------------------------------------
+
 async function configure() {
   setPlaying(false);
   showOutputs();
@@ -174,24 +255,26 @@ async function configure() {
       result = await api("POST", "/api/configure", asked);
     } catch (error) {
       if (lastGood) writeConfig(lastGood);  // the form shows the run that is still on screen
-      throw new Error(`${error.message} (the setting went back to its last good value)`);
+      say("status.went_back", { message: spoken(error) }, true);
+      return;
     }
-    lastGood = asked;
-    const params = new URLSearchParams();
-    for (const key of FIELDS) params.set(key, Array.isArray(asked[key]) ? asked[key].join(",") : asked[key]);
-    params.set("lang", lang);
-    history.replaceState(null, "", `#${params}`);
-    points = result.data;
-    ledger = null; selected = null; edge = null;
-    stopReplay();
-    showLedger(false);
-    render(result);
-    say("");
-  } catch (error) {
-    say(error.message, true);
+    if (asked.dataset !== "upload") uploadedRows = null;
+    startRun(asked, result);
+    say(null);
   } finally {
     busy = false;
   }
+}
+
+// A new run on screen: its settings in the URL, its points, no ledger yet.
+function startRun(asked, result) {
+  lastGood = asked;
+  writeUrl(asked);
+  points = result.data;
+  ledger = null; selected = null; edge = null; weight = null;
+  stopReplay();
+  showLedger(false);
+  render(result);
 }
 
 async function loop(token) {
@@ -206,7 +289,8 @@ async function loop(token) {
       if (result.step >= state.step) render(result); // paused meanwhile: still the server's latest
       if (!playing || token !== loops) break;
     } catch (error) {
-      say(error.message, true);
+      const words = spoken(error);
+      say(words.key, words.args, true);
       setPlaying(false);
       break;
     }
@@ -215,11 +299,16 @@ async function loop(token) {
   }
 }
 
+// Play trains on and so ends the replay of the last Step: its ledger stays, named by its step.
 function setPlaying(on) {
   playing = on;
-  $("play").innerHTML = on ? `&#10074;&#10074; ${tr("Pause")}` : `&#9654; ${tr("Play")}`;
+  $("play").textContent = on ? `❚❚ ${t("button.pause")}` : `▶ ${t("button.play")}`;
+  $("play").title = t(on ? "tip.pause" : "tip.play");
   $("play").setAttribute("aria-pressed", String(on));
-  if (on) loop(++loops);
+  if (on) {
+    if (replay !== null || replaying) stopReplay();
+    loop(++loops);
+  }
 }
 
 async function step() {
@@ -232,13 +321,14 @@ async function step() {
     render(result);
     if (result.ledger) {
       ledger = result.ledger;
-      stopReplay();
+      stopReplay();          // a new Step ends the replay of the one before
       renderLedger();
       renderUnit();
-      renderEdge();
+      await fetchEdge();
     }
   } catch (error) {
-    say(error.message, true);
+    const words = spoken(error);
+    say(words.key, words.args, true);
   } finally {
     busy = false;
   }
@@ -257,12 +347,15 @@ function render(s) {
   state = s;
   $("step-count").textContent = s.step;
   $("epoch-count").textContent = s.epoch;
-  if (s.diverged) say(s.diverged, true);
+  if (s.diverged) say("status.diverged", { step: s.diverged_at }, true);
   drawNetwork();
   drawPicture();
   drawLoss();
-  const m = s.metrics, rows = [["", tr("training"), tr("validation")], [tr("loss"), fmt(m.loss), fmt(m.val_loss)]];
-  if ("accuracy" in m) rows.push([tr("accuracy"), fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
+  if (viewedUnit()) fetchUnitView();  // the unit shown follows the training
+  renderEdge();
+  const m = s.metrics;
+  const rows = [["", t("legend.training"), t("legend.validation")], [t("metric.loss"), fmt(m.loss), fmt(m.val_loss)]];
+  if ("accuracy" in m) rows.push([t("metric.accuracy"), fmt(m.accuracy, 3), fmt(m.val_accuracy, 3)]);
   $("metrics").innerHTML = rows.map((r, i) =>
     `<tr>${r.map((c, j) => (i === 0 || j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`)).join("")}</tr>`).join("");
   $("metrics").dataset.loss = m.loss;
@@ -276,10 +369,24 @@ function el(name, attrs, parent) {
   return node;
 }
 
+// The learner's numbering: the input, hidden layer 1…k, the output; unit 1… of each; an input
+// named by its feature. Column c of the diagram is made by Dense layer c − 1 (0-based).
+function unitName(column, j) {
+  const net = state.network, last = net.sizes.length - 1;
+  if (column === 0) return options.features[net.features[j]].label;
+  if (column === last) return net.sizes[last] === 1 ? t("unit.output_only") : t("unit.output", { unit: j + 1 });
+  return t("unit.hidden", { k: column, unit: j + 1 });
+}
+
+function layerName(column) {
+  const last = state.network.sizes.length - 1;
+  return column === 0 ? t("layer.input") : column === last ? t("layer.output") : t("layer.hidden", { k: column });
+}
+
 function drawNetwork() {
   const svg = $("network"), net = state.network, sizes = net.sizes;
   svg.replaceChildren();
-  const width = 520, height = 300, top = 30;
+  const width = 520, height = 300, top = 40;
   const xs = sizes.map((_, i) => 70 + (i * (width - 110)) / Math.max(1, sizes.length - 1));
   const y = (n, j) => top + ((j + 0.5) * (height - top - 10)) / n;
   let biggest = 1e-12;
@@ -294,38 +401,85 @@ function drawNetwork() {
       // a wide transparent twin catches the click on a thin line
       const hit = el("line", { x1: xs[k], y1: y(sizes[k], i), x2: xs[k + 1], y2: y(sizes[k + 1], j),
         class: "edge", "data-dense": k, "data-i": i, "data-j": j }, edges);
-      el("title", {}, hit).textContent = `W[${i}][${j}] of Dense layer ${k} = ${fmt(w)}: click for its chain rule`;
-      hit.addEventListener("click", () => { edge = { dense: k, i, j }; selected = null; drawNetwork(); renderUnit(); renderEdge(); });
+      el("title", {}, hit).textContent = t("tip.weight", { from: unitName(k, i), to: unitName(k + 1, j), w: fmt(w) });
+      hit.addEventListener("click", () => { edge = { dense: k, i, j }; selected = null; drawNetwork(); renderUnit(); fetchEdge(); });
     }));
   });
   sizes.forEach((n, k) => {
-    const last = k === sizes.length - 1;
-    const label = k === 0 ? tr("input") : last ? `${tr("output")} (${OUTPUT_NAMES[net.output]})` : `${tr("hidden")} ${k} (${net.activation})`;
-    el("text", { x: xs[k] + (k === 0 ? -40 : last ? 14 : 0), y: 14,
-                 "text-anchor": k === 0 ? "start" : last ? "end" : "middle" }, svg).textContent = label;
-    for (let j = 0; j < n; j++) {
-      const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
-      if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
-      const b = k > 0 ? net.layers[k - 1].b[j] : 0;
-      const map = net.maps ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
-      if (map) {
-        // the unit's output over the input plane; its border: the sign of its bias
-        el("image", { href: map, x: xs[k] - 13, y: y(n, j) - 13, width: 26, height: 26,
-                      preserveAspectRatio: "none", class: "map" }, g);
-        el("rect", { x: xs[k] - 13, y: y(n, j) - 13, width: 26, height: 26, fill: "none",
-                     class: "frame", stroke: k === 0 ? "#555" : b >= 0 ? COLORS[1] : COLORS[0] }, g);
-      } else {
-        el("circle", { cx: xs[k], cy: y(n, j), r: 12,
-          fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
-      }
-      const feature = k === 0 ? options.features[net.features[j]].label : null;
-      el("text", { x: xs[k] - (k === 0 ? 16 : 0), y: y(n, j) + 3.5, "text-anchor": k === 0 ? "end" : "middle" }, g)
-        .textContent = k === 0 ? feature : map ? "" : `${j}`;
-      el("title", {}, g).textContent = k === 0 ? `input feature ${feature}` : `layer ${k} unit ${j}, bias b = ${b}`;
-      g.addEventListener("click", () => { selected = { layer: k, unit: j }; edge = null; drawNetwork(); renderUnit(); renderEdge(); });
-    }
+    const last = k === sizes.length - 1, anchor = k === 0 ? "start" : last ? "end" : "middle";
+    const x = xs[k] + (k === 0 ? -40 : last ? 14 : 0);
+    el("text", { x, y: 13, "text-anchor": anchor, class: "head" }, svg).textContent = layerName(k);
+    const what = k === 0 ? "" : last ? t(`out_fn.${net.output}`) : t(`activation_short.${net.activation}`);
+    el("text", { x, y: 25, "text-anchor": anchor, class: "sub" }, svg).textContent = what;
+    for (let j = 0; j < n; j++) drawUnit(svg, net, k, j, xs[k], y(n, j), last);
   });
   highlight();
+}
+
+function drawUnit(svg, net, k, j, cx, cy, last) {
+  const g = el("g", { class: "node", "data-layer": k, "data-unit": j }, svg);
+  if (selected && selected.layer === k && selected.unit === j) g.classList.add("selected");
+  if (sameUnit(hovered, { layer: k, unit: j })) g.classList.add("hovered");
+  const b = k > 0 ? net.layers[k - 1].b[j] : 0;
+  const map = net.maps && net.maps_kind === "grid" ? unitImage(net.maps[k][j], last ? outputCentre(net) : 0) : null;
+  if (net.maps && net.maps_kind === "curve") {
+    // a 1-D data set: the unit's value along x, as a small curve
+    el("rect", { x: cx - 13, y: cy - 13, width: 26, height: 26, fill: "#fff",
+                 class: "frame", stroke: k === 0 ? "#555" : b >= 0 ? COLORS[1] : COLORS[0] }, g);
+    el("path", { d: unitCurve(net.maps[k][j], cx, cy), class: "curve" }, g);
+  } else if (map) {
+    // the unit's output over the input plane; its border: the sign of its bias
+    el("image", { href: map, x: cx - 13, y: cy - 13, width: 26, height: 26, preserveAspectRatio: "none", class: "map" }, g);
+    el("rect", { x: cx - 13, y: cy - 13, width: 26, height: 26, fill: "none",
+                 class: "frame", stroke: k === 0 ? "#555" : b >= 0 ? COLORS[1] : COLORS[0] }, g);
+  } else {
+    el("circle", { cx, cy, r: 12, fill: k === 0 ? "#eee" : b >= 0 ? "#d6e6f3" : "#fae0d2" }, g);
+  }
+  el("text", { x: cx - (k === 0 ? 16 : 0), y: cy + 3.5, "text-anchor": k === 0 ? "end" : "middle" }, g)
+    .textContent = k === 0 ? unitName(0, j) : net.maps ? "" : `${j + 1}`;
+  el("title", {}, g).textContent = k === 0 ? t("tip.input_unit", { feature: unitName(0, j) })
+    : t("tip.unit", { name: unitName(k, j), b: fmt(b) });
+  g.addEventListener("click", () => {
+    selected = { layer: k, unit: j }; edge = null; weight = null;
+    drawNetwork(); renderUnit(); renderEdge(); fetchUnitView();
+  });
+  // hovering a unit shows its output full size in the main plot; leaving it, the selected
+  // unit's (or the network's output)
+  g.addEventListener("mouseenter", () => { hovered = { layer: k, unit: j }; g.classList.add("hovered"); fetchUnitView(); });
+  g.addEventListener("mouseleave", () => { hovered = null; g.classList.remove("hovered"); fetchUnitView(); });
+}
+
+// A unit's small curve inside its square: its values along x, scaled to fill the square.
+function unitCurve(values, cx, cy) {
+  let low = Infinity, high = -Infinity;
+  for (const v of values) if (v !== null) { low = Math.min(low, v); high = Math.max(high, v); }
+  const span = Math.max(high - low, 1e-9), n = values.length;
+  return values.map((v, i) => `${i && values[i - 1] !== null ? "L" : "M"}${(cx - 11 + (22 * i) / (n - 1)).toFixed(1)},` +
+    `${(cy + 11 - (22 * ((v ?? low) - low)) / span).toFixed(1)}`).join("");
+}
+
+// -- a unit's output, full size in the main plot ------------------------------------------------
+
+function viewedUnit() {
+  return hovered || (selected ? { layer: selected.layer, unit: selected.unit } : null);
+}
+
+const sameUnit = (a, b) => Boolean(a && b && a.layer === b.layer && a.unit === b.unit);
+
+async function fetchUnitView() {
+  const want = viewedUnit();
+  if (!want) { unitView = null; unitAsked = null; drawPicture(); return; }
+  if (unitAsked && sameUnit(unitAsked, want)) return;  // already on its way
+  unitAsked = want;
+  try {
+    const answer = await api("GET", "/api/unit", null, { column: want.layer, unit: want.unit });
+    if (sameUnit(viewedUnit(), want)) { unitView = answer; drawPicture(); }
+  } catch (error) {
+    const words = spoken(error);
+    say(words.key, words.args, true);
+  } finally {
+    if (sameUnit(unitAsked, want)) unitAsked = null;
+  }
 }
 
 // The value a unit's map shows as white: 0, or chance level for a probability output.
@@ -336,18 +490,22 @@ function outputCentre(net) {
 // A unit's map as an image: blue where its output is above centre, orange below, scaled
 // by the largest deviation over the plane (so each small map uses its full range).
 function unitImage(values, centre) {
+  return unitCanvas(values, centre).toDataURL();
+}
+
+function unitCanvas(values, centre) {
   const n = Math.round(Math.sqrt(values.length)), canvas = document.createElement("canvas");
   canvas.width = canvas.height = n;
   const ctx = canvas.getContext("2d"), image = ctx.createImageData(n, n);
   let biggest = 1e-9;
   for (const v of values) if (v !== null) biggest = Math.max(biggest, Math.abs(v - centre));
   values.forEach((v, i) => {
-    const t = v === null ? 0 : (v - centre) / biggest;
-    const [r, g, b] = classColor(t >= 0 ? 1 : 0, Math.abs(t) * 0.85);
+    const s = v === null ? 0 : (v - centre) / biggest;
+    const [r, g, b] = classColor(s >= 0 ? 1 : 0, Math.abs(s) * 0.85);
     image.data.set([r, g, b, 255], 4 * i);
   });
   ctx.putImageData(image, 0, 0);
-  return canvas.toDataURL();
+  return canvas;
 }
 
 function classColor(c, alpha) {
@@ -356,13 +514,14 @@ function classColor(c, alpha) {
   return rgb.map((v) => Math.round(255 + (v - 255) * alpha));
 }
 
-// Axes around a plot area: ticks with labels on the left and bottom, and each axis's name.
+// Axes around a plot area: ticks with labels on the left and bottom, the y axis's name above
+// it and the x axis's after its end, all inside the canvas and outside the plot area.
 function drawAxes(ctx, area, xRange, yRange, xTicks, yTicks, xName, yName) {
-  const { l, t, r, b } = area;
+  const { l, t: top, r, b } = area;
   const px = (x) => l + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (r - l);
-  const py = (v) => b - ((v - yRange[0]) / (yRange[1] - yRange[0])) * (b - t);
-  ctx.strokeStyle = "#888"; ctx.fillStyle = "#555"; ctx.lineWidth = 1; ctx.font = "10px sans-serif";
-  ctx.beginPath(); ctx.moveTo(l, t); ctx.lineTo(l, b); ctx.lineTo(r, b); ctx.stroke();
+  const py = (v) => b - ((v - yRange[0]) / (yRange[1] - yRange[0])) * (b - top);
+  ctx.strokeStyle = "#888"; ctx.fillStyle = "#555"; ctx.lineWidth = 1; ctx.font = `10px ${FONT}`;
+  ctx.beginPath(); ctx.moveTo(l, top); ctx.lineTo(l, b); ctx.lineTo(r, b); ctx.stroke();
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   for (const x of xTicks) {
     ctx.beginPath(); ctx.moveTo(px(x), b); ctx.lineTo(px(x), b + 4); ctx.stroke();
@@ -373,57 +532,43 @@ function drawAxes(ctx, area, xRange, yRange, xTicks, yTicks, xName, yName) {
     ctx.beginPath(); ctx.moveTo(l - 4, py(v)); ctx.lineTo(l, py(v)); ctx.stroke();
     ctx.fillText(fmt(v, 3), l - 5, py(v));
   }
-  ctx.font = "italic 11px sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
-  ctx.fillText(xName, r, b - 2);
-  ctx.save(); ctx.translate(l + 3, t); ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = "right"; ctx.textBaseline = "top"; ctx.fillText(yName, 0, 0); ctx.restore();
+  ctx.font = `italic 11px ${FONT}`;
+  ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillText(xName, r + 4, b);
+  ctx.textAlign = "center"; ctx.textBaseline = "bottom"; ctx.fillText(yName, l, top - 3);
   ctx.textAlign = "start"; ctx.textBaseline = "alphabetic";
   return { px, py };
 }
 
-const PLOT = { l: 30, t: 6, r: 314, b: 290 };  // the picture's plot area inside its 320×310 canvas
+const FONT = getComputedStyle(document.documentElement).fontFamily || "sans-serif";
+// the picture's plot area inside its 320×310 canvas: room for the axes' names and ticks
+const PLOT = { l: 38, t: 18, r: 300, b: 288 };
 
+// The main plot: the network's output (its decision boundary or fitted curve), or the output
+// of the unit under the pointer (or selected), with the data points over it.
 function drawPicture() {
-  const canvas = $("picture"), ctx = canvas.getContext("2d"), pic = state.picture;
-  const [x0, x1, y0, y1] = pic.frame, { l, t, r, b } = PLOT;
-  const px = (x) => l + ((x - x0) / (x1 - x0)) * (r - l), py = (v) => b - ((v - y0) / (y1 - y0)) * (b - t);
+  const canvas = $("picture"), ctx = canvas.getContext("2d");
+  const unit = unitView && sameUnit(viewedUnit(), { layer: unitView.column, unit: unitView.unit }) ? unitView : null;
+  const pic = unit || state.picture;
+  const [x0, x1, y0, y1] = pic.frame, { l, t: top, r, b } = PLOT;
+  const px = (x) => l + ((x - x0) / (x1 - x0)) * (r - l), py = (v) => b - ((v - y0) / (y1 - y0)) * (b - top);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  $("picture-title").textContent = tr(pic.kind === "grid" ? "Decision boundary" : "Regression fit");
+  const regression = state.picture.kind === "curve";
+  $("picture-title").textContent = unit ? unitName(unit.column, unit.unit)
+    : t(regression ? "heading.fit" : "heading.boundary");
+  $("picture-what").textContent = unit ? t(regression ? "picture.unit_back_x" : "picture.unit_back") : "";
+  $("picture").dataset.showing = unit ? `${unit.column}:${unit.unit}` : "output";
   if (pic.kind === "grid") {
-    const n = pic.size, image = ctx.createImageData(n, n), k = Math.max(2, state.classes);
-    for (let i = 0; i < n * n; i++) {
-      // paler where the network is unsure: confidence 1/k shows white
-      const strength = Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
-      const [red, green, blue] = classColor(pic.label[i], 0.15 + 0.55 * strength);
-      image.data.set([red, green, blue, 255], 4 * i);
-    }
-    const tile = document.createElement("canvas");
-    tile.width = tile.height = n;
-    tile.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(tile, l, t, r - l, b - t);
+    ctx.drawImage(unit ? unitTile(unit) : boundaryTile(pic), l, top, r - l, b - top);
   } else {
     ctx.strokeStyle = "#ccc";
-    ctx.beginPath(); ctx.moveTo(l, py(0)); ctx.lineTo(r, py(0)); ctx.moveTo(px(0), t); ctx.lineTo(px(0), b); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(l, py(0)); ctx.lineTo(r, py(0)); ctx.moveTo(px(0), top); ctx.lineTo(px(0), b); ctx.stroke();
   }
-  const ticks = (lo, hi) => { const out = []; for (let v = Math.ceil(lo); v <= hi; v++) out.push(v); return out; };
-  drawAxes(ctx, PLOT, [x0, x1], [y0, y1], ticks(x0, x1), ticks(y0, y1),
-           pic.kind === "grid" ? "x₁" : "x", pic.kind === "grid" ? "x₂" : "y");
+  drawAxes(ctx, PLOT, [x0, x1], [y0, y1], niceTicks(x0, x1), niceTicks(y0, y1),
+           regression ? "x" : "x₁", regression ? (unit ? "a" : "y") : "x₂");
   ctx.save();
-  ctx.beginPath(); ctx.rect(l, t, r - l, b - t); ctx.clip();
-  if (points) {
-    for (const [part, hollow] of [["train", false], ["val", true]]) {
-      const { X, y } = points[part];
-      X.forEach((row, i) => {
-        const cx = px(row[0]), cy = pic.kind === "grid" ? py(row[1]) : py(y[i]);
-        ctx.beginPath();
-        ctx.arc(cx, cy, 3.2, 0, 2 * Math.PI);
-        const color = pic.kind === "grid" ? COLORS[y[i] % COLORS.length] : "#555";
-        ctx.fillStyle = color; ctx.fill();
-        ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
-      });
-    }
-  }
+  ctx.beginPath(); ctx.rect(l, top, r - l, b - top); ctx.clip();
+  if (points && !(unit && regression)) drawPoints(ctx, px, py, regression);
   if (pic.kind === "curve") {
     ctx.strokeStyle = COLORS[1]; ctx.lineWidth = 2.5;
     ctx.beginPath();
@@ -433,14 +578,56 @@ function drawPicture() {
   ctx.restore();
 }
 
+// Round values across [lo, hi], at most about 8: steps of 1, 2 or 5 times a power of ten.
+function niceTicks(lo, hi) {
+  const rough = (hi - lo) / 6, power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= rough);
+  const out = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi + 1e-9 * step; k++) out.push(Number((k * step).toPrecision(6)));
+  return out;
+}
+
+// The decision boundary as a tile: each cell its class, paler where the network is unsure
+// (confidence 1/k shows white), or at full strength when the output is discretized.
+function boundaryTile(pic) {
+  const n = pic.size, tile = document.createElement("canvas"), k = Math.max(2, state.classes);
+  tile.width = tile.height = n;
+  const image = tile.getContext("2d").createImageData(n, n), discrete = $("discretize").checked;
+  for (let i = 0; i < n * n; i++) {
+    const strength = discrete ? 1 : Math.max(0, (pic.confidence[i] - 1 / k) / (1 - 1 / k));
+    const [red, green, blue] = classColor(pic.label[i], 0.15 + 0.55 * strength);
+    image.data.set([red, green, blue, 255], 4 * i);
+  }
+  tile.getContext("2d").putImageData(image, 0, 0);
+  return tile;
+}
+
+// A unit's output as a tile, coloured as its small square in the diagram is.
+function unitTile(unit) {
+  return unitCanvas(unit.values, unit.column === state.network.sizes.length - 1 ? outputCentre(state.network) : 0);
+}
+
+function drawPoints(ctx, px, py, regression) {
+  const parts = $("show-test").checked ? [["train", false], ["val", true]] : [["train", false]];
+  for (const [part, hollow] of parts) {
+    const { X, y } = points[part];
+    X.forEach((row, i) => {
+      ctx.beginPath();
+      ctx.arc(px(row[0]), regression ? py(y[i]) : py(row[1]), 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = regression ? "#555" : COLORS[y[i] % COLORS.length]; ctx.fill();
+      ctx.strokeStyle = hollow ? "#111" : "#fff"; ctx.lineWidth = 1; ctx.stroke();
+    });
+  }
+}
+
 function drawLoss() {
   const canvas = $("loss-chart"), ctx = canvas.getContext("2d"), h = state.history;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const values = [...h.loss, ...h.val_loss].filter((v) => v !== null && isFinite(v));
   const top = Math.max(1e-9, ...values), last = h.step[h.step.length - 1] || 1;
-  const area = { l: 44, t: 8, r: canvas.width - 8, b: canvas.height - 20 };
+  const area = { l: 44, t: 18, r: canvas.width - 34, b: canvas.height - 20 };
   const { px, py } = drawAxes(ctx, area, [0, last], [0, top], [0, last / 2, last].map((v) => Math.round(v)),
-                              [0, top / 2, top], "step", "loss");
+                              [0, top / 2, top], t("axis.step"), t("axis.loss"));
   for (const [key, color] of [["val_loss", COLORS[0]], ["loss", "#222"]]) {
     ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
     let started = false;
@@ -457,49 +644,49 @@ function drawLoss() {
 
 const MAX_ROWS = 64;  // batch rows shown per matrix: every row of any batch up to 64
 
-function matrix(name, values, entry) {
+function matrix(name, values, entry, from) {
   const rows = Array.isArray(values) ? (Array.isArray(values[0]) ? values : [values]) : [[values]];
-  const shown = rows.slice(0, MAX_ROWS);
-  const body = shown.map((row, i) => `<tr>${row.map((v, j) =>
+  const shownRows = rows.slice(0, MAX_ROWS);
+  const body = shownRows.map((row, i) => `<tr>${row.map((v, j) =>
     `<td data-entry="${entry}" data-name="${name}" data-i="${i}" data-j="${j}" data-value="${v}" title="${v}">${fmt(v)}</td>`).join("")}</tr>`).join("");
-  const more = rows.length > shown.length ? `<tr><td class="more" colspan="99">… ${rows.length - shown.length} more rows</td></tr>` : "";
-  return `<div class="matrix"><table><caption><code>${name}</code></caption>${body}${more}</table></div>`;
+  const more = rows.length > shownRows.length
+    ? `<tr><td class="more" colspan="99">${escapeHtml(t("ledger.more_rows", { count: rows.length - shownRows.length }))}</td></tr>` : "";
+  const source = from === undefined ? "" : ` <small class="from">${escapeHtml(t("ledger.from_entry", { entry: from + 1 }))}</small>`;
+  return `<div class="matrix${from === undefined ? "" : " borrowed"}"><table><caption><code>${name}</code>${source}</caption>${body}${more}</table></div>`;
 }
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
-// The ledger's words in the page's language (the server sends both); equations as they are.
-const said = (item, key) => (lang === "zh" && item.zh ? item.zh[key] : item[key]);
+// The ledger's words in the page's language (the server sends every language); equations as they are.
+const said = (item, key) => item.words[lang][key];
 
 function entryHtml(e, index, open) {
   const shapes = Object.entries(e.shapes).map(([k, v]) => `${k} (${v.join("×")})`).join(", ");
-  const values = Object.entries(e.values).map(([k, v]) => matrix(k, v, index)).join("");
+  const values = Object.entries(e.values).map(([k, v]) => matrix(k, v, index, e.borrowed[k])).join("");
   const note = said(e, "note") ? `<p class="note">${escapeHtml(said(e, "note"))}</p>` : "";
+  const aside = said(e, "aside") ? ` <small class="aside">${escapeHtml(said(e, "aside"))}</small>` : "";
   return `<details data-entry="${index}" data-layer="${e.layer}" data-phase="${e.phase}"${open ? " open" : ""}>
-    <summary class="${e.kind}"><span class="phase">${tr(e.kind === "loss" ? "loss" : e.phase)}</span>
-    ${escapeHtml(said(e, "title"))}${lang === "zh" ? "：" : ": "}<span class="eq">${escapeHtml(e.equation)}</span></summary>
-    ${note}<div class="shapes">${tr("shapes")}${lang === "zh" ? "：" : ": "}${escapeHtml(shapes)}</div>
+    <summary class="${e.kind}"><span class="phase">${escapeHtml(t(`phase.${e.kind}`))}</span>
+    ${escapeHtml(said(e, "title"))}${escapeHtml(t("punct.colon"))}<span class="eq">${escapeHtml(e.equation)}</span>${aside}</summary>
+    ${note}<div class="shapes">${escapeHtml(t("ledger.shapes"))}${escapeHtml(t("punct.colon"))}${escapeHtml(shapes)}</div>
     <div class="values">${values}</div></details>`;
 }
 
 function beforeAfterHtml(id) {
   if (ledger.loss_after === null) return "";
-  const before = fmt(ledger.loss, 6), after = fmt(ledger.loss_after, 6);
   return `<p class="note"${id ? ` id="${id}"` : ""} data-before="${ledger.loss}" data-after="${ledger.loss_after}">` +
-    (lang === "zh" ? `这一批数据上的损失：更新前 <b>${before}</b>，更新后 <b>${after}</b>（同样的样本，新的权重）。`
-                   : `The loss on this batch: <b>${before}</b> before the update, <b>${after}</b> after it (same rows, new weights).`) +
-    "</p>";
+    escapeHtml(t("ledger.before_after", { before: fmt(ledger.loss, 6), after: fmt(ledger.loss_after, 6) })) + "</p>";
 }
 
 function renderLedger() {
   if (!ledger) return;
   $("ledger-toggle").disabled = false;
-  const loss = fmt(ledger.loss), after = ledger.loss_after === null ? null : fmt(ledger.loss_after);
-  $("ledger-caption").textContent = lang === "zh"
-    ? `第 ${ledger.step} 步：一批 ${ledger.n} 个样本，损失 ${loss}${after === null ? "" : `，更新后 ${after}`}`
-    : `step ${ledger.step}: a batch of ${ledger.n} rows, loss ${loss}${after === null ? "" : ` → ${after} after the update`}`;
+  const loss = fmt(ledger.loss);
+  $("ledger-caption").textContent = ledger.loss_after === null
+    ? t("ledger.caption", { step: ledger.step, n: ledger.n, loss })
+    : t("ledger.caption_after", { step: ledger.step, n: ledger.n, loss, after: fmt(ledger.loss_after) });
   const open = new Set(Array.from(document.querySelectorAll("#ledger details[open]"), (d) => d.dataset.entry));
   const parts = [`<p class="note">${escapeHtml(said(ledger, "note"))}</p>`];
   ledger.entries.forEach((e, index) => parts.push(entryHtml(e, index, open.has(String(index)))));
@@ -512,7 +699,8 @@ function renderLedger() {
 // -- the step replayed on the network ----------------------------------------------------
 // The last Step's ledger entries in their order: the forward sweep lights each layer left to
 // right, then the loss, then the backward sweep right to left, then each layer's update. The
-// page only points at what the server recorded.
+// page only points at what the server recorded. A replay belongs to one Step: Play or a new
+// Step ends it, and its caption names the step it shows.
 
 let replay = null;               // the index of the entry shown, or null before the first
 let replaying = false, replayTimer = null;
@@ -522,8 +710,9 @@ function stopReplay() {
   replay = null;
   $("replay").hidden = !ledger;
   $("replay-entry").replaceChildren();
-  $("replay-where").textContent = "";
+  $("replay-where").textContent = ledger ? t("replay.ready", { step: ledger.step }) : "";
   delete $("replay").dataset.index;
+  $("replay").dataset.step = ledger ? ledger.step : "";
   for (const node of document.querySelectorAll("#ledger details.current")) node.classList.remove("current");
   highlight();
   replayButtons();
@@ -539,13 +728,9 @@ function replayButtons() {
 }
 
 function sweepWords(e, index) {
-  const n = ledger.entries.length, zh = lang === "zh";
-  const what = { forward: zh ? "前向传播：从左到右，逐层算出每一层的输出" : "forward sweep, left to right: each layer computes its output",
-                 loss: zh ? "损失：网络输出与标签比较，反向传播从这里开始" : "the loss: the output meets the labels, and the backward sweep starts here",
-                 backward: zh ? "反向传播：从右到左，梯度逐层往回传" : "backward sweep, right to left: each layer passes the gradient back",
-                 update: zh ? "更新：旧的 W，这一步的变化，新的 W" : "the update: old W, the step, new W" }[e.kind];
-  const end = index === n - 1 ? (zh ? "（回放到此结束）" : " (the end of the replay)") : "";
-  return zh ? `第 ${index + 1} / ${n} 项 · ${what}${end}` : `entry ${index + 1} of ${n} · ${what}${end}`;
+  const n = ledger.entries.length;
+  const where = t("replay.where", { step: ledger.step, index: index + 1, n, what: t(`replay.what.${e.kind}`) });
+  return index === n - 1 ? `${where}${t("replay.end")}` : where;
 }
 
 function replayTo(index) {
@@ -556,7 +741,7 @@ function replayTo(index) {
   // before and after the step, on the same batch
   $("replay-entry").innerHTML = entryHtml(e, replay, true) + (e.phase === "update" ? beforeAfterHtml() : "");
   $("replay-where").textContent = sweepWords(e, replay);
-  Object.assign($("replay").dataset, { index: replay, kind: e.kind, dense: e.dense === null ? "" : e.dense });
+  Object.assign($("replay").dataset, { index: replay, kind: e.kind, dense: e.dense === null ? "" : e.dense, step: ledger.step });
   for (const node of document.querySelectorAll("#ledger details[data-entry]")) {
     const current = node.dataset.entry === String(replay);
     node.classList.toggle("current", current);
@@ -577,7 +762,7 @@ function highlight() {
   // Dense layer k (and the activation after it) makes the units of diagram column k + 1
   const column = e.dense === null ? outputs : e.dense + 1;
   const lit = Array.from(svg.querySelectorAll(`.node[data-layer="${column}"]`));
-  if (e.dense !== null && ["W", "dW"].some((name) => name in e.values))
+  if (e.dense !== null && ["W", "dW"].some((name) => name in e.values && !(name in e.borrowed)))
     lit.push(...svg.querySelectorAll(`line.weight[data-dense="${e.dense}"]`));
   for (const node of lit) node.classList.add("lit", e.kind);
 }
@@ -585,7 +770,7 @@ function highlight() {
 function setReplaying(on) {
   replaying = on && Boolean(ledger);
   clearTimeout(replayTimer);
-  $("replay-play").innerHTML = replaying ? `&#10074;&#10074; ${tr("Pause the replay")}` : `&#9654; ${tr("Replay the step")}`;
+  $("replay-play").textContent = replaying ? `❚❚ ${t("button.replay_pause")}` : `▶ ${t("button.replay")}`;
   $("replay-play").setAttribute("aria-pressed", String(replaying));
   if (!replaying) return;
   if (replay === null || replay === ledger.entries.length - 1) replayTo(0);  // from the start
@@ -608,15 +793,17 @@ function replayStep(by) {
 function showLedger(on) {
   $("ledger").hidden = !on;
   $("ledger-toggle").setAttribute("aria-expanded", String(on));
-  $("ledger-toggle").innerHTML = (on ? "&#9662;" : "&#9656;") + ` ${tr("Ledger")}`;
+  $("ledger-toggle").textContent = `${on ? "▾" : "▸"} ${t("button.ledger")}`;
   if (!ledger) {
     $("ledger-toggle").disabled = true;
-    $("ledger-caption").textContent = tr("press Step to record one mini-batch");
+    $("ledger-caption").textContent = t("ledger.press_step");
     $("unit").hidden = true;
   }
 }
 
-// A unit's numbers for the batch: every per-unit column the ledger holds for its layer.
+// -- a unit's and a connection's numbers for the last Step's batch ----------------------------
+
+// A unit's numbers: every per-unit column the ledger holds for its layer (picked, not computed).
 function renderUnit() {
   const box = $("unit");
   if (!selected || !ledger || selected.layer === 0) { box.hidden = true; return; }
@@ -630,6 +817,7 @@ function renderUnit() {
   for (const e of ledger.entries) {
     if (e.dense !== k) continue;
     for (const [name, v] of Object.entries(e.values)) {
+      if (name in e.borrowed) continue;
       if (perInput.includes(name)) {
         line(`${name}[:, ${j}] = [${v.map((row) => fmt(row[j])).join(", ")}]`);
       } else if (perUnit.includes(name)) {
@@ -641,48 +829,81 @@ function renderUnit() {
     }
   }
   const n = columns.length ? columns[0][1].length : 0;
-  const head = `<tr><th>row</th>${columns.map(([name]) => `<th>${name}[:, ${j}]</th>`).join("")}</tr>`;
+  const head = `<tr><th>${escapeHtml(t("panel.row"))}</th>${columns.map(([name]) => `<th>${name}[:, ${j}]</th>`).join("")}</tr>`;
   const body = Array.from({ length: n }, (_, i) =>
     `<tr><th>${ledger.rows[i]}</th>${columns.map(([, c]) => `<td>${fmt(c[i])}</td>`).join("")}</tr>`).join("");
-  const where = selected.layer === state.network.sizes.length - 1 ? "the output layer" : `hidden layer ${selected.layer}`;
-  box.innerHTML = `<b>unit ${j} of Dense layer ${k}</b> (${where}), for the batch of step ${ledger.step}
+  box.innerHTML = `<b>${escapeHtml(unitName(selected.layer, j))}</b> ${escapeHtml(t("unit.panel", { step: ledger.step, j, index: state.network.dense_layers[k] }))}
     <div><code>${scalars.map(escapeHtml).join("</code><br><code>")}</code></div>
     <table>${head}${body}</table>`;
   box.hidden = false;
 }
 
-// A connection's chain rule for the batch: ∂L/∂w_ij = Σ_rows a_i · δ_j, then its update.
+// A connection: its weight now, which can be set by hand (as in TensorFlow Playground), and
+// after a Step its chain rule for the batch, as the server summed it: ∂L/∂w = Σ_rows a·δ.
+async function fetchEdge() {
+  weight = null;
+  renderEdge();
+  if (!edge || !ledger) return;
+  const asked = edge;
+  try {
+    const answer = await api("GET", "/api/connection", null, { layer: asked.dense, i: asked.i, j: asked.j });
+    if (edge === asked) weight = answer;
+  } catch (error) {
+    const words = spoken(error);
+    say(words.key, words.args, true);
+  }
+  renderEdge();
+}
+
+async function setWeight() {
+  const value = Number($("edge-value").value), asked = edge;
+  try {
+    const result = await api("POST", "/api/weight", { layer: asked.dense, i: asked.i, j: asked.j, value });
+    render(result);
+    say("status.weight_set", { from: unitName(asked.dense, asked.i), to: unitName(asked.dense + 1, asked.j), w: fmt(value, 6) });
+  } catch (error) {
+    const words = spoken(error);
+    say(words.key, words.args, true);
+  }
+}
+
 function renderEdge() {
   const box = $("edge");
-  if (!edge || !ledger) { box.hidden = true; return; }
-  const { dense: k, i, j } = edge;
-  const forward = ledger.entries.find((e) => e.dense === k && e.phase === "forward" && "W" in e.values);
-  const backward = ledger.entries.find((e) => e.dense === k && e.dense_backward);
-  const update = ledger.entries.find((e) => e.dense === k && e.phase === "update");
-  if (!forward || !backward) { box.hidden = true; return; }
-  const X = forward.values.X, dZ = backward.values.dZ, dW = backward.values.dW[i][j];
-  const products = X.map((row, r) => row[i] * dZ[r][j]);
-  const sum = products.reduce((a, b) => a + b, 0);
-  const into = k === 0 ? `input x${i + 1}` : `unit ${i} of hidden layer ${k}`;
-  const out = k === state.network.sizes.length - 2 ? `output unit ${j}` : `unit ${j} of hidden layer ${k + 1}`;
-  const body = products.map((p, r) => `<tr><th>${ledger.rows[r]}</th><td>${fmt(X[r][i])}</td>
-    <td>${fmt(dZ[r][j])}</td><td data-product="${p}">${fmt(p)}</td></tr>`).join("");
-  let step = "";
-  if (update) {
-    const u = update.values;
-    step = `<p>The update of this weight: <code>W_new = W + ΔW</code> =
-      <span id="edge-old">${fmt(u.W[i][j], 6)}</span> + (${fmt(u["ΔW"][i][j], 6)}) =
-      <b id="edge-new" data-value="${u.W_new[i][j]}">${fmt(u.W_new[i][j], 6)}</b>
-      <small>(${escapeHtml(update.note)})</small></p>`;
-  }
-  box.innerHTML = `<b>the weight from ${into} to ${out}</b>: W[${i}][${j}] of Dense layer ${k}, for the batch of step ${ledger.step}
-    <p>Chain rule: <code>∂L/∂w = Σ over rows a · δ</code>, with a = ${k === 0 ? "the input" : "the activation"} this
-    weight multiplies (column ${i} of X) and δ = ∂L/∂Z of the unit it feeds (column ${j} of dZ).</p>
-    <table><tr><th>row</th><th>a = X[r][${i}]</th><th>δ = dZ[r][${j}]</th><th>a · δ</th></tr>${body}
-    <tr class="sum"><th>Σ</th><td></td><td></td><td id="edge-sum" data-value="${sum}">${fmt(sum, 6)}</td></tr></table>
-    <p>The ledger's <code>dW[${i}][${j}]</code> = <b id="edge-dw" data-value="${dW}">${fmt(dW, 6)}</b>
-    (from <code>dW = Xᵀ·dZ</code>: the same sum)</p>${step}`;
+  if (!edge || !state) { box.hidden = true; return; }
+  const { dense: k, i, j } = edge, now = state.network.layers[k].W[i][j];
+  const from = unitName(k, i), to = unitName(k + 1, j), [lo, hi] = options.limits.weight;
+  const editing = document.activeElement && document.activeElement.id === "edge-value";
+  const typed = editing ? $("edge-value").value : null;
+  box.innerHTML = `<b>${escapeHtml(t("edge.head", { from, to }))}</b>${escapeHtml(t("edge.where", { i, j, index: state.network.dense_layers[k] }))}
+    <p class="edit"><label>${escapeHtml(t("edge.set"))} <input id="edge-value" type="number" step="any"
+      min="${lo}" max="${hi}" value="${now}" title="${escapeHtml(t("tip.weight_set", { lo, hi }))}"></label>
+      <button id="edge-set" type="button">${escapeHtml(t("button.set"))}</button></p>
+    ${weight ? chainHtml(weight, from, to) : `<p class="hint">${escapeHtml(t("edge.after_step"))}</p>`}`;
+  if (editing) { $("edge-value").value = typed; $("edge-value").focus(); }
   box.hidden = false;
+}
+
+function chainHtml(w, from, to) {
+  const { i, j } = w;
+  const body = w.products.map((p, r) => `<tr><th>${w.rows[r]}</th><td>${fmt(w.a[r])}</td>
+    <td>${fmt(w.delta[r])}</td><td data-product="${p}">${fmt(p)}</td></tr>`).join("");
+  let after = "";
+  if (w.dW_penalized !== null) {
+    after += `<p>${escapeHtml(t("edge.penalty"))} <b id="edge-dw-penalized" data-value="${w.dW_penalized}">${fmt(w.dW_penalized, 6)}</b></p>`;
+  }
+  if (w.update) {
+    const u = w.update;
+    after += `<p>${escapeHtml(t("edge.update"))} <code>W_new = W + ΔW</code> =
+      <span id="edge-old">${fmt(u.W, 6)}</span> + (${fmt(u.delta, 6)}) =
+      <b id="edge-new" data-value="${u.W_new}">${fmt(u.W_new, 6)}</b>
+      <small>${escapeHtml(t("punct.aside", { text: u.note[lang] }))}</small></p>`;
+  }
+  return `<p class="batch">${escapeHtml(t("edge.batch", { step: w.step }))}</p>
+    <p>${escapeHtml(t("edge.rule", { from, to, i, j }))} <code>∂L/∂w = Σ a · δ</code></p>
+    <table><tr><th>${escapeHtml(t("panel.row"))}</th><th>a = X[r][${i}]</th><th>δ = dZ[r][${j}]</th><th>a · δ</th></tr>${body}
+    <tr class="sum"><th>Σ</th><td></td><td></td><td id="edge-sum" data-value="${w.sum}">${fmt(w.sum, 6)}</td></tr></table>
+    <p>${escapeHtml(t("edge.ledger", { i, j }))} <b id="edge-dw" data-value="${w.dW}">${fmt(w.dW, 6)}</b>
+    ${escapeHtml(t("edge.same_sum"))}</p>${after}`;
 }
 
 // -- your points, and taking the run home ----------------------------------------------
@@ -692,35 +913,43 @@ async function uploadCsv(event) {
   const file = event.target.files[0];
   event.target.value = "";
   if (!file) return;
+  setPlaying(false);
   try {
-    if (file.size > 65536) throw new Error(`the file is ${file.size} bytes; at most 65536 allowed`);
-    const answer = await api("POST", "/api/upload", { csv: await file.text() });
-    addUploadOption(answer.title);
+    if (file.size > options.upload.chars * 4)
+      throw new Refused({ key: "csv.file_too_big", args: { size: file.size, hi: options.upload.chars } });
+    // the points and the run on them in one request: refused together, so the run on screen
+    // and the points the server keeps for this tab stay the same
+    const asked = { ...readConfig(), dataset: "upload" };
+    generation += 1;
+    const answer = await api("POST", "/api/upload", { csv: await file.text(), config: asked });
+    uploadedRows = answer.rows;
+    addUploadOption();
     $("dataset").value = "upload";
     updateFeatureToggles();
-    await configure();
-    say(`${answer.rows} points, ${answer.classes} classes, moved into the frame: ` +
-        `(x − [${answer.scale.centre.map((c) => fmt(c)).join(", ")}]) / ${fmt(answer.scale.scale)}`);
+    startRun(asked, answer);
+    $("csv-name").textContent = t("upload.loaded", { rows: uploadedRows });
+    say("status.uploaded", { rows: answer.rows, classes: answer.classes,
+                             centre: answer.scale.centre.map((c) => fmt(c)), scale: fmt(answer.scale.scale) });
   } catch (error) {
-    say(`the CSV was refused: ${error.message}`, true);
+    say("status.csv_refused", { message: spoken(error) }, true);
   }
 }
 
-function addUploadOption(title) {
+function addUploadOption() {
   let option = $("dataset").querySelector("option[value=upload]");
   if (!option) {
     option = document.createElement("option");
     option.value = "upload";
     $("dataset").appendChild(option);
   }
-  option.textContent = option.dataset.en = title;
-  options.datasets.upload = { title, task: "classification", features: 2 };
+  option.textContent = datasetName("upload");
+  options.datasets.upload = { task: "classification", features: 2 };
 }
 
 async function download(path, fallback) {
   try {
     const response = await fetch(`${path}?session=${session}`);
-    if (!response.ok) throw new Error((await response.json()).error);
+    if (!response.ok) throw new Refused(await response.json(), response.status);
     const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
     const link = document.createElement("a");
     link.href = URL.createObjectURL(await response.blob());
@@ -730,48 +959,85 @@ async function download(path, fallback) {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   } catch (error) {
-    say(`the download failed: ${error.message}`, true);
+    say("status.download_failed", { message: spoken(error) }, true);
   }
 }
 
 // -- wiring ------------------------------------------------------------------------------
 
-function fill(select, values, labels = {}) {
-  select.innerHTML = values.map((v) => `<option value="${v}">${escapeHtml(labels[v] || v)}</option>`).join("");
+// A menu's options by value; their words are set by applyLanguage (numbers stay as they are).
+function fillMenu(select, values) {
+  select.innerHTML = values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v)}</option>`).join("");
 }
 
-async function start() {
-  const response = await fetch("/api/options");
-  options = await response.json();
-  const d = options.defaults;
-  fill($("dataset"), Object.keys(options.datasets),
-       Object.fromEntries(Object.entries(options.datasets).map(([k, v]) => [k, v.title])));
-  fill($("activation"), options.activations, LABELS);
-  fill($("optimizer"), options.optimizers, LABELS);
-  fill($("output"), Object.keys(options.outputs), LABELS);
-  fill($("l1"), PENALTIES); fill($("l2"), PENALTIES);
-  fill($("dropout"), DROPOUTS, { 0: "none" });
+// The form's limits and defaults, as the server sends them.
+function applyLimits() {
+  const limits = options.limits;
+  for (const [id, key] of [["noise", "noise"], ["size", "size"], ["seed", "seed"], ["lr", "lr"],
+                           ["batch_size", "batch_size"], ["validation", "validation"]]) {
+    $(id).min = limits[key][0];
+    $(id).max = limits[key][1];
+  }
+  fillMenu($("dataset"), Object.keys(options.datasets));
+  fillMenu($("activation"), options.activations);
+  fillMenu($("optimizer"), options.optimizers);
+  fillMenu($("output"), options.outputs);
+  fillMenu($("l1"), options.choices.penalty); fillMenu($("l2"), options.choices.penalty);
+  fillMenu($("dropout"), options.choices.dropout);
+  fillMenu($("speed"), options.choices.speed);
+  $("speed").value = options.choices.speed_default;
+  $("lang").innerHTML = options.languages.map((code) =>
+    `<option value="${code}">${escapeHtml(words[code]["language.name"])}</option>`).join("");
   $("features").insertAdjacentHTML("beforeend", Object.entries(options.features).map(([name, f]) =>
     `<label class="toggle"><input type="checkbox" value="${name}"> ${escapeHtml(f.label)}</label>`).join(""));
-  writeConfig(d);
-  writeConfig(configFromUrl());
-  lang = new URLSearchParams(location.hash.slice(1)).get("lang") === "zh" ? "zh" : "en";
+}
+
+function setLanguage(code) {
+  lang = code;
   $("lang").value = lang;
   applyLanguage();
-  $("lang").addEventListener("change", (event) => {
-    event.stopPropagation();
-    lang = $("lang").value;
-    applyLanguage();
-    const params = new URLSearchParams(location.hash.slice(1));
-    params.set("lang", lang);
-    history.replaceState(null, "", `#${params}`);
+  const params = new URLSearchParams(location.hash.slice(1));
+  params.set("lang", lang);
+  history.replaceState(null, "", `#${params}`);
+}
+
+function wire() {
+  $("lang").addEventListener("change", (event) => { event.stopPropagation(); setLanguage($("lang").value); });
+  // the display options redraw; every other control starts a new run
+  $("controls").addEventListener("change", (event) => {
+    if (event.target.dataset.display !== undefined) { if (state) drawPicture(); }
+    else if (event.target.id !== "csv") configure();
   });
-  $("controls").addEventListener("change", configure);
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); configure(); });
   $("noise").addEventListener("input", showOutputs);
   $("validation").addEventListener("input", showOutputs);
-  $("dataset").addEventListener("change", updateFeatureToggles);
+  $("dataset").addEventListener("change", updateFeatureToggles, true);
+  $("features").addEventListener("change", updateFeatureToggles, true);
+  $("layers-minus").addEventListener("click", () => changeHidden(hiddenSizes().slice(0, -1)));
+  $("layers-plus").addEventListener("click", () => {
+    const sizes = hiddenSizes();
+    changeHidden([...sizes, sizes.length ? sizes[sizes.length - 1] : options.defaults.hidden[0]]);
+  });
+  $("units").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-layer]");
+    if (!button || button.disabled) return;
+    const sizes = hiddenSizes();
+    sizes[Number(button.dataset.layer)] += Number(button.dataset.by);
+    changeHidden(sizes);
+  });
+  $("edge").addEventListener("click", (event) => { if (event.target.id === "edge-set") setWeight(); });
+  $("edge").addEventListener("keydown", (event) => {
+    if (event.target.id === "edge-value" && event.key === "Enter") { event.preventDefault(); setWeight(); }
+  });
+  // a click on the plot returns it to the network's output
+  $("picture").addEventListener("click", () => {
+    if (!selected) return;
+    selected = null; drawNetwork(); renderUnit(); fetchUnitView();
+  });
+  // an edit of the URL's #fragment in this tab: its settings (and language) take effect
+  window.addEventListener("hashchange", applyHash);
   $("reset").addEventListener("click", configure);
+  $("csv-button").addEventListener("click", () => $("csv").click());
   $("csv").addEventListener("change", uploadCsv);
   $("export-model").addEventListener("click", () => download("/api/export/model", "model.safetensors"));
   $("export-script").addEventListener("click", () => download("/api/export/script", "chainrule_playground.py"));
@@ -793,10 +1059,46 @@ async function start() {
   window.addEventListener("pagehide", () => fetch("/api/close", {
     method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ session }) }));
+}
+
+async function applyHash() {
+  const config = configFromUrl(), asked = new URLSearchParams(location.hash.slice(1)).get("lang");
+  if (options.languages.includes(asked) && asked !== lang) setLanguage(asked);
+  writeConfig(config);
+  await configure();
+  if (config.dataset !== undefined && !(config.dataset in options.datasets)) {
+    say(config.dataset === "upload" && uploadedRows === null ? "status.upload_gone" : "status.unknown_dataset",
+        { dataset: config.dataset }, true);
+  }
+}
+
+async function start() {
+  const [answer, ...tables] = await Promise.all(["/api/options", "/static/words.en.json", "/static/words.zh.json"]
+    .map((url) => fetch(url).then((r) => r.json())));
+  options = answer;
+  options.languages.forEach((code, i) => { words[code] = tables[i]; });
+  const asked = new URLSearchParams(location.hash.slice(1)).get("lang");
+  lang = options.languages.includes(asked) ? asked : "en";
+  applyLimits();
+  const d = options.defaults;
+  writeConfig(d);
+  const fromUrl = configFromUrl();
+  writeConfig(fromUrl);
+  $("lang").value = lang;
+  applyLanguage();
+  wire();
   document.body.dataset.session = session;
   await configure();
   if (!lastGood) { writeConfig(d); await configure(); }  // a URL the server refused: the defaults
+  if (fromUrl.dataset !== undefined && !(fromUrl.dataset in options.datasets)) {
+    say(fromUrl.dataset === "upload" ? "status.upload_gone" : "status.unknown_dataset",
+        { dataset: fromUrl.dataset }, true);
+  }
   document.body.dataset.ready = "true";
 }
 
-start().catch((error) => say(`could not start: ${error.message}`, true));
+start().catch((error) => {
+  const message = words[lang] ? t("status.could_not_start", { reason: error.message }) : String(error);
+  $("status").textContent = message;
+  $("status").className = "error";
+});
