@@ -291,7 +291,10 @@ def _checkpoint_net():
 def _resume(path):
     from chainrule.train.callbacks import History
     from chainrule.train.checkpoint import restore
-    return restore(path, _checkpoint_net(), cr.Adam(lr=0.01), np.random.default_rng(0), History())
+    from chainrule.train.hooks import Run
+    run = Run(_checkpoint_net(), cr.Adam(lr=0.01), cr.CrossEntropy(), History(), 1, 1,
+              rng=np.random.default_rng(0))
+    return restore(path, run)
 
 
 def _load_estimator(path):

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from .. import names
-from ..train import loop as training
+from ..train import epochs as training
 from ..train.divergence import DivergenceError
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense

@@ -1,4 +1,4 @@
-"""The estimators' solvers: scikit-learn's stochastic loop around ``training.step``, and L-BFGS.
+"""The estimators' solvers: scikit-learn's epochs over the loop fit runs (``train.epochs``), and L-BFGS.
 
 Each takes the estimator and sets its fitted attributes (``n_iter_``,
 ``loss_``, ``loss_curve_``, ...) as scikit-learn's MLP does.
@@ -15,9 +15,10 @@ from sklearn.model_selection import train_test_split
 from .. import engine
 from ..train.batching import Batches
 from ..train.callbacks import History, ProgressBar
-from ..train.hooks import Run, end_after_error
+from ..train.epochs import Epochs
+from ..train.hooks import Run
 from ..optim.optimizers import SGD, Adam
-from ..train.loop import loss_and_gradient, step
+from ..train.loop import loss_and_gradient
 from .checks import estimator_callbacks
 
 
@@ -78,72 +79,59 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
                           "clipped to the sample size")
         batch = min(est.batch_size, n)
     batches = Batches(X, Yw, batch)
-    history = History()
-    run = Run(net, optimizer, est._loss, history, 1 if incremental else est.max_iter,
-              batches.count)
-    engine.prepare(run.epochs * run.batches_per_epoch * net.n_params)  # load kernels if it pays
-    run.rng = est._rng
+    epochs = 1 if incremental else est.max_iter
+    engine.prepare(epochs * batches.count * net.n_params)  # load the kernels if it pays
     bar = [ProgressBar(per_epoch=False)] if est.verbose and not incremental else []
-    callbacks = run.callbacks = [history, *bar, *estimator_callbacks(est.callbacks)]
-    for cb in callbacks:
-        cb.run = run
-    total_weight = w.sum()
-    with net.fitting(f"{type(est).__name__}.{'partial_fit' if incremental else 'fit'}"), \
-            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        try:
-            _epochs(est, run, batches, validation, total_weight, incremental)
-        except BaseException as error:
-            end_after_error([cb.on_train_end for cb in callbacks], error)
-            raise
-        for cb in callbacks:
-            cb.on_train_end({})
-        if validation is not None:
-            net.flat_params[...] = est._best_params
+    history = History()
+    run = Run(net, optimizer, est._loss, history, epochs, batches.count, rng=est._rng,
+              callbacks=[history, *bar, *estimator_callbacks(est.callbacks)])
+    loop = _EstimatorEpochs(est, run, batches, validation, w.sum(), incremental)
+    loop(f"{type(est).__name__}.{'partial_fit' if incremental else 'fit'}")
+    if validation is not None:
+        net.flat_params[...] = est._best_params
 
 
-def _epochs(est, run, batches, validation, total_weight, incremental):
-    """scikit-learn's outer loop: an epoch of ``training.step`` per iteration, then the
-    loss curve, the schedules and the n_iter_no_change stopping."""
-    net, optimizer, callbacks, n = est.network_, run.optimizer, run.callbacks, batches.n
-    for cb in callbacks:
-        cb.on_train_begin({})
-    for epoch in range(run.epochs):
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch, {})
-        accumulated = weight_seen = 0.0
-        rows_seen = 0
-        for b, (Xb, Ywb) in enumerate(batches(est._rng, est.shuffle)):
-            value = step(net, optimizer, Xb, Ywb, est._loss, penalty=est._penalty,
-                         epoch=est.n_iter_, batch=b, history=run.history)
-            weight = float(Ywb[:, -1].sum())
-            accumulated += value * weight
-            weight_seen += weight
-            rows_seen += len(Xb)
-            for cb in callbacks:
-                cb.on_batch_end(b, {"loss": value, "size": len(Xb)})
-            if run.stop_training:  # a callback ends training after this batch
-                break
+class _EstimatorEpochs(Epochs):
+    """scikit-learn's epochs: the loss weighed by the rows' weights, the loss curve, the
+    schedules and the n_iter_no_change stopping, around the same steps as fit's."""
+
+    def __init__(self, est, run, batches, validation, total_weight, incremental):
+        super().__init__(run, batches, est._loss, shuffle=est.shuffle, penalty=est._penalty)
+        self.est, self.validation, self.total_weight = est, validation, total_weight
+        self.incremental = incremental
+
+    def weight(self, X, Yw):
+        return float(Yw[:, -1].sum())   # the rows' weights: Yw's last column
+
+    def label(self, epoch):
+        return self.est.n_iter_
+
+    def logs(self, epoch, total, weight, rows):
+        est = self.est
         est.n_iter_ += 1
-        est.loss_ = accumulated / (total_weight if rows_seen == n else weight_seen or 1.0)
-        est.t_ += rows_seen
+        full = rows == self.batches.n
+        est.loss_ = total / (self.total_weight if full else weight or 1.0)
+        est.t_ += rows
         est.loss_curve_.append(est.loss_)
         logs = {"loss": est.loss_}
-        _update_no_improvement(est, validation, logs)
-        logs["lr"] = optimizer.lr
+        _update_no_improvement(est, self.validation, logs)
         if est.verbose and est.verbose > 1:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
+        return logs
+
+    def stop_after(self, epoch, logs):
+        est, optimizer = self.est, self.run.optimizer
         if est.solver == "sgd" and est.learning_rate == "invscaling":
             optimizer.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
         if est._no_improvement_count > est.n_iter_no_change:
             if _stop(est, optimizer):
-                break
+                return True
             est._no_improvement_count = 0
-        if run.stop_training or incremental:
-            break
-    else:
-        if not incremental and est.n_iter_ >= est.max_iter:
+        return self.incremental
+
+    def completed(self):
+        est = self.est
+        if not self.incremental and est.n_iter_ >= est.max_iter:
             warnings.warn(f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
                           "reached and the optimization hasn't converged yet.",
                           ConvergenceWarning)

@@ -261,14 +261,18 @@ def check_validation_rows(info, share, n, where):
     return rows.astype(np.intp)
 
 
-def restore(path, net, optimizer, rng, history, checkpoint=None):
-    """Load a checkpoint into a running ``fit``; return the epoch to start from.
+def restore(path, run, checkpoint=None):
+    """Load a checkpoint into a starting run (a :class:`~chainrule.train.hooks.Run`);
+    return the epoch to start from.
 
     The network must have the architecture and dtype saved in the file, and the
     optimizer the same class; its learning rate becomes the saved one (a
-    schedule may have lowered it). The History is continued from the saved one.
+    schedule may have lowered it). The History is continued from the saved one,
+    the run's generator takes the saved state, and ``run.checkpoint`` holds the
+    file's entries (callbacks take their own state back from them).
     ``checkpoint`` is ``read_checkpoint(path)`` when the caller has read it already.
     """
+    net, optimizer, rng, history = run.net, run.optimizer, run.rng, run.history
     saved, info, state = (checkpoint if checkpoint is not None else
                           read_checkpoint(path, layers=network_classes(net)))
     where = os.fspath(path)
@@ -323,7 +327,7 @@ def restore(path, net, optimizer, rng, history, checkpoint=None):
     optimizer.load_state_dict(state)
     history.history = {k: list(v) for k, v in info["history"].items()}
     history.epoch = list(info["history_epochs"])
-    history.checkpoint = info  # callbacks see it as run.checkpoint / run.resumed
+    run.checkpoint = info
     return info["epoch"] + 1
 
 

@@ -27,13 +27,38 @@ HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on
 
 
 class Run:
-    """What callbacks see of a training run."""
+    """What callbacks see of a training run.
 
-    def __init__(self, net, optimizer, loss, history, epochs, batches_per_epoch):
+    Attributes
+    ----------
+    net, optimizer, loss, history
+        What trains, how, on which loss, and the run's History.
+    epochs : int
+        The epochs the run asks for (a resumed run counts the saved ones too).
+    batches_per_epoch : int or None
+        None for a stream of unknown length.
+    rng : numpy.random.Generator or None
+        The run's generator (shuffling, the validation split); checkpoints save its state.
+    callbacks : list of Callback
+        Every callback of the run, in order; each one's ``run`` is this Run.
+    validation : tuple or None
+        ``(validation_split, rows in all, the validation rows)`` when fit held rows out
+        by validation_split (checkpoints save the rows, so a resume holds out the same).
+    checkpoint : dict or None
+        The entries of the checkpoint this run resumed from (``fit(resume_from=...)``).
+    stop_training : bool
+        Set by a callback to end training after the current batch.
+    """
+
+    def __init__(self, net, optimizer, loss, history, epochs, batches_per_epoch, *, rng=None,
+                 callbacks=(), validation=None):
         self.net, self.optimizer, self.loss, self.history = net, optimizer, loss, history
         self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
+        self.rng, self.validation, self.checkpoint = rng, validation, None
         self.stop_training = False
-        self.callbacks = []  # every callback of the run, in order (fit sets them)
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.run = self
 
     def state_key(self, callback):
         """The name of ``callback``'s state in a checkpoint: its class and its place among
@@ -49,15 +74,6 @@ class Run:
         saved = (self.checkpoint or {}).get("callbacks")
         state = saved.get(self.state_key(callback)) if isinstance(saved, dict) else None
         return state if isinstance(state, dict) else None
-
-    @property
-    def checkpoint(self):
-        """The entries of the checkpoint this run resumed from (``fit(resume_from=...)``), else None.
-
-        :func:`chainrule.checkpoint.restore` records them on the History before
-        the first hook runs, so callbacks can tell a resumed run in ``on_train_begin``.
-        """
-        return getattr(self.history, "checkpoint", None)
 
     @property
     def resumed(self):

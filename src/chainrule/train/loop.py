@@ -14,16 +14,15 @@ import numpy as np
 from . import metrics as _metrics
 from ..optim import clipping as _clipping
 from . import sampling as _sampling
-from .checkpoint import (ModelCheckpoint, check_validation_rows, network_classes,
-                         read_checkpoint, restore)
+from .checkpoint import check_validation_rows, network_classes, read_checkpoint, restore
 from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
-from .hooks import HOOKS, Run, check_callbacks, end_after_error, overrides
+from .hooks import Run, check_callbacks
 from .. import engine
 from ..nn.init import as_generator
 from ..nn.losses import BinaryCrossEntropy, CrossEntropy
 from ..optim.optimizers import Optimizer
 from .batching import Batches, SampledBatches, Source, Stream
-from .divergence import diverged, guarded_step
+from .epochs import Epochs
 from ..network.modes import holds
 from ..validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
                          prepare_data)
@@ -129,161 +128,135 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
     """
     _check_objects(loss, optimizer)
     check_trainable(net)
+    epochs, batch_size = _check_settings(epochs, batch_size, shuffle, verbose, metrics,
+                                         validation_data, validation_split, y)
+    callbacks = check_callbacks(callbacks)
+    rng = as_generator(seed)
+    metric_functions = _metric_functions(metrics, loss)
+    clip = _clipping.clipping(clip_norm, clip_value)
+    check_loss_fits(net, loss)
+    checkpoint = None
+    if resume_from is not None:  # read first: it holds the validation rows, if any
+        # the file may build only the classes of net's layers: those the program chose
+        checkpoint = read_checkpoint(resume_from, layers=network_classes(net))
+    if y is None:
+        plan = _stream_plan(net, X, loss, epochs, validation_data, validation_split,
+                            sample_weight, class_weight)
+    else:
+        saved_rows = lambda n: _saved_validation_rows(checkpoint, resume_from, validation_split, n, seed)
+        plan = _array_plan(net, X, y, loss, batch_size, shuffle, validation_data,
+                           validation_split, sample_weight, class_weight, rng, saved_rows)
+    if plan.validation is not None:
+        _check_metric_targets(metric_functions, net, plan.validation[1])
+    run = _new_run(net, optimizer, loss, epochs, plan, callbacks, verbose, rng)
+    start = 0
+    if checkpoint is not None:
+        start = _resume_start(checkpoint[1]["epoch"] + 1, epochs, checkpoint[1], resume_from)
+        restore(resume_from, run, checkpoint)
+    _FitEpochs(run, plan, loss, metric_functions, shuffle=shuffle, clip=clip)("fit", start)
+    return run.history
+
+
+# -- the phases of fit --------------------------------------------------------------------
+
+def _check_settings(epochs, batch_size, shuffle, verbose, metrics, validation_data,
+                    validation_split, y):
+    """fit's settings checked; returns (epochs, batch_size) as numbers."""
     epochs = number("epochs", epochs, integer=True, at_least=1)
     batch_size = number("batch_size", batch_size, integer=True, at_least=1, allow_none=True)
     if shuffle not in (True, False, "stratified"):
         raise ValueError(f"shuffle must be True, False or 'stratified', got {shuffle!r}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    callbacks = check_callbacks(callbacks)
-    rng = as_generator(seed)
-    metric_functions = _metric_functions(metrics, loss)
     if metrics is not None and validation_data is None and not validation_split:
         raise ValueError("fit computes metrics on validation data: pass validation_data or "
                          "validation_split along with metrics (or use net.evaluate afterwards)")
     if shuffle == "stratified" and y is None:
         raise ValueError("shuffle='stratified' needs arrays fit(X, y), not a stream of batches")
-    clip = _clipping.clipping(clip_norm, clip_value)
-    train_loss = loss
-    check_loss_fits(net, loss)
-    checkpoint = None
-    if resume_from is not None:  # read first: it holds the validation rows, if any
-        # the file may build only the classes of net's layers: those the program chose
-        checkpoint = read_checkpoint(resume_from, layers=network_classes(net))
-    val_rows = None
-    if y is None:  # a stream of (X_batch, y_batch)
-        if callable(X) and not hasattr(X, "__iter__"):
-            X = Source(X)
-        if isinstance(X, np.ndarray) or not hasattr(X, "__iter__"):
-            raise TypeError("fit(X) without y needs an iterable of (X_batch, y_batch) pairs; "
-                            "for arrays pass fit(X, y)")
-        for name, given in (("validation_split", bool(validation_split)),
-                            ("sample_weight", sample_weight is not None),
-                            ("class_weight", class_weight is not None)):
-            if given:
-                raise ValueError(f"{name} needs arrays fit(X, y), not a stream of batches")
-        batches = Stream(X, net, loss, epochs)
-        validation = _validation(net, loss, validation_data)
-    else:
-        X, y, Y = prepare_data(net, X, y, loss)
-        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
-        weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
-        X, y, Y, weights, validation, val_rows = _split_validation(
-            net, loss, X, y, Y, weights, validation_data, validation_split, rng,
-            _saved_validation_rows(checkpoint, resume_from, validation_split, len(X), seed))
-        size = len(X) if batch_size is None else min(batch_size, len(X))
-        labels = None
-        if shuffle == "stratified":
-            labels = _sampling.class_labels(y, loss, n_out)
-            if labels is None:
-                raise ValueError("shuffle='stratified' needs class labels: a CrossEntropy loss, "
-                                 "or BinaryCrossEntropy with one output and 0/1 targets")
-        if weights is None and labels is None:
-            batches = Batches(X, Y, size)
-        else:
-            train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
-            batches = SampledBatches(X, Y, size, weights, train_loss, labels)
-    if validation is not None:
-        _check_metric_targets(metric_functions, net, validation[1])
-    history = History()
+    return epochs, batch_size
+
+
+class _Plan:
+    """What fit trains on: the batches, the loss the steps take (weighted or not), the
+    validation triple, and the held-out rows' record for checkpoints (or None)."""
+
+    def __init__(self, batches, train_loss, validation, held_out=None):
+        self.batches, self.train_loss = batches, train_loss
+        self.validation, self.held_out = validation, held_out
+
+
+def _stream_plan(net, X, loss, epochs, validation_data, validation_split, sample_weight,
+                 class_weight):
+    """A stream of (X_batch, y_batch): checked batch by batch as it comes."""
+    if callable(X) and not hasattr(X, "__iter__"):
+        X = Source(X)
+    if isinstance(X, np.ndarray) or not hasattr(X, "__iter__"):
+        raise TypeError("fit(X) without y needs an iterable of (X_batch, y_batch) pairs; "
+                        "for arrays pass fit(X, y)")
+    for name, given in (("validation_split", bool(validation_split)),
+                        ("sample_weight", sample_weight is not None),
+                        ("class_weight", class_weight is not None)):
+        if given:
+            raise ValueError(f"{name} needs arrays fit(X, y), not a stream of batches")
+    return _Plan(Stream(X, net, loss, epochs), loss, _validation(net, loss, validation_data))
+
+
+def _array_plan(net, X, y, loss, batch_size, shuffle, validation_data, validation_split,
+                sample_weight, class_weight, rng, saved_rows):
+    """Arrays: checked once, the validation rows held out, batches gathered by index
+    (sampled when rows are weighted or the shuffle is stratified)."""
+    X, y, Y = prepare_data(net, X, y, loss)
+    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
+    n = len(X)
+    X, y, Y, weights, validation, val_rows = _split_validation(
+        net, loss, X, y, Y, weights, validation_data, validation_split, rng, saved_rows(n))
+    held_out = None if val_rows is None else (validation_split, n, val_rows)
+    size = len(X) if batch_size is None else min(batch_size, len(X))
+    labels = None
+    if shuffle == "stratified":
+        labels = _sampling.class_labels(y, loss, n_out)
+        if labels is None:
+            raise ValueError("shuffle='stratified' needs class labels: a CrossEntropy loss, "
+                             "or BinaryCrossEntropy with one output and 0/1 targets")
+    if weights is None and labels is None:
+        return _Plan(Batches(X, Y, size), loss, validation, held_out)
+    train_loss = loss if weights is None else _sampling.WeightedLoss(loss)
+    return _Plan(SampledBatches(X, Y, size, weights, train_loss, labels), train_loss,
+                 validation, held_out)
+
+
+def _new_run(net, optimizer, loss, epochs, plan, callbacks, verbose, rng):
+    """The Run, its callbacks (History, the progress bar or the epoch lines, the optimizer's
+    schedule, then the user's) told of it, and the engine ready for its work."""
     extra = [ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else []
     if getattr(optimizer, "schedule", None) is not None:
         if any(isinstance(cb, LearningRateScheduler) for cb in callbacks):
             raise ValueError("the optimizer was given a schedule as lr and callbacks has a "
                              "LearningRateScheduler too: use one of them")
         extra.append(LearningRateScheduler(optimizer.schedule))
-    all_callbacks = [history, *extra, *callbacks]
-    run = Run(net, optimizer, loss, history, epochs, batches.count)
-    engine.prepare(epochs * (batches.count or 1) * net.n_params)  # load the kernels if it pays
-    run.rng = rng  # checkpoints save its state
-    run.callbacks = all_callbacks
-    if val_rows is not None:
-        run.validation = (validation_split, len(X) + len(val_rows), val_rows)
-    start = 0
-    if checkpoint is not None:
-        start = _resume_start(checkpoint[1]["epoch"] + 1, epochs, checkpoint[1], resume_from)
-        restore(resume_from, net, optimizer, rng, history, checkpoint)
-    for cb in all_callbacks:
-        cb.run = run
-    # at the end of an epoch checkpoints come last: they save the other callbacks' state
-    # after this epoch's update
-    order = {"on_epoch_end": sorted(all_callbacks, key=lambda cb: isinstance(cb, ModelCheckpoint))}
-    hooks = {name: [getattr(cb, name) for cb in order.get(name, all_callbacks) if overrides(cb, name)]
-             for name in HOOKS}
-    batch_hooks = hooks["on_batch_end"]
-
-    with net.fitting("fit"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        try:
-            for hook in hooks["on_train_begin"]:
-                hook({})
-            for epoch in range(start, epochs):
-                for hook in hooks["on_epoch_begin"]:
-                    hook(epoch, {})
-                total = seen = 0.0
-                for b, (Xb, Yb) in enumerate(batches(rng, shuffle)):
-                    value = step(net, optimizer, Xb, Yb, train_loss, clip, epoch=epoch, batch=b,
-                                 history=history)
-                    n = len(Xb)
-                    total += value * n
-                    seen += n
-                    for hook in batch_hooks:
-                        hook(b, {"loss": value, "size": n})
-                    if run.stop_training:
-                        break
-                if not seen:
-                    raise ValueError(f"the data stream gave no batches in epoch {epoch}")
-                logs = {"loss": total / seen}
-                if validation is not None:
-                    logs.update(_validation_logs(net, validation, loss, metric_functions))
-                logs["lr"] = optimizer.lr
-                for hook in hooks["on_epoch_end"]:
-                    hook(epoch, logs)
-                if run.stop_training:
-                    break
-        except BaseException as error:
-            end_after_error(hooks["on_train_end"], error)
-            raise
-        for hook in hooks["on_train_end"]:
-            hook({})
-    return history
+    history = History()
+    count = plan.batches.count
+    engine.prepare(epochs * (count or 1) * net.n_params)  # load the kernels if it pays
+    return Run(net, optimizer, loss, history, epochs, count, rng=rng,
+               callbacks=[history, *extra, *callbacks], validation=plan.held_out)
 
 
-def step(net, optimizer, X, Y, loss, clip=None, penalty=None, *, epoch=0, batch=0,
-         history=None):
-    """One mini-batch update: forward and backward on (X, Y), then the guarded optimizer step.
+class _FitEpochs(Epochs):
+    """fit's epochs: the mean loss over the epoch's rows, then the validation logs."""
 
-    Parameters
-    ----------
-    X : array (n, n_in)
-    Y : array (n, n_out), the targets as ``loss`` takes them (``loss.prepare``)
-    clip : callable, optional
-        In-place gradient clipping (:func:`chainrule.clipping.clipping`).
-    penalty : callable ``penalty(net, Y) -> float``, optional
-        A term the caller adds to the loss: it adds its gradient to the
-        layers' gradients in place and returns its value (the estimators'
-        L2 term, which scales with each batch's sample weights).
-    epoch, batch : int
-        Where the run is, for the DivergenceError's message.
-    history : History, optional
-        Carried by the DivergenceError.
+    def __init__(self, run, plan, loss, metric_functions, **options):
+        super().__init__(run, plan.batches, plan.train_loss, **options)
+        self.validation, self.val_loss, self.metric_functions = plan.validation, loss, metric_functions
 
-    Returns
-    -------
-    float
-        The batch's loss (penalty included), before the update.
-
-    Raises
-    ------
-    DivergenceError
-        When the loss or a gradient is not finite, or the update would make
-        the weights so; the weights and the optimizer's state are then
-        unchanged.
-    """
-    # loss_and_gradient's two lines, written out: a call less per batch
-    value = net.forward_backward(X, Y, loss)
-    if penalty is not None:
-        value += penalty(net, Y)
-    return update(net, optimizer, X, value, clip, epoch=epoch, batch=batch, history=history)
+    def logs(self, epoch, total, weight, rows):
+        if not weight:
+            raise ValueError(f"the data stream gave no batches in epoch {epoch}")
+        logs = {"loss": total / weight}
+        if self.validation is not None:
+            logs.update(_validation_logs(self.run.net, self.validation, self.val_loss,
+                                         self.metric_functions))
+        return logs
 
 
 def loss_and_gradient(net, X, Y, loss, penalty=None):
@@ -291,16 +264,6 @@ def loss_and_gradient(net, X, Y, loss, penalty=None):
     (L-BFGS); ``penalty`` as in :func:`step`."""
     value = net.forward_backward(X, Y, loss)
     return value if penalty is None else value + penalty(net, Y)
-
-
-def update(net, optimizer, X, value, clip=None, *, epoch=0, batch=0, history=None):
-    """The second half of :func:`step`, for gradients already in the network (``net.trace``
-    leaves them there too): the optimizer's update, or a DivergenceError when ``value`` or
-    the update is not finite. ``X`` is the batch the gradients came from."""
-    refused = guarded_step(net, optimizer, value, clip)
-    if refused is not None:
-        raise diverged(net, X, value, epoch, batch, history, optimizer, stepped=refused[1])
-    return value
 
 
 def _validation_logs(net, validation, loss, metric_functions):
