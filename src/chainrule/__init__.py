@@ -18,7 +18,7 @@ from .nn.dropout import Dropout
 from .files.model import load, load_with_extras, save
 from .explain.gradcheck import GradientCheckReport, gradient_check
 from .nn.layers import Dense, Layer
-from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .files.interchange import from_torch, to_onnx, to_torch
 from .network.sequential import Sequential, mlp
 from .nn.normalization import BatchNorm, LayerNorm
@@ -34,7 +34,7 @@ from .engine import set_engine, show_config
 __all__ = [
     "Layer", "Dense", "Dropout", "BatchNorm", "LayerNorm",
     "Identity", "Exp", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
-    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
+    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy", "Poisson",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",

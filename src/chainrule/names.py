@@ -18,7 +18,7 @@ ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 LOSSES = {
     "mse": losses.MSE, "binary_cross_entropy": losses.BinaryCrossEntropy, "bce": losses.BinaryCrossEntropy,
     "cross_entropy": losses.CrossEntropy, "mae": losses.MAE, "l1": losses.MAE,
-    "huber": losses.Huber,
+    "huber": losses.Huber, "poisson": losses.Poisson,
 }
 OPTIMIZERS = {
     "sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,
