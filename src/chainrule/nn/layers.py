@@ -1,4 +1,4 @@
-"""The layer protocol, and Dense: the weighted sum ``Z = X·W + b``.
+"""The layer protocol; Dense, the weighted sum ``Z = X·W + b``; Embedding, a lookup ``A = W[X]``.
 
 Glossary (used throughout chainrule)
 ------------------------------------
@@ -56,6 +56,8 @@ class Layer:
     init_before = "xavier"
     #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
     training = True
+    #: Its input is integer indices, not numbers (Embedding): it has no dX, so it comes first.
+    takes_indices = False
 
     def _cached(self, name):
         """What forward cached under ``name``, or a clear error if forward has not run."""
@@ -195,4 +197,94 @@ class Dense(Layer):
             config["l1"] = self.l1
         if self.l2:
             config["l2"] = self.l2
+        return config
+
+
+class Embedding(Layer):
+    r"""A lookup table: each integer index (a category) picks one row of W.
+
+    Forward, for X of integer indices in [0, n_categories)::
+
+        A_i = W[X_i1] ⊕ W[X_i2] ⊕ … ⊕ W[X_i,n_in]     X (n, n_in), W (n_categories, n_out)
+                                                     -> A (n, n_in·n_out)
+
+    (⊕ joins rows side by side; with one column, ``A = W[X]``, which is
+    ``onehot(X)·W`` without building the one-hot matrix.) Every column uses
+    the same table, as torch ``nn.Embedding`` on an (n, n_in) input.
+
+    Backward, given dA = ∂L/∂A of shape (n, n_in·n_out), read as n·n_in rows
+    of width n_out: each row of dA flows back to the row of W it was read from,
+    and rows read several times add up (a scatter-add)::
+
+        dW_c = Σ_{(i, j): X_ij = c} dA_ij            (n_categories, n_out)
+
+    There is no dX: an index is not a number that could move a little, so
+    backward returns None, and an Embedding must be a network's first layer
+    (``takes_indices``). Caches the indices.
+
+    X may be any array of whole numbers (a float array from a table, too);
+    an index outside [0, n_categories) is a ValueError, not NumPy's silent
+    wrap-around of negative indices.
+
+    Parameters
+    ----------
+    n_categories, n_out : int
+        Rows of the table (distinct indices) and the width of each row.
+    n_in : int, default 1
+        Index columns per sample.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial W, drawn from N(0, 1) as torch's ``nn.Embedding``.
+    dtype : numpy dtype, default float32
+    """
+
+    params = ("W",)
+    equations = {"forward": "A = W[X]",
+                 "backward": "dW_c = Σ_{i: X_i = c} dA_i  (no dX: X holds indices)"}
+    output_range = (-np.inf, np.inf)
+    takes_indices = True
+
+    def __init__(self, n_categories, n_out, *, n_in=1, seed=None, dtype=np.float32):
+        self.n_categories = number("n_categories", n_categories, integer=True, at_least=1)
+        self.n_out = number("n_out", n_out, integer=True, at_least=1)
+        self.n_in = number("n_in", n_in, integer=True, at_least=1)
+        dtype = float_dtype(dtype)
+        self.W = _init.initial_weights("normal", self.n_categories, self.n_out, seed).astype(dtype)
+        self.dW = np.zeros_like(self.W)
+        self.index = None
+
+    def _indices(self, X):
+        """X as an (n, n_in) array of intp, or ValueError for a value that is no index."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_in:
+            raise ValueError(f"Embedding expects indices of shape (n, {self.n_in}), got {X.shape}")
+        bad = ~((X >= 0) & (X < self.n_categories))  # noqa: SIM300  (NaN is bad too)
+        if X.dtype.kind == "f":
+            bad |= np.floor(X) != X
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"Embedding indices must be whole numbers in [0, "
+                             f"{self.n_categories - 1}], found {X[at].item()!r} at {at}")
+        return X.astype(np.intp)
+
+    def forward(self, X):
+        self.index = self._indices(X)
+        return self.W[self.index].reshape(len(X), -1)  # A = W[X], columns side by side
+
+    def backward(self, dA, need_dX=True):
+        """Sets dW by a scatter-add; returns None (no gradient for indices)."""
+        index = self._cached("index")
+        self.dW.fill(0)
+        np.add.at(self.dW, index.ravel(), dA.reshape(-1, self.n_out))  # dW_c = Σ_{X_i = c} dA_i
+        return None
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"Embedding(n_in={self.n_in}) takes {self.n_in} index column(s), "
+                             f"got {n_in}")
+        return self.n_in * self.n_out
+
+    def config(self):
+        config = {"n_categories": self.n_categories, "n_out": self.n_out}
+        if self.n_in != 1:
+            config["n_in"] = self.n_in
         return config
