@@ -177,16 +177,13 @@ def check_model_file(path):
 
 
 def _load_tabular(path):
-    from ..files.model import load_with_extras
-    check_model_file(path)
-    _, metadata, _ = load_with_extras(path)  # a plain network needs no scikit-learn to say so
-    if "estimator" not in metadata:
-        raise ValueError(f"{path} is a chainrule network but not a saved estimator "
-                         "(no 'estimator' record): it was not written by chainrule train")
-    _needs_sklearn("chainrule predict")
-    from ..sklearn.io import load_estimator_with_extras
+    """``(model, tabular record, preprocessing)`` of a file written by chainrule train; the
+    model is a :class:`~.saved.SavedModel` (no scikit-learn: predicting starts faster)."""
     from .preprocessing import Preprocessing
-    est, metadata, _ = load_estimator_with_extras(path)
+    from .saved import SavedModel
+    check_model_file(path)
+    est = SavedModel.load(path)
+    metadata = est.metadata
     tab = metadata.get("tabular")
     if not isinstance(tab, dict):
         raise ValueError(f"{path} is a saved estimator without table preprocessing: it was not "
