@@ -116,9 +116,8 @@ class TargetTransform:
     @classmethod
     def from_json(cls, data, where="model"):
         """Checked: a kind of :data:`KINDS`, a finite mean (> 0 for poisson) and std > 0."""
-        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         ok = isinstance(data, dict) and data.get("kind", "standard") in KINDS \
-            and number(data.get("mean")) and number(data.get("std")) and data["std"] > 0 \
+            and _number(data.get("mean")) and _number(data.get("std")) and data["std"] > 0 \
             and (data.get("kind") != "poisson" or data["mean"] > 0) \
             and isinstance(data.get("reason", ""), str)
         if not ok:
@@ -135,3 +134,7 @@ class TargetTransform:
             return cls.from_json({**tab["target_scale"], "kind": "standard"}, where) \
                 if isinstance(tab["target_scale"], dict) else cls.from_json(tab["target_scale"], where)
         return None
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
