@@ -183,7 +183,8 @@ class Settings:
     """The choices of one ``chainrule train`` run (:data:`DEFAULTS` where not given).
 
     ``epochs`` is the most epochs with a validation split (early stopping ends
-    sooner) and the exact count without one (``validation=0``).
+    sooner) and the exact count without one (``validation=0``). ``target_transform``:
+    "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
