@@ -93,3 +93,78 @@ def test_bad_indices_and_places_are_clear_errors():
         cr.Sequential([cr.Dense(1, 1), cr.Embedding(3, 2)])
     with pytest.raises(ValueError, match="n_categories must be >= 1, got 0"):
         cr.Embedding(0, 2)
+
+
+# -- CategoryEmbedding: numbers and categories in ------------------------------------------
+
+def _torch_category_embedding(layer, X):
+    """The torch twin: numbers passed through, each index column through its own nn.Embedding."""
+    p = layer.n_numeric
+    tables, start = [], 0
+    for k in layer.n_categories:
+        table = torch.nn.Embedding(k, layer.n_out).double()
+        with torch.no_grad():
+            table.weight.copy_(torch.tensor(layer.W[start:start + k]))
+        tables.append(table)
+        start += k
+    X_num = torch.tensor(X[:, :p], requires_grad=True)
+    index = torch.tensor(X[:, p:].astype(np.int64))
+    out = torch.cat([X_num, *[t(index[:, j]) for j, t in enumerate(tables)]], dim=1)
+    return out, tables
+
+
+@pytest.mark.parametrize("n_numeric, sizes", [(2, [3, 5]), (0, [4]), (3, [1, 2, 6])])
+def test_category_embedding_equals_torch(n_numeric, sizes, rng):
+    layer = cr.CategoryEmbedding(n_numeric, sizes, 3, seed=rng, dtype=np.float64)
+    n = 8
+    X = np.hstack([rng.standard_normal((n, n_numeric)),
+                   np.stack([rng.integers(0, k, n) for k in sizes], axis=1).astype(np.float64)])
+    A = layer.forward(X)
+    dA = rng.standard_normal(A.shape)
+    assert layer.backward(dA) is None
+    out, tables = _torch_category_embedding(layer, X)
+    out.backward(torch.tensor(dA))
+    assert_close(A, out.detach().numpy(), 1e-7, "A")
+    expected = np.concatenate([t.weight.grad.numpy() for t in tables])
+    assert_close(layer.dW, expected, 1e-7, "dW")
+
+
+def test_category_embedding_in_a_network_checks_saves_and_traces(tmp_path, rng):
+    net = cr.Sequential([cr.CategoryEmbedding(2, [3, 4], 2, seed=rng), cr.Tanh(),
+                         cr.Dense(6, 1, seed=rng)], dtype=np.float64)
+    X = np.array([[0.5, -1.0, 2, 3], [1.5, 0.0, 0, 3], [-0.2, 0.3, 2, 0]])
+    y = np.array([1.0, 0.0, -1.0])
+    report = cr.gradient_check(net, cr.MSE(), X, y)
+    assert report.max_relative_error <= 1e-6, str(report)
+    net.save(tmp_path / "mixed.safetensors")
+    loaded = cr.load(tmp_path / "mixed.safetensors")
+    assert repr(loaded[0]) == "CategoryEmbedding(n_numeric=2, n_categories=[3, 4], n_out=2)"
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    step = net.trace(X, y, cr.MSE()).get(0, "forward")
+    assert step.equation == "A = X_num ⊕ W[X_1 + o_1] ⊕ … ⊕ W[X_c + o_c]"
+    np.testing.assert_array_equal(step.values["A"][:, 2:4], net[0].W[[2, 0, 2]])      # column 1
+    np.testing.assert_array_equal(step.values["A"][:, 4:], net[0].W[[3 + 3, 3 + 3, 3 + 0]])
+
+
+def test_category_embedding_errors_and_a_hostile_file(tmp_path):
+    layer = cr.CategoryEmbedding(1, [2, 3], 2, seed=0)
+    with pytest.raises(ValueError, match=r"Embedding indices must be whole numbers in \[0, 2\], "
+                                         r"found 3.0 at \(0, 1\)"):
+        layer.forward(np.array([[0.5, 1, 3]]))
+    with pytest.raises(ValueError, match=r"expects X of shape \(n, 3\): 1 numeric and 2 index"):
+        layer.forward(np.zeros((2, 2)))
+    with pytest.raises(TypeError, match="n_categories must list the categories"):
+        cr.CategoryEmbedding(1, 3, 2)
+    with pytest.raises(ValueError, match=r"n_categories\[1\] must be >= 1, got 0"):
+        cr.CategoryEmbedding(1, [2, 0], 2)
+    import json
+
+    from safetensors.numpy import save
+    arch = [{"class": "CategoryEmbedding",
+             "config": {"n_numeric": 1, "n_categories": [10**6, 10**6], "n_out": 2}}]
+    meta = {"format": "chainrule", "format_version": "1", "chainrule_version": "0.1.0",
+            "dtype": "float32", "architecture": json.dumps(arch), "user": "{}"}
+    (tmp_path / "bad.st").write_bytes(save({"layers.0.W": np.zeros((3, 2), np.float32)},
+                                           metadata=meta))
+    with pytest.raises(ValueError, match=r"n_categories=2000000, more than the 6 numbers"):
+        cr.load(tmp_path / "bad.st")

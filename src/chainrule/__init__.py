@@ -17,7 +17,7 @@ from .train.checkpoint import ModelCheckpoint
 from .nn.dropout import Dropout
 from .files.model import load, load_with_extras, save
 from .explain.gradcheck import GradientCheckReport, gradient_check
-from .nn.layers import Dense, Embedding, Layer
+from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
 from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .files.interchange import from_torch, to_onnx, to_torch
 from .network.sequential import Sequential, mlp
@@ -32,7 +32,7 @@ from . import engine  # cr.engine.set_engine("numpy"); numba is imported only wh
 from .engine import set_engine, show_config
 
 __all__ = [
-    "Layer", "Dense", "Embedding", "Dropout", "BatchNorm", "LayerNorm",
+    "Layer", "Dense", "Embedding", "CategoryEmbedding", "Dropout", "BatchNorm", "LayerNorm",
     "Identity", "Exp", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy", "Poisson",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",

@@ -58,6 +58,9 @@ class Layer:
     training = True
     #: Its input is integer indices, not numbers (Embedding): it has no dX, so it comes first.
     takes_indices = False
+    #: The config entries whose product is the count of weights construction draws (a model
+    #: file's sizes are checked against it before anything is allocated); None: every size.
+    drawn_from = None
 
     def _cached(self, name):
         """What forward cached under ``name``, or a clear error if forward has not run."""
@@ -257,14 +260,7 @@ class Embedding(Layer):
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_in:
             raise ValueError(f"Embedding expects indices of shape (n, {self.n_in}), got {X.shape}")
-        bad = ~((X >= 0) & (X < self.n_categories))  # noqa: SIM300  (NaN is bad too)
-        if X.dtype.kind == "f":
-            bad |= np.floor(X) != X
-        if bad.any():
-            at = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"Embedding indices must be whole numbers in [0, "
-                             f"{self.n_categories - 1}], found {X[at].item()!r} at {at}")
-        return X.astype(np.intp)
+        return _indices(X, self.n_categories)
 
     def forward(self, X):
         self.index = self._indices(X)
@@ -288,3 +284,103 @@ class Embedding(Layer):
         if self.n_in != 1:
             config["n_in"] = self.n_in
         return config
+
+
+def _indices(X, sizes):
+    """X (n, c) as intp, or ValueError for an entry of column j that is not a whole number
+    in [0, sizes_j) (``sizes`` an int for every column, or one per column)."""
+    bad = ~((X >= 0) & (X < sizes))  # noqa: SIM300  (NaN is bad too)
+    if X.dtype.kind == "f":
+        bad |= np.floor(X) != X
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        top = (sizes if np.ndim(sizes) == 0 else sizes[at[1]]) - 1
+        raise ValueError(f"Embedding indices must be whole numbers in [0, {top}], "
+                         f"found {X[at].item()!r} at {at}")
+    return X.astype(np.intp)
+
+
+class CategoryEmbedding(Layer):
+    r"""Numbers and categories in, one row of numbers out: the numeric columns pass
+    through, and each category column is looked up in a table of its own.
+
+    X holds ``n_numeric`` numeric columns, then one column of integer indices per
+    category column, column j's in [0, k_j) with k = ``n_categories``. Forward::
+
+        A = X_num ⊕ W[X_1 + o_1] ⊕ … ⊕ W[X_c + o_c]      X (n, n_numeric + c)
+                                                        -> A (n, n_numeric + c·n_out)
+
+    The c tables are stacked in one W of shape (Σ_j k_j, n_out): column j's rows
+    start at o_j = k_1 + … + k_(j−1). (⊕ joins side by side.) Backward, given dA
+    of shape (n, n_numeric + c·n_out), its category part read as rows of width n_out::
+
+        dW_r = Σ_{(i, j): X_ij + o_j = r} dA_ij           (Embedding's scatter-add)
+
+    There is no dX for the indices, so there is none for X as a whole: backward
+    returns None and the layer must come first (``takes_indices``), where the
+    numeric columns' part of dA, their dX, is read by nobody. A tabular
+    network then reads a row's numbers and learned vectors for its categories,
+    instead of one 0/1 column per category. Caches the table rows read.
+
+    Parameters
+    ----------
+    n_numeric : int
+        Numeric columns first in X (0 for none).
+    n_categories : sequence of int
+        Categories of each index column (at least one column).
+    n_out : int
+        Width of each category's vector.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial W, N(0, 1) as torch's ``nn.Embedding``.
+    dtype : numpy dtype, default float32
+    """
+
+    params = ("W",)
+    equations = {"forward": "A = X_num ⊕ W[X_1 + o_1] ⊕ … ⊕ W[X_c + o_c]",
+                 "backward": "dW_r = Σ_{(i, j): X_ij + o_j = r} dA_ij  (no dX: X holds indices)"}
+    output_range = (-np.inf, np.inf)
+    takes_indices = True
+    drawn_from = ("n_categories", "n_out")    # W is (Σ_j k_j, n_out); n_numeric draws nothing
+
+    def __init__(self, n_numeric, n_categories, n_out, *, seed=None, dtype=np.float32):
+        self.n_numeric = number("n_numeric", n_numeric, integer=True, at_least=0)
+        if isinstance(n_categories, (str, bytes)) or not hasattr(n_categories, "__len__") \
+                or len(n_categories) == 0:
+            raise TypeError(f"n_categories must list the categories of each index column, "
+                            f"got {n_categories!r}")
+        self.n_categories = [number(f"n_categories[{j}]", k, integer=True, at_least=1)
+                             for j, k in enumerate(n_categories)]
+        self.n_out = number("n_out", n_out, integer=True, at_least=1)
+        self.n_in = self.n_numeric + len(self.n_categories)
+        self.offsets = np.cumsum([0, *self.n_categories[:-1]]).astype(np.intp)
+        rows = sum(self.n_categories)
+        self.W = _init.initial_weights("normal", rows, self.n_out, seed).astype(float_dtype(dtype))
+        self.dW = np.zeros_like(self.W)
+        self.rows = None
+
+    def forward(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_in:
+            raise ValueError(f"CategoryEmbedding expects X of shape (n, {self.n_in}): "
+                             f"{self.n_numeric} numeric and {len(self.n_categories)} index "
+                             f"columns, got {X.shape}")
+        index = _indices(X[:, self.n_numeric:], np.array(self.n_categories))
+        self.rows = index + self.offsets                      # row of W for each entry
+        looked_up = self.W[self.rows].reshape(len(X), -1)
+        return np.hstack([X[:, :self.n_numeric].astype(self.W.dtype, copy=False), looked_up])
+
+    def backward(self, dA, need_dX=True):
+        """Sets dW by a scatter-add; returns None (no gradient for indices)."""
+        rows = self._cached("rows")
+        self.dW.fill(0)
+        np.add.at(self.dW, rows.ravel(), dA[:, self.n_numeric:].reshape(-1, self.n_out))
+        return None
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"CategoryEmbedding takes {self.n_in} columns, got {n_in}")
+        return self.n_numeric + len(self.n_categories) * self.n_out
+
+    def config(self):
+        return {"n_numeric": self.n_numeric, "n_categories": list(self.n_categories),
+                "n_out": self.n_out}
