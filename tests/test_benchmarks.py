@@ -253,13 +253,31 @@ def test_paired_ratio_compares_within_rounds():
 
 def test_tabular_benchmark_scores_three_contenders_on_the_same_splits():
     from benchmarks import tabular
-    results = tabular.run(["iris"], splits=1, extra=["--hidden", "8"], say=lambda s: None)
-    scores = results["iris"]["scores"]
-    assert set(scores) == {"chainrule train", "scikit-learn MLP", "HistGradientBoosting"}
+    said = []
+    results = tabular.run(["iris"], splits=1, extra=["--hidden", "8"], say=said.append,
+                          contenders=["scikit-learn MLP", "HistGradientBoosting", "RealMLP-TD"])
+    scores, seconds = results["iris"]["scores"], results["iris"]["seconds"]
+    expected = {"chainrule train", "scikit-learn MLP", "HistGradientBoosting"}
+    try:
+        import pytabkit  # noqa: F401
+        expected.add("RealMLP-TD")
+    except ImportError:
+        assert any(s.startswith("skipped contender RealMLP-TD: ") for s in said), said
+    assert set(scores) == set(seconds) == expected
     assert all(len(v) == 1 and 0.5 < v[0] <= 1 for v in scores.values())
+    assert all(len(v) == 1 and v[0] > 0 for v in seconds.values())
     table, verdict = tabular.markdown(results, 1)
     assert table.count("\n") == 3 and "| iris (scikit-learn) | 150 × 4 | accuracy |" in table
-    assert "Target 1" in verdict and "Target 2" in verdict
+    assert "Target 1" in verdict and "Target 2, as good as HistGradientBoosting" in verdict
+
+
+def test_tabular_benchmark_visits_is_a_skewed_count():
+    from benchmarks import tabular
+    frame, target, task, source = tabular.load("visits")
+    y = frame[target].to_numpy()
+    assert task == "regress" and source == "made here" and frame.isna().any().any()
+    assert y.min() == 0 and np.all(y == np.round(y)) and (y == 0).mean() > 0.3
+    assert np.mean(((y - y.mean()) / y.std()) ** 3) > 1          # skewed to the right
 
 
 def test_tabular_benchmark_big_table_has_text_and_missing_values():

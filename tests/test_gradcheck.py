@@ -29,6 +29,7 @@ def test_784_50_10_relu_softmax_network(rng):
     ("identity", cr.MSE(), np.array([[0.5, -1.0], [2.0, 0.0], [1.0, 1.0]])),
     ("sigmoid", cr.BinaryCrossEntropy(), np.array([[0, 1], [1, 1], [0, 0]])),
     ("softmax", cr.CrossEntropy(), np.array([0, 1, 1])),
+    ("exp", cr.Poisson(), np.array([[0, 3], [1, 0], [7, 2]])),
 ])
 @pytest.mark.parametrize("hidden", ["tanh", "gelu", "elu", "softplus"])
 def test_small_networks_pass(hidden, output, loss, y, rng):

@@ -263,3 +263,84 @@ def test_fused_bce_gradient_is_accurate_near_probability_1(dtype):
     truth = -1.0 / (1.0 + np.exp(Z.astype(np.float64))) / Z.size   # σ(z) − 1 = −1/(1 + e^z)
     eps = np.finfo(dtype).eps
     np.testing.assert_allclose(bce.backward_logits(), truth, rtol=0, atol=2 * eps / Z.size)
+
+
+# -- Poisson: counts with a log link ---------------------------------------------------
+
+def test_poisson_on_rates_equals_torch(rng):
+    A = rng.uniform(0.05, 6.0, (7, 3))
+    Y = rng.poisson(2.0, (7, 3)).astype(np.float64)
+    loss = cr.Poisson()
+    value, dA = loss.forward(A, Y), loss.backward()
+    # torch on the rate (log_input=False) adds eps = 1e-8 inside the log; on log A it is exact
+    poisson = torch.nn.PoissonNLLLoss(log_input=True)
+    t_value, t_dA = torch_value_and_grad(lambda At: poisson(torch.log(At), torch.tensor(Y)), A)
+    assert_close(value, t_value, 1e-7, "Poisson value")
+    assert_close(dA, t_dA, 1e-7, "Poisson dA")
+    assert_close(loss.rows(A, Y).mean(), value, 1e-12, "Poisson rows")
+    t_rate = torch.nn.PoissonNLLLoss(log_input=False, eps=0.0)(torch.tensor(A), torch.tensor(Y))
+    assert_close(value, t_rate.item(), 1e-7, "Poisson value, torch on the rate")
+
+
+def test_poisson_fused_on_log_rates_equals_torch(rng):
+    Z = rng.normal(0, 1.5, (6, 2))
+    Y = rng.poisson(3.0, (6, 2)).astype(np.float64)
+    loss = cr.Poisson()
+    t_value, t_dZ = torch_value_and_grad(torch.nn.PoissonNLLLoss(log_input=True), Z, torch.tensor(Y))
+    assert_close(loss.forward_logits(Z, Y), t_value, 1e-7, "fused Poisson value")
+    assert_close(loss.backward_logits(), t_dZ, 1e-7, "fused Poisson dZ")
+    assert_close(loss.rows_logits(Z, Y).mean(), t_value, 1e-12, "fused Poisson rows")
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_poisson_network_training_path_equals_torch(hidden, rng):
+    """Exp + Poisson through forward_backward (fused) and through the plain path."""
+    net = cr.mlp([3, 5, 2], hidden=hidden, output="exp", seed=rng, dtype=np.float64)
+    X = rng.standard_normal((8, 3))
+    Y = rng.poisson(1.5, (8, 2)).astype(np.float64)
+    loss = cr.Poisson()
+    assert net.fused_with(loss)
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.ReLU() if hidden == "relu" else torch.nn.Tanh(),
+        torch.nn.Linear(5, 2)).double()   # its output is the log-rate Z
+    with torch.no_grad():
+        for lin, dense in zip([twin[0], twin[2]], [net[0], net[2]]):
+            lin.weight.copy_(torch.tensor(dense.W.T))
+            lin.bias.copy_(torch.tensor(dense.b))
+    t_value = torch.nn.PoissonNLLLoss(log_input=True)(twin(torch.tensor(X)), torch.tensor(Y))
+    t_value.backward()
+    for path in ("fused", "plain"):
+        net.flat_grads[...] = np.nan
+        if path == "fused":
+            value = net.forward_backward(X, loss.prepare(Y, 2, np.float64), loss)
+        else:
+            value = loss.forward(net.forward(X), Y)
+            net.backward(loss.backward())
+        assert_close(value, t_value.item(), 1e-7, f"{path} loss")
+        for lin, dense in zip([twin[0], twin[2]], [net[0], net[2]]):
+            assert_close(dense.dW, lin.weight.grad.numpy().T, 1e-7, f"{path} dW")
+            assert_close(dense.db, lin.bias.grad.numpy(), 1e-7, f"{path} db")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_poisson_is_finite_where_the_rate_underflows(dtype):
+    A = np.array([[0.0, 1.0], [2.0, 0.0]], dtype)
+    Y = np.array([[0.0, 1.0], [3.0, 2.0]], dtype)
+    loss = cr.Poisson()
+    with np.errstate(**STRICT):
+        value, dA = loss.forward(A, Y), loss.backward()
+    assert np.isfinite(value) and dA.dtype == dtype and np.all(np.isfinite(dA))
+    # a zero rate where the count is zero costs nothing and pulls nowhere
+    assert dA[0, 0] == pytest.approx(1 / 4)
+
+
+def test_poisson_refuses_negative_targets_and_outputs():
+    with pytest.raises(ValueError, match=r"Poisson needs targets >= 0 \(counts or rates\), found -2"):
+        cr.Poisson().prepare(np.array([1.0, -2.0, 0.0]), 1, np.float64)
+    net = cr.mlp([2, 3, 1], output="identity", seed=0)
+    with pytest.raises(ValueError, match=r"Poisson takes rates >= 0, but the network ends with "
+                                         r"Identity\(\).*add Exp\(\)"):
+        net.fit(np.zeros((4, 2)), np.ones(4), loss=cr.Poisson(), optimizer=cr.SGD(lr=0.1),
+                epochs=1, verbose=0)
+    assert cr.Poisson.fuses_with is cr.Exp
+    assert isinstance(cr.names.loss("poisson"), cr.Poisson)

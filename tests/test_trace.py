@@ -333,3 +333,18 @@ def test_the_ledger_is_recorded_by_the_walk_fit_runs(monkeypatch):
     for step in forward_steps[:2]:   # Dense, Tanh: copies of the very arrays the layers returned
         out = step.values["Z"] if step.index == 0 else step.values["A"]
         assert np.array_equal(out, returned[step.index])
+
+
+def test_exp_and_poisson_show_their_fused_equations_in_both_languages():
+    rng = np.random.default_rng(3)
+    net = cr.mlp([2, 3, 1], output="exp", seed=rng, dtype=np.float64)
+    X, y = rng.standard_normal((4, 2)), np.array([0.0, 2.0, 1.0, 5.0])
+    trace = net.trace(X, y, cr.Poisson())
+    assert trace.fused
+    loss_step = trace.get(None, "forward")
+    assert loss_step.equation == "L = (1/m) Σ (A − Y·log A) = (1/m) Σ (e^Z − Y·Z)"
+    start = trace.get(3, "backward")
+    assert start.equation == "dZ = (A − Y) / m"
+    np.testing.assert_allclose(trace.starting_gradient, (np.exp(loss_step.values["Z"])
+                                                         - y[:, None]) / 4, rtol=1e-12)
+    assert "exp 与泊松损失合并计算" in trace.to_text(lang="zh")

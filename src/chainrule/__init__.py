@@ -18,8 +18,8 @@ from .nn.dropout import Dropout
 from .files.model import load, load_with_extras, save
 from .explain.gradcheck import GradientCheckReport, gradient_check
 from .explain.diagnose import DiagnosisReport, diagnose  # cr.diagnose is the function
-from .nn.layers import Dense, Layer
-from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
+from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .files.interchange import from_torch, to_onnx, to_torch
 from .network.sequential import Sequential, mlp
 from .nn.normalization import BatchNorm, LayerNorm
@@ -33,9 +33,9 @@ from . import engine  # cr.engine.set_engine("numpy"); numba is imported only wh
 from .engine import set_engine, show_config
 
 __all__ = [
-    "Layer", "Dense", "Dropout", "BatchNorm", "LayerNorm",
+    "Layer", "Dense", "Embedding", "CategoryEmbedding", "Dropout", "BatchNorm", "LayerNorm",
     "Identity", "Exp", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
-    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
+    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy", "Poisson",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "Sequential", "mlp", "History", "Callback", "LambdaCallback", "DivergenceError",
     "EarlyStopping", "LearningRateScheduler", "CSVLogger", "ModelCheckpoint", "schedules",

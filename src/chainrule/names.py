@@ -12,7 +12,7 @@ from .nn import activations as act
 from .optim import optimizers
 from .nn import losses
 from .nn.dropout import Dropout
-from .nn.layers import Dense, Layer
+from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
 from .nn.normalization import BatchNorm, LayerNorm
 
 #: Other names for activations, besides each class's own name ("relu", "leaky_relu").
@@ -20,7 +20,7 @@ ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 LOSSES = {
     "mse": losses.MSE, "binary_cross_entropy": losses.BinaryCrossEntropy, "bce": losses.BinaryCrossEntropy,
     "cross_entropy": losses.CrossEntropy, "mae": losses.MAE, "l1": losses.MAE,
-    "huber": losses.Huber,
+    "huber": losses.Huber, "poisson": losses.Poisson,
 }
 OPTIMIZERS = {
     "sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,
@@ -60,7 +60,8 @@ def _preferred(classes):
 #: here, never discovered: a file builds these, and the classes the program loading it
 #: names (``load(path, layers=[Swish])``), nothing else defined in the process.
 LAYERS = {cls.__name__: cls for cls in (
-    Dense, Dropout, BatchNorm, LayerNorm, act.Identity, act.Exp, act.Sigmoid, act.Tanh,
+    Dense, Embedding, CategoryEmbedding, Dropout, BatchNorm, LayerNorm, act.Identity, act.Exp,
+    act.Sigmoid, act.Tanh,
     act.ReLU, act.LeakyReLU, act.ELU, act.GELU, act.Softplus, act.Softmax)}
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .nn.checks import float_dtype, number  # noqa: F401  the settings' checks, re-exported
-from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, Poisson
 
 # Finite-ness is checked in slices of this many rows, so that checking a
 # memory-mapped data set does not allocate a mask the size of the data.
@@ -191,16 +191,23 @@ def check_loss_fits(net, loss):
     attributes of every layer). CrossEntropy reads each output row as class
     probabilities, so it needs a layer whose rows sum to 1 (Softmax);
     BinaryCrossEntropy takes logs of A and 1 − A, so it needs outputs in
-    [0, 1] (Sigmoid, Softmax). A layer whose range is None (unknown: Dropout
+    [0, 1] (Sigmoid, Softmax); Poisson takes log A, so it needs outputs ≥ 0
+    (Exp, Softplus, ReLU). A layer whose range is None (unknown: Dropout
     passes its input's on, a user's layer may not say) is given the benefit
     of the doubt.
     """
-    if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
+    if not net.layers or not isinstance(loss, (CrossEntropy, BinaryCrossEntropy, Poisson)):
         return
     last = net.layers[-1]
     if last.output_range is None or last.probabilities:
         return
     low, high = last.output_range
+    if isinstance(loss, Poisson):
+        if low < 0:
+            raise ValueError(f"Poisson takes rates >= 0, but the network ends with {last!r}, "
+                             "whose outputs can be negative: add Exp() as the last layer "
+                             "(its input is then the log-rate)")
+        return
     if isinstance(loss, CrossEntropy):
         if (low, high) == (0, 1):
             units = f" with {net.n_out} unit{'s' if net.n_out != 1 else ''}" if net.n_out else ""

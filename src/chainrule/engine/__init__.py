@@ -174,10 +174,34 @@ def name():
     return "compiled" if compiled() is not None else "numpy"
 
 
-def config():
-    """What runs, as a dict: the engine, numba's version, threads and kernel cache."""
+def _installed():
+    """The installed numba's version, found without importing it (None if absent)."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+    if importlib.util.find_spec("numba") is None:
+        return None
+    try:
+        return version("numba")
+    except PackageNotFoundError:  # importable but not from a distribution
+        return "unknown version"
+
+
+def config(load=True):
+    """What runs, as a dict: the engine, numba's version, threads and kernel cache.
+
+    ``load=False`` leaves numba unimported when it is not yet (``chainrule --version``
+    starts in a tenth of the time): an installed numba then counts as "compiled",
+    with ``"loaded": False``, and a numba that is installed but fails to import
+    shows only when the kernels are first loaded.
+    """
     import numpy as np
-    info = {"engine": name(), "requested": _requested(), "numpy": np.__version__,
+    requested = _requested()
+    if not load and _kernels is None and requested != "numpy":
+        found = _installed()
+        return {"engine": "compiled" if found else "numpy", "requested": requested,
+                "numpy": np.__version__, "min_size": MIN_SIZE, "loaded": False,
+                "numba": found or "not installed (pip install 'chainrule[fast]')"}
+    info = {"engine": name(), "requested": requested, "numpy": np.__version__,
             "min_size": MIN_SIZE}
     module = compiled() if info["requested"] != "numpy" else None
     if module is not None:

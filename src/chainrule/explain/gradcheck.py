@@ -85,12 +85,12 @@ def gradient_check(net, loss, X, y, eps=1e-6):
         loss.forward(A, Y)
         dX = net.backward(loss.backward())
         analytic = {name: grad.copy() for name, _, grad in net.parameters()}
-        analytic["dX"] = dX.copy()
-
         numeric = {}
         for name, value, _ in net.parameters():
             numeric[name] = numeric_gradient(loss_at, value, eps)
-        numeric["dX"] = numeric_gradient(loss_at, X, eps)
+        if dX is not None:  # None: the first layer takes indices (Embedding), no dX exists
+            analytic["dX"] = dX.copy()
+            numeric["dX"] = numeric_gradient(loss_at, X, eps)
 
     rows = []
     for name in analytic:

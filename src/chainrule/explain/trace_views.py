@@ -39,6 +39,8 @@ NOTES_ZH = [
      "dA = (A − Y) / (A(1 − A)) / m 乘上 σ'(Z) = A(1 − A)，分母正好约去，只剩 dZ = (A − Y) / m。"),
     ("softmax + cross-entropy, fused", "softmax 与交叉熵合并计算：dA = −Y / A / n 经过 softmax 的"
      "雅可比矩阵 dZ = A ⊙ (dA − Σ_c (dA ⊙ A)_c) 之后只剩 (A − Y) / n，因为 Y 的每一行之和为 1。"),
+    ("exp + Poisson, fused", "exp 与泊松损失合并计算：dA = (1 − Y / A) / m 乘上 e^Z = A，"
+     "只剩 dZ = (A − Y) / m，而且从不需要由 A 去算 log A = Z。"),
     ("the starting gradient", "反向传播的起点：损失对网络输出的梯度。"),
     ("the layer's penalty", "这一层的正则项 l1·Σ|W| + l2·ΣW² 也是损失的一部分（数值 {0}）。"),
     ("the layer's own penalty", "这一层自己的正则项也是损失的一部分（数值 {0}）。"),

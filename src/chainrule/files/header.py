@@ -136,10 +136,10 @@ def _span(name, info, buffer, size, where):
                          f"supported: {', '.join(DTYPES)}")
     # each size is bounded by the file too: a dimension of 0 lets the others be anything
     if not isinstance(shape, list) or len(shape) > MAX_NDIM or \
-            not all(_is_count(d) and d <= size for d in shape):
+            not all(is_count(d) and d <= size for d in shape):
         raise ValueError(f"{where}: tensor {name!r} has invalid shape {short(shape)} (at most "
                          f"{MAX_NDIM} sizes, each at most the file's {size} bytes)")
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)):
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(is_count, offsets)):
         raise ValueError(f"{where}: tensor {name!r} has invalid data_offsets {short(offsets)}")
     begin, end = offsets
     expected = int(np.prod(shape, dtype=object)) * np.dtype(DTYPES[dtype]).itemsize
@@ -170,5 +170,5 @@ def _check_spans(spans, buffer, where):
                          f"but the file holds {buffer}")
 
 
-def _is_count(value):
+def is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -52,7 +52,7 @@ from ..network.modes import holds
 from ..network.sequential import Sequential
 from ..nn.layers import Dense, Layer
 from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
-                     check_json, decode_json, most_items, read_header, short)
+                     check_json, decode_json, is_count, most_items, read_header, short)
 from .jsonscan import scan
 
 FORMAT = "chainrule"
@@ -344,14 +344,19 @@ def _rebuild(architecture, tensors, dtype, where, table):
         # shape check below: sizes are bounded by the tensors actually present.
         # Each size alone, and their product (Dense(n_in, n_out) draws n_in·n_out
         # weights before they are compared with the file's), is bounded.
-        sizes = {key: value for key, value in config.items()
-                 if isinstance(value, int) and not isinstance(value, bool) and value > 1}
+        sizes = {}
+        for key, value in config.items():
+            if isinstance(value, list) and value and all(is_count(v) for v in value):
+                value = sum(value)   # one size per column (CategoryEmbedding): rows in all
+            if isinstance(value, int) and not isinstance(value, bool) and value > 1:
+                sizes[key] = value
         product = 1
         for key, value in sizes.items():
             if value > max(total, 1):
                 raise ValueError(f"{where}: layer {i} ({name}) has {key}={value}, more than the "
                                  f"{total} numbers stored in the file")
-            product *= value
+            if cls.drawn_from is None or key in cls.drawn_from:
+                product *= value
         if product > max(total, 1):
             listed = ", ".join(f"{key}={value}" for key, value in sizes.items())
             raise ValueError(f"{where}: layer {i} ({name}) has sizes {listed} whose product "

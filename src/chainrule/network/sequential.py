@@ -71,6 +71,9 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be a chainrule Layer, got {layer!r}")
+            if layer.takes_indices and i > 0:  # it returns no dX for the layers before it
+                raise ValueError(f"layers[{i}] is {layer!r}, which takes integer indices and "
+                                 "has no gradient for its input: it must be the first layer")
             j = first.setdefault(id(layer), i)
             if j != i:  # its cached forward would be overwritten, and a Dense bound twice
                 raise ValueError(f"layers[{i}] is the same object as layers[{j}] ({layer!r}): "

@@ -1,4 +1,4 @@
-"""The layer protocol, and Dense: the weighted sum ``Z = X·W + b``.
+"""The layer protocol; Dense, the weighted sum ``Z = X·W + b``; Embedding, a lookup ``A = W[X]``.
 
 Glossary (used throughout chainrule)
 ------------------------------------
@@ -57,6 +57,11 @@ class Layer:
     init_before = "xavier"
     #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
     training = True
+    #: Its input is integer indices, not numbers (Embedding): it has no dX, so it comes first.
+    takes_indices = False
+    #: The config entries whose product is the count of weights construction draws (a model
+    #: file's sizes are checked against it before anything is allocated); None: every size.
+    drawn_from = None
 
     def _cached(self, name):
         """What forward cached under ``name``, or a clear error if forward has not run."""
@@ -197,3 +202,186 @@ class Dense(Layer):
         if self.l2:
             config["l2"] = self.l2
         return config
+
+
+class Embedding(Layer):
+    r"""A lookup table: each integer index (a category) picks one row of W.
+
+    Forward, for X of integer indices in [0, n_categories)::
+
+        A_i = W[X_i1] ⊕ W[X_i2] ⊕ … ⊕ W[X_i,n_in]     X (n, n_in), W (n_categories, n_out)
+                                                     -> A (n, n_in·n_out)
+
+    (⊕ joins rows side by side; with one column, ``A = W[X]``, which is
+    ``onehot(X)·W`` without building the one-hot matrix.) Every column uses
+    the same table, as torch ``nn.Embedding`` on an (n, n_in) input.
+
+    Backward, given dA = ∂L/∂A of shape (n, n_in·n_out), read as n·n_in rows
+    of width n_out: each row of dA flows back to the row of W it was read from,
+    and rows read several times add up (a scatter-add)::
+
+        dW_c = Σ_{(i, j): X_ij = c} dA_ij            (n_categories, n_out)
+
+    There is no dX: an index is not a number that could move a little, so
+    backward returns None, and an Embedding must be a network's first layer
+    (``takes_indices``). Caches the indices.
+
+    X may be any array of whole numbers (a float array from a table, too);
+    an index outside [0, n_categories) is a ValueError, not NumPy's silent
+    wrap-around of negative indices.
+
+    Parameters
+    ----------
+    n_categories, n_out : int
+        Rows of the table (distinct indices) and the width of each row.
+    n_in : int, default 1
+        Index columns per sample.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial W, drawn from N(0, 1) as torch's ``nn.Embedding``.
+    dtype : numpy dtype, default float32
+    """
+
+    params = ("W",)
+    equations = {"forward": "A = W[X]",
+                 "backward": "dW_c = Σ_{i: X_i = c} dA_i  (no dX: X holds indices)"}
+    output_range = (-np.inf, np.inf)
+    takes_indices = True
+
+    def __init__(self, n_categories, n_out, *, n_in=1, seed=None, dtype=np.float32):
+        self.n_categories = number("n_categories", n_categories, integer=True, at_least=1)
+        self.n_out = number("n_out", n_out, integer=True, at_least=1)
+        self.n_in = number("n_in", n_in, integer=True, at_least=1)
+        dtype = float_dtype(dtype)
+        self.W = _init.initial_weights("normal", self.n_categories, self.n_out, seed).astype(dtype)
+        self.dW = np.zeros_like(self.W)
+        self.index = None
+
+    def _indices(self, X):
+        """X as an (n, n_in) array of intp, or ValueError for a value that is no index."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_in:
+            raise ValueError(f"Embedding expects indices of shape (n, {self.n_in}), got {X.shape}")
+        return _indices(X, self.n_categories)
+
+    def forward(self, X):
+        self.index = self._indices(X)
+        return self.W[self.index].reshape(len(X), -1)  # A = W[X], columns side by side
+
+    def backward(self, dA, need_dX=True):
+        """Sets dW by a scatter-add; returns None (no gradient for indices)."""
+        index = self._cached("index")
+        self.dW.fill(0)
+        np.add.at(self.dW, index.ravel(), dA.reshape(-1, self.n_out))  # dW_c = Σ_{X_i = c} dA_i
+        return None
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"Embedding(n_in={self.n_in}) takes {self.n_in} index column(s), "
+                             f"got {n_in}")
+        return self.n_in * self.n_out
+
+    def config(self):
+        config = {"n_categories": self.n_categories, "n_out": self.n_out}
+        if self.n_in != 1:
+            config["n_in"] = self.n_in
+        return config
+
+
+def _indices(X, sizes):
+    """X (n, c) as intp, or ValueError for an entry of column j that is not a whole number
+    in [0, sizes_j) (``sizes`` an int for every column, or one per column)."""
+    bad = ~((X >= 0) & (X < sizes))  # noqa: SIM300  (NaN is bad too)
+    if X.dtype.kind == "f":
+        bad |= np.floor(X) != X
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        top = (sizes if np.ndim(sizes) == 0 else sizes[at[1]]) - 1
+        raise ValueError(f"Embedding indices must be whole numbers in [0, {top}], "
+                         f"found {X[at].item()!r} at {at}")
+    return X.astype(np.intp)
+
+
+class CategoryEmbedding(Layer):
+    r"""Numbers and categories in, one row of numbers out: the numeric columns pass
+    through, and each category column is looked up in a table of its own.
+
+    X holds ``n_numeric`` numeric columns, then one column of integer indices per
+    category column, column j's in [0, k_j) with k = ``n_categories``. Forward::
+
+        A = X_num ⊕ W[X_1 + o_1] ⊕ … ⊕ W[X_c + o_c]      X (n, n_numeric + c)
+                                                        -> A (n, n_numeric + c·n_out)
+
+    The c tables are stacked in one W of shape (Σ_j k_j, n_out): column j's rows
+    start at o_j = k_1 + … + k_(j−1). (⊕ joins side by side.) Backward, given dA
+    of shape (n, n_numeric + c·n_out), its category part read as rows of width n_out::
+
+        dW_r = Σ_{(i, j): X_ij + o_j = r} dA_ij           (Embedding's scatter-add)
+
+    There is no dX for the indices, so there is none for X as a whole: backward
+    returns None and the layer must come first (``takes_indices``), where the
+    numeric columns' part of dA, their dX, is read by nobody. A tabular
+    network then reads a row's numbers and learned vectors for its categories,
+    instead of one 0/1 column per category. Caches the table rows read.
+
+    Parameters
+    ----------
+    n_numeric : int
+        Numeric columns first in X (0 for none).
+    n_categories : sequence of int
+        Categories of each index column (at least one column).
+    n_out : int
+        Width of each category's vector.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial W, N(0, 1) as torch's ``nn.Embedding``.
+    dtype : numpy dtype, default float32
+    """
+
+    params = ("W",)
+    equations = {"forward": "A = X_num ⊕ W[X_1 + o_1] ⊕ … ⊕ W[X_c + o_c]",
+                 "backward": "dW_r = Σ_{(i, j): X_ij + o_j = r} dA_ij  (no dX: X holds indices)"}
+    output_range = (-np.inf, np.inf)
+    takes_indices = True
+    drawn_from = ("n_categories", "n_out")    # W is (Σ_j k_j, n_out); n_numeric draws nothing
+
+    def __init__(self, n_numeric, n_categories, n_out, *, seed=None, dtype=np.float32):
+        self.n_numeric = number("n_numeric", n_numeric, integer=True, at_least=0)
+        if isinstance(n_categories, (str, bytes)) or not hasattr(n_categories, "__len__") \
+                or len(n_categories) == 0:
+            raise TypeError(f"n_categories must list the categories of each index column, "
+                            f"got {n_categories!r}")
+        self.n_categories = [number(f"n_categories[{j}]", k, integer=True, at_least=1)
+                             for j, k in enumerate(n_categories)]
+        self.n_out = number("n_out", n_out, integer=True, at_least=1)
+        self.n_in = self.n_numeric + len(self.n_categories)
+        self.offsets = np.cumsum([0, *self.n_categories[:-1]]).astype(np.intp)
+        rows = sum(self.n_categories)
+        self.W = _init.initial_weights("normal", rows, self.n_out, seed).astype(float_dtype(dtype))
+        self.dW = np.zeros_like(self.W)
+        self.rows = None
+
+    def forward(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_in:
+            raise ValueError(f"CategoryEmbedding expects X of shape (n, {self.n_in}): "
+                             f"{self.n_numeric} numeric and {len(self.n_categories)} index "
+                             f"columns, got {X.shape}")
+        index = _indices(X[:, self.n_numeric:], np.array(self.n_categories))
+        self.rows = index + self.offsets                      # row of W for each entry
+        looked_up = self.W[self.rows].reshape(len(X), -1)
+        return np.hstack([X[:, :self.n_numeric].astype(self.W.dtype, copy=False), looked_up])
+
+    def backward(self, dA, need_dX=True):
+        """Sets dW by a scatter-add; returns None (no gradient for indices)."""
+        rows = self._cached("rows")
+        self.dW.fill(0)
+        np.add.at(self.dW, rows.ravel(), dA[:, self.n_numeric:].reshape(-1, self.n_out))
+        return None
+
+    def output_features(self, n_in):
+        if n_in != self.n_in:
+            raise ValueError(f"CategoryEmbedding takes {self.n_in} columns, got {n_in}")
+        return self.n_numeric + len(self.n_categories) * self.n_out
+
+    def config(self):
+        return {"n_numeric": self.n_numeric, "n_categories": list(self.n_categories),
+                "n_out": self.n_out}

@@ -2,15 +2,16 @@
 
 ``forward(A, Y) -> float`` caches what ``backward() -> dA`` needs.
 
-Fused pairs. Softmax followed by CrossEntropy, and Sigmoid followed by
-BinaryCrossEntropy, have a starting gradient with respect to the logits ``Z``
-(the input of that last activation) that is far simpler than the two steps
-apart::
+Fused pairs. Softmax followed by CrossEntropy, Sigmoid followed by
+BinaryCrossEntropy, and Exp followed by Poisson have a starting gradient with
+respect to the logits ``Z`` (the input of that last activation) that is far
+simpler than the two steps apart::
 
-    dZ = (A − Y) / m          m = samples (CrossEntropy) or elements (BCE)
+    dZ = (A − Y) / m          m = samples (CrossEntropy) or elements (BCE, Poisson)
 
-and a loss that can be computed from Z by log-sum-exp without ever taking the
-log of a probability that underflowed to 0. ``forward_logits(Z, Y)`` and
+(each pairs an output with its canonical link: the logit, the log-odds, the
+log-rate), and a loss that can be computed from Z without ever taking the
+log of an output that underflowed to 0. ``forward_logits(Z, Y)`` and
 ``backward_logits()`` implement that path; a network whose last layer is
 ``fuses_with`` uses it in training.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax, log_softmax, sigmoid
+from .activations import Exp, Sigmoid, Softmax, log_softmax, sigmoid
 from .checks import number
 
 
@@ -308,6 +309,69 @@ class CrossEntropy(Loss):
         return -_picked(log_softmax(Z), Y)
 
 
+class Poisson(Loss):
+    r"""Poisson negative log-likelihood of counts, mean over all elements.
+
+    For a count y with rate λ, −log P(y | λ) = λ − y·log λ + log y!; the last
+    term does not depend on the network and is left out, as torch
+    ``PoissonNLLLoss`` (``full=False``) does. The network outputs the rate
+    A = λ > 0 (an ``Exp`` output: A = e^Z, Z the log-rate)::
+
+        L = (1/m) Σ (A − Y·log A)            m = A.size
+        dA = (1 − Y / A) / m
+
+    A and Y of shape (n, n_out); Y ≥ 0 (counts, or rates: whole numbers are
+    not required). log A and Y / A use A clamped to the smallest positive
+    normal number, so an output that underflowed to 0 gives a huge finite
+    loss rather than inf. Caches A and Y.
+
+    After an Exp, training uses the fused form on the log-rate Z, equal to
+    torch ``PoissonNLLLoss(log_input=True)``::
+
+        L = (1/m) Σ (e^Z − Y·Z)              dZ = (e^Z − Y) / m = (A − Y) / m
+
+    (the log link is the Poisson's canonical link: dA·A = 1 − Y/A times A).
+    """
+
+    equations = {"loss": "L = (1/m) Σ (A − Y·log A)", "gradient": "dA = (1 − Y / A) / m"}
+    fused_equations = {
+        "loss": "L = (1/m) Σ (A − Y·log A) = (1/m) Σ (e^Z − Y·Z)",
+        "gradient": "dZ = (A − Y) / m",
+        "why": "exp + Poisson, fused: dA = (1 − Y / A) / m times e^Z = A leaves "
+               "dZ = (A − Y) / m, and log A = Z is never computed from A"}
+
+    fuses_with = Exp
+
+    def prepare(self, Y, n_out, dtype):
+        Y = super().prepare(Y, n_out, dtype)
+        if Y.size and Y.min() < 0:
+            raise ValueError(f"Poisson needs targets >= 0 (counts or rates), found {Y.min():g}")
+        return Y
+
+    def forward(self, A, Y):
+        self.A, self.Y = A, Y
+        return float((A - Y * _clamped_log(A)).sum()) / A.size
+
+    def backward(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        return (1.0 - Y / np.maximum(A, np.finfo(A.dtype).tiny)) / A.size
+
+    def forward_logits(self, Z, Y):
+        self.Y = Y
+        self.A = np.exp(Z)             # backward_logits uses A − Y
+        return float((self.A - Y * Z).sum()) / Z.size
+
+    def backward_logits(self):
+        A, Y = self._cached("A"), self._cached("Y")
+        return (A - Y) / A.size
+
+    def rows(self, A, Y):
+        return (A - Y * _clamped_log(A)).mean(axis=1)
+
+    def rows_logits(self, Z, Y):
+        return (np.exp(Z) - Y * Z).mean(axis=1)
+
+
 def bce_logits(Z, Y):
     """Binary cross-entropy of each element from the logits: ``log(1 + e^Z) − Z·Y``.
 
@@ -316,6 +380,11 @@ def bce_logits(Z, Y):
     (ΣL − ΣZ·Y apart would cancel badly near a loss of 0).
     """
     return np.logaddexp(0, Z) - Z * Y
+
+
+def _clamped_log(A):
+    """log A with A ≥ the smallest positive normal number: finite where A underflowed to 0."""
+    return np.log(np.maximum(A, np.finfo(A.dtype).tiny))
 
 
 def _picked(log_A, Y):

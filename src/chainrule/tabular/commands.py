@@ -58,6 +58,12 @@ def _add_train(commands):
     train.add_argument("--scale", choices=["standard", "quantile"], default="standard",
                        help="numeric columns: standardise (default) or map through their "
                        "quantiles to a normal (for skewed columns)")
+    train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
+                       default="auto",
+                       help="a regression target: standardised (standard), standardised after "
+                       "log(1 + y) (log), or fitted by the Poisson loss (poisson); auto "
+                       "(default) chooses from the training rows: poisson for a right-skewed "
+                       "count, log for other right-skewed values >= 0, else standard")
     train.add_argument("--keep-id", action="append", default=[], metavar="COLUMN",
                        help="use this column although it looks like an ID (repeatable)")
     train.add_argument("--drop", action="append", default=[], metavar="COLUMN",
@@ -157,12 +163,15 @@ def train_command(args):
                         batch_size=args.batch_size, patience=args.patience,
                         validation=args.validation, refit=args.refit, seed=args.seed,
                         scale=args.scale, keep_id=args.keep_id, drop=args.drop,
-                        drop_missing_target=args.drop_missing_target, verbose=not args.quiet)
+                        drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
+                        target_transform=args.target_transform)
     frame = read_table(args.data, sep=args.sep, note=_say)
     est, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     est.save(args.out, metadata=metadata)
     val = metadata["tabular"]["validation"]
     name = type(est).__name__
+    if "target_transform" in r:
+        print(f"target {args.target!r}: {r['target_transform']['reason']}")
     if val is None:
         _say(f"trained {name} {r['hidden']} on all {r['rows']} rows for {r['epochs']} epochs "
              f"(no validation split); saved {args.out}")
@@ -192,16 +201,13 @@ def check_model_file(path):
 
 
 def _load_tabular(path):
-    from ..files.model import load_with_extras
-    check_model_file(path)
-    _, metadata, _ = load_with_extras(path)  # a plain network needs no scikit-learn to say so
-    if "estimator" not in metadata:
-        raise ValueError(f"{path} is a chainrule network but not a saved estimator "
-                         "(no 'estimator' record): it was not written by chainrule train")
-    _needs_sklearn("chainrule predict", "tabular")
-    from ..sklearn.io import load_estimator_with_extras
+    """``(model, tabular record, preprocessing)`` of a file written by chainrule train; the
+    model is a :class:`~.saved.SavedModel` (no scikit-learn: predicting starts faster)."""
     from .preprocessing import Preprocessing
-    est, metadata, _ = load_estimator_with_extras(path)
+    from .saved import SavedModel
+    check_model_file(path)
+    est = SavedModel.load(path)
+    metadata = est.metadata
     tab = metadata.get("tabular")
     if not isinstance(tab, dict):
         raise ValueError(f"{path} is a saved estimator without table preprocessing: it was not "
@@ -288,6 +294,18 @@ def _finite(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _target_text(target):
+    """How the model file's target transform worked, for ``info``."""
+    m, sd = target.mean, target.std
+    if target.kind == "poisson":
+        return (f"a count, fitted as y / {m:.6g} by the Poisson loss on a log-rate output, "
+                "times the mean at prediction")
+    if target.kind == "log":
+        return (f"log(1 + y) standardised in training (mean {m:.6g}, std {sd:.6g}), "
+                "unscaled and e^(·) − 1 taken at prediction")
+    return f"standardised in training (mean {m:.6g}, std {sd:.6g}), unscaled at prediction"
+
+
 def info_command(args):
     from ..files.model import load_with_extras
     check_model_file(args.model)
@@ -300,6 +318,7 @@ def info_command(args):
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
     from ..sklearn.io import load_estimator_with_extras
     from .preprocessing import Preprocessing
+    from .target import TargetTransform
     est, metadata, _ = load_estimator_with_extras(args.model)
     net = est.network_
     tab = metadata.get("tabular")
@@ -307,13 +326,12 @@ def info_command(args):
         # checked as predict checks it, before anything is printed: a hostile record is
         # a clean error, not a traceback after half a description
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
+        target = TargetTransform.from_metadata(tab, where=str(args.model))
     _say(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
     if isinstance(tab, dict):
         _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
-        scale = _record(tab, "target_scale")
-        if _finite(scale.get("mean")) and _finite(scale.get("std")):
-            _say(f"  target:     standardised in training (mean {scale['mean']:.6g}, std "
-                  f"{scale['std']:.6g}), unscaled at prediction")
+        if target is not None:
+            _say(f"  target:     {_target_text(target)}")
         val = _record(tab, "validation")
         if _finite(val.get("score")):
             best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "

@@ -8,6 +8,9 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
 2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
    prediction (an MLP's output layer starts near 0 with unit-scale weights:
    a target around 3·10⁵ would take thousands of epochs just to be reached);
+   a right-skewed target ≥ 0 (a price) standardised after ``log(1 + y)``, a
+   count fitted by the Poisson loss on a log-rate output, each chosen on the
+   training rows (:class:`TargetTransform`);
 3. Adam with an L2 penalty (``alpha``) and optional dropout;
 4. early stopping on a held-out validation split, with the weights of the best
    epoch (lowest validation loss) restored, :class:`BestEpoch`;
@@ -25,9 +28,10 @@ import warnings
 import numpy as np
 
 from ..train.callbacks import Callback, restore, snapshot
-from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Poisson
 from ..patience import Best
-from .preprocessing import Preprocessing, mean_std
+from .preprocessing import Preprocessing
+from .target import KINDS, TargetTransform
 from ..validation import number
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
@@ -42,7 +46,8 @@ class BestEpoch(Callback):
     """Early stopping on a validation split, the best epoch's weights restored at the end.
 
     Each epoch computes the validation loss (log loss for a classifier, mean squared
-    error of the standardised target for a regressor) in evaluation mode (no dropout);
+    error of the transformed target for a regressor, the Poisson loss for a count)
+    in evaluation mode (no dropout);
     an epoch with a lower loss than every earlier one is copied aside. Training stops
     once ``patience`` epochs in a row have not improved on it.
 
@@ -50,8 +55,9 @@ class BestEpoch(Callback):
     ``stopped`` (True if patience ran out before the last epoch).
     """
 
-    def __init__(self, X_val, Y_val, classify, patience):
+    def __init__(self, X_val, Y_val, classify, patience, poisson=False):
         self.X_val, self.Y_val, self.classify, self.patience = X_val, Y_val, classify, patience
+        self.poisson = poisson
 
         self._best = Best("min")
 
@@ -65,7 +71,9 @@ class BestEpoch(Callback):
 
     def loss(self, A):
         """The validation loss of the network's output A, by the loss it trains with."""
-        if not self.classify:
+        if self.poisson:
+            loss = Poisson()
+        elif not self.classify:
             loss = MSE()
         elif A.shape[1] == 1:  # binary: one sigmoid unit, p(second class)
             loss = BinaryCrossEntropy()
@@ -134,14 +142,17 @@ def _gib(n):
 
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
-                   callbacks=None):
-    """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it."""
+                   callbacks=None, loss="squared_error"):
+    """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
+    (``loss``: a regressor's, "squared_error" or "poisson")."""
     from ..sklearn import MLPClassifier, MLPRegressor
+    settings = {} if task == "classify" else {"loss": loss}
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
     # tol 0 and n_iter_no_change = epochs: the training-loss stop never fires; BestEpoch decides
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
                      alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
-                     verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks)
+                     verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks,
+                     **settings)
 
 
 def fit_estimator(est, X, y):
@@ -150,35 +161,6 @@ def fit_estimator(est, X, y):
         warnings.simplefilter("ignore", ConvergenceWarning)  # the epoch count is ours to judge
         est.fit(X, y)
     return est
-
-
-class TargetScale:
-    """``y_z = (y − mean) / std`` for a regression target (float64, overflow-safe)."""
-
-    def __init__(self, mean=0.0, std=1.0):
-        self.mean, self.std = float(mean), float(std)
-
-    @classmethod
-    def fit(cls, y):
-        return cls(*mean_std(np.asarray(y, dtype=np.float64)))
-
-    def forward(self, y):
-        return (np.asarray(y, dtype=np.float64) - self.mean) / self.std
-
-    def inverse(self, z):
-        return np.asarray(z, dtype=np.float64) * self.std + self.mean
-
-    def to_json(self):
-        return {"mean": self.mean, "std": self.std}
-
-    @classmethod
-    def from_json(cls, data, where="model"):
-        ok = isinstance(data, dict) and all(
-            isinstance(data.get(k), (int, float)) and not isinstance(data.get(k), bool)
-            and math.isfinite(data.get(k)) for k in ("mean", "std")) and data["std"] > 0
-        if not ok:
-            raise ValueError(f"{where}: bad target scale record {data!r}")
-        return cls(data["mean"], data["std"])
 
 
 def one_hot(labels, classes):
@@ -203,13 +185,14 @@ class Settings:
     """The choices of one ``chainrule train`` run (:data:`DEFAULTS` where not given).
 
     ``epochs`` is the most epochs with a validation split (early stopping ends
-    sooner) and the exact count without one (``validation=0``).
+    sooner) and the exact count without one (``validation=0``). ``target_transform``:
+    "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
                  scale="standard", keep_id=(), drop=(), drop_missing_target=False,
-                 verbose=False):
+                 verbose=False, target_transform="auto"):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -219,6 +202,7 @@ class Settings:
         self.batch_size, self.epochs, self.scale = batch_size, epochs, scale
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
+        self.target_transform = target_transform
         self._check()
 
     def _check(self):
@@ -230,6 +214,9 @@ class Settings:
         self.epochs = number("--epochs", self.epochs, integer=True, at_least=1, allow_none=True)
         self.batch_size = number("--batch-size", self.batch_size, integer=True, at_least=1,
                                  allow_none=True)
+        if self.target_transform not in ("auto", *KINDS):
+            raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
+                             f"got {self.target_transform!r}")
         if self.validation == 0 and self.epochs is None:
             raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
                              "give --epochs N (a run with validation reports the best epoch)")
@@ -242,7 +229,7 @@ def train_table(frame, target, where, settings, warn=print):
     """Train on ``frame`` to predict ``target`` following the recipe (module docstring).
 
     Returns ``(estimator, metadata, report)``: the fitted chainrule estimator, the
-    JSON that ``predict`` needs (preprocessing, target scale, validation) and a dict
+    JSON that ``predict`` needs (preprocessing, target transform, validation) and a dict
     of what happened, for the caller to print. ``warn(text)`` receives warnings.
     """
     from sklearn.model_selection import train_test_split
@@ -308,20 +295,23 @@ def train_table(frame, target, where, settings, warn=print):
 
     report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
               "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
-    scale = TargetScale.fit(labels[train_rows]) if not classify else None
-    y_fit = labels if classify else scale.forward(labels)
+    transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
+    if transform is not None:
+        report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
+    loss = transform.loss if transform is not None else None
+    y_fit = labels if classify else transform.forward(labels)
     epochs = s.epochs or DEFAULTS["max_epochs"]
     validation = None
     if s.validation > 0:
         est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
-                             s.verbose)
+                             s.verbose, loss=loss)
         classes = np.unique(labels[train_rows]) if classify else None
         Y_val = one_hot(labels[val_rows], classes) if classify else y_fit[val_rows, None]
-        best = BestEpoch(X[val_rows], Y_val, classify, s.patience)
+        best = BestEpoch(X[val_rows], Y_val, classify, s.patience, poisson=loss == "poisson")
         est.set_params(callbacks=[best])
         fit_estimator(est, X[train_rows], y_fit[train_rows])
         est.set_params(callbacks=None)
-        score = float(est.score(X[val_rows], y_fit[val_rows]))
+        score = validation_score(est, X[val_rows], labels[val_rows], transform)
         validation = {"metric": "accuracy" if classify else "R²", "score": score,
                       "rows": int(len(val_rows)), "best_epoch": best.best_epoch,
                       "epochs_run": best.epochs, "patience": s.patience}
@@ -329,16 +319,18 @@ def train_table(frame, target, where, settings, warn=print):
                       still_improving=best.still_improving)
         if s.refit:
             prep, X = prepare(features, where, None, s.scale, s.keep_id, s.drop)
-            scale = TargetScale.fit(labels) if not classify else None
-            y_fit = labels if classify else scale.forward(labels)
+            if transform is not None:  # the kind chosen stays; its statistics take every row
+                transform = TargetTransform.fit(labels, transform.kind)
+                transform.reason = report["target_transform"]["reason"]
+            y_fit = labels if classify else transform.forward(labels)
             batch = min(s.batch_size or DEFAULTS["batch_size"], len(rows))
             est = make_estimator(task, s.hidden, best.best_epoch, s.lr, s.alpha, s.dropout,
-                                 batch, s.seed, s.verbose)
+                                 batch, s.seed, s.verbose, loss=loss)
             fit_estimator(est, X, y_fit)
             report.update(refit_rows=len(rows), refit_epochs=best.best_epoch)
     else:
         est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
-                             s.verbose)
+                             s.verbose, loss=loss)
         fit_estimator(est, X, y_fit)
         report.update(epochs=est.n_iter_)
     metadata = {"tabular": {"target": str(target), "task": task, "source": str(where),
@@ -346,9 +338,23 @@ def train_table(frame, target, where, settings, warn=print):
                             "training": {"refit": bool(s.refit and s.validation > 0),
                                          "rows": report.get("refit_rows", report["rows"]), "epochs": int(est.n_iter_),
                                          "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}}}
-    if scale is not None:
-        metadata["tabular"]["target_scale"] = scale.to_json()
+    if transform is not None:
+        metadata["tabular"]["target_transform"] = transform.to_json()
     return est, metadata, report
+
+
+def validation_score(est, X, y, target):
+    """Accuracy of a classifier; R² of a regressor in the target's own units (the
+    transform undone), so that scores compare across transforms."""
+    if target is None:
+        return float(est.score(X, y))
+    with np.errstate(over="ignore", invalid="ignore"):
+        pred = target.inverse(est.predict(X))
+        residual = float(np.sum((y - pred) ** 2))
+        total = float(np.sum((y - np.mean(y)) ** 2))
+    if not math.isfinite(residual):
+        return -math.inf
+    return 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else 0.0)
 
 
 def predict_table(est, tab, prep, frame, where, proba=False):
@@ -359,6 +365,5 @@ def predict_table(est, tab, prep, frame, where, proba=False):
         P = est.predict_proba(X) if proba else None
         return est.predict(X), P, unseen
     z = est.predict(X)
-    scale = tab.get("target_scale")
-    y = TargetScale.from_json(scale, where).inverse(z) if scale is not None else z
-    return y, None, unseen
+    target = TargetTransform.from_metadata(tab, where)
+    return (target.inverse(z) if target is not None else z), None, unseen
