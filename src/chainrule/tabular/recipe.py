@@ -232,25 +232,66 @@ def train_table(frame, target, where, settings, warn=print):
     JSON that ``predict`` needs (preprocessing, target transform, validation) and a dict
     of what happened, for the caller to print. ``warn(text)`` receives warnings.
     """
-    from sklearn.model_selection import train_test_split
-
-    from .read import detect_task, first_text, list_names, row
-
     s = settings
+    frame, dropped_rows = _rows_with_a_target(frame, target, where, s, warn)
+    task, labels = _labels(frame, target, where, s)
+    classify = task == "classify"
+    features = frame.drop(columns=[target])
+    train_rows, val_rows = _split(labels, classify, s)
+    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
+    for d in prep.dropped:
+        if d["reason"].startswith("ID-like"):  # not those the user named with --drop
+            warn(f"column {d['name']!r} left out as {d['reason']}; "
+                 f"--keep-id {shlex.quote(d['name'])} uses it")
+    n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
+        else len(np.unique(labels[train_rows]))
+    batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
+    params, _ = check_size([prep.n_features, *s.hidden, n_out], batch)
+    report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
+              "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
+    transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
+    if transform is not None:
+        report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
+    validation = None
+    if s.validation > 0:
+        est, validation, refit = _fit_validated(task, X, labels, train_rows, val_rows, transform,
+                                                batch, s, report)
+        if refit:   # on every row, for the best epoch's count
+            prep, X = prepare(features, where, None, s.scale, s.keep_id, s.drop)
+            est, transform = _refit(task, X, labels, transform, s, report)
+    else:
+        y_fit = labels if classify else transform.forward(labels)
+        est = make_estimator(task, s.hidden, s.epochs or DEFAULTS["max_epochs"], s.lr, s.alpha,
+                             s.dropout, batch, s.seed, s.verbose,
+                             loss=transform.loss if transform is not None else None)
+        fit_estimator(est, X, y_fit)
+        report.update(epochs=est.n_iter_)
+    return est, _metadata(target, task, where, prep, validation, transform, est, s, report), report
+
+
+def _rows_with_a_target(frame, target, where, s, warn):
+    """The frame's rows that have a target (the others an error, or left out when asked),
+    and how many were left out."""
+    from .read import list_names, row
     if target not in frame.columns:
         raise ValueError(f"{where} has no column {target!r}; its columns are "
                          f"{list_names(frame.columns)}")
     missing = frame[target].isna().to_numpy()
-    dropped_rows = 0
-    if missing.any():
-        if not s.drop_missing_target:
-            i = int(np.argmax(missing))
-            raise ValueError(f"{row(where, i)}: the target {target!r} is missing "
-                             f"({int(missing.sum())} rows in all); fill it, or give "
-                             "--drop-missing-target to train without those rows")
-        dropped_rows = int(missing.sum())
-        frame = frame[~missing].reset_index(drop=True)
-        warn(f"left out {dropped_rows} rows whose target {target!r} is missing")
+    if not missing.any():
+        return frame, 0
+    if not s.drop_missing_target:
+        i = int(np.argmax(missing))
+        raise ValueError(f"{row(where, i)}: the target {target!r} is missing "
+                         f"({int(missing.sum())} rows in all); fill it, or give "
+                         "--drop-missing-target to train without those rows")
+    dropped = int(missing.sum())
+    warn(f"left out {dropped} rows whose target {target!r} is missing")
+    return frame[~missing].reset_index(drop=True), dropped
+
+
+def _labels(frame, target, where, s):
+    """The task ("classify" or "regress") and the target as labels (text) or numbers."""
+    from .read import detect_task, first_text, row
     y = frame[target]
     task = s.task or detect_task(y)
     if task == "regress":
@@ -271,76 +312,70 @@ def train_table(frame, target, where, settings, warn=print):
     if not classify and not np.all(np.isfinite(labels)):
         i = int(np.argmax(~np.isfinite(labels)))
         raise ValueError(f"{row(where, i)}: the target {target!r} is {labels[i]!r}")
-    features = frame.drop(columns=[target])
-    rows = np.arange(len(frame))
-    if s.validation > 0:
-        classes, counts = np.unique(labels, return_counts=True) if classify else (None, None)
-        # stratified when every class can be split and the validation part can hold them all
-        stratify = labels if classify and counts.min() >= 2 \
-            and math.ceil(s.validation * len(rows)) >= len(classes) else None
-        train_rows, val_rows = train_test_split(rows, test_size=s.validation,
-                                                random_state=s.seed, stratify=stratify)
-    else:
-        train_rows, val_rows = rows, rows[:0]
+    return task, labels
 
-    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
-    for d in prep.dropped:
-        if d["reason"].startswith("ID-like"):  # not those the user named with --drop
-            warn(f"column {d['name']!r} left out as {d['reason']}; "
-                 f"--keep-id {shlex.quote(d['name'])} uses it")
-    n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
-        else len(np.unique(labels[train_rows]))
-    batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
-    params, _ = check_size([prep.n_features, *s.hidden, n_out], batch)
 
-    report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
-              "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
-    transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
-    if transform is not None:
-        report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
+def _split(labels, classify, s):
+    """The training and validation rows (none for validation when ``s.validation`` is 0)."""
+    from sklearn.model_selection import train_test_split
+    rows = np.arange(len(labels))
+    if s.validation <= 0:
+        return rows, rows[:0]
+    classes, counts = np.unique(labels, return_counts=True) if classify else (None, None)
+    # stratified when every class can be split and the validation part can hold them all
+    stratify = labels if classify and counts.min() >= 2 \
+        and math.ceil(s.validation * len(rows)) >= len(classes) else None
+    return train_test_split(rows, test_size=s.validation, random_state=s.seed, stratify=stratify)
+
+
+def _fit_validated(task, X, labels, train_rows, val_rows, transform, batch, s, report):
+    """Train on the training rows, stopping early on the validation rows' loss with the best
+    epoch's weights kept; returns (estimator, its validation record, whether to refit)."""
+    classify = task == "classify"
     loss = transform.loss if transform is not None else None
     y_fit = labels if classify else transform.forward(labels)
-    epochs = s.epochs or DEFAULTS["max_epochs"]
-    validation = None
-    if s.validation > 0:
-        est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
-                             s.verbose, loss=loss)
-        classes = np.unique(labels[train_rows]) if classify else None
-        Y_val = one_hot(labels[val_rows], classes) if classify else y_fit[val_rows, None]
-        best = BestEpoch(X[val_rows], Y_val, classify, s.patience, poisson=loss == "poisson")
-        est.set_params(callbacks=[best])
-        fit_estimator(est, X[train_rows], y_fit[train_rows])
-        est.set_params(callbacks=None)
-        score = validation_score(est, X[val_rows], labels[val_rows], transform)
-        validation = {"metric": "accuracy" if classify else "R²", "score": score,
-                      "rows": int(len(val_rows)), "best_epoch": best.best_epoch,
-                      "epochs_run": best.epochs, "patience": s.patience}
-        report.update(epochs=best.epochs, best_epoch=best.best_epoch,
-                      still_improving=best.still_improving)
-        if s.refit:
-            prep, X = prepare(features, where, None, s.scale, s.keep_id, s.drop)
-            if transform is not None:  # the kind chosen stays; its statistics take every row
-                transform = TargetTransform.fit(labels, transform.kind)
-                transform.reason = report["target_transform"]["reason"]
-            y_fit = labels if classify else transform.forward(labels)
-            batch = min(s.batch_size or DEFAULTS["batch_size"], len(rows))
-            est = make_estimator(task, s.hidden, best.best_epoch, s.lr, s.alpha, s.dropout,
-                                 batch, s.seed, s.verbose, loss=loss)
-            fit_estimator(est, X, y_fit)
-            report.update(refit_rows=len(rows), refit_epochs=best.best_epoch)
-    else:
-        est = make_estimator(task, s.hidden, epochs, s.lr, s.alpha, s.dropout, batch, s.seed,
-                             s.verbose, loss=loss)
-        fit_estimator(est, X, y_fit)
-        report.update(epochs=est.n_iter_)
-    metadata = {"tabular": {"target": str(target), "task": task, "source": str(where),
-                            "preprocessing": prep.to_json(), "validation": validation,
-                            "training": {"refit": bool(s.refit and s.validation > 0),
-                                         "rows": report.get("refit_rows", report["rows"]), "epochs": int(est.n_iter_),
-                                         "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}}}
+    est = make_estimator(task, s.hidden, s.epochs or DEFAULTS["max_epochs"], s.lr, s.alpha,
+                         s.dropout, batch, s.seed, s.verbose, loss=loss)
+    classes = np.unique(labels[train_rows]) if classify else None
+    Y_val = one_hot(labels[val_rows], classes) if classify else y_fit[val_rows, None]
+    best = BestEpoch(X[val_rows], Y_val, classify, s.patience, poisson=loss == "poisson")
+    est.set_params(callbacks=[best])
+    fit_estimator(est, X[train_rows], y_fit[train_rows])
+    est.set_params(callbacks=None)
+    score = validation_score(est, X[val_rows], labels[val_rows], transform)
+    validation = {"metric": "accuracy" if classify else "R²", "score": score,
+                  "rows": int(len(val_rows)), "best_epoch": best.best_epoch,
+                  "epochs_run": best.epochs, "patience": s.patience}
+    report.update(epochs=best.epochs, best_epoch=best.best_epoch,
+                  still_improving=best.still_improving)
+    return est, validation, bool(s.refit)
+
+
+def _refit(task, X, labels, transform, s, report):
+    """Train again on every row for the best epoch's count; returns (estimator, transform)."""
+    if transform is not None:  # the kind chosen stays; its statistics take every row
+        transform = TargetTransform.fit(labels, transform.kind)
+        transform.reason = report["target_transform"]["reason"]
+    y_fit = labels if task == "classify" else transform.forward(labels)
+    batch = min(s.batch_size or DEFAULTS["batch_size"], len(labels))
+    est = make_estimator(task, s.hidden, report["best_epoch"], s.lr, s.alpha, s.dropout,
+                         batch, s.seed, s.verbose,
+                         loss=transform.loss if transform is not None else None)
+    fit_estimator(est, X, y_fit)
+    report.update(refit_rows=len(labels), refit_epochs=report["best_epoch"])
+    return est, transform
+
+
+def _metadata(target, task, where, prep, validation, transform, est, s, report):
+    """What predict and info read back: the preprocessing, the validation, how it trained."""
+    training = {"refit": bool(s.refit and s.validation > 0),
+                "rows": report.get("refit_rows", report["rows"]), "epochs": int(est.n_iter_),
+                "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
+    tabular = {"target": str(target), "task": task, "source": str(where),
+               "preprocessing": prep.to_json(), "validation": validation, "training": training}
     if transform is not None:
-        metadata["tabular"]["target_transform"] = transform.to_json()
-    return est, metadata, report
+        tabular["target_transform"] = transform.to_json()
+    return {"tabular": tabular}
 
 
 def validation_score(est, X, y, target):
