@@ -420,3 +420,19 @@ def test_predicting_from_another_thread_while_fit_runs_is_a_clear_error(rng):
                   verbose=0)
     np.testing.assert_array_equal(net.flat_params, reference.flat_params)
     assert net.predict(X[:5]).shape == (5, 1)      # after fit, from any thread
+
+
+def test_mlp_is_the_one_builder_penalties_dropout_and_biases():
+    plain = cr.mlp([3, 5, 4, 2], hidden="tanh", seed=0, dtype=np.float64)
+    net = cr.mlp([3, 5, 4, 2], hidden="tanh", seed=0, dtype=np.float64, l2=0.1, dropout=0.2,
+                 dropout_seed=[7, 4])
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense", "Identity"]
+    assert all(layer.l2 == 0.1 for layer in net.layers if isinstance(layer, cr.Dense))
+    # masks of their own stream: the weights are those of the network without dropout
+    np.testing.assert_array_equal(net.flat_params, plain.flat_params)
+    shared = cr.mlp([3, 5, 4, 2], hidden="tanh", seed=0, dtype=np.float64, dropout=0.2)
+    assert shared.layers[2].rng is not net.layers[2].rng
+    biased = cr.mlp([3, 5, 2], seed=0, bias_init=lambda n_in, n_out, rng: rng.uniform(1, 2, n_out))
+    assert all(np.all((layer.b >= 1) & (layer.b <= 2)) for layer in biased.layers
+               if isinstance(layer, cr.Dense))

@@ -442,11 +442,14 @@ class Sequential:
         return self.layers[i]
 
 
-def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32):
+def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.float32, *,
+        l1=0.0, l2=0.0, dropout=0.0, dropout_seed=None, bias_init=None):
     """A multilayer perceptron: Dense layers of the given sizes with activations between.
 
     ``mlp([2, 4, 1], hidden="sigmoid", output="sigmoid")`` is
-    ``Sequential([Dense(2, 4), Sigmoid(), Dense(4, 1), Sigmoid()])``.
+    ``Sequential([Dense(2, 4), Sigmoid(), Dense(4, 1), Sigmoid()])``. The one
+    builder of networks: the playground and the scikit-learn estimators build
+    theirs with it too.
 
     Parameters
     ----------
@@ -461,6 +464,18 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
     seed : int or numpy.random.Generator, optional
         The same seed gives the same weights.
     dtype : numpy dtype, default float32
+    l1, l2 : float, default 0
+        The L1 and L2 penalties of every Dense layer's weights.
+    dropout : float in [0, 1), default 0
+        A Dropout layer with this rate after each hidden activation.
+    dropout_seed : int or sequence of int, optional
+        Where the masks come from: by default from ``seed``'s generator, drawn in
+        turn with the weights; given, the Dropout after hidden layer k draws from
+        ``np.random.default_rng([*dropout_seed, k])``, a stream of its own, so that
+        the weights do not depend on the dropout setting.
+    bias_init : callable ``f(n_in, n_out, rng) -> b``, optional
+        Initial biases, drawn from the weights' generator right after each layer's
+        weights (zeros by default).
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -472,6 +487,12 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
         activation = names.activation(output if last else hidden,
                                       "output" if last else "hidden")
         layer_init = init if init is not None else names.default_init(activation)
-        layers.append(Dense(n_in, n_out, init=layer_init, seed=rng, dtype=dtype))
-        layers.append(activation)
+        dense = Dense(n_in, n_out, init=layer_init, seed=rng, dtype=dtype, l1=l1, l2=l2)
+        if bias_init is not None:
+            dense.b = np.asarray(bias_init(n_in, n_out, rng), dtype=dtype)
+        layers += [dense, activation]
+        if dropout and not last:
+            masks = rng if dropout_seed is None else \
+                np.random.default_rng([*np.atleast_1d(dropout_seed).tolist(), i])
+            layers.append(Dropout(dropout, seed=masks))
     return Sequential(layers, dtype=dtype)

@@ -18,10 +18,9 @@ import numpy as np
 from .. import names
 from ..train import epochs as training
 from ..train.divergence import DivergenceError
-from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-from ..network.sequential import Sequential
+from ..network.sequential import mlp
 from . import pictures
 from .datasets import DATASETS
 from .features import expand
@@ -39,21 +38,10 @@ HISTORY_POINTS = 400
 
 def build_network(sizes, config, output, seed):
     """``mlp(sizes, ...)`` with the playground's L1/L2 on every Dense layer and Dropout after
-    each hidden activation; the same seed draws the same weights as ``mlp`` would."""
-    from ..nn.init import as_generator
-    rng = as_generator(seed)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        last = i == len(sizes) - 2
-        activation = names.activation(output if last else config["activation"],
-                                      "output" if last else "hidden")
-        layers.append(Dense(n_in, n_out, init=names.default_init(activation), seed=rng,
-                            dtype=np.float64, l1=config["l1"], l2=config["l2"]))
-        layers.append(activation)
-        if not last and config["dropout"]:
-            # its own stream of masks, so that the weights do not depend on the dropout setting
-            layers.append(Dropout(config["dropout"], seed=np.random.default_rng([config["seed"], 4, i])))
-    return Sequential(layers, dtype=np.float64)
+    each hidden activation, whose masks come from a stream of their own."""
+    return mlp(sizes, hidden=config["activation"], output=output, seed=seed, dtype=np.float64,
+               l1=config["l1"], l2=config["l2"], dropout=config["dropout"],
+               dropout_seed=[config["seed"], 4])
 
 
 class Session:

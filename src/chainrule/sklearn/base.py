@@ -15,11 +15,9 @@ from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..files import model as _io
-from .. import names
-from ..nn.dropout import Dropout
 from ..nn.layers import Dense
 from ..network.modes import Holding, holds
-from ..network.sequential import Sequential
+from ..network.sequential import mlp
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
@@ -85,21 +83,14 @@ class BaseMLP(BaseEstimator):
     # -- the network -----------------------------------------------------------
 
     def _build(self, n_in, n_out, sizes, dtype, output):
+        """scikit-learn's network: Glorot-uniform weights and biases (factor 2 for logistic,
+        6 otherwise), each layer's W then b drawn from the estimator's generator."""
         factor = 2.0 if self.activation == "logistic" else 6.0
-        widths = [n_in, *sizes, n_out]
-        layers = []
-        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
-            dense = Dense(fan_in, fan_out, init=GlorotUniform(factor), seed=self._rng, dtype=dtype)
-            a = math.sqrt(factor / (fan_in + fan_out))
-            dense.b = self._rng.uniform(-a, a, fan_out).astype(dtype)
-            layers.append(dense)
-            if i < len(sizes):
-                layers.append(names.activation(self.activation, "activation"))
-                if self.dropout:
-                    layers.append(Dropout(self.dropout, seed=self._rng))
-            else:
-                layers.append(output())
-        return Sequential(layers, dtype=dtype)
+        bound = lambda fan_in, fan_out, rng: rng.uniform(
+            -math.sqrt(factor / (fan_in + fan_out)), math.sqrt(factor / (fan_in + fan_out)), fan_out)
+        return mlp([n_in, *sizes, n_out], hidden=self.activation, output=output(),
+                   init=GlorotUniform(factor), seed=self._rng, dtype=dtype,
+                   dropout=self.dropout or 0.0, bias_init=bound)
 
     @property
     def coefs_(self):
