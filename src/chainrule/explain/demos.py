@@ -8,7 +8,6 @@ returns its results (so tests can check them). Keyword arguments after
 from __future__ import annotations
 
 import inspect
-import sys
 
 import numpy as np
 

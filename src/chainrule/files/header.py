@@ -16,6 +16,7 @@ import struct
 import numpy as np
 
 from .jsonscan import scan
+from ..nn.checks import whole_number as is_count  # a count, a dimension, an offset
 
 #: The safetensors dtype names chainrule reads, and the numpy dtypes they map to.
 DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64,
@@ -170,5 +171,3 @@ def _check_spans(spans, buffer, where):
                          f"but the file holds {buffer}")
 
 
-def is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -50,6 +50,7 @@ from .._version import __version__
 from ..names import LAYERS, layer_table  # the classes a file's layer names may mean
 from ..network.modes import holds
 from ..network.sequential import Sequential
+from ..nn.checks import whole_number
 from ..nn.layers import Dense, Layer
 from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
                      check_json, decode_json, is_count, most_items, read_header, short)
@@ -348,7 +349,7 @@ def _rebuild(architecture, tensors, dtype, where, table):
         for key, value in config.items():
             if isinstance(value, list) and value and all(is_count(v) for v in value):
                 value = sum(value)   # one size per column (CategoryEmbedding): rows in all
-            if isinstance(value, int) and not isinstance(value, bool) and value > 1:
+            if whole_number(value, at_least=2):
                 sizes[key] = value
         product = 1
         for key, value in sizes.items():

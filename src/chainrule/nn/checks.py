@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -89,6 +90,20 @@ def _rule(greater_than, at_least, less_than, at_most, lead):
 
 def _text(bound):
     return repr(int(bound)) if float(bound).is_integer() else repr(float(bound))
+
+
+def finite_number(value):
+    """True for a finite int or float that is not a bool: what a number read from a file
+    (JSON) must be before it is used. A bool is an int to Python; a JSON integer past
+    float's range is compared, not handed to ``math.isfinite`` (which would raise
+    OverflowError for it); NaN fails the comparison."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and -sys.float_info.max <= value <= sys.float_info.max
+
+
+def whole_number(value, at_least=0):
+    """True for an int that is not a bool, at least ``at_least`` (a count read from a file)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
 
 
 def float_dtype(dtype, name="dtype"):

@@ -12,6 +12,7 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 
 from .. import names
+from ..nn.checks import whole_number
 from ..nn.layers import Dense
 from ..validation import number
 from .checks import check_params
@@ -127,7 +128,7 @@ def fitted_value(name, value, where):
         return value
     rule = _FITTED_RULES[name]
     if rule == _COUNT:
-        require(isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63,
+        require(whole_number(value) and value < 2**63,
                  where, f"{name} must be {rule}, got {value!r}"[:300])
         return value
     if rule == _CURVE:

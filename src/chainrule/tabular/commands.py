@@ -6,11 +6,11 @@ needs, the output folder, the table, the network's size); training follows
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 
 from .recipe import DEFAULTS
+from ..nn.checks import finite_number as _finite
 
 
 def add_commands(commands):
@@ -288,10 +288,6 @@ def _record(tab, key):
     """``tab[key]`` when it is a dict (a record of the model file's metadata), else {}."""
     value = tab.get(key)
     return value if isinstance(value, dict) else {}
-
-
-def _finite(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _target_text(target):

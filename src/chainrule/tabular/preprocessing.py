@@ -46,6 +46,7 @@ import re
 
 import numpy as np
 
+from ..nn.checks import finite_number as _finite_number
 from .read import (NUMERIC_SHARE, as_text, first_text, is_numeric, is_text, list_names,
                    pandas, row)
 
@@ -326,10 +327,6 @@ def _choices(frame, where, keep_id, drop):
     if both:
         raise ValueError(f"--keep-id and --drop both name {list_names(sorted(both))}: choose one")
     return keep_id, drop
-
-
-def _finite_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def _good_numeric(c):

@@ -24,11 +24,11 @@ model file's metadata and checked when read (``from_json``).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from .preprocessing import mean_std
+from ..nn.checks import finite_number as _number
 
 KINDS = ("standard", "log", "poisson")
 #: Skewness from which a target counts as skewed to the right (|skew| < 0.5 is near
@@ -136,5 +136,3 @@ class TargetTransform:
         return None
 
 
-def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

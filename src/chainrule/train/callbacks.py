@@ -16,6 +16,7 @@ from .hooks import HOOKS, Callback
 from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
 from ..optim.schedules import Schedule
 from ..patience import Best, monitor_mode
+from ..nn.checks import finite_number, whole_number
 from ..validation import number
 
 
@@ -184,11 +185,11 @@ class EarlyStopping(Callback):
 
     def _load_state(self, state):
         best, best_epoch, wait = state.get("best"), state.get("best_epoch"), state.get("wait")
-        if isinstance(best, (int, float)) and not isinstance(best, bool):
+        if finite_number(best):
             self._best.value = float(best)
-        if isinstance(best_epoch, int) and not isinstance(best_epoch, bool):
+        if whole_number(best_epoch):
             self._best.epoch = best_epoch
-        if isinstance(wait, int) and not isinstance(wait, bool):
+        if whole_number(wait):
             self._best.wait = wait
         params = state.get("best_params")
         if self.restore_best_weights and isinstance(params, np.ndarray) \

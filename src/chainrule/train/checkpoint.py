@@ -27,7 +27,6 @@ from __future__ import annotations
 import glob
 import math
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -35,6 +34,7 @@ import numpy as np
 from ..files import model as _io
 from ..patience import Best, monitor_mode
 from .callbacks import Callback
+from ..nn.checks import finite_number
 from ..validation import number
 
 _KEY = "checkpoint"
@@ -103,7 +103,7 @@ class ModelCheckpoint(Callback):
         if self.keep_best and saved is not None and saved.get("monitor", self.monitor) == \
                 self.monitor and saved.get("mode", self.mode) == self.mode:
             best = saved.get("best")
-            if isinstance(best, (int, float)) and not isinstance(best, bool) and _finite(best):
+            if finite_number(best):
                 self._best.value = float(best)
         _io.check_saveable(self.run.net)  # fail now, not after the first epoch
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -315,7 +315,7 @@ def restore(path, run, checkpoint=None):
         raise ValueError(f"{where} was saved with a constant learning rate; resume it with one "
                          f"too, not a {type(schedule).__name__} schedule")
     lr = info.get("lr")
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and _finite(lr) and lr > 0 \
+    if finite_number(lr) and lr > 0 \
             and hasattr(optimizer, "lr"):
         optimizer.lr = float(lr)
     if saved_schedule is not None:
@@ -330,11 +330,6 @@ def restore(path, run, checkpoint=None):
     run.checkpoint = info
     return info["epoch"] + 1
 
-
-def _finite(number):
-    """Whether an int or float from the file is a finite float: ``math.isfinite`` would
-    raise OverflowError for a JSON integer past float's range (comparisons are exact)."""
-    return -sys.float_info.max <= number <= sys.float_info.max
 
 
 def _architecture(net):
