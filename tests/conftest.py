@@ -34,7 +34,6 @@ from chainrule import engine as _engine
 from chainrule.explain.gradcheck import numeric_gradient  # noqa: F401  (for the tests: ∂f/∂x by central differences)
 from chainrule.nn.layers import Layer
 
-
 #: CI runs the engine tests a second time with the NumPy engine forced.
 FORCED_NUMPY = os.environ.get("CHAINRULE_ENGINE", "").strip().lower() == "numpy"
 
@@ -94,7 +93,7 @@ def assert_close(actual, expected, tol=1e-7, name="array"):
     for flat in worst:
         idx = np.unravel_index(flat, actual.shape) if actual.ndim else ()
         a, e = actual[idx], expected[idx]
-        lines.append(f"  {str(tuple(int(i) for i in idx)):<16} {a: .15e}  {e: .15e}  {diff[idx]:.3e}")
+        lines.append(f"  {tuple(int(i) for i in idx)!s:<16} {a: .15e}  {e: .15e}  {diff[idx]:.3e}")
     pytest.fail("\n".join(lines))
 
 

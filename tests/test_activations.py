@@ -5,13 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_close, numeric_gradient
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
-
-from conftest import assert_close, numeric_gradient
 
 ACTIVATIONS = {
     "Sigmoid": cr.Sigmoid, "Tanh": cr.Tanh, "ReLU": cr.ReLU, "LeakyReLU": cr.LeakyReLU,
@@ -272,6 +271,7 @@ def test_gelu_keeps_float16():
 def test_erf_equals_math_erf_to_2e_13_everywhere():
     """NumPy has no erf: nn's own (a fitted erfc form) against Python's math.erf."""
     import math
+
     from chainrule.nn.activations import erf
     x = np.concatenate([np.linspace(-8, 8, 160_001), [0.0, -0.0, 1e-300, -1e-9, 5.99, 6.01, 40.0]])
     expected = np.array([math.erf(v) for v in x])

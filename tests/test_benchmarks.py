@@ -5,11 +5,11 @@ the hand-written NumPy loops compute exactly what chainrule computes (same
 initial weights, same batches, same loss), which is what makes them a fair
 reference.
 """
-import warnings
 import json
 import math
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -18,11 +18,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # benchmarks/ sits beside src/, outside the installed package
     sys.path.insert(0, ROOT)
 
-import chainrule as cr  # noqa: E402
-from benchmarks import (common, contenders, epoch, firstepoch, memory, predict,  # noqa: E402
-                        profile_epoch, report, run, scaling, xor)
-from benchmarks.reference import (GemmFloor, NumpyMLP, numpy_predict, xor_data,  # noqa: E402
-                                  xor_numpy)
+import chainrule as cr
+from benchmarks import (
+    common,
+    contenders,
+    epoch,
+    firstepoch,
+    memory,
+    predict,
+    profile_epoch,
+    report,
+    run,
+    scaling,
+    xor,
+)
+from benchmarks.reference import GemmFloor, NumpyMLP, numpy_predict, xor_data, xor_numpy
 
 SMALL = [20, 16, 8, 5]
 
@@ -284,4 +294,4 @@ def test_tabular_benchmark_big_table_has_text_and_missing_values():
     from benchmarks import tabular
     frame = tabular.big_table(500)
     assert frame.shape == (500, 11) and frame.isna().any().any()
-    assert set(frame.churn) == {"yes", "no"} and frame.city.dtype == object or str(frame.city.dtype) != "float64"
+    assert (set(frame.churn) == {"yes", "no"} and frame.city.dtype == object) or str(frame.city.dtype) != "float64"

@@ -1,5 +1,6 @@
 """chainrule train / predict / info on real tables, and on broken ones."""
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -241,7 +242,7 @@ def _hostile_model(tmp_path, kind, cancer_model):
         text = ('{"x": ' + "[" * 60_000 + "]" * 60_000 + "}").encode()
         path.write_bytes(struct.pack("<Q", len(text)) + text)
     elif kind == "flipped":
-        raw = bytearray(open(cancer_model, "rb").read())
+        raw = bytearray(pathlib.Path(cancer_model).read_bytes())
         raw[-3] ^= 0x10  # inside the last weight
         path.write_bytes(bytes(raw))
     else:  # tabular records of the wrong types

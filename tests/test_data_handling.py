@@ -4,9 +4,9 @@ import pytest
 import torch
 from sklearn import metrics as skm
 from sklearn.utils.class_weight import compute_class_weight
+from training_checks import assert_close, to_torch
 
 import chainrule as cr
-from training_checks import assert_close, to_torch
 
 
 def _classification(n=60, k=3, seed=0):

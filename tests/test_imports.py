@@ -73,9 +73,9 @@ def _rank(module):
     best = None
     for rank, names in enumerate(RANKS):
         for name in names:
-            if module == name or (name != "chainrule" and module.startswith(name + ".")):
-                if best is None or len(name) > len(best[1]):
-                    best = (rank, name)
+            matches = module == name or (name != "chainrule" and module.startswith(name + "."))
+            if matches and (best is None or len(name) > len(best[1])):
+                best = (rank, name)
     return None if best is None else best[0]
 
 

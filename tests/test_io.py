@@ -7,10 +7,10 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
 from chainrule.files import model as crio
-from conftest import assert_blas_close, sums_length
 
 
 def _net(dtype=np.float32):
@@ -317,7 +317,7 @@ def _peak_bytes(function):
     try:
         try:
             result = function()
-        except Exception as error:  # noqa: BLE001 - returned for the caller to check
+        except Exception as error:
             result = error
         return result, tracemalloc.get_traced_memory()[1]
     finally:

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from training_checks import assert_close, to_torch
 
 import chainrule as cr
-from training_checks import assert_close, to_torch
 
 REGRESSION = [
     (cr.MAE(), lambda: torch.nn.L1Loss()),

@@ -15,14 +15,13 @@ from __future__ import annotations
 import copy
 import sys
 import threading
-import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_close, numba_works
 
 import chainrule as cr
 from chainrule.nn.layers import Layer
-from conftest import assert_close, numba_works
 
 #: Seconds before a wait counts as a hang: a safety net, never a means of ordering.
 WAIT = 30.0
@@ -47,7 +46,7 @@ class Background(threading.Thread):
     def run(self):
         try:
             self.result = self.fn()
-        except BaseException as error:  # noqa: BLE001 - handed to the test, which checks it
+        except BaseException as error:
             self.error = error
 
     def finish(self):

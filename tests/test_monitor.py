@@ -124,7 +124,8 @@ def test_divergence_names_the_first_non_finite_layer(data):
     net = cr.mlp([8, 16, 1], hidden="relu", output="sigmoid", seed=0, dtype=np.float64)
     with warnings.catch_warnings():  # the monitor may or may not get to warn first
         warnings.simplefilter("ignore", TrainingHealthWarning)
-        with pytest.raises(cr.DivergenceError, match=r"non-finite value is in the (output|weights the update would give) of layer \d") as caught:
+        where = r"non-finite value is in the (output|weights the update would give) of layer \d"
+        with pytest.raises(cr.DivergenceError, match=where) as caught:
             _fit(net, X, y, cr.BinaryCrossEntropy(), cr.SGD(lr=1e300), epochs=5)
     first = caught.value.layer
     if "weights the update would give" in str(caught.value):

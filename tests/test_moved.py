@@ -15,10 +15,10 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import blas_tolerance, sums_length
 
 import chainrule as cr
 from chainrule._moved import MOVED
-from conftest import blas_tolerance, sums_length
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -67,9 +67,9 @@ def _imports_in(text):
     """The import statements of a Python source."""
     tree = ast.parse(text)
     return [ast.unparse(node) for node in ast.walk(tree)
-            if isinstance(node, (ast.Import, ast.ImportFrom))
-            and (getattr(node, "module", None) or "").startswith("chainrule")
-            or isinstance(node, ast.Import) and any(a.name.startswith("chainrule") for a in node.names)]
+            if (isinstance(node, (ast.Import, ast.ImportFrom))
+            and (getattr(node, "module", None) or "").startswith("chainrule"))
+            or (isinstance(node, ast.Import) and any(a.name.startswith("chainrule") for a in node.names))]
 
 
 def _documented_imports():

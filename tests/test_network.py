@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
 from chainrule.network.modes import owner_of
-from conftest import assert_blas_close, sums_length
-
 
 # -- mlp() ----------------------------------------------------------------------------------
 
@@ -80,7 +79,7 @@ def test_activation_names_resolve_as_model_files_do():
             return Z ** 3
     first = Cube
 
-    class Cube(cr.nn.Activation):   # noqa: F811 - redefined, as in a notebook
+    class Cube(cr.nn.Activation):
         def forward(self, Z):
             return Z ** 3
     assert first is not Cube
@@ -354,9 +353,8 @@ def test_evaluating_restores_each_layers_own_flags():
     assert [layer.training for layer in net.layers] == flags
     with pytest.raises(ValueError, match="X has 5 features"):
         net.predict(np.zeros((1, 5)))
-    with pytest.raises(RuntimeError, match="inside"):
-        with net.evaluating():
-            raise RuntimeError("inside")
+    with pytest.raises(RuntimeError, match="inside"), net.evaluating():
+        raise RuntimeError("inside")
     assert [layer.training for layer in net.layers] == flags
     net.predict(np.zeros((2, 2)))
     assert [layer.training for layer in net.layers] == flags
@@ -403,7 +401,7 @@ def test_predicting_from_another_thread_while_fit_runs_is_a_clear_error(rng):
             except RuntimeError as error:
                 errors.append(str(error))
                 return
-            except Exception as error:  # noqa: BLE001 - a raw error is what this test forbids
+            except Exception as error:
                 errors.append(repr(error))
                 return
 

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from training_checks import assert_close, to_torch, training_gradient_errors
 
 import chainrule as cr
-from training_checks import assert_close, to_torch, training_gradient_errors
 
 
 def _bn(n, rng, **kw):

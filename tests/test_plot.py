@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 
-import chainrule as cr  # noqa: E402
-from chainrule import plot  # noqa: E402
+import chainrule as cr
+from chainrule import plot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -152,7 +152,7 @@ def test_network_gradients_match_central_differences(n, sizes, hidden, task, see
     report = cr.gradient_check(net, loss, X, y)
     # relative to the gradient's size, or absolute where the gradient itself is nearly 0 (GELU's
     # derivative vanishes at Z ≈ −0.75: there central differences' own error, ~1e-10, dominates)
-    for name, shape, abs_error, relative in report.rows:
+    for _name, _shape, abs_error, relative in report.rows:
         assert relative < 1e-5 or abs_error < 1e-8, str(report)
 
 

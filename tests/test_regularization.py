@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from training_checks import assert_close, to_torch
 
 import chainrule as cr
-from training_checks import assert_close, to_torch
 
 
 def _net(l1=0.0, l2=0.0):

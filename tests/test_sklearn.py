@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_blas_close, blas_tolerance, relative_error, sums_length
 from sklearn import datasets
 from sklearn import neural_network as sk
 from sklearn.base import clone
@@ -15,7 +16,6 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 import chainrule as cr
 from chainrule.sklearn import MLPClassifier, MLPRegressor
-from conftest import assert_blas_close, blas_tolerance, relative_error, sums_length
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -201,7 +201,7 @@ def test_partial_fit_needs_classes_first_and_continues(cancer):
     whole = MLPClassifier(max_iter=20, tol=0, **kwargs).fit(X, y)
     np.testing.assert_allclose(net.predict_proba(X), whole.predict_proba(X), rtol=1e-6)
     with pytest.raises(AttributeError, match="partial_fit"):
-        MLPClassifier(solver="lbfgs").partial_fit
+        _ = MLPClassifier(solver="lbfgs").partial_fit
 
 
 def test_sample_weight_zero_equals_dropping_rows(cancer):
@@ -486,7 +486,7 @@ def test_poisson_regression_matches_sklearn_and_round_trips(tmp_path):
     from chainrule.sklearn import load
     rng = np.random.default_rng(0)
     X, X_test = rng.normal(size=(400, 3)), rng.normal(size=(400, 3))
-    rate = lambda X: np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1] + 0.5)  # noqa: E731
+    rate = lambda X: np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1] + 0.5)
     y, y_test = rng.poisson(rate(X)), rng.poisson(rate(X_test))
     scores = {}
     for Estimator in (MLPRegressor, sk.MLPRegressor):
@@ -524,8 +524,8 @@ def test_pipeline_with_scaling_round_trips(tmp_path, cancer, with_mean):
 
 
 def test_load_checks_the_pipeline_record(tmp_path, cancer):
-    from chainrule.sklearn.io import save_estimator
     from chainrule.sklearn import load
+    from chainrule.sklearn.io import save_estimator
     X, y = cancer
     est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
     step = {"name": "scale", "with_mean": True, "with_std": True, "n_features_in_": 30}

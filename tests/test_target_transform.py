@@ -44,7 +44,7 @@ def test_models_written_before_target_transforms_predict_the_same(target):
 
 # -- the transforms themselves ------------------------------------------------------------
 
-from chainrule.tabular.target import TargetTransform, choose, skewness  # noqa: E402
+from chainrule.tabular.target import TargetTransform, choose, skewness
 
 
 @pytest.mark.parametrize("kind", ["standard", "log", "poisson"])

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import Probe, assert_close, relative_error, torch_dense_pairs, torch_twin
 
 import chainrule as cr
-
-from conftest import Probe, assert_close, relative_error, torch_dense_pairs, torch_twin
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -181,7 +180,7 @@ def test_ten_optimizer_steps_match_torch_optim(case, setup):
     start = net.flat_params.copy()
     opt = getattr(cr, name)(**kwargs)
     t_opt = getattr(torch.optim, name)(twin.parameters(), **kwargs)
-    for step, (X, y) in enumerate(batches):
+    for X, y in batches:
         net.forward_backward(X, loss.prepare(y, net.n_out, np.float64), loss)
         opt.step(net)
         t_opt.zero_grad()
@@ -277,11 +276,11 @@ def test_shuffled_fit_matches_torch_on_the_same_batches(pair):
     net.fit(X, y, loss=loss_cls(), optimizer=cr.Adam(0.01), epochs=3, batch_size=4, seed=5, verbose=0)
     assert len(probe.seen_X) == 9
     for Xb in probe.seen_X:
-        rows = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in Xb]
+        rows = [int(np.flatnonzero((row == X).all(axis=1))[0]) for row in Xb]
         t_opt.zero_grad()
         t_loss(twin(torch.tensor(X[rows])), torch.tensor(y[rows])).backward()
         t_opt.step()
-    orders = [sorted(int(np.flatnonzero((X == r).all(axis=1))[0]) for b in probe.seen_X[e * 3:e * 3 + 3] for r in b)
+    orders = [sorted(int(np.flatnonzero((r == X).all(axis=1))[0]) for b in probe.seen_X[e * 3:e * 3 + 3] for r in b)
               for e in range(3)]
     assert orders == [list(range(11))] * 3  # every row once per epoch
     _compare_weights(net, twin, f"{pair} shuffled fit")

@@ -5,10 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import Probe
 
 import chainrule as cr
-
-from conftest import Probe
 
 
 def blobs(rng, n=24, k=3, d=2):
@@ -51,7 +50,7 @@ def test_one_sgd_step_worked_by_hand():
     expected = {"0.W": 0.5 - 0.1 * 2 * dz1, "0.b": 0.1 - 0.1 * dz1,
                 "2.W": -0.3 - 0.1 * a1 * dz2, "2.b": 0.2 - 0.1 * dz2}
     on_paper = {"0.W": 0.4769517503, "0.b": 0.0884758752, "2.W": -0.1461849695, "2.b": 0.4050156063}
-    for name, value, grad in net.parameters():
+    for name, value, _grad in net.parameters():
         assert value.item() == pytest.approx(expected[name], rel=1e-14), name
         assert value.item() == pytest.approx(on_paper[name], abs=1e-10), name
     assert net[0].dW.item() == pytest.approx(0.2304824968, abs=1e-10)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 
 from .nn import activations as act
-from .optim import optimizers
 from .nn import losses
 from .nn.dropout import Dropout
 from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
 from .nn.normalization import BatchNorm, LayerNorm
+from .optim import optimizers
 
 #: Other names for activations, besides each class's own name ("relu", "leaky_relu").
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}

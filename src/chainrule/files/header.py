@@ -15,8 +15,8 @@ import struct
 
 import numpy as np
 
-from .jsonscan import scan
 from ..nn.checks import whole_number as is_count  # a count, a dimension, an offset
+from .jsonscan import scan
 
 #: The safetensors dtype names chainrule reads, and the numpy dtypes they map to.
 DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64,

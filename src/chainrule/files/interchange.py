@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
+from ..network.sequential import Sequential
 from ..nn import activations as act
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
-from ..network.sequential import Sequential
 
 _TORCH_NAMES = {  # chainrule layer -> torch.nn class name (parameter-free, default settings)
     act.Identity: "Identity", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh", act.ReLU: "ReLU",

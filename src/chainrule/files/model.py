@@ -39,6 +39,7 @@ written before the checksum existed load without one.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,8 +53,20 @@ from ..network.modes import holds
 from ..network.sequential import Sequential
 from ..nn.checks import whole_number
 from ..nn.layers import Dense, Layer
-from .header import (BYTES_PER_ITEM, DTYPES, FREE_ITEMS, MAX_DEPTH, MAX_NAME, MAX_NDIM,
-                     check_json, decode_json, is_count, most_items, read_header, short)
+from .header import (
+    BYTES_PER_ITEM,
+    DTYPES,
+    FREE_ITEMS,
+    MAX_DEPTH,
+    MAX_NAME,
+    MAX_NDIM,
+    check_json,
+    decode_json,
+    is_count,
+    most_items,
+    read_header,
+    short,
+)
 from .jsonscan import scan
 
 FORMAT = "chainrule"
@@ -221,10 +234,8 @@ def write_atomic(path, data):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dir_fd = os.open(folder, os.O_RDONLY)

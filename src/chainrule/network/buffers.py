@@ -14,7 +14,6 @@ import weakref
 import numpy as np
 
 
-
 class IdentityMap:
     """A map from objects, by identity, to values; weak in its keys.
 

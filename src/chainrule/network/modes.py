@@ -61,7 +61,7 @@ class Owner:
         How many holds the holding thread has taken (calls inside calls).
     """
 
-    __slots__ = ("what", "lock", "free", "thread", "call", "fitting", "depth", "waiting")
+    __slots__ = ("call", "depth", "fitting", "free", "lock", "thread", "waiting", "what")
 
     def __init__(self, what):
         self.what = what            # "network", "MLPClassifier": for the messages
@@ -136,7 +136,7 @@ class Holding:
     """``with Holding(obj, "predict"):`` holds the Owner of ``obj`` for one call
     (``fitting=True``: a fit, refused rather than queued; see the module's docstring)."""
 
-    __slots__ = ("owner", "call", "fitting")
+    __slots__ = ("call", "fitting", "owner")
 
     def __init__(self, obj, call, fitting=False, what="network"):
         self.owner, self.call, self.fitting = owner_of(obj, what), call, fitting

@@ -6,9 +6,20 @@ Everything here is NumPy and nothing else (a test says so): each layer's
 Buffer reuse, flat parameter storage, compiled kernels and training loops
 live above this package, in the network, the engine and the training code.
 """
+from .activations import (
+                          ELU,
+                          GELU,
+                          Activation,
+                          Exp,
+                          Identity,
+                          LeakyReLU,
+                          ReLU,
+                          Sigmoid,
+                          Softmax,
+                          Softplus,
+                          Tanh,
+)
+from .dropout import Dropout
 from .layers import CategoryEmbedding, Dense, Embedding, Layer
-from .activations import (ELU, GELU, Activation, Exp, Identity, LeakyReLU, ReLU, Sigmoid,
-                          Softmax, Softplus, Tanh)
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .normalization import BatchNorm, LayerNorm
-from .dropout import Dropout

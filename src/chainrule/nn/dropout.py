@@ -49,7 +49,7 @@ class Dropout(Layer):
             self.M = np.ones((), X.dtype)   # the identity; backward still has a mask to use
             return X
         U = self.rng.random(X.shape, dtype=X.dtype if X.dtype == np.float32 else np.float64)
-        self.M = (U >= self.p).astype(X.dtype) / (1 - self.p)   # M = [U ≥ p] / (1 − p)
+        self.M = (self.p <= U).astype(X.dtype) / (1 - self.p)   # M = [U ≥ p] / (1 − p)
         return X * self.M
 
     def backward(self, dA):

@@ -252,13 +252,13 @@ class CrossEntropy(Loss):
             Y = Y.ravel()
         if Y.ndim == 1:
             if Y.dtype.kind == "f":
-                if not np.all(Y == np.round(Y)):
+                if not np.all(np.round(Y) == Y):
                     raise ValueError("CrossEntropy labels of shape (n,) must be whole class "
-                                     f"numbers, found {Y[Y != np.round(Y)][0]:g}")
+                                     f"numbers, found {Y[np.round(Y) != Y][0]:g}")
             elif Y.dtype.kind not in "iub":
                 raise TypeError(f"CrossEntropy labels must be integers, got dtype {Y.dtype}")
             if Y.size and (Y.min() < 0 or Y.max() >= n_out):
-                bad = Y[(Y < 0) | (Y >= n_out)][0]
+                bad = Y[(Y < 0) | (n_out <= Y)][0]
                 raise ValueError(f"class label {bad} is outside the network's output width: "
                                  f"labels must be in [0, {n_out - 1}] for {n_out} outputs")
             Y = Y.astype(np.intp)

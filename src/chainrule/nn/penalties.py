@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def penalty(W, l1=0.0, l2=0.0):
     """``l1·Σ|W| + l2·Σ W²`` as a Python float."""
     value = 0.0

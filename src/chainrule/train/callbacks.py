@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from .hooks import HOOKS, Callback
-from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
+from ..nn.checks import finite_number, whole_number
 from ..optim.schedules import Schedule
 from ..patience import Best, monitor_mode
-from ..nn.checks import finite_number, whole_number
 from ..validation import number
+from .hooks import HOOKS, Callback
+from .monitor import GradientMonitor, TrainingHealthWarning  # noqa: F401  (cr.callbacks.GradientMonitor)
 
 
 class History(Callback):
@@ -308,7 +308,8 @@ class CSVLogger(Callback):
         if saved is not None and self._resume(saved):
             return
         has_rows = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
-        self._file = open(self.path, "a" if self.append else "w", newline="")
+        # open until on_train_end closes it: a row is written per epoch
+        self._file = open(self.path, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._file, delimiter=self.separator)
         self._header_written = has_rows
 
@@ -323,7 +324,7 @@ class CSVLogger(Callback):
             return False
         with open(self.path, "r+b") as f:
             f.truncate(position)
-        self._file = open(self.path, "a", newline="")
+        self._file = open(self.path, "a", newline="")  # noqa: SIM115
         self._writer = csv.writer(self._file, delimiter=self.separator)
         self._keys, self._position = keys, position
         self._header_written = True

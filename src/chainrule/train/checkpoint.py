@@ -24,6 +24,7 @@ whenever the process dies, the file on disk is a complete checkpoint, old or new
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -32,10 +33,10 @@ import tempfile
 import numpy as np
 
 from ..files import model as _io
-from ..patience import Best, monitor_mode
-from .callbacks import Callback
 from ..nn.checks import finite_number
+from ..patience import Best, monitor_mode
 from ..validation import number
+from .callbacks import Callback
 
 _KEY = "checkpoint"
 _PREFIX = "optimizer."
@@ -111,10 +112,8 @@ class ModelCheckpoint(Callback):
         # A process killed while writing may have left its temporary file behind.
         pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(self.path))}.*.tmp")
         for stale in glob.glob(pattern):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(stale)
-            except OSError:
-                pass
 
     def on_epoch_end(self, epoch, logs):
         if (epoch + 1) % self.every:

@@ -20,7 +20,10 @@ The epoch's logs hold "loss" (mean training loss, penalties included), "lr"
 
 The ready-made callbacks are in :mod:`.callbacks`.
 """
+
 from __future__ import annotations
+
+import contextlib
 
 #: The hooks, in the order a run calls them (the protocol above).
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
@@ -121,17 +124,15 @@ def end_after_error(hooks, error):
     caller re-raises ``error``, the one to report.
     """
     for hook in hooks:
-        try:
+        with contextlib.suppress(Exception):
             hook({"error": error})
-        except Exception:  # noqa: BLE001 - the first error is the one to report
-            pass
 
 
 def check_callbacks(callbacks):
     """``callbacks`` as a list of Callbacks; None means none. TypeError naming the culprit."""
     if callbacks is None:
         return []
-    if isinstance(callbacks, Callback) or isinstance(callbacks, (str, bytes, dict)) \
+    if isinstance(callbacks, (Callback, str, bytes, dict)) \
             or not hasattr(callbacks, "__iter__"):
         raise TypeError(f"callbacks must be a list of chainrule Callbacks (or None), got "
                         f"{callbacks!r}" + (": put it in a list, callbacks=[...]"

@@ -11,21 +11,20 @@ import os
 
 import numpy as np
 
-from . import metrics as _metrics
-from ..optim import clipping as _clipping
-from . import sampling as _sampling
-from .checkpoint import check_validation_rows, network_classes, read_checkpoint, restore
-from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
-from .hooks import Run, check_callbacks
 from .. import engine
+from ..network.modes import holds
 from ..nn.init import as_generator
 from ..nn.losses import BinaryCrossEntropy, CrossEntropy
+from ..optim import clipping as _clipping
 from ..optim.optimizers import Optimizer
+from ..validation import check_loss, check_loss_fits, check_trainable, check_X, check_y, number, prepare_data
+from . import metrics as _metrics
+from . import sampling as _sampling
 from .batching import Batches, SampledBatches, Source, Stream
+from .callbacks import EpochLogger, History, LearningRateScheduler, ProgressBar
+from .checkpoint import check_validation_rows, network_classes, read_checkpoint, restore
 from .epochs import Epochs
-from ..network.modes import holds
-from ..validation import (check_loss, check_loss_fits, check_trainable, check_X, check_y, number,
-                         prepare_data)
+from .hooks import Run, check_callbacks
 
 
 def _check_objects(loss, optimizer):
@@ -143,7 +142,8 @@ def fit(net, X, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=Tru
         plan = _stream_plan(net, X, loss, epochs, validation_data, validation_split,
                             sample_weight, class_weight)
     else:
-        saved_rows = lambda n: _saved_validation_rows(checkpoint, resume_from, validation_split, n, seed)
+        def saved_rows(n):
+            return _saved_validation_rows(checkpoint, resume_from, validation_split, n, seed)
         plan = _array_plan(net, X, y, loss, batch_size, shuffle, validation_data,
                            validation_split, sample_weight, class_weight, rng, saved_rows)
     if plan.validation is not None:
@@ -363,7 +363,8 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, 
     if weights is not None and not weights[train].any():
         raise ValueError(f"validation_split={split} holds out every row of positive weight: "
                          "the rows left for training all have weight 0")
-    part = lambda a: None if a is None else a[train]
+    def part(a):
+        return None if a is None else a[train]
     return part(X), part(y), part(Y), part(weights), (X[val], y[val], Y[val]), val
 
 

@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 
 from ..nn.activations import ReLU, Sigmoid, Tanh
-from .hooks import Callback
 from ..validation import number
+from .hooks import Callback
 
 
 class TrainingHealthWarning(UserWarning):

@@ -93,11 +93,11 @@ def _class_weight_per_row(class_weight, labels, k):
 def validation_rows(n, share, labels, rng):
     """Sorted indices of a random validation part; per class when labels are given."""
     if labels is None:
-        return np.sort(rng.permutation(n)[:int(round(share * n))])
+        return np.sort(rng.permutation(n)[:round(share * n)])
     val = []
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
-        val.append(rng.permutation(members)[:int(round(share * len(members)))])
+        val.append(rng.permutation(members)[:round(share * len(members))])
     return np.sort(np.concatenate(val))
 
 
