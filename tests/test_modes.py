@@ -446,3 +446,25 @@ def test_a_call_that_fails_frees_the_network(rng):
     other = Background(lambda: train(net, X, y), "other")
     other.start()
     assert other.finish().error is None
+
+
+def test_the_first_layer_is_asked_for_no_dX_only_when_its_class_says_it_can_skip_it():
+    asked = []
+
+    class Scale(cr.Layer):
+        """A = 2X; records the need_dX it was given (a user layer that does not declare can_skip_dX)."""
+
+        def forward(self, X):
+            return 2 * X
+
+        def backward(self, dA, need_dX=True):
+            asked.append(need_dX)
+            return 2 * dA
+
+    X, y = np.ones((4, 2)), np.ones((4, 1))
+    net = cr.Sequential([Scale(), cr.Dense(2, 1, seed=0)])
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=1, verbose=0)
+    assert asked == [True]          # not declared: asked for dX as any other layer
+    Scale.can_skip_dX = True
+    net.fit(X, y, loss=cr.MSE(), optimizer=cr.SGD(lr=0.01), epochs=1, verbose=0)
+    assert asked == [True, False]   # declared: asked for none

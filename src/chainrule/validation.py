@@ -226,6 +226,14 @@ def check_loss_fits(net, loss):
                          "Sigmoid() as the last layer")
 
 
+def output_width(net, y):
+    """The width of the network's output, or for a network without Dense layers (no width
+    of its own) that of the targets ``y``: its columns, or 1 for a vector."""
+    if net.n_out is not None:
+        return net.n_out
+    return y.shape[1] if y.ndim == 2 else 1
+
+
 def prepare_data(net, X, y, loss, name="X"):
     """X, y checked, and Y in the form ``loss`` takes, for network ``net``.
 
@@ -234,7 +242,7 @@ def prepare_data(net, X, y, loss, name="X"):
     X = check_X(X, net.n_in, net.dtype, name=name)
     y_name = "y" + name[1:]  # X -> y, X_val -> y_val
     y = check_y(y, len(X), name=y_name, X_name=name)
-    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    n_out = output_width(net, y)
     with np.errstate(over="ignore"):  # check_targets names any value that overflowed
         Y = loss.prepare(y, n_out, net.dtype)
     check_targets(Y, y, loss, y_name)

@@ -3,7 +3,7 @@
 ``Sequential.fitting()`` and ``Sequential.evaluating()`` return these context
 managers; layers only read their ``training`` flag, and the first layer is
 asked, inside fit, for no dX (``backward(dA, need_dX=False)``) when its
-backward takes that argument.
+class says it can skip it (``Layer.can_skip_dX``).
 
 One call at a time
 ------------------
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import threading
 
 from .buffers import OWNER, IdentityMap
@@ -191,14 +190,6 @@ def taking_over(layers):
             net._released = True
 
 
-def takes_need_dX(layer):
-    """True if ``layer.backward`` accepts ``need_dX`` (Dense: skip the product dZ·Wᵀ)."""
-    try:
-        return "need_dX" in inspect.signature(layer.backward).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 class Fitting:
     """Inside a training loop: the network held as a fit's (see Owner), training mode,
     no dX for the first layer when it can skip it."""
@@ -214,7 +205,7 @@ class Fitting:
             for layer in net.layers:
                 self.saved[0].append(layer.training)
                 layer.training = True
-            net._skip_first_dX = bool(net.layers) and takes_need_dX(net.layers[0])
+            net._skip_first_dX = bool(net.layers) and net.layers[0].can_skip_dX
         except BaseException:
             self.__exit__()
             raise

@@ -43,9 +43,13 @@ class Layer:
       unknown; the output/loss check reads it (BinaryCrossEntropy needs [0, 1]).
     * ``init_before``: the initial weights ``mlp()`` gives a Dense layer
       followed by this one ("he" before the ReLU family).
+    * ``can_skip_dX``: ``backward`` takes ``need_dX`` and, given False, returns
+      None instead of dX; the network asks so of its first layer, whose dX
+      nothing reads (Dense skips the product dZ·Wᵀ).
 
-    Save and load find a layer class by its name, so a layer defined by a user
-    round-trips through a model file (with the class defined where it loads).
+    Save and load find a layer class by its name: a layer defined by a user
+    round-trips through a model file when the loading program names it
+    (``cr.load(path, layers=[MyLayer])``); a file chooses no class of its own.
     """
 
     params: tuple = ()
@@ -55,6 +59,7 @@ class Layer:
     #: Rows that sum to 1 (class probabilities): what CrossEntropy needs (Softmax).
     probabilities = False
     init_before = "xavier"
+    can_skip_dX = False
     #: True while training (Dropout, BatchNorm behave differently); see Sequential.train/eval.
     training = True
     #: Its input is integer indices, not numbers (Embedding): it has no dX, so it comes first.
@@ -149,6 +154,7 @@ class Dense(Layer):
     """
 
     params = ("W", "b")
+    can_skip_dX = True
     equations = {"forward": "Z = X·W + b", "backward": "dW = Xᵀ·dZ;  db = Σ_rows dZ;  dX = dZ·Wᵀ"}
     output_range = (-np.inf, np.inf)
 

@@ -37,6 +37,7 @@ class _Norm(Layer):
 
     params = ("gamma", "beta")
     output_range = (-np.inf, np.inf)
+    can_skip_dX = True
 
     def __init__(self, n, eps, dtype):
         self.n_in = self.n_out = number("n", n, integer=True, at_least=1)

@@ -17,7 +17,16 @@ from ..nn.init import as_generator
 from ..nn.losses import BinaryCrossEntropy, CrossEntropy
 from ..optim import clipping as _clipping
 from ..optim.optimizers import Optimizer
-from ..validation import check_loss, check_loss_fits, check_trainable, check_X, check_y, number, prepare_data
+from ..validation import (
+    check_loss,
+    check_loss_fits,
+    check_trainable,
+    check_X,
+    check_y,
+    number,
+    output_width,
+    prepare_data,
+)
 from . import metrics as _metrics
 from . import sampling as _sampling
 from .batching import Batches, SampledBatches, Source, Stream
@@ -206,7 +215,7 @@ def _array_plan(net, X, y, loss, batch_size, shuffle, validation_data, validatio
     """Arrays: checked once, the validation rows held out, batches gathered by index
     (sampled when rows are weighted or the shuffle is stratified)."""
     X, y, Y = prepare_data(net, X, y, loss)
-    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    n_out = output_width(net, y)
     weights = _sampling.row_weights(y, loss, n_out, sample_weight, class_weight)
     n = len(X)
     X, y, Y, weights, validation, val_rows = _split_validation(
@@ -352,7 +361,7 @@ def _split_validation(net, loss, X, y, Y, weights, validation_data, split, rng, 
         raise ValueError("give either validation_data or validation_split, not both")
     if not split:
         return X, y, Y, weights, _validation(net, loss, validation_data), None
-    n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+    n_out = output_width(net, y)
     val = rows if rows is not None else _sampling.validation_rows(
         len(X), split, _sampling.class_labels(y, loss, n_out), rng)
     if len(val) == 0 or len(val) == len(X):
@@ -385,7 +394,7 @@ def evaluate(net, X, y, loss=None, metrics=("accuracy",)):
     if loss is not None:
         check_loss(loss)
         check_loss_fits(net, loss)
-        n_out = net.n_out if net.n_out is not None else (y.shape[1] if y.ndim == 2 else 1)
+        n_out = output_width(net, y)
         out["loss"] = net.loss_value(X, loss.prepare(y, n_out, net.dtype), loss)
     if functions:
         with net.evaluating():
