@@ -148,3 +148,33 @@ def test_settings_are_checked():
     schedule.step(), schedule.step()
     schedule.reset()
     assert schedule.lr == 0.1 and schedule.epoch == 0
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"step": 3}, "holds 'step', which is not one of its own"),            # would shadow the method
+    ({"__class__": "x"}, "holds '__class__'"),
+    ({"lr": "0.1"}, "state 'lr' must be number"),
+    ({"lr": float("nan")}, "state 'lr' must be number"),
+    ({"mode": 1}, "state 'mode' must be str"),
+    ({"epoch": True}, "state 'epoch' must be number"),
+    ([("lr", 0.1)], "state must be a mapping"),
+    ({"best": "low"}, "best must be a number and bad_epochs a count"),
+    ({"bad_epochs": 1e400}, "best must be a number and bad_epochs a count"),
+])
+def test_a_schedule_takes_from_a_checkpoint_only_its_own_keys_and_kinds(state, message):
+    schedule = S.ReduceLROnPlateau(0.1)
+    before = schedule.state_dict()
+    with pytest.raises(ValueError, match=message):
+        schedule.load_state_dict(state)
+    assert schedule.state_dict() == before   # refused whole: nothing taken
+    assert callable(schedule.step)
+
+
+def test_a_schedule_state_round_trips_through_json():
+    import json
+    schedule = S.OneCycleLR(0.1, 20)
+    for _ in range(7):
+        schedule.step()
+    twin = S.OneCycleLR(0.1, 20)
+    twin.load_state_dict(json.loads(json.dumps(schedule.state_dict())))
+    assert [twin.step() for _ in range(5)] == [schedule.step() for _ in range(5)]

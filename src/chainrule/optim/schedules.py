@@ -23,9 +23,19 @@ the rate up to the full rate).
 from __future__ import annotations
 
 import math
+import numbers
 
-from ..nn.checks import number
+from ..nn.checks import finite_number, number, whole_number
 from ..patience import Best, monitor_mode
+
+
+def _kind(value):
+    """What kind of value a schedule holds: a number, text, a flag, a list, or None."""
+    if isinstance(value, bool) or value is None:
+        return "a flag" if isinstance(value, bool) else "None"
+    if isinstance(value, numbers.Real):
+        return "number"
+    return "a list" if isinstance(value, (list, tuple)) else type(value).__name__
 
 
 class Schedule:
@@ -55,10 +65,24 @@ class Schedule:
 
     def state_dict(self):
         """Position and state, for saving alongside the optimizer."""
-        return {k: v for k, v in vars(self).items()}
+        return dict(vars(self))
 
     def load_state_dict(self, state):
-        vars(self).update(state)
+        """Take back what ``state_dict`` gave. The state comes from a checkpoint file: only
+        the keys this schedule has are taken, each a value of the kind it holds now (a
+        number stays a finite number, text stays text); ValueError names any other."""
+        mine = vars(self)
+        if not isinstance(state, dict):
+            raise ValueError(f"{type(self).__name__} state must be a mapping, got {type(state).__name__}")
+        for key, value in state.items():
+            if key not in mine:
+                raise ValueError(f"{type(self).__name__} state holds {str(key)[:40]!r}, which is not "
+                                 f"one of its own ({', '.join(mine)}): the checkpoint is not this "
+                                 "schedule's")
+            if _kind(value) != _kind(mine[key]) or (_kind(value) == "number" and not finite_number(value)):
+                raise ValueError(f"{type(self).__name__} state {key!r} must be {_kind(mine[key])} like "
+                                 f"{mine[key]!r}, got {str(value)[:40]!r}")
+        mine.update(state)
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._config().items())})"
@@ -241,8 +265,14 @@ class ReduceLROnPlateau(Schedule):
         return state
 
     def load_state_dict(self, state):
+        if not isinstance(state, dict):
+            return super().load_state_dict(state)  # refuses it
         state = dict(state)
         best, wait = state.pop("best", None), state.pop("bad_epochs", None)
+        best_ok = best is None or finite_number(best) or (isinstance(best, float) and math.isinf(best))
+        if not best_ok or not (wait is None or whole_number(wait)):
+            raise ValueError(f"ReduceLROnPlateau state: best must be a number and bad_epochs a count, "
+                             f"got {str(best)[:40]} and {str(wait)[:40]}")
         super().load_state_dict(state)
         if best is not None:
             self._best.value = float(best)
