@@ -20,15 +20,14 @@ import weakref
 import numpy as np
 
 from .. import engine, names
-from .buffers import OWNER, bind, check_parameter
-from .modes import Fitting, Mode, holds, owner_of, taking_over
 from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from ..nn.dropout import Dropout
 from ..nn.init import as_generator
 from ..nn.layers import Dense, Layer
 from ..nn.losses import CrossEntropy
 from ..validation import at_least_as_wide, check_X, float_dtype, number
-
+from .buffers import OWNER, bind, check_parameter
+from .modes import Fitting, Mode, holds, owner_of, taking_over
 
 #: predict runs inputs of at most this many rows through the compiled engine's forward_rows
 #: (one row of the predict benchmark's network: 19 µs there against 54 µs by NumPy layer by
@@ -112,13 +111,17 @@ class Sequential:
         self.flat_grads = np.zeros(total, self.dtype)
         for layer in self.layers:
             OWNER[layer] = weakref.ref(self)
-        offset = 0
+        offset, starts = 0, {}
         for layer, name in entries:
             shape = getattr(layer, name).shape
             size = int(np.prod(shape))
             bind(layer, name, self.flat_params[offset:offset + size].reshape(shape))
             bind(layer, "d" + name, self.flat_grads[offset:offset + size].reshape(shape))
+            starts.setdefault(id(layer), offset)
             offset += size
+        self._slices = tuple((i, slice(starts[id(layer)], starts[id(layer)] + sum(
+            getattr(layer, name).size for name in layer.params)))
+            for i, layer in enumerate(self.layers) if layer.params)
         for layer in self.layers:  # non-trainable state follows the network's dtype too
             for name in layer.buffers:
                 setattr(layer, name, np.asarray(getattr(layer, name)).astype(self.dtype))
@@ -302,6 +305,12 @@ class Sequential:
             return np.concatenate([self._forward(X[i:i + batch_size])
                                    for i in range(0, len(X), batch_size)])
 
+    def layer_slices(self):
+        """Where each layer's parameters lie in ``flat_params`` (its gradients at the same
+        place in ``flat_grads``): ``(i, slice)`` for every layer with parameters, in order
+        (each layer's ``params`` in order within its slice)."""
+        return self._slices
+
     def _forward_plan(self, kernels):
         """The evaluation-mode forward pass as ``(steps, widest layer)`` for
         ``kernels.forward_rows``, or None when a layer is not one of the network's own
@@ -416,7 +425,7 @@ class Sequential:
         # buffers are left out: __setstate__ rebuilds them from the layers' arrays.
         state = self.__dict__.copy()
         state["layers"] = copy.deepcopy(self.layers)
-        for name in ("_skip_first_dX", "_plan", "flat_params", "flat_grads"):
+        for name in ("_skip_first_dX", "_plan", "_slices", "flat_params", "flat_grads"):
             state.pop(name, None)
         return state
 

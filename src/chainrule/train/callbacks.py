@@ -26,12 +26,16 @@ class History(Callback):
     ``history["loss"]`` is the mean training loss of each epoch, ``history["lr"]``
     the learning rate it used; "val_loss", "val_accuracy" and other metrics
     appear when validation data is given.
-    ``epoch`` lists the epoch numbers (0-based).
+    ``epoch`` lists the epoch numbers (0-based). A GradientMonitor records its
+    per-step measurements in ``gradients`` (None without one) and its warnings in
+    ``warnings``.
     """
 
     def __init__(self):
         self.history = {}
         self.epoch = []
+        self.gradients = None
+        self.warnings = []
 
     def on_epoch_end(self, epoch, logs):
         self.epoch.append(epoch)

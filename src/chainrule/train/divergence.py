@@ -36,15 +36,13 @@ def first_nonfinite_parameters(net, flat=None):
     layer holding the largest one.
     """
     flat = net.flat_params if flat is None else flat
-    largest, where, offset = -1.0, None, 0
-    for i, layer in enumerate(net.layers):
-        for name in layer.params:
-            size = getattr(layer, name).size
-            v, offset = flat[offset:offset + size], offset + size
-            if not np.all(np.isfinite(v)):
-                return i
-            if v.size and np.max(np.abs(v)) > largest:
-                largest, where = float(np.max(np.abs(v))), i
+    largest, where = -1.0, None
+    for i, part in net.layer_slices():
+        v = flat[part]
+        if not np.all(np.isfinite(v)):
+            return i
+        if v.size and np.max(np.abs(v)) > largest:
+            largest, where = float(np.max(np.abs(v))), i
     return where
 
 

@@ -34,6 +34,12 @@ class TrainingHealthWarning(UserWarning):
     """A network is training badly: vanishing or exploding gradients, dead or saturated units."""
 
 
+def _bounded(layer):
+    """True for a layer whose outputs have two finite limits (σ, tanh), where they saturate."""
+    low, high = getattr(layer, "output_range", None) or (-np.inf, np.inf)
+    return bool(np.isfinite(low) and np.isfinite(high))
+
+
 def _norm(arrays):
     return float(np.sqrt(sum(float(np.vdot(a, a)) for a in arrays)))
 
@@ -76,14 +82,15 @@ class GradientMonitor(Callback):
         net = self.run.net
         self.step = 0
         self.layers = {i: f"layer {i} ({type(layer).__name__})" for i, layer in enumerate(net.layers)}
-        self.param_layers = [i for i, layer in enumerate(net.layers) if layer.params]
         # the last layer's activation is skipped by a fused loss, and an output
         # sigmoid close to 0 or 1 means confident, not stuck: watch hidden ones only
         self.watched = [i for i, layer in enumerate(net.layers[:-1])
-                        if isinstance(layer, (ReLU, Sigmoid, Tanh))]
-        self.records = self.run.history.__dict__.setdefault("gradients", {
-            "step": [], "grad_norm": {}, "update_ratio": {}, "dead_relu": {}, "saturated": {}})
-        self.messages = self.run.history.__dict__.setdefault("warnings", [])
+                        if isinstance(layer, ReLU) or _bounded(layer)]
+        history = self.run.history
+        if history.gradients is None:
+            history.gradients = {"step": [], "grad_norm": {}, "update_ratio": {}, "dead_relu": {},
+                                 "saturated": {}}
+        self.records, self.messages = history.gradients, history.warnings
         self.warned = set()
         self.first_norm = {}
         self.before = None
@@ -110,25 +117,21 @@ class GradientMonitor(Callback):
     def _record(self):
         net, rec = self.run.net, self.records
         rec["step"].append(self.step)
-        offset, norms = 0, {}
-        for i in self.param_layers:
-            layer = net.layers[i]
-            size = sum(getattr(layer, p).size for p in layer.params)
-            grads = [getattr(layer, "d" + p) for p in layer.params]
-            norm = _norm(grads)
-            before = self.before[offset:offset + size]
-            update = _norm([net.flat_params[offset:offset + size] - before])
+        norms = {}
+        for i, part in net.layer_slices():
+            norm = _norm([net.flat_grads[part]])
+            before = self.before[part]
+            update = _norm([net.flat_params[part] - before])
             weight = _norm([before])
-            offset += size
             ratio = update / weight if weight > 0 else float("inf") if update > 0 else 0.0
             rec["grad_norm"].setdefault(self.layers[i], []).append(norm)
             rec["update_ratio"].setdefault(self.layers[i], []).append(ratio)
-            norms[i] = (norm, norm / np.sqrt(size))
+            norms[i] = (norm, norm / np.sqrt(part.stop - part.start))
             self._check_exploding(i, norm, ratio)
         self._check_vanishing(norms)
         for i in self.watched:
             layer = net.layers[i]
-            A = layer.__dict__.get("A")
+            A = getattr(layer, "A", None)   # what its last forward returned
             if A is None:
                 continue
             if isinstance(layer, ReLU):
@@ -142,11 +145,8 @@ class GradientMonitor(Callback):
                         f"step pushed them negative; try He initialisation, a smaller learning "
                         f"rate or LeakyReLU."))
             else:
-                if isinstance(layer, Sigmoid):
-                    flat = (A < 0.01) | (A > 0.99)
-                else:
-                    flat = np.abs(A) > 0.99
-                share = float(np.mean(flat))
+                low, high = layer.output_range   # σ: within 0.01 of 0 or 1; tanh: of −1 or 1
+                share = float(np.mean((low + 0.01 > A) | (high - 0.01 < A)))
                 rec["saturated"].setdefault(self.layers[i], []).append(share)
                 if share > self.saturated:
                     self._warn("saturated", i, (
