@@ -48,8 +48,9 @@ def test_page_and_assets_are_served_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "/static/playground.js" in html and "/static/playground.css" in html
-    for asset in ("/static/playground.js", "/static/playground.css"):
+    assert '<script type="module" src="/static/js/main.js">' in html
+    assert "/static/playground.css" in html
+    for asset in ("/static/js/main.js", "/static/js/draw.js", "/static/playground.css"):
         response = client.get(asset)
         assert response.status_code == 200 and len(response.data) > 1000
         # no CDN: the page must work offline
@@ -937,3 +938,18 @@ def test_a_weight_set_by_hand_changes_the_network_and_the_exported_run(client, t
                       ({"layer": 0, "i": 0, "j": 0}, "error.not_number"),
                       ({"layer": 0, "i": 0, "j": 0, "value": 1, "w": 2}, "error.unknown_field")]:
         assert post(client, "/api/weight", {"session": A, **body}, status=400)["key"] == key
+
+
+@pytest.mark.parametrize("dataset, middle", [("xor", 0.5), ("blobs", 1 / 3), ("sine", 0.0)])
+def test_the_pictures_middle_value_comes_from_the_server(client, dataset, middle):
+    """The value each unit's picture shows as white (0; chance level for an output of
+    probabilities) and the boundary's chance level are the server's, not the page's."""
+    lr = 0.01 if dataset == "sine" else 0.5
+    state = post(client, "/api/configure", {"session": A, "dataset": dataset, "lr": lr})
+    network = state["network"]
+    assert network["centres"] == [0.0] * (len(network["sizes"]) - 1) + [pytest.approx(middle)]
+    if dataset != "sine":
+        assert state["picture"]["chance"] == pytest.approx(1 / state["classes"])
+        last = len(network["sizes"]) - 1
+        unit = client.get("/api/unit", query_string={"session": A, "column": last, "unit": 0}).get_json()
+        assert unit["centre"] == pytest.approx(middle)

@@ -227,7 +227,7 @@ class Session:
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
                         "output": self.config["output"], "features": self.features,
-                        "maps": pictures.unit_maps(self),
+                        "maps": pictures.unit_maps(self), "centres": pictures.centres(self),
                         "maps_kind": "curve" if self.data.n_features == 1 else "grid",
                         # where each Dense layer sits in net.layers (the ledger's "(layer i)")
                         "dense_layers": [i for i, layer in enumerate(self.net.layers)
