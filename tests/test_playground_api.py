@@ -599,6 +599,7 @@ def test_uploaded_points_are_moved_into_the_frame_and_train(client):
     rows = quadrant_points()
     answer = post(client, "/api/upload", {"session": A, "csv": csv_of(rows)})
     assert answer["rows"] == 60 and answer["classes"] == 2
+    assert answer["described"] == {"task": "classification", "classes": 2, "features": 2}
     state = post(client, "/api/configure", {"session": A, "dataset": "upload", "features": ["x1x2"],
                                             "hidden": [], "lr": 2.0})
     points = state["data"]["train"]["X"] + state["data"]["val"]["X"]

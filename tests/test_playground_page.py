@@ -14,7 +14,7 @@ from chainrule.playground import (
     upload,
 )
 from chainrule.playground.datasets import DATASETS
-from chainrule.playground.features import FEATURES
+from chainrule.playground.features import FEATURES, raw
 from chainrule.playground.words import LANGUAGES
 
 JS = Path(schema.__file__).parent / "static" / "js"
@@ -102,6 +102,7 @@ def test_the_options_are_the_servers_own_values(client):
     assert options["outputs"] == ["auto", *schema.OUTPUTS]
     assert options["languages"] == list(LANGUAGES)
     assert list(options["datasets"]) == list(DATASETS) and list(options["features"]) == list(FEATURES)
+    assert [name for name, f in options["features"].items() if f["raw"]] == raw(2)
     assert options["upload"] == {"rows": [upload.MIN_ROWS, upload.MAX_ROWS], "chars": upload.MAX_CHARS,
                                  "classes": upload.MAX_CLASSES, "file_bytes": 4 * upload.MAX_CHARS}
 

@@ -12,7 +12,7 @@ import json
 
 from . import export, pictures
 from .datasets import DATASETS
-from .features import FEATURES
+from .features import FEATURES, raw
 from .schema import (
     ACTIVATIONS,
     CHOICES,
@@ -52,7 +52,8 @@ def options():
                      for name, d in DATASETS.items()},
         "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
         "outputs": ["auto", *OUTPUTS],
-        "features": {name: {"label": label, "columns": columns}
+        # raw: one of the data's own columns (the features when a config names none)
+        "features": {name: {"label": label, "columns": columns, "raw": name in raw(2)}
                      for name, (label, columns, _) in FEATURES.items()},
         "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
         "choices": CHOICES, "languages": list(LANGUAGES),
@@ -167,7 +168,10 @@ def _runs(app, flask):
         P, y, scale = parse_csv(request.get("csv"))
         uploaded = uploaded_dataset(P, y, scale)
         answer = {"rows": len(P), "classes": uploaded.classes, "scale": scale,
-                  "dataset": "upload", "title": uploaded.title}
+                  "dataset": "upload", "title": uploaded.title,
+                  # as /api/options describes each data set, for the page's menu
+                  "described": {"task": uploaded.task, "classes": uploaded.classes,
+                                "features": uploaded.n_features}}
         if "config" not in request:  # kept for the tab's next configure
             with session.lock:
                 session.uploaded = uploaded

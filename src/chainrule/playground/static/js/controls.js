@@ -90,7 +90,9 @@ export function writeConfig(config) {
     if (!(key in config)) continue;
     if (key === "features") {
       // a list, a comma-separated string (from the URL), or null: the data's own columns
-      const on = config.features === null ? ["x1", "x2"] : [].concat(config.features).join(",").split(",");
+      const on = config.features === null
+        ? Object.keys(page.options.features).filter((name) => page.options.features[name].raw)
+        : [].concat(config.features).join(",").split(",");
       for (const box of featureBoxes()) { box.checked = on.includes(box.value); delete box.dataset.wanted; }
     } else if (key === "dataset" && !(config.dataset in page.options.datasets)) {
       // a link or a reload naming points this tab no longer has (uploads live with a tab's

@@ -223,7 +223,7 @@ async function uploadCsv(event) {
     const asked = { ...controls.readConfig(), dataset: "upload" };
     state.newGeneration();
     const answer = await sendPoints(file, asked);
-    state.setUploaded(answer.rows);
+    state.setUploaded(answer.rows, answer.described);
     controls.addUploadOption();
     $("dataset").value = "upload";
     controls.updateFeatureToggles();

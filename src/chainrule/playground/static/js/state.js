@@ -75,10 +75,11 @@ export function askUnit(unit) { page.unitAsked = unit; }
 
 export function setUnitView(view) { page.unitView = view; }
 
-// The rows of the CSV the run on screen trained on (null: none), and the data set it makes.
-export function setUploaded(rows) {
+// The rows of the CSV the run on screen trained on (null: none), and the data set they make
+// as the server describes it.
+export function setUploaded(rows, described = null) {
   page.uploadedRows = rows;
-  if (rows !== null) page.options.datasets.upload = { task: "classification", features: 2 };
+  if (described !== null) page.options.datasets.upload = described;
 }
 
 export function setStatus(words) { page.statusWords = words; }
