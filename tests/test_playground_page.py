@@ -134,3 +134,22 @@ def test_the_page_does_not_repeat_the_servers_limits():
         for array in re.findall(r"\[[^\[\]]*\]", text):
             for menu in menus:
                 assert len(numbers_in(array) & menu) < 2, (name, array)
+
+
+def test_every_file_of_the_page_is_shipped_in_the_package():
+    """pyproject's package-data names every file under static/ (a glob of static/ does not
+    reach static/js/, and an installed playground without its modules draws nothing)."""
+    import fnmatch
+
+    import tomllib
+    root = Path(__file__).resolve().parents[1]
+    with open(root / "pyproject.toml", "rb") as f:
+        globs = tomllib.load(f)["tool"]["setuptools"]["package-data"]["chainrule.playground"]
+    static = JS.parent
+    files = [p.relative_to(static.parent).as_posix() for p in static.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    assert "static/js/main.js" in files
+    # setuptools matches a glob's * within one folder, as fnmatch does not: compare by parts
+    unshipped = [f for f in files if not any(
+        len(f.split("/")) == len(g.split("/")) and fnmatch.fnmatch(f, g) for g in globs)]
+    assert unshipped == []
