@@ -8,11 +8,12 @@ import pytest
 
 pytest.importorskip("flask")
 
-from chainrule.cli import build_parser  # noqa: E402
-from chainrule.playground import create_app  # noqa: E402
-from chainrule.playground.pictures import GRID  # noqa: E402
-from chainrule.playground.session import Sessions  # noqa: E402
-from conftest import assert_blas_close, sums_length  # noqa: E402
+from conftest import assert_blas_close, sums_length
+
+from chainrule.cli import build_parser
+from chainrule.playground import create_app
+from chainrule.playground.pictures import GRID
+from chainrule.playground.session import Sessions
 
 A, B = "tab-aaaaaaaa", "tab-bbbbbbbb"
 
@@ -47,8 +48,9 @@ def test_page_and_assets_are_served_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "/static/playground.js" in html and "/static/playground.css" in html
-    for asset in ("/static/playground.js", "/static/playground.css"):
+    assert '<script type="module" src="/static/js/main.js">' in html
+    assert "/static/playground.css" in html
+    for asset in ("/static/js/main.js", "/static/js/draw.js", "/static/playground.css"):
         response = client.get(asset)
         assert response.status_code == 200 and len(response.data) > 1000
         # no CDN: the page must work offline
@@ -166,6 +168,25 @@ def test_step_returns_the_ledger_of_the_batch_it_applied(client):
         np.testing.assert_allclose(b1, b0 - lr * db, rtol=0, atol=1e-14)
 
 
+def test_the_batches_are_fits_own_and_count_the_epochs(client):
+    """The session's mini-batches are the library's ``Batches`` on the seed's stream [seed, 3]:
+    a Step's ledger names the rows of the batch fit would take there; an epoch is counted
+    when its last batch is taken (a full batch: every step)."""
+    from chainrule.train.batching import Batches
+    post(client, "/api/configure", {"session": A, "batch_size": 7, "size": 40, "seed": 5})
+    session = client.application.sessions.get(A)
+    rng = np.random.default_rng([5, 3])
+    expected = [rows.copy() for _, rows in Batches(session.X, np.arange(32), 7)(rng, True)]
+    assert len(expected) == 5  # 32 training rows: batches of 7, 7, 7, 7 and 4
+    for k, rows in enumerate(expected):
+        state = post(client, "/api/step", {"session": A})
+        assert state["ledger"]["rows"] == rows.tolist()
+        assert state["epoch"] == (1 if k == 4 else 0)
+    post(client, "/api/configure", {"session": A, "batch_size": 32, "size": 40})
+    assert post(client, "/api/train", {"session": A, "steps": 3})["epoch"] == 3
+    assert post(client, "/api/step", {"session": A})["ledger"]["rows"] == list(range(32))
+
+
 def test_ledger_reads_forward_then_loss_then_backward(client):
     post(client, "/api/configure", {"session": A, "batch_size": 4})
     ledger = post(client, "/api/step", {"session": A})["ledger"]
@@ -203,7 +224,7 @@ def test_the_ledgers_update_is_the_step_the_network_took(client):
     ledger, layers = result["ledger"], result["network"]["layers"]
     session = client.application.sessions.get(A)
     for k, layer in enumerate((0, 2, 4)):
-        update = [e for e in ledger["entries"] if e["layer"] == layer and e["phase"] == "update"][0]
+        update = next(e for e in ledger["entries"] if e["layer"] == layer and e["phase"] == "update")
         v = update["values"]
         assert update["equation"] == "W_new = W + ΔW;  b_new = b + Δb"
         assert v["W_new"] == session.net.layers[layer].W.tolist()
@@ -333,6 +354,7 @@ def test_the_server_checks_the_host_it_listens_on():
 def test_idle_connections_are_closed():
     """A client that connects and sends nothing does not hold a server thread forever."""
     import socket
+
     from chainrule.playground import make_server
     server = make_server(port=0, timeout=0.2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -438,8 +460,8 @@ def test_l2_shrinks_the_weights_and_adds_its_penalty_to_the_loss(client):
     l2 = post(client, "/api/configure", {"session": B, "l2": 0.1})
     assert l2["network"] == plain["network"]  # the same initial weights
     W = [np.array(layer["W"]) for layer in plain["network"]["layers"]]
-    assert l2["metrics"]["loss"] == pytest.approx(plain["metrics"]["loss"] + 0.1 * sum((w ** 2).sum() for w in W),
-                                                  abs=1e-4)
+    penalty = 0.1 * sum((w ** 2).sum() for w in W)
+    assert l2["metrics"]["loss"] == pytest.approx(plain["metrics"]["loss"] + penalty, abs=1e-4)
     for _ in range(4):
         plain = post(client, "/api/train", {"session": A, "steps": 100})
         l2 = post(client, "/api/train", {"session": B, "steps": 100})
@@ -577,6 +599,7 @@ def test_uploaded_points_are_moved_into_the_frame_and_train(client):
     rows = quadrant_points()
     answer = post(client, "/api/upload", {"session": A, "csv": csv_of(rows)})
     assert answer["rows"] == 60 and answer["classes"] == 2
+    assert answer["described"] == {"task": "classification", "classes": 2, "features": 2}
     state = post(client, "/api/configure", {"session": A, "dataset": "upload", "features": ["x1x2"],
                                             "hidden": [], "lr": 2.0})
     points = state["data"]["train"]["X"] + state["data"]["val"]["X"]
@@ -672,7 +695,8 @@ def test_the_exported_model_loads_and_predicts_as_the_session(client, tmp_path):
 @pytest.mark.parametrize("fields", [
     {}, {"dataset": "blobs", "optimizer": "adam", "lr": 0.05, "features": ["x1", "x2", "sin_x1"]},
     {"dataset": "sine", "activation": "relu", "l1": 0.001, "dropout": 0.1, "validation": 0.3},
-    {"dataset": "upload", "hidden": [3], "l2": 0.01, "optimizer": "rmsprop", "lr": 0.01}])
+    {"dataset": "upload", "hidden": [3], "l2": 0.01, "optimizer": "rmsprop", "lr": 0.01},
+    {"size": 100, "batch_size": 80}])  # the full batch: fit's Batches take the rows in order
 def test_the_exported_script_prints_the_sessions_loss(client, tmp_path, fields):
     import subprocess
     from pathlib import Path
@@ -915,3 +939,18 @@ def test_a_weight_set_by_hand_changes_the_network_and_the_exported_run(client, t
                       ({"layer": 0, "i": 0, "j": 0}, "error.not_number"),
                       ({"layer": 0, "i": 0, "j": 0, "value": 1, "w": 2}, "error.unknown_field")]:
         assert post(client, "/api/weight", {"session": A, **body}, status=400)["key"] == key
+
+
+@pytest.mark.parametrize("dataset, middle", [("xor", 0.5), ("blobs", 1 / 3), ("sine", 0.0)])
+def test_the_pictures_middle_value_comes_from_the_server(client, dataset, middle):
+    """The value each unit's picture shows as white (0; chance level for an output of
+    probabilities) and the boundary's chance level are the server's, not the page's."""
+    lr = 0.01 if dataset == "sine" else 0.5
+    state = post(client, "/api/configure", {"session": A, "dataset": dataset, "lr": lr})
+    network = state["network"]
+    assert network["centres"] == [0.0] * (len(network["sizes"]) - 1) + [pytest.approx(middle)]
+    if dataset != "sine":
+        assert state["picture"]["chance"] == pytest.approx(1 / state["classes"])
+        last = len(network["sizes"]) - 1
+        unit = client.get("/api/unit", query_string={"session": A, "column": last, "unit": 0}).get_json()
+        assert unit["centre"] == pytest.approx(middle)

@@ -30,10 +30,10 @@ if not os.access(CHROMIUM, os.X_OK):
     pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: run .ci/install-browser",
                 allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
+from test_playground_words import NAMES as WORD_NAMES
 
-from chainrule.playground import make_server  # noqa: E402
-from test_playground_words import NAMES as WORD_NAMES  # noqa: E402
+from chainrule.playground import make_server
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground.png"
@@ -61,9 +61,16 @@ def browser():
         browser.close()
 
 
+def open_page(browser, **settings):
+    """A tab that ignores the page's Content-Security-Policy: Playwright's wait_for_function
+    evaluates its predicate from a string, which the policy (no eval) refuses.
+    ``test_the_page_runs_under_its_own_policy`` loads the page without this bypass."""
+    return browser.new_page(bypass_csp=True, **settings)
+
+
 @pytest.fixture
 def page(browser, server):
-    page = browser.new_page(viewport={"width": 1280, "height": 960})
+    page = open_page(browser, viewport={"width": 1280, "height": 960})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # a refused request (status 400) is logged by the browser; the page shows its message instead
@@ -92,6 +99,25 @@ def loss(page):
 
 def step_count(page):
     return int(page.inner_text("#step-count"))
+
+
+def test_the_page_runs_under_its_own_policy(browser, server):
+    """Its modules load, a Step's ledger and a unit's map (a data: image) show, and the
+    browser reports no violation of the policy (nor any other error)."""
+    strict = browser.new_page(viewport={"width": 1280, "height": 960})
+    errors = []
+    strict.on("pageerror", lambda error: errors.append(str(error)))
+    strict.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    strict.goto(server[1])
+    strict.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    strict.click("#step")
+    strict.wait_for_selector("#ledger-toggle:not([disabled])", timeout=10_000)
+    strict.click('#network .node[data-layer="1"][data-unit="0"]')
+    strict.wait_for_selector("#unit:not([hidden])", timeout=10_000)
+    assert strict.locator("#network image.map").count() > 0
+    assert strict.inner_text("#step-count") == "1"
+    strict.close()
+    assert errors == []
 
 
 def test_train_pause_step_and_read_the_ledger(page, server):
@@ -153,7 +179,7 @@ def test_train_pause_step_and_read_the_ledger(page, server):
 
 def test_tabs_have_their_own_sessions_and_closing_one_frees_it(browser, server, page):
     app_sessions = server[0].app.sessions
-    other = browser.new_page()
+    other = open_page(browser)
     other.goto(server[1])
     other.wait_for_selector("body[data-ready=true]", timeout=15_000)
     first, second = page.get_attribute("body", "data-session"), other.get_attribute("body", "data-session")
@@ -231,7 +257,7 @@ def test_the_url_holds_the_setup(page, browser, server):
     page.click("#units button[data-layer='0'][data-by='-1']")  # 4 -> 3
     page.wait_for_function("location.hash.includes('hidden=3&')")
     shared = page.url
-    other = browser.new_page()
+    other = open_page(browser)
     other.goto(shared)
     other.wait_for_selector("body[data-ready=true]", timeout=15_000)
     assert other.input_value("#dataset") == "circles" and other.input_value("#hidden") == "3"
@@ -241,7 +267,7 @@ def test_the_url_holds_the_setup(page, browser, server):
 
 
 def test_no_sideways_scroll_at_800_pixels(browser, server):
-    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow = open_page(browser, viewport={"width": 800, "height": 900})
     narrow.goto(server[1])
     narrow.wait_for_selector("body[data-ready=true]", timeout=15_000)
     narrow.click("#step")
@@ -393,7 +419,7 @@ def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(pa
     assert "训练集" in page.inner_text("#metrics")
     assert page.text_content("#ledger details[data-phase='forward'] .eq >> nth=0") == equation == "Z = X·W + b"
     assert "lang=zh" in page.url
-    other = browser.new_page()  # the language travels with the link
+    other = open_page(browser)  # the language travels with the link
     other.goto(page.url)
     other.wait_for_selector("body[data-ready=true]", timeout=15_000)
     assert other.text_content("#controls legend >> nth=0") == "数据"
@@ -553,7 +579,7 @@ def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
 def test_a_link_naming_data_the_server_does_not_have_falls_back_to_the_default(browser, server, named):
     """Issue 22, item 8: a reload of a page whose URL says dataset=upload (a new session, which
     has no points) left the page broken: "could not start", an empty menu, blank plots."""
-    fresh = browser.new_page(viewport={"width": 1280, "height": 960})
+    fresh = open_page(browser, viewport={"width": 1280, "height": 960})
     errors = []
     fresh.on("pageerror", lambda error: errors.append(str(error)))
     fresh.goto(f"{server[1]}#dataset={named}&hidden=3&lang=en")
@@ -595,7 +621,7 @@ NAMES = WORD_NAMES | {"English"}
 
 
 def test_the_chinese_page_has_no_english_words(browser, server):
-    page = browser.new_page(viewport={"width": 1280, "height": 960})
+    page = open_page(browser, viewport={"width": 1280, "height": 960})
     page.add_init_script(RECORD_CANVAS)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -718,7 +744,7 @@ def test_an_edit_of_the_url_fragment_is_applied_in_the_same_tab(page):
 
 
 def test_at_800_pixels_the_boundary_stays_beside_or_above_the_network(browser, server):
-    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow = open_page(browser, viewport={"width": 800, "height": 900})
     narrow.goto(server[1])
     narrow.wait_for_selector("body[data-ready=true]", timeout=15_000)
     picture, network = narrow.locator("#picture").bounding_box(), narrow.locator("#network").bounding_box()

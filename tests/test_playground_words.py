@@ -81,7 +81,7 @@ def test_the_tables_name_every_choice_the_page_offers():
 def _used_keys():
     """Every key named in the page's HTML and script and in the server's Python."""
     html = (STATIC / "index.html").read_text("utf-8")
-    script = (STATIC / "playground.js").read_text("utf-8")
+    script = "\n".join(p.read_text("utf-8") for p in (STATIC / "js").glob("*.js"))
     python = "\n".join(p.read_text("utf-8") for p in PACKAGE.glob("*.py"))
     found = set(re.findall(r'data-t(?:-title|-aria)?="([\w.^]+)"', html))
     found |= set(re.findall(r'\b(?:t|say)\("([\w.^]+)"', script))

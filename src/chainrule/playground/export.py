@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import tempfile
 
-
 from ..nn.activations import Identity
 from ..nn.dropout import Dropout
 from ..nn.layers import Dense
@@ -30,7 +29,7 @@ def model_bytes(session):
         io._safetensors()
     except ImportError as error:
         raise RequestError("error.export_needs", status=501, reason=str(error)) from None
-    metadata = {"playground": {k: v for k, v in session.config.items()},
+    metadata = {"playground": dict(session.config),
                 "features": session.features, "step": session.step}
     if session.config["dataset"] == "upload":  # the points it trained on, not a later upload
         metadata["input_scale"] = session.data.scale
@@ -64,7 +63,8 @@ def script(session):
              f'{session.step} steps.', "",
              "It prints the loss on all the training points after the steps: the page's",
              f'training loss at step {session.step}. Run it with: python {SCRIPT_NAME}', '"""',
-             "import math", "", "import numpy as np", "", "import chainrule as cr"]
+             "import math", "", "import numpy as np", "", "import chainrule as cr",
+             "from chainrule.train.batching import Batches"]
     if c["dataset"] == "upload":
         # the points this run trained on (session.data), not a later upload waiting for its run
         P, y = session.data.P, session.data.y
@@ -94,16 +94,19 @@ def script(session):
         f"loss = cr.{type(session.loss).__name__}()",
         f"optimizer = cr.{type(session.optimizer).__name__}(lr={c['lr']!r})",
         f"Y = loss.prepare(y, {n_out}, net.dtype)", "",
-        "# mini-batches: a fresh shuffle of the training rows at each epoch",
-        "batches, rows_order, cursor = np.random.default_rng([SEED, 3]), None, 0",
+        "# fit's mini-batches (a fresh shuffle of the training rows at each epoch), each with",
+        "# the numbers of its rows, as the page took them",
+        "batches, shuffles = Batches(X, np.arange(len(X)), BATCH), np.random.default_rng([SEED, 3])",
+        "epoch = iter(())",
         *_edits(session.edits),
         "for step in range(STEPS):",
         *(["    set_by_hand(step)"] if session.edits else []),
-        "    if rows_order is None or cursor >= len(rows_order):",
-        "        rows_order, cursor = batches.permutation(len(X)), 0",
-        "    rows = rows_order[cursor:cursor + BATCH]",
-        "    cursor += len(rows)",
-        "    value = net.forward_backward(X[rows], Y[rows], loss)",
+        "    batch = next(epoch, None)",
+        "    if batch is None:",
+        "        epoch = iter(batches(shuffles, shuffle=True))",
+        "        batch = next(epoch)",
+        "    X_batch, rows = batch",
+        "    value = net.forward_backward(X_batch, Y[rows], loss)",
         "    if not math.isfinite(value):",
         "        print(f'diverged at step {step}: the loss is {value}')",
         "        break",

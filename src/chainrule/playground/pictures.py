@@ -53,6 +53,20 @@ def _line(n):
     return x.reshape(-1, 1), x
 
 
+def chance(session):
+    """The output a guess would give: 1/k for k classes (the probability of each when nothing
+    is known; 1/2 for a one-output binary classifier)."""
+    return 1 / max(2, session.data.classes)
+
+
+def centres(session):
+    """Each diagram column's middle value, which its pictures show as white: 0, and for the
+    output of probabilities, chance level (``chance``)."""
+    output = session.config["output"]
+    middle = chance(session) if output in ("sigmoid_bce", "softmax_ce") else 0.0
+    return [0.0] * (len(session.sizes) - 1) + [middle]
+
+
 def picture(session):
     """The network's output over the page's frame.
 
@@ -74,7 +88,7 @@ def picture(session):
         label, confidence = (p1 > 0.5).astype(int), np.where(p1 > 0.5, p1, 1 - p1)
     else:
         label, confidence = A.argmax(axis=1), A.max(axis=1)
-    return {"kind": "grid", "size": GRID, "frame": [*frame, *frame],
+    return {"kind": "grid", "size": GRID, "frame": [*frame, *frame], "chance": chance(session),
             "label": label.tolist(), "confidence": floats(confidence, 3)}
 
 
@@ -118,4 +132,5 @@ def unit_picture(session, column, unit):
     P, frame = _plane(session, GRID)
     values = columns(session, P)[column][:, unit]
     return {"kind": "grid", "column": column, "unit": unit, "size": GRID,
-            "frame": [*frame, *frame], "values": floats(values, 3)}
+            "frame": [*frame, *frame], "centre": centres(session)[column],
+            "values": floats(values, 3)}

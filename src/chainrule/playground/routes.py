@@ -12,17 +12,36 @@ import json
 
 from . import export, pictures
 from .datasets import DATASETS
-from .features import FEATURES
-from .schema import (ACTIVATIONS, CHOICES, DEFAULTS, LIMITS, OPTIMIZERS, OUTPUTS, RequestError,
-                     check_body, parse_config, parse_session, parse_train, parse_weight, session_id)
+from .features import FEATURES, raw
+from .schema import (
+    ACTIVATIONS,
+    CHOICES,
+    DEFAULTS,
+    LIMITS,
+    OPTIMIZERS,
+    OUTPUTS,
+    RequestError,
+    check_body,
+    parse_config,
+    parse_session,
+    parse_train,
+    parse_weight,
+    session_id,
+)
 from .session import Session
 from .upload import MAX_CHARS, MAX_CLASSES, MAX_ROWS, MIN_ROWS, parse_csv, uploaded_dataset
 from .words import LANGUAGES, received, say
 
+#: What the page may load and run: its own scripts (ES modules, no inline script), styles and
+#: requests; images from itself and from the data: URLs its canvases make; no frames, no
+#: plugins, no forms sent anywhere, no <base> to move its relative URLs.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
 #: Largest request body accepted, in bytes: a config is a few hundred.
 MAX_BODY = 16_384
 #: Largest body of an upload: its CSV text (``upload.MAX_CHARS``), escaped as JSON.
-MAX_UPLOAD_BODY = 4 * 65_536 + 1024
+MAX_UPLOAD_BODY = 4 * MAX_CHARS + 1024
 
 
 def options():
@@ -33,11 +52,15 @@ def options():
                      for name, d in DATASETS.items()},
         "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),
         "outputs": ["auto", *OUTPUTS],
-        "features": {name: {"label": label, "columns": columns}
+        # raw: one of the data's own columns (the features when a config names none)
+        "features": {name: {"label": label, "columns": columns, "raw": name in raw(2)}
                      for name, (label, columns, _) in FEATURES.items()},
         "defaults": DEFAULTS, "limits": {k: list(v) for k, v in LIMITS.items()},
         "choices": CHOICES, "languages": list(LANGUAGES),
-        "upload": {"rows": [MIN_ROWS, MAX_ROWS], "chars": MAX_CHARS, "classes": MAX_CLASSES},
+        # file_bytes: the largest file whose text can be within chars (UTF-8 takes at most 4
+        # bytes a character): the page refuses a bigger one before reading it
+        "upload": {"rows": [MIN_ROWS, MAX_ROWS], "chars": MAX_CHARS, "classes": MAX_CLASSES,
+                   "file_bytes": 4 * MAX_CHARS},
     }
 
 
@@ -77,6 +100,7 @@ def query_index(flask, name):
 def install(app, flask):
     """Add every check and endpoint of the playground to ``app``."""
     _guards(app, flask)
+    _headers(app, flask)
     _runs(app, flask)
     _views(app, flask)
     _exports(app, flask)
@@ -111,6 +135,18 @@ def _guards(app, flask):
         "error.method", 405, method=flask.request.method, path=received(flask.request.path, 80)))
 
 
+def _headers(app, flask):
+    @app.after_request
+    def typed_and_confined(response):
+        # a browser runs a module script only when it is served as JavaScript, and the
+        # system's MIME table (which Flask asks) may say text/plain for .js
+        if flask.request.path.startswith("/static/") and flask.request.path.endswith(".js"):
+            response.mimetype = "text/javascript"
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def _runs(app, flask):
     def uploaded_of(sid):
         return app.sessions.get(sid).uploaded if sid in app.sessions else None
@@ -132,7 +168,10 @@ def _runs(app, flask):
         P, y, scale = parse_csv(request.get("csv"))
         uploaded = uploaded_dataset(P, y, scale)
         answer = {"rows": len(P), "classes": uploaded.classes, "scale": scale,
-                  "dataset": "upload", "title": uploaded.title}
+                  "dataset": "upload", "title": uploaded.title,
+                  # as /api/options describes each data set, for the page's menu
+                  "described": {"task": uploaded.task, "classes": uploaded.classes,
+                                "features": uploaded.n_features}}
         if "config" not in request:  # kept for the tab's next configure
             with session.lock:
                 session.uploaded = uploaded

@@ -1,7 +1,7 @@
 """One browser tab's playground: its data, its network, its training run; and the store of them.
 
 A ``Session`` trains a real chainrule network (``mlp``, then ``fit``'s own
-``training.step`` per mini-batch) and describes
+``Batches`` and ``training.step`` per mini-batch; accuracy by ``metrics``) and describes
 itself as plain JSON-ready values for the page to draw: the weights, the loss
 curves, and the network's output on a grid (the decision boundary or the
 regression fit). ``Sessions`` holds them by id, caps their number and drops
@@ -16,11 +16,13 @@ import time
 import numpy as np
 
 from .. import names
-from ..train import epochs as training
-from ..train.divergence import DivergenceError
+from ..network.sequential import mlp
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-from ..network.sequential import mlp
+from ..train import epochs as training
+from ..train.batching import Batches
+from ..train.divergence import DivergenceError
+from ..train.metrics import accuracy
 from . import pictures
 from .datasets import DATASETS
 from .features import expand
@@ -79,7 +81,10 @@ class Session:
 
         self.rng = np.random.default_rng([seed, 3])
         self.batch_size = config["batch_size"]
-        self._order, self._cursor = None, 0
+        # fit's own mini-batches, with the row numbers in place of Y: each batch gives the
+        # rows it holds, which the ledger names and whose targets the step takes
+        self.batches = Batches(self.X, np.arange(len(self.X)), self.batch_size)
+        self._epoch_batches, self._batch = None, 0
         self.step = self.epoch = 0
         self.diverged = self.diverged_at = None
         #: weights set by hand: (step, index in net.layers, i, j, value), in order (the
@@ -94,19 +99,20 @@ class Session:
     # -- training ----------------------------------------------------------------
 
     def _next_batch(self):
-        """Row indices of the next mini-batch, with where it is: ``(rows, {"epoch": e,
-        "batch": b})``; a fresh shuffle at each epoch.
+        """The next mini-batch of ``self.batches`` (a fresh shuffle at each epoch) and where it
+        is: ``(X_batch, rows, {"epoch": e, "batch": b})``, rows its row indices (a copy: the
+        batches reuse their buffers).
 
         ``epoch`` counts completed passes over the training rows.
         """
-        if self._order is None or self._cursor >= len(self._order):
-            self._order, self._cursor = self.rng.permutation(len(self.X)), 0
-        where = {"epoch": self.epoch, "batch": self._cursor // self.batch_size}
-        rows = self._order[self._cursor:self._cursor + self.batch_size]
-        self._cursor += len(rows)
-        if self._cursor >= len(self._order):
-            self.epoch += 1
-        return rows, where
+        if self._epoch_batches is None:
+            self._epoch_batches, self._batch = iter(self.batches(self.rng, shuffle=True)), 0
+        X, rows = next(self._epoch_batches)
+        where = {"epoch": self.epoch, "batch": self._batch}
+        self._batch += 1
+        if self._batch == self.batches.count:
+            self.epoch, self._epoch_batches = self.epoch + 1, None
+        return X, np.array(rows), where
 
     def _take(self, update, *args, where):
         """``update(net, optimizer, *args)``, ``training.step`` or ``training.update``; False,
@@ -125,9 +131,8 @@ class Session:
             return
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(steps):
-                rows, where = self._next_batch()
-                if not self._take(training.step, self.X[rows], self.Y[rows], self.loss,
-                                  where=where):
+                X, rows, where = self._next_batch()
+                if not self._take(training.step, X, self.Y[rows], self.loss, where=where):
                     break
         self._record()
 
@@ -141,13 +146,13 @@ class Session:
         if self.diverged:
             return
         from .ledger import ledger_json
-        rows, where = self._next_batch()
+        X, rows, where = self._next_batch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # with the optimizer, the ledger also records the update it makes and the batch's
             # loss after it (computed on copies: the same rule on the same numbers, so the
             # ledger's new W is the weight the real step below gives)
-            trace = self.net.trace(self.X[rows], self.y[rows], self.loss, optimizer=self.optimizer)
-            self._take(training.update, self.X[rows], trace.loss, where=where)
+            trace = self.net.trace(X, self.y[rows], self.loss, optimizer=self.optimizer)
+            self._take(training.update, X, trace.loss, where=where)
         # numbered as the step counter shows it once this step is done (1 for the first)
         self.ledger = ledger_json(trace, net=self.net, rows=rows, step=self.step,
                                   optimizer=self.config["optimizer"], lr=self.config["lr"])
@@ -201,10 +206,8 @@ class Session:
                 history[key][:] = history[key][:1] + history[key][2::2]
 
     def _accuracy(self, X, y):
-        with self.net.evaluating():
-            A = self.net.forward(X)
-        predicted = A.argmax(axis=1) if A.shape[1] > 1 else (A[:, 0] > 0.5).astype(np.intp)
-        return float(np.mean(predicted == y))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return accuracy(self.net.predict(X), y)
 
     def picture(self):
         """The network's output over the page's frame (``pictures.picture``)."""
@@ -224,7 +227,7 @@ class Session:
             "metrics": metrics, "history": self.history,
             "network": {"sizes": self.sizes, "activation": self.config["activation"],
                         "output": self.config["output"], "features": self.features,
-                        "maps": pictures.unit_maps(self),
+                        "maps": pictures.unit_maps(self), "centres": pictures.centres(self),
                         "maps_kind": "curve" if self.data.n_features == 1 else "grid",
                         # where each Dense layer sits in net.layers (the ledger's "(layer i)")
                         "dense_layers": [i for i, layer in enumerate(self.net.layers)
