@@ -13,7 +13,6 @@ import platform
 import statistics
 import time
 
-
 #: Seconds to sleep before each timed call; see ``interleaved``.
 PAUSE = 0.25
 
@@ -90,7 +89,7 @@ def blas_info():
 
     Call after importing NumPy (threadpoolctl only reports libraries already loaded).
     """
-    import numpy as np  # noqa: F401  (loads the BLAS so threadpoolctl can see it)
+    import numpy as np
     info = {"numpy": np.__version__, "blas": []}
     try:
         import threadpoolctl
@@ -173,6 +172,7 @@ def table(header, rows):
     """A plain-text table with columns padded to fit."""
     rows = [tuple(str(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths)))
+    def line(r):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])

@@ -24,7 +24,8 @@ def run(rounds=3, max_iter=200, seed=0, names=DATASETS):
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
-    from sklearn.neural_network import MLPClassifier as SkClassifier, MLPRegressor as SkRegressor
+    from sklearn.neural_network import MLPClassifier as SkClassifier
+    from sklearn.neural_network import MLPRegressor as SkRegressor
     from sklearn.preprocessing import StandardScaler
 
     from chainrule.sklearn import MLPClassifier, MLPRegressor

@@ -5,9 +5,9 @@ else the benchmark allocated counts: the child builds the data, imports
 everything, hands freed heap pages back to the system (glibc ``malloc_trim``,
 so fit's allocations cannot hide in pages the data generation freed), records
 its resident set (RSS), resets the kernel's peak-RSS mark (writing "5" to
-/proc/self/clear_refs, Linux ≥ 4.0), trains, and reads the peak (VmHWM) again. Growth = peak during fit − RSS before fit. Where the peak
-cannot be reset, the peak since process start is used (ru_maxrss), which can
-only overstate the growth.
+/proc/self/clear_refs, Linux ≥ 4.0), trains, and reads the peak (VmHWM) again.
+Growth = peak during fit − RSS before fit. Where the peak cannot be reset, the
+peak since process start is used (ru_maxrss), which can only overstate the growth.
 """
 from __future__ import annotations
 
@@ -106,7 +106,8 @@ def run(rows=400_000, batches=None, timeout=900):
 
 
 def format(result):
-    mb = lambda b: f"{b / 2**20:,.1f} MiB"
+    def mb(b):
+        return f"{b / 2**20:,.1f} MiB"
     what = "1 epoch" if result["batches"] is None else f"{result['batches']} batches"
     return "\n".join([
         f"4. Peak memory of fit ({what}) on {result['rows']:,} x 784 float32 "

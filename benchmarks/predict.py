@@ -63,7 +63,7 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
     batch, single, owner = {}, {}, []
     hold = _hold_once(net)
     # interleave by rounds: each round measures every contender once, both ways
-    for name, fn in fns.items():
+    for fn in fns.values():
         fn(Xb)
     for _ in range(rounds):
         for name, fn in fns.items():
@@ -72,7 +72,8 @@ def run(rows=10_000, rounds=5, calls=200, blocks=15, sizes=SIZES, seed=0, sklear
             time.sleep(common.PAUSE)     # and the threads of the large product just run
             single.setdefault(name, []).append(per_call(lambda: fn(X1), calls, max(1, blocks // rounds)))
         owner.append(per_call(hold, calls, max(1, blocks // rounds)))
-    med = lambda t: sorted(t)[len(t) // 2]
+    def med(t):
+        return sorted(t)[len(t) // 2]
     batch_s = {k: med(v) for k, v in batch.items()}
     single_s = {k: med(v) for k, v in single.items()}
     # ratios within each round (see common.paired_ratio)

@@ -23,10 +23,10 @@ if __package__ in (None, ""):
     _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [os.path.join(_root, "src"), _root]
 
-from benchmarks import contenders as C  # noqa: E402
-from benchmarks.common import fmt_time, table  # noqa: E402
-from benchmarks.epoch import SIZES  # noqa: E402
-from benchmarks.reference import GemmFloor  # noqa: E402
+from benchmarks import contenders as C
+from benchmarks.common import fmt_time, table
+from benchmarks.epoch import SIZES
+from benchmarks.reference import GemmFloor
 
 
 def _timed(fn, acc, label):
@@ -47,7 +47,7 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
     train = C.chainrule_trainer(X, y, sizes, batch_size, seed)
     net, floor = train.net, GemmFloor(sizes, seed=seed)
     acc = collections.defaultdict(float)
-    for i, layer in enumerate(net.layers):
+    for _i, layer in enumerate(net.layers):
         kind = "Dense" if isinstance(layer, cr.Dense) else type(layer).__name__
         for method in ("forward", "backward"):
             object.__setattr__(layer, method, _timed(getattr(layer, method), acc,
@@ -85,8 +85,10 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
 
 
 def format(result):
-    per_batch = lambda t: f"{t / result['batches'] * 1e6:.0f} µs"
-    share = lambda t: f"{100 * t / result['epoch']:.0f}%"
+    def per_batch(t):
+        return f"{t / result['batches'] * 1e6:.0f} µs"
+    def share(t):
+        return f"{100 * t / result['epoch']:.0f}%"
     rows = [("matrix products (GEMM floor, timed apart)", fmt_time(result["gemm_floor"]),
              per_batch(result["gemm_floor"]), share(result["gemm_floor"]))]
     rows += [(label, fmt_time(t), per_batch(t), share(t)) for label, t in result["parts"].items()]

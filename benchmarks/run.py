@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 if __package__ in (None, ""):      # run as a script: make `benchmarks` and this checkout importable
     sys.path[:0] = [os.path.join(ROOT, "src"), ROOT]
 
-from benchmarks import common, report  # noqa: E402
+from benchmarks import common, report
 
 SECTIONS = ("epoch", "xor", "predict", "memory", "scaling", "datasets", "firstepoch")
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -105,6 +105,7 @@ def parse(argv):
 
 def environment(quick):
     import numpy as np  # noqa: F401
+
     import chainrule
     env = {"blas": common.blas_info(), "machine": common.machine_info(), "quick": quick,
            "chainrule": chainrule.__file__, "engine": chainrule.engine.config(),

@@ -129,7 +129,8 @@ def save_plot(result, path):
 def format(result):
     st = result["settings"]
     names = list(result["by_n"])
-    rel = lambda d, i: fmt_ratio(d["chainrule"][i] / d["torch"][i]) if "torch" in d else "-"
+    def rel(d, i):
+        return fmt_ratio(d["chainrule"][i] / d["torch"][i]) if "torch" in d else "-"
     rows_n = [(f"{n:,}", *(fmt_time(result["by_n"][k][i]) for k in names),
                f"{result['by_n']['chainrule'][i] / n * 1e6:.2f} µs", rel(result["by_n"], i))
               for i, n in enumerate(st["ns"])]

@@ -5,12 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_close, numeric_gradient
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
+
+from conftest import assert_close, numeric_gradient
 
 ACTIVATIONS = {
     "Sigmoid": cr.Sigmoid, "Tanh": cr.Tanh, "ReLU": cr.ReLU, "LeakyReLU": cr.LeakyReLU,

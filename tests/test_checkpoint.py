@@ -5,10 +5,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
 from chainrule.train.checkpoint import read_checkpoint
+
+from conftest import assert_blas_close, sums_length
 
 
 def _data(n=90, seed=0):

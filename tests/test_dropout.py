@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from conftest import assert_blas_close, sums_length
 from training_checks import assert_close, to_torch, training_gradient_errors
 
 import chainrule as cr
+
+from conftest import assert_blas_close, sums_length
 
 
 def test_training_mask_is_inverted_dropout():

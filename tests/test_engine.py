@@ -17,9 +17,17 @@ import pytest
 
 import chainrule as cr
 from chainrule import engine as _engine
-from conftest import (FORCED_NUMPY, assert_blas_close, assert_close, numba_works as _numba_works,
-                      relative_error, sums_length,
-                      torch_dense_pairs, torch_twin)
+
+from conftest import (
+    FORCED_NUMPY,
+    assert_blas_close,
+    assert_close,
+    relative_error,
+    sums_length,
+    torch_dense_pairs,
+    torch_twin,
+)
+from conftest import numba_works as _numba_works
 
 torch = pytest.importorskip("torch")
 

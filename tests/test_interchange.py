@@ -3,9 +3,10 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
+
+from conftest import assert_blas_close, sums_length
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -7,10 +7,11 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
 from chainrule.files import model as crio
+
+from conftest import assert_blas_close, sums_length
 
 
 def _net(dtype=np.float32):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_close, numeric_gradient
 
 import chainrule as cr
+
+from conftest import assert_close, numeric_gradient
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

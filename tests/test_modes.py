@@ -18,10 +18,11 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import assert_close, numba_works
 
 import chainrule as cr
 from chainrule.nn.layers import Layer
+
+from conftest import assert_close, numba_works
 
 #: Seconds before a wait counts as a hang: a safety net, never a means of ordering.
 WAIT = 30.0

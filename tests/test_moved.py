@@ -15,10 +15,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import blas_tolerance, sums_length
 
 import chainrule as cr
 from chainrule._moved import MOVED
+
+from conftest import blas_tolerance, sums_length
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
 from chainrule.network.modes import owner_of
+
+from conftest import assert_blas_close, sums_length
 
 # -- mlp() ----------------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ import os
 
 import numpy as np
 import pytest
-from conftest import DOCS, assert_blas_close, assert_close, run_doc_examples, sums_length
 
 import chainrule as cr
+
+from conftest import DOCS, assert_blas_close, assert_close, run_doc_examples, sums_length
 
 
 @pytest.fixture(scope="module")

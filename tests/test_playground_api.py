@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("flask")
 
-from conftest import assert_blas_close, sums_length
-
 from chainrule.cli import build_parser
 from chainrule.playground import create_app
 from chainrule.playground.pictures import GRID
 from chainrule.playground.session import Sessions
+
+from conftest import assert_blas_close, sums_length
 
 A, B = "tab-aaaaaaaa", "tab-bbbbbbbb"
 

@@ -322,7 +322,8 @@ def test_l2_changes_the_loss_and_shrinks_the_weights(page, server):
 
 def test_the_validation_share_moves_points_between_the_two_losses(page, server):
     sid = page.get_attribute("body", "data-session")
-    page.eval_on_selector("#validation", "el => { el.value = '0.5'; el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    page.eval_on_selector("#validation",
+                          "el => { el.value = '0.5'; el.dispatchEvent(new Event('change', {bubbles: true})); }")
     page.wait_for_function("location.hash.includes('validation=0.5')")
     assert page.inner_text("#validation-out") == "50%"
     session = server[0].app.sessions.get(sid)
@@ -497,7 +498,8 @@ def test_replay_walks_forward_then_backward_then_the_update(page, server):
     last = entries[-1]
     assert page.get_attribute("#replay-entry details", "data-phase") == "update"
     net = server[0].app.sessions.get(sid).net
-    shown = page.locator("#replay-entry td[data-name='W_new']").evaluate_all("cs => cs.map(c => Number(c.dataset.value))")
+    shown = page.locator("#replay-entry td[data-name='W_new']").evaluate_all(
+        "cs => cs.map(c => Number(c.dataset.value))")
     assert shown == net.layers[last["layer"]].W.ravel().tolist()
     for name in ("W", "ΔW"):
         assert page.locator(f"#replay-entry td[data-name='{name}']").count() == len(shown)
@@ -603,15 +605,20 @@ def test_a_link_naming_data_the_server_does_not_have_falls_back_to_the_default(b
 # Every text a reader meets: the page's text (hidden parts too: closed ledger entries, menus),
 # its tooltips and labels, the tab's title, and what the canvases drew (recorded as drawn).
 RECORD_CANVAS = """CanvasRenderingContext2D.prototype.fillText = (function (fillText) {
-  return function (text, ...rest) { (window.drawn ||= new Set()).add(String(text)); return fillText.call(this, text, ...rest); };
+  return function (text, ...rest) {
+    (window.drawn ||= new Set()).add(String(text));
+    return fillText.call(this, text, ...rest);
+  };
 })(CanvasRenderingContext2D.prototype.fillText);"""
 TEXTS = """() => {
   const out = [document.title, ...(window.drawn || [])];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   // an equation is the same in every language (the test below checks it is the server's)
-  while (walker.nextNode()) if (!walker.currentNode.parentElement.closest('script, style, .eq')) out.push(walker.currentNode.textContent);
+  while (walker.nextNode())
+    if (!walker.currentNode.parentElement.closest('script, style, .eq')) out.push(walker.currentNode.textContent);
   for (const node of document.querySelectorAll('[title], [aria-label], [placeholder], [alt]'))
-    for (const name of ['title', 'aria-label', 'placeholder', 'alt']) if (node.hasAttribute(name)) out.push(node.getAttribute(name));
+    for (const name of ['title', 'aria-label', 'placeholder', 'alt'])
+      if (node.hasAttribute(name)) out.push(node.getAttribute(name));
   return out;
 }"""
 # Latin words a Chinese page may show: the names the word tables may hold (chainrule's classes,

@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, blas_tolerance, relative_error, sums_length
 from sklearn import datasets
 from sklearn import neural_network as sk
 from sklearn.base import clone
@@ -16,6 +15,8 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 import chainrule as cr
 from chainrule.sklearn import MLPClassifier, MLPRegressor
+
+from conftest import assert_blas_close, blas_tolerance, relative_error, sums_length
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

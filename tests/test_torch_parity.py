@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import Probe, assert_close, relative_error, torch_dense_pairs, torch_twin
 
 import chainrule as cr
+
+from conftest import Probe, assert_close, relative_error, torch_dense_pairs, torch_twin
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

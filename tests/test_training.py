@@ -5,9 +5,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import Probe
 
 import chainrule as cr
+
+from conftest import Probe
 
 
 def blobs(rng, n=24, k=3, d=2):

@@ -5,9 +5,10 @@ import re
 
 import numpy as np
 import pytest
-from conftest import assert_blas_close, sums_length
 
 import chainrule as cr
+
+from conftest import assert_blas_close, sums_length
 
 NAN, INF = float("nan"), float("inf")
 

@@ -6,6 +6,7 @@ BatchNorm's batch statistics and Dropout's mask exist only in training mode,
 so these tests check that mode here, by the same central differences.
 """
 import numpy as np
+
 from conftest import numeric_gradient
 
 

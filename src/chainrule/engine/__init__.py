@@ -130,7 +130,7 @@ def _load():
     if _kernels is None:
         try:
             from . import kernels as module
-        except Exception as error:  # noqa: BLE001 - numba absent or broken: NumPy, the same results
+        except Exception as error:
             _kernels, _error = False, f"{type(error).__name__}: {error}"
         else:
             _kernels = module
@@ -214,7 +214,7 @@ def config(load=True):
         try:
             from importlib.metadata import version
             info["numba"] = version("numba") + " (not used)"
-        except Exception:  # noqa: BLE001 - not installed
+        except Exception:
             info["numba"] = "not installed (pip install 'chainrule[fast]')"
     return info
 

@@ -31,7 +31,6 @@ import numba
 import numpy as np
 from numba import njit
 
-
 FAST = {"reassoc", "contract", "arcp", "nsz"}   # not nnan/ninf: the guard reads NaN and inf
 # error_model="numpy": x/0 gives inf as in NumPy, no Python exception, so the loops vectorize.
 # nogil: two Python threads may run kernels at once (each on its own arrays).
@@ -256,10 +255,10 @@ def forward_rows(X, flat, plan, width, out):
                     for j in range(n_out):
                         z[j] += a0 * W[i, j] + a1 * W[i + 1, j] + a2 * W[i + 2, j] + a3 * W[i + 3, j]
                     i += 4
-                for i in range(i, n_in):
-                    ai = a[i]
+                for k in range(i, n_in):               # the rows left over
+                    ak = a[k]
                     for j in range(n_out):
-                        z[j] += ai * W[i, j]
+                        z[j] += ak * W[k, j]
                 a[:n_out] = z[:n_out]
                 n = n_out
             elif kind == RELU:

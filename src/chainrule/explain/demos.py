@@ -11,17 +11,16 @@ import inspect
 
 import numpy as np
 
+from ..network.sequential import Sequential, mlp
 from ..nn.activations import Identity, ReLU, Sigmoid, Softmax
+from ..nn.init import as_generator
+from ..nn.layers import Dense
+from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..optim.optimizers import SGD, Adam
 from ..train.callbacks import ProgressBar
 from .diagnose import diagnose as find_the_mistake
 from .diagnose_views import wrap
 from .gradcheck import gradient_check
-from ..nn.init import as_generator
-from ..nn.layers import Dense
-from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
-from ..network.sequential import Sequential, mlp
-from ..optim.optimizers import SGD, Adam
-
 
 #: What each demo shows, and the extra it needs beyond NumPy and tqdm (``--plot`` needs ``plot``).
 ABOUT = {
@@ -276,9 +275,9 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
     largest |w| (``weight_size``), since small weights cannot bend the boundary
     around each noisy point.
     """
-    from ..train.callbacks import EarlyStopping
     from ..nn.dropout import Dropout
     from ..optim.optimizers import AdamW
+    from ..train.callbacks import EarlyStopping
     rng = as_generator(seed)
     X, y = _moons(60, 0.35, rng)
     X_val, y_val = _moons(1000, 0.35, rng)

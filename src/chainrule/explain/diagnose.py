@@ -25,10 +25,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..validation import check_loss, prepare_data
 from . import diagnose_mistakes as catalogue
 from . import diagnose_views
 from .diagnose_loop import BACKWARD, Line, act_equations, check_mine, loop_lines, textbook_layers
-from ..validation import check_loss, prepare_data
 
 
 class Finding(NamedTuple):

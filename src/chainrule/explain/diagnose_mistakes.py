@@ -28,8 +28,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..nn.activations import ELU, GELU, Exp, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, \
-    erf, sigmoid
+from ..nn.activations import ELU, GELU, Exp, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, erf, sigmoid
 from ..nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy
 
 #: The catalogue's keys, in the order the report's words list them.

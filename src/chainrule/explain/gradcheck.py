@@ -36,8 +36,9 @@ class GradientCheckReport:
         lines = [header] + [(name, str(shape), f"{abs_err:.3e}", f"{rel:.3e}")
                             for name, shape, abs_err, rel in self.rows]
         widths = [max(len(line[c]) for line in lines) for c in range(4)]
-        fmt = lambda line: "  ".join(cell.ljust(w) if c < 2 else cell.rjust(w)
-                                     for c, (cell, w) in enumerate(zip(line, widths)))
+        def fmt(line):
+            return "  ".join(cell.ljust(w) if c < 2 else cell.rjust(w)
+                                             for c, (cell, w) in enumerate(zip(line, widths)))
         rule = "-" * len(fmt(header))
         return "\n".join([fmt(header), rule, *map(fmt, lines[1:]), rule,
                           f"worst relative error: {self.max_relative_error:.3e}"])

@@ -33,12 +33,12 @@ import copy
 
 import numpy as np
 
+from ..network.modes import holds
 from ..nn.activations import Activation
 from ..nn.layers import Dense
 from ..optim.optimizers import SGD, Optimizer
-from . import trace_views
-from ..network.modes import holds
 from ..validation import check_loss, prepare_data
+from . import trace_views
 
 #: Why the fused loss is computed in its second form.
 STABLE_NOTE = ("the textbook form first, then the form computed: the same number, but the "
@@ -107,7 +107,8 @@ def _brief(name, value):
         return f"{name} = {float(value):.4g}"
     a = np.asarray(value, dtype=np.float64)
     if a.size <= 4:
-        row = lambda r: "[" + ", ".join(f"{v:.4g}" for v in r) + "]"
+        def row(r):
+            return "[" + ", ".join(f"{v:.4g}" for v in r) + "]"
         if a.ndim == 2 and a.shape[0] > 1:  # several rows: keep them apart
             return f"{name} = [" + ", ".join(row(r) for r in a) + "]"
         return f"{name} = " + row(a.ravel())
@@ -226,7 +227,8 @@ class Trace:
 
     def to_markdown(self, arrays=False):
         """The ledger as a Markdown table; ``arrays=True`` appends every array in full."""
-        cell = lambda s: s.replace("|", "\\|")
+        def cell(s):
+            return s.replace("|", "\\|")
         lines = ["| # | layer | phase | equation | shape | values |", "|---|---|---|---|---|---|"]
         for row in self._table():
             lines.append("| " + " | ".join(cell(c) for c in row) + " |")

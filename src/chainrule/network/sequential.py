@@ -324,7 +324,8 @@ class Sequential:
         kinds = {Identity: kernels.IDENTITY, Dropout: kernels.IDENTITY, ReLU: kernels.RELU,
                  Sigmoid: kernels.SIGMOID, Tanh: kernels.TANH, Softmax: kernels.SOFTMAX}
         start, itemsize = self.flat_params.__array_interface__["data"][0], self.dtype.itemsize
-        at = lambda a, i: a.__array_interface__["data"][0] == start + i * itemsize
+        def at(a, i):
+            return a.__array_interface__["data"][0] == start + i * itemsize
         steps, offset, width = [], 0, self.n_in
         plan = None
         if self.n_in and self.n_out:
@@ -413,7 +414,8 @@ class Sequential:
                          f"{count:,}"))
         rows.append(("total", "", f"{self.n_params:,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
-        line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"
+        def line(r):
+            return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"
         rule = "-" * len(line(rows[0]))
         return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
 

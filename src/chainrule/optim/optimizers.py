@@ -25,10 +25,10 @@ import math
 import numpy as np
 
 from .. import engine
-from .clipping import squared_norm
 from ..nn.checks import number
-from .schedules import Schedule
 from ..validation import check_trainable
+from .clipping import squared_norm
+from .schedules import Schedule
 
 
 def finite_norm(a):

@@ -21,4 +21,4 @@ from .datasets import DATASETS, generate
 from .server import create_app, make_server, serve
 from .session import Session, Sessions
 
-__all__ = ["DATASETS", "generate", "create_app", "make_server", "serve", "Session", "Sessions"]
+__all__ = ["DATASETS", "Session", "Sessions", "create_app", "generate", "make_server", "serve"]

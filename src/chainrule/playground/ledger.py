@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.layers import Dense
 from ..explain.trace_views import note_text, operands
+from ..nn.layers import Dense
 from .words import LANGUAGES, say, shown
 
 #: What the trace appends to the equation of an output activation folded into the loss.

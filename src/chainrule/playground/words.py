@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 #: The page's languages, in the order its menu lists them.
@@ -25,7 +25,7 @@ LANGUAGES = ("en", "zh")
 SLOT = re.compile(r"\{(\w+)(?:\|(\w+))?\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(lang):
     """The word table of ``lang`` (a dict of key -> template)."""
     if lang not in LANGUAGES:

@@ -31,11 +31,11 @@ in :mod:`.io` and :mod:`.records`.
 from __future__ import annotations
 
 try:
-    import sklearn  # noqa: F401
+    import sklearn
 except ImportError:  # pragma: no cover - exercised only where scikit-learn is absent
     raise ImportError("chainrule.sklearn needs scikit-learn: pip install 'chainrule[sklearn]'") from None
 
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 
-__all__ = ["MLPClassifier", "MLPRegressor", "save", "load"]
+__all__ = ["MLPClassifier", "MLPRegressor", "load", "save"]

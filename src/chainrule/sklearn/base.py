@@ -15,15 +15,14 @@ from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..files import model as _io
-from ..nn.layers import Dense
 from ..network.modes import Holding, holds
 from ..network.sequential import mlp
+from ..nn.layers import Dense
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
 from .records import estimator_record
 from .solvers import fit_lbfgs, fit_stochastic
-
 
 #: Decorators: an estimator's method holds the estimator for the call (see chainrule.modes);
 #: a fit for its whole run, refused while another thread uses the estimator.
@@ -86,8 +85,9 @@ class BaseMLP(BaseEstimator):
         """scikit-learn's network: Glorot-uniform weights and biases (factor 2 for logistic,
         6 otherwise), each layer's W then b drawn from the estimator's generator."""
         factor = 2.0 if self.activation == "logistic" else 6.0
-        bound = lambda fan_in, fan_out, rng: rng.uniform(
-            -math.sqrt(factor / (fan_in + fan_out)), math.sqrt(factor / (fan_in + fan_out)), fan_out)
+        def bound(fan_in, fan_out, rng):
+            return rng.uniform(
+                    -math.sqrt(factor / (fan_in + fan_out)), math.sqrt(factor / (fan_in + fan_out)), fan_out)
         return mlp([n_in, *sizes, n_out], hidden=self.activation, output=output(),
                    init=GlorotUniform(factor), seed=self._rng, dtype=dtype,
                    dropout=self.dropout or 0.0, bias_init=bound)

@@ -77,7 +77,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                              dtype=[np.float64, np.float32], reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn("A column-vector y was passed when a 1d array was expected; "
-                          "it is raveled", DataConversionWarning)
+                          "it is raveled", DataConversionWarning, stacklevel=2)
             y = y.ravel()
         check_classification_targets(y)
         return dense(X), y

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..files import model as _io
 from .estimators import MLPClassifier, MLPRegressor
-from .records import (SCALARS, check_layers, construct, fitted_value, require,
-                      restore_classes)
+from .records import SCALARS, check_layers, construct, fitted_value, require, restore_classes
+
 
 def save_estimator(est, path, metadata=None, extra_tensors=None):
     """Write fitted ``est`` (and optional extra metadata/tensors) to ``path``."""

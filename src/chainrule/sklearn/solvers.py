@@ -13,11 +13,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .. import engine
+from ..optim.optimizers import SGD, Adam
 from ..train.batching import Batches
 from ..train.callbacks import History, ProgressBar
 from ..train.epochs import Epochs
 from ..train.hooks import Run
-from ..optim.optimizers import SGD, Adam
 from ..train.loop import loss_and_gradient
 from .checks import estimator_callbacks
 
@@ -44,7 +44,7 @@ def fit_lbfgs(est, X, Yw):
     if result.status != 0:
         warnings.warn(f"lbfgs failed to converge after {est.n_iter_} iterations "
                       f"(status {result.status}: {result.message}); increase max_iter "
-                      "or max_fun, or scale the data", ConvergenceWarning)
+                      "or max_fun, or scale the data", ConvergenceWarning, stacklevel=2)
 
 
 def fit_stochastic(est, X, y, Yw, w, incremental):
@@ -63,7 +63,7 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
     if est.early_stopping:
         stratify = y if est._is_classifier() and est.n_outputs_ == 1 else None
         split_seed = int(est._rng.integers(np.iinfo(np.int32).max))
-        X, X_val, Yw, Yw_val, y_tr, y_val, w, w_val = train_test_split(
+        X, X_val, Yw, _Yw_val, _y_tr, y_val, w, w_val = train_test_split(
             X, Yw, y, w, test_size=est.validation_fraction, random_state=split_seed,
             stratify=stratify)
         if len(X_val) < 2:
@@ -76,7 +76,7 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
     else:
         if est.batch_size > n:
             warnings.warn(f"batch_size={est.batch_size} is larger than the {n} samples: "
-                          "clipped to the sample size")
+                          "clipped to the sample size", stacklevel=2)
         batch = min(est.batch_size, n)
     batches = Batches(X, Yw, batch)
     epochs = 1 if incremental else est.max_iter
@@ -134,7 +134,7 @@ class _EstimatorEpochs(Epochs):
         if not self.incremental and est.n_iter_ >= est.max_iter:
             warnings.warn(f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
                           "reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning)
+                          ConvergenceWarning, stacklevel=2)
 
 
 def _update_no_improvement(est, validation, logs):

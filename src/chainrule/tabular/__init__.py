@@ -5,8 +5,7 @@ tabular recipe, and the ``chainrule train/predict/info`` commands.
 Importing this package imports neither pandas nor scikit-learn: each is loaded
 by the function that needs it.
 """
-from .read import (check_file, detect_sep, detect_task, printable, read_table,
-                   spreadsheet_safe)
+from .read import check_file, detect_sep, detect_task, printable, read_table, spreadsheet_safe
 
 __all__ = ["check_file", "detect_sep", "detect_task", "printable", "read_table",
            "spreadsheet_safe"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .recipe import DEFAULTS
 from ..nn.checks import finite_number as _finite
+from .recipe import DEFAULTS
 
 
 def add_commands(commands):
@@ -155,8 +155,8 @@ def train_command(args):
     needs("chainrule train", "safetensors", "safetensors", "tabular")
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
-    from .recipe import Settings, train_table
     from .read import read_table
+    from .recipe import Settings, train_table
 
     settings = Settings(task=args.task, hidden=_hidden_sizes(args.hidden), epochs=args.epochs,
                         lr=args.lr, alpha=args.alpha, dropout=args.dropout,
@@ -228,8 +228,8 @@ def predict_command(args):
     if args.out:
         check_out(args.out)
     pd = needs("chainrule predict", "pandas", "pandas", "tabular")
-    from .recipe import predict_table
     from .read import list_names, read_table
+    from .recipe import predict_table
 
     est, tab, prep = _load_tabular(args.model)
     frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns)
@@ -342,7 +342,7 @@ def info_command(args):
         _say(f"  numeric:    {', '.join(numeric) or '-'} "
               f"({'quantiles to a normal' if prep.scale == 'quantile' else 'standardised'})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
-        _say(f"  missing:    a missing number counts as the training mean; a missing or unseen "
+        _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")
         for d in prep.dropped:
             _say(f"  left out:   {d['name']!r} ({d['reason']})")

@@ -122,7 +122,7 @@ def _read_csv(pd, where, sep, text_columns):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         # index_col=False: pandas would otherwise make the first fields row labels
-        frame = pd.read_csv(where, sep=sep, dtype={name: str for name in text_columns},
+        frame = pd.read_csv(where, sep=sep, dtype=dict.fromkeys(text_columns, str),
                             index_col=False)
     # with a one-character sep (the C parser) pandas' one ParserWarning is "Length of header
     # or names does not match length of data": it cut the rows' extra fields

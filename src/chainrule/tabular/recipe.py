@@ -27,12 +27,12 @@ import warnings
 
 import numpy as np
 
-from ..train.callbacks import Callback, restore, snapshot
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Poisson
 from ..patience import Best
+from ..train.callbacks import Callback, restore, snapshot
+from ..validation import number
 from .preprocessing import Preprocessing
 from .target import KINDS, TargetTransform
-from ..validation import number
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
@@ -344,7 +344,7 @@ def _fit_validated(task, X, labels, train_rows, val_rows, transform, batch, s, r
     est.set_params(callbacks=None)
     score = validation_score(est, X[val_rows], labels[val_rows], transform)
     validation = {"metric": "accuracy" if classify else "R²", "score": score,
-                  "rows": int(len(val_rows)), "best_epoch": best.best_epoch,
+                  "rows": len(val_rows), "best_epoch": best.best_epoch,
                   "epochs_run": best.epochs, "patience": s.patience}
     report.update(epochs=best.epochs, best_epoch=best.best_epoch,
                   still_improving=best.still_improving)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import sampling as _sampling
 from ..validation import prepare_data
+from . import sampling as _sampling
 
 
 class Batches:
