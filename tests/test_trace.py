@@ -359,11 +359,12 @@ def test_chinese_ledger_tells_the_traces_own_words_and_keeps_its_columns():
     assert "（在合并计算的损失之内）" in zh and "（在合并计算的损失之内）" in trace.to_html(lang="zh")
     # "X (2×2) 取自第 2 步" is wider on screen than its length: the numbers under each label
     # start where the label starts, in both languages (a CJK character takes two columns)
-    from chainrule.explain.trace_views import _width
+    from chainrule.explain.text import width
     for text in (zh, trace.to_text()):
         lines = text.splitlines()
         k = next(i for i, line in enumerate(lines) if line.lstrip().startswith("X (2×2)") and "dW" in line)
         label, numbers = lines[k], lines[k + 1]
         start = label.index("dZ (")
-        assert numbers[_width(label[:start]) - 1] == " " and numbers[_width(label[:start])] != " "
-    assert _width("取自第 2 步") == 11 and _width("W (2×1)") == 7
+        assert numbers[width(label[:start]) - 1] == " " and numbers[width(label[:start])] != " "
+    assert width("取自第 2 步") == 11 and width("W (2×1)") == 7
+    assert max(width(line) for line in zh.splitlines()) <= 110   # the notes wrap too

@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-import unicodedata
 
 import numpy as np
+
+from .text import pad, wrap
+from .text import width as text_width
 
 #: Largest array printed in full by the text ledger (rows, columns); the HTML page shows all.
 FULL = (12, 8)
@@ -83,15 +85,6 @@ def equations(step, lang):
     if lines[-1].endswith(INSIDE_FUSED):
         lines[-1] = lines[-1][:-len(INSIDE_FUSED)] + "   " + w["inside_fused"]
     return lines
-
-
-def _width(text):
-    """Columns ``text`` takes in a terminal: a wide (CJK) character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text, width):
-    return text + " " * (width - _width(text))
 
 
 def step_label(step, lang):
@@ -168,12 +161,12 @@ def _side_by_side(blocks, width, indent="    "):
     def flush():
         if not group:
             return
-        widths = [max(_width(s) for s in b) for b in group]
+        widths = [max(text_width(s) for s in b) for b in group]
         for r in range(max(len(b) for b in group)):
-            cells = [_pad(b[r] if r < len(b) else "", wd) for b, wd in zip(group, widths)]
+            cells = [pad(b[r] if r < len(b) else "", wd) for b, wd in zip(group, widths)]
             lines.append((indent + "   ".join(cells)).rstrip())
     for block in blocks:
-        size = max(_width(s) for s in block) + 3
+        size = max(text_width(s) for s in block) + 3
         if group and used + size > width:
             flush()
             group, used = [], len(indent)
@@ -190,8 +183,12 @@ def to_text(trace, lang="en", width=110):
         out.append(f"#{k}  {step_label(step, lang)} · {w[step.phase]}")
         out += [f"    {eq}" for eq in equations(step, lang)]
         if step.note:
-            out += textwrap.wrap(f"({note_text(step.note, lang)})", width,
-                                 initial_indent="    ", subsequent_indent="     ")
+            note = f"({note_text(step.note, lang)})"
+            if lang == "en":
+                out += textwrap.wrap(note, width, initial_indent="    ", subsequent_indent="     ")
+            else:  # Chinese breaks between characters, each two columns wide
+                lines = wrap(note, width, indent="     ")
+                out += ["    " + lines[0][5:]] + lines[1:]
         out += _side_by_side([_block(n, v, s, w) for n, v, s in operands(trace, k)], width)
         out.append("")
     out.append(f"{w['loss']} {trace.loss:.6g}" + (f"   {w['fused']}" if trace.fused else ""))
