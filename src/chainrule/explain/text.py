@@ -20,7 +20,8 @@ def wrap(text, columns=100, indent=""):
     """``text`` in lines of at most ``columns`` columns, ``indent`` before each. Lines break at
     spaces, and between any two wide characters (Chinese needs no spaces to break at), but
     never before a closing mark such as ，or ）."""
-    pieces = re.findall(r"\s+|[^\s\u2e80-\uffef]+|[\u2e80-\uffef][，。、：；）！？]*", text)
+    # a closing mark stays with what it closes, a number's as well as a character's ("1.77。")
+    pieces = re.findall(r"\s+|[^\s\u2e80-\uffef]+[，。、：；）！？]*|[\u2e80-\uffef][，。、：；）！？]*", text)
     lines, line = [], ""
     for piece in pieces:
         if piece.isspace():
