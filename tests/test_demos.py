@@ -259,7 +259,7 @@ def test_every_sentence_key_the_demos_name_is_in_the_table():
     named |= {f"reg.{name}" for name in ("plain", "penalised")}
     named |= {f"health.{kind}" for kind in ("vanishing", "vanishing_elsewhere", "dead", "saturated",
                                             "exploding_updates", "exploding_gradients")}
-    named |= {"gradcheck.agree", "gradcheck.disagree", "reg.smaller", "reg.not_smaller",
+    named |= {"fig.mse_output", "gradcheck.agree", "gradcheck.disagree", "reg.smaller", "reg.not_smaller",
               "reg.end_lower", "reg.end_not_lower", "reg.best_lower", "reg.best_not_lower"}
     assert named <= set(demo_text.TEXT["en"]), named - set(demo_text.TEXT["en"])
     assert set(demo_text.TEXT["en"]) <= named, f"unused: {set(demo_text.TEXT['en']) - named}"
@@ -319,3 +319,26 @@ def test_every_finding_of_the_monitor_is_told_in_both_languages(lang):
         if lang == "zh":
             assert _english_words(sentence) == [], sentence
     assert "75%" in told[2] and "4.5" in told[4] and "5e+03" in told[5]
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
+    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
+    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.text import Text
+    if name == "digits":
+        pytest.importorskip("sklearn")
+    figures = _figures(monkeypatch)
+
+    def texts(figure):
+        return " ".join(text.get_text() for text in figure.findobj(Text))
+    for lang in ("zh", "en"):
+        demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
+    zh, en = map(texts, figures)
+    assert re.search(r"[\u4e00-\u9fff]", zh) and _english_words(zh) == [], zh
+    assert _english_words(en) != [] and not re.search(r"[\u4e00-\u9fff]", en)
+    # a Chinese figure's texts fall back to a CJK font (where the system has one) after DejaVu Sans
+    title = next(text for text in figures[0].findobj(Text) if re.search(r"[\u4e00-\u9fff]", text.get_text()))
+    assert title.get_fontfamily()[0] == "DejaVu Sans"

@@ -79,6 +79,20 @@ TEXT = {
         "reg.best_not_lower": ("The plain network at its best epoch did as well ({best_plain:.3f}, "
                                "epoch {epoch_plain}): early stopping alone would have matched the "
                                "penalty here."),
+        # the figures' own words (the plot module's are in plot.WORDS)
+        "fig.p_class1": "P(class 1)",
+        "fig.mse_output": "network output A (MSE towards the labels 0, 1)",
+        "fig.digits_title": "held-out digits: predicted (true)",
+        "fig.digit_is": "{predicted} (is {true})",
+        "fig.predicted_digit": "predicted digit",
+        "fig.true_digit": "true digit",
+        "fig.confusion_title": "confusion matrix (held out)",
+        "fig.images": "images",
+        "fig.training": "{name}: training",
+        "fig.validation": "{name}: validation",
+        "fig.epoch": "epoch",
+        "fig.cross_entropy": "cross-entropy",
+        "fig.reg_title": "{rows} noisy rows, a {sizes} network",
         # diagnose
         "diagnose.intro": (
             "A learner's first backpropagation, written by hand: the classic XOR network "
@@ -144,6 +158,19 @@ TEXT = {
                            "{epoch_plain} 轮），而这已是提前停止最多能保留下来的。"),
         "reg.best_not_lower": ("不加惩罚的网络在最好的那一轮同样好（{best_plain:.3f}，第 {epoch_plain} "
                                "轮）：这里单靠提前停止就能达到惩罚的效果。"),
+        "fig.p_class1": "P(类别 1)",
+        "fig.mse_output": "网络输出 A（用 MSE 朝标签 0、1 训练）",
+        "fig.digits_title": "留出集上的数字：预测（真实）",
+        "fig.digit_is": "{predicted}（实为 {true}）",
+        "fig.predicted_digit": "预测的数字",
+        "fig.true_digit": "真实的数字",
+        "fig.confusion_title": "混淆矩阵（留出集）",
+        "fig.images": "图像数",
+        "fig.training": "{name}：训练",
+        "fig.validation": "{name}：验证",
+        "fig.epoch": "轮",
+        "fig.cross_entropy": "交叉熵",
+        "fig.reg_title": "{rows} 行带噪声的数据，{sizes} 网络",
         "diagnose.intro": (
             "初学者手写的第一个反向传播：经典的 XOR 网络（2-4-1，sigmoid，二元交叉熵），"
             "一次前向、一次反向，其中有一行写错了。cr.diagnose 自己算出每一个数组，"

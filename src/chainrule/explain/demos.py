@@ -79,9 +79,9 @@ def _xor(loss, seed, verbose, plot, epochs, lang, lr=0.1):
     if plot:
         from . import plot as _plot
         # a squared-error network's output is not a probability, only trained towards 0 and 1
-        label = "P(class 1)" if isinstance(loss, BinaryCrossEntropy) else \
-            "network output A (MSE towards the labels 0, 1)"
-        _save(plot, _plot.decision_boundary(net, X, y, history=history, output_label=label), lang)
+        label = say(lang, "fig.p_class1" if isinstance(loss, BinaryCrossEntropy) else "fig.mse_output")
+        _save(plot, _plot.decision_boundary(net, X, y, history=history, output_label=label, lang=lang),
+              lang)
     return {"net": net, "history": history, "proba": proba, "accuracy": accuracy}
 
 
@@ -127,7 +127,7 @@ def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1, lang="en"):
         print(say(lang, "sine.final", mse=mse))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.fit_1d(net, x, y, history=history), lang)
+        _save(plot, _plot.fit_1d(net, x, y, history=history, lang=lang), lang)
     return {"net": net, "history": history, "mse": mse}
 
 
@@ -168,11 +168,11 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128, lang="en"):
         for digit, row in enumerate(confusion):
             print(f"  {digit}: " + " ".join(f"{v:>3}" for v in row))
     if plot:
-        _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history), lang)
+        _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history, lang), lang)
     return {"net": net, "history": history, "accuracy": accuracy, "confusion": confusion}
 
 
-def _digits_figure(X, y, predicted, confusion, history, count=24):
+def _digits_figure(X, y, predicted, confusion, history, lang, count=24):
     """Held-out digits with their predicted labels (wrong ones in red), the confusion matrix
     and the loss curves."""
     from matplotlib.figure import Figure
@@ -187,9 +187,10 @@ def _digits_figure(X, y, predicted, confusion, history, count=24):
         if k < len(order):
             i = order[k]
             axis.imshow(X[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-            axis.set_title(f"{predicted[i]}" + ("" if predicted[i] == y[i] else f" (is {y[i]})"),
+            axis.set_title(f"{predicted[i]}" if predicted[i] == y[i] else
+                           say(lang, "fig.digit_is", predicted=predicted[i], true=y[i]),
                            fontsize=9, color="k" if predicted[i] == y[i] else "tab:red")
-    left.suptitle("held-out digits: predicted (true)")
+    left.suptitle(say(lang, "fig.digits_title"))
     ax = middle.subplots()
     image = ax.imshow(confusion, cmap="Blues")
     for (r, c), v in np.ndenumerate(confusion):
@@ -198,12 +199,12 @@ def _digits_figure(X, y, predicted, confusion, history, count=24):
                     color="w" if v > confusion.max() / 2 else "k")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
-    ax.set_title("confusion matrix (held out)")
-    middle.colorbar(image, ax=ax, label="images", shrink=0.8)
-    _plot._draw_history(right.subplots(), _plot._records(history))
-    return fig
+    ax.set_xlabel(say(lang, "fig.predicted_digit"))
+    ax.set_ylabel(say(lang, "fig.true_digit"))
+    ax.set_title(say(lang, "fig.confusion_title"))
+    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), shrink=0.8)
+    _plot._draw_history(right.subplots(), _plot._records(history), lang)
+    return _plot.speak(fig, lang)
 
 
 def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3, lang="en"):
@@ -227,7 +228,7 @@ def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3, lang="en")
         print(say(lang, "gradcheck.agree" if report.max_relative_error < 1e-6 else "gradcheck.disagree"))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.gradient_check(report), lang)
+        _save(plot, _plot.gradient_check(report, lang=lang), lang)
     return {"net": net, "report": report, "max_relative_error": report.max_relative_error}
 
 
@@ -265,7 +266,7 @@ def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10, lang="en"
             print(say(lang, "health.norm", layer=pad(names[i], column), norm=norm))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.gradient_flow(history), lang)
+        _save(plot, _plot.gradient_flow(history, lang=lang), lang)
     return {"net": net, "history": history, "norms": norms, "warnings": messages,
             "findings": monitor.findings}
 
@@ -338,7 +339,7 @@ def regularization(seed=0, verbose=1, plot=None, epochs=600, width=64, lang="en"
                              sizes="-".join(map(str, sizes)), epochs=epochs, decay=decay,
                              val_rows=len(X_val))
     if plot:
-        _save(plot, _regularization_figure(runs, sizes), lang)
+        _save(plot, _regularization_figure(runs, sizes, rows, lang), lang)
     return {"plain": runs["plain"], "penalised": runs["penalised"], "final": final, "best": best,
             "weight_size": size}
 
@@ -367,17 +368,17 @@ def _tell_regularization(lang, final, best, size, **setting):
     print("\n".join(wrap(" ".join(told) if lang == "en" else "".join(told))))
 
 
-def _regularization_figure(runs, sizes):
+def _regularization_figure(runs, sizes, rows, lang):
     from . import plot as _plot
     fig, [ax] = _plot._figure(1, width=7.0, height=4.0)
     for (name, (_, h)), colour in zip(runs.items(), ("tab:red", "tab:blue")):
-        label = "plain" if name == "plain" else "L2 penalty"
-        ax.plot(h["loss"], color=colour, alpha=0.5, label=f"{label}: training")
-        ax.plot(h["val_loss"], color=colour, label=f"{label}: validation")
-    ax.set(xlabel="epoch", ylabel="cross-entropy", yscale="log",
-           title=f"40 noisy rows, a {'-'.join(map(str, sizes))} network")
+        label = say(lang, f"reg.{name}")
+        ax.plot(h["loss"], color=colour, alpha=0.5, label=say(lang, "fig.training", name=label))
+        ax.plot(h["val_loss"], color=colour, label=say(lang, "fig.validation", name=label))
+    ax.set(xlabel=say(lang, "fig.epoch"), ylabel=say(lang, "fig.cross_entropy"), yscale="log",
+           title=say(lang, "fig.reg_title", rows=rows, sizes="-".join(map(str, sizes))))
     ax.legend(fontsize=8)
-    return fig
+    return _plot.speak(fig, lang)
 
 
 def _weight_size(net):
