@@ -1,5 +1,7 @@
 """Every demo runs and reaches its result; the `chainrule demo` command drives them."""
 import os
+import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ import pytest
 
 import chainrule
 from chainrule import cli
-from chainrule.explain import demos
+from chainrule.explain import demo_text, demos
 
 
 def test_registry_lists_every_demo():
@@ -117,7 +119,10 @@ def test_digits_shows_one_progress_bar(capsys):
 
 def _figures(monkeypatch):
     figures = []
-    monkeypatch.setattr(demos, "_save", lambda plot, figure: figures.append(figure))
+
+    def keep(plot, figure, lang="en"):
+        figures.append(figure)
+    monkeypatch.setattr(demos, "_save", keep)
     return figures
 
 
@@ -149,22 +154,50 @@ def test_gradient_health_warns_that_the_first_layers_barely_learn(capsys):
     norms = list(result["norms"].values())
     assert len(norms) == 11 and norms[0] < 1e-2 * norms[-1]  # decades apart, first to last
     assert any("vanishing gradients in layer(s) 0" in w for w in result["warnings"])
-    assert "warning: " in capsys.readouterr().out
-
-
-def test_regularization_keeps_the_validation_loss_below_the_overfitted_one(capsys):
-    result = demos.regularization(seed=0, epochs=300, width=64)
-    final = result["final"]
-    assert final["regularised"]["loss"] < 0.7 * final["plain"]["loss"]
-    plain_history = result["plain"][1]
-    # the plain network overfits: its validation loss climbs from its lowest point
-    assert plain_history["val_loss"][-1] > 1.5 * min(plain_history["val_loss"])
     out = capsys.readouterr().out
-    assert "regularised:" in out
-    # its point: the penalty keeps the weights small, and the demo says how much smaller
-    plain, kept = result["weight_size"]["plain"], result["weight_size"]["regularised"]
-    assert kept["norm"] < 0.7 * plain["norm"] and kept["largest"] < plain["largest"]  # 0.56, 0.74 measured
-    assert f"the largest |w| {plain['largest']:.2f} plain, {kept['largest']:.2f} regularised" in out
+    vanishing = result["findings"][0]
+    assert vanishing["kind"] == "vanishing" and vanishing["between"] == 10
+    assert f"warning (step {vanishing['step']}): the gradients vanish in layer(s) 0, 2" in out
+    assert f"{vanishing['ratio']:.1e} times that of layer 20 (Dense)" in " ".join(out.split())
+    assert f"layer 20 (Dense) last gradient norm {norms[-1]:.2e}" in out
+
+
+def test_regularization_keeps_the_weights_small_and_says_what_its_numbers_show(capsys):
+    result = demos.regularization(seed=0, epochs=250, width=32)
+    plain_history = result["plain"][1]
+    # overfitting is real: the plain network's validation loss climbs far from its lowest point
+    assert plain_history["val_loss"][-1] > 1.5 * min(plain_history["val_loss"])
+    # its point: the penalty keeps the weights small (‖W‖ 2.8 against 12.3 measured)
+    plain, kept = result["weight_size"]["plain"], result["weight_size"]["penalised"]
+    assert kept["norm"] < 0.5 * plain["norm"] and kept["largest"] < plain["largest"]
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("plain", "L2 penalty"):
+        key = "plain" if name == "plain" else "penalised"
+        best, epoch = result["best"][key]
+        assert re.search(re.escape(name) + r" ?: " + re.escape(
+            f"val_loss lowest {best:.3f} (epoch {epoch}), at the end {result['final'][key]['loss']:.3f}"), out)
+    assert f"‖W‖ {kept['norm']:.1f} against {plain['norm']:.1f} without it" in out
+    # each conclusion is the one its numbers support, and it says so with them
+    final_kept, final_plain = result["final"]["penalised"]["loss"], result["final"]["plain"]["loss"]
+    assert ("is the lower" in out) == (final_kept < final_plain)
+    assert ("lower even than the plain network's best epoch" in out) == \
+        (final_kept < final_plain and final_kept < result["best"]["plain"][0])
+    assert ("early stopping alone would have matched" in out) == \
+        (final_kept < final_plain and final_kept >= result["best"]["plain"][0])
+
+
+def test_regularization_says_so_when_the_penalty_does_not_win(capsys):
+    # the sentences follow the numbers: told a penalised run that lost, it says it lost
+    best = {"plain": (0.3, 21), "penalised": (0.4, 50)}
+    final = {"plain": {"loss": 0.35, "accuracy": 0.9}, "penalised": {"loss": 0.45, "accuracy": 0.8}}
+    size = {"plain": {"norm": 3.0, "largest": 0.5}, "penalised": {"norm": 4.0, "largest": 0.6}}
+    for lang, lost, not_smaller in (("en", "is not the lower", "did not keep the weights smaller"),
+                                    ("zh", "并不更低", "没有让权重变小")):
+        demos._tell_regularization(lang, final, best, size, rows=40, features=6, extra=4, sizes="6-8-8-2",
+                                   epochs=10, decay=0.1, val_rows=1000)
+        out = "".join(capsys.readouterr().out.split())
+        assert lost.replace(" ", "") in out and not_smaller.replace(" ", "") in out
+        assert "0.450" in out and "0.350" in out
 
 
 def test_diagnose_names_the_planted_line_in_both_languages(capsys):
@@ -176,19 +209,136 @@ def test_diagnose_names_the_planted_line_in_both_languages(capsys):
     assert "yours matches:  dZ1 = dA1 ⊙ Z1(1 − Z1)" in out
     demos.diagnose(seed=0, lang="zh")
     out = capsys.readouterr().out
-    assert demos.DIAGNOSE_TEXT["zh"][:20] in out and "激活函数的导数用错了数组" in out
+    assert demo_text.TEXT["zh"]["diagnose.intro"][:20] in out and "激活函数的导数用错了数组" in out
     assert "yours" not in out and "A learner" not in out
-
-
-def test_the_diagnose_demos_words_exist_in_both_languages():
-    assert set(demos.DIAGNOSE_TEXT) == {"en", "zh"}
-    assert all(text.strip() for text in demos.DIAGNOSE_TEXT.values())
 
 
 def test_cli_demo_lang(capsys):
     assert cli.main(["demo", "diagnose", "--lang", "zh"]) == 0
     assert "可能的错误" in capsys.readouterr().out
-    assert cli.main(["demo", "xor", "--lang", "zh"]) == 1
-    assert "the xor demo speaks English only; --lang works with: diagnose" in capsys.readouterr().err
+    assert cli.main(["demo", "xor-mse", "--lang", "zh"]) == 0
+    out = capsys.readouterr()
+    assert "准确率 1.00" in out.out and "最终损失" in out.out and "训练" in out.err
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "xor", "--lang", "fr"])
     assert cli.main(["demo", "diagnose", "--plot", "d.png"]) == 1
     assert "the diagnose demo draws no figure" in capsys.readouterr().err
+
+
+# -- both languages ---------------------------------------------------------------------------
+
+def _fields(sentence):
+    return sorted(name for _, name, _, _ in string.Formatter().parse(sentence) if name)
+
+
+def test_every_sentence_has_its_twin_with_the_same_numbers():
+    en, zh = demo_text.TEXT["en"], demo_text.TEXT["zh"]
+    assert set(demo_text.TEXT) == set(demo_text.LANGUAGES) == {"en", "zh"}
+    assert sorted(en) == sorted(zh), ("sentences in one language only: "
+                                      f"{sorted(set(en) ^ set(zh))}")
+    for key in en:
+        assert en[key].strip() and zh[key].strip(), key
+        assert _fields(en[key]) == _fields(zh[key]), f"{key} tells other numbers in Chinese"
+        words = re.sub(r"\{[^}]*\}", "", en[key])
+        if re.search(r"[a-z]{3,}", words) and key != "xor.header":
+            assert re.search(r"[\u4e00-\u9fff]", zh[key]), f"{key} is not told in Chinese: {zh[key]}"
+
+
+def test_a_sentence_missing_its_twin_is_caught(monkeypatch):
+    # the check above, on a table where one sentence lost its Chinese twin
+    monkeypatch.delitem(demo_text.TEXT["zh"], "xor.accuracy")
+    with pytest.raises(AssertionError, match="xor.accuracy"):
+        test_every_sentence_has_its_twin_with_the_same_numbers()
+    with pytest.raises(KeyError):
+        demos.xor(epochs=2, verbose=1, lang="zh")
+
+
+def test_every_sentence_key_the_demos_name_is_in_the_table():
+    source = Path(demos.__file__).read_text(encoding="utf-8")
+    named = set(re.findall(r'say\(lang, "([\w.]+)"', source))
+    named |= {f"reg.{name}" for name in ("plain", "penalised")}
+    named |= {f"health.{kind}" for kind in ("vanishing", "vanishing_elsewhere", "dead", "saturated",
+                                            "exploding_updates", "exploding_gradients")}
+    named |= {"fig.mse_output", "gradcheck.agree", "gradcheck.disagree", "reg.smaller", "reg.not_smaller",
+              "reg.end_lower", "reg.end_not_lower", "reg.best_lower", "reg.best_not_lower"}
+    assert named <= set(demo_text.TEXT["en"]), named - set(demo_text.TEXT["en"])
+    assert set(demo_text.TEXT["en"]) <= named, f"unused: {set(demo_text.TEXT['en']) - named}"
+
+
+#: Names a Chinese learner reads as they are: classes, functions, the loop's code, history keys
+#: (loss, val_loss), the diagnose report's mistake names.
+NAMES = {"Dense", "Sigmoid", "ReLU", "Identity", "Softmax", "MSE", "Adam", "SGD", "GradientMonitor",
+         "He", "Xavier", "sigmoid", "softmax", "XOR", "cr", "diagnose", "float64", "loss", "val_loss",
+         "val_accuracy", "lr", "weight_decay", "len", "exp", "sum", "axis", "np", "derivative_of_Z",
+         "it", "s"}
+
+
+def _english_words(text):
+    """The words of ``text`` that are English: runs of 3+ Latin letters, names set aside
+    (and any word with a digit or underscore in it, which is code: dW1, x1, val_loss)."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+    return sorted({w for w in words if w not in NAMES and not re.search(r"[\d_]", w) and len(w) >= 3})
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("xor", {"epochs": 100}), ("xor-mse", {"epochs": 100}), ("sine", {"epochs": 100}),
+    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
+    ("gradient-health", {"epochs": 3}), ("regularization", {"epochs": 30, "width": 8}),
+    ("diagnose", {})])
+def test_each_demo_speaks_chinese_throughout(name, kwargs, capsys):
+    if name == "digits":
+        pytest.importorskip("sklearn")
+    demos.DEMOS[name](seed=0, lang="zh", **kwargs)
+    out = capsys.readouterr()
+    printed = out.out + out.err                          # the progress bar is on stderr
+    assert re.search(r"[\u4e00-\u9fff]", out.out)
+    assert _english_words(printed) == [], printed
+    # and the same demo in English says it in English (the check above can fail)
+    demos.DEMOS[name](seed=0, lang="en", **kwargs)
+    english = capsys.readouterr()
+    assert _english_words(english.out + english.err) != []
+    assert not re.search(r"[\u4e00-\u9fff]", english.out.replace("简体中文", ""))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_finding_of_the_monitor_is_told_in_both_languages(lang):
+    # findings of every kind, as GradientMonitor records them
+    net = chainrule.mlp([2, 3, 3, 1], hidden="sigmoid", seed=0)
+    findings = [
+        {"kind": "vanishing", "step": 1, "layers": [0, 2], "worst": 0, "top": 4, "ratio": 2e-5, "between": 2},
+        {"kind": "vanishing", "step": 1, "layers": [0], "worst": 0, "top": 2, "ratio": 2e-5, "between": 0},
+        {"kind": "dead", "step": 3, "layer": 1, "share": 0.75},
+        {"kind": "saturated", "step": 3, "layer": 3, "share": 0.95},
+        {"kind": "exploding", "step": 2, "of": "updates", "layer": 2, "ratio": 4.5, "lr": 10},
+        {"kind": "exploding", "step": 2, "of": "gradients", "layer": 2, "first": 0.1, "norm": 5e3, "lr": 10}]
+    told = [demos._finding(finding, net, lang) for finding in findings]
+    assert len(set(told)) == len(told)
+    for finding, sentence in zip(findings, told):
+        assert str(finding["step"]) in sentence
+        assert (re.search(r"[\u4e00-\u9fff]", sentence) is not None) == (lang == "zh")
+        if lang == "zh":
+            assert _english_words(sentence) == [], sentence
+    assert "75%" in told[2] and "4.5" in told[4] and "5e+03" in told[5]
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
+    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
+    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.text import Text
+    if name == "digits":
+        pytest.importorskip("sklearn")
+    figures = _figures(monkeypatch)
+
+    def texts(figure):
+        return " ".join(text.get_text() for text in figure.findobj(Text))
+    for lang in ("zh", "en"):
+        demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
+    zh, en = map(texts, figures)
+    assert re.search(r"[\u4e00-\u9fff]", zh) and _english_words(zh) == [], zh
+    assert _english_words(en) != [] and not re.search(r"[\u4e00-\u9fff]", en)
+    # a Chinese figure's texts fall back to a CJK font (where the system has one) after DejaVu Sans
+    title = next(text for text in figures[0].findobj(Text) if re.search(r"[\u4e00-\u9fff]", text.get_text()))
+    assert title.get_fontfamily()[0] == "DejaVu Sans"

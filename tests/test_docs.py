@@ -5,11 +5,13 @@ its lines (runs are separated by blank lines), stripped of indentation, is a run
 consecutive lines of that file once its docstrings, comments and blank lines are set
 aside, so a doc can neither show a line the library no longer runs nor stitch lines
 together from different places. docs/backprop.md's examples run and print what the page shows, and so
-do those of docs/diagnose.md and its 简体中文 twin docs/diagnose.zh.md, which runs the same code.
+do those of docs/diagnose.md; each has a 简体中文 twin (docs/backprop.zh.md, docs/diagnose.zh.md) that
+quotes the same lines, runs the same code in the same order and prints what it shows.
 (docs/new-layer.md's examples run in tests/test_new_layer.py, which tests what they define.)
 """
 import ast
 import difflib
+import re
 
 import pytest
 
@@ -19,8 +21,9 @@ QUOTES = [block for page in sorted(DOCS.glob("*.md")) for block in doc_blocks(pa
           if block.quoted_from]
 
 
-def test_backprop_md_quotes_the_layers():
-    quoted = {block.quoted_from for block in QUOTES if block.page.name == "backprop.md"}
+@pytest.mark.parametrize("page", ["backprop.md", "backprop.zh.md"])
+def test_backprop_md_quotes_the_layers(page):
+    quoted = {block.quoted_from for block in QUOTES if block.page.name == page}
     assert {"src/chainrule/nn/layers.py", "src/chainrule/nn/activations.py",
             "src/chainrule/nn/losses.py"} <= quoted
 
@@ -82,8 +85,9 @@ def _assert_prints_what_it_shows(block, printed):
     assert printed == expected, f"the example at {block.where} prints otherwise:\n{diff}"
 
 
-def test_backprop_examples_print_what_the_page_shows():
-    ran, _ = run_doc_examples(DOCS / "backprop.md")
+@pytest.mark.parametrize("page", ["backprop.md", "backprop.zh.md"])
+def test_backprop_examples_print_what_the_page_shows(page):
+    ran, _ = run_doc_examples(DOCS / page)
     shown = [(block, printed) for block, printed in ran if block.output is not None]
     assert len(shown) == 2   # the tiny network's ledger, and the fused pair's
     for block, printed in shown:
@@ -100,9 +104,26 @@ def test_diagnose_examples_print_what_the_page_shows(page):
         _assert_prints_what_it_shows(block, printed)
 
 
-def test_the_chinese_diagnose_page_runs_the_same_code():
-    def examples(page):
-        return [block.text for block in doc_blocks(DOCS / page) if block.lang == "python"]
-    chinese = [text.replace('.to_text(lang="zh")', "") for text in examples("diagnose.zh.md")]
-    assert chinese == examples("diagnose.md")
-    assert sum('.to_text(lang="zh")' in text for text in examples("diagnose.zh.md")) == 9
+@pytest.mark.parametrize("page, told_in_chinese", [("diagnose", 9), ("backprop", 2)])
+def test_the_chinese_page_runs_the_same_code(page, told_in_chinese):
+    def examples(name):
+        return [block.text for block in doc_blocks(DOCS / name) if block.lang == "python"]
+    # the examples, and the quoted lines, in the same order: only the ledger's language differs
+    chinese = [text.replace('.to_text(lang="zh")', "") for text in examples(f"{page}.zh.md")]
+    assert chinese == examples(f"{page}.md")
+    assert sum('.to_text(lang="zh")' in text for text in examples(f"{page}.zh.md")) == told_in_chinese
+    # and it prints Chinese: the ledger's and the report's words, not the English ones
+    printed = "".join(out for _, out in run_doc_examples(DOCS / f"{page}.zh.md")[0])
+    assert "反向" in printed or "正确" in printed
+    assert not any(word in printed for word in ("backward", "forward", "layer 0", "inside the fused",
+                                                "the starting gradient", "correct", "mistake"))
+
+
+def test_the_chinese_pages_are_translations_not_copies():
+    # every paragraph of prose says something in Chinese (code, equations and tables aside)
+    for page in ("backprop.zh.md", "diagnose.zh.md"):
+        text = re.sub(r"```.*?```", "", (DOCS / page).read_text(encoding="utf-8"), flags=re.S)
+        paragraphs = [p for p in text.split("\n\n") if p.strip() and not p.startswith(("    ", "|", "!", "<!--"))
+                      and p.strip() != "[English](" + page.replace(".zh", "") + ")"]
+        english = [p for p in paragraphs if not re.search(r"[\u4e00-\u9fff]", p)]
+        assert not english, f"{page}: paragraphs left in English:\n" + "\n---\n".join(english)

@@ -85,3 +85,19 @@ def test_settings_are_checked(rng):
         cr.gradient_check(net, "mse", np.ones((1, 2)), np.ones((1, 2)))
     with pytest.raises(ValueError, match=r"X has 3 features, but the network expects 2"):
         cr.gradient_check(net, cr.MSE(), np.ones((1, 3)), np.ones((1, 2)))
+
+
+def test_report_in_chinese_tells_the_same_numbers(rng):
+    net = cr.mlp([3, 4, 2], hidden="tanh", seed=0)
+    report = cr.gradient_check(net, cr.MSE(), rng.standard_normal((2, 3)), np.zeros((2, 2)))
+    en, zh = str(report).splitlines(), report.to_text(lang="zh").splitlines()
+    assert zh[0].split() == ["数组", "形状", "最大绝对误差", "相对误差"]
+    assert zh[2].startswith("dW（第 0 层）") and zh[6].startswith("dX")
+    assert zh[-1] == f"最大的相对误差：{report.max_relative_error:.3e}"
+    # the same numbers, row by row, and the columns line up on screen (a CJK character is two wide)
+    from chainrule.explain.text import width
+    for e, z in zip(en[2:-2], zh[2:-2]):
+        assert e.split()[-3:] == z.split()[-3:]
+    assert len({width(line) for line in zh[:-1]}) == 1
+    with pytest.raises(ValueError, match="lang must be one of en, zh, got 'fr'"):
+        report.to_text(lang="fr")

@@ -137,3 +137,41 @@ def test_divergence_names_the_first_non_finite_layer(data):
         for i, layer in enumerate(net.layers[:first + 1]):
             A = layer.forward(A)
             assert np.all(np.isfinite(A)) == (i < first)
+
+
+def _run_with_monitor(net, X, y, loss, optimizer, epochs=1):
+    monitor = GradientMonitor(every=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            history = net.fit(X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=32,
+                              verbose=0, seed=0, callbacks=[monitor])
+        except cr.DivergenceError as error:
+            history = error.history
+    return monitor, history, [str(w.message) for w in caught if w.category is TrainingHealthWarning]
+
+
+def test_findings_are_the_warnings_as_data(data):
+    X, y = data
+    net = cr.mlp([8, 16, 16, 1], hidden="relu", seed=0)
+    net[2].b = np.full(16, -10.0)                      # dead ReLUs, and nothing flows back
+    dead = _run_with_monitor(net, X, X[:, 0], cr.MSE(), cr.Adam(lr=1e-3))
+    saturated = cr.Sequential([cr.Dense(8, 16, init="normal", seed=0), cr.Sigmoid(),
+                               cr.Dense(16, 1, seed=1), cr.Sigmoid()])
+    saturated[0].W = saturated[0].W * 20
+    more = _run_with_monitor(saturated, X, y, cr.BinaryCrossEntropy(), cr.SGD(lr=0.1))
+    exploding = _run_with_monitor(cr.mlp([8, 16, 1], hidden="relu", seed=0), X, X[:, 0] * 3, cr.MSE(),
+                                  cr.SGD(lr=10), epochs=2)
+    seen = {}
+    for monitor, history, messages in (dead, more, exploding):
+        # one finding per warning, in the same order, each with the step its message names
+        assert len(monitor.findings) == len(messages) == len(history.warnings) > 0
+        for finding, message in zip(monitor.findings, messages):
+            assert message.startswith(f"step {finding['step']}: ")
+            seen[finding["kind"]] = finding
+    assert set(seen) == {"dead", "vanishing", "saturated", "exploding"}
+    assert seen["dead"]["layer"] == 3 and seen["dead"]["share"] == 1.0
+    assert seen["saturated"]["layer"] == 1 and seen["saturated"]["share"] > 0.9
+    assert seen["exploding"]["of"] in ("updates", "gradients") and seen["exploding"]["lr"] == 10
+    vanishing = seen["vanishing"]
+    assert vanishing["worst"] in vanishing["layers"] and vanishing["ratio"] < 1e-3

@@ -100,3 +100,21 @@ def test_clear_message_without_matplotlib(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
         plot.history({"loss": [1.0, 0.5]})
+
+
+def test_figures_in_chinese(xor, tmp_path, recwarn):
+    net, X, y, h = xor
+    fig = plot.decision_boundary(net, X, y, history=h, lang="zh")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "决策边界" in titles and "训练损失" in titles
+    from matplotlib.font_manager import fontManager
+    have = {font.name for font in fontManager.ttflist}
+    cjk = [name for name in plot.CJK_FONTS if name in have]
+    assert fig.axes[0].title.get_fontfamily() == ["DejaVu Sans", *cjk]
+    _saved(fig, tmp_path, "zh.png")
+    if cjk:   # drawn in real characters: matplotlib warns of no missing glyph
+        assert not [w for w in recwarn if "missing from font" in str(w.message)]
+    assert plot.readable_parameter_names(["0.W", "2.b", "dX"], lang="zh") == {
+        "0.W": "第 1 层权重 W", "2.b": "第 2 层偏置 b", "dX": "输入 X"}
+    with pytest.raises(ValueError, match="lang must be one of en, zh, got 'de'"):
+        plot.history(h, lang="de")

@@ -348,3 +348,23 @@ def test_exp_and_poisson_show_their_fused_equations_in_both_languages():
     np.testing.assert_allclose(trace.starting_gradient, (np.exp(loss_step.values["Z"])
                                                          - y[:, None]) / 4, rtol=1e-12)
     assert "exp 与泊松损失合并计算" in trace.to_text(lang="zh")
+
+
+def test_chinese_ledger_tells_the_traces_own_words_and_keeps_its_columns():
+    net = cr.mlp([2, 3, 1], output="sigmoid", seed=0, dtype=np.float64)
+    X = np.array([[1.0, 2.0], [0.5, -1.0]])
+    trace = net.trace(X, [1, 0], cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.1))
+    zh = trace.to_text(lang="zh")
+    assert "(inside the fused loss)" in trace.to_text() and "inside the fused" not in zh
+    assert "（在合并计算的损失之内）" in zh and "（在合并计算的损失之内）" in trace.to_html(lang="zh")
+    # "X (2×2) 取自第 2 步" is wider on screen than its length: the numbers under each label
+    # start where the label starts, in both languages (a CJK character takes two columns)
+    from chainrule.explain.text import width
+    for text in (zh, trace.to_text()):
+        lines = text.splitlines()
+        k = next(i for i, line in enumerate(lines) if line.lstrip().startswith("X (2×2)") and "dW" in line)
+        label, numbers = lines[k], lines[k + 1]
+        start = label.index("dZ (")
+        assert numbers[width(label[:start]) - 1] == " " and numbers[width(label[:start])] != " "
+    assert width("取自第 2 步") == 11 and width("W (2×1)") == 7
+    assert max(width(line) for line in zh.splitlines()) <= 110   # the notes wrap too

@@ -6,17 +6,9 @@ import sys
 
 
 def _demo(args):
-    import inspect
-
     from .explain.demos import DEMOS
     demo = DEMOS[args.name]
-    kwargs = {"seed": args.seed, "plot": args.plot}
-    if args.lang is not None:
-        speaking = [name for name, f in DEMOS.items() if "lang" in inspect.signature(f).parameters]
-        if args.name not in speaking:
-            raise ValueError(f"the {args.name} demo speaks English only; --lang works with: "
-                             f"{', '.join(speaking)}")
-        kwargs["lang"] = args.lang
+    kwargs = {"seed": args.seed, "plot": args.plot, "lang": args.lang}
     if args.plot and args.name != "diagnose":  # say so before training, not after
         from .explain.plot import require_matplotlib
         require_matplotlib()
@@ -36,6 +28,7 @@ def build_parser():
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="show chainrule's version and engine, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
+    from .explain.demo_text import LANGUAGES
     from .explain.demos import ABOUT
     listing = "\n".join(f"  {name:<10} {about}" + (f"  [needs chainrule[{extra}]]" if extra else "")
                         for name, (about, extra) in ABOUT.items())
@@ -49,9 +42,8 @@ def build_parser():
     demo.add_argument("name", choices=list(DEMOS), help="which example (see below)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
-    demo.add_argument("--lang", choices=["en", "zh"],
-                      help="the language of the explanation: en, or zh (简体中文); the diagnose "
-                           "demo speaks both")
+    demo.add_argument("--lang", choices=list(LANGUAGES), default="en",
+                      help="the language of what the demo prints: en (default), or zh (简体中文)")
     demo.set_defaults(func=_demo)
     _add_tabular_commands(commands)
     play = commands.add_parser("playground", help="train a network in the browser, step by step "

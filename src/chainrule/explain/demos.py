@@ -1,9 +1,11 @@
 """The classic examples, runnable as ``chainrule demo NAME``.
 
-Each demo is a function ``demo(seed, verbose, plot, ...) -> dict`` that
+Each demo is a function ``demo(seed, verbose, plot, ..., lang="en") -> dict`` that
 trains, prints its loss as it learns and what it learned at the end, and
 returns its results (so tests can check them). Keyword arguments after
-``plot`` shorten a run (fewer epochs, smaller sizes) for tests.
+``plot`` shorten a run (fewer epochs, smaller sizes) for tests. Every sentence
+a demo prints comes from ``demo_text.TEXT``, in English (``lang="en"``) or
+简体中文 (``lang="zh"``).
 """
 from __future__ import annotations
 
@@ -12,15 +14,16 @@ import inspect
 import numpy as np
 
 from ..network.sequential import Sequential, mlp
-from ..nn.activations import Identity, ReLU, Sigmoid, Softmax
+from ..nn.activations import Identity, Sigmoid
 from ..nn.init import as_generator
 from ..nn.layers import Dense
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy
 from ..optim.optimizers import SGD, Adam
 from ..train.callbacks import ProgressBar
+from .demo_text import check_lang, say
 from .diagnose import diagnose as find_the_mistake
-from .diagnose_views import wrap
 from .gradcheck import gradient_check
+from .text import pad, width, wrap
 
 #: What each demo shows, and the extra it needs beyond NumPy and tqdm (``--plot`` needs ``plot``).
 ABOUT = {
@@ -35,60 +38,69 @@ ABOUT = {
                   "derivative", None),
     "gradient-health": ("a 10-layer sigmoid stack with N(0, 1) weights: GradientMonitor warns that "
                         "the gradients vanish; the figure shows each layer's gradient norm", None),
-    "regularization": ("60 noisy points, a 2-128-128-2 network: plain training overfits, dropout + "
-                       "weight decay + early stopping keeps the validation loss low and the "
-                       "weights small (their size printed for both)", None),
+    "regularization": ("40 rows, 2 features that matter and 4 of noise, a 6-64-64-2 network, with "
+                       "and without an L2 penalty: the size of the weights kept (‖W‖, largest |w|) "
+                       "and the validation loss of both, printed", None),
     "diagnose": ("a hand-written XOR backpropagation with one line wrong: cr.diagnose names the "
-                 "line and the mistake (--lang zh: in 简体中文)", None),
+                 "line and the mistake", None),
 }
 
 
-def _save(plot, figure):
+def _save(plot, figure, lang="en"):
     from . import plot as _plot
     _plot.save(figure, plot)
-    print(f"saved {plot}")
+    print(say(lang, "saved", path=plot))
 
 
-def _xor(loss, seed, verbose, plot, epochs, lr=0.1):
+def _bar(verbose, lang):
+    """fit's ``verbose`` and callbacks: at 1, a bar over the epochs named in ``lang``."""
+    if verbose != 1:
+        return verbose, ()
+    words = {"training": say(lang, "bar.training"), "epoch": say(lang, "bar.epoch")}
+    return 0, (ProgressBar(per_epoch=False, words=words),)
+
+
+def _xor(loss, seed, verbose, plot, epochs, lang, lr=0.1):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     y = np.array([0, 1, 1, 0])
     net = mlp([2, 4, 1], hidden="sigmoid", output=Sigmoid(), init="normal", seed=seed)
+    fit_verbose, bar = _bar(verbose, lang)
     history = net.fit(X, y, loss=loss, optimizer=SGD(lr=lr), epochs=epochs,
-                      batch_size=None, verbose=verbose)
+                      batch_size=None, verbose=fit_verbose, callbacks=bar)
     proba = net.predict(X)[:, 0]
     predicted = (proba > 0.5).astype(int)
     accuracy = float(np.mean(predicted == y))
     if verbose:
-        print(f"final loss {history['loss'][-1]:.4f}")
-        print("x1 x2 | target  output  predicted")
+        print(say(lang, "xor.final_loss", loss=history["loss"][-1]))
+        print(say(lang, "xor.header"))
         for (a, b), target, p, c in zip(X.astype(int), y, proba, predicted):
-            print(f" {a}  {b} |   {target}     {p:.4f}     {c}")
-        print(f"accuracy {accuracy:.2f}")
+            print(say(lang, "xor.row", a=a, b=b, target=target, p=p, c=c))
+        print(say(lang, "xor.accuracy", accuracy=accuracy))
     if plot:
         from . import plot as _plot
         # a squared-error network's output is not a probability, only trained towards 0 and 1
-        label = "P(class 1)" if isinstance(loss, BinaryCrossEntropy) else \
-            "network output A (MSE towards the labels 0, 1)"
-        _save(plot, _plot.decision_boundary(net, X, y, history=history, output_label=label))
+        label = say(lang, "fig.p_class1" if isinstance(loss, BinaryCrossEntropy) else "fig.mse_output")
+        _save(plot, _plot.decision_boundary(net, X, y, history=history, output_label=label, lang=lang),
+              lang)
     return {"net": net, "history": history, "proba": proba, "accuracy": accuracy}
 
 
-def xor(seed=0, verbose=1, plot=None, epochs=10_000):
+def xor(seed=0, verbose=1, plot=None, epochs=10_000, lang="en"):
     """XOR with a 2-4-1 sigmoid network, binary cross-entropy, full-batch gradient descent (lr 0.1)."""
-    return _xor(BinaryCrossEntropy(), seed, verbose, plot, epochs)
+    return _xor(BinaryCrossEntropy(), seed, verbose, plot, epochs, check_lang(lang))
 
 
-def xor_mse(seed=0, verbose=1, plot=None, epochs=10_000):
+def xor_mse(seed=0, verbose=1, plot=None, epochs=10_000, lang="en"):
     """The same XOR network trained on mean squared error.
 
     It learns too, but more slowly: with MSE the output's gradient carries an
     extra factor σ'(Z) = A(1 − A) ≤ 1/4, which the fused sigmoid +
     cross-entropy pair cancels (dZ = (A − Y)/m). Compare the final losses.
     """
-    return _xor(MSE(), seed, verbose, plot, epochs)
+    return _xor(MSE(), seed, verbose, plot, epochs, check_lang(lang))
 
 
-def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1):
+def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1, lang="en"):
     """Fit y = 20 sin(2πx) on x = 0, 0.01, ..., 0.99 with a 1-25-1 network.
 
     Sigmoid hidden layer, linear output, U[0, 1) initial weights, MSE,
@@ -107,14 +119,15 @@ def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1):
     # (0.3 bounces and stalls near MSE 12 to 30, 0.01 is still near MSE 10 after
     # 4000 steps, 0.1 ends near 0.01 to 0.1). So close to the edge, the loss
     # spikes a few times early on, while the hidden layer spreads its units out.
+    fit_verbose, bar = _bar(verbose, check_lang(lang))
     history = net.fit(x, y, loss=MSE(), optimizer=SGD(lr=lr), epochs=epochs, batch_size=None,
-                      verbose=verbose)
+                      verbose=fit_verbose, callbacks=bar)
     mse = float(history["loss"][-1])
     if verbose:
-        print(f"final MSE {mse:.4f}  (y ranges over ±20)")
+        print(say(lang, "sine.final", mse=mse))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.fit_1d(net, x, y, history=history))
+        _save(plot, _plot.fit_1d(net, x, y, history=history, lang=lang), lang)
     return {"net": net, "history": history, "mse": mse}
 
 
@@ -124,7 +137,7 @@ def _confusion(truth, predicted, k):
     return matrix
 
 
-def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
+def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128, lang="en"):
     """scikit-learn's 8×8 handwritten digits: 64-128-10, ReLU, softmax + cross-entropy, Adam.
 
     A fifth of the 1797 images is held out; the network never trains on them.
@@ -134,32 +147,32 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128):
     except ImportError:
         raise ImportError("the digits demo needs scikit-learn for its data set: "
                           "pip install 'chainrule[sklearn]'") from None
+    check_lang(lang)
     data = load_digits()
     X, y = data.data / 16.0, data.target  # pixels are 0..16: scale to [0, 1]
     order = as_generator(seed).permutation(len(X))
     test, train = order[:len(X) // 5], order[len(X) // 5:]
     net = mlp([64, hidden, 10], hidden="relu", output="softmax", seed=seed)
     # verbose=1: one bar over the epochs (fit's own bar is one per epoch: 40 of them)
+    fit_verbose, bar = _bar(verbose, lang)
     history = net.fit(X[train], y[train], loss=CrossEntropy(), optimizer=Adam(lr=1e-3),
-                      epochs=epochs, batch_size=32, seed=seed,
-                      verbose=0 if verbose == 1 else verbose,
-                      callbacks=[ProgressBar(per_epoch=False)] if verbose == 1 else (),
+                      epochs=epochs, batch_size=32, seed=seed, verbose=fit_verbose, callbacks=bar,
                       validation_data=(X[test], y[test]))
     predicted = net.predict(X[test]).argmax(axis=1)
     accuracy = float(np.mean(predicted == y[test]))
     confusion = _confusion(y[test], predicted, 10)
     if verbose:
-        print(f"held-out accuracy {accuracy:.4f} on {len(test)} images")
-        print("confusion matrix (rows: true digit, columns: predicted)")
+        print(say(lang, "digits.accuracy", accuracy=accuracy, count=len(test)))
+        print(say(lang, "digits.confusion"))
         print("     " + " ".join(f"{c:>3}" for c in range(10)))
         for digit, row in enumerate(confusion):
             print(f"  {digit}: " + " ".join(f"{v:>3}" for v in row))
     if plot:
-        _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history))
+        _save(plot, _digits_figure(X[test], y[test], predicted, confusion, history, lang), lang)
     return {"net": net, "history": history, "accuracy": accuracy, "confusion": confusion}
 
 
-def _digits_figure(X, y, predicted, confusion, history, count=24):
+def _digits_figure(X, y, predicted, confusion, history, lang, count=24):
     """Held-out digits with their predicted labels (wrong ones in red), the confusion matrix
     and the loss curves."""
     from matplotlib.figure import Figure
@@ -174,9 +187,10 @@ def _digits_figure(X, y, predicted, confusion, history, count=24):
         if k < len(order):
             i = order[k]
             axis.imshow(X[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-            axis.set_title(f"{predicted[i]}" + ("" if predicted[i] == y[i] else f" (is {y[i]})"),
+            axis.set_title(f"{predicted[i]}" if predicted[i] == y[i] else
+                           say(lang, "fig.digit_is", predicted=predicted[i], true=y[i]),
                            fontsize=9, color="k" if predicted[i] == y[i] else "tab:red")
-    left.suptitle("held-out digits: predicted (true)")
+    left.suptitle(say(lang, "fig.digits_title"))
     ax = middle.subplots()
     image = ax.imshow(confusion, cmap="Blues")
     for (r, c), v in np.ndenumerate(confusion):
@@ -185,41 +199,40 @@ def _digits_figure(X, y, predicted, confusion, history, count=24):
                     color="w" if v > confusion.max() / 2 else "k")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
-    ax.set_title("confusion matrix (held out)")
-    middle.colorbar(image, ax=ax, label="images", shrink=0.8)
-    _plot._draw_history(right.subplots(), _plot._records(history))
-    return fig
+    ax.set_xlabel(say(lang, "fig.predicted_digit"))
+    ax.set_ylabel(say(lang, "fig.true_digit"))
+    ax.set_title(say(lang, "fig.confusion_title"))
+    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), shrink=0.8)
+    _plot._draw_history(right.subplots(), _plot._records(history), lang)
+    return _plot.speak(fig, lang)
 
 
-def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3):
+def gradcheck(seed=0, verbose=1, plot=None, sizes=(784, 50, 10), n=3, lang="en"):
     """Backpropagation against central differences on a two-layer 784-50-10 network.
 
     Sigmoid hidden layer, softmax output, cross-entropy; n random "images".
     Every derivative (39,760 parameters and the n·784 inputs) is checked, two
     forward passes each, so this takes a few seconds.
     """
+    check_lang(lang)
     rng = as_generator(seed)
     net = mlp(list(sizes), hidden="sigmoid", output="softmax", seed=rng)
     X = rng.random((n, sizes[0]))
     y = rng.integers(0, sizes[-1], n)
     if verbose:
-        count = net.n_params + X.size
-        print(f"checking {count:,} derivatives of a {'-'.join(map(str, sizes))} network by "
-              f"central differences ...", flush=True)
+        print(say(lang, "gradcheck.checking", count=net.n_params + X.size,
+                  sizes="-".join(map(str, sizes))), flush=True)
     report = gradient_check(net, CrossEntropy(), X, y)
     if verbose:
-        print(report)
-        verdict = "agree" if report.max_relative_error < 1e-6 else "DISAGREE"
-        print(f"backpropagation and numerical derivatives {verdict}")
+        print(report.to_text(lang=lang))
+        print(say(lang, "gradcheck.agree" if report.max_relative_error < 1e-6 else "gradcheck.disagree"))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.gradient_check(report))
+        _save(plot, _plot.gradient_check(report, lang=lang), lang)
     return {"net": net, "report": report, "max_relative_error": report.max_relative_error}
 
 
-def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10):
+def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10, lang="en"):
     """Vanishing gradients, seen: ``depth`` Dense(8, 8) + Sigmoid layers with N(0, 1) weights.
 
     Each sigmoid passes back at most a quarter of its gradient (σ' ≤ 1/4), so the
@@ -229,6 +242,7 @@ def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10):
     import warnings
 
     from ..train.callbacks import GradientMonitor
+    check_lang(lang)
     rng = as_generator(seed)
     X = rng.normal(size=(256, 8))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
@@ -236,22 +250,43 @@ def gradient_health(seed=0, verbose=1, plot=None, epochs=20, depth=10):
     for _ in range(depth):
         layers += [Dense(8, 8, init="normal", seed=rng), Sigmoid()]
     net = Sequential(layers + [Dense(8, 1, init="normal", seed=rng), Sigmoid()])
+    monitor = GradientMonitor(every=5)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = net.fit(X, y, loss=BinaryCrossEntropy(), optimizer=SGD(lr=0.1), epochs=epochs,
-                          seed=rng, batch_size=32, verbose=0,
-                          callbacks=[GradientMonitor(every=5)])
+                          seed=rng, batch_size=32, verbose=0, callbacks=[monitor])
     norms = {name: values[-1] for name, values in history.gradients["grad_norm"].items()}
     messages = sorted({str(w.message) for w in caught})
     if verbose:
-        for message in messages:
-            print(f"warning: {message}")
-        for name, norm in norms.items():
-            print(f"{name:18} last gradient norm {norm:.2e}")
+        for finding in monitor.findings:
+            print("\n".join(wrap(_finding(finding, net, lang))))
+        names = {i: _layer(net, i, lang) for i, _ in net.layer_slices()}
+        column = max(map(width, names.values()))
+        for i, norm in zip(names, norms.values()):
+            print(say(lang, "health.norm", layer=pad(names[i], column), norm=norm))
     if plot:
         from . import plot as _plot
-        _save(plot, _plot.gradient_flow(history))
-    return {"net": net, "history": history, "norms": norms, "warnings": messages}
+        _save(plot, _plot.gradient_flow(history, lang=lang), lang)
+    return {"net": net, "history": history, "norms": norms, "warnings": messages,
+            "findings": monitor.findings}
+
+
+def _layer(net, i, lang):
+    return say(lang, "health.layer", i=i, kind=type(net.layers[i]).__name__)
+
+
+def _finding(finding, net, lang):
+    """One of GradientMonitor's findings, told in ``lang`` with its numbers."""
+    facts = dict(finding)
+    kind = facts.pop("kind")
+    if kind == "vanishing":
+        facts["layers"] = ("、" if lang == "zh" else ", ").join(map(str, facts["layers"]))
+        facts["worst"], facts["top"] = _layer(net, facts["worst"], lang), _layer(net, facts["top"], lang)
+        kind = "vanishing" if facts["between"] else "vanishing_elsewhere"
+    else:
+        facts["layer"] = _layer(net, facts["layer"], lang)
+        kind = f"exploding_{facts.pop('of')}" if kind == "exploding" else kind
+    return say(lang, f"health.{kind}", **facts)
 
 
 def _moons(n, noise, rng):
@@ -263,67 +298,87 @@ def _moons(n, noise, rng):
     return X + rng.normal(0, noise, X.shape), label
 
 
-def regularization(seed=0, verbose=1, plot=None, epochs=600, width=128):
-    """Overfitting, and what regularisation does about it.
+def regularization(seed=0, verbose=1, plot=None, epochs=600, width=64, lang="en"):
+    """Overfitting, and what an L2 penalty does about it: it keeps the weights small.
 
-    Sixty noisy half-moon points and a 2-128-128-2 ReLU network, far larger than
-    they need. Trained plainly it learns the noise: the validation loss turns and
-    climbs. With dropout (0.3), AdamW's weight decay and early stopping (which
-    gives back its best epoch's weights) it stops near the bottom of that curve,
-    with weights kept small: the point of the penalty, printed for both networks
-    as ‖W‖ = √(Σ w²) over all their weights (what weight decay shrinks) and the
-    largest |w| (``weight_size``), since small weights cannot bend the boundary
-    around each noisy point.
+    Forty noisy half-moon rows, each with 4 extra features of pure noise, and a
+    6-64-64-2 ReLU network, far larger than they can support. It is trained
+    twice, with Adam for ``epochs`` full-batch epochs: plainly, and with the L2
+    penalty (λ/2)·Σ W² on every weight (``weight_decay=λ``: each step adds λ·W
+    to dW), λ = 0.1. The demo prints, for both, the lowest validation loss and
+    its epoch, the validation loss at the end, and the size of the weights kept,
+    ‖W‖ = √(Σ w²) over all of them and the largest |w| (``weight_size``); then
+    what these numbers show, each sentence chosen by the numbers (a smaller
+    ‖W‖, a lower loss at the end, lower than the plain network's best epoch: or
+    that it was not so).
     """
-    from ..nn.dropout import Dropout
-    from ..optim.optimizers import AdamW
-    from ..train.callbacks import EarlyStopping
+    check_lang(lang)
     rng = as_generator(seed)
-    X, y = _moons(60, 0.35, rng)
-    X_val, y_val = _moons(1000, 0.35, rng)
+    rows, extra, decay = 40, 4, 0.1
 
-    def network(regularised):
-        layers = [Dense(2, width, init="he", seed=rng), ReLU()]
-        layers += [Dropout(0.3, seed=rng)] if regularised else []
-        layers += [Dense(width, width, init="he", seed=rng), ReLU()]
-        layers += [Dropout(0.3, seed=rng)] if regularised else []
-        return Sequential(layers + [Dense(width, 2, seed=rng), Softmax()])
+    def data(n):
+        X, y = _moons(n, 0.15, rng)
+        return np.column_stack([X, rng.normal(size=(n, extra))]), y
+    X, y = data(rows)
+    X_val, y_val = data(1000)
+    sizes = (2 + extra, width, width, 2)
+    init = int(rng.integers(2 ** 31))   # both networks start from the same weights
 
-    settings = dict(loss=CrossEntropy(), epochs=epochs, batch_size=None, verbose=0,
-                    validation_data=(X_val, y_val))
-    plain = network(False)
-    h_plain = plain.fit(X, y, optimizer=Adam(lr=1e-2), **settings)
-    regular = network(True)
-    stop = EarlyStopping(monitor="val_loss", patience=50, restore_best_weights=True)
-    h_reg = regular.fit(X, y, optimizer=AdamW(lr=1e-2, weight_decay=0.1), callbacks=[stop], **settings)
-    final = {name: net.evaluate(X_val, y_val, loss=CrossEntropy())
-             for name, net in (("plain", plain), ("regularised", regular))}
-    size = {"plain": _weight_size(plain), "regularised": _weight_size(regular)}
+    def train(weight_decay):
+        net = mlp(list(sizes), hidden="relu", output="softmax", seed=init)
+        history = net.fit(X, y, loss=CrossEntropy(), optimizer=Adam(lr=3e-3, weight_decay=weight_decay),
+                          epochs=epochs, batch_size=None, verbose=0, validation_data=(X_val, y_val))
+        return net, history
+    runs = {"plain": train(0.0), "penalised": train(decay)}
+    final = {name: net.evaluate(X_val, y_val, loss=CrossEntropy()) for name, (net, _) in runs.items()}
+    best = {name: (float(min(h["val_loss"])), int(np.argmin(h["val_loss"])) + 1)
+            for name, (_, h) in runs.items()}
+    size = {name: _weight_size(net) for name, (net, _) in runs.items()}
     if verbose:
-        for name, h in (("plain", h_plain), ("regularised", h_reg)):
-            print(f"{name:>12}: {len(h['loss'])} epochs, lowest val_loss {min(h['val_loss']):.3f} "
-                  f"at epoch {int(np.argmin(h['val_loss']))}; kept weights: val_loss "
-                  f"{final[name]['loss']:.3f}, val_accuracy {final[name]['accuracy']:.3f}")
-        plain_size, kept = size["plain"], size["regularised"]
-        print(f"the penalty keeps the weights small: the largest |w| {plain_size['largest']:.2f} "
-              f"plain, {kept['largest']:.2f} regularised; ‖W‖ {plain_size['norm']:.1f} and "
-              f"{kept['norm']:.1f}. Small weights cannot bend the boundary around each noisy point.")
+        _tell_regularization(lang, final, best, size, rows=rows, features=2 + extra, extra=extra,
+                             sizes="-".join(map(str, sizes)), epochs=epochs, decay=decay,
+                             val_rows=len(X_val))
     if plot:
-        from . import plot as _plot
-        fig, [ax] = _plot._figure(1, width=7.0, height=4.0)
-        ax.plot(h_plain["loss"], color="tab:red", alpha=0.5, label="plain: training")
-        ax.plot(h_plain["val_loss"], color="tab:red", label="plain: validation")
-        ax.plot(h_reg["loss"], color="tab:blue", alpha=0.5, label="dropout + weight decay: training")
-        ax.plot(h_reg["val_loss"], color="tab:blue", label="dropout + weight decay: validation")
-        if stop.best_epoch is not None:
-            ax.axvline(stop.best_epoch, color="tab:blue", linestyle=":",
-                       label=f"early stopping keeps epoch {stop.best_epoch}")
-        ax.set(xlabel="epoch", ylabel="cross-entropy", yscale="log",
-               title=f"60 noisy points, a 2-{width}-{width}-2 network")
-        ax.legend(fontsize=8)
-        _save(plot, fig)
-    return {"plain": (plain, h_plain), "regularised": (regular, h_reg), "final": final,
-            "best_epoch": stop.best_epoch, "weight_size": size}
+        _save(plot, _regularization_figure(runs, sizes, rows, lang), lang)
+    return {"plain": runs["plain"], "penalised": runs["penalised"], "final": final, "best": best,
+            "weight_size": size}
+
+
+def _tell_regularization(lang, final, best, size, **setting):
+    """The setting, a line of numbers per network, and what the numbers show."""
+    print("\n".join(wrap(say(lang, "reg.setting", **setting))))
+    names = {name: say(lang, f"reg.{name}") for name in final}
+    column = max(map(width, names.values()))
+    for name in final:
+        print(say(lang, "reg.row", name=pad(names[name], column), best=best[name][0],
+                  epoch=best[name][1], final=final[name]["loss"], accuracy=final[name]["accuracy"],
+                  norm=size[name]["norm"], largest=size[name]["largest"]))
+    numbers = {"norm_kept": size["penalised"]["norm"], "norm_plain": size["plain"]["norm"],
+               "largest_kept": size["penalised"]["largest"], "largest_plain": size["plain"]["largest"],
+               "final_kept": final["penalised"]["loss"], "final_plain": final["plain"]["loss"],
+               "best_plain": best["plain"][0], "epoch_plain": best["plain"][1]}
+    smaller = numbers["norm_kept"] < numbers["norm_plain"] and numbers["largest_kept"] < numbers["largest_plain"]
+    told = [say(lang, "reg.smaller" if smaller else "reg.not_smaller", **numbers)]
+    if numbers["final_kept"] < numbers["final_plain"]:
+        told.append(say(lang, "reg.end_lower", **numbers))
+        told.append(say(lang, "reg.best_lower" if numbers["final_kept"] < numbers["best_plain"]
+                        else "reg.best_not_lower", **numbers))
+    else:
+        told.append(say(lang, "reg.end_not_lower", **numbers))
+    print("\n".join(wrap(" ".join(told) if lang == "en" else "".join(told))))
+
+
+def _regularization_figure(runs, sizes, rows, lang):
+    from . import plot as _plot
+    fig, [ax] = _plot._figure(1, width=7.0, height=4.0)
+    for (name, (_, h)), colour in zip(runs.items(), ("tab:red", "tab:blue")):
+        label = say(lang, f"reg.{name}")
+        ax.plot(h["loss"], color=colour, alpha=0.5, label=say(lang, "fig.training", name=label))
+        ax.plot(h["val_loss"], color=colour, label=say(lang, "fig.validation", name=label))
+    ax.set(xlabel=say(lang, "fig.epoch"), ylabel=say(lang, "fig.cross_entropy"), yscale="log",
+           title=say(lang, "fig.reg_title", rows=rows, sizes="-".join(map(str, sizes))))
+    ax.legend(fontsize=8)
+    return _plot.speak(fig, lang)
 
 
 def _weight_size(net):
@@ -331,19 +386,6 @@ def _weight_size(net):
     (biases left out: no penalty touches them)."""
     W = np.concatenate([layer.W.ravel() for layer in net.layers if isinstance(layer, Dense)])
     return {"norm": float(np.sqrt(np.sum(W ** 2))), "largest": float(np.abs(W).max())}
-
-
-#: What the diagnose demo says before the report, in each language it speaks.
-DIAGNOSE_TEXT = {
-    "en": ("A learner's first backpropagation, written by hand: the classic XOR network "
-           "(2-4-1, sigmoid, binary cross-entropy), one forward and one backward pass, with one "
-           "line wrong. cr.diagnose computes every array itself, compares each with the "
-           "learner's in the order backpropagation computes them, and names the line and the "
-           "mistake:"),
-    "zh": ("初学者手写的第一个反向传播：经典的 XOR 网络（2-4-1，sigmoid，二元交叉熵），"
-           "一次前向、一次反向，其中有一行写错了。cr.diagnose 自己算出每一个数组，"
-           "按反向传播的计算顺序逐个与初学者的对照，并指出错在哪一行、是哪一种错误："),
-}
 
 
 def _xor_by_hand(X, Y, W1, b1, W2, b2):
@@ -370,8 +412,7 @@ def diagnose(seed=0, verbose=1, plot=None, lang="en"):
 
     ``lang``: "en" or "zh" (简体中文), for the explanation and the report.
     """
-    if lang not in DIAGNOSE_TEXT:
-        raise ValueError(f"lang must be one of {', '.join(DIAGNOSE_TEXT)}, got {lang!r}")
+    check_lang(lang)
     if plot:
         raise ValueError("the diagnose demo draws no figure: run it without --plot")
     rng = as_generator(seed)
@@ -383,7 +424,7 @@ def diagnose(seed=0, verbose=1, plot=None, lang="en"):
     net = mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", dtype=np.float64)
     report = find_the_mistake(net, X, Y, mine, loss=BinaryCrossEntropy())
     if verbose:
-        print("\n".join(wrap(DIAGNOSE_TEXT[lang])) + "\n")
+        print("\n".join(wrap(say(lang, "diagnose.intro"))) + "\n")
         source = inspect.getsource(_xor_by_hand).splitlines()
         start = next(i for i, line in enumerate(source) if line.strip().startswith("m = "))
         end = next(i for i, line in enumerate(source) if line.strip().startswith("return"))

@@ -6,10 +6,9 @@ translated: the equations and the numbers stay as they are.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import numpy as np
+
+from .text import pad, width, wrap
 
 #: The largest block of an array printed (rows, columns); the rest is elided.
 SHOWN = (8, 6)
@@ -152,33 +151,6 @@ def _words(lang):
     return WORDS[lang]
 
 
-def width(text):
-    """Columns ``text`` takes in a terminal: two for each wide (CJK) character."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text, columns):
-    return text + " " * (columns - width(text))
-
-
-def wrap(text, columns=100, indent=""):
-    """``text`` in lines of at most ``columns`` columns, ``indent`` before each. Lines break at
-    spaces, and between any two wide characters (Chinese needs no spaces to break at), but
-    never before a closing mark such as ，or ）."""
-    pieces = re.findall(r"\s+|[^\s\u2e80-\uffef]+|[\u2e80-\uffef][，。、：；）！？]*", text)
-    lines, line = [], ""
-    for piece in pieces:
-        if piece.isspace():
-            line += " " if line else ""
-        elif line and width(indent + line + piece) > columns:
-            lines.append(line.rstrip())
-            line = piece
-        else:
-            line += piece
-    lines.append(line.rstrip())
-    return [indent + line for line in lines if line]
-
-
 def _number(v):
     return f"{v + 0.0:.4g}"   # + 0.0: −0.0 prints as 0
 
@@ -199,7 +171,7 @@ def _shape(a):
 
 def _side_by_side(left, right, indent="  "):
     columns = max(width(s) for s in left)
-    return [(indent + _pad(a, columns) + "   " + b).rstrip()
+    return [(indent + pad(a, columns) + "   " + b).rstrip()
             for a, b in zip(left + [""] * (len(right) - len(left)),
                             right + [""] * (len(left) - len(right)))]
 

@@ -13,6 +13,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..validation import check_loss, number, prepare_data
+from .text import pad, width
+
+#: The report's words, one table per language with the same keys.
+WORDS = {
+    "en": {"array": "array", "shape": "shape", "error": "max |error|", "relative": "relative error",
+           "param": "d{name} (layer {i})", "worst": "worst relative error: {value}"},
+    "zh": {"array": "数组", "shape": "形状", "error": "最大绝对误差", "relative": "相对误差",
+           "param": "d{name}（第 {i} 层）", "worst": "最大的相对误差：{value}"},
+}
+
+
+def _name(key, w):
+    """``"0.W"`` as ``"dW (layer 0)"`` in the report's language; ``"dX"`` as it is."""
+    if key == "dX":
+        return key
+    layer, name = key.split(".", 1)
+    return w["param"].format(name=name, i=layer)
 
 
 class GradientCheckReport:
@@ -32,16 +49,24 @@ class GradientCheckReport:
         return max((r[3] for r in self.rows), default=0.0)
 
     def __str__(self):
-        header = ("array", "shape", "max |error|", "relative error")
-        lines = [header] + [(name, str(shape), f"{abs_err:.3e}", f"{rel:.3e}")
-                            for name, shape, abs_err, rel in self.rows]
-        widths = [max(len(line[c]) for line in lines) for c in range(4)]
+        return self.to_text()
+
+    def to_text(self, lang="en"):
+        """The table of every array's errors, in English (``"en"``) or 简体中文 (``"zh"``)."""
+        if lang not in WORDS:
+            raise ValueError(f"lang must be one of {', '.join(WORDS)}, got {lang!r}")
+        w = WORDS[lang]
+        header = (w["array"], w["shape"], w["error"], w["relative"])
+        lines = [header] + [(_name(key, w), str(shape), f"{abs_err:.3e}", f"{rel:.3e}")
+                            for key, (_, shape, abs_err, rel) in zip(self.analytic, self.rows)]
+        widths = [max(width(line[c]) for line in lines) for c in range(4)]
+
         def fmt(line):
-            return "  ".join(cell.ljust(w) if c < 2 else cell.rjust(w)
-                                             for c, (cell, w) in enumerate(zip(line, widths)))
-        rule = "-" * len(fmt(header))
+            return "  ".join(pad(cell, wd) if c < 2 else " " * (wd - width(cell)) + cell
+                             for c, (cell, wd) in enumerate(zip(line, widths)))
+        rule = "-" * width(fmt(header))
         return "\n".join([fmt(header), rule, *map(fmt, lines[1:]), rule,
-                          f"worst relative error: {self.max_relative_error:.3e}"])
+                          w["worst"].format(value=f"{self.max_relative_error:.3e}")])
 
     def __repr__(self):
         return f"GradientCheckReport(max_relative_error={self.max_relative_error:.3e})"
@@ -93,10 +118,8 @@ def gradient_check(net, loss, X, y, eps=1e-6):
             analytic["dX"] = dX.copy()
             numeric["dX"] = numeric_gradient(loss_at, X, eps)
 
-    rows = []
-    for name in analytic:
-        shown = name if name == "dX" else f"d{name.split('.')[1]} (layer {name.split('.')[0]})"
-        rows.append((shown, analytic[name].shape, *_relative(analytic[name], numeric[name])))
+    rows = [(_name(name, WORDS["en"]), analytic[name].shape, *_relative(analytic[name], numeric[name]))
+            for name in analytic]
     return GradientCheckReport(rows, analytic, numeric)
 
 

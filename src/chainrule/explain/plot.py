@@ -3,10 +3,65 @@
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot,
 so nothing is shown or kept open behind your back: save it with
 ``save(fig, "out.png")`` or ``fig.savefig``; Jupyter displays it as it is.
+Each takes ``lang="en"`` or ``"zh"`` (简体中文) for its words, from ``WORDS``, one
+table per language; a Chinese figure draws its characters in a CJK font the system
+has (Noto Sans CJK, Source Han Sans, WenQuanYi, PingFang, Microsoft YaHei, ...).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+#: The figures' words, one table per language with the same keys.
+WORDS = {
+    "en": {"epoch": "epoch", "loss": "loss", "training_loss": "training loss", "accuracy": "accuracy",
+           "data": "data", "network": "network", "fit": "fit", "decision_boundary": "decision boundary",
+           "step": "step", "gradient_norm": "gradient norm ‖∂L/∂θ‖",
+           "gradient_flow": "gradient flow, per layer", "layer": "layer {i} ({kind})",
+           "parameter": "layer {i} {kind}", "W": "weights W", "b": "biases b", "gamma": "scales γ",
+           "beta": "shifts β", "inputs": "inputs X", "numerical": "numerical (central differences)",
+           "backpropagation": "backpropagation",
+           "gradient_check": "gradient check: worst relative error {error}"},
+    "zh": {"epoch": "轮", "loss": "损失", "training_loss": "训练损失", "accuracy": "准确率",
+           "data": "数据", "network": "网络", "fit": "拟合", "decision_boundary": "决策边界",
+           "step": "步", "gradient_norm": "梯度范数 ‖∂L/∂θ‖",
+           "gradient_flow": "各层的梯度流", "layer": "第 {i} 层（{kind}）",
+           "parameter": "第 {i} 层{kind}", "W": "权重 W", "b": "偏置 b", "gamma": "缩放 γ",
+           "beta": "平移 β", "inputs": "输入 X", "numerical": "数值导数（中心差分）",
+           "backpropagation": "反向传播",
+           "gradient_check": "梯度检验：最大的相对误差 {error}"},
+}
+
+#: Fonts with Chinese characters, the first a system has drawing them (after DejaVu Sans).
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+             "WenQuanYi Zen Hei", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "SimHei"]
+
+
+def words(lang):
+    """The figures' words in ``lang``; a ValueError naming the choices otherwise."""
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {', '.join(WORDS)}, got {lang!r}")
+    return WORDS[lang]
+
+
+def speak(fig, lang):
+    """In a Chinese figure, every text falls back to a CJK font for the characters
+    DejaVu Sans lacks (set on the texts, so no global setting changes); returns ``fig``."""
+    if lang == "zh":
+        from matplotlib.font_manager import fontManager
+        from matplotlib.text import Text
+        have = {font.name for font in fontManager.ttflist}
+        family = ["DejaVu Sans"] + [name for name in CJK_FONTS if name in have]
+        for text in fig.findobj(Text):
+            text.set_fontfamily(family)
+    return fig
+
+
+def _layer_name(name, w):
+    """The monitor's ``"layer 0 (Dense)"`` in the figure's language."""
+    match = re.fullmatch(r"layer (\d+) \((\w+)\)", name)
+    return w["layer"].format(i=match.group(1), kind=match.group(2)) if match else name
 
 
 def require_matplotlib():
@@ -40,7 +95,7 @@ def _records(h):
     return records
 
 
-def _draw_history(ax, records):
+def _draw_history(ax, records, lang="en"):
     losses = {k: v for k, v in records.items() if k.endswith("loss") and len(v)}
     if not losses:
         raise ValueError(f"the history has no loss to plot; it holds {sorted(records)}")
@@ -51,36 +106,40 @@ def _draw_history(ax, records):
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if finite.size and finite.max() / finite.min() > 100:
         ax.set_yscale("log")  # losses fall over decades: a linear axis hides all but the start
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title("training loss")
+    w = words(lang)
+    ax.set_xlabel(w["epoch"])
+    ax.set_ylabel(w["loss"])
+    ax.set_title(w["training_loss"])
     ax.grid(alpha=0.3)
     ax.legend()
 
 
-def history(h):
+def history(h, lang="en"):
     """Loss (and validation loss) per epoch; accuracy curves in a second panel when present.
 
     Parameters
     ----------
     h : History or dict of lists
+    lang : "en" or "zh"
+        The language of the labels (the history's keys, loss and val_loss, are names).
     """
+    w = words(lang)
     records = _records(h)
     scores = {k: v for k, v in records.items() if k.endswith("accuracy") and len(v)}
     fig, axes = _figure(2 if scores else 1)
-    _draw_history(axes[0], records)
+    _draw_history(axes[0], records, lang)
     if scores:
         for key, values in scores.items():
             axes[1].plot(np.arange(1, len(values) + 1), values, label=key, lw=1.5)
-        axes[1].set_xlabel("epoch")
-        axes[1].set_ylabel("accuracy")
-        axes[1].set_title("accuracy")
+        axes[1].set_xlabel(w["epoch"])
+        axes[1].set_ylabel(w["accuracy"])
+        axes[1].set_title(w["accuracy"])
         axes[1].grid(alpha=0.3)
         axes[1].legend()
-    return fig
+    return speak(fig, lang)
 
 
-def fit_1d(net, x, y, history=None, points=400):
+def fit_1d(net, x, y, history=None, points=400, lang="en"):
     """A regression fit of one input to one output: the data, and the network's curve.
 
     Parameters
@@ -89,7 +148,9 @@ def fit_1d(net, x, y, history=None, points=400):
     x, y : arrays of n numbers (shape (n,) or (n, 1))
     history : History, optional
         Adds the loss curve as a second panel.
+    lang : "en" or "zh"
     """
+    w = words(lang)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if x.size != y.size:
@@ -98,20 +159,20 @@ def fit_1d(net, x, y, history=None, points=400):
     grid = np.linspace(x.min(), x.max(), points)
     curve = net.predict(grid.reshape(-1, 1))[:, 0]
     ax = axes[0]
-    ax.scatter(x, y, s=12, color="tab:blue", alpha=0.7, label="data")
-    ax.plot(grid, curve, color="tab:red", lw=2, label="network")
+    ax.scatter(x, y, s=12, color="tab:blue", alpha=0.7, label=w["data"])
+    ax.plot(grid, curve, color="tab:red", lw=2, label=w["network"])
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title("fit")
+    ax.set_title(w["fit"])
     ax.grid(alpha=0.3)
     ax.legend()
     if history is not None:
-        _draw_history(axes[1], _records(history))
-    return fig
+        _draw_history(axes[1], _records(history), lang)
+    return speak(fig, lang)
 
 
 def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5,
-                      output_label="P(class 1)"):
+                      output_label="P(class 1)", lang="en"):
     """A 2-D classifier's regions and the data on top.
 
     With one output (sigmoid) the background shades P(class 1) and the 0.5
@@ -127,7 +188,9 @@ def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5,
     output_label : str
         The colour bar's label for one output: "P(class 1)" suits a sigmoid
         trained on cross-entropy; say what the output is otherwise.
+    lang : "en" or "zh"
     """
+    w = words(lang)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -150,13 +213,13 @@ def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5,
                vmin=0, vmax=1 if out.shape[1] == 1 else 9, edgecolors="k", s=60, zorder=3)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    ax.set_title("decision boundary")
+    ax.set_title(w["decision_boundary"])
     if history is not None:
-        _draw_history(axes[1], _records(history))
-    return fig
+        _draw_history(axes[1], _records(history), lang)
+    return speak(fig, lang)
 
 
-def gradient_flow(h):
+def gradient_flow(h, lang="en"):
     """Per-layer gradient norms over training, on a log scale (from a GradientMonitor).
 
     In a deep sigmoid stack the lines for the first layers sit decades below
@@ -165,7 +228,9 @@ def gradient_flow(h):
     Parameters
     ----------
     h : History of a fit run with ``GradientMonitor``, or the monitor's ``gradients`` dict
+    lang : "en" or "zh"
     """
+    w = words(lang)
     records = getattr(h, "gradients", h)
     if not isinstance(records, dict) or "grad_norm" not in records:
         raise ValueError("gradient_flow needs the records of a GradientMonitor: train with "
@@ -177,44 +242,46 @@ def gradient_flow(h):
     colours = colormaps["viridis"](np.linspace(0, 0.9, max(len(records["grad_norm"]), 1)))
     for colour, (name, norms) in zip(colours, records["grad_norm"].items()):
         norms = np.asarray(norms, dtype=np.float64)
-        ax.plot(steps[:len(norms)], np.where(norms > 0, norms, np.nan), label=name, lw=1.5,
-                color=colour)
+        ax.plot(steps[:len(norms)], np.where(norms > 0, norms, np.nan), label=_layer_name(name, w),
+                lw=1.5, color=colour)
     ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("gradient norm ‖∂L/∂θ‖")
-    ax.set_title("gradient flow, per layer")
+    ax.set_xlabel(w["step"])
+    ax.set_ylabel(w["gradient_norm"])
+    ax.set_title(w["gradient_flow"])
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return fig
+    return speak(fig, lang)
 
 
-def readable_parameter_names(names):
+def readable_parameter_names(names, lang="en"):
     """``{"0.W": "layer 1 weights W", "0.b": "layer 1 biases b", "dX": "inputs X", ...}``:
-    layers with parameters counted from 1, as a textbook numbers them."""
+    layers with parameters counted from 1, as a textbook numbers them (``lang="zh"``: in 简体中文)."""
+    w = words(lang)
     indices = sorted({int(n.split(".")[0]) for n in names if n.split(".")[0].isdigit()})
-    kinds = {"W": "weights W", "b": "biases b", "gamma": "scales γ", "beta": "shifts β"}
     out = {}
     for name in names:
         where, _, what = name.partition(".")
         if where.isdigit():
-            out[name] = f"layer {indices.index(int(where)) + 1} {kinds.get(what, what)}"
+            out[name] = w["parameter"].format(i=indices.index(int(where)) + 1, kind=w.get(what, what)
+                                              if what in ("W", "b", "gamma", "beta") else what)
         else:
-            out[name] = {"dX": "inputs X"}.get(name, name)
+            out[name] = w["inputs"] if name == "dX" else name
     return out
 
 
-def gradient_check(report):
+def gradient_check(report, lang="en"):
     """Backpropagation against central differences, one dot per gradient entry."""
+    w = words(lang)
     fig, (ax,) = _figure(1)
-    labels = readable_parameter_names(list(report.analytic))
+    labels = readable_parameter_names(list(report.analytic), lang)
     for name in report.analytic:
         a, n = report.analytic[name].ravel(), report.numeric[name].ravel()
         ax.scatter(n, a, s=6, alpha=0.6, label=labels[name])
     both = np.concatenate([v.ravel() for v in report.numeric.values()])
     lo, hi = float(both.min()), float(both.max())
     ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-    ax.set_xlabel("numerical (central differences)")
-    ax.set_ylabel("backpropagation")
-    ax.set_title(f"gradient check: worst relative error {report.max_relative_error:.1e}")
+    ax.set_xlabel(w["numerical"])
+    ax.set_ylabel(w["backpropagation"])
+    ax.set_title(w["gradient_check"].format(error=f"{report.max_relative_error:.1e}"))
     ax.legend(fontsize="small")
-    return fig
+    return speak(fig, lang)

@@ -344,7 +344,7 @@ class _Ledger:
         Y = np.eye(A.shape[1], dtype=A.dtype)[Y] if Y.ndim == 1 else Y
         index = len(self.net.layers) - 1
         self.forward.append(Step(last, index, "forward",
-                                 _equations(last)[0] + "   (inside the fused loss)",
+                                 _equations(last)[0] + trace_views.INSIDE_FUSED,
                                  {"Z": A, "A": loss.A}))
         self.forward.append(Step(loss, None, "forward",
                                  equations.get("loss", f"L = {name}(Z, Y), on the logits"),
@@ -401,7 +401,7 @@ def _update(net, X, Y, loss, optimizer):
         refused = twin_optimizer.try_step(twin)
     if refused is not None:
         note = f"{optimizer!r} would refuse this step: the {refused} would not be finite"
-        return [Step(optimizer, None, "update", "no update", {}, note=note)], None
+        return [Step(optimizer, None, "update", trace_views.NO_UPDATE, {}, note=note)], None
     plain = _plain_sgd(optimizer)
     steps = []
     for i, (layer, new) in enumerate(zip(net.layers, twin.layers)):

@@ -15,6 +15,9 @@ import textwrap
 
 import numpy as np
 
+from .text import pad, wrap
+from .text import width as text_width
+
 #: Largest array printed in full by the text ledger (rows, columns); the HTML page shows all.
 FULL = (12, 8)
 
@@ -23,13 +26,18 @@ WORDS = {
            "layer": "layer {i}", "from": "from #{i}", "mean": "mean {m}, max|·| {x}",
            "fused": "(fused output and loss)", "after": "loss after the update, same batch",
            "title": "Chain-rule ledger", "row": "row {i}", "unit": "unit {j}", "in": "in {i}",
-           "out": "out {j}"},
+           "out": "out {j}", "inside_fused": "(inside the fused loss)", "no_update": "no update"},
     "zh": {"forward": "前向", "backward": "反向", "update": "更新", "loss": "损失",
            "layer": "第 {i} 层", "from": "取自第 {i} 步", "mean": "均值 {m}，最大绝对值 {x}",
            "fused": "（输出层与损失合并计算）", "after": "更新之后，同一批数据上的损失",
            "title": "链式法则账本", "row": "样本 {i}", "unit": "单元 {j}", "in": "输入 {i}",
-           "out": "输出 {j}"},
+           "out": "输出 {j}", "inside_fused": "（在合并计算的损失之内）", "no_update": "没有更新"},
 }
+
+#: What the trace writes after the equation of an output activation folded into the loss,
+#: and as the equation of an update that changes nothing: told in the ledger's language.
+INSIDE_FUSED = "   (inside the fused loss)"
+NO_UPDATE = "no update"
 
 #: The ledger's notes, retold for Chinese readers (matched by their English start).
 NOTES_ZH = [
@@ -66,6 +74,17 @@ def note_text(note, lang):
             arg = next((g for g in (number.groups() if number else ()) if g), "")
             return told.format(arg)
     return note
+
+
+def equations(step, lang):
+    """The step's equations, one a line, with the trace's own words in ``lang``."""
+    w = _words(lang)
+    if step.equation == NO_UPDATE:
+        return [w["no_update"]]
+    lines = step.equation.split(";  ")
+    if lines[-1].endswith(INSIDE_FUSED):
+        lines[-1] = lines[-1][:-len(INSIDE_FUSED)] + "   " + w["inside_fused"]
+    return lines
 
 
 def step_label(step, lang):
@@ -142,12 +161,12 @@ def _side_by_side(blocks, width, indent="    "):
     def flush():
         if not group:
             return
-        widths = [max(len(s) for s in b) for b in group]
+        widths = [max(text_width(s) for s in b) for b in group]
         for r in range(max(len(b) for b in group)):
-            cells = [(b[r] if r < len(b) else "").ljust(wd) for b, wd in zip(group, widths)]
+            cells = [pad(b[r] if r < len(b) else "", wd) for b, wd in zip(group, widths)]
             lines.append((indent + "   ".join(cells)).rstrip())
     for block in blocks:
-        size = max(len(s) for s in block) + 3
+        size = max(text_width(s) for s in block) + 3
         if group and used + size > width:
             flush()
             group, used = [], len(indent)
@@ -162,10 +181,14 @@ def to_text(trace, lang="en", width=110):
     out = []
     for k, step in enumerate(trace.steps):
         out.append(f"#{k}  {step_label(step, lang)} · {w[step.phase]}")
-        out += [f"    {eq}" for eq in step.equation.split(";  ")]
+        out += [f"    {eq}" for eq in equations(step, lang)]
         if step.note:
-            out += textwrap.wrap(f"({note_text(step.note, lang)})", width,
-                                 initial_indent="    ", subsequent_indent="     ")
+            note = f"({note_text(step.note, lang)})"
+            if lang == "en":
+                out += textwrap.wrap(note, width, initial_indent="    ", subsequent_indent="     ")
+            else:  # Chinese breaks between characters, each two columns wide
+                lines = wrap(note, width, indent="     ")
+                out += ["    " + lines[0][5:]] + lines[1:]
         out += _side_by_side([_block(n, v, s, w) for n, v, s in operands(trace, k)], width)
         out.append("")
     out.append(f"{w['loss']} {trace.loss:.6g}" + (f"   {w['fused']}" if trace.fused else ""))
@@ -237,7 +260,7 @@ def to_html(trace, lang="en"):
         phase = w[step.phase]
         parts.append(f"<section id='s{k}' class='{kind}'><h3><span class='num'>#{k}</span>"
                      f"<span class='phase'>{esc(phase)}</span> {esc(step_label(step, lang))}</h3>")
-        parts += [f"<p><code>{esc(eq)}</code></p>" for eq in step.equation.split(";  ")]
+        parts += [f"<p><code>{esc(eq)}</code></p>" for eq in equations(step, lang)]
         if step.note:
             parts.append(f"<p class='note'>{esc(note_text(step.note, lang))}</p>")
         parts.append("<div class='ops'>" + "".join(

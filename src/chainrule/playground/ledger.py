@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..explain.trace_views import note_text, operands
+from ..explain.trace_views import INSIDE_FUSED, NO_UPDATE, note_text, operands
 from ..nn.layers import Dense
 from .words import LANGUAGES, say, shown
-
-#: What the trace appends to the equation of an output activation folded into the loss.
-INSIDE_FUSED = "   (inside the fused loss)"
 
 
 def _values(values):
@@ -56,7 +53,7 @@ def _entry(trace, k, dense, n_dense, starting):
     equation, aside = s.equation, None
     if equation.endswith(INSIDE_FUSED):
         equation, aside = equation[:-len(INSIDE_FUSED)], "ledger.inside_fused"
-    elif equation == "no update":
+    elif equation == NO_UPDATE:
         equation, aside = "—", "ledger.no_update"
     arrays = operands(trace, k)
     values = _values({name: value for name, value, _ in arrays})

@@ -64,19 +64,23 @@ class ProgressBar(Callback):
     The running mean loss is shown beside it, refreshed a few times a second.
 
     ``per_epoch=False`` always draws one bar over the epochs (the scikit-learn
-    estimators: hundreds of short epochs, one line).
+    estimators: hundreds of short epochs, one line). ``words`` names that bar
+    and its unit, ``{"training": ..., "epoch": ...}`` (the demos pass their own
+    language's).
     """
 
-    def __init__(self, file=None, per_epoch=None):
+    def __init__(self, file=None, per_epoch=None, words=None):
         self.file = file
         self.choice = per_epoch
+        self.words = {"training": "training", "epoch": "epoch", **(words or {})}
 
     def on_train_begin(self, logs):
         from tqdm.auto import tqdm
         self._tqdm = tqdm
         count = self.run.batches_per_epoch  # None for a stream of unknown length
         self.per_epoch = (count is None or count > 1) if self.choice is None else self.choice
-        self.bar = None if self.per_epoch else self._new(self.run.epochs, "training", "epoch")
+        self.bar = None if self.per_epoch else self._new(self.run.epochs, self.words["training"],
+                                                         self.words["epoch"])
         self._shown = -math.inf  # the first epoch's loss is shown at once
 
     def _new(self, total, desc, unit="it"):

@@ -15,7 +15,9 @@ parameters before and after the update) and records, per layer:
 
 Records go into the run's History as ``history.gradients`` (a dict of lists,
 one entry per recorded step) and warnings into ``history.warnings``. Each
-problem is warned about once per run with :class:`TrainingHealthWarning`.
+problem is warned about once per run with :class:`TrainingHealthWarning`; the
+monitor's ``findings`` hold the same problems as data (kind, step, layers and
+numbers), for a program that tells them in its own words (the demos, in 简体中文).
 """
 from __future__ import annotations
 
@@ -92,6 +94,7 @@ class GradientMonitor(Callback):
                                  "saturated": {}}
         self.records, self.messages = history.gradients, history.warnings
         self.warned = set()
+        self.findings = []
         self.first_norm = {}
         self.before = None
         self._snapshot_if_next_recorded()
@@ -143,7 +146,7 @@ class GradientMonitor(Callback):
                         f"the batch (dead ReLUs): their gradient is 0, so they no longer learn. "
                         f"Likely cause: large negative biases, or a learning rate so high that a "
                         f"step pushed them negative; try He initialisation, a smaller learning "
-                        f"rate or LeakyReLU."))
+                        f"rate or LeakyReLU."), layer=i, share=share)
             else:
                 low, high = layer.output_range   # σ: within 0.01 of 0 or 1; tanh: of −1 or 1
                 share = float(np.mean((low + 0.01 > A) | (high - 0.01 < A)))
@@ -154,7 +157,7 @@ class GradientMonitor(Callback):
                         f"their limits), where the derivative is almost 0 and little gradient "
                         f"passes. Likely cause: weights too large for the number of inputs (e.g. "
                         f"N(0, 1) initial weights) or unscaled inputs; use Xavier initialisation "
-                        f"and standardise the inputs."))
+                        f"and standardise the inputs."), layer=i, share=share)
 
     def _check_exploding(self, i, norm, ratio):
         first = self.first_norm.setdefault(i, norm)
@@ -164,11 +167,12 @@ class GradientMonitor(Callback):
         if ratio > self.exploding:
             self._warn("exploding", None, (
                 f"{self.layers[i]}: exploding updates: one step changed its weights by {ratio:.3g} "
-                f"times their own size (healthy is about 1e-3). {cause}, or unscaled inputs."))
+                f"times their own size (healthy is about 1e-3). {cause}, or unscaled inputs."),
+                of="updates", layer=i, ratio=ratio, lr=lr)
         elif first > 0 and norm > 1e4 * first:
             self._warn("exploding", None, (
                 f"{self.layers[i]}: exploding gradients: the gradient norm grew from {first:.3g} "
-                f"to {norm:.3g}. {cause}."))
+                f"to {norm:.3g}. {cause}."), of="gradients", layer=i, first=first, norm=norm, lr=lr)
 
     def _check_vanishing(self, norms):
         """Compare each layer's RMS gradient with the largest; one warning names the worst."""
@@ -196,12 +200,16 @@ class GradientMonitor(Callback):
         self._warn("vanishing", None, (
             f"vanishing gradients in layer(s) {names}: the typical gradient entry of "
             f"{self.layers[worst]} is {rms:.3g}, {rms / largest:.1e} times that of "
-            f"{self.layers[top]}, so it barely learns. {cause}"))
+            f"{self.layers[top]}, so it barely learns. {cause}"),
+            layers=sorted(weak), worst=worst, top=top, ratio=rms / largest, between=between)
 
-    def _warn(self, kind, i, message):
+    def _warn(self, kind, i, message, **facts):
+        """Warn once per (kind, layer); ``facts``: the numbers the message tells, kept in
+        ``findings`` with the kind and step."""
         if (kind, i) in self.warned:
             return
         self.warned.add((kind, i))
+        self.findings.append({"kind": kind, "step": self.step, **facts})
         message = f"step {self.step}: {message}"
         self.messages.append(message)
         if self.warn:
