@@ -48,7 +48,7 @@ KINDS = {ReLU: RELU, LeakyReLU: LEAKY_RELU, Sigmoid: SIGMOID, Tanh: TANH, GELULa
 class _Pair:
     """A Dense layer and the epilogue after it: ``A = g(X·W + b)``."""
 
-    __slots__ = ("activation", "alpha", "dense", "dX", "in_place", "kind")
+    __slots__ = ("activation", "alpha", "dX", "dense", "in_place", "kind")
 
     def __init__(self, dense, activation, dtype, need_dX, in_place):
         self.dense, self.activation = dense, activation
