@@ -3,10 +3,13 @@
 Wraps, on one network's instances only, each layer's ``forward`` and
 ``backward``, the loss's fused ``forward_logits``/``backward_logits``, the
 optimizer's ``try_step`` (the update and its finite checks, on either engine),
-the batch gather and the input checks with a timer, runs epochs of ``fit``,
+the batch gather and the input checks with a timer (on the compiled engine,
+where fit runs its plan of the step, the plan's call and its fused kernels
+instead of the layers), runs epochs of ``fit``,
 and reports each part's median total next to the GEMM floor for the same
-shapes. "Dense, beyond its products" is the Dense layers' time minus the
-floor: bias adds, bias-gradient sums, call overhead. "rest of the loop" is
+shapes. "Dense, beyond its products" is the Dense layers' time (or the
+plan's, less its kernels) minus the floor: bias adds, bias-gradient sums,
+call overhead. "rest of the loop" is
 what no wrapped part covers: the loss's finite check, callbacks,
 bookkeeping, Python. The wrappers
 cost well under 1 µs a call.
@@ -59,6 +62,19 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
     cr.CrossEntropy.forward_logits = _timed(saved[2], acc, "softmax+CE forward_logits")
     cr.CrossEntropy.backward_logits = _timed(saved[3], acc, "softmax+CE backward_logits")
     cr.Adam.try_step = _timed(saved[4], acc, "Adam step")
+    # on the compiled engine fit runs its plan (chainrule/network/fused.py), not the layers'
+    # methods: time the plan's call and its kernels instead
+    from chainrule.network import fused
+    kernels = cr.engine.compiled()          # loaded now (None on the NumPy engine)
+    saved_plan = fused.StepPlan.__call__
+    fused.StepPlan.__call__ = _timed(saved_plan, acc, "planned step")
+    saved_kernels = {}
+    if kernels:
+        for name, label in (("bias_activation", "fused epilogues (bias + activation)"),
+                            ("activation_backward", "fused epilogues (dA ⊙ g', db)"),
+                            ("softmax_cross_entropy", "softmax+CE kernel")):
+            saved_kernels[name] = getattr(kernels, name)
+            setattr(kernels, name, _timed(saved_kernels[name], acc, label))
     parts, totals, floors = collections.defaultdict(list), [], []
     try:
         train()                                   # warm-up
@@ -75,9 +91,16 @@ def breakdown(n=30_000, rounds=3, sizes=SIZES, batch_size=128, seed=0):
     finally:
         (training.Batches.gather, training.prepare_data, cr.CrossEntropy.forward_logits,
          cr.CrossEntropy.backward_logits, cr.Adam.try_step) = saved
+        fused.StepPlan.__call__ = saved_plan
+        for name, kernel in saved_kernels.items():
+            setattr(kernels, name, kernel)
     med = {label: statistics.median(v) for label, v in parts.items()}
     total, gemm = statistics.median(totals), statistics.median(floors)
     dense = med.pop("Dense forward", 0.0) + med.pop("Dense backward", 0.0)
+    if "planned step" in med:     # the plan's time, less its kernels and the other layers'
+        dense += med.pop("planned step") - sum(t for label, t in med.items()
+                                               if label.startswith(("fused", "softmax+CE", "ReLU",
+                                                                    "Softmax")))
     med["Dense, beyond its products"] = dense - gemm
     med["rest of the loop"] = total - gemm - sum(med.values())
     return {"n": n, "batches": -(-n // batch_size), "epoch": total, "gemm_floor": gemm,

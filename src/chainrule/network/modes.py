@@ -200,12 +200,13 @@ class Fitting:
     def __enter__(self):
         net = self.net
         self.owner.enter(self.call, fitting=True)
-        self.saved = ([], net._skip_first_dX)
+        self.saved = ([], net._skip_first_dX, net._plans)
         try:
             for layer in net.layers:
                 self.saved[0].append(layer.training)
                 layer.training = True
             net._skip_first_dX = bool(net.layers) and net.layers[0].can_skip_dX
+            net._plans = {}   # the step's plans (network.fused), resolved once in this fit
         except BaseException:
             self.__exit__()
             raise
@@ -213,10 +214,10 @@ class Fitting:
 
     def __exit__(self, *exc):
         try:
-            training, skip = self.saved
+            training, skip, plans = self.saved
             for layer, mode in zip(self.net.layers, training):
                 layer.training = mode
-            self.net._skip_first_dX = skip
+            self.net._skip_first_dX, self.net._plans = skip, plans
         finally:
             self.owner.exit()
 
@@ -235,7 +236,7 @@ class Mode:
         owner.enter(self.call)
         # touch only the flags that differ: this runs on every predict, where one row
         # is a few microseconds of work in all
-        training, self.saved, self.skip = self.training, [], net._skip_first_dX
+        training, self.saved, self.skip = self.training, [], (net._skip_first_dX, net._plans)
         try:
             for layer in net.layers:
                 if layer.training != training:
@@ -244,13 +245,13 @@ class Mode:
         except BaseException:
             self.__exit__()
             raise
-        net._skip_first_dX = False
+        net._skip_first_dX, net._plans = False, None   # the textbook walk meanwhile
         return net
 
     def __exit__(self, *exc):
         try:
             for layer, training in self.saved:
                 layer.training = training
-            self.net._skip_first_dX = self.skip
+            self.net._skip_first_dX, self.net._plans = self.skip
         finally:
             self.owner.exit()

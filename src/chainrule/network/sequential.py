@@ -63,6 +63,8 @@ class Sequential:
     _released = False
     #: Inside fit: the first layer's backward is asked for no dX (see fitting()).
     _skip_first_dX = False
+    #: Inside fit: the step's plans, by loss (see network.fused); None outside fit.
+    _plans = None
 
     def __init__(self, layers, dtype=None):
         layers = list(layers)
@@ -162,6 +164,10 @@ class Sequential:
             if record is not None:
                 record.on_backward(i, layer, dA, dX)
             dA = dX
+        return dA, self._penalties(record)
+
+    def _penalties(self, record):
+        """Each penalised layer adds its term's gradient; returns the terms' sum."""
         total = 0.0
         for layer in self._penalized:
             term = layer.penalty()
@@ -169,7 +175,7 @@ class Sequential:
             total += term
             if record is not None:
                 record.on_penalty(layer, term)
-        return dA, total
+        return total
 
     @holds("backward")
     def backward(self, dA):
@@ -200,12 +206,34 @@ class Sequential:
         step, ``record.on_loss(A, Y, L, d, fused)`` after the loss and its starting
         gradient, ``record.on_backward(i, layer, dA, dX)`` after each backward step
         and ``record.on_penalty(layer, term)`` after each penalty's gradient.
+
+        Inside fit on the compiled engine, with no ``record``, the walk runs as the
+        fit's plan (``network.fused``): each Dense layer and the activation after it
+        as one matrix product and one fused kernel each way; the same equations.
         """
+        if record is None and self._plans is not None:
+            plan = self._plans.get(id(loss))
+            if plan is None or plan[0] is not loss:
+                plan = self._plans[id(loss)] = (loss, self._step_plan(loss))
+            plan = plan[1]
+            if plan is not None and X.ndim == 2 and X.dtype == self.dtype:
+                return plan(X, Y, loss)
         fused = self.fused_with(loss)
         body = self.layers[:-1] if fused else self.layers
         A = self._forward(X, body, record)
         value, d = self._start(A, Y, loss, fused, record)
         return value + self._backward(d, body, record)[1]
+
+    def _step_plan(self, loss):
+        """The fit's plan of the step for ``loss`` (see ``network.fused``), or None where
+        the textbook walk runs: on the NumPy engine, or with no Dense layer to fuse."""
+        kernels = engine.kernels_for(self.n_params, self.dtype)
+        if not kernels:
+            return None
+        from .fused import StepPlan, pairs
+        if not any(isinstance(step, list) for step in pairs(self, self.fused_with(loss))):
+            return None
+        return StepPlan(self, loss, kernels)
 
     def _start(self, A, Y, loss, fused, record):
         """The loss of the output A (the logits, when fused) and the starting gradient."""
@@ -427,7 +455,7 @@ class Sequential:
         # buffers are left out: __setstate__ rebuilds them from the layers' arrays.
         state = self.__dict__.copy()
         state["layers"] = copy.deepcopy(self.layers)
-        for name in ("_skip_first_dX", "_plan", "_slices", "flat_params", "flat_grads"):
+        for name in ("_skip_first_dX", "_plan", "_plans", "_slices", "flat_params", "flat_grads"):
             state.pop(name, None)
         return state
 

@@ -132,7 +132,9 @@ class Optimizer:
         compute = p.dtype if p.dtype.itemsize >= 4 else _FLOAT32
         slots = self.slots()
         S = {name: self._slot(name, p.size, compute) for name in slots} if slots else {}
-        kernels = engine.kernels_for(p.size, p.dtype)
+        # below MIN_SIZE the engine is always NumPy: no lookup (it reads the environment)
+        # for each step of a small network; fit checks CHAINRULE_ENGINE as it starts
+        kernels = p.size >= engine.MIN_SIZE and engine.kernels_for(p.size, p.dtype)
         call = kernels and self._kernel(S, p.dtype)
         if call:                  # reads and sums; writes p and S in place only if finite
             kernel = getattr(kernels, call[0])
