@@ -384,6 +384,7 @@ def info_command(args):
              f"{net.n_params:,} parameters each, their outputs averaged")
     else:
         _say(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
+    if isinstance(tab, dict):
         _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
         if target is not None:
             _say(f"  target:     {_target_text(target)}")
