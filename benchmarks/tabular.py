@@ -179,6 +179,10 @@ def realmlp(X_train, y_train, X_test, task, seed):
     from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
     Model = RealMLP_TD_Classifier if task == "classify" else RealMLP_TD_Regressor
     X_train, X_test = _categories(X_train, X_test)
+    # pytabkit 1.8.0 refuses NaN in numeric columns: the training median in their place
+    numbers = [c for c in X_train.columns if c not in _text_columns(X_train)]
+    median = X_train[numbers].median()
+    X_train, X_test = X_train.fillna(median), X_test.fillna(median)
     model = Model(random_state=seed).fit(X_train, np.asarray(y_train))
     return np.asarray(model.predict(X_test)).ravel()
 

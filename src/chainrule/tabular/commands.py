@@ -59,13 +59,7 @@ def _add_train(commands):
                        help="numeric columns: standardise, map through their quantiles to a "
                        "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
                        f"(RealMLP's; default {d['scale']})")
-    train.add_argument("--ensemble", type=int, default=None, metavar="K",
-                       help="train K networks with seeds SEED..SEED+K-1 and average their "
-                       f"predictions (default {d['ensemble']}; --time-limit may allow fewer)")
-    train.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                       help="most seconds for training: the first network stops at the limit "
-                       "(its best epoch kept), a further one starts only if the time left is at "
-                       "least what each took so far (default: no limit)")
+    _add_ensemble(train, d)
     train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
                        default="auto",
                        help="a regression target: standardised (standard), standardised after "
@@ -83,6 +77,16 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=train_command)
+
+
+def _add_ensemble(train, d):
+    train.add_argument("--ensemble", type=int, default=None, metavar="K",
+                       help="train K networks with seeds SEED..SEED+K-1 and average their "
+                       f"predictions (default {d['ensemble']}; --time-limit may allow fewer)")
+    train.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="most seconds for training: the first network stops at the limit "
+                       "(its best epoch kept), a further one starts only if the time left is at "
+                       "least what each took so far (default: no limit)")
 
 
 def _add_predict(commands):
