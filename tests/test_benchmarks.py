@@ -277,8 +277,23 @@ def test_tabular_benchmark_scores_three_contenders_on_the_same_splits():
     assert all(len(v) == 1 and 0.5 < v[0] <= 1 for v in scores.values())
     assert all(len(v) == 1 and v[0] > 0 for v in seconds.values())
     table, verdict = tabular.markdown(results, 1)
-    assert table.count("\n") == 3 and "| iris (scikit-learn) | 150 × 4 | accuracy |" in table
-    assert "Target 1" in verdict and "Target 2, as good as HistGradientBoosting" in verdict
+    # two tables (scores, seconds): a header, a rule and a row per contender each, a blank between
+    assert table.count("\n") == 2 * (2 + len(expected)) and "| | iris (acc.) | **mean** |" in table
+    assert f"| chainrule train | {np.mean(scores['chainrule train']):.4f} |" in table
+    assert "Target 1" in verdict and "Target 2, a mean at least HistGradientBoosting's" in verdict
+
+
+def test_tabular_benchmark_scores_an_ensemble_and_its_prefixes():
+    from benchmarks import tabular
+    results = tabular.run(["iris"], splits=1, extra=["--hidden", "8"], contenders=[],
+                          variants=[("chainrule k=3", ("--ensemble", "3"))])
+    scores, seconds = results["iris"]["scores"], results["iris"]["seconds"]
+    assert list(scores) == ["chainrule train", "chainrule k=3, first 1", "chainrule k=3, first 2",
+                            "chainrule k=3"]
+    # member 0 of an ensemble is the single network of the same seed: the same predictions
+    assert scores["chainrule k=3, first 1"] == scores["chainrule train"]
+    assert 0 < seconds["chainrule k=3, first 1"][0] < seconds["chainrule k=3, first 2"][0] \
+        < seconds["chainrule k=3"][0]
 
 
 def test_tabular_benchmark_visits_is_a_skewed_count():

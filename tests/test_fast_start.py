@@ -50,3 +50,20 @@ def test_version_does_not_import_numba():
     code, heavy, out = run("--version")
     assert code == 0 and out.startswith("chainrule ")
     assert heavy == [], f"chainrule --version imported {heavy}"
+
+
+def test_predict_from_an_ensemble_with_robust_scaling_imports_neither(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from chainrule.cli import main
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "shop": rng.choice(["x", "y"], 60)})
+    frame["y"] = np.where(frame.a > 0, "up", "down")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(tmp_path / "t.csv"), "--target", "y", "--hidden", "4", "--epochs",
+                 "5", "--quiet", "--ensemble", "2", "--scale", "robust", "--out", str(model)]) == 0
+    code, heavy, out = run("predict", model, tmp_path / "t.csv", "--proba")
+    assert code == 0 and len(out.strip().splitlines()) == 61
+    assert heavy == [], f"chainrule predict imported {heavy}"

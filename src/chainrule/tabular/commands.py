@@ -55,9 +55,11 @@ def _add_train(commands):
     train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
                        help="share of rows held out for early stopping and the reported score "
                        "(default 0.2; 0 trains on every row for --epochs)")
-    train.add_argument("--scale", choices=["standard", "quantile"], default="standard",
-                       help="numeric columns: standardise (default) or map through their "
-                       "quantiles to a normal (for skewed columns)")
+    train.add_argument("--scale", choices=["standard", "quantile", "robust"], default=None,
+                       help="numeric columns: standardise, map through their quantiles to a "
+                       "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
+                       f"(RealMLP's; default {d['scale']})")
+    _add_ensemble(train, d)
     train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
                        default="auto",
                        help="a regression target: standardised (standard), standardised after "
@@ -75,6 +77,16 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=train_command)
+
+
+def _add_ensemble(train, d):
+    train.add_argument("--ensemble", type=int, default=None, metavar="K",
+                       help="train K networks with seeds SEED..SEED+K-1 and average their "
+                       f"predictions (default {d['ensemble']}; --time-limit may allow fewer)")
+    train.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="most seconds for training: the first network stops at the limit "
+                       "(its best epoch kept), a further one starts only if the time left is at "
+                       "least what each took so far (default: no limit)")
 
 
 def _add_predict(commands):
@@ -164,26 +176,50 @@ def train_command(args):
                         validation=args.validation, refit=args.refit, seed=args.seed,
                         scale=args.scale, keep_id=args.keep_id, drop=args.drop,
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
-                        target_transform=args.target_transform)
+                        target_transform=args.target_transform, ensemble=args.ensemble,
+                        time_limit=args.time_limit)
     frame = read_table(args.data, sep=args.sep, note=_say)
-    est, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
-    est.save(args.out, metadata=metadata)
-    val = metadata["tabular"]["validation"]
-    name = type(est).__name__
+    ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
+    ensemble.save(args.out, metadata=metadata)
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
+    _summary(args, ensemble, metadata["tabular"]["validation"], r)
+    return 0
+
+
+def _summary(args, ensemble, val, r):
+    """The lines that say what training did (one network, or the members and the time)."""
+    name, k = type(ensemble.first).__name__, len(ensemble)
+    if k < r["ensemble_asked"]:
+        _warn(f"--time-limit {r['time_limit']:g} s allowed {k} of the {r['ensemble_asked']} "
+              f"networks --ensemble asked for")
+    if r["members"][0]["stopped_by_time"]:
+        _warn(f"--time-limit {r['time_limit']:g} s stopped the first network at epoch "
+              f"{r['members'][0]['epochs_run']}" + (" (its best epoch's weights kept)"
+                                                    if val is not None else ""))
+    what = f"{name} {r['hidden']}" if k == 1 else \
+        f"{k} {name} networks {r['hidden']} (seeds {args.seed}..{args.seed + k - 1}, averaged)"
     if val is None:
-        _say(f"trained {name} {r['hidden']} on all {r['rows']} rows for {r['epochs']} epochs "
+        epochs = r["epochs"] if k == 1 else ", ".join(str(m["epochs_run"]) for m in r["members"])
+        _say(f"trained {what} on all {r['rows']} rows for {epochs} epochs "
              f"(no validation split); saved {args.out}")
-        return 0
+        return
     hint = (f" (the validation loss was still falling at epoch {r['epochs']}: try more --epochs)"
             if r["still_improving"] else "")
     refit = (f"; refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs"
+             if "refit_epochs" in r and k == 1 else
+             f"; each refit on all {r['refit_rows']} rows for its best epoch count"
              if "refit_epochs" in r else "")
-    _say(f"trained {name} {r['hidden']} on {r['rows']} "
-         f"rows: best epoch {r['best_epoch']} of {r['epochs']}{hint}; validation "
-         f"{val['metric']} {val['score']:.4f} on {val['rows']} rows{refit}; saved {args.out}")
-    return 0
+    if k == 1:
+        best = f"best epoch {r['best_epoch']} of {r['epochs']}{hint}"
+    else:
+        best = "best epochs " + ", ".join(f"{m['best_epoch']} of {m['epochs_run']}"
+                                          for m in r["members"])
+        each = ", ".join(f"{m['score']:.4f}" for m in r["members"])
+        val_text = f"validation {val['metric']} {val['score']:.4f} averaged (each alone: {each})"
+    _say(f"trained {what} on {r['rows']} rows: {best}; "
+         + (f"validation {val['metric']} {val['score']:.4f}" if k == 1 else val_text)
+         + f" on {val['rows']} rows{refit}; saved {args.out}")
 
 
 def check_model_file(path):
@@ -302,6 +338,28 @@ def _target_text(target):
     return f"standardised in training (mean {m:.6g}, std {sd:.6g}), unscaled at prediction"
 
 
+_SCALE_TEXT = {"standard": "standardised", "quantile": "quantiles to a normal",
+               "robust": "(x - median) / IQR, smoothly clipped to (-3, 3)"}
+
+
+def _members_text(record, k):
+    """The ensemble's lines of ``info``: each member's seed, epochs and validation score."""
+    rows = record.get("records")
+    if k == 1 and record.get("time_limit") is None:
+        return
+    limit = record.get("time_limit")
+    asked = record.get("asked")
+    _say(f"  members:    {k}" + (f" of the {asked} asked for" if asked != k else "")
+         + (f", within --time-limit {limit:g} s" if _finite(limit) else ""))
+    for j, m in enumerate(rows if isinstance(rows, list) else []):
+        if not isinstance(m, dict) or j >= k:
+            break
+        score = f", validation {m['score']:.4f}" if _finite(m.get("score")) else ""
+        best = f", best epoch {m['best_epoch']}" if "best_epoch" in m else ""
+        seconds = f", {m['seconds']:.1f} s" if _finite(m.get("seconds")) else ""
+        _say(f"    #{j}: seed {m.get('seed')}, {m.get('epochs_run')} epochs{best}{score}{seconds}")
+
+
 def info_command(args):
     from ..files.model import load_with_extras
     check_model_file(args.model)
@@ -313,9 +371,10 @@ def info_command(args):
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
     from ..sklearn.io import load_estimator_with_extras
+    from .ensemble import read_members
     from .preprocessing import Preprocessing
     from .target import TargetTransform
-    est, metadata, _ = load_estimator_with_extras(args.model)
+    est, metadata, extras = load_estimator_with_extras(args.model)
     net = est.network_
     tab = metadata.get("tabular")
     if isinstance(tab, dict):
@@ -323,7 +382,12 @@ def info_command(args):
         # a clean error, not a traceback after half a description
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
         target = TargetTransform.from_metadata(tab, where=str(args.model))
-    _say(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
+        k = len(read_members(net, tab.get("ensemble"), extras, str(args.model)))
+    if isinstance(tab, dict) and k > 1:
+        _say(f"{args.model}: an ensemble of {k} {type(est).__name__} networks, {net.dtype.name}, "
+             f"{net.n_params:,} parameters each, their outputs averaged")
+    else:
+        _say(f"{args.model}: {type(est).__name__}, {net.dtype.name}, {net.n_params:,} parameters")
     if isinstance(tab, dict):
         _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
         if target is not None:
@@ -332,15 +396,16 @@ def info_command(args):
         if _finite(val.get("score")):
             best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
                     f"{val.get('patience')}), its weights kept" if "best_epoch" in val else "")
-            _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}")
+            _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}"
+                 + (" (the first network's epochs)" if k > 1 else ""))
+        _members_text(_record(tab, "ensemble"), k)
         training = _record(tab, "training")
         if training.get("refit"):
             _say(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        _say(f"  numeric:    {', '.join(numeric) or '-'} "
-              f"({'quantiles to a normal' if prep.scale == 'quantile' else 'standardised'})")
+        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")

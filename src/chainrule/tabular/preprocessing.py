@@ -7,7 +7,13 @@ becomes numbers; ``encode`` applies exactly that to any table later:
   computed in float64 on ``x / max|x|`` so that values near 1e300 neither
   overflow nor lose the column (std 0 → 1); or, with ``scale="quantile"``,
   mapped through their training quantiles to a standard normal (for skewed
-  columns). A missing value counts as the training mean (0 after scaling).
+  columns); or, with ``scale="robust"``, RealMLP's robust scaling with smooth
+  clipping (Holzmüller et al., "Better by Default", 2024): ``z = (x − median) ·
+  s`` with ``s = 1 / (q₃ − q₁)`` (the interquartile range; ``2 / (max − min)``
+  when that is 0, and 0 for a constant column), then ``z / √(1 + (z/3)²)``,
+  which is z near 0 and tends to ±3 for far-out values (:func:`robust_scale`).
+  A missing value counts as the training mean (the median with "robust": 0
+  after scaling).
   A column that still cannot be scaled to finite numbers is refused, by name.
 * **text**, boolean and categorical columns become one 0/1 column per
   category. With more than ``_FEW`` categories, only the frequent ones (at
@@ -68,7 +74,9 @@ _FEW, _MIN_COUNT, _MAX_KEPT = 20, 5, 50
 _QUANTILES = 1000
 #: A standardised value beyond this cannot pass through a float32 network meaningfully.
 _FAR = 1e30
-SCALES = ("standard", "quantile")
+#: Smooth clipping's bound with scale="robust": z / √(1 + (z/BOUND)²) tends to ±BOUND (RealMLP's 3).
+_BOUND = 3.0
+SCALES = ("standard", "quantile", "robust")
 
 
 def mean_std(values):
@@ -90,6 +98,31 @@ def standardise(values, mean, std):
         if bad.any():
             z[bad] = values[bad] / std - mean / std
     return z
+
+
+def robust_factor(values):
+    """RealMLP's scale factor of finite float64 ``values``: 1 / IQR, else 2 / (max − min),
+    else 0 (a constant column: every value becomes 0). Computed on ``values / max|values|``
+    so that a span beyond float64's range (−1e308 .. 1e308) still gives a factor."""
+    m = float(np.max(np.abs(values))) if len(values) else 0.0
+    if m == 0.0:
+        return 0.0
+    u = values / m
+    q1, q3 = np.quantile(u, [0.25, 0.75])
+    spread = q3 - q1 if q3 > q1 else 0.5 * (np.max(u) - np.min(u))
+    return float((1.0 / spread) / m) if spread > 0 else 0.0
+
+
+def robust_scale(values, median, factor):
+    """``z = (x − median) · factor``, then smooth clipping ``z / √(1 + (z/3)²)`` (float64, NaN
+    stays NaN). Written with ``hypot`` so that a far-out z gives ±3, not inf / inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (values - median) * factor
+        bad = ~np.isfinite(z) & np.isfinite(values)
+        if bad.any():  # the difference overflowed: each term scaled first
+            z[bad] = values[bad] * factor - median * factor
+        clipped = z / np.hypot(1.0, z / _BOUND)
+    return np.where(np.isinf(z), np.sign(z) * _BOUND, clipped)
 
 
 def _quantile_normal(values, quantiles):
@@ -158,9 +191,10 @@ class Preprocessing:
     Attributes
     ----------
     scale : str
-        "standard" or "quantile", for the numeric columns.
+        "standard", "quantile" or "robust", for the numeric columns.
     numeric : list of dict
-        ``{"name", "mean", "std"}`` per numeric column (and ``"quantiles"`` with scale="quantile").
+        ``{"name", "mean", "std"}`` per numeric column (and ``"quantiles"`` with scale="quantile",
+        ``"median"`` and ``"factor"`` with scale="robust").
     categorical : list of dict
         ``{"name", "categories"}`` per categorical column (categories as strings), and
         ``"other"``: the rare categories that share one extra column (absent if none).
@@ -271,6 +305,8 @@ class Preprocessing:
             raise ValueError(f"{row(where, i)}: column {name!r} is infinite")
         if "quantiles" in c:
             z = _quantile_normal(values, c["quantiles"])
+        elif "factor" in c:
+            z = robust_scale(values, c["median"], c["factor"])
         else:
             z = standardise(values, c["mean"], c["std"])
         far = np.abs(z) > _FAR
@@ -298,8 +334,8 @@ class Preprocessing:
         if scale not in SCALES:
             raise ValueError(f"{where}: preprocessing scale must be one of {SCALES}, got {scale!r}")
         for c in numeric:
-            if not _good_numeric(c):
-                raise ValueError(f"{where}: bad numeric column record {c!r}")
+            if not _good_numeric(c) or (scale == "robust") != ("factor" in c):
+                raise ValueError(f"{where}: bad numeric column record {c!r}"[:400])
         for c in categorical:
             ok = isinstance(c, dict) and isinstance(c.get("name"), str) and all(
                 isinstance(c.get(k, []), list) and all(isinstance(v, str) for v in c.get(k, []))
@@ -332,6 +368,9 @@ def _good_numeric(c):
     if not (isinstance(c, dict) and isinstance(c.get("name"), str)
             and _finite_number(c.get("mean")) and _finite_number(c.get("std")) and c["std"] > 0):
         return False
+    if ("median" in c or "factor" in c) and not (
+            _finite_number(c.get("median")) and _finite_number(c.get("factor")) and c["factor"] >= 0):
+        return False
     q = c.get("quantiles", [0.0])
     return isinstance(q, list) and len(q) >= 1 and all(_finite_number(v) for v in q) \
         and all(a <= b for a, b in zip(q, q[1:]))
@@ -351,6 +390,8 @@ def _fit_numeric(column, kept, name, where, scale):
     if scale == "quantile":
         k = min(_QUANTILES, len(present))
         record["quantiles"] = [float(v) for v in np.quantile(present, np.linspace(0, 1, k))]
+    elif scale == "robust":
+        record.update(median=float(np.median(present)), factor=robust_factor(present))
     else:
         z = standardise(present, mean, std)
         if not np.all(np.isfinite(z)):  # kept as a guard: mean_std makes this unreachable so far

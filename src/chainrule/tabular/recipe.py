@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import time
 import warnings
 
 import numpy as np
@@ -31,12 +32,16 @@ from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Poisson
 from ..patience import Best
 from ..train.callbacks import Callback, restore, snapshot
 from ..validation import number
-from .preprocessing import Preprocessing
+from .ensemble import Budget, Ensemble
+from .preprocessing import SCALES, Preprocessing
 from .target import KINDS, TargetTransform
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
-            "max_epochs": 500, "batch_size": 128}
+            "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard"}
+#: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
+#: and a model file would grow by a network per member.
+MOST_MEMBERS = 64
 #: Bytes per parameter in training: weights, gradients, Adam's two moments, the best
 #: epoch's copy, the optimizer's scratch (float32).
 _BYTES_PER_PARAM = 6 * 4
@@ -187,19 +192,24 @@ class Settings:
     ``epochs`` is the most epochs with a validation split (early stopping ends
     sooner) and the exact count without one (``validation=0``). ``target_transform``:
     "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
+    ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
+    ``time_limit``: seconds for the whole training, or None (no limit).
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
-                 scale="standard", keep_id=(), drop=(), drop_missing_target=False,
-                 verbose=False, target_transform="auto"):
+                 scale=None, keep_id=(), drop=(), drop_missing_target=False,
+                 verbose=False, target_transform="auto", ensemble=None, time_limit=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
         self.alpha = DEFAULTS["alpha"] if alpha is None else alpha
         self.dropout = DEFAULTS["dropout"] if dropout is None else dropout
         self.patience = DEFAULTS["patience"] if patience is None else patience
-        self.batch_size, self.epochs, self.scale = batch_size, epochs, scale
+        self.batch_size, self.epochs = batch_size, epochs
+        self.scale = DEFAULTS["scale"] if scale is None else scale
+        self.ensemble = DEFAULTS["ensemble"] if ensemble is None else ensemble
+        self.time_limit = time_limit
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -214,6 +224,11 @@ class Settings:
         self.epochs = number("--epochs", self.epochs, integer=True, at_least=1, allow_none=True)
         self.batch_size = number("--batch-size", self.batch_size, integer=True, at_least=1,
                                  allow_none=True)
+        self.ensemble = number("--ensemble", self.ensemble, integer=True, at_least=1,
+                               at_most=MOST_MEMBERS)
+        self.time_limit = number("--time-limit", self.time_limit, greater_than=0, allow_none=True)
+        if self.scale not in SCALES:
+            raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
         if self.target_transform not in ("auto", *KINDS):
             raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
                              f"got {self.target_transform!r}")
@@ -228,11 +243,13 @@ class Settings:
 def train_table(frame, target, where, settings, warn=print):
     """Train on ``frame`` to predict ``target`` following the recipe (module docstring).
 
-    Returns ``(estimator, metadata, report)``: the fitted chainrule estimator, the
-    JSON that ``predict`` needs (preprocessing, target transform, validation) and a dict
-    of what happened, for the caller to print. ``warn(text)`` receives warnings.
+    Returns ``(ensemble, metadata, report)``: the fitted :class:`~.ensemble.Ensemble` (one
+    member unless ``settings.ensemble`` asks for more), the JSON that ``predict`` needs
+    (preprocessing, target transform, validation, the members) and a dict of what
+    happened, for the caller to print. ``warn(text)`` receives warnings.
     """
     s = settings
+    budget = Budget(s.time_limit)
     frame, dropped_rows = _rows_with_a_target(frame, target, where, s, warn)
     task, labels = _labels(frame, target, where, s)
     classify = task == "classify"
@@ -252,21 +269,105 @@ def train_table(frame, target, where, settings, warn=print):
     transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
     if transform is not None:
         report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
+    data = _Data(task, X, labels, train_rows, val_rows, transform, batch)
+    if s.refit and s.validation > 0:  # every row, for the refits: the kind chosen stays
+        prep_all, X_all = prepare(features, where, None, s.scale, s.keep_id, s.drop)
+        data.all = _Data(task, X_all, labels, np.arange(len(labels)), val_rows[:0],
+                         _refitted(transform, labels), min(s.batch_size or DEFAULTS["batch_size"],
+                                                           len(labels)))
+    ensemble, validation = _members(data, s, budget, report)
+    if data.all is not None:
+        prep, transform = prep_all, data.all.transform
+        report.update(refit_rows=len(labels))
+    return ensemble, _metadata(target, task, where, prep, validation, transform, ensemble, s,
+                               report), report
+
+
+class _Data:
+    """What every member trains on: the matrix, the labels, the rows, the target transform
+    (and ``all``: the same for every row, when members are refitted)."""
+
+    def __init__(self, task, X, labels, rows, val_rows, transform, batch):
+        self.task, self.X, self.labels, self.rows, self.val_rows = task, X, labels, rows, val_rows
+        self.transform, self.batch, self.all = transform, batch, None
+        self.classify = task == "classify"
+        self.y = labels if self.classify else transform.forward(labels)
+
+
+def _refitted(transform, labels):
+    if transform is None:
+        return None
+    refitted = TargetTransform.fit(labels, transform.kind)
+    refitted.reason = transform.reason
+    return refitted
+
+
+def _members(data, s, budget, report):
+    """Up to ``s.ensemble`` members within the budget (:mod:`.ensemble`); returns the
+    ensemble and its validation record (None without a validation split)."""
+    members, validated, records = [], [], []
+    for j in range(s.ensemble):
+        if j and not budget.another([r["seconds"] for r in records]):
+            break
+        start, limit = time.perf_counter(), budget.callback()
+        est, record = _member(data, s, s.seed + j, limit)
+        validated.append(est)
+        if data.all is not None:
+            est = _fit(data.all, s, s.seed + j, record["best_epoch"], limit)[0]
+            record["refit_epochs"] = int(est.n_iter_)
+        if limit.hit and j:  # cut short by the limit: not what the others are
+            validated.pop()
+            break
+        record.update(seconds=round(time.perf_counter() - start, 3), stopped_by_time=limit.hit)
+        members.append(est)
+        records.append(record)
+    report.update(members=records, ensemble_asked=s.ensemble, time_limit=s.time_limit,
+                  epochs=records[0]["epochs_run"], best_epoch=records[0].get("best_epoch"),
+                  still_improving=records[0].get("still_improving", False))
+    if data.all is not None:
+        report["refit_epochs"] = records[0]["refit_epochs"]
     validation = None
     if s.validation > 0:
-        est, validation, refit = _fit_validated(task, X, labels, train_rows, val_rows, transform,
-                                                batch, s, report)
-        if refit:   # on every row, for the best epoch's count
-            prep, X = prepare(features, where, None, s.scale, s.keep_id, s.drop)
-            est, transform = _refit(task, X, labels, transform, s, report)
-    else:
-        y_fit = labels if classify else transform.forward(labels)
-        est = make_estimator(task, s.hidden, s.epochs or DEFAULTS["max_epochs"], s.lr, s.alpha,
-                             s.dropout, batch, s.seed, s.verbose,
-                             loss=transform.loss if transform is not None else None)
-        fit_estimator(est, X, y_fit)
-        report.update(epochs=est.n_iter_)
-    return est, _metadata(target, task, where, prep, validation, transform, est, s, report), report
+        score = validation_score(Ensemble(validated), data.X[data.val_rows],
+                                 data.labels[data.val_rows], data.transform)
+        validation = {"metric": "accuracy" if data.classify else "R²", "score": score,
+                      "rows": len(data.val_rows), "best_epoch": records[0]["best_epoch"],
+                      "epochs_run": records[0]["epochs_run"], "patience": s.patience}
+    return Ensemble(members, records), validation
+
+
+def _member(data, s, seed, limit):
+    """One member trained on ``data`` (stopping early on the validation rows when there are
+    some) and its record."""
+    most = s.epochs or DEFAULTS["max_epochs"]
+    est, best = _fit(data, s, seed, most, limit)
+    record = {"seed": seed, "epochs_run": int(est.n_iter_)}
+    if best is not None:
+        record.update(best_epoch=best.best_epoch, epochs_run=best.epochs,
+                      still_improving=best.still_improving,
+                      score=validation_score(est, data.X[data.val_rows],
+                                             data.labels[data.val_rows], data.transform))
+    return est, record
+
+
+def _fit(data, s, seed, epochs, limit):
+    """An estimator trained for at most ``epochs`` on ``data.rows`` (stopped early on the
+    validation rows when there are some, and at the time limit); returns it and the
+    early stopping's record (None without validation rows)."""
+    loss = data.transform.loss if data.transform is not None else None
+    est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
+                         seed, s.verbose, loss=loss)
+    best = None
+    if len(data.val_rows):
+        classes = np.unique(data.labels[data.rows]) if data.classify else None
+        Y_val = one_hot(data.labels[data.val_rows], classes) if data.classify \
+            else data.y[data.val_rows, None]
+        best = BestEpoch(data.X[data.val_rows], Y_val, data.classify, s.patience,
+                         poisson=loss == "poisson")
+    est.set_params(callbacks=[c for c in (best, limit) if c is not None])
+    fit_estimator(est, data.X[data.rows], data.y[data.rows])
+    est.set_params(callbacks=None)
+    return est, best
 
 
 def _rows_with_a_target(frame, target, where, s, warn):
@@ -328,51 +429,19 @@ def _split(labels, classify, s):
     return train_test_split(rows, test_size=s.validation, random_state=s.seed, stratify=stratify)
 
 
-def _fit_validated(task, X, labels, train_rows, val_rows, transform, batch, s, report):
-    """Train on the training rows, stopping early on the validation rows' loss with the best
-    epoch's weights kept; returns (estimator, its validation record, whether to refit)."""
-    classify = task == "classify"
-    loss = transform.loss if transform is not None else None
-    y_fit = labels if classify else transform.forward(labels)
-    est = make_estimator(task, s.hidden, s.epochs or DEFAULTS["max_epochs"], s.lr, s.alpha,
-                         s.dropout, batch, s.seed, s.verbose, loss=loss)
-    classes = np.unique(labels[train_rows]) if classify else None
-    Y_val = one_hot(labels[val_rows], classes) if classify else y_fit[val_rows, None]
-    best = BestEpoch(X[val_rows], Y_val, classify, s.patience, poisson=loss == "poisson")
-    est.set_params(callbacks=[best])
-    fit_estimator(est, X[train_rows], y_fit[train_rows])
-    est.set_params(callbacks=None)
-    score = validation_score(est, X[val_rows], labels[val_rows], transform)
-    validation = {"metric": "accuracy" if classify else "R²", "score": score,
-                  "rows": len(val_rows), "best_epoch": best.best_epoch,
-                  "epochs_run": best.epochs, "patience": s.patience}
-    report.update(epochs=best.epochs, best_epoch=best.best_epoch,
-                  still_improving=best.still_improving)
-    return est, validation, bool(s.refit)
-
-
-def _refit(task, X, labels, transform, s, report):
-    """Train again on every row for the best epoch's count; returns (estimator, transform)."""
-    if transform is not None:  # the kind chosen stays; its statistics take every row
-        transform = TargetTransform.fit(labels, transform.kind)
-        transform.reason = report["target_transform"]["reason"]
-    y_fit = labels if task == "classify" else transform.forward(labels)
-    batch = min(s.batch_size or DEFAULTS["batch_size"], len(labels))
-    est = make_estimator(task, s.hidden, report["best_epoch"], s.lr, s.alpha, s.dropout,
-                         batch, s.seed, s.verbose,
-                         loss=transform.loss if transform is not None else None)
-    fit_estimator(est, X, y_fit)
-    report.update(refit_rows=len(labels), refit_epochs=report["best_epoch"])
-    return est, transform
-
-
-def _metadata(target, task, where, prep, validation, transform, est, s, report):
-    """What predict and info read back: the preprocessing, the validation, how it trained."""
+def _metadata(target, task, where, prep, validation, transform, ensemble, s, report):
+    """What predict and info read back: the preprocessing, the validation, how it trained,
+    the members (:mod:`.ensemble`)."""
     training = {"refit": bool(s.refit and s.validation > 0),
-                "rows": report.get("refit_rows", report["rows"]), "epochs": int(est.n_iter_),
+                "rows": report.get("refit_rows", report["rows"]),
+                "epochs": int(ensemble.first.n_iter_),
                 "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
     tabular = {"target": str(target), "task": task, "source": str(where),
                "preprocessing": prep.to_json(), "validation": validation, "training": training}
+    if len(ensemble) > 1 or s.ensemble > 1 or s.time_limit is not None:
+        tabular["ensemble"] = {"members": len(ensemble), "asked": s.ensemble,
+                               "time_limit": s.time_limit, "tensors": ensemble.tensor_names(),
+                               "records": ensemble.records}
     if transform is not None:
         tabular["target_transform"] = transform.to_json()
     return {"tabular": tabular}

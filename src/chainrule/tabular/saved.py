@@ -11,7 +11,9 @@ the estimator itself use :func:`chainrule.sklearn.load`.
 What is read is checked as the estimator loader checks it: the network by
 :func:`chainrule.files.model.load_with_extras`; the classes (strings, sorted,
 distinct, as the training labels were) against the network's outputs; the
-output activation against the network's last layer.
+output activation against the network's last layer; an ensemble's further
+members (:mod:`chainrule.tabular.ensemble`) against the first network's
+parameter count and dtype. Their outputs are averaged.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..files.model import load_with_extras
 from ..nn.activations import Exp, Identity, Sigmoid, Softmax
+from .ensemble import read_members
 
 #: The output activation each estimator record may name, and the last layer it means.
 _OUTPUTS = {"MLPClassifier": {"logistic": Sigmoid, "softmax": Softmax},
@@ -33,14 +36,16 @@ def _require(ok, where, rule):
 class SavedModel:
     """The network of a ``chainrule train`` file with what its outputs mean.
 
-    Attributes: ``network`` (a Sequential in evaluation mode), ``task``
+    Attributes: ``network`` (a Sequential in evaluation mode: member 0),
+    ``networks`` (every member, their outputs averaged), ``task``
     ("classify" or "regress"), ``classes_`` (an object array of labels, for a
     classifier), ``n_features_in_``; ``metadata``: the file's other metadata
     (``"tabular"``: the preprocessing, the target transform, ...).
     """
 
-    def __init__(self, network, task, classes, metadata):
+    def __init__(self, network, task, classes, metadata, networks=None):
         self.network, self.task, self.metadata = network, task, metadata
+        self.networks = list(networks) if networks is not None else [network]
         self.n_features_in_ = network.n_in
         if classes is not None:
             self.classes_ = classes
@@ -48,7 +53,7 @@ class SavedModel:
     @classmethod
     def load(cls, path):
         where = str(path)
-        net, metadata, _ = load_with_extras(path)
+        net, metadata, extras = load_with_extras(path)
         record = metadata.pop("estimator", None)
         _require(isinstance(record, dict), where, "the file is a chainrule network but not a "
                  "saved estimator (no 'estimator' record): it was not written by chainrule train")
@@ -65,12 +70,19 @@ class SavedModel:
                  f"n_features_in_ {fitted.get('n_features_in_')!r} does not match the network's "
                  f"{net.n_in} inputs")
         classes = _classes(fitted, net, where) if name == "MLPClassifier" else None
-        net.eval()
-        return cls(net, "classify" if classes is not None else "regress", classes, metadata)
+        tab = metadata.get("tabular")
+        record = tab.get("ensemble") if isinstance(tab, dict) else None
+        networks = read_members(net, record, extras, where)
+        for member in networks:
+            member.eval()
+        return cls(net, "classify" if classes is not None else "regress", classes, metadata,
+                   networks)
 
     def _output(self, X):
-        """The network's output for float64 X, as float64 (computed in the network's dtype)."""
-        return self.network.predict(X.astype(self.network.dtype, copy=False)).astype(np.float64)
+        """The members' mean output for float64 X, as float64 (each computed in the network's
+        dtype, summed in float64)."""
+        X = X.astype(self.network.dtype, copy=False)
+        return np.mean([net.predict(X).astype(np.float64) for net in self.networks], axis=0)
 
     def predict_proba(self, X):
         """Class probabilities (n, k), columns in the order of ``classes_``."""
