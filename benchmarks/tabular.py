@@ -399,7 +399,19 @@ def main(argv=None):
                         help="a further row: chainrule train with these options (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write every split's scores and "
                         "seconds here")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="measure nothing: print the tables of these --json files' results "
+                        "together (runs of the same options on different tables)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        import json
+        results = {}
+        for path in args.from_json:
+            with open(path) as f:
+                results.update(json.load(f)["results"])
+        table, verdict = markdown(results, args.splits)
+        print(table, verdict, sep="\n\n")
+        return
     extra = shlex.split(args.train_args)
     variants = []
     for text in args.variant:
