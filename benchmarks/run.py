@@ -200,8 +200,12 @@ def run_child(args, argv, label, env_changes):
             return json.load(f)["runs"][0]
 
 
+# the options that take no value: stripping one must not swallow the next argument
+FLAGS = {"--quick", "--no-files"}
+
+
 def strip_options(argv, names):
-    """argv without the given options (and their values)."""
+    """argv without the given options (and the values of those that take one)."""
     out, skip = [], False
     for a in argv:
         if skip:
@@ -209,7 +213,7 @@ def strip_options(argv, names):
             continue
         key = a.split("=", 1)[0]
         if key in names:
-            skip = "=" not in a
+            skip = "=" not in a and key not in FLAGS
             continue
         out.append(a)
     return out

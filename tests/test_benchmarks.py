@@ -240,6 +240,12 @@ def test_strip_options_removes_values():
                              {"--json", "--plot"}) == ["--quick", "--sections", "xor"]
 
 
+def test_strip_options_keeps_the_argument_after_a_flag():
+    # --no-files takes no value: the --json after it (and its path) must be stripped, not kept
+    argv = ["--sections", "xor", "--no-files", "--json", "a.json", "--threads", "2"]
+    assert run.strip_options(argv, {"--json", "--no-files"}) == ["--sections", "xor", "--threads", "2"]
+
+
 def test_datasets_section_compares_both_estimators_on_the_same_split():
     from benchmarks import datasets
     with warnings.catch_warnings():
