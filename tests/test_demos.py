@@ -13,6 +13,8 @@ import chainrule
 from chainrule import cli
 from chainrule.explain import demo_text, demos
 
+from conftest import english_words
+
 
 def test_registry_lists_every_demo():
     assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck", "gradient-health",
@@ -274,10 +276,7 @@ NAMES = {"Dense", "Sigmoid", "ReLU", "Identity", "Softmax", "MSE", "Adam", "SGD"
 
 
 def _english_words(text):
-    """The words of ``text`` that are English: runs of 3+ Latin letters, names set aside
-    (and any word with a digit or underscore in it, which is code: dW1, x1, val_loss)."""
-    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
-    return sorted({w for w in words if w not in NAMES and not re.search(r"[\d_]", w) and len(w) >= 3})
+    return english_words(text, NAMES)
 
 
 @pytest.mark.parametrize("name, kwargs", [

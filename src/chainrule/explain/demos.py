@@ -422,14 +422,14 @@ def diagnose(seed=0, verbose=1, plot=None, lang="en"):
     W2, b2 = rng.normal(size=(4, 1)), np.zeros(1)
     mine = _xor_by_hand(X, Y, W1, b1, W2, b2)
     net = mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", dtype=np.float64)
-    report = find_the_mistake(net, X, Y, mine, loss=BinaryCrossEntropy())
+    report = find_the_mistake(net, X, Y, mine, loss=BinaryCrossEntropy(), lang=lang)
     if verbose:
         print("\n".join(wrap(say(lang, "diagnose.intro"))) + "\n")
         source = inspect.getsource(_xor_by_hand).splitlines()
         start = next(i for i, line in enumerate(source) if line.strip().startswith("m = "))
         end = next(i for i, line in enumerate(source) if line.strip().startswith("return"))
         print("\n".join(line[4:] for line in source[start:end]) + "\n")
-        print(report.to_text(lang=lang))
+        print(report)
     return {"report": report, "mine": mine}
 
 
