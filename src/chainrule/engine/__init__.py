@@ -42,7 +42,10 @@ than its work, even with BLAS idle (Adam on 235 k parameters: 0.32-0.36 ms on
 its threads spinning afterwards, which starved OpenBLAS's threads (the
 issue's prototype: an MLP epoch 4-7 s instead of 0.75 s). So BLAS has the
 cores for the matrix products, the fused loops take one, and nothing spins
-against anything. Many-core machines were not measured; parallel kernels
+against anything. Nor did a Python worker thread taking half of Adam's arrays
+(2026-12-07): a hand-off between two threads costs ~50 µs here, about what
+the half saves, and the epoch was 1.04x (median of 7 interleaved rounds).
+Many-core machines were not measured; parallel kernels
 there are an open question. The kernels release the GIL
 (``nogil``), so separate Python threads may train separate networks at once.
 """
