@@ -223,6 +223,41 @@ def test_train_checks_the_output_folder_first(out, words, tmp_path, cancer_csv, 
         assert word in lines[0], lines[0]
 
 
+def test_an_output_over_an_input_is_refused_and_both_files_stay(cancer_csv, cancer_model,
+                                                               tmp_path, capsys):
+    import shutil
+    data, model = tmp_path / "data.csv", tmp_path / "model.safetensors"
+    shutil.copy(cancer_csv, data)
+    shutil.copy(cancer_model, model)
+    before = data.read_bytes(), model.read_bytes()
+    for argv, name in ((["predict", model, data, "--out", data], "data"),
+                       (["predict", model, data, "--out", tmp_path / "." / "model.safetensors"],
+                        "model"),
+                       (["train", data, "--target", "diagnosis", "--epochs", "1", "--quiet",
+                         "--out", data], "data")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", err
+        assert f"is the {name} file this command reads" in err, err
+    assert (data.read_bytes(), model.read_bytes()) == before
+
+
+def test_keep_refuses_a_column_that_predict_writes_itself(cancer_csv, cancer_model, tmp_path,
+                                                          capsys):
+    frame = pd.read_csv(cancer_csv)
+    frame["prediction"] = 7
+    path = tmp_path / "clash.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "predict", cancer_model, path, "--keep", "prediction")
+    assert code == 1 and out == "" and "predict writes a column of that name" in err, err
+    frame = frame.rename(columns={"prediction": "proba_benign"})
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "predict", cancer_model, path, "--keep", "proba_benign")
+    assert code == 0, err                       # without --proba there is no such column
+    code, out, err = run(capsys, "predict", cancer_model, path, "--keep", "proba_benign",
+                         "--proba")
+    assert code == 1 and "proba_benign" in err, err
+
+
 # -- hostile model files (issue 15): a clean error, never a traceback ---------------------
 
 def _hostile_model(tmp_path, kind, cancer_model):

@@ -134,9 +134,15 @@ def _needs_sklearn(command, extra="sklearn"):
     needs(command, "scipy", "scipy", extra)
 
 
-def check_out(path, option="--out"):
-    """Fail before any work when ``path`` cannot be written: its folder must exist."""
+def check_out(path, option="--out", inputs=()):
+    """Fail before any work when ``path`` cannot be written: its folder must exist, and it
+    must not be one of the command's ``inputs`` (``(option, path)`` pairs): writing the
+    result over the table or the model it was made from would lose that file."""
     full = os.path.abspath(path)
+    for name, given in inputs:
+        if os.path.exists(full) and os.path.exists(given) and os.path.samefile(full, given):
+            raise ValueError(f"{option} {path} is the {name} file this command reads: writing "
+                             f"there would destroy it; give another file name")
     if os.path.isdir(full):
         raise ValueError(f"{option} {path} is a folder; give a file name such as "
                          f"{os.path.join(path, 'model.safetensors')}")
@@ -161,7 +167,7 @@ def _say(text):
 
 def train_command(args):
     # every package the command will need, and the output folder, before any work
-    check_out(args.out)
+    check_out(args.out, inputs=[("data", args.data)])
     _needs_sklearn("chainrule train", "tabular")
     needs("chainrule train", "pandas", "pandas", "tabular")
     needs("chainrule train", "safetensors", "safetensors", "tabular")
@@ -262,7 +268,7 @@ def _six(values):
 
 def predict_command(args):
     if args.out:
-        check_out(args.out)
+        check_out(args.out, inputs=[("data", args.data), ("model", args.model)])
     pd = needs("chainrule predict", "pandas", "pandas", "tabular")
     from .read import list_names, read_table
     from .recipe import predict_table
@@ -276,6 +282,12 @@ def predict_command(args):
     if args.proba and tab.get("task") != "classify":
         raise ValueError("--proba needs a classifier; this model regresses "
                          f"{tab.get('target')!r}")
+    written = ["prediction"] + ([f"proba_{label}" for label in est.classes_] if args.proba else [])
+    clash = [c for c in args.keep if c in written]
+    if clash:   # one column name for two things: the kept values would be overwritten
+        raise ValueError(f"--keep {list_names(clash)}: predict writes a column of that name "
+                         f"itself ({list_names(written)}); rename the column in {args.data} "
+                         "to keep it")
     y, P, unseen = predict_table(est, tab, prep, frame, args.data, proba=args.proba)
     for name, (count, examples) in unseen.items():
         _warn(f"column {name!r}: {count} of {len(frame)} rows hold a category not seen in "
