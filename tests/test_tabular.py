@@ -62,6 +62,26 @@ def test_decimal_commas_are_read_only_where_a_person_would(tmp_path):
     assert notes == []
 
 
+def test_dot_thousands_in_a_decimal_comma_file_are_thousands_and_said(tmp_path):
+    """A file that writes 1,69 for 1.69 writes 4.359 for 4359: pandas alone read 4.359."""
+    path = tmp_path / "eu.csv"
+    path.write_text("gewicht;preis;anteil;y\n1,69;979;0.5;a\n2,5;4.359;1.25;b\n"
+                    "0,8;-1.727.000;2.0;a\n3,1;;0.125;b\n")
+    notes = []
+    frame = read_table(path, note=notes.append)
+    np.testing.assert_array_equal(frame["preis"].to_numpy(), [979, 4359, -1727000, np.nan])
+    # dotted values that are not groups of three digits are decimals: left as pandas reads
+    np.testing.assert_array_equal(frame["anteil"].to_numpy(), [0.5, 1.25, 2.0, 0.125])
+    assert notes == ["read 'gewicht' as numbers with a decimal comma (0,5 = 0.5)",
+                     "read 'preis' with the dot as the thousands separator (4.359 = 4359), "
+                     "as this file writes its decimal-comma numbers (1.234,5)"]
+    # without a decimal-comma column the file says nothing of its dots: 4.359 stays 4.359
+    (tmp_path / "dots.csv").write_text("preis;y\n979;a\n4.359;b\n")
+    notes = []
+    assert read_table(tmp_path / "dots.csv", note=notes.append)["preis"].tolist() == [979, 4.359]
+    assert notes == []
+
+
 def test_a_decimal_comma_column_with_a_typo_keeps_the_typo_for_the_message(tmp_path):
     path = tmp_path / "typo.csv"
     path.write_text("x;y\n" + "".join(f"{i},5;a\n" for i in range(9)) + "2,5x;b\n")

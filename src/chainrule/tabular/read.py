@@ -20,8 +20,12 @@ column whose values are numbers written ``0,5`` or ``1.234,5`` (at least
 ``NUMERIC_SHARE`` of them, one with a comma) is read as numbers, and
 ``read_table(..., note=)`` is told which columns were (a column that is mostly
 such numbers keeps its other values as text, for the caller to name the typo).
-A value such as ``1.234`` alone is left as pandas reads it (1.234): without a
-comma it cannot be told from a decimal point.
+A value such as ``1.234`` alone cannot be told from a decimal point: in a
+file where some column was read with decimal commas (so the file writes
+``1.234,5`` for 1234.5), a number column whose dotted values are all groups of
+three digits (``979``, ``4.359``, ``1.727``) is read with the dot as the
+thousands separator (4359), and ``note`` is told; elsewhere it is left as
+pandas reads it (1.234).
 ``text_columns`` are read as text whatever they look like: a column of codes
 ``1``, ``2``, ``x`` one-hot encoded in training must not turn into the floats
 ``1.0``, ``2.0`` at prediction because one value is missing there.
@@ -44,6 +48,9 @@ _SEPARATORS = (",", ";", "\t", "|")
 NUMERIC_SHARE = 0.8
 #: A number with a decimal comma (``-0,5``, ``1.234,5``, ``2,5e3``) or an integer (``12``).
 _COMMA_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[eE][+-]?\d+)?|\d+)")
+#: An integer with dots between groups of three digits (``4.359``, ``-1.234.567``): in a file
+#: that writes decimal commas, the dot is its thousands separator.
+_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
 #: A plain decimal number: a cell a spreadsheet reads as a number, not as a formula.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 #: First characters that make a spreadsheet run a cell as a formula (OWASP, "CSV Injection").
@@ -167,6 +174,29 @@ def _read_decimal_commas(pd, frame, text_columns):
     return changed
 
 
+def _read_dot_thousands(pd, frame, where, text_columns):
+    """Number columns of a decimal-comma file whose dotted values are all groups of three
+    digits, read again as text and their dots taken as thousands separators (the module
+    docstring): the names of the columns that changed."""
+    # pandas made floats of 979 and 4.359, and kept -1.727.000 as text
+    candidates = [name for name in frame.columns if str(name) not in text_columns
+                  and (frame[name].dtype.kind == "f" or is_text(frame[name]))]
+    if not candidates:
+        return []
+    raw = pd.read_csv(where, sep=";", usecols=candidates, dtype=str, index_col=False)
+    changed = []
+    for name in candidates:
+        text = raw[name].dropna().str.strip()
+        dotted = text[text.str.contains(".", regex=False)]
+        if len(dotted) and dotted.str.fullmatch(_DOT_THOUSANDS).all() \
+                and text.str.fullmatch(r"[+-]?[\d.]+").all():
+            out = pd.Series(np.nan, index=frame.index, dtype=np.float64)
+            out[text.index] = text.str.replace(".", "", regex=False).astype(np.float64).to_numpy()
+            frame[name] = out
+            changed.append(str(name))
+    return changed
+
+
 def read_table(path, sep=None, text_columns=(), note=None):
     """A DataFrame from a ``.csv`` (``.txt``/``.tsv``) or ``.parquet`` file (module docstring).
 
@@ -178,7 +208,7 @@ def read_table(path, sep=None, text_columns=(), note=None):
     where = check_file(path)
     ext = os.path.splitext(where)[1].lower()
     text_columns = [str(c) for c in text_columns]
-    commas = []
+    commas, thousands = [], []
     try:
         if ext in (".parquet", ".pq"):
             frame = _read_parquet(pd, where, text_columns)
@@ -189,6 +219,8 @@ def read_table(path, sep=None, text_columns=(), note=None):
             frame = _read_csv(pd, where, sep, text_columns)
             if sep == ";":
                 commas = _read_decimal_commas(pd, frame, set(text_columns))
+                if commas:
+                    thousands = _read_dot_thousands(pd, frame, where, set(text_columns))
     except ImportError:
         raise
     except pd.errors.EmptyDataError:
@@ -207,6 +239,9 @@ def read_table(path, sep=None, text_columns=(), note=None):
         raise ValueError(f"{where} has a header but no data rows")
     if commas and note is not None:
         note(f"read {list_names(commas)} as numbers with a decimal comma (0,5 = 0.5)")
+    if thousands and note is not None:
+        note(f"read {list_names(thousands)} with the dot as the thousands separator (4.359 = "
+             "4359), as this file writes its decimal-comma numbers (1.234,5)")
     return frame
 
 
