@@ -101,6 +101,7 @@ def test_a_tiny_time_limit_trains_fewer_members_and_says_so(table, tmp_path, cap
     assert code == 0, err
     assert "--time-limit 1e-06 s allowed 1 of the 10 networks --ensemble asked for" in err
     assert "stopped the first network at epoch 1 (its best epoch's weights kept)" in err
+    assert "try more --epochs" not in text + err     # --epochs did not stop it, the limit did
     tab = io.load_with_extras(out)[1]["tabular"]
     assert tab["ensemble"]["members"] == 1 and tab["ensemble"]["asked"] == 10
     assert tab["ensemble"]["time_limit"] == 1e-6

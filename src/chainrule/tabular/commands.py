@@ -199,10 +199,13 @@ def _summary(args, ensemble, val, r):
     if k < r["ensemble_asked"]:
         _warn(f"--time-limit {r['time_limit']:g} s allowed {k} of the {r['ensemble_asked']} "
               f"networks --ensemble asked for")
-    if r["members"][0]["stopped_by_time"]:
+    timed_out = r["members"][0]["stopped_by_time"]
+    if timed_out:
         _warn(f"--time-limit {r['time_limit']:g} s stopped the first network at epoch "
               f"{r['members'][0]['epochs_run']}" + (" (its best epoch's weights kept)"
-                                                    if val is not None else ""))
+                                                    if val is not None else "")
+              + ("; the validation loss was still falling: a longer --time-limit may help"
+                 if r["still_improving"] else ""))
     what = f"{name} {r['hidden']}" if k == 1 else \
         f"{k} {name} networks {r['hidden']} (seeds {args.seed}..{args.seed + k - 1}, averaged)"
     if val is None:
@@ -211,7 +214,7 @@ def _summary(args, ensemble, val, r):
              f"(no validation split); saved {args.out}")
         return
     hint = (f" (the validation loss was still falling at epoch {r['epochs']}: try more --epochs)"
-            if r["still_improving"] else "")
+            if r["still_improving"] and not timed_out else "")   # the limit stopped it, not --epochs
     refit = (f"; refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs"
              if "refit_epochs" in r and k == 1 else
              f"; each refit on all {r['refit_rows']} rows for its best epoch count"
