@@ -276,6 +276,8 @@ def _hostile_model(tmp_path, kind, cancer_model):
     elif kind == "nested":
         text = ('{"x": ' + "[" * 60_000 + "]" * 60_000 + "}").encode()
         path.write_bytes(struct.pack("<Q", len(text)) + text)
+    elif kind == "empty":
+        path.write_bytes(b"")
     elif kind == "flipped":
         raw = bytearray(pathlib.Path(cancer_model).read_bytes())
         raw[-3] ^= 0x10  # inside the last weight
@@ -296,6 +298,7 @@ def _hostile_model(tmp_path, kind, cancer_model):
     ("bomb", "whose product 144000000 is more than the 12000 numbers"),
     ("nested", "nests 60001 levels deep"),
     ("flipped", "is corrupt"),
+    ("empty", "is empty (0 bytes): expected a .safetensors file written by chainrule train"),
     ("preprocessing", "preprocessing must be a JSON object"),
     ("columns", "bad numeric column record 7"),
 ])

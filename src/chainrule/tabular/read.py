@@ -74,7 +74,9 @@ def check_file(path, what="file"):
     if os.path.isdir(where):
         raise ValueError(f"{where} is a folder, not a {what}")
     if os.path.getsize(where) == 0:
-        raise ValueError(f"{where} is empty (0 bytes): expected a header row and data rows")
+        expected = "a header row and data rows" if what == "file" else \
+            "a .safetensors file written by chainrule train or est.save"
+        raise ValueError(f"{where} is empty (0 bytes): expected {expected}")
     return where
 
 
