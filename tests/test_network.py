@@ -435,3 +435,13 @@ def test_mlp_is_the_one_builder_penalties_dropout_and_biases():
     biased = cr.mlp([3, 5, 2], seed=0, bias_init=lambda n_in, n_out, rng: rng.uniform(1, 2, n_out))
     assert all(np.all((layer.b >= 1) & (layer.b <= 2)) for layer in biased.layers
                if isinstance(layer, cr.Dense))
+
+
+def test_sizes_given_as_a_string_are_refused_by_name():
+    # iterated, "2,4,1" would be read character by character
+    with pytest.raises(TypeError, match=r"sizes must be a list of ints such as \[2, 4, 1\], "
+                                        r"got the string '2,4,1'"):
+        cr.mlp("2,4,1")
+    from chainrule.sklearn import MLPClassifier
+    with pytest.raises(TypeError, match="hidden_layer_sizes must be an int or a tuple of ints"):
+        MLPClassifier(hidden_layer_sizes="100").fit([[0.0], [1.0]], [0, 1])

@@ -516,6 +516,8 @@ def mlp(sizes, hidden="relu", output="identity", init=None, seed=None, dtype=np.
         Initial biases, drawn from the weights' generator right after each layer's
         weights (zeros by default).
     """
+    if isinstance(sizes, str):     # iterated, "2,4,1" would be the sizes '2', ',', '4', ...
+        raise TypeError(f"sizes must be a list of ints such as [2, 4, 1], got the string {sizes!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")

@@ -17,6 +17,9 @@ def check_params(est):
     sizes = est.hidden_layer_sizes
     if isinstance(sizes, (int, np.integer)):
         sizes = [number("hidden_layer_sizes", sizes, integer=True, at_least=1)]
+    elif isinstance(sizes, str):   # iterated, "100" would be the layers 1, 0, 0
+        raise TypeError(f"hidden_layer_sizes must be an int or a tuple of ints such as (100,) "
+                        f"or (64, 32), got the string {sizes!r}")
     else:
         sizes = [number(f"hidden_layer_sizes[{i}]", s, integer=True, at_least=1)
                  for i, s in enumerate(sizes)]
