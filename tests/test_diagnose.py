@@ -672,3 +672,21 @@ def test_lang_is_the_reports_own_language():
     english = report.to_text(lang="en")
     assert diagnose_views.WORDS["en"]["title.missing_mean"] in english
     assert english == str(cr.diagnose(net, XOR_X, XOR_Y, mine, loss=cr.BinaryCrossEntropy()))
+
+
+def test_a_report_says_when_the_networks_own_weights_were_used():
+    """A learner who gives Z1 but not W1 may differ only by their weights: the report says
+    which weights it used, in either language; with the weights given it says so instead."""
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid", seed=0, dtype=np.float64)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    Y = np.array([[0], [1], [1], [0]], float)
+    W1 = np.ones((2, 4))
+    report = cr.diagnose(net, X, Y, {"Z1": X @ W1}, loss=cr.BinaryCrossEntropy())
+    assert not report.ok and report.network_weights == ["W1", "b1", "W2", "b2"]
+    assert "You gave none of the weights, so the network's own W1, b1, W2, b2 were" in \
+        " ".join(report.to_text().split())
+    assert "你没有给出任何权重" in report.to_text(lang="zh")
+    b1 = np.zeros(4)
+    given = cr.diagnose(net, X, Y, {"W1": W1, "b1": b1, "Z1": X @ W1 + b1},
+                        loss=cr.BinaryCrossEntropy())
+    assert given.ok and "none of the weights" not in given.to_text()

@@ -78,6 +78,9 @@ class DiagnosisReport:
         The names compared, in order.
     weights : list of str
         The learner's weights used in place of the network's.
+    network_weights : list of str
+        The network's own weights used, the learner having given none of them in their
+        place (the report says so when something differs: the weights may be why).
     tolerance : float
         The largest relative difference counted as equal: √ε of ``dtype``.
     dtype : numpy dtype
@@ -86,8 +89,10 @@ class DiagnosisReport:
         The language ``str(report)`` speaks: "en" or "zh", as :func:`diagnose` was told.
     """
 
-    def __init__(self, findings, checked, weights, tolerance, dtype, lang="en"):
+    def __init__(self, findings, checked, weights, tolerance, dtype, lang="en",
+                 network_weights=()):
         self.findings, self.checked, self.weights = findings, checked, weights
+        self.network_weights = list(network_weights)
         self.tolerance, self.dtype = tolerance, dtype
         self.lang = diagnose_views.check_lang(lang)
 
@@ -259,7 +264,9 @@ def diagnose(net, X, y, mine, *, loss, lang="en"):
     tolerance = float(np.sqrt(np.finfo(dtype).eps))
     findings = _compare(lines, start, given, tolerance)
     checked = [line.name for line in lines if line.name in given]
-    return DiagnosisReport(findings, checked, weights, tolerance, np.dtype(dtype), lang)
+    own = [p for l in range(1, len(pairs) + 1) for p in (f"W{l}", f"b{l}") if p not in mine]
+    return DiagnosisReport(findings, checked, weights, tolerance, np.dtype(dtype), lang,
+                           network_weights=own)
 
 
 def _compare(lines, start, given, tolerance):

@@ -27,6 +27,9 @@ WORDS = {
         "nothing": "You gave no arrays to compare, only weights.",
         "tolerance": "Tolerance {tol} (√ε of {dtype}), relative to each array's largest entry.",
         "weights": "Your {names} were used in place of the network's.",
+        "own_weights": "You gave none of the weights, so the network's own {names} were "
+                       "used: if your arrays come from weights of your own, pass those too "
+                       "(mine['W1'] = W1, ...), or the differences may be the weights' alone.",
         "right_equation": "the right equation:",
         "yours": "yours", "right": "right",
         "largest": "the largest difference, at {where}: yours {mine}, right {right}",
@@ -124,6 +127,9 @@ WORDS = {
         "nothing": "你没有给出可以比较的数组，只有权重。",
         "tolerance": "容差 {tol}（{dtype} 的 √ε），相对于每个数组中绝对值最大的元素。",
         "weights": "计算时用的是你的 {names}，而不是网络自己的。",
+        "own_weights": "你没有给出任何权重，所以计算时用的是网络自己的 {names}：如果你的数组"
+                       "是用你自己的权重算出来的，请把它们也传进来（mine['W1'] = W1，……），"
+                       "否则这些差异可能只是权重不同造成的。",
         "right_equation": "正确的式子：",
         "yours": "你的", "right": "正确的",
         "largest": "相差最大的是{where}：你的 {mine}，正确的 {right}",
@@ -332,4 +338,6 @@ def to_text(report, lang="en"):
                                              dtype=report.dtype.name))
     if report.weights:
         out += wrap(w["weights"].format(names=join(report.weights)))
+    elif report.findings and report.network_weights:
+        out += wrap(w["own_weights"].format(names=join(report.network_weights)))
     return "\n".join(out)
