@@ -81,3 +81,12 @@ def test_a_bad_engine_name_is_one_line_for_every_command(tmp_path):
         assert done.returncode == 1 and done.stdout == "", (argv, done.stderr)
         assert done.stderr == ("chainrule: error: CHAINRULE_ENGINE must be one of auto, numpy, "
                                "compiled, got 'bogus'\n"), (argv, done.stderr)
+
+
+def test_demo_plot_into_a_missing_folder_is_refused_before_training(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    where = tmp_path / "missing" / "xor.png"
+    code = main(["demo", "xor", "--plot", str(where)])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""            # nothing trained, nothing printed
+    assert f"--plot {where}: the folder {where.parent} does not exist" in captured.err

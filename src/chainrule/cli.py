@@ -11,7 +11,9 @@ def _demo(args):
     kwargs = {"seed": args.seed, "plot": args.plot, "lang": args.lang}
     if args.plot and args.name != "diagnose":  # say so before training, not after
         from .explain.plot import require_matplotlib
+        from .tabular.commands import check_out
         require_matplotlib()
+        check_out(args.plot, option="--plot")
     demo(**kwargs)
     return 0
 
