@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule.cli import main
 
 pd = pytest.importorskip("pandas")
@@ -656,3 +657,56 @@ def test_the_tabular_extra_holds_what_the_table_commands_import():
     assert names == {"pandas", "pyarrow", "safetensors", "scikit-learn", "scipy"}
     readme = " ".join((root / "README.md").read_text().split())
     assert "`tabular` (pandas, pyarrow, safetensors, scikit-learn, SciPy:" in readme
+
+
+# -- issue 24: label smoothing ----------------------------------------------------------------
+
+def test_early_stopping_with_label_smoothing_judges_the_plain_validation_log_loss():
+    """The training targets are smoothed, the validation loss is not: BestEpoch's loss of
+    each epoch is the log loss of the labels as they are (scikit-learn's log_loss)."""
+    from sklearn.metrics import log_loss
+
+    from chainrule.tabular.recipe import BestEpoch, make_estimator, one_hot
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(160, 4))
+    labels = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] + rng.normal(size=160) > 0)]
+    losses, plain = [], []
+
+    class Record(BestEpoch):
+        def on_epoch_end(self, epoch, logs):
+            super().on_epoch_end(epoch, logs)
+            losses.append(logs["val_loss"])
+            P = self.run.net.predict(X[120:]).astype(np.float64)  # float32 rows, summing to 1
+            plain.append(log_loss(labels[120:], P / P.sum(axis=1, keepdims=True),  # to ~1e-7
+                                  labels=["a", "b", "c"]))
+
+    best = Record(X[120:], one_hot(labels[120:], np.array(["a", "b", "c"])), classify=True,
+                  patience=5)
+    est = make_estimator("classify", (32,), 200, 0.02, 0.0, 0.0, 16, 0, False, callbacks=[best],
+                         label_smoothing=0.2)
+    est.fit(X[:120], labels[:120])
+    assert est.label_smoothing == 0.2 and best.stopped
+    np.testing.assert_allclose(losses, plain, rtol=1e-5)
+    assert best.best_epoch == int(np.argmin(plain)) + 1
+    # the smoothed loss of the same outputs is another number: the choice is visible
+    P = est.network_.predict(X[120:]).astype(np.float64)
+    smoothed = cr.CrossEntropy(label_smoothing=0.2)
+    Y = smoothed.prepare(np.searchsorted(["a", "b", "c"], labels[120:]), 3, np.float64)
+    assert abs(smoothed.forward(P, Y) - best.loss(P)) > 0.05
+
+
+def test_label_smoothing_is_an_option_of_train_kept_in_the_file(tmp_path, capsys, cancer_csv):
+    from chainrule.sklearn import load
+    code, out, _ = _train(capsys, cancer_csv, "diagnosis", tmp_path / "m.st",
+                          "--label-smoothing", "0.1")
+    assert code == 0 and float(out.split("validation accuracy ")[1].split()[0]) > 0.9, out
+    assert load(tmp_path / "m.st").label_smoothing == 0.1
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "(label smoothing 0.1)" in info
+    code, _, err = _train(capsys, cancer_csv, "diagnosis", tmp_path / "bad.st",
+                          "--label-smoothing", "1")
+    assert code == 1 and "--label-smoothing must be in [0, 1), got 1.0" in err, err
+    _linear_csv(tmp_path / "house.csv", n=80)
+    code, _, err = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "r.st",
+                          "--label-smoothing", "0.1")
+    assert code == 0 and "--label-smoothing is for classification" in err, err

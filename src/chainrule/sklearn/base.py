@@ -159,13 +159,17 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with "
                              f"{self.n_outputs_}")
         self._loss = self._loss_object()
-        Yw = np.hstack([Y, w[:, None]]).astype(self.network_.dtype)
+        Yw = np.hstack([self._training_targets(Y), w[:, None]]).astype(self.network_.dtype)
         X = X.astype(self.network_.dtype, copy=False)
         if self.solver == "lbfgs":
             fit_lbfgs(self, X, Yw)
         else:
             fit_stochastic(self, X, y, Yw, w, incremental)
         return self
+
+    def _training_targets(self, Y):
+        """The targets the loss trains on (the classifier may smooth them)."""
+        return Y
 
     def _score(self, X, y, w):
         with self.network_.evaluating():

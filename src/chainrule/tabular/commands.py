@@ -50,6 +50,10 @@ def _add_train(commands):
                        help=f"L2 penalty on the weights (default {d['alpha']:g})")
     train.add_argument("--dropout", type=float, default=None,
                        help=f"dropout rate after each hidden layer (default {d['dropout']:g})")
+    train.add_argument("--label-smoothing", type=float, default=None, metavar="EPS",
+                       help="classification: train on the targets (1 - EPS)·onehot + EPS/classes "
+                       f"(default {d['label_smoothing']:g}); early stopping still judges the "
+                       "plain validation log loss")
     train.add_argument("--batch-size", type=int, default=None,
                        help=f"default min({d['batch_size']}, rows)")
     train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
@@ -177,7 +181,7 @@ def train_command(args):
                         scale=args.scale, keep_id=args.keep_id, drop=args.drop,
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
-                        time_limit=args.time_limit)
+                        time_limit=args.time_limit, label_smoothing=args.label_smoothing)
     frame = read_table(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     ensemble.save(args.out, metadata=metadata)
@@ -413,7 +417,9 @@ def info_command(args):
             _say(f"  left out:   {d['name']!r} ({d['reason']})")
     if hasattr(est, "classes_"):
         _say(f"  classes:    {', '.join(map(str, est.classes_))}")
-    _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}")
+    smoothing = getattr(est, "label_smoothing", 0.0)
+    _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}"
+         + (f" (label smoothing {smoothing:g})" if smoothing else ""))
     for line in net.summary().splitlines():
         _say(line)
     return 0

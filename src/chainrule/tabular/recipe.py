@@ -11,9 +11,12 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
    a right-skewed target ≥ 0 (a price) standardised after ``log(1 + y)``, a
    count fitted by the Poisson loss on a log-rate output, each chosen on the
    training rows (:class:`TargetTransform`);
-3. Adam with an L2 penalty (``alpha``) and optional dropout;
+3. Adam with an L2 penalty (``alpha``) and optional dropout; for a classifier,
+   optionally label smoothing (``label_smoothing``: the training targets
+   ``(1 − ε)·Y + ε/k``);
 4. early stopping on a held-out validation split, with the weights of the best
-   epoch (lowest validation loss) restored, :class:`BestEpoch`;
+   epoch (lowest validation loss, on the labels as they are: never smoothed)
+   restored, :class:`BestEpoch`;
 5. optionally a final fit on every row for the best epoch count (``refit``).
 
 The defaults in :data:`DEFAULTS` were chosen by ``benchmarks/tabular.py``.
@@ -38,7 +41,8 @@ from .target import KINDS, TargetTransform
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
-            "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard"}
+            "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
+            "label_smoothing": 0.0}
 #: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
 #: and a model file would grow by a network per member.
 MOST_MEMBERS = 64
@@ -147,11 +151,12 @@ def _gib(n):
 
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
-                   callbacks=None, loss="squared_error"):
+                   callbacks=None, loss="squared_error", label_smoothing=0.0):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
-    (``loss``: a regressor's, "squared_error" or "poisson")."""
+    (``loss``: a regressor's, "squared_error" or "poisson"; ``label_smoothing``: a
+    classifier's)."""
     from ..sklearn import MLPClassifier, MLPRegressor
-    settings = {} if task == "classify" else {"loss": loss}
+    settings = {"label_smoothing": label_smoothing} if task == "classify" else {"loss": loss}
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
     # tol 0 and n_iter_no_change = epochs: the training-loss stop never fires; BestEpoch decides
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
@@ -194,12 +199,14 @@ class Settings:
     "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
     ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
     ``time_limit``: seconds for the whole training, or None (no limit).
+    ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
                  scale=None, keep_id=(), drop=(), drop_missing_target=False,
-                 verbose=False, target_transform="auto", ensemble=None, time_limit=None):
+                 verbose=False, target_transform="auto", ensemble=None, time_limit=None,
+                 label_smoothing=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -210,6 +217,8 @@ class Settings:
         self.scale = DEFAULTS["scale"] if scale is None else scale
         self.ensemble = DEFAULTS["ensemble"] if ensemble is None else ensemble
         self.time_limit = time_limit
+        self.label_smoothing = DEFAULTS["label_smoothing"] if label_smoothing is None \
+            else label_smoothing
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -227,6 +236,8 @@ class Settings:
         self.ensemble = number("--ensemble", self.ensemble, integer=True, at_least=1,
                                at_most=MOST_MEMBERS)
         self.time_limit = number("--time-limit", self.time_limit, greater_than=0, allow_none=True)
+        self.label_smoothing = number("--label-smoothing", self.label_smoothing, at_least=0,
+                                      less_than=1)
         if self.scale not in SCALES:
             raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
         if self.target_transform not in ("auto", *KINDS):
@@ -253,6 +264,9 @@ def train_table(frame, target, where, settings, warn=print):
     frame, dropped_rows = _rows_with_a_target(frame, target, where, s, warn)
     task, labels = _labels(frame, target, where, s)
     classify = task == "classify"
+    if s.label_smoothing and not classify:
+        warn(f"--label-smoothing is for classification; the target {target!r} is regressed "
+             "without it")
     features = frame.drop(columns=[target])
     train_rows, val_rows = _split(labels, classify, s)
     prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
@@ -356,7 +370,7 @@ def _fit(data, s, seed, epochs, limit):
     early stopping's record (None without validation rows)."""
     loss = data.transform.loss if data.transform is not None else None
     est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
-                         seed, s.verbose, loss=loss)
+                         seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing)
     best = None
     if len(data.val_rows):
         classes = np.unique(data.labels[data.rows]) if data.classify else None
@@ -436,6 +450,8 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
                 "rows": report.get("refit_rows", report["rows"]),
                 "epochs": int(ensemble.first.n_iter_),
                 "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
+    if s.label_smoothing and task == "classify":
+        training["label_smoothing"] = s.label_smoothing
     tabular = {"target": str(target), "task": task, "source": str(where),
                "preprocessing": prep.to_json(), "validation": validation, "training": training}
     if len(ensemble) > 1 or s.ensemble > 1 or s.time_limit is not None:
