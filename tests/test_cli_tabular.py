@@ -710,3 +710,35 @@ def test_label_smoothing_is_an_option_of_train_kept_in_the_file(tmp_path, capsys
     code, _, err = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "r.st",
                           "--label-smoothing", "0.1")
     assert code == 0 and "--label-smoothing is for classification" in err, err
+
+
+# -- issue 24: a periodic embedding of the numeric columns ------------------------------------
+
+def test_numeric_embedding_periodic_embeds_the_numeric_columns_only(tmp_path, capsys):
+    """Two numeric columns and a text one: the embedding reads the first two columns of the
+    matrix (the preprocessing puts numbers first), predict gives what the estimator gives."""
+    from chainrule.sklearn import load
+    from chainrule.tabular.commands import _load_tabular
+    from chainrule.tabular.target import TargetTransform
+    frame = _linear_csv(tmp_path / "house.csv", n=200)
+    code, out, _ = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st",
+                          "--numeric-embedding", "periodic")
+    assert code == 0 and float(out.split("validation R² ")[1].split()[0]) > 0.9, out
+    est = load(tmp_path / "m.st")
+    first = est.network_.layers[0]
+    assert isinstance(first, cr.PeriodicEmbedding)
+    assert (first.n_in, first.n_numeric) == (4, 2)        # a, b; shop's 2 one-hot columns pass
+    code, predicted, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "house.csv")
+    saved, tab, prep = _load_tabular(tmp_path / "m.st")
+    assert tab["training"]["numeric_embedding"] == "periodic"
+    X = prep.transform(frame.drop(columns=["price"]))
+    with_embedding = est.predict(X)                       # the estimator, outside the command
+    target = TargetTransform.from_metadata(tab, "m.st")
+    np.testing.assert_allclose(np.array(predicted.splitlines()[1:], dtype=float),
+                               target.inverse(with_embedding), rtol=1e-5)
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "each also through a periodic embedding" in info and "PeriodicEmbedding" in info
+    with pytest.raises(SystemExit):   # argparse's own refusal of a choice it does not list
+        _train(capsys, tmp_path / "house.csv", "price", tmp_path / "bad.st",
+               "--numeric-embedding", "pbld")
+    assert "invalid choice: 'pbld' (choose from 'none', 'periodic')" in capsys.readouterr().err

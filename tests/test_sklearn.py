@@ -713,3 +713,40 @@ def test_label_smoothing_round_trips_through_a_model_file(tmp_path, cancer):
                         label_smoothing=0.1).fit(X, y)
     est.save(tmp_path / "m.safetensors")
     assert load(tmp_path / "m.safetensors").label_smoothing == 0.1
+
+
+# -- periodic_columns: a PeriodicEmbedding first ----------------------------------------------
+
+def test_periodic_columns_put_an_embedding_first_and_round_trip(tmp_path, cancer):
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
+                        periodic_columns=4).fit(X, y)
+    first, dense = est.network_.layers[:2]
+    assert isinstance(first, cr.PeriodicEmbedding) and (first.n_in, first.n_numeric) == (30, 4)
+    assert dense.n_in == 30 + 4 * 3 and len(est.coefs_) == 2    # coefs_: the Dense layers
+    est.save(tmp_path / "m.st")
+    back = load(tmp_path / "m.st")
+    assert back.periodic_columns == 4
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    same = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
+                         periodic_columns=4).fit(X, y)
+    np.testing.assert_array_equal(same.network_.flat_params, est.network_.flat_params)
+    with pytest.raises(ValueError, match="periodic_columns must be at most the 30 input "
+                                         "features, got 31"):
+        MLPClassifier(periodic_columns=31, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="periodic_columns must be >= 0, got -1"):
+        MLPClassifier(periodic_columns=-1, max_iter=1).fit(X, y)
+
+
+def test_a_stored_network_that_contradicts_periodic_columns_is_refused(tmp_path, cancer):
+    from chainrule.files import model
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    est.save(tmp_path / "plain.st")
+    net, user, extras = model.load_with_extras(tmp_path / "plain.st")
+    user["estimator"]["params"]["periodic_columns"] = 2   # says so, but no embedding is there
+    model.save(net, tmp_path / "liar.st", metadata=user)
+    with pytest.raises(ValueError, match=r"contradicts the parameters .*periodic_columns=2"):
+        load(tmp_path / "liar.st")

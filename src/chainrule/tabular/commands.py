@@ -63,6 +63,10 @@ def _add_train(commands):
                        help="numeric columns: standardise, map through their quantiles to a "
                        "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
                        f"(RealMLP's; default {d['scale']})")
+    train.add_argument("--numeric-embedding", choices=["none", "periodic"], default=None,
+                       help="periodic: each numeric column also read through 16 learned "
+                       "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
+                       f"PBLD embedding; default {d['numeric_embedding']})")
     _add_ensemble(train, d)
     train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
                        default="auto",
@@ -181,7 +185,8 @@ def train_command(args):
                         scale=args.scale, keep_id=args.keep_id, drop=args.drop,
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
-                        time_limit=args.time_limit, label_smoothing=args.label_smoothing)
+                        time_limit=args.time_limit, label_smoothing=args.label_smoothing,
+                        numeric_embedding=args.numeric_embedding)
     frame = read_table(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     ensemble.save(args.out, metadata=metadata)
@@ -409,7 +414,9 @@ def info_command(args):
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]})")
+        embedding = ", each also through a periodic embedding" \
+            if getattr(est, "periodic_columns", 0) else ""
+        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")

@@ -4,7 +4,8 @@ The tabular-MLP baselines (Gorishniy et al., "Revisiting Deep Learning Models
 for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
 
 1. standardised (or quantile-transformed) features, one-hot categories
-   (:mod:`chainrule.preprocessing`);
+   (:mod:`chainrule.preprocessing`); optionally a periodic embedding of each
+   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD);
 2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
    prediction (an MLP's output layer starts near 0 with unit-scale weights:
    a target around 3·10⁵ would take thousands of epochs just to be reached);
@@ -42,7 +43,10 @@ from .target import KINDS, TargetTransform
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
             "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
-            "label_smoothing": 0.0}
+            "label_smoothing": 0.0, "numeric_embedding": "none"}
+#: ``--numeric-embedding``: none, or each numeric column also read through a
+#: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
+NUMERIC_EMBEDDINGS = ("none", "periodic")
 #: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
 #: and a model file would grow by a network per member.
 MOST_MEMBERS = 64
@@ -151,10 +155,10 @@ def _gib(n):
 
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
-                   callbacks=None, loss="squared_error", label_smoothing=0.0):
+                   callbacks=None, loss="squared_error", label_smoothing=0.0, periodic_columns=0):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
     (``loss``: a regressor's, "squared_error" or "poisson"; ``label_smoothing``: a
-    classifier's)."""
+    classifier's; ``periodic_columns``: the leading columns to embed)."""
     from ..sklearn import MLPClassifier, MLPRegressor
     settings = {"label_smoothing": label_smoothing} if task == "classify" else {"loss": loss}
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
@@ -162,7 +166,7 @@ def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, v
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
                      alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
                      verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks,
-                     **settings)
+                     periodic_columns=periodic_columns, **settings)
 
 
 def fit_estimator(est, X, y):
@@ -200,13 +204,14 @@ class Settings:
     ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
     ``time_limit``: seconds for the whole training, or None (no limit).
     ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
+    ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`.
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
                  scale=None, keep_id=(), drop=(), drop_missing_target=False,
                  verbose=False, target_transform="auto", ensemble=None, time_limit=None,
-                 label_smoothing=None):
+                 label_smoothing=None, numeric_embedding=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -219,6 +224,8 @@ class Settings:
         self.time_limit = time_limit
         self.label_smoothing = DEFAULTS["label_smoothing"] if label_smoothing is None \
             else label_smoothing
+        self.numeric_embedding = DEFAULTS["numeric_embedding"] if numeric_embedding is None \
+            else numeric_embedding
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -240,6 +247,9 @@ class Settings:
                                       less_than=1)
         if self.scale not in SCALES:
             raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise ValueError(f"--numeric-embedding must be one of "
+                             f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
         if self.target_transform not in ("auto", *KINDS):
             raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
                              f"got {self.target_transform!r}")
@@ -277,18 +287,20 @@ def train_table(frame, target, where, settings, warn=print):
     n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
         else len(np.unique(labels[train_rows]))
     batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
-    params, _ = check_size([prep.n_features, *s.hidden, n_out], batch)
+    embedded = len(prep.numeric) if s.numeric_embedding == "periodic" else 0
+    params, _ = check_size([prep.n_features + 3 * embedded, *s.hidden, n_out], batch)
     report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
               "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
     transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
     if transform is not None:
         report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
-    data = _Data(task, X, labels, train_rows, val_rows, transform, batch)
+    data = _Data(task, X, labels, train_rows, val_rows, transform, batch, embedded)
     if s.refit and s.validation > 0:  # every row, for the refits: the kind chosen stays
         prep_all, X_all = prepare(features, where, None, s.scale, s.keep_id, s.drop)
         data.all = _Data(task, X_all, labels, np.arange(len(labels)), val_rows[:0],
                          _refitted(transform, labels), min(s.batch_size or DEFAULTS["batch_size"],
-                                                           len(labels)))
+                                                           len(labels)),
+                         len(prep_all.numeric) if embedded else 0)
     ensemble, validation = _members(data, s, budget, report)
     if data.all is not None:
         prep, transform = prep_all, data.all.transform
@@ -301,9 +313,10 @@ class _Data:
     """What every member trains on: the matrix, the labels, the rows, the target transform
     (and ``all``: the same for every row, when members are refitted)."""
 
-    def __init__(self, task, X, labels, rows, val_rows, transform, batch):
+    def __init__(self, task, X, labels, rows, val_rows, transform, batch, embedded=0):
         self.task, self.X, self.labels, self.rows, self.val_rows = task, X, labels, rows, val_rows
         self.transform, self.batch, self.all = transform, batch, None
+        self.embedded = embedded  # the leading (numeric) columns with a PeriodicEmbedding
         self.classify = task == "classify"
         self.y = labels if self.classify else transform.forward(labels)
 
@@ -370,7 +383,8 @@ def _fit(data, s, seed, epochs, limit):
     early stopping's record (None without validation rows)."""
     loss = data.transform.loss if data.transform is not None else None
     est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
-                         seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing)
+                         seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing,
+                         periodic_columns=data.embedded)
     best = None
     if len(data.val_rows):
         classes = np.unique(data.labels[data.rows]) if data.classify else None
@@ -452,6 +466,8 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
                 "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
     if s.label_smoothing and task == "classify":
         training["label_smoothing"] = s.label_smoothing
+    if ensemble.first.periodic_columns:
+        training["numeric_embedding"] = s.numeric_embedding
     tabular = {"target": str(target), "task": task, "source": str(where),
                "preprocessing": prep.to_json(), "validation": validation, "training": training}
     if len(ensemble) > 1 or s.ensemble > 1 or s.time_limit is not None:
