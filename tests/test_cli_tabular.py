@@ -742,3 +742,25 @@ def test_numeric_embedding_periodic_embeds_the_numeric_columns_only(tmp_path, ca
         _train(capsys, tmp_path / "house.csv", "price", tmp_path / "bad.st",
                "--numeric-embedding", "pbld")
     assert "invalid choice: 'pbld' (choose from 'none', 'periodic')" in capsys.readouterr().err
+
+
+def test_lr_schedule_plateau_halves_the_rate_before_early_stopping_ends(tmp_path):
+    """Early stopping ends a run after --patience epochs without a better validation loss; a
+    quarter of that halves the rate first (at least once), a constant rate stays."""
+    from chainrule.tabular.recipe import Settings, train_table
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(200, 6)), columns=list("abcdef"))
+    frame["y"] = np.where(frame.a + rng.normal(scale=1.5, size=200) > 0, "up", "down")
+    rates = {}
+    for schedule in ("constant", "plateau"):
+        settings = Settings(hidden=(64,), lr=0.01, patience=8, lr_schedule=schedule)
+        ensemble, metadata, report = train_table(frame, "y", "noisy", settings,
+                                                 warn=lambda text: None)
+        assert report["epochs"] < 500                      # stopped early
+        rates[schedule] = ensemble.first._optimizer.lr
+        assert metadata["tabular"]["training"].get("lr_schedule") == \
+            (None if schedule == "constant" else "plateau")
+    assert rates["constant"] == 0.01 and rates["plateau"] <= 0.005, rates
+    with pytest.raises(ValueError, match="--lr-schedule must be one of constant, plateau, "
+                                         "got 'cosine'"):
+        Settings(lr_schedule="cosine")

@@ -45,7 +45,33 @@ def _add_train(commands):
                        f"(default {d['patience']})")
     train.add_argument("--refit", action="store_true",
                        help="after early stopping, train again on every row for the best epoch count")
+    _add_training(train, d)
+    _add_ensemble(train, d)
+    train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
+                       default="auto",
+                       help="a regression target: standardised (standard), standardised after "
+                       "log(1 + y) (log), or fitted by the Poisson loss (poisson); auto "
+                       "(default) chooses from the training rows: poisson for a right-skewed "
+                       "count, log for other right-skewed values >= 0, else standard")
+    train.add_argument("--keep-id", action="append", default=[], metavar="COLUMN",
+                       help="use this column although it looks like an ID (repeatable)")
+    train.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                       help="leave this column out, whatever it holds (repeatable)")
+    train.add_argument("--drop-missing-target", action="store_true",
+                       help="leave out rows whose target is missing (default: refuse them)")
+    train.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for a "
+                       "tab (default: detected)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=train_command)
+
+
+def _add_training(train, d):
+    """The options of how the network trains and what it reads (the recipe's choices)."""
     train.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d['lr']:g})")
+    train.add_argument("--lr-schedule", choices=["constant", "plateau"], default=None,
+                       help="plateau: halve the rate whenever the validation loss has not "
+                       f"improved for a quarter of --patience (default {d['lr_schedule']})")
     train.add_argument("--alpha", type=float, default=None,
                        help=f"L2 penalty on the weights (default {d['alpha']:g})")
     train.add_argument("--dropout", type=float, default=None,
@@ -67,24 +93,6 @@ def _add_train(commands):
                        help="periodic: each numeric column also read through 16 learned "
                        "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
                        f"PBLD embedding; default {d['numeric_embedding']})")
-    _add_ensemble(train, d)
-    train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
-                       default="auto",
-                       help="a regression target: standardised (standard), standardised after "
-                       "log(1 + y) (log), or fitted by the Poisson loss (poisson); auto "
-                       "(default) chooses from the training rows: poisson for a right-skewed "
-                       "count, log for other right-skewed values >= 0, else standard")
-    train.add_argument("--keep-id", action="append", default=[], metavar="COLUMN",
-                       help="use this column although it looks like an ID (repeatable)")
-    train.add_argument("--drop", action="append", default=[], metavar="COLUMN",
-                       help="leave this column out, whatever it holds (repeatable)")
-    train.add_argument("--drop-missing-target", action="store_true",
-                       help="leave out rows whose target is missing (default: refuse them)")
-    train.add_argument("--sep", default=None, help="CSV field separator, one character, \\t for a "
-                       "tab (default: detected)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(func=train_command)
 
 
 def _add_ensemble(train, d):
@@ -186,7 +194,7 @@ def train_command(args):
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
-                        numeric_embedding=args.numeric_embedding)
+                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
     frame = read_table(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     ensemble.save(args.out, metadata=metadata)

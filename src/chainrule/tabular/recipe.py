@@ -13,7 +13,7 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
    count fitted by the Poisson loss on a log-rate output, each chosen on the
    training rows (:class:`TargetTransform`);
 3. Adam with an L2 penalty (``alpha``) and optional dropout; for a classifier,
-   optionally label smoothing (``label_smoothing``: the training targets
+   label smoothing (``label_smoothing``, 0.1 by default: the training targets
    ``(1 − ε)·Y + ε/k``);
 4. early stopping on a held-out validation split, with the weights of the best
    epoch (lowest validation loss, on the labels as they are: never smoothed)
@@ -43,10 +43,14 @@ from .target import KINDS, TargetTransform
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
             "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
-            "label_smoothing": 0.0, "numeric_embedding": "none"}
+            "label_smoothing": 0.1, "numeric_embedding": "none", "lr_schedule": "constant"}
 #: ``--numeric-embedding``: none, or each numeric column also read through a
 #: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
 NUMERIC_EMBEDDINGS = ("none", "periodic")
+#: ``--lr-schedule``: Adam's rate constant, or halved whenever the validation loss has not
+#: improved for a quarter of the patience (torch's ReduceLROnPlateau; the training loss on a
+#: run without validation rows, a refit's).
+LR_SCHEDULES = ("constant", "plateau")
 #: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
 #: and a model file would grow by a network per member.
 MOST_MEMBERS = 64
@@ -204,14 +208,15 @@ class Settings:
     ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
     ``time_limit``: seconds for the whole training, or None (no limit).
     ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
-    ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`.
+    ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`; ``lr_schedule``: one of
+    :data:`LR_SCHEDULES`.
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
                  scale=None, keep_id=(), drop=(), drop_missing_target=False,
                  verbose=False, target_transform="auto", ensemble=None, time_limit=None,
-                 label_smoothing=None, numeric_embedding=None):
+                 label_smoothing=None, numeric_embedding=None, lr_schedule=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -222,10 +227,13 @@ class Settings:
         self.scale = DEFAULTS["scale"] if scale is None else scale
         self.ensemble = DEFAULTS["ensemble"] if ensemble is None else ensemble
         self.time_limit = time_limit
+        # a regression warns of --label-smoothing only when the user gave it
+        self.label_smoothing_given = label_smoothing is not None
         self.label_smoothing = DEFAULTS["label_smoothing"] if label_smoothing is None \
             else label_smoothing
         self.numeric_embedding = DEFAULTS["numeric_embedding"] if numeric_embedding is None \
             else numeric_embedding
+        self.lr_schedule = DEFAULTS["lr_schedule"] if lr_schedule is None else lr_schedule
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -247,6 +255,9 @@ class Settings:
                                       less_than=1)
         if self.scale not in SCALES:
             raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                             f"got {self.lr_schedule!r}")
         if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
             raise ValueError(f"--numeric-embedding must be one of "
                              f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
@@ -274,7 +285,7 @@ def train_table(frame, target, where, settings, warn=print):
     frame, dropped_rows = _rows_with_a_target(frame, target, where, s, warn)
     task, labels = _labels(frame, target, where, s)
     classify = task == "classify"
-    if s.label_smoothing and not classify:
+    if s.label_smoothing and s.label_smoothing_given and not classify:
         warn(f"--label-smoothing is for classification; the target {target!r} is regressed "
              "without it")
     features = frame.drop(columns=[target])
@@ -392,10 +403,22 @@ def _fit(data, s, seed, epochs, limit):
             else data.y[data.val_rows, None]
         best = BestEpoch(data.X[data.val_rows], Y_val, data.classify, s.patience,
                          poisson=loss == "poisson")
-    est.set_params(callbacks=[c for c in (best, limit) if c is not None])
+    est.set_params(callbacks=[c for c in (best, limit, _schedule(s, best)) if c is not None])
     fit_estimator(est, data.X[data.rows], data.y[data.rows])
     est.set_params(callbacks=None)
     return est, best
+
+
+def _schedule(s, best):
+    """The learning-rate schedule's callback (after BestEpoch, which logs "val_loss"), or None
+    for a constant rate."""
+    if s.lr_schedule == "constant":
+        return None
+    from ..optim.schedules import ReduceLROnPlateau
+    from ..train.callbacks import LearningRateScheduler
+    return LearningRateScheduler(ReduceLROnPlateau(
+        s.lr, monitor="val_loss" if best is not None else "loss", factor=0.5,
+        patience=max(1, s.patience // 4)))
 
 
 def _rows_with_a_target(frame, target, where, s, warn):
@@ -466,6 +489,8 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
                 "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
     if s.label_smoothing and task == "classify":
         training["label_smoothing"] = s.label_smoothing
+    if s.lr_schedule != "constant":
+        training["lr_schedule"] = s.lr_schedule
     if ensemble.first.periodic_columns:
         training["numeric_embedding"] = s.numeric_embedding
     tabular = {"target": str(target), "task": task, "source": str(where),
