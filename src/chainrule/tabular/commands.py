@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..nn.checks import finite_number as _finite
-from .recipe import DEFAULTS
+from .settings import DEFAULTS
 
 
 def add_commands(commands):
@@ -184,7 +184,8 @@ def train_command(args):
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
     from .read import read_table
-    from .recipe import Settings, train_table
+    from .recipe import train_table
+    from .settings import Settings
 
     settings = Settings(task=args.task, hidden=_hidden_sizes(args.hidden), epochs=args.epochs,
                         lr=args.lr, alpha=args.alpha, dropout=args.dropout,
