@@ -2,7 +2,7 @@
 
 U[0, 1) initial weights, MSE, full-batch gradient descent, 4000 steps. The
 learning rate 0.1 sits just below the stability limit of gradient descent
-here (see chainrule/explain/demos.py for why).
+here (see chainrule/explain/demo_learning.py for why).
 Run: python examples/sine.py [picture.png]
 """
 import sys

@@ -16,6 +16,7 @@
 * ``numeric_gradient``: central differences of a scalar function of an array.
 * ``doc_blocks``, ``run_doc_examples``: the fenced code blocks of a page in docs/,
   and its examples run in order (see ``doc_blocks`` for the conventions).
+* ``english_words``: the English words left in a text told in 简体中文, names set aside.
 """
 from __future__ import annotations
 
@@ -202,6 +203,15 @@ def torch_dense_pairs(net, twin):
     linears = [m for m in twin if type(m).__name__ == "Linear"]
     assert len(dense) == len(linears)
     return list(zip(dense, linears))
+
+
+# -- words told in 简体中文 ---------------------------------------------------------------
+
+def english_words(text, names=()):
+    """The words of ``text`` that are English: runs of 3+ Latin letters, ``names`` set aside
+    (and any word with a digit or underscore in it, which is code: dW1, x1, val_loss)."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+    return sorted({w for w in words if w not in names and not re.search(r"[\d_]", w) and len(w) >= 3})
 
 
 # -- the code blocks of the docs ------------------------------------------------------

@@ -11,7 +11,9 @@ import pytest
 
 import chainrule
 from chainrule import cli
-from chainrule.explain import demo_text, demos
+from chainrule.explain import demo_gradients, demo_learning, demo_text, demos, plot
+
+from conftest import english_words
 
 
 def test_registry_lists_every_demo():
@@ -120,9 +122,9 @@ def test_digits_shows_one_progress_bar(capsys):
 def _figures(monkeypatch):
     figures = []
 
-    def keep(plot, figure, lang="en"):
+    def keep(figure, path):
         figures.append(figure)
-    monkeypatch.setattr(demos, "_save", keep)
+    monkeypatch.setattr(plot, "save", keep)   # every demo saves its figure by plot.save
     return figures
 
 
@@ -193,7 +195,7 @@ def test_regularization_says_so_when_the_penalty_does_not_win(capsys):
     size = {"plain": {"norm": 3.0, "largest": 0.5}, "penalised": {"norm": 4.0, "largest": 0.6}}
     for lang, lost, not_smaller in (("en", "is not the lower", "did not keep the weights smaller"),
                                     ("zh", "并不更低", "没有让权重变小")):
-        demos._tell_regularization(lang, final, best, size, rows=40, features=6, extra=4, sizes="6-8-8-2",
+        demo_learning._tell_regularization(lang, final, best, size, rows=40, features=6, extra=4, sizes="6-8-8-2",
                                    epochs=10, decay=0.1, val_rows=1000)
         out = "".join(capsys.readouterr().out.split())
         assert lost.replace(" ", "") in out and not_smaller.replace(" ", "") in out
@@ -254,7 +256,8 @@ def test_a_sentence_missing_its_twin_is_caught(monkeypatch):
 
 
 def test_every_sentence_key_the_demos_name_is_in_the_table():
-    source = Path(demos.__file__).read_text(encoding="utf-8")
+    source = "".join(path.read_text(encoding="utf-8")
+                     for path in Path(demos.__file__).parent.glob("demo*.py"))
     named = set(re.findall(r'say\(lang, "([\w.]+)"', source))
     named |= {f"reg.{name}" for name in ("plain", "penalised")}
     named |= {f"health.{kind}" for kind in ("vanishing", "vanishing_elsewhere", "dead", "saturated",
@@ -274,10 +277,7 @@ NAMES = {"Dense", "Sigmoid", "ReLU", "Identity", "Softmax", "MSE", "Adam", "SGD"
 
 
 def _english_words(text):
-    """The words of ``text`` that are English: runs of 3+ Latin letters, names set aside
-    (and any word with a digit or underscore in it, which is code: dW1, x1, val_loss)."""
-    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
-    return sorted({w for w in words if w not in NAMES and not re.search(r"[\d_]", w) and len(w) >= 3})
+    return english_words(text, NAMES)
 
 
 @pytest.mark.parametrize("name, kwargs", [
@@ -311,7 +311,7 @@ def test_every_finding_of_the_monitor_is_told_in_both_languages(lang):
         {"kind": "saturated", "step": 3, "layer": 3, "share": 0.95},
         {"kind": "exploding", "step": 2, "of": "updates", "layer": 2, "ratio": 4.5, "lr": 10},
         {"kind": "exploding", "step": 2, "of": "gradients", "layer": 2, "first": 0.1, "norm": 5e3, "lr": 10}]
-    told = [demos._finding(finding, net, lang) for finding in findings]
+    told = [demo_gradients._finding(finding, net, lang) for finding in findings]
     assert len(set(told)) == len(told)
     for finding, sentence in zip(findings, told):
         assert str(finding["step"]) in sentence

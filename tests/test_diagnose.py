@@ -15,6 +15,8 @@ import pytest
 import chainrule as cr
 from chainrule.explain import diagnose_mistakes, diagnose_views
 
+from conftest import english_words
+
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float64)
 
@@ -563,3 +565,110 @@ def test_the_chinese_report_says_it_in_chinese(right, wrong, mistake):
     # the equations stay as they are
     assert report.findings[0].wrong_equation in zh and report.findings[0].wrong_equation in en
     assert not re.search(r"\b(the|yours|differs|probably)\b", zh)
+
+
+# -- the errors before any report, in the learner's language -----------------------------------
+
+def _cases():
+    """``(keys of the words it says, net, X, mine, loss)``: one error for each ``error.*`` key."""
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid")
+    mine = run(LOOP_241, **XOR_241)
+    shapes = {"db2": mine["dZ2"].sum(axis=1), "dW1": mine["dW1"].T}   # per sample; transposed
+    return [
+        (("error.net",), "net", XOR_X, {}, cr.MSE()),
+        (("error.layer",), cr.Sequential([cr.Dense(2, 4), cr.Dropout(0.5), cr.Dense(4, 1)]),
+         XOR_X, {}, cr.MSE()),
+        (("error.penalty",), cr.Sequential([cr.Dense(2, 4, l2=0.1), cr.Sigmoid(), cr.Dense(4, 1)]),
+         XOR_X, {}, cr.MSE()),
+        (("error.empty",), cr.Sequential([]), XOR_X, {}, cr.MSE()),
+        (("error.loss",), net, XOR_X, {}, "mse"),
+        (("error.mine",), net, XOR_X, [1, 2], cr.MSE()),
+        (("error.name", "error.name.case"), net, XOR_X, {"dw1": 0}, cr.MSE()),
+        (("error.name", "error.name.own"), net, XOR_X, {"X": 0}, cr.MSE()),
+        (("error.name", "error.name.layers"), net, XOR_X, {"dW3": 0}, cr.MSE()),
+        (("error.name",), net, XOR_X, {"grad": 0}, cr.MSE()),
+        (("error.shapes", "error.shape", "error.shape.b", "error.shape.per_sample",
+          "error.shape.W", "error.shape.transposed"), net, XOR_X, shapes, cr.MSE()),
+        (("error.shapes", "error.shape", "error.shape.rows"), net, XOR_X,
+         {"Z1": np.zeros((3, 4))}, cr.MSE()),
+        (("error.shared",), net, XOR_X, {"Z1": [["a"] * 4] * 4}, cr.MSE()),
+        (("error.shared",), net, np.zeros((4, 3)), {}, cr.MSE()),
+    ]
+
+
+CASES = _cases()
+IDS = [f"{' '.join(keys)} {i}" for i, (keys, *_) in enumerate(CASES)]
+
+#: What a Chinese error may name as it is: the arguments, chainrule's classes, code, and the
+#: values the cases pass (their reprs: 'mse', list, 'grad', the Dense's init='xavier').
+ZH_NAMES = {"net", "mine", "loss", "diagnose", "chainrule", "fit", "Sequential", "Dense", "Dropout",
+            "Loss", "MSE", "CrossEntropy", "cr", "axis", "str", "list", "mse", "grad", "init",
+            "xavier"}
+
+
+def _error(case, **lang):
+    _, net, X, mine, loss = case
+    with pytest.raises((TypeError, ValueError)) as error:
+        cr.diagnose(net, X, XOR_Y, mine, loss=loss, **lang)
+    return error.type, str(error.value)
+
+
+def _pieces(template):
+    """The fixed words of a sentence of WORDS, its blanks left out."""
+    return [text.strip() for text, *_ in string.Formatter().parse(template) if text.strip()]
+
+
+def test_every_error_key_is_raised_by_a_case():
+    raised = {key for keys, *_ in CASES for key in keys}
+    assert raised == {key for key in diagnose_views.WORDS["en"] if key.startswith("error.")}
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_the_english_errors_are_the_default_and_say_it_in_english(case):
+    kind, en = _error(case, lang="en")
+    assert _error(case) == (kind, en)                     # English by default, word for word
+    for key in case[0]:
+        assert all(piece in en for piece in _pieces(diagnose_views.WORDS["en"][key])), key
+    assert not re.search(r"[\u4e00-\u9fff]", en)
+    assert english_words(en, ZH_NAMES) != []              # the check below can fail
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_each_error_in_chinese_has_the_same_type_names_and_numbers(case):
+    (kind, en), (zh_kind, zh) = _error(case), _error(case, lang="zh")
+    assert zh_kind is kind
+    for key in case[0]:
+        assert all(piece in zh for piece in _pieces(diagnose_views.WORDS["zh"][key])), key
+    assert sorted(re.findall(r"\d+", zh)) == sorted(re.findall(r"\d+", en))
+    if case[0] == ("error.shared",):
+        # chainrule's shared checks (those of fit) speak English: said in Chinese, then given
+        assert zh == diagnose_views.say("zh", "error.shared", message=en)
+        zh = zh.replace(en, "")
+    else:
+        assert set(re.findall(r"'\w+'", zh)) == set(re.findall(r"'\w+'", en))   # the names
+    assert re.search(r"[\u4e00-\u9fff]", zh)
+    assert english_words(zh, ZH_NAMES) == [], zh
+
+
+def test_the_english_loss_error_is_chainrules_usual_one():
+    from chainrule.validation import check_loss
+    with pytest.raises(TypeError) as usual:
+        check_loss("mse")
+    assert _error(CASES[4]) == (TypeError, str(usual.value))
+
+
+def test_lang_is_checked_first_and_refused_in_both_languages():
+    with pytest.raises(ValueError, match="lang must be one of en, zh, got 'fr'") as error:
+        cr.diagnose("not a net", XOR_X, XOR_Y, [], loss="mse", lang="fr")
+    assert re.search(r"[\u4e00-\u9fff]", str(error.value))
+
+
+def test_lang_is_the_reports_own_language():
+    net = cr.mlp([2, 4, 1], hidden="sigmoid", output="sigmoid")
+    mine = run(planted(LOOP_241, "dZ2 = (A2 - Y) / m", "dZ2 = A2 - Y"), **XOR_241)
+    report = cr.diagnose(net, XOR_X, XOR_Y, mine, loss=cr.BinaryCrossEntropy(), lang="zh")
+    assert report.lang == "zh" and str(report) == report.to_text(lang="zh")
+    assert diagnose_views.WORDS["zh"]["title.missing_mean"] in str(report)
+    english = report.to_text(lang="en")
+    assert diagnose_views.WORDS["en"]["title.missing_mean"] in english
+    assert english == str(cr.diagnose(net, XOR_X, XOR_Y, mine, loss=cr.BinaryCrossEntropy()))

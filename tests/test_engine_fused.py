@@ -249,6 +249,24 @@ def test_layers_the_plan_does_not_fuse_run_as_themselves(monkeypatch):
     assert_blas_close(net.flat_grads, grads, sums_length(net) + len(X), "gradients")
 
 
+def test_after_the_compiled_cross_entropy_the_loss_holds_no_stale_probabilities():
+    """The kernel gives dZ itself and leaves the loss no A: a backward_logits() after it must
+    be the clear error, not the gradient of an earlier call's probabilities."""
+    kernels_module()
+    net = network("relu", "softmax", np.float64)
+    rng = np.random.default_rng(4)
+    X, y = data("labels", rng, 11, np.float64)
+    loss = cr.CrossEntropy()
+    with _engine.using("compiled"):
+        net.loss_value(X, y, loss)            # the textbook forward_logits: loss.A is set
+        loss.forward_logits(net.forward(X), y)
+        assert loss.A is not None
+        with net.fitting():
+            net.forward_backward(X, y, loss)  # the kernel's path
+    with pytest.raises(RuntimeError, match="backward was called before forward"):
+        loss.backward_logits()
+
+
 def test_the_ledger_records_every_array_while_fit_runs_the_plan(monkeypatch):
     """net.trace takes the textbook walk (every layer's arrays); fit takes the plan."""
     calls = spied(monkeypatch)

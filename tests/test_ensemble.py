@@ -5,7 +5,7 @@ import pytest
 
 from chainrule import io
 from chainrule.cli import main
-from chainrule.tabular.ensemble import Budget, Ensemble, read_members
+from chainrule.tabular.ensemble import Budget, Ensemble, TimeLimit, read_members
 
 pd = pytest.importorskip("pandas")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -120,6 +120,32 @@ def test_the_budget_starts_a_member_only_if_the_time_left_pays_for_it():
     now[0] = 111.0
     assert budget.left() < 0 and not budget.another([0.5])
     assert Budget(None).another([1e9]) and Budget(None).callback().deadline is None
+
+
+def test_the_time_limit_stops_within_an_epoch_and_the_epoch_still_ends():
+    # one epoch of a large table can outlast the limit: it is checked after every batch
+    import chainrule as cr
+    ticks = iter(range(1000))                  # the clock moves one second per reading
+    limit = TimeLimit(deadline=3, clock=lambda: next(ticks))
+    seen = []
+
+    class Count(cr.Callback):
+        def on_batch_end(self, batch, logs):
+            seen.append(("batch", batch))
+
+        def on_epoch_end(self, epoch, logs):
+            seen.append(("epoch", epoch))
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 3)).astype(np.float32), rng.integers(0, 2, 64)
+    net = cr.mlp([3, 4, 2], output="softmax", seed=0)
+    history = net.fit(X, y, loss=cr.CrossEntropy(), optimizer=cr.SGD(lr=0.1), epochs=5,
+                      batch_size=8, verbose=0, callbacks=[limit, Count()])
+    assert limit.hit
+    # readings 0, 1, 2 are before the deadline, 3 is at it: four batches of eight, then the
+    # epoch's end (its logs, the callbacks' on_epoch_end), and no further epoch
+    assert seen == [("batch", 0), ("batch", 1), ("batch", 2), ("batch", 3), ("epoch", 0)]
+    assert len(history["loss"]) == 1
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -5,9 +5,15 @@ page, trains on XOR until the loss falls, pauses, steps, opens the ledger and
 reads a dW that must equal the server's; it checks the controls (features, ±
 units, uploads, weights set by hand, the display options, the URL), the replay,
 the unit view, the layout at 800 px, and that the page in 简体中文 shows no
-English word beyond names. It saves the README's pictures under docs/img/:
-playground.png, playground-connection.png, playground-replay.png,
-playground-zh.png (the spiral learned, in Chinese) and playground-unit.png.
+English word beyond names. It takes the README's pictures, playground.png,
+playground-connection.png, playground-replay.png, playground-zh.png (the spiral
+learned, in Chinese) and playground-unit.png, and saves them in pytest's temporary
+folder, so a plain run leaves the checkout as it was; to renew the README's, name
+their folder::
+
+    CHAINRULE_SCREENSHOTS=docs/img python -m pytest tests/test_playground_e2e.py
+
+(a relative folder is taken from the repository's root).
 
 Needs /usr/bin/chromium and a font with Chinese characters (``.ci/install-browser``
 installs both) and the ``playwright`` package; it never downloads a browser of its own.
@@ -36,7 +42,7 @@ from test_playground_words import NAMES as WORD_NAMES
 from chainrule.playground import make_server
 
 pytestmark = pytest.mark.slow
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground.png"
+ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 LOSS_TARGET = 0.2   # XOR starts near log 2 ≈ 0.69
@@ -51,6 +57,16 @@ def server():
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    """The folder the screenshots go to: ``$CHAINRULE_SCREENSHOTS`` (``docs/img`` renews the
+    README's), else a temporary one, so that a plain run rewrites no tracked file."""
+    named = os.environ.get("CHAINRULE_SCREENSHOTS")
+    folder = ROOT / named if named else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +136,7 @@ def test_the_page_runs_under_its_own_policy(browser, server):
     assert errors == []
 
 
-def test_train_pause_step_and_read_the_ledger(page, server):
+def test_train_pause_step_and_read_the_ledger(page, server, pictures):
     _, url = server
     sid = page.get_attribute("body", "data-session")
     assert page.input_value("#dataset") == "xor"
@@ -171,10 +187,10 @@ def test_train_pause_step_and_read_the_ledger(page, server):
     page.wait_for_function("document.querySelector('#picture').dataset.showing === '1:2'")
     page.click("#picture")
     page.wait_for_function("document.querySelector('#picture').dataset.showing === 'output'")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    picture = pictures / "playground.png"
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOT), full_page=False)
-    assert SCREENSHOT.stat().st_size > 20_000
+    page.screenshot(path=str(picture), full_page=False)
+    assert picture.stat().st_size > 20_000
 
 
 def test_tabs_have_their_own_sessions_and_closing_one_frees_it(browser, server, page):
@@ -209,10 +225,7 @@ def test_a_bad_setting_shows_the_servers_message_and_goes_back(page):
     assert page.inner_text("#status") == "批大小必须在 1 到 256 之间，收到的是 400（该设置已恢复为上一个有效值）"
 
 
-CONNECTION = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-connection.png"
-
-
-def test_connection_panel_sums_the_chain_rule_to_the_ledgers_dw_and_its_update(page, server):
+def test_connection_panel_sums_the_chain_rule_to_the_ledgers_dw_and_its_update(page, server, pictures):
     sid = page.get_attribute("body", "data-session")
     page.click("#step")
     page.wait_for_selector("#ledger", state="visible")
@@ -235,7 +248,8 @@ def test_connection_panel_sums_the_chain_rule_to_the_ledgers_dw_and_its_update(p
     net = server[0].app.sessions.get(sid).net
     assert value("#edge-new") == net.layers[0].W[1, 2]
     page.locator("#edge").scroll_into_view_if_needed()
-    page.screenshot(path=str(CONNECTION), clip={**page.locator("#centre").bounding_box(), "height": 820})
+    clip = {**page.locator("#centre").bounding_box(), "height": 820}
+    page.screenshot(path=str(pictures / "playground-connection.png"), clip=clip)
 
 
 def test_the_ledger_shows_every_row_the_update_and_the_loss_after(page, server):
@@ -430,7 +444,6 @@ def test_the_language_switch_shows_the_chinese_labels_and_keeps_the_equations(pa
     assert page.text_content("#picture-title") == "Decision boundary"
 
 
-REPLAY = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-replay.png"
 # Each time the replay shows an entry: its index and kind, and what the network lights.
 WATCH_REPLAY = """() => {
   window.seen = [];
@@ -462,7 +475,7 @@ def expected_lit(entry, sizes):
     return ({entry["dense"]} if dense else set()), {column}
 
 
-def test_replay_walks_forward_then_backward_then_the_update(page, server):
+def test_replay_walks_forward_then_backward_then_the_update(page, server, pictures):
     sid = page.get_attribute("body", "data-session")
     assert page.is_hidden("#replay")  # nothing to replay before a Step
     page.click("#step")
@@ -543,8 +556,9 @@ def test_replay_walks_forward_then_backward_then_the_update(page, server):
     assert page.get_attribute("#replay", "data-kind") == "backward"
     assert lit(page) == ({1}, {2})
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(REPLAY), clip={**page.locator("#centre").bounding_box(), "height": 760})
-    assert REPLAY.stat().st_size > 20_000
+    replay = pictures / "playground-replay.png"
+    page.screenshot(path=str(replay), clip={**page.locator("#centre").bounding_box(), "height": 760})
+    assert replay.stat().st_size > 20_000
 
 
 def test_the_ledger_speaks_chinese_with_the_same_equations(page, server):
@@ -762,11 +776,7 @@ def test_at_800_pixels_the_boundary_stays_beside_or_above_the_network(browser, s
     narrow.close()
 
 
-CHINESE = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-zh.png"
-UNIT = Path(__file__).resolve().parents[1] / "docs" / "img" / "playground-unit.png"
-
-
-def test_the_spiral_learned_in_chinese_and_a_unit_full_size_for_the_readme(page, server):
+def test_the_spiral_learned_in_chinese_and_a_unit_full_size_for_the_readme(page, server, pictures):
     """The README's pictures: the page in 简体中文 after the spiral's few clicks (sin x₁, sin x₂,
     8 units per layer) and a few hundred steps, with a Step's ledger and a connection open; then
     a unit of the second hidden layer shown full size beside the network."""
@@ -786,12 +796,14 @@ def test_the_spiral_learned_in_chinese_and_a_unit_full_size_for_the_readme(page,
     page.dispatch_event("#network line.edge[data-dense='1'][data-i='2'][data-j='5']", "click")
     page.wait_for_selector("#edge-dw")
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(CHINESE), full_page=False)
-    assert CHINESE.stat().st_size > 20_000
+    chinese = pictures / "playground-zh.png"
+    page.screenshot(path=str(chinese), full_page=False)
+    assert chinese.stat().st_size > 20_000
     page.hover("#network .node[data-layer='2'][data-unit='3']")
     page.wait_for_function("document.querySelector('#picture').dataset.showing === '2:3'")
     box = {**page.locator("#centre").bounding_box()}
     right = page.locator("#right").bounding_box()
     clip = {"x": box["x"], "y": box["y"], "width": right["x"] + right["width"] - box["x"], "height": 480}
-    page.screenshot(path=str(UNIT), clip=clip)
-    assert UNIT.stat().st_size > 20_000
+    unit = pictures / "playground-unit.png"
+    page.screenshot(path=str(unit), clip=clip)
+    assert unit.stat().st_size > 20_000

@@ -25,10 +25,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check_loss, prepare_data
+from ..nn.losses import Loss
+from ..validation import prepare_data
 from . import diagnose_mistakes as catalogue
 from . import diagnose_views
-from .diagnose_loop import BACKWARD, Line, act_equations, check_mine, loop_lines, textbook_layers
+from .diagnose_loop import BACKWARD, Line, act_equations, check_mine, loop_lines, shared_check, textbook_layers
 
 
 class Finding(NamedTuple):
@@ -81,11 +82,14 @@ class DiagnosisReport:
         The largest relative difference counted as equal: √ε of ``dtype``.
     dtype : numpy dtype
         The coarsest float dtype among the learner's arrays (float64 if none is float).
+    lang : str
+        The language ``str(report)`` speaks: "en" or "zh", as :func:`diagnose` was told.
     """
 
-    def __init__(self, findings, checked, weights, tolerance, dtype):
+    def __init__(self, findings, checked, weights, tolerance, dtype, lang="en"):
         self.findings, self.checked, self.weights = findings, checked, weights
         self.tolerance, self.dtype = tolerance, dtype
+        self.lang = diagnose_views.check_lang(lang)
 
     @property
     def ok(self):
@@ -99,9 +103,10 @@ class DiagnosisReport:
     def mistake(self):
         return self.findings[0].mistake if self.findings else None
 
-    def to_text(self, lang="en"):
-        """The report in ``lang``: "en" or "zh" (简体中文); the equations stay as they are."""
-        return diagnose_views.to_text(self, lang=lang)
+    def to_text(self, lang=None):
+        """The report in ``lang``: "en" or "zh" (简体中文), by default the report's own
+        ``lang``; the equations stay as they are."""
+        return diagnose_views.to_text(self, lang=self.lang if lang is None else lang)
 
     def __str__(self):
         return self.to_text()
@@ -200,7 +205,7 @@ def _explain(k, lines, values, given, tolerance):
     return None
 
 
-def diagnose(net, X, y, mine, *, loss):
+def diagnose(net, X, y, mine, *, loss, lang="en"):
     """Compare a hand-written backpropagation with chainrule's, and name the mistake.
 
     Parameters
@@ -219,19 +224,31 @@ def diagnose(net, X, y, mine, *, loss):
         (n_out,) or (1, n_out). Every shape is checked before anything is compared.
     loss : Loss
         The reference loss (chainrule's losses average over the batch: dA carries their 1/m).
+    lang : {"en", "zh"}
+        The learner's language: that of the errors raised before there is a report (a
+        network that is not the textbook loop, a loss that is not chainrule's, ``mine`` not a
+        dict, a name or a shape that does not fit), and of ``str(report)``. One argument for
+        both, rather than messages in two languages at once: a learner reads one language,
+        and the shape errors are paragraphs that would double. English by default, its
+        messages chainrule's usual ones; the errors keep their types (TypeError, ValueError)
+        in either language. X and y are checked by the checks ``fit`` uses, whose details are
+        English: in Chinese, a sentence before them says so.
 
     Returns
     -------
     DiagnosisReport
-        ``ok``, ``first``, ``mistake``, ``findings``; ``str(report)`` and
-        ``report.to_text(lang="zh")`` say what differs and why, in English and 简体中文.
+        ``ok``, ``first``, ``mistake``, ``findings``; ``str(report)`` says what differs and
+        why, in ``lang``, and ``report.to_text(lang="en"|"zh")`` in either language.
     """
-    check_loss(loss)
-    textbook_layers(net)                       # the architecture, checked before the data
+    diagnose_views.check_lang(lang)
+    if not isinstance(loss, Loss):
+        raise TypeError(diagnose_views.say(lang, "error.loss", loss=repr(loss)))
+    textbook_layers(net, lang)                 # the architecture, checked before the data
     net64 = net.copy(dtype=np.float64)         # the right numbers in float64; net stays as it is
-    pairs = textbook_layers(net64)
-    X, _, Yp = prepare_data(net64, X, y, loss)
-    given, dtype = check_mine(mine, pairs, len(X))
+    pairs = textbook_layers(net64, lang)
+    with shared_check(lang):
+        X, _, Yp = prepare_data(net64, X, y, loss)
+    given, dtype = check_mine(mine, pairs, len(X), lang)
     Y = np.eye(net64.n_out)[Yp] if Yp.ndim == 1 else np.asarray(Yp, np.float64)
     start, weights = {"X": np.asarray(X, np.float64), "Y": Y, "Yp": Yp}, []
     for l, (dense, _) in enumerate(pairs, 1):
@@ -242,7 +259,7 @@ def diagnose(net, X, y, mine, *, loss):
     tolerance = float(np.sqrt(np.finfo(dtype).eps))
     findings = _compare(lines, start, given, tolerance)
     checked = [line.name for line in lines if line.name in given]
-    return DiagnosisReport(findings, checked, weights, tolerance, np.dtype(dtype))
+    return DiagnosisReport(findings, checked, weights, tolerance, np.dtype(dtype), lang)
 
 
 def _compare(lines, start, given, tolerance):

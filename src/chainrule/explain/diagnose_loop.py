@@ -11,9 +11,13 @@ loop is ::
 Each :class:`Line` knows its inputs by the glossary's names (``X, W, Z, A, dA,
 dZ``), and computes its right value with the layers' and the loss's own
 forward and backward (on copies), so the right numbers are chainrule's.
+
+The checks of the network and of the learner's arrays say what does not fit in
+``lang`` ("en" or "zh"), in the words of ``diagnose_views.WORDS``.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import types
@@ -27,6 +31,7 @@ from ..nn.activations import Activation
 from ..nn.layers import Dense
 from ..nn.losses import CrossEntropy
 from ..validation import as_array
+from .diagnose_views import say
 
 #: The kinds of line on the way back (the forward lines are "Z" and "A").
 BACKWARD = ("start", "dZ", "dW", "db", "dX")
@@ -65,30 +70,26 @@ class Line(NamedTuple):
 
 # -- the network, as the textbook loop sees it ---------------------------------------------
 
-def textbook_layers(net):
+def textbook_layers(net, lang="en"):
     """``[(Dense, activation or None), ...]``, numbered from 1 by the loop.
 
     ValueError for any other layer: the loop is ``Z = X·W + b`` then ``A = g(Z)``.
     """
     if not isinstance(net, Sequential):
-        raise TypeError(f"net must be a chainrule Sequential, got {type(net).__name__}")
+        raise TypeError(say(lang, "error.net", kind=type(net).__name__))
     pairs, i, layers = [], 0, net.layers
     while i < len(layers):
         dense = layers[i]
         if not isinstance(dense, Dense):
-            raise ValueError(
-                f"net: layer {i} is {dense!r}; diagnose follows the textbook loop, Z = X·W + b "
-                "then A = g(Z), so the network must be Dense layers, each followed by at most "
-                "one activation")
+            raise ValueError(say(lang, "error.layer", i=i, layer=repr(dense)))
         if dense.penalized:
-            raise ValueError(f"net: layer {i} has an L1/L2 penalty ({dense!r}); the textbook "
-                             "loop has none: diagnose a network without it")
+            raise ValueError(say(lang, "error.penalty", i=i, layer=repr(dense)))
         following = layers[i + 1] if i + 1 < len(layers) else None
         act = following if isinstance(following, Activation) else None
         pairs.append((dense, act))
         i += 2 if act is not None else 1
     if not pairs:
-        raise ValueError("net has no layers")
+        raise ValueError(say(lang, "error.empty"))
     return pairs
 
 
@@ -170,31 +171,48 @@ def loop_lines(pairs, loss, fused, given, n):
 
 # -- the learner's arrays --------------------------------------------------------------------
 
-def check_mine(mine, pairs, n):
+def check_mine(mine, pairs, n, lang="en"):
     """The learner's arrays as float64 (biases as (n_out,)), and the coarsest float dtype among
-    them. One ValueError listing every shape that does not fit, in plain words."""
+    them. One ValueError listing every shape that does not fit, in plain words, in ``lang``."""
     if not isinstance(mine, Mapping):
-        raise TypeError(f"mine must be a dict of your arrays by their textbook names "
-                        f"(e.g. {{'dZ2': dZ2, 'dW2': dW2}}), got {type(mine).__name__}")
+        raise TypeError(say(lang, "error.mine", kind=type(mine).__name__))
     shapes = expected_shapes(pairs, n)
     arrays, problems, dtypes = {}, [], []
     for key, value in mine.items():
         if key not in shapes:
-            raise ValueError(_unknown_name(key, pairs))
-        array = as_array(value, f"mine[{key!r}]")
+            raise ValueError(_unknown_name(key, pairs, lang))
+        array = _numbers(value, f"mine[{key!r}]", lang)
         if array.dtype.kind == "f":
             dtypes.append(array.dtype)
         expected = shapes[key]
         if key.lstrip("d").startswith("b") and array.shape == (1,) + expected:
             array = array.reshape(expected)           # a bias kept as one row
         if array.shape != expected:
-            problems.append(shape_message(key, array.shape, expected, pairs, n))
+            problems.append(shape_message(key, array.shape, expected, pairs, n, lang))
         arrays[key] = np.asarray(array, np.float64)
     if problems:
-        raise ValueError("the shapes of your arrays do not fit the network:\n  "
-                         + "\n  ".join(problems))
+        raise ValueError(say(lang, "error.shapes") + "\n  " + "\n  ".join(problems))
     coarsest = max(dtypes, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64))
     return arrays, coarsest
+
+
+def _numbers(value, name, lang):
+    """``value`` as a numeric array, by chainrule's shared check, whose words are English."""
+    with shared_check(lang):
+        return as_array(value, name)
+
+
+@contextlib.contextmanager
+def shared_check(lang):
+    """Inside, a ValueError or TypeError of chainrule's shared checks (those of fit: X, y, the
+    numbers in an array) is raised again, in Chinese, with a sentence saying its details are
+    English; in English it goes on as it is."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        if lang == "en" or type(error) not in (TypeError, ValueError):
+            raise
+        raise type(error)(say(lang, "error.shared", message=str(error))) from None
 
 
 def _names_of(pairs):
@@ -206,37 +224,35 @@ def _names_of(pairs):
     return names
 
 
-def _unknown_name(key, pairs):
+def _unknown_name(key, pairs, lang="en"):
     names = _names_of(pairs)
     hint = ""
     if isinstance(key, str):
         close = [name for name in names if name.lower() == key.lower()]
         if close:
-            hint = f" (did you mean {close[0]!r}? names are case-sensitive)"
+            hint = say(lang, "error.name.case", name=repr(close[0]))
         elif key in ("X", "Y", "y"):
-            hint = " (X and y are diagnose's own arguments)"
+            hint = say(lang, "error.name.own")
         elif re.fullmatch(r"d?[WbZA]\d+", key):
-            hint = f" (the network has {len(pairs)} Dense layers, numbered from 1)"
-    return (f"mine has {key!r}, which is not one of the textbook names for this network{hint}: "
-            f"{', '.join(names)}")
+            hint = say(lang, "error.name.layers", count=len(pairs))
+    return say(lang, "error.name", key=repr(key), hint=hint, names=", ".join(names))
 
 
-def shape_message(key, shape, expected, pairs, n):
-    """Why ``key`` of ``shape`` does not fit, in plain words."""
+def shape_message(key, shape, expected, pairs, n, lang="en"):
+    """Why ``key`` of ``shape`` does not fit, in plain words, in ``lang``."""
     l = int(re.search(r"\d+", key).group())
     dense = pairs[l - 1][0]
     kind = re.match(r"d?[A-Za-z]", key).group()
     if kind in ("W", "dW"):
-        what = (f"layer {l} is Dense({dense.n_in}, {dense.n_out}), so {key} is (n_in, n_out) "
-                f"= {expected}")
+        what = say(lang, "error.shape.W", l=l, n_in=dense.n_in, n_out=dense.n_out, name=key,
+                   expected=expected)
     elif kind in ("b", "db"):
-        what = f"{key} has one entry per unit of layer {l}: {expected} (or {(1,) + expected})"
+        what = say(lang, "error.shape.b", name=key, l=l, expected=expected, row=(1,) + expected)
         if shape in ((n,), (n, 1)):
-            what += ("; yours has one per sample, as a sum over axis 1 gives, where the sum over "
-                     "the samples (axis 0, Σ_rows) belongs")
+            what += say(lang, "error.shape.per_sample")
     else:
-        what = (f"{key} has one row per sample ({n}) and one column per unit of layer {l} "
-                f"({dense.n_out}): {expected}")
+        what = say(lang, "error.shape.rows", name=key, n=n, l=l, n_out=dense.n_out,
+                   expected=expected)
     if len(shape) == 2 and shape == expected[::-1] and shape != expected:
-        what += "; yours is its transpose (chainrule puts one sample in each row, X·W)"
-    return f"mine[{key!r}] has shape {shape}, but {what}"
+        what += say(lang, "error.shape.transposed")
+    return say(lang, "error.shape", key=repr(key), shape=shape, what=what)

@@ -1,8 +1,10 @@
-"""``cr.diagnose``'s report as text, in English or 简体中文.
+"""``cr.diagnose``'s report as text, in English or 简体中文, and its errors.
 
 Every word the report says comes from ``WORDS``, one table per language with
-the same keys (a test checks that each key has both). Only the words are
-translated: the equations and the numbers stay as they are.
+the same keys (a test checks that each key has both), and so does every error
+``cr.diagnose`` raises before there is a report (the keys ``error.*``: the
+network, the loss, the learner's dict, its names and its shapes). Only the
+words are translated: the equations, the names and the numbers stay as they are.
 """
 from __future__ import annotations
 
@@ -83,6 +85,35 @@ WORDS = {
         "loss.CrossEntropy": "cross-entropy", "loss.other": "the loss",
         "form.mse": "squared error", "form.bce": "binary cross-entropy",
         "form.ce": "cross-entropy", "form.mae": "absolute error",
+        # the errors met before any report: the English ones are chainrule's usual messages
+        "error.net": "net must be a chainrule Sequential, got {kind}",
+        "error.layer": "net: layer {i} is {layer}; diagnose follows the textbook loop, "
+                       "Z = X·W + b then A = g(Z), so the network must be Dense layers, each "
+                       "followed by at most one activation",
+        "error.penalty": "net: layer {i} has an L1/L2 penalty ({layer}); the textbook loop has "
+                         "none: diagnose a network without it",
+        "error.empty": "net has no layers",
+        "error.loss": "loss must be a chainrule Loss such as cr.MSE() or cr.CrossEntropy(), "
+                      "got {loss}",
+        "error.mine": "mine must be a dict of your arrays by their textbook names "
+                      "(e.g. {{'dZ2': dZ2, 'dW2': dW2}}), got {kind}",
+        "error.name": "mine has {key}, which is not one of the textbook names for this "
+                      "network{hint}: {names}",
+        "error.name.case": " (did you mean {name}? names are case-sensitive)",
+        "error.name.own": " (X and y are diagnose's own arguments)",
+        "error.name.layers": " (the network has {count} Dense layers, numbered from 1)",
+        "error.shapes": "the shapes of your arrays do not fit the network:",
+        "error.shape": "mine[{key}] has shape {shape}, but {what}",
+        "error.shape.W": "layer {l} is Dense({n_in}, {n_out}), so {name} is (n_in, n_out) "
+                         "= {expected}",
+        "error.shape.b": "{name} has one entry per unit of layer {l}: {expected} (or {row})",
+        "error.shape.per_sample": "; yours has one per sample, as a sum over axis 1 gives, "
+                                  "where the sum over the samples (axis 0, Σ_rows) belongs",
+        "error.shape.rows": "{name} has one row per sample ({n}) and one column per unit of "
+                            "layer {l} ({n_out}): {expected}",
+        "error.shape.transposed": "; yours is its transpose (chainrule puts one sample in each "
+                                  "row, X·W)",
+        "error.shared": "{message}",
     },
     "zh": {
         "first": "{name} 不对：按反向传播的计算顺序，它是你给出的数组中第一个不对的。",
@@ -141,14 +172,52 @@ WORDS = {
         "loss.CrossEntropy": "交叉熵", "loss.other": "这个损失",
         "form.mse": "平方误差", "form.bce": "二元交叉熵",
         "form.ce": "交叉熵", "form.mae": "绝对误差",
+        "error.net": "net 必须是 chainrule 的 Sequential，收到的是 {kind}",
+        "error.layer": "net：第 {i} 层是 {layer}；diagnose 按教科书的循环来检查，先 Z = X·W + b，"
+                       "再 A = g(Z)，所以网络必须由 Dense 层组成，每个 Dense 层后面最多跟一个激活函数",
+        "error.penalty": "net：第 {i} 层带有 L1/L2 惩罚项（{layer}）；教科书的循环里没有惩罚项："
+                         "请诊断一个不带惩罚项的网络",
+        "error.empty": "net 里一层也没有",
+        "error.loss": "loss 必须是 chainrule 的损失（Loss），例如 cr.MSE() 或 cr.CrossEntropy()，"
+                      "收到的是 {loss}",
+        "error.mine": "mine 必须是一个字典，按教科书里的名字存放你的数组"
+                      "（例如 {{'dZ2': dZ2, 'dW2': dW2}}），收到的是 {kind}",
+        "error.name": "mine 里有 {key}，它不是这个网络的教科书名字之一{hint}；可用的名字是：{names}",
+        "error.name.case": "（你是不是想写 {name}？名字区分大小写）",
+        "error.name.own": "（X 和 y 是 diagnose 自己的参数）",
+        "error.name.layers": "（这个网络有 {count} 个 Dense 层，从 1 开始编号）",
+        "error.shapes": "你的数组的形状与网络不符：",
+        "error.shape": "mine[{key}] 的形状是 {shape}，但 {what}",
+        "error.shape.W": "{name} 应为 (n_in, n_out) = {expected}，因为第 {l} 层是 "
+                         "Dense({n_in}, {n_out})",
+        "error.shape.b": "{name} 对第 {l} 层的每个单元各有一个数：{expected}（或 {row}）",
+        "error.shape.per_sample": "；你的却是每个样本一个数，这是沿 axis 1 求和得到的，"
+                                  "而这里应当对样本求和（axis 0，Σ_rows）",
+        "error.shape.rows": "{name} 每个样本占一行（共 {n} 行），第 {l} 层的每个单元占一列"
+                            "（共 {n_out} 列）：{expected}",
+        "error.shape.transposed": "；你的正好是应有形状的转置（chainrule 把每个样本放在一行里，X·W）",
+        # X, y and the numbers in the arrays are checked as fit checks them, in English
+        "error.shared": "这项检查是 chainrule 各处共用的（fit 也用它），它的说明只有英文：{message}",
     },
 }
 
 
+def check_lang(lang):
+    """``lang`` if the report speaks it; else a ValueError in both languages, the reader's
+    being the one not known."""
+    if not isinstance(lang, str) or lang not in WORDS:
+        raise ValueError(f"lang must be one of {', '.join(WORDS)}, got {lang!r} "
+                         f"(lang 只能是 {'、'.join(WORDS)} 之一)")
+    return lang
+
+
 def _words(lang):
-    if lang not in WORDS:
-        raise ValueError(f"lang must be one of {', '.join(WORDS)}, got {lang!r}")
-    return WORDS[lang]
+    return WORDS[check_lang(lang)]
+
+
+def say(lang, key, /, **fields):
+    """The sentence ``key`` in ``lang``, its blanks filled in."""
+    return _words(lang)[key].format(**fields)
 
 
 def _number(v):

@@ -245,7 +245,7 @@ class Sequential:
             d = np.empty_like(A)
             value = (kernels.softmax_cross_entropy if Y.ndim == 1 else
                      kernels.softmax_cross_entropy_rows)(A, Y, d)
-            loss.__dict__.pop("A", None)     # nothing of an earlier call for backward_logits
+            loss.A = None    # the kernel gave dZ itself: backward_logits has no A (an error)
             loss.Y = Y
             return value, d
         if fused:
