@@ -13,7 +13,7 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
    count fitted by the Poisson loss on a log-rate output, each chosen on the
    training rows (:class:`TargetTransform`);
 3. Adam with an L2 penalty (``alpha``) and optional dropout; for a classifier,
-   label smoothing (``label_smoothing``, 0.1 by default: the training targets
+   optionally label smoothing (``label_smoothing``: the training targets
    ``(1 − ε)·Y + ε/k``);
 4. early stopping on a held-out validation split, with the weights of the best
    epoch (lowest validation loss, on the labels as they are: never smoothed)

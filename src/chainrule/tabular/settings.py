@@ -13,7 +13,7 @@ from .target import KINDS
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
             "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
-            "label_smoothing": 0.1, "numeric_embedding": "none", "lr_schedule": "constant"}
+            "label_smoothing": 0.0, "numeric_embedding": "none", "lr_schedule": "constant"}
 #: ``--numeric-embedding``: none, or each numeric column also read through a
 #: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
 NUMERIC_EMBEDDINGS = ("none", "periodic")
