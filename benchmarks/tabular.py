@@ -342,6 +342,29 @@ def time_big(n=20_000, extra=()):
     return seconds, out.getvalue().strip()
 
 
+def merged(documents):
+    """Several runs' results (``run``'s dicts, in order) as one: every table of every run,
+    and a table's rows from each run that scored it. A row (contender) of the same name
+    in a later run replaces the earlier one, in the earlier one's place (a rerun of the same
+    options, e.g. ``chainrule train`` after its defaults changed). The runs must agree on
+    what a table is (its task, rows and columns: the same splits follow from them)."""
+    results = {}
+    for document in documents:
+        for name, table in document.items():
+            if name not in results:
+                results[name] = {**table, "scores": dict(table["scores"]),
+                                 "seconds": dict(table["seconds"])}
+                continue
+            have = results[name]
+            if any(have[key] != table[key] for key in ("task", "rows", "columns")):
+                raise ValueError(f"table {name!r} differs between the runs: "
+                                 f"{[have[k] for k in ('task', 'rows', 'columns')]} and "
+                                 f"{[table[k] for k in ('task', 'rows', 'columns')]}")
+            have["scores"].update(table["scores"])
+            have["seconds"].update(table["seconds"])
+    return results
+
+
 def markdown(results, splits):
     """The results as two Markdown tables, a row per contender (chainrule's variants and
     their ensemble prefixes first): the mean score per table and over the tables, then the
@@ -401,15 +424,16 @@ def main(argv=None):
                         "seconds here")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
                         help="measure nothing: print the tables of these --json files' results "
-                        "together (runs of the same options on different tables)")
+                        "together: their tables, and each table's rows from every file (a "
+                        "later file's row of the same name, a rerun, replaces an earlier one)")
     args = parser.parse_args(argv)
     if args.from_json:
         import json
-        results = {}
+        documents = []
         for path in args.from_json:
             with open(path) as f:
-                results.update(json.load(f)["results"])
-        table, verdict = markdown(results, args.splits)
+                documents.append(json.load(f)["results"])
+        table, verdict = markdown(merged(documents), args.splits)
         print(table, verdict, sep="\n\n")
         return
     extra = shlex.split(args.train_args)

@@ -326,3 +326,22 @@ def test_tabular_benchmark_big_table_has_text_and_missing_values():
     frame = tabular.big_table(500)
     assert frame.shape == (500, 11) and frame.isna().any().any()
     assert (set(frame.churn) == {"yes", "no"} and frame.city.dtype == object) or str(frame.city.dtype) != "float64"
+
+
+def test_tabular_from_json_merges_the_rows_of_several_runs():
+    from benchmarks import tabular
+
+    def table(rows, **scores):
+        return {"task": "classify", "rows": rows, "source": "x", "columns": 4,
+                "scores": {k: [v] for k, v in scores.items()},
+                "seconds": {k: [1.0] for k in scores}}
+    first = {"iris": table(150, **{"chainrule train": 0.9, "LightGBM": 0.8}),
+             "wine": table(178, **{"chainrule train": 1.0})}
+    rerun = {"iris": table(150, **{"chainrule train": 0.95, "chainrule ls": 0.97})}
+    results = tabular.merged([first, rerun])
+    assert list(results["iris"]["scores"]) == ["chainrule train", "LightGBM", "chainrule ls"]
+    assert results["iris"]["scores"]["chainrule train"] == [0.95]   # the later run's
+    assert results["wine"]["scores"] == {"chainrule train": [1.0]}
+    assert first["iris"]["scores"]["chainrule train"] == [0.9]      # the inputs are not changed
+    with pytest.raises(ValueError, match="table 'iris' differs between the runs"):
+        tabular.merged([first, {"iris": table(151, LightGBM=0.8)}])

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule.cli import main
 
 pd = pytest.importorskip("pandas")
@@ -694,3 +695,110 @@ def test_the_tabular_extra_holds_what_the_table_commands_import():
     assert names == {"pandas", "pyarrow", "safetensors", "scikit-learn", "scipy"}
     readme = " ".join((root / "README.md").read_text().split())
     assert "`tabular` (pandas, pyarrow, safetensors, scikit-learn, SciPy:" in readme
+
+
+# -- issue 24: label smoothing ----------------------------------------------------------------
+
+def test_early_stopping_with_label_smoothing_judges_the_plain_validation_log_loss():
+    """The training targets are smoothed, the validation loss is not: BestEpoch's loss of
+    each epoch is the log loss of the labels as they are (scikit-learn's log_loss)."""
+    from sklearn.metrics import log_loss
+
+    from chainrule.tabular.recipe import BestEpoch, make_estimator, one_hot
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(160, 4))
+    labels = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] + rng.normal(size=160) > 0)]
+    losses, plain = [], []
+
+    class Record(BestEpoch):
+        def on_epoch_end(self, epoch, logs):
+            super().on_epoch_end(epoch, logs)
+            losses.append(logs["val_loss"])
+            P = self.run.net.predict(X[120:]).astype(np.float64)  # float32 rows, summing to 1
+            plain.append(log_loss(labels[120:], P / P.sum(axis=1, keepdims=True),  # to ~1e-7
+                                  labels=["a", "b", "c"]))
+
+    best = Record(X[120:], one_hot(labels[120:], np.array(["a", "b", "c"])), classify=True,
+                  patience=5)
+    est = make_estimator("classify", (32,), 200, 0.02, 0.0, 0.0, 16, 0, False, callbacks=[best],
+                         label_smoothing=0.2)
+    est.fit(X[:120], labels[:120])
+    assert est.label_smoothing == 0.2 and best.stopped
+    np.testing.assert_allclose(losses, plain, rtol=1e-5)
+    assert best.best_epoch == int(np.argmin(plain)) + 1
+    # the smoothed loss of the same outputs is another number: the choice is visible
+    P = est.network_.predict(X[120:]).astype(np.float64)
+    smoothed = cr.CrossEntropy(label_smoothing=0.2)
+    Y = smoothed.prepare(np.searchsorted(["a", "b", "c"], labels[120:]), 3, np.float64)
+    assert abs(smoothed.forward(P, Y) - best.loss(P)) > 0.05
+
+
+def test_label_smoothing_is_an_option_of_train_kept_in_the_file(tmp_path, capsys, cancer_csv):
+    from chainrule.sklearn import load
+    code, out, _ = _train(capsys, cancer_csv, "diagnosis", tmp_path / "m.st",
+                          "--label-smoothing", "0.1")
+    assert code == 0 and float(out.split("validation accuracy ")[1].split()[0]) > 0.9, out
+    assert load(tmp_path / "m.st").label_smoothing == 0.1
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "(label smoothing 0.1)" in info
+    code, _, err = _train(capsys, cancer_csv, "diagnosis", tmp_path / "bad.st",
+                          "--label-smoothing", "1")
+    assert code == 1 and "--label-smoothing must be in [0, 1), got 1.0" in err, err
+    _linear_csv(tmp_path / "house.csv", n=80)
+    code, _, err = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "r.st",
+                          "--label-smoothing", "0.1")
+    assert code == 0 and "--label-smoothing is for classification" in err, err
+
+
+# -- issue 24: a periodic embedding of the numeric columns ------------------------------------
+
+def test_numeric_embedding_periodic_embeds_the_numeric_columns_only(tmp_path, capsys):
+    """Two numeric columns and a text one: the embedding reads the first two columns of the
+    matrix (the preprocessing puts numbers first), predict gives what the estimator gives."""
+    from chainrule.sklearn import load
+    from chainrule.tabular.commands import _load_tabular
+    from chainrule.tabular.target import TargetTransform
+    frame = _linear_csv(tmp_path / "house.csv", n=200)
+    code, out, _ = _train(capsys, tmp_path / "house.csv", "price", tmp_path / "m.st",
+                          "--numeric-embedding", "periodic")
+    assert code == 0 and float(out.split("validation R² ")[1].split()[0]) > 0.9, out
+    est = load(tmp_path / "m.st")
+    first = est.network_.layers[0]
+    assert isinstance(first, cr.PeriodicEmbedding)
+    assert (first.n_in, first.n_numeric) == (4, 2)        # a, b; shop's 2 one-hot columns pass
+    code, predicted, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "house.csv")
+    saved, tab, prep = _load_tabular(tmp_path / "m.st")
+    assert tab["training"]["numeric_embedding"] == "periodic"
+    X = prep.transform(frame.drop(columns=["price"]))
+    with_embedding = est.predict(X)                       # the estimator, outside the command
+    target = TargetTransform.from_metadata(tab, "m.st")
+    np.testing.assert_allclose(np.array(predicted.splitlines()[1:], dtype=float),
+                               target.inverse(with_embedding), rtol=1e-5)
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "each also through a periodic embedding" in info and "PeriodicEmbedding" in info
+    with pytest.raises(SystemExit):   # argparse's own refusal of a choice it does not list
+        _train(capsys, tmp_path / "house.csv", "price", tmp_path / "bad.st",
+               "--numeric-embedding", "pbld")
+    assert "invalid choice: 'pbld' (choose from 'none', 'periodic')" in capsys.readouterr().err
+
+
+def test_lr_schedule_plateau_halves_the_rate_before_early_stopping_ends(tmp_path):
+    """Early stopping ends a run after --patience epochs without a better validation loss; a
+    quarter of that halves the rate first (at least once), a constant rate stays."""
+    from chainrule.tabular.recipe import Settings, train_table
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(200, 6)), columns=list("abcdef"))
+    frame["y"] = np.where(frame.a + rng.normal(scale=1.5, size=200) > 0, "up", "down")
+    rates = {}
+    for schedule in ("constant", "plateau"):
+        settings = Settings(hidden=(64,), lr=0.01, patience=8, lr_schedule=schedule)
+        ensemble, metadata, report = train_table(frame, "y", "noisy", settings,
+                                                 warn=lambda text: None)
+        assert report["epochs"] < 500                      # stopped early
+        rates[schedule] = ensemble.first._optimizer.lr
+        assert metadata["tabular"]["training"].get("lr_schedule") == \
+            (None if schedule == "constant" else "plateau")
+    assert rates["constant"] == 0.01 and rates["plateau"] <= 0.005, rates
+    with pytest.raises(ValueError, match="--lr-schedule must be one of constant, plateau, "
+                                         "got 'cosine'"):
+        Settings(lr_schedule="cosine")

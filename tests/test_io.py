@@ -523,7 +523,8 @@ def test_chainrule_layers_are_listed_not_discovered():
     import inspect
 
     from chainrule import names, nn
-    defined = {cls for module in (nn.layers, nn.activations, nn.normalization, nn.dropout)
+    defined = {cls for module in (nn.layers, nn.activations, nn.normalization, nn.dropout,
+                                  nn.periodic)
                for _, cls in inspect.getmembers(module, inspect.isclass)
                if issubclass(cls, cr.Layer) and cls.__module__ == module.__name__
                and cls.forward is not cr.Layer.forward}
@@ -697,7 +698,8 @@ class Cube(cr.nn.Activation):
 def test_a_file_with_each_of_chainrules_layers_written_by_0_1_0_loads():
     net, meta, extras = crio.load_with_extras(os.path.join(DATA, "model-0.1.0.safetensors"))
     assert meta == {"labels": ["a", "b", "c"]}
-    newer = {cr.Embedding, cr.CategoryEmbedding}   # since 0.1.0 (and first in a network only)
+    # since 0.1.0 (and first in a network only)
+    newer = {cr.Embedding, cr.CategoryEmbedding, cr.PeriodicEmbedding}
     assert {type(layer) for layer in net.layers} == set(cr.names.LAYERS.values()) - newer
     assert net.dtype == np.float64 and net[6].alpha == 0.2 and net[8].alpha == 0.5
     # float64 through 23 layers, on whichever CPU: the last bits may differ, no more

@@ -659,3 +659,94 @@ def test_the_untouched_hostile_fixture_loads(tmp_path, saved_classifier):
     from chainrule.sklearn import load
     est = load(_with_record(tmp_path, saved_classifier, lambda record: None))
     assert list(est.classes_) == ["ant", "bee", "cat"]
+
+
+# -- label smoothing ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("classes, eps", [(3, 0.1), (3, 0.0), (2, 0.1), (2, 0.3)])
+def test_label_smoothing_trains_on_torchs_smoothed_cross_entropy(classes, eps):
+    """One full-batch SGD step of a fitted classifier equals torch's: the loss it reports is
+    ``CrossEntropyLoss(label_smoothing=eps)`` of the logits before the step, and the weights
+    move by lr times its gradient. Two classes (one sigmoid output) are compared with torch's
+    two-class softmax on the logits (0, z), whose smoothed targets are (1 − ε)·y + ε/2."""
+    import torch
+    from training_checks import assert_close
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    y = rng.integers(0, classes, 40)
+    lr = 0.1
+    est = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0, alpha=0.0,
+                        learning_rate_init=lr, batch_size=40, max_iter=1, shuffle=False,
+                        random_state=0, dtype=np.float64, label_smoothing=eps).fit(X, y)
+    W = [torch.tensor(w, requires_grad=True) for w in (*est.coefs_, *est.intercepts_)]
+    before = [w.detach().numpy().copy() for w in W]
+    est.partial_fit(X, y)                                   # the step from `before`
+    W1, W2, b1, b2 = W
+    Z = torch.relu(torch.tensor(X) @ W1 + b1) @ W2 + b2
+    if classes == 2:
+        Z = torch.cat([torch.zeros_like(Z), Z], dim=1)      # p(class 1) = σ(z)
+    L = torch.nn.CrossEntropyLoss(label_smoothing=eps)(Z, torch.tensor(y))
+    L.backward()
+    assert abs(est.loss_curve_[-1] - L.item()) <= 1e-12 * max(1.0, L.item())
+    after = (*est.coefs_, *est.intercepts_)
+    for name, w0, w, t in zip(("W1", "W2", "b1", "b2"), before, after, W):
+        assert_close((w0 - w) / lr, t.grad, f"step of {name}")
+
+
+def test_label_smoothing_makes_predictions_less_sure(cancer):
+    """Smoothed targets ask for p = 1 − ε/2 = 0.9 on a clear row, not 1: the fitted
+    probabilities stay further from 0 and 1; the setting is checked."""
+    X, y = cancer
+    kwargs = dict(hidden_layer_sizes=(16,), max_iter=200, random_state=0)
+    sharp = MLPClassifier(**kwargs).fit(X, y).predict_proba(X).max(axis=1)
+    smooth = MLPClassifier(label_smoothing=0.2, **kwargs).fit(X, y).predict_proba(X).max(axis=1)
+    assert np.median(sharp) > 0.97 and np.median(smooth) < 0.93, (np.median(sharp),
+                                                                  np.median(smooth))
+    with pytest.raises(ValueError, match="label_smoothing must be in \\[0, 1\\], got 1.5"):
+        MLPClassifier(label_smoothing=1.5, max_iter=1).fit(X, y)
+
+
+def test_label_smoothing_round_trips_through_a_model_file(tmp_path, cancer):
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0,
+                        label_smoothing=0.1).fit(X, y)
+    est.save(tmp_path / "m.safetensors")
+    assert load(tmp_path / "m.safetensors").label_smoothing == 0.1
+
+
+# -- periodic_columns: a PeriodicEmbedding first ----------------------------------------------
+
+def test_periodic_columns_put_an_embedding_first_and_round_trip(tmp_path, cancer):
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
+                        periodic_columns=4).fit(X, y)
+    first, dense = est.network_.layers[:2]
+    assert isinstance(first, cr.PeriodicEmbedding) and (first.n_in, first.n_numeric) == (30, 4)
+    assert dense.n_in == 30 + 4 * 3 and len(est.coefs_) == 2    # coefs_: the Dense layers
+    est.save(tmp_path / "m.st")
+    back = load(tmp_path / "m.st")
+    assert back.periodic_columns == 4
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    same = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
+                         periodic_columns=4).fit(X, y)
+    np.testing.assert_array_equal(same.network_.flat_params, est.network_.flat_params)
+    with pytest.raises(ValueError, match="periodic_columns must be at most the 30 input "
+                                         "features, got 31"):
+        MLPClassifier(periodic_columns=31, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="periodic_columns must be >= 0, got -1"):
+        MLPClassifier(periodic_columns=-1, max_iter=1).fit(X, y)
+
+
+def test_a_stored_network_that_contradicts_periodic_columns_is_refused(tmp_path, cancer):
+    from chainrule.files import model
+    from chainrule.sklearn import load
+    X, y = cancer
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    est.save(tmp_path / "plain.st")
+    net, user, extras = model.load_with_extras(tmp_path / "plain.st")
+    user["estimator"]["params"]["periodic_columns"] = 2   # says so, but no embedding is there
+    model.save(net, tmp_path / "liar.st", metadata=user)
+    with pytest.raises(ValueError, match=r"contradicts the parameters .*periodic_columns=2"):
+        load(tmp_path / "liar.st")

@@ -23,6 +23,7 @@ from .nn.dropout import Dropout
 from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
 from .nn.losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .nn.normalization import BatchNorm, LayerNorm
+from .nn.periodic import PeriodicEmbedding
 from .optim import schedules
 from .optim.optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .train import callbacks  # cr.callbacks.GradientMonitor
@@ -73,6 +74,7 @@ __all__ = [
     "Loss",
     "ModelCheckpoint",
     "Optimizer",
+    "PeriodicEmbedding",
     "Poisson",
     "RMSprop",
     "ReLU",

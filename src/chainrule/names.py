@@ -13,6 +13,7 @@ from .nn import losses
 from .nn.dropout import Dropout
 from .nn.layers import CategoryEmbedding, Dense, Embedding, Layer
 from .nn.normalization import BatchNorm, LayerNorm
+from .nn.periodic import PeriodicEmbedding
 from .optim import optimizers
 
 #: Other names for activations, besides each class's own name ("relu", "leaky_relu").
@@ -60,7 +61,7 @@ def _preferred(classes):
 #: here, never discovered: a file builds these, and the classes the program loading it
 #: names (``load(path, layers=[Swish])``), nothing else defined in the process.
 LAYERS = {cls.__name__: cls for cls in (
-    Dense, Embedding, CategoryEmbedding, Dropout, BatchNorm, LayerNorm, act.Identity, act.Exp,
+    Dense, Embedding, CategoryEmbedding, PeriodicEmbedding, Dropout, BatchNorm, LayerNorm, act.Identity, act.Exp,
     act.Sigmoid, act.Tanh,
     act.ReLU, act.LeakyReLU, act.ELU, act.GELU, act.Softplus, act.Softmax)}
 

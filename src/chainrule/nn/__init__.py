@@ -23,3 +23,4 @@ from .dropout import Dropout
 from .layers import CategoryEmbedding, Dense, Embedding, Layer
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
 from .normalization import BatchNorm, LayerNorm
+from .periodic import PeriodicEmbedding

@@ -20,9 +20,12 @@ the same training semantics where they decide the score —
 The math is chainrule's: each step is ``chainrule.training.step``, fit's own
 (``network_.forward_backward`` with a loss from :mod:`.losses`, the L2 term,
 the guarded update of a chainrule optimizer: Adam, or SGD with momentum), over
-fit's batches. Beyond scikit-learn: ``class_weight``, ``dtype`` (float32 by
-default), ``callbacks`` (chainrule Callbacks), a progress bar with ``verbose``,
-and ``network_``, the trained :class:`chainrule.Sequential`.
+fit's batches. Beyond scikit-learn: ``dropout``, ``class_weight``,
+``label_smoothing`` (a classifier's), ``periodic_columns`` (a
+:class:`chainrule.PeriodicEmbedding` of the first k columns first), ``dtype``
+(float32 by default), ``callbacks`` (chainrule Callbacks), a progress bar with
+``verbose``, and ``network_``, the trained :class:`chainrule.Sequential`. Their
+defaults leave scikit-learn's behaviour unchanged.
 
 The package: :mod:`.estimators` (the two classes), :mod:`.base` (what they
 share), :mod:`.checks`, :mod:`.solvers`, :mod:`.losses`, and the model files

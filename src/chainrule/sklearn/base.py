@@ -16,8 +16,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..files import model as _io
 from ..network.modes import Holding, holds
-from ..network.sequential import mlp
+from ..network.sequential import Sequential, mlp
 from ..nn.layers import Dense
+from ..nn.periodic import PeriodicEmbedding
 from ..validation import as_array
 from .checks import check_params, dense, estimator_callbacks, relative
 from .losses import GlorotUniform
@@ -83,14 +84,23 @@ class BaseMLP(BaseEstimator):
 
     def _build(self, n_in, n_out, sizes, dtype, output):
         """scikit-learn's network: Glorot-uniform weights and biases (factor 2 for logistic,
-        6 otherwise), each layer's W then b drawn from the estimator's generator."""
+        6 otherwise), each layer's W then b drawn from the estimator's generator; with
+        ``periodic_columns`` k > 0, a PeriodicEmbedding of the first k columns first (its
+        values drawn first)."""
         factor = 2.0 if self.activation == "logistic" else 6.0
         def bound(fan_in, fan_out, rng):
             return rng.uniform(
                     -math.sqrt(factor / (fan_in + fan_out)), math.sqrt(factor / (fan_in + fan_out)), fan_out)
-        return mlp([n_in, *sizes, n_out], hidden=self.activation, output=output(),
-                   init=GlorotUniform(factor), seed=self._rng, dtype=dtype,
-                   dropout=self.dropout or 0.0, bias_init=bound)
+        k = getattr(self, "periodic_columns", 0)  # an estimator pickled before it had one: 0
+        if k > n_in:
+            raise ValueError(f"periodic_columns must be at most the {n_in} input features, "
+                             f"got {k}")
+        first = [PeriodicEmbedding(n_in, k, seed=self._rng, dtype=dtype)] if k else []
+        width = first[0].output_features(n_in) if first else n_in
+        net = mlp([width, *sizes, n_out], hidden=self.activation, output=output(),
+                  init=GlorotUniform(factor), seed=self._rng, dtype=dtype,
+                  dropout=self.dropout or 0.0, bias_init=bound)
+        return Sequential([*first, *net.layers], dtype=dtype) if first else net
 
     @property
     def coefs_(self):
@@ -159,13 +169,17 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was fitted with "
                              f"{self.n_outputs_}")
         self._loss = self._loss_object()
-        Yw = np.hstack([Y, w[:, None]]).astype(self.network_.dtype)
+        Yw = np.hstack([self._training_targets(Y), w[:, None]]).astype(self.network_.dtype)
         X = X.astype(self.network_.dtype, copy=False)
         if self.solver == "lbfgs":
             fit_lbfgs(self, X, Yw)
         else:
             fit_stochastic(self, X, y, Yw, w, incremental)
         return self
+
+    def _training_targets(self, Y):
+        """The targets the loss trains on (the classifier may smooth them)."""
+        return Y
 
     def _score(self, X, y, w):
         with self.network_.evaluating():

@@ -42,6 +42,8 @@ def check_params(est):
     if est.batch_size != "auto":
         number("batch_size", est.batch_size, integer=True, at_least=1)
     number("dropout", est.dropout, at_least=0, less_than=1)
+    number("label_smoothing", getattr(est, "label_smoothing", 0.0), at_least=0, at_most=1)
+    number("periodic_columns", getattr(est, "periodic_columns", 0), integer=True, at_least=0)
     dtype = float_dtype(est.dtype)
     if est.dropout and est.solver == "lbfgs":
         raise ValueError("dropout needs a stochastic solver (adam or sgd), got solver='lbfgs'")

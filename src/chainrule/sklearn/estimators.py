@@ -26,6 +26,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Probability of zeroing each hidden unit in training (inverted dropout).
     class_weight : dict, "balanced" or None
         Weights per class, multiplied into ``sample_weight`` (as in LogisticRegression).
+    label_smoothing : float in [0, 1], default 0
+        Training targets ``Y' = (1 − ε)·Y + ε/k`` instead of the 0/1 rows Y (Szegedy et
+        al., 2016; torch's ``CrossEntropyLoss(label_smoothing=ε)``): k classes for a
+        softmax output; k = 2 for each sigmoid output (two classes, or multilabel), which
+        equals the two-class softmax with logits (0, z). Only the training loss sees Y'
+        (``loss_curve_`` is its value); scores and predictions are unchanged.
+    periodic_columns : int, default 0
+        The first k input columns also pass through a :class:`chainrule.PeriodicEmbedding`
+        (RealMLP's PBLD: 16 learned cosines per column mapped to 3 numbers, beside the
+        column itself) before the first Dense layer; 0: none. (``chainrule train`` puts
+        a table's numeric columns first.)
     dtype : numpy floating type, default numpy.float32
         The network's dtype: inputs are converted once, float32 is the fast path.
     callbacks : list of chainrule Callback, optional
@@ -53,7 +64,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None):
+                 dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None,
+                 label_smoothing=0.0, periodic_columns=0):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")
@@ -100,6 +112,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _output_name(self):
         return "softmax" if self._binarizer.y_type_ == "multiclass" else "logistic"
 
+    def _training_targets(self, Y):
+        """The 0/1 targets Y (n, outputs) label-smoothed: ``(1 − ε)·Y + ε/k``, k the classes
+        of a softmax row, 2 for each sigmoid output (see the class docstring)."""
+        eps = getattr(self, "label_smoothing", 0.0)  # pickled before it had one: 0
+        if not eps:
+            return Y
+        k = Y.shape[1] if self.out_activation_ == "softmax" else 2
+        return (1.0 - eps) * Y + eps / k
+
     def _output_layer(self):
         return Softmax if self.out_activation_ == "softmax" else Sigmoid
 
@@ -143,9 +164,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
-    Parameters are scikit-learn's, plus ``dropout``, ``dtype`` and ``callbacks``
-    (see :class:`MLPClassifier`, which also says what threads may do). ``loss`` is "squared_error" (identity output)
-    or "poisson" (exponential output, for counts and rates).
+    Parameters are scikit-learn's, plus ``dropout``, ``dtype``, ``callbacks`` and
+    ``periodic_columns`` (see :class:`MLPClassifier`, which also says what threads may
+    do). ``loss`` is "squared_error" (identity output) or "poisson" (exponential output,
+    for counts and rates).
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -154,7 +176,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, dtype=np.float32, callbacks=None):
+                 dropout=0.0, dtype=np.float32, callbacks=None, periodic_columns=0):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")

@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..nn.checks import finite_number as _finite
-from .recipe import DEFAULTS
+from .settings import DEFAULTS
 
 
 def add_commands(commands):
@@ -45,20 +45,7 @@ def _add_train(commands):
                        f"(default {d['patience']})")
     train.add_argument("--refit", action="store_true",
                        help="after early stopping, train again on every row for the best epoch count")
-    train.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d['lr']:g})")
-    train.add_argument("--alpha", type=float, default=None,
-                       help=f"L2 penalty on the weights (default {d['alpha']:g})")
-    train.add_argument("--dropout", type=float, default=None,
-                       help=f"dropout rate after each hidden layer (default {d['dropout']:g})")
-    train.add_argument("--batch-size", type=int, default=None,
-                       help=f"default min({d['batch_size']}, rows)")
-    train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
-                       help="share of rows held out for early stopping and the reported score "
-                       "(default 0.2; 0 trains on every row for --epochs)")
-    train.add_argument("--scale", choices=["standard", "quantile", "robust"], default=None,
-                       help="numeric columns: standardise, map through their quantiles to a "
-                       "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
-                       f"(RealMLP's; default {d['scale']})")
+    _add_training(train, d)
     _add_ensemble(train, d)
     train.add_argument("--target-transform", choices=["auto", "standard", "log", "poisson"],
                        default="auto",
@@ -77,6 +64,35 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=train_command)
+
+
+def _add_training(train, d):
+    """The options of how the network trains and what it reads (the recipe's choices)."""
+    train.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d['lr']:g})")
+    train.add_argument("--lr-schedule", choices=["constant", "plateau"], default=None,
+                       help="plateau: halve the rate whenever the validation loss has not "
+                       f"improved for a quarter of --patience (default {d['lr_schedule']})")
+    train.add_argument("--alpha", type=float, default=None,
+                       help=f"L2 penalty on the weights (default {d['alpha']:g})")
+    train.add_argument("--dropout", type=float, default=None,
+                       help=f"dropout rate after each hidden layer (default {d['dropout']:g})")
+    train.add_argument("--label-smoothing", type=float, default=None, metavar="EPS",
+                       help="classification: train on the targets (1 - EPS)·onehot + EPS/classes "
+                       f"(default {d['label_smoothing']:g}); early stopping still judges the "
+                       "plain validation log loss")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help=f"default min({d['batch_size']}, rows)")
+    train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
+                       help="share of rows held out for early stopping and the reported score "
+                       "(default 0.2; 0 trains on every row for --epochs)")
+    train.add_argument("--scale", choices=["standard", "quantile", "robust"], default=None,
+                       help="numeric columns: standardise, map through their quantiles to a "
+                       "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
+                       f"(RealMLP's; default {d['scale']})")
+    train.add_argument("--numeric-embedding", choices=["none", "periodic"], default=None,
+                       help="periodic: each numeric column also read through 16 learned "
+                       "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
+                       f"PBLD embedding; default {d['numeric_embedding']})")
 
 
 def _add_ensemble(train, d):
@@ -174,7 +190,8 @@ def train_command(args):
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
     from .read import read_table
-    from .recipe import Settings, train_table
+    from .recipe import train_table
+    from .settings import Settings
 
     settings = Settings(task=args.task, hidden=_hidden_sizes(args.hidden), epochs=args.epochs,
                         lr=args.lr, alpha=args.alpha, dropout=args.dropout,
@@ -183,7 +200,8 @@ def train_command(args):
                         scale=args.scale, keep_id=args.keep_id, drop=args.drop,
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
-                        time_limit=args.time_limit)
+                        time_limit=args.time_limit, label_smoothing=args.label_smoothing,
+                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
     frame = read_table(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     ensemble.save(args.out, metadata=metadata)
@@ -420,7 +438,9 @@ def info_command(args):
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]})")
+        embedding = ", each also through a periodic embedding" \
+            if getattr(est, "periodic_columns", 0) else ""
+        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")
@@ -428,7 +448,9 @@ def info_command(args):
             _say(f"  left out:   {d['name']!r} ({d['reason']})")
     if hasattr(est, "classes_"):
         _say(f"  classes:    {', '.join(map(str, est.classes_))}")
-    _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}")
+    smoothing = getattr(est, "label_smoothing", 0.0)
+    _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}"
+         + (f" (label smoothing {smoothing:g})" if smoothing else ""))
     for line in net.summary().splitlines():
         _say(line)
     return 0

@@ -4,16 +4,20 @@ The tabular-MLP baselines (Gorishniy et al., "Revisiting Deep Learning Models
 for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
 
 1. standardised (or quantile-transformed) features, one-hot categories
-   (:mod:`chainrule.preprocessing`);
+   (:mod:`chainrule.preprocessing`); optionally a periodic embedding of each
+   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD);
 2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
    prediction (an MLP's output layer starts near 0 with unit-scale weights:
    a target around 3·10⁵ would take thousands of epochs just to be reached);
    a right-skewed target ≥ 0 (a price) standardised after ``log(1 + y)``, a
    count fitted by the Poisson loss on a log-rate output, each chosen on the
    training rows (:class:`TargetTransform`);
-3. Adam with an L2 penalty (``alpha``) and optional dropout;
+3. Adam with an L2 penalty (``alpha``) and optional dropout; for a classifier,
+   optionally label smoothing (``label_smoothing``: the training targets
+   ``(1 − ε)·Y + ε/k``);
 4. early stopping on a held-out validation split, with the weights of the best
-   epoch (lowest validation loss) restored, :class:`BestEpoch`;
+   epoch (lowest validation loss, on the labels as they are: never smoothed)
+   restored, :class:`BestEpoch`;
 5. optionally a final fit on every row for the best epoch count (``refit``).
 
 The defaults in :data:`DEFAULTS` were chosen by ``benchmarks/tabular.py``.
@@ -31,17 +35,14 @@ import numpy as np
 from ..nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Poisson
 from ..patience import Best
 from ..train.callbacks import Callback, restore, snapshot
-from ..validation import number
 from .ensemble import Budget, Ensemble
-from .preprocessing import SCALES, Preprocessing
-from .target import KINDS, TargetTransform
+from .preprocessing import Preprocessing
+from .settings import DEFAULTS, LR_SCHEDULES, MOST_MEMBERS, NUMERIC_EMBEDDINGS, Settings
+from .target import TargetTransform
 
-#: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
-DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
-            "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard"}
-#: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
-#: and a model file would grow by a network per member.
-MOST_MEMBERS = 64
+__all__ = ["DEFAULTS", "LR_SCHEDULES", "MOST_MEMBERS", "NUMERIC_EMBEDDINGS", "BestEpoch",
+           "Settings", "make_estimator", "predict_table", "train_table"]
+
 #: Bytes per parameter in training: weights, gradients, Adam's two moments, the best
 #: epoch's copy, the optimizer's scratch (float32).
 _BYTES_PER_PARAM = 6 * 4
@@ -147,17 +148,18 @@ def _gib(n):
 
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
-                   callbacks=None, loss="squared_error"):
+                   callbacks=None, loss="squared_error", label_smoothing=0.0, periodic_columns=0):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
-    (``loss``: a regressor's, "squared_error" or "poisson")."""
+    (``loss``: a regressor's, "squared_error" or "poisson"; ``label_smoothing``: a
+    classifier's; ``periodic_columns``: the leading columns to embed)."""
     from ..sklearn import MLPClassifier, MLPRegressor
-    settings = {} if task == "classify" else {"loss": loss}
+    settings = {"label_smoothing": label_smoothing} if task == "classify" else {"loss": loss}
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
     # tol 0 and n_iter_no_change = epochs: the training-loss stop never fires; BestEpoch decides
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
                      alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
                      verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks,
-                     **settings)
+                     periodic_columns=periodic_columns, **settings)
 
 
 def fit_estimator(est, X, y):
@@ -186,60 +188,6 @@ def prepare(features, where, rows, scale, keep_id, drop=()):
     return prep, prep.transform(features, where=where)
 
 
-class Settings:
-    """The choices of one ``chainrule train`` run (:data:`DEFAULTS` where not given).
-
-    ``epochs`` is the most epochs with a validation split (early stopping ends
-    sooner) and the exact count without one (``validation=0``). ``target_transform``:
-    "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
-    ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
-    ``time_limit``: seconds for the whole training, or None (no limit).
-    """
-
-    def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
-                 batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
-                 scale=None, keep_id=(), drop=(), drop_missing_target=False,
-                 verbose=False, target_transform="auto", ensemble=None, time_limit=None):
-        self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
-        self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
-        self.lr = DEFAULTS["lr"] if lr is None else lr
-        self.alpha = DEFAULTS["alpha"] if alpha is None else alpha
-        self.dropout = DEFAULTS["dropout"] if dropout is None else dropout
-        self.patience = DEFAULTS["patience"] if patience is None else patience
-        self.batch_size, self.epochs = batch_size, epochs
-        self.scale = DEFAULTS["scale"] if scale is None else scale
-        self.ensemble = DEFAULTS["ensemble"] if ensemble is None else ensemble
-        self.time_limit = time_limit
-        self.keep_id, self.drop = tuple(keep_id), tuple(drop)
-        self.drop_missing_target, self.verbose = drop_missing_target, verbose
-        self.target_transform = target_transform
-        self._check()
-
-    def _check(self):
-        self.validation = number("--validation", self.validation, at_least=0, less_than=1)
-        self.lr = number("--lr", self.lr, greater_than=0)
-        self.alpha = number("--alpha", self.alpha, at_least=0)
-        self.dropout = number("--dropout", self.dropout, at_least=0, less_than=1)
-        self.patience = number("--patience", self.patience, integer=True, at_least=1)
-        self.epochs = number("--epochs", self.epochs, integer=True, at_least=1, allow_none=True)
-        self.batch_size = number("--batch-size", self.batch_size, integer=True, at_least=1,
-                                 allow_none=True)
-        self.ensemble = number("--ensemble", self.ensemble, integer=True, at_least=1,
-                               at_most=MOST_MEMBERS)
-        self.time_limit = number("--time-limit", self.time_limit, greater_than=0, allow_none=True)
-        if self.scale not in SCALES:
-            raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
-        if self.target_transform not in ("auto", *KINDS):
-            raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
-                             f"got {self.target_transform!r}")
-        if self.validation == 0 and self.epochs is None:
-            raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
-                             "give --epochs N (a run with validation reports the best epoch)")
-        if self.validation == 0 and self.refit:
-            raise ValueError("--refit needs a validation split to find the epoch count; "
-                             "with --validation 0 give --epochs instead")
-
-
 def train_table(frame, target, where, settings, warn=print):
     """Train on ``frame`` to predict ``target`` following the recipe (module docstring).
 
@@ -253,6 +201,9 @@ def train_table(frame, target, where, settings, warn=print):
     frame, dropped_rows = _rows_with_a_target(frame, target, where, s, warn)
     task, labels = _labels(frame, target, where, s)
     classify = task == "classify"
+    if s.label_smoothing and s.label_smoothing_given and not classify:
+        warn(f"--label-smoothing is for classification; the target {target!r} is regressed "
+             "without it")
     features = frame.drop(columns=[target])
     train_rows, val_rows = _split(labels, classify, s)
     prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
@@ -263,18 +214,20 @@ def train_table(frame, target, where, settings, warn=print):
     n_out = 1 if not classify or len(np.unique(labels[train_rows])) == 2 \
         else len(np.unique(labels[train_rows]))
     batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
-    params, _ = check_size([prep.n_features, *s.hidden, n_out], batch)
+    embedded = len(prep.numeric) if s.numeric_embedding == "periodic" else 0
+    params, _ = check_size([prep.n_features + 3 * embedded, *s.hidden, n_out], batch)
     report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
               "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
     transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
     if transform is not None:
         report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
-    data = _Data(task, X, labels, train_rows, val_rows, transform, batch)
+    data = _Data(task, X, labels, train_rows, val_rows, transform, batch, embedded)
     if s.refit and s.validation > 0:  # every row, for the refits: the kind chosen stays
         prep_all, X_all = prepare(features, where, None, s.scale, s.keep_id, s.drop)
         data.all = _Data(task, X_all, labels, np.arange(len(labels)), val_rows[:0],
                          _refitted(transform, labels), min(s.batch_size or DEFAULTS["batch_size"],
-                                                           len(labels)))
+                                                           len(labels)),
+                         len(prep_all.numeric) if embedded else 0)
     ensemble, validation = _members(data, s, budget, report)
     if data.all is not None:
         prep, transform = prep_all, data.all.transform
@@ -287,9 +240,10 @@ class _Data:
     """What every member trains on: the matrix, the labels, the rows, the target transform
     (and ``all``: the same for every row, when members are refitted)."""
 
-    def __init__(self, task, X, labels, rows, val_rows, transform, batch):
+    def __init__(self, task, X, labels, rows, val_rows, transform, batch, embedded=0):
         self.task, self.X, self.labels, self.rows, self.val_rows = task, X, labels, rows, val_rows
         self.transform, self.batch, self.all = transform, batch, None
+        self.embedded = embedded  # the leading (numeric) columns with a PeriodicEmbedding
         self.classify = task == "classify"
         self.y = labels if self.classify else transform.forward(labels)
 
@@ -356,7 +310,8 @@ def _fit(data, s, seed, epochs, limit):
     early stopping's record (None without validation rows)."""
     loss = data.transform.loss if data.transform is not None else None
     est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
-                         seed, s.verbose, loss=loss)
+                         seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing,
+                         periodic_columns=data.embedded)
     best = None
     if len(data.val_rows):
         classes = np.unique(data.labels[data.rows]) if data.classify else None
@@ -364,10 +319,22 @@ def _fit(data, s, seed, epochs, limit):
             else data.y[data.val_rows, None]
         best = BestEpoch(data.X[data.val_rows], Y_val, data.classify, s.patience,
                          poisson=loss == "poisson")
-    est.set_params(callbacks=[c for c in (best, limit) if c is not None])
+    est.set_params(callbacks=[c for c in (best, limit, _schedule(s, best)) if c is not None])
     fit_estimator(est, data.X[data.rows], data.y[data.rows])
     est.set_params(callbacks=None)
     return est, best
+
+
+def _schedule(s, best):
+    """The learning-rate schedule's callback (after BestEpoch, which logs "val_loss"), or None
+    for a constant rate."""
+    if s.lr_schedule == "constant":
+        return None
+    from ..optim.schedules import ReduceLROnPlateau
+    from ..train.callbacks import LearningRateScheduler
+    return LearningRateScheduler(ReduceLROnPlateau(
+        s.lr, monitor="val_loss" if best is not None else "loss", factor=0.5,
+        patience=max(1, s.patience // 4)))
 
 
 def _rows_with_a_target(frame, target, where, s, warn):
@@ -436,6 +403,12 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
                 "rows": report.get("refit_rows", report["rows"]),
                 "epochs": int(ensemble.first.n_iter_),
                 "alpha": s.alpha, "dropout": s.dropout, "lr": s.lr}
+    if s.label_smoothing and task == "classify":
+        training["label_smoothing"] = s.label_smoothing
+    if s.lr_schedule != "constant":
+        training["lr_schedule"] = s.lr_schedule
+    if ensemble.first.periodic_columns:
+        training["numeric_embedding"] = s.numeric_embedding
     tabular = {"target": str(target), "task": task, "source": str(where),
                "preprocessing": prep.to_json(), "validation": validation, "training": training}
     if len(ensemble) > 1 or s.ensemble > 1 or s.time_limit is not None:

@@ -1,0 +1,99 @@
+"""The choices of one ``chainrule train`` run, and what it chooses when not told.
+
+:data:`DEFAULTS` are the recipe's (:mod:`chainrule.tabular.recipe`), each chosen by
+``benchmarks/tabular.py``: an ingredient became a default only where the benchmark's mean
+rose and no table's score fell by 0.01 or more (issue 24's rule).
+"""
+from __future__ import annotations
+
+from ..validation import number
+from .preprocessing import SCALES
+from .target import KINDS
+
+#: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
+DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
+            "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
+            "label_smoothing": 0.0, "numeric_embedding": "none", "lr_schedule": "constant"}
+#: ``--numeric-embedding``: none, or each numeric column also read through a
+#: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
+NUMERIC_EMBEDDINGS = ("none", "periodic")
+#: ``--lr-schedule``: Adam's rate constant, or halved whenever the validation loss has not
+#: improved for a quarter of the patience (torch's ReduceLROnPlateau; the training loss on a
+#: run without validation rows, a refit's).
+LR_SCHEDULES = ("constant", "plateau")
+#: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
+#: and a model file would grow by a network per member.
+MOST_MEMBERS = 64
+
+
+class Settings:
+    """The choices of one ``chainrule train`` run (:data:`DEFAULTS` where not given).
+
+    ``epochs`` is the most epochs with a validation split (early stopping ends
+    sooner) and the exact count without one (``validation=0``). ``target_transform``:
+    "auto" (:func:`chainrule.tabular.target.choose`), "standard", "log" or "poisson".
+    ``ensemble``: how many members to train (:mod:`chainrule.tabular.ensemble`);
+    ``time_limit``: seconds for the whole training, or None (no limit).
+    ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
+    ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`; ``lr_schedule``: one of
+    :data:`LR_SCHEDULES`.
+    """
+
+    def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
+                 batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
+                 scale=None, keep_id=(), drop=(), drop_missing_target=False,
+                 verbose=False, target_transform="auto", ensemble=None, time_limit=None,
+                 label_smoothing=None, numeric_embedding=None, lr_schedule=None):
+        self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
+        self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
+        self.lr = DEFAULTS["lr"] if lr is None else lr
+        self.alpha = DEFAULTS["alpha"] if alpha is None else alpha
+        self.dropout = DEFAULTS["dropout"] if dropout is None else dropout
+        self.patience = DEFAULTS["patience"] if patience is None else patience
+        self.batch_size, self.epochs = batch_size, epochs
+        self.scale = DEFAULTS["scale"] if scale is None else scale
+        self.ensemble = DEFAULTS["ensemble"] if ensemble is None else ensemble
+        self.time_limit = time_limit
+        # a regression warns of --label-smoothing only when the user gave it
+        self.label_smoothing_given = label_smoothing is not None
+        self.label_smoothing = DEFAULTS["label_smoothing"] if label_smoothing is None \
+            else label_smoothing
+        self.numeric_embedding = DEFAULTS["numeric_embedding"] if numeric_embedding is None \
+            else numeric_embedding
+        self.lr_schedule = DEFAULTS["lr_schedule"] if lr_schedule is None else lr_schedule
+        self.keep_id, self.drop = tuple(keep_id), tuple(drop)
+        self.drop_missing_target, self.verbose = drop_missing_target, verbose
+        self.target_transform = target_transform
+        self._check()
+
+    def _check(self):
+        self.validation = number("--validation", self.validation, at_least=0, less_than=1)
+        self.lr = number("--lr", self.lr, greater_than=0)
+        self.alpha = number("--alpha", self.alpha, at_least=0)
+        self.dropout = number("--dropout", self.dropout, at_least=0, less_than=1)
+        self.patience = number("--patience", self.patience, integer=True, at_least=1)
+        self.epochs = number("--epochs", self.epochs, integer=True, at_least=1, allow_none=True)
+        self.batch_size = number("--batch-size", self.batch_size, integer=True, at_least=1,
+                                 allow_none=True)
+        self.ensemble = number("--ensemble", self.ensemble, integer=True, at_least=1,
+                               at_most=MOST_MEMBERS)
+        self.time_limit = number("--time-limit", self.time_limit, greater_than=0, allow_none=True)
+        self.label_smoothing = number("--label-smoothing", self.label_smoothing, at_least=0,
+                                      less_than=1)
+        if self.scale not in SCALES:
+            raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                             f"got {self.lr_schedule!r}")
+        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise ValueError(f"--numeric-embedding must be one of "
+                             f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
+        if self.target_transform not in ("auto", *KINDS):
+            raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
+                             f"got {self.target_transform!r}")
+        if self.validation == 0 and self.epochs is None:
+            raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
+                             "give --epochs N (a run with validation reports the best epoch)")
+        if self.validation == 0 and self.refit:
+            raise ValueError("--refit needs a validation split to find the epoch count; "
+                             "with --validation 0 give --epochs instead")
