@@ -157,6 +157,19 @@ class Probe(Layer):
 
 # -- the PyTorch twin ------------------------------------------------------------------
 
+def raw_model_file(arch, tensors, overrides=None):
+    """The bytes of a chainrule model file written by hand: ``arch`` (the architecture
+    records), ``tensors`` (name -> array) and ``overrides`` of the metadata, so that a test
+    can hand the loader a file that chainrule itself would never write."""
+    import json
+
+    from safetensors.numpy import save
+    meta = {"format": "chainrule", "format_version": "1", "chainrule_version": "0.1.0",
+            "dtype": "float32", "architecture": json.dumps(arch), "user": "{}"}
+    meta.update(overrides or {})
+    return save(tensors, metadata=meta)
+
+
 def torch_activation(layer):
     import torch
     table = {

@@ -6,7 +6,7 @@ import pytest
 
 import chainrule as cr
 
-from conftest import assert_close, numeric_gradient
+from conftest import assert_close, numeric_gradient, raw_model_file
 
 torch = pytest.importorskip("torch")
 
@@ -157,14 +157,9 @@ def test_category_embedding_errors_and_a_hostile_file(tmp_path):
         cr.CategoryEmbedding(1, 3, 2)
     with pytest.raises(ValueError, match=r"n_categories\[1\] must be >= 1, got 0"):
         cr.CategoryEmbedding(1, [2, 0], 2)
-    import json
-
-    from safetensors.numpy import save
     arch = [{"class": "CategoryEmbedding",
              "config": {"n_numeric": 1, "n_categories": [10**6, 10**6], "n_out": 2}}]
-    meta = {"format": "chainrule", "format_version": "1", "chainrule_version": "0.1.0",
-            "dtype": "float32", "architecture": json.dumps(arch), "user": "{}"}
-    (tmp_path / "bad.st").write_bytes(save({"layers.0.W": np.zeros((3, 2), np.float32)},
-                                           metadata=meta))
+    (tmp_path / "bad.st").write_bytes(raw_model_file(arch, {"layers.0.W": np.zeros((3, 2),
+                                                                                np.float32)}))
     with pytest.raises(ValueError, match=r"n_categories=2000000, more than the 6 numbers"):
         cr.load(tmp_path / "bad.st")

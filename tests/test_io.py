@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule.files import model as crio
 
-from conftest import assert_blas_close, sums_length
+from conftest import assert_blas_close, raw_model_file, sums_length
 
 
 def _net(dtype=np.float32):
@@ -190,41 +190,33 @@ def test_safetensors_file_from_elsewhere(tmp_path):
         cr.load(path)
 
 
-def _chainrule_raw(arch, tensors, overrides=None):
-    meta = {"format": "chainrule", "format_version": "1", "chainrule_version": "0.1.0",
-            "dtype": "float32", "architecture": json.dumps(arch), "user": "{}"}
-    meta.update(overrides or {})
-    from safetensors.numpy import save
-    return save(tensors, metadata=meta)
-
-
 def test_unknown_layer_name_is_never_imported(tmp_path):
     arch = [{"class": "os.system", "config": {"command": "touch pwned"}}]
     with pytest.raises(ValueError, match=r"class 'os.system', which is none of chainrule's layers"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, {})))
+        cr.load(_write(tmp_path, raw_model_file(arch, {})))
 
 
 def test_shapes_that_do_not_match_the_architecture(tmp_path):
     arch = [{"class": "Dense", "config": {"n_in": 3, "n_out": 2}}]
     tensors = {"layers.0.W": np.zeros((2, 3), np.float32), "layers.0.b": np.zeros(2, np.float32)}
     with pytest.raises(ValueError, match=r"'layers.0.W' has shape \(2, 3\).*needs \(3, 2\)"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+        cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
 
 
 def test_missing_and_leftover_tensors(tmp_path):
     arch = [{"class": "Dense", "config": {"n_in": 3, "n_out": 2}}]
     with pytest.raises(ValueError, match="'layers.0.b' of layer 0 .* is missing"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, {"layers.0.W": np.zeros((3, 2), np.float32)})))
+        cr.load(_write(tmp_path, raw_model_file(arch, {"layers.0.W": np.zeros((3, 2), np.float32)})))
     tensors = {"layers.0.W": np.zeros((3, 2), np.float32), "layers.0.b": np.zeros(2, np.float32),
                "layers.1.W": np.zeros(1, np.float32)}
     with pytest.raises(ValueError, match="belong to no layer"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+        cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
 
 
 def test_huge_sizes_in_the_architecture_do_not_allocate(tmp_path):
     arch = [{"class": "Dense", "config": {"n_in": 10**12, "n_out": 10**12}}]
     with pytest.raises(ValueError, match="n_in=1000000000000, more than the 0 numbers"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, {})))
+        cr.load(_write(tmp_path, raw_model_file(arch, {})))
 
 
 def test_layers_that_do_not_fit_together(tmp_path):
@@ -233,7 +225,7 @@ def test_layers_that_do_not_fit_together(tmp_path):
     tensors = {"layers.0.W": np.zeros((2, 3), np.float32), "layers.0.b": np.zeros(3, np.float32),
                "layers.1.W": np.zeros((4, 1), np.float32), "layers.1.b": np.zeros(1, np.float32)}
     with pytest.raises(ValueError, match="do not fit together.*expects 4 input features"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+        cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
 
 
 @pytest.mark.parametrize("arch, words", [
@@ -244,7 +236,7 @@ def test_layers_that_do_not_fit_together(tmp_path):
 ])
 def test_malformed_architecture(tmp_path, arch, words):
     with pytest.raises(ValueError, match=words):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, {})))
+        cr.load(_write(tmp_path, raw_model_file(arch, {})))
 
 
 @pytest.mark.parametrize("overrides, words", [
@@ -257,14 +249,14 @@ def test_malformed_architecture(tmp_path, arch, words):
 def test_malformed_metadata(tmp_path, overrides, words):
     arch = [{"class": "ReLU", "config": {}}]
     with pytest.raises(ValueError, match=words):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, {}, overrides)))
+        cr.load(_write(tmp_path, raw_model_file(arch, {}, overrides)))
 
 
 def test_wrong_tensor_dtype(tmp_path):
     arch = [{"class": "Dense", "config": {"n_in": 1, "n_out": 1}}]
     tensors = {"layers.0.W": np.zeros((1, 1), np.float64), "layers.0.b": np.zeros(1, np.float32)}
     with pytest.raises(ValueError, match="is float64, the model is float32"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+        cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
 
 
 def test_nonfinite_weights(tmp_path):
@@ -272,7 +264,7 @@ def test_nonfinite_weights(tmp_path):
     tensors = {"layers.0.W": np.array([[0.5, np.nan]], np.float32),
                "layers.0.b": np.zeros(2, np.float32)}
     with pytest.raises(ValueError, match="'layers.0.W' holds NaN or infinite values"):
-        cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+        cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
 
 
 def test_a_layer_class_the_program_names_round_trips(tmp_path):
@@ -329,7 +321,7 @@ def test_sizes_whose_product_exceeds_the_file_are_refused_before_allocating(tmp_
     # 12 KB: each size (12 000) is within the 12 000 stored numbers, their product
     # is not; Dense drew all 144 million weights (2.3 GB) before this was checked.
     arch = [{"class": "Dense", "config": {"n_in": 12_000, "n_out": 12_000}}]
-    path = _write(tmp_path, _chainrule_raw(arch, {"extra.pad": np.zeros(12_000, np.uint8)}))
+    path = _write(tmp_path, raw_model_file(arch, {"extra.pad": np.zeros(12_000, np.uint8)}))
     assert path.stat().st_size < 13_000
     error, peak = _peak_bytes(lambda: cr.load(path))
     assert isinstance(error, ValueError)
@@ -345,7 +337,7 @@ def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(tmp_path, whe
         text = ('{"x": ' + deep + "}").encode()
         raw = struct.pack("<Q", len(text)) + text
     else:
-        raw = _chainrule_raw([{"class": "ReLU", "config": {}}], {}, {where: deep})
+        raw = raw_model_file([{"class": "ReLU", "config": {}}], {}, {where: deep})
     with pytest.raises(ValueError, match=r"nests 50001 levels deep|nests 50000 levels deep") as info:
         cr.load(_write(tmp_path, raw))
     assert "model.safetensors" in str(info.value)
@@ -399,7 +391,7 @@ def test_files_without_a_checksum_still_load(tmp_path):
     # as chainrule wrote them before checksums: the same entries, no "checksum"
     arch = [{"class": "Dense", "config": {"n_in": 2, "n_out": 1}}]
     tensors = {"layers.0.W": np.ones((2, 1), np.float32), "layers.0.b": np.zeros(1, np.float32)}
-    net = cr.load(_write(tmp_path, _chainrule_raw(arch, tensors)))
+    net = cr.load(_write(tmp_path, raw_model_file(arch, tensors)))
     np.testing.assert_array_equal(net.layers[0].W, np.ones((2, 1), np.float32))
 
 
@@ -483,7 +475,7 @@ def test_a_file_naming_a_class_the_program_defines_does_not_construct_it(tmp_pat
     arch = [{"class": "Dense", "config": {"n_in": 2, "n_out": 2}},
             {"class": "Recorder", "config": {"log": str(marker)}}]
     tensors = {"layers.0.W": np.ones((2, 2), np.float32), "layers.0.b": np.zeros(2, np.float32)}
-    path = _write(tmp_path, _chainrule_raw(arch, tensors))
+    path = _write(tmp_path, raw_model_file(arch, tensors))
     with pytest.raises(ValueError) as info:
         _entry_points()[entry](path)
     assert not marker.exists(), "the file had Recorder's __init__ run, with its own path"
@@ -537,7 +529,7 @@ def test_a_file_naming_more_layers_than_its_size_pays_for_is_refused_before_buil
     times the file (23 under tracemalloc). The count is checked on the scanned text,
     before the architecture is parsed or a layer built."""
     arch = [{"class": "ReLU", "config": {}}] * 140_000
-    path = _write(tmp_path, _chainrule_raw(arch, {}))
+    path = _write(tmp_path, raw_model_file(arch, {}))
     size = path.stat().st_size
     error, peak = _peak_bytes(lambda: cr.load(path))
     assert isinstance(error, ValueError), error
@@ -564,7 +556,7 @@ def test_json_holding_more_arrays_than_its_size_pays_for_is_refused(tmp_path, wh
         text = raw[8:].decode().replace("[0]", many, 1).encode()
         raw = struct.pack("<Q", len(text)) + text
     else:
-        raw = _chainrule_raw([{"class": "ReLU", "config": {}}], {}, {"user": many})
+        raw = raw_model_file([{"class": "ReLU", "config": {}}], {}, {"user": many})
     with pytest.raises(ValueError, match=r"holds 3000\d JSON arrays and objects, more than the"):
         cr.load(_write(tmp_path, raw))
 

@@ -2,7 +2,6 @@
 here, central differences alone and after another layer, the ledger, model files, dtypes."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 import chainrule as cr
 
-from conftest import assert_close
+from conftest import assert_close, raw_model_file
 
 torch = pytest.importorskip("torch")
 
@@ -135,12 +134,9 @@ def test_errors_name_the_argument_and_a_hostile_file_allocates_nothing(tmp_path)
         layer.backward(np.zeros((1, 6)))
     with pytest.raises(ValueError, match="PeriodicEmbedding takes 3 columns, the layer before it gives 2"):
         cr.Sequential([cr.Dense(1, 2), cr.PeriodicEmbedding(3, 1)])
-    from safetensors.numpy import save
     arch = [{"class": "PeriodicEmbedding",
              "config": {"n_in": 4, "n_numeric": 4, "n_frequencies": 10**4, "n_out": 10**4}}]
-    meta = {"format": "chainrule", "format_version": "1", "chainrule_version": "0.1.0",
-            "dtype": "float32", "architecture": json.dumps(arch), "user": "{}"}
-    (tmp_path / "bad.st").write_bytes(save({"layers.0.w": np.zeros((4, 4), np.float32)},
-                                           metadata=meta))
+    (tmp_path / "bad.st").write_bytes(raw_model_file(arch, {"layers.0.w": np.zeros((4, 4),
+                                                                                np.float32)}))
     with pytest.raises(ValueError, match=r"n_frequencies=10000, more than the 16 numbers"):
         cr.load(tmp_path / "bad.st")
