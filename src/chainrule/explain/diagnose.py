@@ -255,16 +255,15 @@ def diagnose(net, X, y, mine, *, loss, lang="en"):
         X, _, Yp = prepare_data(net64, X, y, loss)
     given, dtype = check_mine(mine, pairs, len(X), lang)
     Y = np.eye(net64.n_out)[Yp] if Yp.ndim == 1 else np.asarray(Yp, np.float64)
-    start, weights = {"X": np.asarray(X, np.float64), "Y": Y, "Yp": Yp}, []
+    start, weights, own = {"X": np.asarray(X, np.float64), "Y": Y, "Yp": Yp}, [], []
     for l, (dense, _) in enumerate(pairs, 1):
         for p, value in ((f"W{l}", dense.W), (f"b{l}", dense.b)):
             start[p] = given.pop(p) if p in given else value
-            weights += [p] if p in mine else []
+            (weights if p in mine else own).append(p)
     lines = loop_lines(pairs, loss, net64.fused_with(loss), given, len(X))
     tolerance = float(np.sqrt(np.finfo(dtype).eps))
     findings = _compare(lines, start, given, tolerance)
     checked = [line.name for line in lines if line.name in given]
-    own = [p for l in range(1, len(pairs) + 1) for p in (f"W{l}", f"b{l}") if p not in mine]
     return DiagnosisReport(findings, checked, weights, tolerance, np.dtype(dtype), lang,
                            network_weights=own)
 

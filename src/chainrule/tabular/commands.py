@@ -303,7 +303,8 @@ def predict_command(args):
     if args.proba and tab.get("task") != "classify":
         raise ValueError("--proba needs a classifier; this model regresses "
                          f"{tab.get('target')!r}")
-    written = ["prediction"] + ([f"proba_{label}" for label in est.classes_] if args.proba else [])
+    probas = [f"proba_{label}" for label in est.classes_] if args.proba else []
+    written = ["prediction", *probas]
     clash = [c for c in args.keep if c in written]
     if clash:   # one column name for two things: the kept values would be overwritten
         raise ValueError(f"--keep {list_names(clash)}: predict writes a column of that name "
@@ -316,8 +317,8 @@ def predict_command(args):
     out = pd.DataFrame({c: frame[c] for c in args.keep})
     out["prediction"] = y if tab.get("task") == "classify" else [f"{v:.7g}" for v in y]
     if P is not None:
-        for k, label in enumerate(est.classes_):
-            out[f"proba_{label}"] = _six(P[:, k])
+        for k, name in enumerate(probas):
+            out[name] = _six(P[:, k])
     if not args.raw:
         out, escaped = _spreadsheet_safe(pd, out)
         if escaped:
