@@ -252,7 +252,8 @@ def _summary(args, ensemble, val, r):
 def check_model_file(path):
     """One line for a missing file or one that is not a safetensors model file."""
     from .read import check_file
-    where = check_file(path, what="model file")
+    where = check_file(path, what="model file",
+                       holds="a .safetensors file written by chainrule train or est.save")
     with open(where, "rb") as f:
         head = f.read(9)
     length = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0

@@ -66,17 +66,16 @@ def pandas():
     return pd
 
 
-def check_file(path, what="file"):
-    """ValueError in one line when ``path`` does not exist, is a folder or is empty."""
+def check_file(path, what="file", holds="a header row and data rows"):
+    """ValueError in one line when ``path`` does not exist, is a folder or is empty (``holds``:
+    what such a file should have held)."""
     where = os.fspath(path)
     if not os.path.exists(where):
         raise ValueError(f"{where}: no such {what}")
     if os.path.isdir(where):
         raise ValueError(f"{where} is a folder, not a {what}")
     if os.path.getsize(where) == 0:
-        expected = "a header row and data rows" if what == "file" else \
-            "a .safetensors file written by chainrule train or est.save"
-        raise ValueError(f"{where} is empty (0 bytes): expected {expected}")
+        raise ValueError(f"{where} is empty (0 bytes): expected {holds}")
     return where
 
 
@@ -176,12 +175,12 @@ def _read_decimal_commas(pd, frame, text_columns):
     return changed
 
 
-def _read_dot_thousands(pd, frame, where, text_columns):
-    """Number columns of a decimal-comma file whose dotted values are all groups of three
-    digits, read again as text and their dots taken as thousands separators (the module
-    docstring): the names of the columns that changed."""
+def _read_dot_thousands(pd, frame, where, skip):
+    """Number columns of a decimal-comma file (not those in ``skip``) whose dotted values are
+    all groups of three digits, read again as text and their dots taken as thousands
+    separators (the module docstring): the names of the columns that changed."""
     # pandas made floats of 979 and 4.359, and kept -1.727.000 as text
-    candidates = [name for name in frame.columns if str(name) not in text_columns
+    candidates = [name for name in frame.columns if str(name) not in skip
                   and (frame[name].dtype.kind == "f" or is_text(frame[name]))]
     if not candidates:
         return []
@@ -222,7 +221,8 @@ def read_table(path, sep=None, text_columns=(), note=None):
             if sep == ";":
                 commas = _read_decimal_commas(pd, frame, set(text_columns))
                 if commas:
-                    thousands = _read_dot_thousands(pd, frame, where, set(text_columns))
+                    # the columns asked for as text, and those just read with commas, stay
+                    thousands = _read_dot_thousands(pd, frame, where, {*text_columns, *commas})
     except ImportError:
         raise
     except pd.errors.EmptyDataError:
