@@ -196,9 +196,6 @@ class Sequential:
     def forward_backward(self, X, Y, loss, record=None):
         """One forward and one backward pass: fills every gradient, returns the loss.
 
-        Held for the call (see :mod:`chainrule.network.modes`); fit's step, which holds
-        the network for its whole run, calls the walk itself (``_forward_backward``).
-
         ``Y`` must already be in the loss's form (``loss.prepare``). With a
         fused pair the last activation is skipped in both directions: the loss
         takes the logits Z and starts backpropagation at dZ = (A − Y)/m.
@@ -214,10 +211,6 @@ class Sequential:
         fit's plan (``network.fused``): each Dense layer and the activation after it
         as one matrix product and one fused kernel each way; the same equations.
         """
-        return self._forward_backward(X, Y, loss, record)
-
-    def _forward_backward(self, X, Y, loss, record=None):
-        """:meth:`forward_backward` without taking the hold: for a caller that holds it."""
         if record is None and self._plans is not None:
             plan = self._plans.get(id(loss))
             if plan is None or plan[0] is not loss:

@@ -23,9 +23,6 @@ def step(net, optimizer, X, Y, loss, clip=None, penalty=None, *, epoch=0, batch=
          history=None):
     """One mini-batch update: forward and backward on (X, Y), then the guarded optimizer step.
 
-    Runs inside ``net.fitting()`` (fit's, or the caller's), which holds the network for
-    the whole run: the walk is called without taking the hold again each batch.
-
     Parameters
     ----------
     X : array (n, n_in)
@@ -53,7 +50,7 @@ def step(net, optimizer, X, Y, loss, clip=None, penalty=None, *, epoch=0, batch=
         the weights so; the weights and the optimizer's state are then
         unchanged.
     """
-    value = net._forward_backward(X, Y, loss)   # fit holds the network for its whole run
+    value = net.forward_backward(X, Y, loss)
     if penalty is not None:
         value += penalty(net, Y)
     return update(net, optimizer, X, value, clip, epoch=epoch, batch=batch, history=history)
