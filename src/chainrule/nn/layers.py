@@ -181,7 +181,7 @@ class Dense(Layer):
         input is the data (nobody reads ∂L/∂X there, and it is the largest product)."""
         X = self._cached("X")
         np.matmul(X.T, dZ, out=self.dW)                # dW = Xᵀ·dZ
-        np.add.reduce(dZ, axis=0, out=self.db)         # db = Σ_rows dZ
+        dZ.sum(axis=0, out=self.db)                    # db = Σ_rows dZ
         return np.dot(dZ, self.W.T) if need_dX else None  # dX = dZ·Wᵀ
 
     def output_features(self, n_in):
