@@ -161,6 +161,27 @@ def test_network_file_is_not_a_table_model(tmp_path, cancer_csv, capsys):
     assert code == 0 and "a chainrule network" in out
 
 
+@pytest.mark.parametrize("labels", ["text", "integers", "regression"])
+def test_an_estimator_saved_from_python_is_named_by_predict(labels, tmp_path, capsys):
+    """est.save's file has the network but no preprocessing: predict says what it is and how
+    to use it (integer class labels once failed first, on a message about classes_)."""
+    from chainrule.sklearn import MLPClassifier, MLPRegressor
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = {"text": np.where(X[:, 0] > 0, "yes", "no"), "integers": (X[:, 0] > 0).astype(int),
+         "regression": X[:, 0]}[labels]
+    est = (MLPRegressor if labels == "regression" else MLPClassifier)(
+        hidden_layer_sizes=(4,), max_iter=3).fit(X, y)
+    est.save(tmp_path / "est.safetensors")
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(tmp_path / "x.csv", index=False)
+    code, out, err = run(capsys, "predict", tmp_path / "est.safetensors", tmp_path / "x.csv")
+    assert code == 1 and out == ""
+    line, = _lines(err)
+    assert f"is an {type(est).__name__} saved from Python by est.save (3 input columns), not " \
+           "by chainrule train" in line and "chainrule.sklearn.load(path).predict(X)" in line
+    assert "classes_" not in line
+
+
 def test_the_installed_command_never_shows_a_traceback(tmp_path, cancer_csv):
     """End to end through a real process: bad input is one line on stderr and exit 1."""
     files = _broken(tmp_path, cancer_csv)

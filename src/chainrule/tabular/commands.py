@@ -271,11 +271,7 @@ def _load_tabular(path):
     from .saved import SavedModel
     check_model_file(path)
     est = SavedModel.load(path)
-    metadata = est.metadata
-    tab = metadata.get("tabular")
-    if not isinstance(tab, dict):
-        raise ValueError(f"{path} is a saved estimator without table preprocessing: it was not "
-                         "written by chainrule train (use it from Python with chainrule.sklearn.load)")
+    tab = est.metadata["tabular"]  # SavedModel.load has refused a file without one
     prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(path))
     if prep.n_features != est.n_features_in_:
         raise ValueError(f"{path}: the preprocessing makes {prep.n_features} features, the "
