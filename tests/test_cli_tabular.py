@@ -390,8 +390,12 @@ def test_early_stopping_keeps_the_best_epoch_and_refit_trains_that_many(tmp_path
                        "--out", tmp_path / "r.st")
     assert code == 0 and f"refit on all 200 rows for {best} epochs" in out
     code, info, _ = run(capsys, "info", tmp_path / "r.st")
-    assert f"refit:      on all 200 rows for {best} epochs" in info
+    assert f"refit:      on all 200 rows for {best} epochs (the best epoch count), from new " \
+           "weights: the file holds the refit's weights" in info
     assert f"training:   adam, {best} epochs" in info
+    # the refit's weights replaced the best epoch's: info must not say they were kept
+    assert "its weights kept" not in info
+    assert f"best epoch {best} of {run_for} (patience 5), measured before the refit" in info
 
 
 def test_best_epoch_callback_restores_the_weights_of_the_lowest_validation_loss():

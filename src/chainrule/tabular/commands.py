@@ -391,6 +391,24 @@ def _members_text(record, k):
         _say(f"    #{j}: seed {m.get('seed')}, {m.get('epochs_run')} epochs{best}{score}{seconds}")
 
 
+def _validation_text(val, training, k):
+    """The validation and refit lines of ``info``. After a refit the file holds the weights
+    of the run on every row, not the best epoch's: the score is that of the network before."""
+    refit = bool(training.get("refit"))
+    if _finite(val.get("score")):
+        kept = ", measured before the refit" if refit else ", its weights kept"
+        best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
+                f"{val.get('patience')}){kept}" if "best_epoch" in val else "")
+        _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}"
+             + (" (the first network's epochs)" if k > 1 else ""))
+    if refit:
+        each = "each member " if k > 1 else ""
+        epochs = "its best epoch count" if k > 1 else \
+            f"{training.get('epochs')} epochs (the best epoch count)"
+        _say(f"  refit:      {each}on all {training.get('rows')} rows for {epochs}, from new "
+             "weights: the file holds the refit's weights, which no held-out row has scored")
+
+
 def info_command(args):
     from ..files.model import load_with_extras
     check_model_file(args.model)
@@ -423,16 +441,9 @@ def info_command(args):
         _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
         if target is not None:
             _say(f"  target:     {_target_text(target)}")
-        val = _record(tab, "validation")
-        if _finite(val.get("score")):
-            best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
-                    f"{val.get('patience')}), its weights kept" if "best_epoch" in val else "")
-            _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}"
-                 + (" (the first network's epochs)" if k > 1 else ""))
-        _members_text(_record(tab, "ensemble"), k)
         training = _record(tab, "training")
-        if training.get("refit"):
-            _say(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
+        _validation_text(_record(tab, "validation"), training, k)
+        _members_text(_record(tab, "ensemble"), k)
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
