@@ -29,9 +29,25 @@ def test_rows_with_more_fields_than_the_header_are_refused(tmp_path):
     path = tmp_path / "extra.csv"
     path.write_text("a,b\n1,2,3\n4,5,6\n")
     assert list(pd.read_csv(path)["a"]) == [2, 5]  # what pandas alone makes of it
-    with pytest.raises(ValueError, match=r"extra.csv: data rows have more fields than the "
-                                         r"header's 2 \(a header cell is missing"):
+    with pytest.raises(ValueError, match=r"extra.csv: line 2 \(data row 1\) has 3 fields, the "
+                                         r"header 2: .*; if every row has one more, a header "
+                                         r"cell is missing or a separator ends each row"):
         read_table(path)
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_one_row_with_more_fields_is_named_by_its_line(tmp_path, sep):
+    """pandas' own words were "Error tokenizing data. C error: Expected 3 fields in line 5,
+    saw 4", its "line" counting rows: a quoted cell over two lines put it one line off."""
+    path = tmp_path / "row.csv"
+    path.write_text(f'a{sep}b{sep}y\n1{sep}"2\nz"{sep}x\n\n3{sep}4{sep}y\n5{sep}6{sep}7{sep}x\n'
+                    f'1{sep}2{sep}x\n')
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value) == (
+        f"{path}: line 6 (data row 3) has 4 fields, the header 3: a text cell that holds the "
+        f"separator {sep!r} needs quotes (\"...\"), or a stray {sep!r} ends the line; read as "
+        "it is, the columns would shift under the wrong names")
 
 
 def test_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path):

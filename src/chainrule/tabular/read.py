@@ -129,16 +129,48 @@ def _read_csv(pd, where, sep, text_columns):
     _check_headers(names, where)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        # index_col=False: pandas would otherwise make the first fields row labels
-        frame = pd.read_csv(where, sep=sep, dtype=dict.fromkeys(text_columns, str),
-                            index_col=False)
+        try:
+            # index_col=False: pandas would otherwise make the first fields row labels
+            frame = pd.read_csv(where, sep=sep, dtype=dict.fromkeys(text_columns, str),
+                                index_col=False)
+        except pd.errors.ParserError as error:  # "Expected 3 fields in line 5, saw 4"
+            if "fields in line" in str(error):
+                _longer_row(where, sep, len(names))
+            raise
     # with a one-character sep (the C parser) pandas' one ParserWarning is "Length of header
-    # or names does not match length of data": it cut the rows' extra fields
+    # or names does not match length of data": it cut the first data row's extra fields
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _longer_row(where, sep, len(names))
         raise ValueError(f"{where}: data rows have more fields than the header's {len(names)} "
                          "(a header cell is missing, or a separator ends each row): read as "
                          "they are, every column would shift under the wrong name")
     return frame
+
+
+def _longer_row(where, sep, expected):
+    """ValueError naming the first data row of ``where`` with more than ``expected`` fields:
+    its line in the file (a quoted cell may span lines, so pandas' count of rows is not
+    one), how many fields it has, and the likely causes. Called only once pandas has failed
+    on such a row, so the scan reads no further than pandas did."""
+    import csv
+    with open(where, encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=sep, quotechar='"', doublequote=True)
+        try:
+            next(reader, None)  # the header
+            start, count = reader.line_num + 1, 0
+            for fields in reader:
+                count += bool(fields)  # a blank line is no row, as pandas skips it
+                if len(fields) > expected:
+                    every = "" if count > 1 else \
+                        "; if every row has one more, a header cell is missing or a separator ends each row"
+                    raise ValueError(
+                        f"{where}: line {start} (data row {count}) has {len(fields)} fields, the "
+                        f"header {expected}: a text cell that holds the separator {sep!r} needs "
+                        f"quotes (\"...\"), or a stray {sep!r} ends the line{every}; read as it is, the columns would shift under "
+                        "the wrong names")
+                start = reader.line_num + 1
+        except csv.Error:  # a field beyond the csv module's size limit: pandas' words stand
+            return
 
 
 def _decimal_comma(pd, series):
