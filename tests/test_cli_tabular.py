@@ -562,7 +562,8 @@ def test_semicolon_files_keep_columns_and_six_digit_probabilities(tmp_path, caps
     (["info", "{csv}"], "{csv} is not a chainrule model file (a .safetensors file written by "
                         "chainrule train or est.save)"),
     (["predict", "{csv}", "{csv}"], "{csv} is not a chainrule model file"),
-    (["predict", "{model}", "{model}"], "{model} is not a table: it holds binary data"),
+    (["predict", "{model}", "{model}"],
+     "{model} is not a table: it is a model file (safetensors); give it as the model"),
 ])
 def test_missing_files_and_wrong_kinds_of_file_are_one_line(argv, message, tmp_path, cancer_csv,
                                                            cancer_model, capsys):

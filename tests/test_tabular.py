@@ -130,3 +130,56 @@ def test_the_separator_is_one_character(tmp_path):
     for bad in ("::", "", '"'):
         with pytest.raises(ValueError, match="--sep must be one character such as"):
             read_table(path, sep=bad)
+
+
+def _workbook(path):
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:  # the parts every .xlsx file opens with
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+
+
+@pytest.mark.parametrize("name, words", [
+    ("book.xlsx", "it is an Excel workbook; save the sheet as CSV"),
+    ("book.csv", "it is an Excel workbook; save the sheet as CSV"),   # named by its bytes
+    ("data.csv.gz", "it is a gzip-compressed file; decompress it first (gunzip -k data.csv.gz)"),
+    ("utf16.csv", "it is UTF-16 text"),
+    ("model.csv", "it is a model file (safetensors); give it as the model"),
+])
+def test_files_that_are_not_tables_are_named_for_what_they_are(tmp_path, name, words):
+    """The trial's .xlsx and .gz files were both "binary data (a model file?)"."""
+    import gzip
+
+    import chainrule as cr
+    path = tmp_path / name
+    if "book" in name:
+        _workbook(path)
+    elif name.endswith(".gz"):
+        path.write_bytes(gzip.compress(b"a,y\n1,x\n2,y\n"))
+    elif "utf16" in name:
+        path.write_bytes("a,y\n1,x\n2,y\n".encode("utf-16"))
+    else:
+        cr.mlp([2, 1], seed=0).save(path)
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value).startswith(f"{path} is not a table: {words}"), caught.value
+
+
+@pytest.mark.parametrize("block", [5, 7, 64, 1 << 20])
+def test_a_latin1_file_is_named_with_the_line_and_offset_of_its_first_bad_byte(
+        tmp_path, monkeypatch, block):
+    """A raw "'utf-8' codec can't decode byte 0xe9 in position ..." (a position in one of
+    pandas' blocks) was all the trial got. The scan reads the file in blocks: a valid
+    character cut by a block's end (é in UTF-8, two bytes) must not be taken for the error."""
+    from chainrule.tabular import sniff
+    monkeypatch.setattr(sniff, "_BLOCK", block)
+    good = "".join(f"r{i},é{i},a\n" for i in range(40)).encode()
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"name,v,y\n" + good + "Café,1,b\n".encode("latin-1"))
+    offset = len(b"name,v,y\n" + good) + 3
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value).startswith(
+        f"{path} is not UTF-8 text: line 42 holds the byte 0xe9 (at offset {offset} in the "
+        "file) after 'Caf'; it is probably Windows-1252 or Latin-1"), caught.value
+    assert "iconv -f WINDOWS-1252 -t UTF-8 latin.csv > latin-utf8.csv" in str(caught.value)

@@ -4,7 +4,8 @@
 pandas DataFrame and refuses, in one line naming the file, what a careful
 analyst would not train on silently:
 
-* a missing, empty or binary file (a model file given where a table belongs),
+* a missing, empty or binary file (a model file given where a table belongs, an Excel
+  workbook, a compressed file: :mod:`.sniff` names what it is), a file that is not UTF-8,
   a file with a header but no rows;
 * duplicate column headers (pandas would rename ``target,target`` to
   ``target, target.1`` and train on the wrong one), wherever they are: the
@@ -39,6 +40,8 @@ import re
 import warnings
 
 import numpy as np
+
+from .sniff import binary_kind, not_utf8
 
 #: An integer target with at most this many distinct values is taken as class labels.
 _MAX_CLASSES = 20
@@ -82,9 +85,9 @@ def check_file(path, what="file", holds="a header row and data rows"):
 def _first_line(where):
     with open(where, "rb") as f:
         head = f.read(65536)
-    if b"\0" in head:  # text files never hold NUL bytes; safetensors, zip and Parquet files do
-        raise ValueError(f"{where} is not a table: it holds binary data (a model file?); "
-                         "expected a CSV file with a header row")
+    kind = binary_kind(head, where)
+    if kind is not None:
+        raise ValueError(f"{where} is not a table: it is {kind[0]}; {kind[1]}")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -161,8 +164,8 @@ def _longer_row(where, sep, expected):
             for fields in reader:
                 count += bool(fields)  # a blank line is no row, as pandas skips it
                 if len(fields) > expected:
-                    every = "" if count > 1 else \
-                        "; if every row has one more, a header cell is missing or a separator ends each row"
+                    every = "" if count > 1 else ("; if every row has one more, a header "
+                                                  "cell is missing or a separator ends each row")
                     raise ValueError(
                         f"{where}: line {start} (data row {count}) has {len(fields)} fields, the "
                         f"header {expected}: a text cell that holds the separator {sep!r} needs "
@@ -259,7 +262,10 @@ def read_table(path, sep=None, text_columns=(), note=None):
         raise
     except pd.errors.EmptyDataError:
         raise ValueError(f"{where} has no columns: expected a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        not_utf8(where)
+        raise ValueError(f"{where} is not a readable CSV file: {_first(error)}") from None
+    except pd.errors.ParserError as error:
         raise ValueError(f"{where} is not a readable CSV file: {_first(error)}") from None
     except ValueError as error:
         if str(error).startswith(where):  # ours, already naming the file
