@@ -169,8 +169,8 @@ def _longer_row(where, sep, expected):
                     raise ValueError(
                         f"{where}: line {start} (data row {count}) has {len(fields)} fields, the "
                         f"header {expected}: a text cell that holds the separator {sep!r} needs "
-                        f"quotes (\"...\"), or a stray {sep!r} ends the line{every}; read as it is, the columns would shift under "
-                        "the wrong names")
+                        f"quotes (\"...\"), or a stray {sep!r} ends the line{every}; read as "
+                        "it is, the columns would shift under the wrong names")
                 start = reader.line_num + 1
         except csv.Error:  # a field beyond the csv module's size limit: pandas' words stand
             return
