@@ -139,6 +139,15 @@ def _broken(tmp_path, cancer_csv):
                                            "weights are those before this batch"]),
     ("bad hidden", ["train", "{csv}", "--target", "diagnosis", "--hidden", "16,x",
                     "--out", "{tmp}/m.st"], ["--hidden"]),
+    ("negative seed", ["train", "{csv}", "--target", "diagnosis", "--seed", "-1",
+                       "--out", "{tmp}/m.st"],
+     ["--seed must be a whole number from 0 to 4,294,967,295 (below 2**32), got -1"]),
+    ("seed beyond 2**32", ["train", "{csv}", "--target", "diagnosis", "--seed", "4294967296",
+                           "--out", "{tmp}/m.st"], ["got 4294967296"]),
+    ("ensemble beyond 2**32", ["train", "{csv}", "--target", "diagnosis", "--seed",
+                               "4294967295", "--ensemble", "2", "--out", "{tmp}/m.st"],
+     ["--seed 4294967295 with --ensemble 2 would use the seeds 4294967295..4294967296",
+      "give --seed 4294967294 or less"]),
 ])
 def test_bad_input_gives_one_line_and_exit_1(case, argv, words, tmp_path, cancer_csv,
                                              cancer_model, capsys):
