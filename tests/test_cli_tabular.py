@@ -650,6 +650,68 @@ def test_decimal_commas_in_a_semicolon_file_train_as_numbers(tmp_path, capsys):
     assert code == 0 and np.mean(np.array(out.splitlines()[1:]) == frame.y) > 0.9
 
 
+def _thousands(v):
+    """4359 as a decimal-comma file writes it: 4.359 (and 979 as 979)."""
+    return f"{v // 1000}.{v % 1000:03d}" if v >= 1000 else str(v)
+
+
+def test_predict_reads_a_column_as_training_read_it_whatever_its_file_holds(tmp_path, capsys):
+    """Training's file writes decimal commas, so its 4.359 is 4359; a ten-row predict file
+    without one decimal comma said nothing of its dots, and 4.359 was read as 4.359."""
+    rng = np.random.default_rng(0)
+    n = 300
+    price = rng.integers(100, 9000, size=n)
+    weight = np.round(rng.uniform(0, 5, size=n), 2)
+    lines = ["weight;price;y"] + [f"{w:.2f}".replace(".", ",") + f";{_thousands(int(p))};"
+                                  + ("dear" if p > 4500 else "cheap")
+                                  for w, p in zip(weight, price)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _train(capsys, tmp_path / "train.csv", "y", tmp_path / "m.st",
+                            "--lr", "0.01")
+    assert code == 0 and "read 'price' with the dot as the thousands separator" in out, out
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "read as:    'weight' with a decimal comma (0,5 = 0.5); 'price' with the dot as " \
+           "thousands separator (4.359 = 4359), at predict too" in info
+    rows = [(1, 979), (2, 4359), (3, 1727), (4, 8100), (2, 5005)]
+    # the same rows twice: prices written 4.359 (no decimal comma anywhere), and 4359
+    (tmp_path / "dots.csv").write_text("weight;price\n" + "".join(
+        f"{w};{_thousands(p)}\n" for w, p in rows))
+    (tmp_path / "plain.csv").write_text("weight;price\n" + "".join(
+        f"{w};{p}\n" for w, p in rows))
+    code, dots, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "dots.csv", "--proba")
+    assert code == 0
+    code, plain, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "plain.csv", "--proba")
+    assert code == 0 and dots == plain
+    assert [line.split(",")[0] for line in plain.splitlines()[1:]] == \
+        ["cheap", "cheap", "cheap", "dear", "dear"]
+
+
+def test_a_model_file_without_the_numbers_record_reads_as_before(tmp_path, capsys):
+    """Model files written before the record: predict guesses from its own file, as then."""
+    from chainrule.sklearn.io import load_estimator_with_extras
+    lines = ["weight;price;y"] + [f"{i % 5},5;{_thousands(100 + 37 * i)};"
+                                  + ("dear" if 100 + 37 * i > 4500 else "cheap")
+                                  for i in range(200)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    code, _, _ = _train(capsys, tmp_path / "train.csv", "y", tmp_path / "m.st", "--epochs", "5")
+    assert code == 0
+    est, metadata, extras = load_estimator_with_extras(tmp_path / "m.st")
+    assert metadata["tabular"].pop("numbers") == {"decimal_comma": ["weight"],
+                                                 "dot_thousands": ["price"]}
+    est.save(tmp_path / "old.st", metadata=metadata, extra_tensors=extras)
+    (tmp_path / "commas.csv").write_text("weight;price\n1,5;4.359\n")   # a decimal comma:
+    (tmp_path / "plain.csv").write_text("weight;price\n1,5;4359\n")     # 4.359 is 4359
+    (tmp_path / "dots.csv").write_text("weight;price\n1;4.359\n")      # none: 4.359
+    (tmp_path / "whole.csv").write_text("weight;price\n1;4359\n")
+    out = {name: run(capsys, "predict", tmp_path / model, tmp_path / f"{name}.csv", "--proba")[1]
+           for name, model in [("commas", "old.st"), ("plain", "old.st"), ("dots", "old.st"),
+                               ("whole", "old.st")]}
+    assert out["commas"] == out["plain"] and out["dots"] != out["whole"]
+    # the file with the record reads the dots file's 4.359 as 4359, as training did
+    out["recorded"] = run(capsys, "predict", tmp_path / "m.st", tmp_path / "dots.csv", "--proba")[1]
+    assert out["recorded"] == out["whole"]
+
+
 def test_an_id_column_of_a_shuffled_split_is_left_out(tmp_path, capsys):
     """Finding 11: ids 0..149 of a table sorted by class, shuffled and split, were standardised
     and trained on: they told the class (validation accuracy 1.0 on noise)."""

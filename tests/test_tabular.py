@@ -183,3 +183,33 @@ def test_a_latin1_file_is_named_with_the_line_and_offset_of_its_first_bad_byte(
         f"{path} is not UTF-8 text: line 42 holds the byte 0xe9 (at offset {offset} in the "
         "file) after 'Caf'; it is probably Windows-1252 or Latin-1"), caught.value
     assert "iconv -f WINDOWS-1252 -t UTF-8 latin.csv > latin-utf8.csv" in str(caught.value)
+
+
+def test_a_recorded_reading_is_applied_column_by_column(tmp_path):
+    """A model file's record of how training read the numbers: its columns read that way in
+    any file (a value that fits no such number stays text, for preprocessing to name), and
+    no dot thousands guessed for the others."""
+    from chainrule.tabular.read import read_table_with_numbers
+    path = tmp_path / "new.csv"
+    path.write_text("w;p;q;r\n1;4.359;4.359;0,5\n2;1.727;1.727;1,5\n3;4.5;979;2\n")
+    record = {"decimal_comma": ["w"], "dot_thousands": ["p"]}
+    frame, found = read_table_with_numbers(path, numbers=record)
+    assert frame["w"].tolist() == [1.0, 2.0, 3.0]
+    assert frame["p"].tolist() == ["4359", "1727", "4.5"]       # 4.5 is no thousands
+    assert frame["q"].tolist() == [4.359, 1.727, 979.0]         # not recorded: pandas' reading
+    assert frame["r"].tolist() == [0.5, 1.5, 2.0]               # a decimal comma is one still
+    assert found == {"decimal_comma": ["w", "r"], "dot_thousands": ["p"]}
+    # without a record the file decides: it writes decimal commas, so 4.359 is 4359 in q
+    frame, found = read_table_with_numbers(path)
+    assert frame["q"].tolist() == [4359.0, 1727.0, 979.0]
+    assert found == {"decimal_comma": ["r"], "dot_thousands": ["q"]}
+
+
+@pytest.mark.parametrize("record", [[], {"decimal_comma": []}, {"decimal_comma": ["a"],
+                                    "dot_thousands": "b"}, {"decimal_comma": [1],
+                                                           "dot_thousands": []}])
+def test_a_hostile_numbers_record_is_refused(record):
+    from chainrule.tabular.commas import check_numbers
+    assert check_numbers(None, "m.st") is None   # an older model file: none recorded
+    with pytest.raises(ValueError, match=r"m.st: the 'numbers' record must hold two lists"):
+        check_numbers(record, "m.st")

@@ -189,7 +189,7 @@ def train_command(args):
     needs("chainrule train", "safetensors", "safetensors", "tabular")
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
-    from .read import read_table
+    from .read import read_table_with_numbers
     from .recipe import train_table
     from .settings import Settings
 
@@ -202,8 +202,10 @@ def train_command(args):
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
                         numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
-    frame = read_table(args.data, sep=args.sep, note=_say)
+    frame, numbers = read_table_with_numbers(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
+    # which columns were read with a decimal comma or dot thousands: predict reads them so
+    metadata["tabular"]["numbers"] = numbers
     ensemble.save(args.out, metadata=metadata)
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
@@ -288,11 +290,13 @@ def predict_command(args):
     if args.out:
         check_out(args.out, inputs=[("data", args.data), ("model", args.model)])
     pd = needs("chainrule predict", "pandas", "pandas", "tabular")
+    from .commas import check_numbers
     from .read import list_names, read_table
     from .recipe import predict_table
 
     est, tab, prep = _load_tabular(args.model)
-    frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns)
+    frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns,
+                       numbers=check_numbers(tab.get("numbers"), str(args.model)))
     absent = [c for c in args.keep if c not in frame.columns]
     if absent:
         raise ValueError(f"--keep {list_names(absent)}: no such column in {args.data}; its "
@@ -409,6 +413,19 @@ def _validation_text(val, training, k):
              "weights: the file holds the refit's weights, which no held-out row has scored")
 
 
+def _numbers_text(numbers):
+    """The line of ``info`` naming the columns training read with a decimal comma or dot
+    thousands (predict reads them the same way), when there are any."""
+    from .read import list_names
+    if numbers is None or not any(numbers.values()):
+        return
+    parts = ([f"{list_names(numbers['decimal_comma'])} with a decimal comma (0,5 = 0.5)"]
+             if numbers["decimal_comma"] else []) + \
+        ([f"{list_names(numbers['dot_thousands'])} with the dot as thousands separator "
+          "(4.359 = 4359)"] if numbers["dot_thousands"] else [])
+    _say(f"  read as:    {'; '.join(parts)}, at predict too")
+
+
 def info_command(args):
     from ..files.model import load_with_extras
     check_model_file(args.model)
@@ -420,6 +437,7 @@ def info_command(args):
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
     from ..sklearn.io import load_estimator_with_extras
+    from .commas import check_numbers
     from .ensemble import read_members
     from .preprocessing import Preprocessing
     from .target import TargetTransform
@@ -432,6 +450,7 @@ def info_command(args):
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
         target = TargetTransform.from_metadata(tab, where=str(args.model))
         k = len(read_members(net, tab.get("ensemble"), extras, str(args.model)))
+        numbers = check_numbers(tab.get("numbers"), str(args.model))
     if isinstance(tab, dict) and k > 1:
         _say(f"{args.model}: an ensemble of {k} {type(est).__name__} networks, {net.dtype.name}, "
              f"{net.n_params:,} parameters each, their outputs averaged")
@@ -451,6 +470,7 @@ def info_command(args):
             if getattr(est, "periodic_columns", 0) else ""
         _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        _numbers_text(numbers)
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")
         for d in prep.dropped:
