@@ -213,6 +213,17 @@ def train_command(args):
     return 0
 
 
+def _kept(val, r):
+    """Which weights a network stopped by --time-limit keeps: its best epoch's, or, after
+    --refit, those of the refit (stopped by the same limit)."""
+    if val is None:
+        return ""
+    if "refit_epochs" in r:
+        return (f" (then refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs, "
+                "whose weights are kept)")
+    return " (its best epoch's weights kept)"
+
+
 def _summary(args, ensemble, val, r):
     """The lines that say what training did (one network, or the members and the time)."""
     name, k = type(ensemble.first).__name__, len(ensemble)
@@ -222,8 +233,7 @@ def _summary(args, ensemble, val, r):
     timed_out = r["members"][0]["stopped_by_time"]
     if timed_out:
         _warn(f"--time-limit {r['time_limit']:g} s stopped the first network at epoch "
-              f"{r['members'][0]['epochs_run']}" + (" (its best epoch's weights kept)"
-                                                    if val is not None else "")
+              f"{r['members'][0]['epochs_run']}" + _kept(val, r)
               + ("; the validation loss was still falling: a longer --time-limit may help"
                  if r["still_improving"] else ""))
     what = f"{name} {r['hidden']}" if k == 1 else \
