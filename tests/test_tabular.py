@@ -199,6 +199,9 @@ def test_a_recorded_reading_is_applied_column_by_column(tmp_path):
     assert frame["q"].tolist() == [4.359, 1.727, 979.0]         # not recorded: pandas' reading
     assert frame["r"].tolist() == [0.5, 1.5, 2.0]               # a decimal comma is one still
     assert found == {"decimal_comma": ["w", "r"], "dot_thousands": ["p"]}
+    # a column read as text (categorical in training) stays text, whatever the record says
+    frame, _ = read_table_with_numbers(path, text_columns=["p"], numbers=record)
+    assert frame["p"].tolist() == ["4.359", "1.727", "4.5"]
     # without a record the file decides: it writes decimal commas, so 4.359 is 4359 in q
     frame, found = read_table_with_numbers(path)
     assert frame["q"].tolist() == [4359.0, 1727.0, 979.0]

@@ -120,7 +120,8 @@ def read_numbers(pd, frame, where, sep, text_columns, numbers=None):
     if numbers is not None:
         for kind, pattern in KINDS.items():
             for name in numbers[kind]:
-                if name in frame.columns and _is_text(pd, frame[name]):
+                # a column training one-hot encoded stays text, whatever a record says
+                if name in frame.columns and name not in skip and _is_text(pd, frame[name]):
                     frame[name] = _converted(pd, frame[name], pattern)
                     found[kind].append(name)
         skip |= {*numbers["decimal_comma"], *numbers["dot_thousands"]}
