@@ -134,3 +134,23 @@ def test_a_bar_over_short_epochs_shows_the_loss():
             batch_size=None, verbose=0, callbacks=[bar, watch])
     assert shown[0] is not None and "loss" in shown[0]
     assert "loss" in shown[-1]
+
+
+def test_a_bar_stopped_early_ends_showing_the_last_epochs_loss():
+    # a run shorter than the bar's refresh interval, stopped before its last epoch: the bar
+    # once closed on the first epoch's loss (the trial's "loss of epoch 1 at epoch 74")
+    import io
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 2))
+    y = (X[:, 0] > 0).astype(int)
+    out = io.StringIO()
+    history = cr.History()
+    net = cr.mlp([2, 3, 1], hidden="tanh", output="sigmoid", seed=0)
+    net.fit(X, y, loss=cr.BinaryCrossEntropy(), optimizer=cr.SGD(lr=0.5), epochs=500,
+            batch_size=None, verbose=0,
+            callbacks=[cr.callbacks.ProgressBar(file=out, per_epoch=False), history,
+                       cr.callbacks.EarlyStopping(monitor="loss", patience=3, min_delta=10.0)])
+    losses = history["loss"]
+    assert len(losses) == 4 and f"{losses[0]:.4f}" != f"{losses[-1]:.4f}"
+    final = out.getvalue().replace("\r", "\n").strip().splitlines()[-1]
+    assert "4/500" in final and f"loss {losses[-1]:.4f}" in final, final

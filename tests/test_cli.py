@@ -90,3 +90,14 @@ def test_demo_plot_into_a_missing_folder_is_refused_before_training(tmp_path, ca
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""            # nothing trained, nothing printed
     assert f"--plot {where}: the folder {where.parent} does not exist" in captured.err
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_is_one_line_without_python_types(seed, capsys):
+    """The trial's --seed -1 got "... must be an integer >= 0, a numpy.random.Generator or
+    None" (the demo) and scikit-learn's "... an instance of 'numpy.random.mtrand.RandomState'"
+    (train, from train_test_split)."""
+    assert main(["demo", "xor", "--seed", seed]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("chainrule: error: --seed must be a whole number from 0 to "
+                                 f"4,294,967,295 (below 2**32), got {seed}\n")

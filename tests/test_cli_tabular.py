@@ -139,6 +139,15 @@ def _broken(tmp_path, cancer_csv):
                                            "weights are those before this batch"]),
     ("bad hidden", ["train", "{csv}", "--target", "diagnosis", "--hidden", "16,x",
                     "--out", "{tmp}/m.st"], ["--hidden"]),
+    ("negative seed", ["train", "{csv}", "--target", "diagnosis", "--seed", "-1",
+                       "--out", "{tmp}/m.st"],
+     ["--seed must be a whole number from 0 to 4,294,967,295 (below 2**32), got -1"]),
+    ("seed beyond 2**32", ["train", "{csv}", "--target", "diagnosis", "--seed", "4294967296",
+                           "--out", "{tmp}/m.st"], ["got 4294967296"]),
+    ("ensemble beyond 2**32", ["train", "{csv}", "--target", "diagnosis", "--seed",
+                               "4294967295", "--ensemble", "2", "--out", "{tmp}/m.st"],
+     ["--seed 4294967295 with --ensemble 2 would use the seeds 4294967295..4294967296",
+      "give --seed 4294967294 or less"]),
 ])
 def test_bad_input_gives_one_line_and_exit_1(case, argv, words, tmp_path, cancer_csv,
                                              cancer_model, capsys):
@@ -159,6 +168,27 @@ def test_network_file_is_not_a_table_model(tmp_path, cancer_csv, capsys):
     assert code == 1 and "not a saved estimator" in err
     code, out, _ = run(capsys, "info", tmp_path / "net.safetensors")
     assert code == 0 and "a chainrule network" in out
+
+
+@pytest.mark.parametrize("labels", ["text", "integers", "regression"])
+def test_an_estimator_saved_from_python_is_named_by_predict(labels, tmp_path, capsys):
+    """est.save's file has the network but no preprocessing: predict says what it is and how
+    to use it (integer class labels once failed first, on a message about classes_)."""
+    from chainrule.sklearn import MLPClassifier, MLPRegressor
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = {"text": np.where(X[:, 0] > 0, "yes", "no"), "integers": (X[:, 0] > 0).astype(int),
+         "regression": X[:, 0]}[labels]
+    est = (MLPRegressor if labels == "regression" else MLPClassifier)(
+        hidden_layer_sizes=(4,), max_iter=3).fit(X, y)
+    est.save(tmp_path / "est.safetensors")
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(tmp_path / "x.csv", index=False)
+    code, out, err = run(capsys, "predict", tmp_path / "est.safetensors", tmp_path / "x.csv")
+    assert code == 1 and out == ""
+    line, = _lines(err)
+    assert f"is an {type(est).__name__} saved from Python by est.save (3 input columns), not " \
+           "by chainrule train" in line and "chainrule.sklearn.load(path).predict(X)" in line
+    assert "classes_" not in line
 
 
 def test_the_installed_command_never_shows_a_traceback(tmp_path, cancer_csv):
@@ -369,8 +399,12 @@ def test_early_stopping_keeps_the_best_epoch_and_refit_trains_that_many(tmp_path
                        "--out", tmp_path / "r.st")
     assert code == 0 and f"refit on all 200 rows for {best} epochs" in out
     code, info, _ = run(capsys, "info", tmp_path / "r.st")
-    assert f"refit:      on all 200 rows for {best} epochs" in info
+    assert f"refit:      on all 200 rows for {best} epochs (the best epoch count), from new " \
+           "weights: the file holds the refit's weights" in info
     assert f"training:   adam, {best} epochs" in info
+    # the refit's weights replaced the best epoch's: info must not say they were kept
+    assert "its weights kept" not in info
+    assert f"best epoch {best} of {run_for} (patience 5), measured before the refit" in info
 
 
 def test_best_epoch_callback_restores_the_weights_of_the_lowest_validation_loss():
@@ -537,7 +571,8 @@ def test_semicolon_files_keep_columns_and_six_digit_probabilities(tmp_path, caps
     (["info", "{csv}"], "{csv} is not a chainrule model file (a .safetensors file written by "
                         "chainrule train or est.save)"),
     (["predict", "{csv}", "{csv}"], "{csv} is not a chainrule model file"),
-    (["predict", "{model}", "{model}"], "{model} is not a table: it holds binary data"),
+    (["predict", "{model}", "{model}"],
+     "{model} is not a table: it is a model file (safetensors); give it as the model"),
 ])
 def test_missing_files_and_wrong_kinds_of_file_are_one_line(argv, message, tmp_path, cancer_csv,
                                                            cancer_model, capsys):
@@ -613,6 +648,68 @@ def test_decimal_commas_in_a_semicolon_file_train_as_numbers(tmp_path, capsys):
     frame.drop(columns="y").to_csv(tmp_path / "new.csv", sep=";", decimal=",", index=False)
     code, out, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "new.csv")
     assert code == 0 and np.mean(np.array(out.splitlines()[1:]) == frame.y) > 0.9
+
+
+def _thousands(v):
+    """4359 as a decimal-comma file writes it: 4.359 (and 979 as 979)."""
+    return f"{v // 1000}.{v % 1000:03d}" if v >= 1000 else str(v)
+
+
+def test_predict_reads_a_column_as_training_read_it_whatever_its_file_holds(tmp_path, capsys):
+    """Training's file writes decimal commas, so its 4.359 is 4359; a ten-row predict file
+    without one decimal comma said nothing of its dots, and 4.359 was read as 4.359."""
+    rng = np.random.default_rng(0)
+    n = 300
+    price = rng.integers(100, 9000, size=n)
+    weight = np.round(rng.uniform(0, 5, size=n), 2)
+    lines = ["weight;price;y"] + [f"{w:.2f}".replace(".", ",") + f";{_thousands(int(p))};"
+                                  + ("dear" if p > 4500 else "cheap")
+                                  for w, p in zip(weight, price)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _train(capsys, tmp_path / "train.csv", "y", tmp_path / "m.st",
+                            "--lr", "0.01")
+    assert code == 0 and "read 'price' with the dot as the thousands separator" in out, out
+    _, info, _ = run(capsys, "info", tmp_path / "m.st")
+    assert "read as:    'weight' with a decimal comma (0,5 = 0.5); 'price' with the dot as " \
+           "thousands separator (4.359 = 4359), at predict too" in info
+    rows = [(1, 979), (2, 4359), (3, 1727), (4, 8100), (2, 5005)]
+    # the same rows twice: prices written 4.359 (no decimal comma anywhere), and 4359
+    (tmp_path / "dots.csv").write_text("weight;price\n" + "".join(
+        f"{w};{_thousands(p)}\n" for w, p in rows))
+    (tmp_path / "plain.csv").write_text("weight;price\n" + "".join(
+        f"{w};{p}\n" for w, p in rows))
+    code, dots, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "dots.csv", "--proba")
+    assert code == 0
+    code, plain, _ = run(capsys, "predict", tmp_path / "m.st", tmp_path / "plain.csv", "--proba")
+    assert code == 0 and dots == plain
+    assert [line.split(",")[0] for line in plain.splitlines()[1:]] == \
+        ["cheap", "cheap", "cheap", "dear", "dear"]
+
+
+def test_a_model_file_without_the_numbers_record_reads_as_before(tmp_path, capsys):
+    """Model files written before the record: predict guesses from its own file, as then."""
+    from chainrule.sklearn.io import load_estimator_with_extras
+    lines = ["weight;price;y"] + [f"{i % 5},5;{_thousands(100 + 37 * i)};"
+                                  + ("dear" if 100 + 37 * i > 4500 else "cheap")
+                                  for i in range(200)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    code, _, _ = _train(capsys, tmp_path / "train.csv", "y", tmp_path / "m.st", "--epochs", "5")
+    assert code == 0
+    est, metadata, extras = load_estimator_with_extras(tmp_path / "m.st")
+    assert metadata["tabular"].pop("numbers") == {"decimal_comma": ["weight"],
+                                                 "dot_thousands": ["price"]}
+    est.save(tmp_path / "old.st", metadata=metadata, extra_tensors=extras)
+    (tmp_path / "commas.csv").write_text("weight;price\n1,5;4.359\n")   # a decimal comma:
+    (tmp_path / "plain.csv").write_text("weight;price\n1,5;4359\n")     # 4.359 is 4359
+    (tmp_path / "dots.csv").write_text("weight;price\n1;4.359\n")      # none: 4.359
+    (tmp_path / "whole.csv").write_text("weight;price\n1;4359\n")
+    out = {name: run(capsys, "predict", tmp_path / model, tmp_path / f"{name}.csv", "--proba")[1]
+           for name, model in [("commas", "old.st"), ("plain", "old.st"), ("dots", "old.st"),
+                               ("whole", "old.st")]}
+    assert out["commas"] == out["plain"] and out["dots"] != out["whole"]
+    # the file with the record reads the dots file's 4.359 as 4359, as training did
+    out["recorded"] = run(capsys, "predict", tmp_path / "m.st", tmp_path / "dots.csv", "--proba")[1]
+    assert out["recorded"] == out["whole"]
 
 
 def test_an_id_column_of_a_shuffled_split_is_left_out(tmp_path, capsys):

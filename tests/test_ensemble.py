@@ -93,6 +93,17 @@ def test_member_zero_is_the_network_of_a_single_run(table, tmp_path):
                                   one.first.network_.flat_params)
 
 
+def test_a_time_limit_with_refit_says_the_refits_weights_are_kept(table, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    code, text, err = run(capsys, "train", table, "--target", "kind", "--drop", "price", "--quiet",
+                          "--hidden", "8", "--time-limit", "1e-6", "--refit", "--out", out)
+    assert code == 0, err
+    rows = io.load_with_extras(out)[1]["tabular"]["training"]["rows"]
+    assert f"stopped the first network at epoch 1 (then refit on all {rows} rows for 1 epochs, " \
+           "whose weights are kept)" in err
+    assert "best epoch's weights kept" not in err
+
+
 def test_a_tiny_time_limit_trains_fewer_members_and_says_so(table, tmp_path, capsys):
     out = tmp_path / "m.safetensors"
     code, text, err = run(capsys, "train", table, "--target", "kind", "--drop", "price", "--quiet",

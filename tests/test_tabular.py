@@ -29,9 +29,25 @@ def test_rows_with_more_fields_than_the_header_are_refused(tmp_path):
     path = tmp_path / "extra.csv"
     path.write_text("a,b\n1,2,3\n4,5,6\n")
     assert list(pd.read_csv(path)["a"]) == [2, 5]  # what pandas alone makes of it
-    with pytest.raises(ValueError, match=r"extra.csv: data rows have more fields than the "
-                                         r"header's 2 \(a header cell is missing"):
+    with pytest.raises(ValueError, match=r"extra.csv: line 2 \(data row 1\) has 3 fields, the "
+                                         r"header 2: .*; if every row has one more, a header "
+                                         r"cell is missing or a separator ends each row"):
         read_table(path)
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_one_row_with_more_fields_is_named_by_its_line(tmp_path, sep):
+    """pandas' own words were "Error tokenizing data. C error: Expected 3 fields in line 5,
+    saw 4", its "line" counting rows: a quoted cell over two lines put it one line off."""
+    path = tmp_path / "row.csv"
+    path.write_text(f'a{sep}b{sep}y\n1{sep}"2\nz"{sep}x\n\n3{sep}4{sep}y\n5{sep}6{sep}7{sep}x\n'
+                    f'1{sep}2{sep}x\n')
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value) == (
+        f"{path}: line 6 (data row 3) has 4 fields, the header 3: a text cell that holds the "
+        f"separator {sep!r} needs quotes (\"...\"), or a stray {sep!r} ends the line; read as "
+        "it is, the columns would shift under the wrong names")
 
 
 def test_decimal_commas_in_a_semicolon_file_are_numbers(tmp_path):
@@ -114,3 +130,89 @@ def test_the_separator_is_one_character(tmp_path):
     for bad in ("::", "", '"'):
         with pytest.raises(ValueError, match="--sep must be one character such as"):
             read_table(path, sep=bad)
+
+
+def _workbook(path):
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:  # the parts every .xlsx file opens with
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+
+
+@pytest.mark.parametrize("name, words", [
+    ("book.xlsx", "it is an Excel workbook; save the sheet as CSV"),
+    ("book.csv", "it is an Excel workbook; save the sheet as CSV"),   # named by its bytes
+    ("data.csv.gz", "it is a gzip-compressed file; decompress it first (gunzip -k data.csv.gz)"),
+    ("utf16.csv", "it is UTF-16 text"),
+    ("model.csv", "it is a model file (safetensors); give it as the model"),
+])
+def test_files_that_are_not_tables_are_named_for_what_they_are(tmp_path, name, words):
+    """The trial's .xlsx and .gz files were both "binary data (a model file?)"."""
+    import gzip
+
+    import chainrule as cr
+    path = tmp_path / name
+    if "book" in name:
+        _workbook(path)
+    elif name.endswith(".gz"):
+        path.write_bytes(gzip.compress(b"a,y\n1,x\n2,y\n"))
+    elif "utf16" in name:
+        path.write_bytes("a,y\n1,x\n2,y\n".encode("utf-16"))
+    else:
+        cr.mlp([2, 1], seed=0).save(path)
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value).startswith(f"{path} is not a table: {words}"), caught.value
+
+
+@pytest.mark.parametrize("block", [5, 7, 64, 1 << 20])
+def test_a_latin1_file_is_named_with_the_line_and_offset_of_its_first_bad_byte(
+        tmp_path, monkeypatch, block):
+    """A raw "'utf-8' codec can't decode byte 0xe9 in position ..." (a position in one of
+    pandas' blocks) was all the trial got. The scan reads the file in blocks: a valid
+    character cut by a block's end (é in UTF-8, two bytes) must not be taken for the error."""
+    from chainrule.tabular import sniff
+    monkeypatch.setattr(sniff, "_BLOCK", block)
+    good = "".join(f"r{i},é{i},a\n" for i in range(40)).encode()
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"name,v,y\n" + good + "Café,1,b\n".encode("latin-1"))
+    offset = len(b"name,v,y\n" + good) + 3
+    with pytest.raises(ValueError) as caught:
+        read_table(path)
+    assert str(caught.value).startswith(
+        f"{path} is not UTF-8 text: line 42 holds the byte 0xe9 (at offset {offset} in the "
+        "file) after 'Caf'; it is probably Windows-1252 or Latin-1"), caught.value
+    assert "iconv -f WINDOWS-1252 -t UTF-8 latin.csv > latin-utf8.csv" in str(caught.value)
+
+
+def test_a_recorded_reading_is_applied_column_by_column(tmp_path):
+    """A model file's record of how training read the numbers: its columns read that way in
+    any file (a value that fits no such number stays text, for preprocessing to name), and
+    no dot thousands guessed for the others."""
+    from chainrule.tabular.read import read_table_with_numbers
+    path = tmp_path / "new.csv"
+    path.write_text("w;p;q;r\n1;4.359;4.359;0,5\n2;1.727;1.727;1,5\n3;4.5;979;2\n")
+    record = {"decimal_comma": ["w"], "dot_thousands": ["p"]}
+    frame, found = read_table_with_numbers(path, numbers=record)
+    assert frame["w"].tolist() == [1.0, 2.0, 3.0]
+    assert frame["p"].tolist() == ["4359", "1727", "4.5"]       # 4.5 is no thousands
+    assert frame["q"].tolist() == [4.359, 1.727, 979.0]         # not recorded: pandas' reading
+    assert frame["r"].tolist() == [0.5, 1.5, 2.0]               # a decimal comma is one still
+    assert found == {"decimal_comma": ["w", "r"], "dot_thousands": ["p"]}
+    # a column read as text (categorical in training) stays text, whatever the record says
+    frame, _ = read_table_with_numbers(path, text_columns=["p"], numbers=record)
+    assert frame["p"].tolist() == ["4.359", "1.727", "4.5"]
+    # without a record the file decides: it writes decimal commas, so 4.359 is 4359 in q
+    frame, found = read_table_with_numbers(path)
+    assert frame["q"].tolist() == [4359.0, 1727.0, 979.0]
+    assert found == {"decimal_comma": ["r"], "dot_thousands": ["q"]}
+
+
+@pytest.mark.parametrize("record", [[], {"decimal_comma": []}, {"decimal_comma": ["a"],
+                                    "dot_thousands": "b"}, {"decimal_comma": [1],
+                                                           "dot_thousands": []}])
+def test_a_hostile_numbers_record_is_refused(record):
+    from chainrule.tabular.commas import check_numbers
+    assert check_numbers(None, "m.st") is None   # an older model file: none recorded
+    with pytest.raises(ValueError, match=r"m.st: the 'numbers' record must hold two lists"):
+        check_numbers(record, "m.st")

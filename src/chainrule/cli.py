@@ -7,6 +7,8 @@ import sys
 
 def _demo(args):
     from .explain.demos import DEMOS
+    from .tabular.settings import check_seed
+    check_seed(args.seed)
     demo = DEMOS[args.name]
     kwargs = {"seed": args.seed, "plot": args.plot, "lang": args.lang}
     if args.plot and args.name != "diagnose":  # say so before training, not after

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import warnings
 
 ENGINES = ("auto", "numpy", "compiled")
 
@@ -140,8 +139,9 @@ def _load():
     if _kernels is False:
         if _requested() == "compiled" and not _warned:
             _warned = True
-            warnings.warn(f"the compiled engine was asked for but numba cannot be imported "
-                          f"({_error}); running on NumPy", RuntimeWarning, stacklevel=4)
+            from ..nn.checks import warn_user  # here: --version imports the engine, not nn
+            warn_user(f"the compiled engine was asked for but numba cannot be imported "
+                      f"({_error}); running on NumPy", RuntimeWarning)
         return None
     return _kernels
 

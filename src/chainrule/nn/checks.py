@@ -1,4 +1,5 @@
-"""The one check for a setting that must be a number in a range, and the one for dtypes.
+"""The one check for a setting that must be a number in a range, the one for dtypes, and
+the one way chainrule warns a user (:func:`warn_user`).
 
 Every constructor and entry point in chainrule checks its numeric settings
 here, so the messages read the same everywhere (``lr must be > 0, got -1``)
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -115,3 +118,21 @@ def float_dtype(dtype, name="dtype"):
     if dtype.kind != "f":
         raise TypeError(f"{name} must be a floating-point type, got {dtype}")
     return dtype
+
+
+#: The chainrule package's folder (``.../chainrule/``): frames under it are chainrule's own.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn_user(message, category=UserWarning):
+    """``warnings.warn(message, category)`` pointing at the first caller outside chainrule.
+
+    A warning shows the file and line its ``stacklevel`` names; a fixed level is
+    right for one way of calling only (``est.fit`` reaches the solver through more
+    frames than ``net.fit`` reaches the loop), so the level is counted here: the
+    user's ``est.fit(...)`` line, not the line inside chainrule that noticed.
+    """
+    frame, level = sys._getframe(1), 2   # stacklevel 2: the caller of this function
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -1,8 +1,6 @@
 """``MLPClassifier`` and ``MLPRegressor``: what differs between them (targets, output, loss)."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
@@ -12,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..nn.activations import Exp, Identity, Sigmoid, Softmax
+from ..nn.checks import warn_user
 from .base import BaseMLP, fits, keep_settings, predicts
 from .checks import dense
 from .losses import BinaryLogLoss, LogLoss, PoissonLoss, SquaredLoss
@@ -88,8 +87,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                              dtype=[np.float64, np.float32], reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected; "
-                          "it is raveled", DataConversionWarning, stacklevel=2)
+            warn_user("A column-vector y was passed when a 1d array was expected; "
+                      "it is raveled", DataConversionWarning)
             y = y.ravel()
         check_classification_targets(y)
         return dense(X), y

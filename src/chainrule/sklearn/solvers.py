@@ -5,14 +5,13 @@ Each takes the estimator and sets its fitted attributes (``n_iter_``,
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .. import engine
+from ..nn.checks import warn_user
 from ..optim.optimizers import SGD, Adam
 from ..train.batching import Batches
 from ..train.callbacks import History, ProgressBar
@@ -42,9 +41,9 @@ def fit_lbfgs(est, X, Yw):
     est.n_iter_ = int(result.nit)
     est.loss_ = float(result.fun)
     if result.status != 0:
-        warnings.warn(f"lbfgs failed to converge after {est.n_iter_} iterations "
-                      f"(status {result.status}: {result.message}); increase max_iter "
-                      "or max_fun, or scale the data", ConvergenceWarning, stacklevel=2)
+        warn_user(f"lbfgs failed to converge after {est.n_iter_} iterations "
+                  f"(status {result.status}: {result.message}); increase max_iter "
+                  "or max_fun, or scale the data", ConvergenceWarning)
 
 
 def fit_stochastic(est, X, y, Yw, w, incremental):
@@ -75,8 +74,8 @@ def fit_stochastic(est, X, y, Yw, w, incremental):
         batch = min(200, n)
     else:
         if est.batch_size > n:
-            warnings.warn(f"batch_size={est.batch_size} is larger than the {n} samples: "
-                          "clipped to the sample size", stacklevel=2)
+            warn_user(f"batch_size={est.batch_size} is larger than the {n} samples: "
+                      "clipped to the sample size")
         batch = min(est.batch_size, n)
     batches = Batches(X, Yw, batch)
     epochs = 1 if incremental else est.max_iter
@@ -132,9 +131,9 @@ class _EstimatorEpochs(Epochs):
     def completed(self):
         est = self.est
         if not self.incremental and est.n_iter_ >= est.max_iter:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
-                          "reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning, stacklevel=2)
+            warn_user(f"Stochastic optimizer: maximum iterations ({est.max_iter}) "
+                      "reached and the optimization hasn't converged yet.",
+                      ConvergenceWarning)
 
 
 def _update_no_improvement(est, validation, logs):

@@ -189,7 +189,7 @@ def train_command(args):
     needs("chainrule train", "safetensors", "safetensors", "tabular")
     if os.path.splitext(args.data)[1].lower() in (".parquet", ".pq"):
         needs("chainrule train", "pyarrow", "pyarrow", "tabular")
-    from .read import read_table
+    from .read import read_table_with_numbers
     from .recipe import train_table
     from .settings import Settings
 
@@ -202,13 +202,26 @@ def train_command(args):
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
                         numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
-    frame = read_table(args.data, sep=args.sep, note=_say)
+    frame, numbers = read_table_with_numbers(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
+    # which columns were read with a decimal comma or dot thousands: predict reads them so
+    metadata["tabular"]["numbers"] = numbers
     ensemble.save(args.out, metadata=metadata)
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
     _summary(args, ensemble, metadata["tabular"]["validation"], r)
     return 0
+
+
+def _kept(val, r):
+    """Which weights a network stopped by --time-limit keeps: its best epoch's, or, after
+    --refit, those of the refit (stopped by the same limit)."""
+    if val is None:
+        return ""
+    if "refit_epochs" in r:
+        return (f" (then refit on all {r['refit_rows']} rows for {r['refit_epochs']} epochs, "
+                "whose weights are kept)")
+    return " (its best epoch's weights kept)"
 
 
 def _summary(args, ensemble, val, r):
@@ -220,8 +233,7 @@ def _summary(args, ensemble, val, r):
     timed_out = r["members"][0]["stopped_by_time"]
     if timed_out:
         _warn(f"--time-limit {r['time_limit']:g} s stopped the first network at epoch "
-              f"{r['members'][0]['epochs_run']}" + (" (its best epoch's weights kept)"
-                                                    if val is not None else "")
+              f"{r['members'][0]['epochs_run']}" + _kept(val, r)
               + ("; the validation loss was still falling: a longer --time-limit may help"
                  if r["still_improving"] else ""))
     what = f"{name} {r['hidden']}" if k == 1 else \
@@ -271,11 +283,7 @@ def _load_tabular(path):
     from .saved import SavedModel
     check_model_file(path)
     est = SavedModel.load(path)
-    metadata = est.metadata
-    tab = metadata.get("tabular")
-    if not isinstance(tab, dict):
-        raise ValueError(f"{path} is a saved estimator without table preprocessing: it was not "
-                         "written by chainrule train (use it from Python with chainrule.sklearn.load)")
+    tab = est.metadata["tabular"]  # SavedModel.load has refused a file without one
     prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(path))
     if prep.n_features != est.n_features_in_:
         raise ValueError(f"{path}: the preprocessing makes {prep.n_features} features, the "
@@ -292,11 +300,13 @@ def predict_command(args):
     if args.out:
         check_out(args.out, inputs=[("data", args.data), ("model", args.model)])
     pd = needs("chainrule predict", "pandas", "pandas", "tabular")
+    from .commas import check_numbers
     from .read import list_names, read_table
     from .recipe import predict_table
 
     est, tab, prep = _load_tabular(args.model)
-    frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns)
+    frame = read_table(args.data, sep=args.sep, text_columns=prep.text_columns,
+                       numbers=check_numbers(tab.get("numbers"), str(args.model)))
     absent = [c for c in args.keep if c not in frame.columns]
     if absent:
         raise ValueError(f"--keep {list_names(absent)}: no such column in {args.data}; its "
@@ -395,6 +405,37 @@ def _members_text(record, k):
         _say(f"    #{j}: seed {m.get('seed')}, {m.get('epochs_run')} epochs{best}{score}{seconds}")
 
 
+def _validation_text(val, training, k):
+    """The validation and refit lines of ``info``. After a refit the file holds the weights
+    of the run on every row, not the best epoch's: the score is that of the network before."""
+    refit = bool(training.get("refit"))
+    if _finite(val.get("score")):
+        kept = ", measured before the refit" if refit else ", its weights kept"
+        best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
+                f"{val.get('patience')}){kept}" if "best_epoch" in val else "")
+        _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}"
+             + (" (the first network's epochs)" if k > 1 else ""))
+    if refit:
+        each = "each member " if k > 1 else ""
+        epochs = "its best epoch count" if k > 1 else \
+            f"{training.get('epochs')} epochs (the best epoch count)"
+        _say(f"  refit:      {each}on all {training.get('rows')} rows for {epochs}, from new "
+             "weights: the file holds the refit's weights, which no held-out row has scored")
+
+
+def _numbers_text(numbers):
+    """The line of ``info`` naming the columns training read with a decimal comma or dot
+    thousands (predict reads them the same way), when there are any."""
+    from .read import list_names
+    if numbers is None or not any(numbers.values()):
+        return
+    parts = ([f"{list_names(numbers['decimal_comma'])} with a decimal comma (0,5 = 0.5)"]
+             if numbers["decimal_comma"] else []) + \
+        ([f"{list_names(numbers['dot_thousands'])} with the dot as thousands separator "
+          "(4.359 = 4359)"] if numbers["dot_thousands"] else [])
+    _say(f"  read as:    {'; '.join(parts)}, at predict too")
+
+
 def info_command(args):
     from ..files.model import load_with_extras
     check_model_file(args.model)
@@ -406,6 +447,7 @@ def info_command(args):
         return 0
     _needs_sklearn("chainrule info (of a saved scikit-learn estimator)")
     from ..sklearn.io import load_estimator_with_extras
+    from .commas import check_numbers
     from .ensemble import read_members
     from .preprocessing import Preprocessing
     from .target import TargetTransform
@@ -418,6 +460,7 @@ def info_command(args):
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
         target = TargetTransform.from_metadata(tab, where=str(args.model))
         k = len(read_members(net, tab.get("ensemble"), extras, str(args.model)))
+        numbers = check_numbers(tab.get("numbers"), str(args.model))
     if isinstance(tab, dict) and k > 1:
         _say(f"{args.model}: an ensemble of {k} {type(est).__name__} networks, {net.dtype.name}, "
              f"{net.n_params:,} parameters each, their outputs averaged")
@@ -427,16 +470,9 @@ def info_command(args):
         _say(f"  task:       {tab.get('task')} {tab.get('target')!r} (trained on {tab.get('source')})")
         if target is not None:
             _say(f"  target:     {_target_text(target)}")
-        val = _record(tab, "validation")
-        if _finite(val.get("score")):
-            best = (f"; best epoch {val['best_epoch']} of {val.get('epochs_run')} (patience "
-                    f"{val.get('patience')}), its weights kept" if "best_epoch" in val else "")
-            _say(f"  validation: {val.get('metric')} {val['score']:.4f} on {val.get('rows')} rows{best}"
-                 + (" (the first network's epochs)" if k > 1 else ""))
-        _members_text(_record(tab, "ensemble"), k)
         training = _record(tab, "training")
-        if training.get("refit"):
-            _say(f"  refit:      on all {training.get('rows')} rows for {training.get('epochs')} epochs")
+        _validation_text(_record(tab, "validation"), training, k)
+        _members_text(_record(tab, "ensemble"), k)
         numeric = [c["name"] for c in prep.numeric]
         categorical = [f"{c['name']} ({len(c['categories'])} categories"
                        + (" + other)" if "other" in c else ")") for c in prep.categorical]
@@ -444,6 +480,7 @@ def info_command(args):
             if getattr(est, "periodic_columns", 0) else ""
         _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        _numbers_text(numbers)
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators")
         for d in prep.dropped:

@@ -53,7 +53,8 @@ import re
 import numpy as np
 
 from ..nn.checks import finite_number as _finite_number
-from .read import NUMERIC_SHARE, as_text, first_text, is_numeric, is_text, list_names, pandas, row
+from .commas import NUMERIC_SHARE
+from .read import as_text, first_text, is_numeric, is_text, list_names, pandas, row
 
 #: A column with a distinct value in at least this share of its rows is a key: named like an
 #: ID, or text (of at least _ID_ROWS rows, below which any column of names is "distinct").

@@ -4,7 +4,8 @@
 pandas DataFrame and refuses, in one line naming the file, what a careful
 analyst would not train on silently:
 
-* a missing, empty or binary file (a model file given where a table belongs),
+* a missing, empty or binary file (a model file given where a table belongs, an Excel
+  workbook, a compressed file: :mod:`.sniff` names what it is), a file that is not UTF-8,
   a file with a header but no rows;
 * duplicate column headers (pandas would rename ``target,target`` to
   ``target, target.1`` and train on the wrong one), wherever they are: the
@@ -15,17 +16,11 @@ analyst would not train on silently:
 
 The field separator is ``sep`` when given, else a tab for ``.tsv`` files and
 otherwise whichever of ``,`` ``;`` tab ``|`` the header line holds most often.
-A semicolon file is common where the decimal mark is a comma: there a text
-column whose values are numbers written ``0,5`` or ``1.234,5`` (at least
-``NUMERIC_SHARE`` of them, one with a comma) is read as numbers, and
-``read_table(..., note=)`` is told which columns were (a column that is mostly
-such numbers keeps its other values as text, for the caller to name the typo).
-A value such as ``1.234`` alone cannot be told from a decimal point: in a
-file where some column was read with decimal commas (so the file writes
-``1.234,5`` for 1234.5), a number column whose dotted values are all groups of
-three digits (``979``, ``4.359``, ``1.727``) is read with the dot as the
-thousands separator (4359), and ``note`` is told; elsewhere it is left as
-pandas reads it (1.234).
+In a semicolon file, numbers written with a decimal comma (``0,5``, ``1.234,5``)
+are read as numbers, and in such a file dotted integers (``4.359``) with the dot
+as the thousands separator (:mod:`.commas`); ``read_table(..., note=)`` is told
+which columns were, and :func:`read_table_with_numbers` returns them, for a model
+file to record and predict to read the same way.
 ``text_columns`` are read as text whatever they look like: a column of codes
 ``1``, ``2``, ``x`` one-hot encoded in training must not turn into the floats
 ``1.0``, ``2.0`` at prediction because one value is missing there.
@@ -40,17 +35,13 @@ import warnings
 
 import numpy as np
 
+from .commas import read_numbers
+from .sniff import binary_kind, not_utf8
+
 #: An integer target with at most this many distinct values is taken as class labels.
 _MAX_CLASSES = 20
 #: Separators the header line is searched for, in order of preference on a tie.
 _SEPARATORS = (",", ";", "\t", "|")
-#: A text column is "numeric with typos" when at least this share of its values parse as numbers.
-NUMERIC_SHARE = 0.8
-#: A number with a decimal comma (``-0,5``, ``1.234,5``, ``2,5e3``) or an integer (``12``).
-_COMMA_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:\.\d{3})+|\d+),\d+(?:[eE][+-]?\d+)?|\d+)")
-#: An integer with dots between groups of three digits (``4.359``, ``-1.234.567``): in a file
-#: that writes decimal commas, the dot is its thousands separator.
-_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
 #: A plain decimal number: a cell a spreadsheet reads as a number, not as a formula.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 #: First characters that make a spreadsheet run a cell as a formula (OWASP, "CSV Injection").
@@ -82,9 +73,9 @@ def check_file(path, what="file", holds="a header row and data rows"):
 def _first_line(where):
     with open(where, "rb") as f:
         head = f.read(65536)
-    if b"\0" in head:  # text files never hold NUL bytes; safetensors, zip and Parquet files do
-        raise ValueError(f"{where} is not a table: it holds binary data (a model file?); "
-                         "expected a CSV file with a header row")
+    kind = binary_kind(head, where)
+    if kind is not None:
+        raise ValueError(f"{where} is not a table: it is {kind[0]}; {kind[1]}")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -129,87 +120,70 @@ def _read_csv(pd, where, sep, text_columns):
     _check_headers(names, where)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        # index_col=False: pandas would otherwise make the first fields row labels
-        frame = pd.read_csv(where, sep=sep, dtype=dict.fromkeys(text_columns, str),
-                            index_col=False)
+        try:
+            # index_col=False: pandas would otherwise make the first fields row labels
+            frame = pd.read_csv(where, sep=sep, dtype=dict.fromkeys(text_columns, str),
+                                index_col=False)
+        except pd.errors.ParserError as error:  # "Expected 3 fields in line 5, saw 4"
+            if "fields in line" in str(error):
+                _longer_row(where, sep, len(names))
+            raise
     # with a one-character sep (the C parser) pandas' one ParserWarning is "Length of header
-    # or names does not match length of data": it cut the rows' extra fields
+    # or names does not match length of data": it cut the first data row's extra fields
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _longer_row(where, sep, len(names))
         raise ValueError(f"{where}: data rows have more fields than the header's {len(names)} "
                          "(a header cell is missing, or a separator ends each row): read as "
                          "they are, every column would shift under the wrong name")
     return frame
 
 
-def _decimal_comma(pd, series):
-    """``series`` (text) with its decimal-comma numbers as floats, or None when it holds
-    none or too few of them (see the module docstring)."""
-    present = series.dropna()
-    if len(present) == 0:
-        return None
-    text = present.astype(str).str.strip()
-    numbers = text.str.fullmatch(_COMMA_NUMBER).to_numpy(dtype=bool)
-    if numbers.mean() < NUMERIC_SHARE or not text[numbers].str.contains(",", regex=False).any():
-        return None
-    dotted = text[numbers].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    if numbers.all():
-        out = pd.Series(np.nan, index=series.index, dtype=np.float64)
-        out[present.index] = dotted.astype(np.float64).to_numpy()
-        return out
-    out = series.astype(object).copy()  # the other values stay, for the typo to be named
-    out[dotted.index] = dotted.to_numpy(dtype=object)
-    return out
+def _longer_row(where, sep, expected):
+    """ValueError naming the first data row of ``where`` with more than ``expected`` fields:
+    its line in the file (a quoted cell may span lines, so pandas' count of rows is not
+    one), how many fields it has, and the likely causes. Called only once pandas has failed
+    on such a row, so the scan reads no further than pandas did."""
+    import csv
+    with open(where, encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=sep, quotechar='"', doublequote=True)
+        try:
+            next(reader, None)  # the header
+            start, count = reader.line_num + 1, 0
+            for fields in reader:
+                count += bool(fields)  # a blank line is no row, as pandas skips it
+                if len(fields) > expected:
+                    every = "" if count > 1 else ("; if every row has one more, a header "
+                                                  "cell is missing or a separator ends each row")
+                    raise ValueError(
+                        f"{where}: line {start} (data row {count}) has {len(fields)} fields, the "
+                        f"header {expected}: a text cell that holds the separator {sep!r} needs "
+                        f"quotes (\"...\"), or a stray {sep!r} ends the line{every}; read as "
+                        "it is, the columns would shift under the wrong names")
+                start = reader.line_num + 1
+        except csv.Error:  # a field beyond the csv module's size limit: pandas' words stand
+            return
 
 
-def _read_decimal_commas(pd, frame, text_columns):
-    """Text columns of a semicolon file holding decimal-comma numbers, as numbers: the
-    names of the columns that changed."""
-    changed = []
-    for name in frame.columns:
-        if str(name) in text_columns or not is_text(frame[name]):
-            continue
-        numbers = _decimal_comma(pd, frame[name])
-        if numbers is not None:
-            frame[name] = numbers
-            changed.append(str(name))
-    return changed
-
-
-def _read_dot_thousands(pd, frame, where, skip):
-    """Number columns of a decimal-comma file (not those in ``skip``) whose dotted values are
-    all groups of three digits, read again as text and their dots taken as thousands
-    separators (the module docstring): the names of the columns that changed."""
-    # pandas made floats of 979 and 4.359, and kept -1.727.000 as text
-    candidates = [name for name in frame.columns if str(name) not in skip
-                  and (frame[name].dtype.kind == "f" or is_text(frame[name]))]
-    if not candidates:
-        return []
-    raw = pd.read_csv(where, sep=";", usecols=candidates, dtype=str, index_col=False)
-    changed = []
-    for name in candidates:
-        text = raw[name].dropna().str.strip()
-        dotted = text[text.str.contains(".", regex=False)]
-        if len(dotted) and dotted.str.fullmatch(_DOT_THOUSANDS).all() \
-                and text.str.fullmatch(r"[+-]?[\d.]+").all():
-            out = pd.Series(np.nan, index=frame.index, dtype=np.float64)
-            out[text.index] = text.str.replace(".", "", regex=False).astype(np.float64).to_numpy()
-            frame[name] = out
-            changed.append(str(name))
-    return changed
-
-
-def read_table(path, sep=None, text_columns=(), note=None):
+def read_table(path, sep=None, text_columns=(), note=None, numbers=None):
     """A DataFrame from a ``.csv`` (``.txt``/``.tsv``) or ``.parquet`` file (module docstring).
 
     ``note(text)``, when given, is told in one line what was read otherwise than
-    pandas would (the columns read with a decimal comma).
+    pandas would (the columns read with a decimal comma). ``numbers``: how training
+    read the numbers (:func:`read_table_with_numbers`), to read them the same way.
     """
+    return read_table_with_numbers(path, sep, text_columns, note, numbers)[0]
+
+
+def read_table_with_numbers(path, sep=None, text_columns=(), note=None, numbers=None):
+    """``(frame, numbers)``: :func:`read_table`'s frame, and which columns were read with a
+    decimal comma or the dot as thousands separator (:mod:`.commas`), for a model file to
+    record: ``numbers``, when given, is such a record, and those columns are read its way."""
     pd = pandas()
     sep = _separator(sep)
     where = check_file(path)
     ext = os.path.splitext(where)[1].lower()
     text_columns = [str(c) for c in text_columns]
-    commas, thousands = [], []
+    recorded = [] if numbers is None else [*numbers["decimal_comma"], *numbers["dot_thousands"]]
     try:
         if ext in (".parquet", ".pq"):
             frame = _read_parquet(pd, where, text_columns)
@@ -217,17 +191,18 @@ def read_table(path, sep=None, text_columns=(), note=None):
             header = _first_line(where)
             if sep is None:
                 sep = "\t" if ext == ".tsv" else detect_sep(header)
-            frame = _read_csv(pd, where, sep, text_columns)
-            if sep == ";":
-                commas = _read_decimal_commas(pd, frame, set(text_columns))
-                if commas:
-                    # the columns asked for as text, and those just read with commas, stay
-                    thousands = _read_dot_thousands(pd, frame, where, {*text_columns, *commas})
+            # a recorded column is read as text, to be read as training read it
+            frame = _read_csv(pd, where, sep, [*text_columns, *recorded])
+        found = read_numbers(pd, frame, where, sep if ext not in (".parquet", ".pq") else None,
+                             text_columns, numbers)
     except ImportError:
         raise
     except pd.errors.EmptyDataError:
         raise ValueError(f"{where} has no columns: expected a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        not_utf8(where)
+        raise ValueError(f"{where} is not a readable CSV file: {_first(error)}") from None
+    except pd.errors.ParserError as error:
         raise ValueError(f"{where} is not a readable CSV file: {_first(error)}") from None
     except ValueError as error:
         if str(error).startswith(where):  # ours, already naming the file
@@ -239,12 +214,13 @@ def read_table(path, sep=None, text_columns=(), note=None):
         raise
     if len(frame) == 0:
         raise ValueError(f"{where} has a header but no data rows")
-    if commas and note is not None:
-        note(f"read {list_names(commas)} as numbers with a decimal comma (0,5 = 0.5)")
-    if thousands and note is not None:
-        note(f"read {list_names(thousands)} with the dot as the thousands separator (4.359 = "
-             "4359), as this file writes its decimal-comma numbers (1.234,5)")
-    return frame
+    if found["decimal_comma"] and note is not None and numbers is None:
+        note(f"read {list_names(found['decimal_comma'])} as numbers with a decimal comma "
+             "(0,5 = 0.5)")
+    if found["dot_thousands"] and note is not None and numbers is None:
+        note(f"read {list_names(found['dot_thousands'])} with the dot as the thousands separator "
+             "(4.359 = 4359), as this file writes its decimal-comma numbers (1.234,5)")
+    return frame, found
 
 
 def _separator(sep):

@@ -57,6 +57,8 @@ class SavedModel:
         record = metadata.pop("estimator", None)
         _require(isinstance(record, dict), where, "the file is a chainrule network but not a "
                  "saved estimator (no 'estimator' record): it was not written by chainrule train")
+        if not isinstance(metadata.get("tabular"), dict):
+            raise ValueError(_not_from_train(record, metadata, where))
         name, fitted = record.get("class"), record.get("fitted")
         _require(name in _OUTPUTS and isinstance(fitted, dict), where,
                  f"estimator class {name!r} is not one of {sorted(_OUTPUTS)}, or has no 'fitted' record")
@@ -95,6 +97,23 @@ class SavedModel:
             return self._output(X).ravel()
         P = self.predict_proba(X)
         return self.classes_[np.argmax(P, axis=1)]
+
+
+def _not_from_train(record, metadata, where):
+    """What a file written by ``est.save`` (or ``chainrule.sklearn.save`` of a Pipeline) is,
+    and how to use it: it holds the network but not which columns of a table it reads nor
+    how they were scaled, so predict cannot feed it a CSV file without guessing."""
+    name = record.get("class")
+    name = name if name in _OUTPUTS else "estimator"
+    fitted = record.get("fitted") if isinstance(record.get("fitted"), dict) else {}
+    width = fitted.get("n_features_in_")
+    takes = f" ({width} input columns)" if isinstance(width, int) else ""
+    what = f"a Pipeline ending in an {name}" if isinstance(metadata.get("pipeline"), dict) \
+        else f"an {name}"
+    return (f"{where} is {what} saved from Python by est.save{takes}, not by chainrule "
+            "train: it records no table preprocessing (which columns, encoded and scaled how), "
+            "so predict cannot read a table for it; use it in Python: "
+            "chainrule.sklearn.load(path).predict(X)")
 
 
 def _classes(fitted, net, where):

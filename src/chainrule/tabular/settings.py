@@ -21,6 +21,9 @@ NUMERIC_EMBEDDINGS = ("none", "periodic")
 #: improved for a quarter of the patience (torch's ReduceLROnPlateau; the training loss on a
 #: run without validation rows, a refit's).
 LR_SCHEDULES = ("constant", "plateau")
+#: Seeds are below 2**32: scikit-learn's random_state (the validation split) and NumPy's
+#: legacy RandomState take no larger one.
+SEED_LIMIT = 2 ** 32
 #: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
 #: and a model file would grow by a network per member.
 MOST_MEMBERS = 64
@@ -80,6 +83,7 @@ class Settings:
         self.time_limit = number("--time-limit", self.time_limit, greater_than=0, allow_none=True)
         self.label_smoothing = number("--label-smoothing", self.label_smoothing, at_least=0,
                                       less_than=1)
+        self.seed = check_seed(self.seed, count=self.ensemble)
         if self.scale not in SCALES:
             raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -97,3 +101,17 @@ class Settings:
         if self.validation == 0 and self.refit:
             raise ValueError("--refit needs a validation split to find the epoch count; "
                              "with --validation 0 give --epochs instead")
+
+
+def check_seed(seed, option="--seed", count=1):
+    """``seed`` checked for a run that uses the seeds ``seed .. seed + count - 1`` (an
+    ensemble's members): whole numbers from 0 to ``SEED_LIMIT - 1``."""
+    seed = number(option, seed, integer=True)
+    if not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{option} must be a whole number from 0 to {SEED_LIMIT - 1:,} "
+                         f"(below 2**32), got {seed}")
+    if seed + count > SEED_LIMIT:
+        raise ValueError(f"{option} {seed} with --ensemble {count} would use the seeds "
+                         f"{seed}..{seed + count - 1}, beyond the largest, {SEED_LIMIT - 1:,}: "
+                         f"give --seed {SEED_LIMIT - count} or less")
+    return seed

@@ -82,6 +82,7 @@ class ProgressBar(Callback):
         self.bar = None if self.per_epoch else self._new(self.run.epochs, self.words["training"],
                                                          self.words["epoch"])
         self._shown = -math.inf  # the first epoch's loss is shown at once
+        self._last = None  # the last epoch's logs, shown when the bar closes
 
     def _new(self, total, desc, unit="it"):
         return self._tqdm(total=total, desc=desc, unit=unit, file=self.file or sys.stderr,
@@ -109,14 +110,22 @@ class ProgressBar(Callback):
             self.bar.set_postfix_str(_format(logs), refresh=False)
             self.bar.close()
         else:
-            self.bar.update(1)
+            # the loss is set before update(1), which may redraw the bar: set after it, the
+            # drawn loss was the one set up to a quarter second before
+            self._last = logs
             now = time.monotonic()
-            if now - self._shown > 0.25 or epoch + 1 == self.run.epochs:
+            if now - self._shown > 0.25:
                 self._shown = now
                 self.bar.set_postfix_str(_format(logs), refresh=False)
+            self.bar.update(1)
 
     def on_train_end(self, logs):
         if self.bar is not None:
+            # the last epoch's loss, drawn by close(): a run shorter than the refresh interval,
+            # or stopped early before its last epoch, would otherwise leave the first epoch's
+            last = self._last
+            if not self.per_epoch and last is not None:
+                self.bar.set_postfix_str(_format(last), refresh=False)
             self.bar.close()
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import engine
 from ..network.modes import holds
+from ..nn.checks import warn_user
 from ..nn.init import as_generator
 from ..nn.losses import BinaryCrossEntropy, CrossEntropy
 from ..optim import clipping as _clipping
@@ -321,19 +322,17 @@ def _resume_start(start, epochs, info, path):
     finished) trains no further, with a warning; asking for fewer epochs than it holds
     cannot give the weights of such a run, so that is an error.
     """
-    import warnings
     where = os.fspath(path)
     if start > epochs:
         raise ValueError(f"resume_from={where!r} holds {start} epochs, more than epochs={epochs}: "
                          "epochs counts every epoch, the saved ones included; pass "
                          f"epochs > {start} to train further")
     if start == epochs:
-        warnings.warn(f"resume_from={where!r} already holds all epochs={epochs} epochs: nothing "
-                      f"left to train (pass epochs > {start} to train further)", stacklevel=3)
+        warn_user(f"resume_from={where!r} already holds all epochs={epochs} epochs: nothing "
+                  f"left to train (pass epochs > {start} to train further)")
     elif info.get("stopped") is True:
-        warnings.warn(f"resume_from={where!r} was saved when a callback (such as EarlyStopping) had "
-                      f"stopped training after epoch {start - 1}: nothing left to train",
-                      stacklevel=3)
+        warn_user(f"resume_from={where!r} was saved when a callback (such as EarlyStopping) had "
+                  f"stopped training after epoch {start - 1}: nothing left to train")
         return epochs
     return start
 
@@ -345,10 +344,9 @@ def _saved_validation_rows(checkpoint, path, split, n, seed):
         return None
     rows = check_validation_rows(checkpoint[1], split, n, os.fspath(path))
     if rows is None and seed is None:
-        import warnings
-        warnings.warn(f"resume_from={os.fspath(path)!r} holds no validation rows (it was written "
-                      "by an older chainrule): validation_split draws them again, and with "
-                      "seed=None they differ from the original run's", stacklevel=4)
+        warn_user(f"resume_from={os.fspath(path)!r} holds no validation rows (it was written "
+                  "by an older chainrule): validation_split draws them again, and with "
+                  "seed=None they differ from the original run's")
     return rows
 
 

@@ -21,13 +21,10 @@ numbers), for a program that tells them in its own words (the demos, in 简体�
 """
 from __future__ import annotations
 
-import os
-import sys
-import warnings
-
 import numpy as np
 
 from ..nn.activations import ReLU, Sigmoid, Tanh
+from ..nn.checks import warn_user
 from ..validation import number
 from .hooks import Callback
 
@@ -213,13 +210,4 @@ class GradientMonitor(Callback):
         message = f"step {self.step}: {message}"
         self.messages.append(message)
         if self.warn:
-            warnings.warn(message, TrainingHealthWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel():
-    """The stacklevel of the first frame outside chainrule: the warning points at the fit call."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
-        frame, level = frame.f_back, level + 1
-    return level
+            warn_user(message, TrainingHealthWarning)
