@@ -67,3 +67,27 @@ def test_predict_from_an_ensemble_with_robust_scaling_imports_neither(tmp_path):
     code, heavy, out = run("predict", model, tmp_path / "t.csv", "--proba")
     assert code == 0 and len(out.strip().splitlines()) == 61
     assert heavy == [], f"chainrule predict imported {heavy}"
+
+
+def test_import_chainrule_leaves_the_explainers_and_the_converters_for_first_use():
+    probe = ("import sys, chainrule as cr\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('chainrule.explain', "
+             "'chainrule.files.interchange'))))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_lazy_name_is_the_object_its_module_holds():
+    import importlib
+
+    import chainrule as cr
+    for name, (module, attribute) in cr.LAZY.items():
+        held = importlib.import_module(module, "chainrule")
+        assert getattr(cr, name) is (held if attribute is None else getattr(held, attribute))
+        assert name in cr.__all__ and name in dir(cr)
+    star = {}
+    exec("from chainrule import *", star)
+    assert set(cr.__all__) <= set(star)

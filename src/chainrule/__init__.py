@@ -11,11 +11,6 @@ from ._version import __version__
 _moved.install()  # chainrule.io, chainrule.training, ... : the paths before the packages
 from . import engine  # cr.engine.set_engine("numpy"); numba is imported only when used
 from .engine import set_engine, show_config
-from .explain import plot  # cr.plot.history(...)
-from .explain.diagnose import DiagnosisReport, diagnose  # cr.diagnose is the function
-from .explain.gradcheck import GradientCheckReport, gradient_check
-from .explain.trace import Step, Trace  # the function is net.trace (cr.trace stays the module)
-from .files.interchange import from_torch, to_onnx, to_torch
 from .files.model import load, load_with_extras, save
 from .network.sequential import Sequential, mlp
 from .nn.activations import ELU, GELU, Exp, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
@@ -104,8 +99,36 @@ __all__ = [
 ]
 
 
+#: Imported on first use (PEP 562), so that a command that needs none of them (``chainrule
+#: predict``, ``--version``) does not pay for them: name -> (module, attribute; None for the module).
+LAZY = {
+    "plot": (".explain.plot", None),                   # cr.plot.history(...)
+    "diagnose": (".explain.diagnose", "diagnose"),     # cr.diagnose is the function
+    "DiagnosisReport": (".explain.diagnose", "DiagnosisReport"),
+    "gradient_check": (".explain.gradcheck", "gradient_check"),
+    "GradientCheckReport": (".explain.gradcheck", "GradientCheckReport"),
+    "Step": (".explain.trace", "Step"),                # the function is net.trace
+    "Trace": (".explain.trace", "Trace"),
+    "from_torch": (".files.interchange", "from_torch"),
+    "to_torch": (".files.interchange", "to_torch"),
+    "to_onnx": (".files.interchange", "to_onnx"),
+}
+
+
 def __getattr__(name):
-    """``cr.io``, ``cr.training``, ``cr.trace``, ...: the modules by their old names."""
+    """The names of :data:`LAZY` on first use; ``cr.io``, ``cr.training``, ``cr.trace``, ...:
+    the modules by their old names."""
+    if name in LAZY:
+        import importlib
+        module, attribute = LAZY[name]
+        value = importlib.import_module(module, __name__)
+        value = value if attribute is None else getattr(value, attribute)
+        globals()[name] = value  # once: later lookups don't come here
+        return value
     if name in _moved.MOVED:
         return _moved.module(name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
