@@ -345,7 +345,7 @@ def test_bad_parameters_name_the_argument(cancer):
             (dict(hidden_layer_sizes=(8, 2.5)), TypeError,
              r"hidden_layer_sizes\[1\] must be an integer >= 1, got 2.5"),
             (dict(max_iter="10"), TypeError, "max_iter must be an integer >= 1, got '10'"),
-            (dict(activation="gelu"), ValueError, "activation must be one of"),
+            (dict(activation="swish"), ValueError, "activation must be one of"),
             (dict(dtype=np.int32), TypeError, "dtype must be a floating-point type, got int32")]:
         with pytest.raises(error, match=message):
             MLPClassifier(**params).fit(X, y)

@@ -31,6 +31,45 @@ fits = functools.partial(holds, fitting=True, what="{cls}")
 predicts = functools.partial(holds, what="{cls}")
 
 
+def data_init(net, X, rng, rows=1024, mix=5):
+    r"""RealMLP's data-dependent initialisation (Holzmüller et al., 2024), in place.
+
+    A sample S of at most ``rows`` rows of X runs through the layers in turn (Dropout
+    as at prediction). At each hidden Dense layer, with A its input on S and W, b its
+    weights, column j of W is divided by the standard deviation of its pre-activation
+    on the sample, and b_j is minus a random convex combination of ``mix`` of those
+    values (weights λ ~ Exp(1), normalised)::
+
+        W_:j ← W_:j / std_S(A·W_:j)        b_j ← −Σ_m λ_m (A·W_:j)_{i_m}     Σ_m λ_m = 1
+
+    so that every hidden unit's pre-activation Z = AW + b has unit spread on the data
+    and crosses 0 inside it (a ReLU's kink falls among the rows, not beside them). The
+    output layer keeps its weights. X (n, n_in) in the network's dtype; ``rng`` a NumPy
+    Generator (the draws: the sample's rows, then each layer's i_m and λ_m).
+    """
+    layers = net.layers
+    dense = [i for i, layer in enumerate(layers) if isinstance(layer, Dense)]
+    A = np.asarray(X)
+    if len(A) > rows:
+        A = A[np.sort(rng.choice(len(A), rows, replace=False))]
+    with net.evaluating():
+        for i, layer in enumerate(layers[:dense[-1]]):
+            if i in dense:
+                Z = A.astype(np.float64) @ layer.W.astype(np.float64)
+                spread = Z.std(axis=0)
+                spread[~(spread > 0)] = 1.0        # a unit constant on the sample keeps its scale
+                Z /= spread
+                picked = rng.integers(0, len(Z), (mix, Z.shape[1]))
+                weights = rng.exponential(1.0, (mix, Z.shape[1]))
+                weights /= weights.sum(axis=0)
+                b = -(weights * np.take_along_axis(Z, picked, axis=0)).sum(axis=0)
+                layer.W[...] = layer.W / spread.astype(layer.W.dtype)
+                layer.b[...] = b.reshape(layer.b.shape)
+                A = (Z + b).astype(layer.W.dtype)
+            else:
+                A = layer.forward(A)
+
+
 def keep_settings(est, settings):
     """An estimator's ``__init__`` body: each argument stored under its own name, unchanged
     (scikit-learn's rule: checks and conversions wait for fit). ``settings`` is locals()."""
@@ -154,6 +193,8 @@ class BaseMLP(BaseEstimator):
             self.n_layers_ = len(sizes) + 2
             self.out_activation_ = self._output_name()
             self.network_ = self._build(X.shape[1], Y.shape[1], sizes, dtype, self._output_layer())
+            if getattr(self, "init", "glorot") == "data":
+                data_init(self.network_, X, self._rng)
             self.n_iter_ = 0
             self.t_ = 0
             if self.solver != "lbfgs":

@@ -7,7 +7,8 @@ import scipy.sparse
 from ..train.hooks import check_callbacks
 from ..validation import float_dtype, number
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "gelu")  # gelu: chainrule's own
+INITS = ("glorot", "data")
 SOLVERS = ("lbfgs", "sgd", "adam")
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -44,6 +45,8 @@ def check_params(est):
     number("dropout", est.dropout, at_least=0, less_than=1)
     number("label_smoothing", getattr(est, "label_smoothing", 0.0), at_least=0, at_most=1)
     number("periodic_columns", getattr(est, "periodic_columns", 0), integer=True, at_least=0)
+    if getattr(est, "init", "glorot") not in INITS:   # pickled before it had one: glorot
+        raise ValueError(f"init must be one of {INITS}, got {est.init!r}")
     dtype = float_dtype(est.dtype)
     if est.dropout and est.solver == "lbfgs":
         raise ValueError("dropout needs a stochastic solver (adam or sgd), got solver='lbfgs'")

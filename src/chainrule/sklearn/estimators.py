@@ -36,6 +36,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         (RealMLP's PBLD: 16 learned cosines per column mapped to 3 numbers, beside the
         column itself) before the first Dense layer; 0: none. (``chainrule train`` puts
         a table's numeric columns first.)
+    init : {"glorot", "data"}, default "glorot"
+        "glorot": scikit-learn's Glorot-uniform weights and biases. "data": then, on
+        the first fit, each hidden Dense layer rescaled and shifted on a sample of the
+        training rows (RealMLP's data-dependent initialisation; see
+        :func:`chainrule.sklearn.base.data_init`).
+    activation : also "gelu" (beyond scikit-learn's four)
     dtype : numpy floating type, default numpy.float32
         The network's dtype: inputs are converted once, float32 is the fast path.
     callbacks : list of chainrule Callback, optional
@@ -64,7 +70,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None,
-                 label_smoothing=0.0, periodic_columns=0):
+                 label_smoothing=0.0, periodic_columns=0, init="glorot"):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")
@@ -175,7 +181,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, dtype=np.float32, callbacks=None, periodic_columns=0):
+                 dropout=0.0, dtype=np.float32, callbacks=None, periodic_columns=0,
+                 init="glorot"):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")

@@ -4,7 +4,7 @@ The network is written by :func:`chainrule.io.save` (weights as tensors,
 architecture as JSON; nothing executable) and read back by
 :func:`chainrule.io.load_with_extras`, with its checks and bounds, building
 chainrule's own layers only: an estimator's network holds no other (its
-``activation`` is one of four names), so there is no ``layers=`` to pass. The estimator rides in the file's
+``activation`` is one of five names), so there is no ``layers=`` to pass. The estimator rides in the file's
 user metadata under the key ``"estimator"``::
 
     {"class": "MLPClassifier", "params": {...constructor parameters...},

@@ -38,8 +38,17 @@ def plain(value):
     return value
 
 
+#: Parameters added after files were written, left out of a file while they hold these
+#: values (what loading a file without them gives): the file stays readable by the
+#: chainrule before them, which refuses a parameter it does not know.
+LATER = {"init": "glorot"}
+
+
 def params_record(est):
     params = est.get_params(deep=False)
+    for name, default in LATER.items():
+        if params.get(name) == default:
+            del params[name]
     params["dtype"] = np.dtype(params["dtype"]).name
     params["callbacks"] = None  # code, not data: never stored
     if not isinstance(params["random_state"], (int, type(None))):

@@ -93,6 +93,12 @@ def _add_training(train, d):
                        help="periodic: each numeric column also read through 16 learned "
                        "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
                        f"PBLD embedding; default {d['numeric_embedding']})")
+    train.add_argument("--activation", choices=["relu", "gelu", "tanh"], default=None,
+                       help=f"the hidden layers' activation (default {d['activation']})")
+    train.add_argument("--init", choices=["glorot", "data"], default=None,
+                       help="glorot: scikit-learn's initial weights; data: each hidden layer then "
+                       "rescaled to unit spread on the training rows and shifted so that every "
+                       f"unit bends among them (RealMLP's; default {d['init']})")
 
 
 def _add_ensemble(train, d):
@@ -201,7 +207,8 @@ def train_command(args):
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
-                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
+                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule,
+                        activation=args.activation, init=args.init)
     frame, numbers = read_table_with_numbers(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     # which columns were read with a decimal comma or dot thousands: predict reads them so
@@ -489,7 +496,8 @@ def info_command(args):
         _say(f"  classes:    {', '.join(map(str, est.classes_))}")
     smoothing = getattr(est, "label_smoothing", 0.0)
     _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}"
-         + (f" (label smoothing {smoothing:g})" if smoothing else ""))
+         + (f" (label smoothing {smoothing:g})" if smoothing else "")
+         + (", initialised from the data" if getattr(est, "init", "glorot") == "data" else ""))
     for line in net.summary().splitlines():
         _say(line)
     return 0

@@ -148,7 +148,8 @@ def _gib(n):
 
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
-                   callbacks=None, loss="squared_error", label_smoothing=0.0, periodic_columns=0):
+                   callbacks=None, loss="squared_error", label_smoothing=0.0, periodic_columns=0,
+                   activation="relu", init="glorot"):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
     (``loss``: a regressor's, "squared_error" or "poisson"; ``label_smoothing``: a
     classifier's; ``periodic_columns``: the leading columns to embed)."""
@@ -159,7 +160,8 @@ def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, v
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
                      alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
                      verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks,
-                     periodic_columns=periodic_columns, **settings)
+                     periodic_columns=periodic_columns, activation=activation, init=init,
+                     **settings)
 
 
 def fit_estimator(est, X, y):
@@ -311,7 +313,7 @@ def _fit(data, s, seed, epochs, limit):
     loss = data.transform.loss if data.transform is not None else None
     est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
                          seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing,
-                         periodic_columns=data.embedded)
+                         periodic_columns=data.embedded, activation=s.activation, init=s.init)
     best = None
     if len(data.val_rows):
         classes = np.unique(data.labels[data.rows]) if data.classify else None
@@ -409,6 +411,8 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
         training["lr_schedule"] = s.lr_schedule
     if ensemble.first.periodic_columns:
         training["numeric_embedding"] = s.numeric_embedding
+    if s.init != "glorot":
+        training["init"] = s.init
     tabular = {"target": str(target), "task": task, "source": str(where),
                "preprocessing": prep.to_json(), "validation": validation, "training": training}
     if len(ensemble) > 1 or s.ensemble > 1 or s.time_limit is not None:

@@ -13,7 +13,13 @@ from .target import KINDS
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
             "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
-            "label_smoothing": 0.0, "numeric_embedding": "none", "lr_schedule": "constant"}
+            "label_smoothing": 0.0, "numeric_embedding": "none", "lr_schedule": "constant",
+            "activation": "relu", "init": "glorot"}
+#: ``--activation``: the hidden layers' g (GELU and tanh measured against ReLU).
+ACTIVATIONS = ("relu", "gelu", "tanh")
+#: ``--init``: scikit-learn's Glorot-uniform weights, or those rescaled and shifted on the
+#: training rows (RealMLP's data-dependent initialisation: chainrule.sklearn.base.data_init).
+INITS = ("glorot", "data")
 #: ``--numeric-embedding``: none, or each numeric column also read through a
 #: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
 NUMERIC_EMBEDDINGS = ("none", "periodic")
@@ -39,14 +45,15 @@ class Settings:
     ``time_limit``: seconds for the whole training, or None (no limit).
     ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
     ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`; ``lr_schedule``: one of
-    :data:`LR_SCHEDULES`.
+    :data:`LR_SCHEDULES`; ``activation``, ``init``: one of :data:`ACTIVATIONS`, :data:`INITS`.
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
                  batch_size=None, patience=None, validation=0.2, refit=False, seed=0,
                  scale=None, keep_id=(), drop=(), drop_missing_target=False,
                  verbose=False, target_transform="auto", ensemble=None, time_limit=None,
-                 label_smoothing=None, numeric_embedding=None, lr_schedule=None):
+                 label_smoothing=None, numeric_embedding=None, lr_schedule=None, activation=None,
+                 init=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -64,6 +71,8 @@ class Settings:
         self.numeric_embedding = DEFAULTS["numeric_embedding"] if numeric_embedding is None \
             else numeric_embedding
         self.lr_schedule = DEFAULTS["lr_schedule"] if lr_schedule is None else lr_schedule
+        self.activation = DEFAULTS["activation"] if activation is None else activation
+        self.init = DEFAULTS["init"] if init is None else init
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -89,6 +98,10 @@ class Settings:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, "
                              f"got {self.lr_schedule!r}")
+        for option, value, options in (("--activation", self.activation, ACTIVATIONS),
+                                       ("--init", self.init, INITS)):
+            if value not in options:
+                raise ValueError(f"{option} must be one of {', '.join(options)}, got {value!r}")
         if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
             raise ValueError(f"--numeric-embedding must be one of "
                              f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
