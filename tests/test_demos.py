@@ -19,7 +19,8 @@ from conftest import english_words
 def test_registry_lists_every_demo():
     assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck", "gradient-health",
                                 "regularization", "diagnose"}
-    assert set(demos.ABOUT) == set(demos.DEMOS)
+    assert set(demos.NEEDS) == set(demos.DEMOS)
+    assert {f"about.{name}" for name in demos.DEMOS} <= set(demo_text.TEXT["en"])
 
 
 def test_xor_solved_and_printed(capsys):
@@ -108,7 +109,7 @@ def test_demo_help_says_what_each_shows_and_what_it_needs(capsys):
     out = capsys.readouterr().out
     for name in demos.DEMOS:
         assert f"  {name} " in out
-    assert "confusion matrix" in out and "[needs chainrule[sklearn]]" in out
+    assert "confusion matrix" in " ".join(out.split()) and "[needs chainrule[sklearn]]" in out
     assert "pip install 'chainrule[plot,sklearn]'" in out
 
 
@@ -260,6 +261,8 @@ def test_every_sentence_key_the_demos_name_is_in_the_table():
                      for path in Path(demos.__file__).parent.glob("demo*.py"))
     named = set(re.findall(r'say\(lang, "([\w.]+)"', source))
     named |= {f"reg.{name}" for name in ("plain", "penalised")}
+    named |= {f"about.{name}" for name in demos.DEMOS}
+    named |= set(re.findall(r'"(error(?:\.\w+)?)"', Path(cli.__file__).read_text(encoding="utf-8")))
     named |= {f"health.{kind}" for kind in ("vanishing", "vanishing_elsewhere", "dead", "saturated",
                                             "exploding_updates", "exploding_gradients")}
     named |= {"fig.mse_output", "gradcheck.agree", "gradcheck.disagree", "reg.smaller", "reg.not_smaller",
@@ -342,3 +345,99 @@ def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
     # a Chinese figure's texts fall back to a CJK font (where the system has one) after DejaVu Sans
     title = next(text for text in figures[0].findobj(Text) if re.search(r"[\u4e00-\u9fff]", text.get_text()))
     assert title.get_fontfamily()[0] == "DejaVu Sans"
+
+
+# -- the command: its errors and its help, in both languages -----------------------------------
+
+def _command(argv):
+    """``chainrule ARGV`` in this process: (status, stdout, stderr)."""
+    import contextlib
+    import io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def _foreign(text, argv, lang):
+    """The words of ``text`` not in ``lang``: English ones in Chinese (names, the command
+    line's own words and the figure formats set aside), Chinese ones in English."""
+    if lang == "en":
+        return re.findall(r"[\u4e00-\u9fff]+", text.replace("简体中文", ""))   # the choice's own name
+    from matplotlib.backend_bases import FigureCanvasBase
+    names = NAMES | {"chainrule", "demo", "seed", "plot", "lang", "png", "matplotlib", "pip", "install",
+                     "help", "sklearn", "sin"}
+    names |= {word for name in demos.DEMOS for word in name.split("-")}
+    names |= set(FigureCanvasBase.get_supported_filetypes())
+    names |= set(re.findall(r"[A-Za-z_]\w*", " ".join(argv)))
+    return english_words(text, names)
+
+
+@pytest.mark.parametrize("argv, code, said", [
+    (["demo", "nope"], 2, {"en": "there is no demo 'nope'", "zh": "没有名为 'nope' 的演示"}),
+    (["demo", "xr"], 2, {"en": "(did you mean xor?)", "zh": "（你是不是想用 xor？）"}),
+    (["demo"], 2, {"en": "which demo?", "zh": "要运行哪个演示？"}),
+    (["demo", "xor", "--seed", "abc"], 2, {"en": "got 'abc'", "zh": "而不是 'abc'"}),
+    (["demo", "xor", "--seed", "-1"], 1, {"en": "got -1", "zh": "而不是 -1"}),
+    (["demo", "xor", "--seed"], 2, {"en": "--seed needs a value", "zh": "--seed 后面需要一个值"}),
+    (["demo", "xor", "--bogus"], 2, {"en": "unrecognized arguments: --bogus", "zh": "无法识别的参数：--bogus"}),
+    (["demo", "xor", "--plot", "{tmp}/missing/xor.png"], 1, {"en": "does not exist", "zh": "不存在"}),
+    (["demo", "xor", "--plot", "{tmp}"], 1, {"en": "is a folder", "zh": "是一个文件夹"}),
+    (["demo", "xor", "--plot", "{tmp}/xor.foo"], 1, {"en": "cannot write .foo files", "zh": "不能写 .foo 文件"}),
+    (["demo", "xor", "--plot", "{tmp}/xor"], 1, {"en": "has no extension", "zh": "没有扩展名"}),
+    (["demo", "diagnose", "--plot", "{tmp}/d.png"], 1, {"en": "draws no figure", "zh": "不画图"}),
+])
+def test_every_mistake_in_the_demo_command_is_told_in_its_language(argv, code, said, tmp_path):
+    pytest.importorskip("matplotlib")
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    for lang in ("en", "zh"):
+        status, out, err = _command(argv + ["--lang", lang])
+        assert (status, out) == (code, ""), (lang, status, out, err)   # found before any training
+        assert said[lang] in err, (lang, err)
+        prefix = {"en": "chainrule demo: error: " if code == 2 else "chainrule: error: ",
+                  "zh": "chainrule demo：错误：" if code == 2 else "chainrule：错误："}[lang]
+        assert err.splitlines()[-1].startswith(prefix), err
+        if code == 2:   # a mistake in the command line: the usage first, as argparse does
+            assert err.splitlines()[0] == demo_text.TEXT[lang]["help.usage"]
+        assert _foreign(err, argv, lang) == [], (lang, err)
+
+
+def test_the_language_is_read_before_the_command_line_is_parsed():
+    from chainrule.explain.demo_command import language
+    assert language(["demo", "nope", "--lang", "zh"]) == "zh"
+    assert language(["demo", "--lang=zh", "xor"]) == "zh" and language(["demo", "--la", "zh"]) == "zh"
+    assert language(["demo", "--lang", "zh", "--lang", "en"]) == "en"       # the last wins
+    assert language(["demo", "--lang", "fr"]) == "en" and language(["demo", "--lang"]) == "en"
+    assert language(["train", "--lang", "zh"]) == "en" and language([]) == "en"
+    # a --lang that is not en or zh is told in English, with the choices
+    status, _, err = _command(["demo", "xor", "--lang", "fr"])
+    assert status == 2 and "--lang must be one of en, zh, got 'fr'" in err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("columns", [70, 100])
+def test_demo_help_is_aligned_in_both_languages(lang, columns):
+    from chainrule.explain.demo_command import help_text
+    from chainrule.explain.text import width
+    text = help_text(lang, columns)
+    lines = text.splitlines()
+    assert lines[0] == demo_text.TEXT[lang]["help.usage"]
+    assert all(width(line) <= columns for line in lines[1:]), text
+    # each demo and option on a row of its own, what it is told in one column for all of them
+    rows = [line for line in lines if re.match(r"  [-\w]", line)]
+    starts = {width(re.match(r"  \S+(?: \S+)*\s{2,}", line).group(0)) for line in rows
+              if not line.startswith("  pip install")}
+    assert len(starts) == 1, text
+    column = starts.pop()
+    continued = [line for line in lines if line.startswith("   ")]
+    assert continued and all(re.match(" " * column + r"\S", line) for line in continued), text
+    assert {name for name in demos.DEMOS if re.search(rf"^  {re.escape(name)}  ", text, re.M)} == set(demos.DEMOS)
+    assert ("[needs chainrule[sklearn]]" if lang == "en" else "[需要 chainrule[sklearn]]") in text
+    assert "  pip install 'chainrule[plot,sklearn]'" in lines
+    assert _foreign(text, [], lang) == [], text
+    if lang == "zh":
+        status, out, _ = _command(["demo", "--help", "--lang", "zh"])
+        assert status == 0 and out.startswith(demo_text.TEXT["zh"]["help.usage"])

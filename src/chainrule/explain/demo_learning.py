@@ -101,12 +101,11 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128, lang="en"):
 
     A fifth of the 1797 images is held out; the network never trains on them.
     """
+    check_lang(lang)
     try:
         from sklearn.datasets import load_digits  # the data ships with scikit-learn
     except ImportError:
-        raise ImportError("the digits demo needs scikit-learn for its data set: "
-                          "pip install 'chainrule[sklearn]'") from None
-    check_lang(lang)
+        raise ImportError(say(lang, "error.sklearn")) from None
     data = load_digits()
     X, y = data.data / 16.0, data.target  # pixels are 0..16: scale to [0, 1]
     order = as_generator(seed).permutation(len(X))

@@ -100,6 +100,56 @@ TEXT = {
             "line wrong. cr.diagnose computes every array itself, compares each with the "
             "learner's in the order backpropagation computes them, and names the line and the "
             "mistake:"),
+        # the command: chainrule demo --help (demo_command.py), what each demo shows
+        "help.usage": "usage: chainrule demo NAME [--seed SEED] [--plot FILE.png] [--lang en|zh]",
+        "help.description": ("Run one of the classic examples: it trains, prints what it learned, "
+                             "and with --plot saves a figure."),
+        "help.demos": "NAME, one of the demos:",
+        "help.options": "options:",
+        "help.seed_option": "--seed SEED",
+        "help.plot_option": "--plot FILE.png",
+        "help.seed": "random seed, a whole number from 0 to {largest:,} (default 0)",
+        "help.plot": "save a figure of the result; its extension says the kind (.png, .svg, .pdf, ...)",
+        "help.lang": "the language the demo prints and draws in: zh (简体中文) or en (English, the default)",
+        "help.help": "show this help and exit",
+        "help.needs": "[needs chainrule[{extra}]]",
+        "help.extras": "--plot needs chainrule[plot] (matplotlib). All the demos, with their figures:",
+        "about.xor": "a 2-4-1 sigmoid network learns XOR with binary cross-entropy; prints its four outputs",
+        "about.xor-mse": ("the same network on squared error: it learns more slowly, because σ'(Z) ≤ 1/4 "
+                          "scales every output gradient"),
+        "about.sine": "a 1-25-1 network fits y = 20 sin(2πx) by full-batch gradient descent",
+        "about.digits": ("64-128-10 ReLU network on 8×8 handwritten digits: held-out accuracy, confusion "
+                         "matrix, sample digits"),
+        "about.gradcheck": ("backpropagation against central differences on a 784-50-10 network, every "
+                            "derivative"),
+        "about.gradient-health": ("a 10-layer sigmoid stack with N(0, 1) weights: GradientMonitor warns "
+                                  "that the gradients vanish; the figure shows each layer's gradient norm"),
+        "about.regularization": ("40 rows, 2 features that matter and 4 of noise, a 6-64-64-2 network, "
+                                 "with and without an L2 penalty: the size of the weights kept (‖W‖, "
+                                 "largest |w|) and the validation loss of both, printed"),
+        "about.diagnose": ("a hand-written XOR backpropagation with one line wrong: cr.diagnose names "
+                           "the line and the mistake"),
+        # the command's errors: a mistake in the command line (status 2), or one found before training
+        "error": "{prog}: error: {message}",
+        "error.interrupted": "chainrule: interrupted",
+        "error.lang": "--lang must be one of {choices}, got {got}",
+        "error.no_value": "{option} needs a value",
+        "error.unrecognized": "unrecognized arguments: {arguments}",
+        "error.no_name": "which demo? Give its name, one of: {names}",
+        "error.name": "there is no demo {name}{hint}; the demos are: {names}",
+        "error.did_you_mean": " (did you mean {name}?)",
+        "error.seed": "--seed must be a whole number from 0 to {largest:,} (below 2**32), got {seed}",
+        "error.diagnose_plot": "the diagnose demo draws no figure: run it without --plot",
+        "error.matplotlib": ("--plot needs matplotlib, which is not installed: pip install "
+                             "'chainrule[plot]' (or pip install matplotlib)"),
+        "error.sklearn": ("the digits demo needs scikit-learn for its data set: "
+                          "pip install 'chainrule[sklearn]'"),
+        "error.plot_folder": "--plot {path} is a folder; give a file name such as {example}",
+        "error.plot_extension": ("--plot {path} has no extension to say what kind of figure to "
+                                 "write; give one, such as {example}"),
+        "error.plot_format": "--plot {path}: matplotlib cannot write {extension} files; it writes {formats}",
+        "error.plot_no_folder": "--plot {path}: the folder {folder} does not exist",
+        "error.plot_not_writable": "--plot {path}: the folder {folder} is not writable",
     },
     "zh": {
         "bar.training": "训练",
@@ -175,6 +225,46 @@ TEXT = {
             "初学者手写的第一个反向传播：经典的 XOR 网络（2-4-1，sigmoid，二元交叉熵），"
             "一次前向、一次反向，其中有一行写错了。cr.diagnose 自己算出每一个数组，"
             "按反向传播的计算顺序逐个与初学者的对照，并指出错在哪一行、是哪一种错误："),
+        "help.usage": "用法：chainrule demo 名称 [--seed 种子] [--plot 文件.png] [--lang en|zh]",
+        "help.description": "运行一个经典示例：它训练一个网络，打印学到了什么；加上 --plot 时还会保存一张图。",
+        "help.demos": "名称，从这些演示中选一个：",
+        "help.options": "选项：",
+        "help.seed_option": "--seed 种子",
+        "help.plot_option": "--plot 文件.png",
+        "help.seed": "随机种子，0 到 {largest:,} 之间的整数（默认 0）",
+        "help.plot": "把结果画成图保存下来；扩展名决定图的格式（.png、.svg、.pdf 等）",
+        "help.lang": "演示打印和绘图所用的语言：en（英语，默认）或 zh（简体中文）",
+        "help.help": "显示本帮助并退出",
+        "help.needs": "[需要 chainrule[{extra}]]",
+        "help.extras": "--plot 需要 chainrule[plot]（matplotlib）。要运行全部演示并画图，请安装：",
+        "about.xor": "一个 2-4-1 的 sigmoid 网络用二元交叉熵学习 XOR；打印它的四个输出",
+        "about.xor-mse": "同一个网络改用平方误差：它学得更慢，因为 σ'(Z) ≤ 1/4 缩小了每一个输出梯度",
+        "about.sine": "一个 1-25-1 的网络用全批量梯度下降拟合 y = 20 sin(2πx)",
+        "about.digits": "64-128-10 的 ReLU 网络识别 8×8 的手写数字：留出集准确率、混淆矩阵、数字样例",
+        "about.gradcheck": "在一个 784-50-10 的网络上，把反向传播与中心差分逐个导数地对照",
+        "about.gradient-health": ("一个 10 层、权重服从 N(0, 1) 的 sigmoid 网络：GradientMonitor 警告梯度"
+                                  "消失；图中画出每一层的梯度范数"),
+        "about.regularization": ("40 行数据，2 个有用的特征加 4 个噪声特征，一个 6-64-64-2 的网络，"
+                                 "分别加与不加 L2 惩罚：打印两者留下的权重大小（‖W‖、最大的 |w|）和验证损失"),
+        "about.diagnose": "一个手写的 XOR 反向传播，其中一行写错：cr.diagnose 指出错在哪一行、是哪一种错误",
+        "error": "{prog}：错误：{message}",
+        "error.interrupted": "chainrule：已中断",
+        "error.lang": "--lang 只能是 {choices} 之一，而不是 {got}",
+        "error.no_value": "{option} 后面需要一个值",
+        "error.unrecognized": "无法识别的参数：{arguments}",
+        "error.no_name": "要运行哪个演示？请给出它的名称，可选：{names}",
+        "error.name": "没有名为 {name} 的演示{hint}；可选的演示有：{names}",
+        "error.did_you_mean": "（你是不是想用 {name}？）",
+        "error.seed": "--seed 必须是 0 到 {largest:,} 之间的整数（小于 2**32），而不是 {seed}",
+        "error.diagnose_plot": "diagnose 演示不画图：请去掉 --plot 再运行",
+        "error.matplotlib": ("--plot 需要 matplotlib，但它没有安装：pip install 'chainrule[plot]'"
+                             "（或 pip install matplotlib）"),
+        "error.sklearn": "digits 演示的数据集来自 scikit-learn，需要先安装它：pip install 'chainrule[sklearn]'",
+        "error.plot_folder": "--plot {path} 是一个文件夹；请给出文件名，例如 {example}",
+        "error.plot_extension": "--plot {path} 没有扩展名，无法确定图的格式；请加上扩展名，例如 {example}",
+        "error.plot_format": "--plot {path}：matplotlib 不能写 {extension} 文件，它能写的格式有 {formats}",
+        "error.plot_no_folder": "--plot {path}：文件夹 {folder} 不存在",
+        "error.plot_not_writable": "--plot {path}：文件夹 {folder} 不可写入",
     },
 }
 
