@@ -276,7 +276,7 @@ def test_every_sentence_key_the_demos_name_is_in_the_table():
 NAMES = {"Dense", "Sigmoid", "ReLU", "Identity", "Softmax", "MSE", "Adam", "SGD", "GradientMonitor",
          "He", "Xavier", "sigmoid", "softmax", "XOR", "cr", "diagnose", "float64", "loss", "val_loss",
          "val_accuracy", "lr", "weight_decay", "len", "exp", "sum", "axis", "np", "derivative_of_Z",
-         "it", "s"}
+         "it", "s", "sin"}
 
 
 def _english_words(text):
@@ -369,7 +369,7 @@ def _foreign(text, argv, lang):
         return re.findall(r"[\u4e00-\u9fff]+", text.replace("简体中文", ""))   # the choice's own name
     from matplotlib.backend_bases import FigureCanvasBase
     names = NAMES | {"chainrule", "demo", "seed", "plot", "lang", "png", "matplotlib", "pip", "install",
-                     "help", "sklearn", "sin"}
+                     "help", "sklearn", "sin", "auto", "numpy", "compiled", "bogus"}
     names |= {word for name in demos.DEMOS for word in name.split("-")}
     names |= set(FigureCanvasBase.get_supported_filetypes())
     names |= set(re.findall(r"[A-Za-z_]\w*", " ".join(argv)))
@@ -389,10 +389,15 @@ def _foreign(text, argv, lang):
     (["demo", "xor", "--plot", "{tmp}/xor.foo"], 1, {"en": "cannot write .foo files", "zh": "不能写 .foo 文件"}),
     (["demo", "xor", "--plot", "{tmp}/xor"], 1, {"en": "has no extension", "zh": "没有扩展名"}),
     (["demo", "diagnose", "--plot", "{tmp}/d.png"], 1, {"en": "draws no figure", "zh": "不画图"}),
+    (["demo", "xor", "--engine=bogus"], 1, {"en": "CHAINRULE_ENGINE must be one of auto, numpy, compiled, "
+                                                  "got 'bogus'", "zh": "环境变量 CHAINRULE_ENGINE 只能是"}),
 ])
-def test_every_mistake_in_the_demo_command_is_told_in_its_language(argv, code, said, tmp_path):
+def test_every_mistake_in_the_demo_command_is_told_in_its_language(argv, code, said, tmp_path,
+                                                                  monkeypatch):
     pytest.importorskip("matplotlib")
     argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    if argv[-1] == "--engine=bogus":   # not an option: the variable, set
+        monkeypatch.setenv("CHAINRULE_ENGINE", argv.pop()[len("--engine="):])
     for lang in ("en", "zh"):
         status, out, err = _command(argv + ["--lang", lang])
         assert (status, out) == (code, ""), (lang, status, out, err)   # found before any training
@@ -441,3 +446,20 @@ def test_demo_help_is_aligned_in_both_languages(lang, columns):
     if lang == "zh":
         status, out, _ = _command(["demo", "--help", "--lang", "zh"])
         assert status == 0 and out.startswith(demo_text.TEXT["zh"]["help.usage"])
+
+
+@pytest.mark.parametrize("name, key", [("xor", "xor.intro"), ("xor-mse", "xor_mse.intro"),
+                                       ("sine", "sine.intro")])
+def test_xor_and_sine_say_what_they_show_before_their_numbers(name, key, capsys):
+    for lang, look in (("en", "What to look at"), ("zh", "要看的是")):
+        demos.DEMOS[name](seed=0, epochs=50, lang=lang)
+        out = capsys.readouterr().out
+        intro, numbers = out.split("\n\n", 1)
+        told = demo_text.say(lang, key, lr=0.1, epochs=50)
+        assert re.sub(r"\s", "", intro) == re.sub(r"\s", "", told) and look in told
+        assert ("lr 0.1, 50 epochs" if lang == "en" else "学习率 0.1，50 轮") in told
+        assert numbers.startswith(demo_text.say(lang, "sine.final" if name == "sine" else "xor.final_loss",
+                                                **({"mse": 0} if name == "sine" else {"loss": 0}))[:5])
+    # and not a word of it when the demo is asked to be quiet
+    demos.DEMOS[name](seed=0, epochs=5, verbose=0)
+    assert capsys.readouterr().out == ""

@@ -117,6 +117,7 @@ def run(args):
             usage_error(lang, say(lang, "error.no_value", option=option))
     name = check_name(args.name, lang)
     seed = check_seed(options.get("seed", "0"), lang)
+    check_engine(lang)
     plot = options.get("plot")
     if plot is not None:
         if name == "diagnose":
@@ -147,6 +148,17 @@ def check_seed(seed, lang):
     if not 0 <= value < SEED_LIMIT:
         raise ValueError(say(lang, "error.seed", largest=SEED_LIMIT - 1, seed=value))
     return value
+
+
+def check_engine(lang):
+    """A CHAINRULE_ENGINE that names no engine, told before the demo says a word."""
+    from .. import engine
+    try:
+        engine.config(load=False)
+    except ValueError:
+        given = os.environ.get("CHAINRULE_ENGINE", "").strip().lower()
+        raise ValueError(say(lang, "error.engine", choices=", ".join(engine.ENGINES),
+                             got=repr(given))) from None
 
 
 def check_plot(path, lang, name="figure"):

@@ -14,6 +14,35 @@ TEXT = {
         "bar.training": "training",
         "bar.epoch": "epoch",
         "saved": "saved {path}",
+        # what xor, xor-mse and sine show, printed before they train
+        "xor.intro": (
+            "XOR: the target is 1 when exactly one of the two inputs x1, x2 is 1. No straight line "
+            "parts the two 1s from the two 0s, so a network needs a hidden layer to learn it. This "
+            "one is 2-4-1: two inputs, four sigmoid hidden units and one sigmoid output A, the "
+            "probability that the target is 1; from N(0, 1) weights it is trained on the four rows "
+            "by full-batch gradient descent (lr {lr}, {epochs:,} epochs) on binary cross-entropy. "
+            "What to look at: the final loss, near 0 once XOR is learned; the output column, near 0 "
+            "on the rows whose target is 0 and near 1 on the others; and the predicted column (1 "
+            "where the output is above 0.5), which then equals the target on every row: accuracy 1.00."),
+        "xor_mse.intro": (
+            "The XOR network of chainrule demo xor (2-4-1, sigmoid, N(0, 1) weights, lr {lr}, "
+            "{epochs:,} epochs), trained on squared error, L = (1/m) Σ (A − Y)², instead of "
+            "cross-entropy. The output's gradient then carries the sigmoid's derivative: "
+            "dZ = 2(A − Y)·A(1 − A)/m, and A(1 − A) ≤ 1/4 is nearly 0 wherever the output is near 0 "
+            "or 1, right or wrong; cross-entropy cancels that factor (dZ = (A − Y)/m). So it learns "
+            "more slowly. What to look at: the outputs, farther from 0 and 1 than those of the xor "
+            "demo after as many epochs (run both). The final loss here is a squared error, not a "
+            "cross-entropy: compare the outputs, not the two losses."),
+        "sine.intro": (
+            "A 1-25-1 network fits y = 20 sin(2πx) at the 100 points x = 0, 0.01, ..., 0.99, one "
+            "period of the sine: 25 sigmoid hidden units, each a smooth step, and a linear output "
+            "that adds the steps up into the curve. From U[0, 1) weights it is trained by "
+            "full-batch gradient descent (lr {lr}, {epochs:,} epochs) on mean squared error. What "
+            "to look at: the final MSE against the spread of y. A network that always said 0 would "
+            "have MSE 200 (the variance of 20 sin over a period); √MSE is the curve's typical "
+            "distance from the points, so an MSE of 0.1 is about 0.3 on a scale of ±20. The step "
+            "is close to the largest that stays stable, so the loss jumps up a few times early on, "
+            "while the hidden units spread out."),
         # xor, xor-mse
         "xor.final_loss": "final loss {loss:.4f}",
         "xor.header": "x1 x2 | target  output  predicted",
@@ -140,6 +169,7 @@ TEXT = {
         "error.did_you_mean": " (did you mean {name}?)",
         "error.seed": "--seed must be a whole number from 0 to {largest:,} (below 2**32), got {seed}",
         "error.diagnose_plot": "the diagnose demo draws no figure: run it without --plot",
+        "error.engine": "CHAINRULE_ENGINE must be one of {choices}, got {got}",
         "error.matplotlib": ("--plot needs matplotlib, which is not installed: pip install "
                              "'chainrule[plot]' (or pip install matplotlib)"),
         "error.sklearn": ("the digits demo needs scikit-learn for its data set: "
@@ -155,6 +185,27 @@ TEXT = {
         "bar.training": "训练",
         "bar.epoch": "轮",
         "saved": "已保存 {path}",
+        "xor.intro": (
+            "XOR：两个输入 x1、x2 中恰好有一个为 1 时，目标为 1。没有一条直线能把两个 1 和两个 0 分开，"
+            "所以网络需要一个隐藏层才能学会它。这个网络是 2-4-1：两个输入，四个 sigmoid 隐藏单元，"
+            "一个 sigmoid 输出 A，即目标为 1 的概率；权重从 N(0, 1) 开始，在这四行数据上用全批量梯度下降"
+            "（学习率 {lr}，{epochs:,} 轮）最小化二元交叉熵。要看的是：最终损失，学会 XOR 后接近 0；"
+            "输出一列，目标为 0 的行接近 0，其余的行接近 1；预测一列（输出大于 0.5 时为 1），"
+            "学会之后每一行都等于目标：准确率 1.00。"),
+        "xor_mse.intro": (
+            "与 XOR 演示（交叉熵）相同的网络（2-4-1，sigmoid，N(0, 1) 权重，学习率 {lr}，{epochs:,} 轮），"
+            "但最小化的是平方误差 L = (1/m) Σ (A − Y)²，而不是交叉熵。这时输出的梯度带上了 sigmoid 的导数："
+            "dZ = 2(A − Y)·A(1 − A)/m，而 A(1 − A) ≤ 1/4，只要输出接近 0 或 1 就几乎为 0，不管对错；"
+            "交叉熵正好消去了这个因子（dZ = (A − Y)/m）。所以它学得更慢。要看的是：训练同样多轮之后，"
+            "输出离 0 和 1 比 XOR 演示的更远（两个都运行一下）。这里的最终损失是平方误差，不是交叉熵："
+            "要比较的是输出，而不是两个损失。"),
+        "sine.intro": (
+            "一个 1-25-1 的网络拟合 y = 20 sin(2πx)，取 x = 0, 0.01, ..., 0.99 这 100 个点，正好是正弦的"
+            "一个周期：25 个 sigmoid 隐藏单元，每个都是一个平滑的台阶，线性输出把这些台阶加起来拼成曲线。"
+            "权重从 U[0, 1) 开始，用全批量梯度下降（学习率 {lr}，{epochs:,} 轮）最小化均方误差。"
+            "要看的是：最终的 MSE 与 y 的波动相比有多小。一个永远输出 0 的网络 MSE 是 200"
+            "（20 sin 在一个周期上的方差）；√MSE 是曲线与数据点的典型距离，所以 MSE 为 0.1 约相当于"
+            "在 ±20 的范围里差 0.3。步长已接近保持稳定的上限，所以前期损失会跳升几次，这时隐藏单元正在散开。"),
         "xor.final_loss": "最终损失 {loss:.4f}",
         "xor.header": "x1 x2 | 目标  输出      预测",
         "xor.row": " {a}  {b} |  {target}    {p:.4f}     {c}",
@@ -257,6 +308,7 @@ TEXT = {
         "error.did_you_mean": "（你是不是想用 {name}？）",
         "error.seed": "--seed 必须是 0 到 {largest:,} 之间的整数（小于 2**32），而不是 {seed}",
         "error.diagnose_plot": "diagnose 演示不画图：请去掉 --plot 再运行",
+        "error.engine": "环境变量 CHAINRULE_ENGINE 只能是 {choices} 之一，而不是 {got}",
         "error.matplotlib": ("--plot 需要 matplotlib，但它没有安装：pip install 'chainrule[plot]'"
                              "（或 pip install matplotlib）"),
         "error.sklearn": "digits 演示的数据集来自 scikit-learn，需要先安装它：pip install 'chainrule[sklearn]'",
