@@ -134,7 +134,7 @@ def test_xor_colour_bar_says_what_the_output_is(monkeypatch):
     figures = _figures(monkeypatch)
     demos.xor(seed=0, verbose=0, plot="x.png", epochs=20)
     demos.xor_mse(seed=0, verbose=0, plot="x.png", epochs=20)
-    labels = [[ax.get_ylabel() for ax in f.axes] for f in figures]
+    labels = [[label for ax in f.axes for label in (ax.get_xlabel(), ax.get_ylabel())] for f in figures]
     assert "P(class 1)" in labels[0]
     assert "P(class 1)" not in labels[1] and "network output A (MSE towards the labels 0, 1)" in labels[1]
 
@@ -340,7 +340,8 @@ def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
     for lang in ("zh", "en"):
         demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
     zh, en = map(texts, figures)
-    assert re.search(r"[\u4e00-\u9fff]", zh) and _english_words(zh) == [], zh
+    # a figure's words are all told (a legend's "loss" too: the legend says what it is measured on)
+    assert re.search(r"[\u4e00-\u9fff]", zh) and english_words(zh, NAMES - {"loss", "val_loss"}) == [], zh
     assert _english_words(en) != [] and not re.search(r"[\u4e00-\u9fff]", en)
     # a Chinese figure's texts fall back to a CJK font (where the system has one) after DejaVu Sans
     title = next(text for text in figures[0].findobj(Text) if re.search(r"[\u4e00-\u9fff]", text.get_text()))
@@ -463,3 +464,64 @@ def test_xor_and_sine_say_what_they_show_before_their_numbers(name, key, capsys)
     # and not a word of it when the demo is asked to be quiet
     demos.DEMOS[name](seed=0, epochs=5, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def _drawn_texts(figure, monkeypatch):
+    """The texts drawing ``figure`` draws, and the renderer that drew them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+    drawn, draw = [], Text.draw
+
+    def keep(text, renderer):
+        drawn.append(text)
+        return draw(text, renderer)
+    with monkeypatch.context() as patch:
+        patch.setattr(Text, "draw", keep)
+        FigureCanvasAgg(figure).draw()
+    return [text for text in dict.fromkeys(drawn) if text.get_visible() and text.get_text().strip()], \
+        figure.canvas.get_renderer()
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
+    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
+    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+def test_no_label_of_a_demos_figure_stands_on_another(name, kwargs, monkeypatch):
+    pytest.importorskip("matplotlib")
+    if name == "digits":
+        pytest.importorskip("sklearn")
+    import itertools
+    figures = _figures(monkeypatch)
+    for lang in ("en", "zh"):
+        demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
+    for lang, figure in zip(("en", "zh"), figures):
+        texts, renderer = _drawn_texts(figure, monkeypatch)
+        boxes = {text: text.get_window_extent(renderer) for text in texts}
+        for a, b in itertools.combinations(texts, 2):
+            assert not boxes[a].overlaps(boxes[b]), (lang, a.get_text(), b.get_text())
+        # two sideways labels of neighbouring panels (a colour bar's too) stood 10 px apart,
+        # read as one: facing labels keep a clear gap
+        sideways = [ax.yaxis.label for ax in figure.axes if ax.yaxis.label in boxes]
+        for a, b in itertools.combinations(sideways, 2):
+            left, right = sorted((boxes[a], boxes[b]), key=lambda box: box.x0)
+            facing = min(left.y1, right.y1) > max(left.y0, right.y0)
+            assert not facing or right.x0 - left.x1 >= 30, (lang, a.get_text(), b.get_text(),
+                                                            right.x0 - left.x1)
+
+
+def test_a_chinese_figure_without_a_chinese_font_is_told_once(monkeypatch, tmp_path, recwarn):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(plot, "cjk_fonts", list)   # list() is []: a system with none of plot.CJK_FONTS
+    # to a library user, one UserWarning in the figure's language, naming what to install
+    plot.history({"loss": [1.0, 0.5]}, lang="zh")
+    told = [str(w.message) for w in recwarn if "fonts-noto-cjk" in str(w.message)]
+    assert told == [plot.no_cjk_font("zh")] and "方框" in told[0]
+    # the command says it before training, in its language, in place of a warning per glyph
+    status, out, err = _command(["demo", "xor", "--lang", "zh", "--plot", str(tmp_path / "x.png")])
+    assert status == 0 and (tmp_path / "x.png").exists()
+    assert err.startswith("chainrule：警告：" + plot.no_cjk_font("zh") + "\n")
+    assert "Glyph" not in err and err.count("fonts-noto-cjk") == 1
+    # where a font is found, not a word of it
+    monkeypatch.setattr(plot, "cjk_fonts", lambda: ["WenQuanYi Micro Hei"])
+    status, _, err = _command(["demo", "xor", "--lang", "zh", "--plot", str(tmp_path / "y.png")])
+    assert status == 0 and "fonts-noto-cjk" not in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import shutil
 import sys
 
@@ -123,7 +124,27 @@ def run(args):
         if name == "diagnose":
             raise ValueError(say(lang, "error.diagnose_plot"))
         check_plot(plot, lang, name)   # before training, not after it
+    if plot is not None and lang == "zh":
+        return _without_chinese_glyphs(lambda: DEMOS[name](seed=seed, plot=plot, lang=lang))
     DEMOS[name](seed=seed, plot=plot, lang=lang)
+    return 0
+
+
+def _without_chinese_glyphs(run_demo):
+    """A Chinese figure on a system with no CJK font: said once, before training, in the
+    demo's language, in place of matplotlib's warning for each missing glyph."""
+    import warnings
+
+    from . import plot as _plot
+    if _plot.cjk_fonts():
+        run_demo()
+        return 0
+    lang = "zh"
+    print(say(lang, "warning", message=_plot.no_cjk_font(lang)), file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        warnings.filterwarnings("ignore", message=re.escape(_plot.no_cjk_font(lang)))
+        run_demo()
     return 0
 
 

@@ -167,7 +167,8 @@ def _digits_figure(X, y, predicted, confusion, history, lang, count=24):
     ax.set_xlabel(say(lang, "fig.predicted_digit"))
     ax.set_ylabel(say(lang, "fig.true_digit"))
     ax.set_title(say(lang, "fig.confusion_title"))
-    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), shrink=0.8)
+    # below the matrix: at its side, the bar's label stood against the loss panel's y label
+    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), location="bottom", shrink=0.8, aspect=30)
     _plot._draw_history(right.subplots(), _plot._records(history), lang)
     return _plot.speak(fig, lang)
 

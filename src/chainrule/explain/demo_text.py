@@ -161,6 +161,7 @@ TEXT = {
         # the command's errors: a mistake in the command line (status 2), or one found before training
         "error": "{prog}: error: {message}",
         "error.interrupted": "chainrule: interrupted",
+        "warning": "chainrule: warning: {message}",
         "error.lang": "--lang must be one of {choices}, got {got}",
         "error.no_value": "{option} needs a value",
         "error.unrecognized": "unrecognized arguments: {arguments}",
@@ -300,6 +301,7 @@ TEXT = {
         "about.diagnose": "一个手写的 XOR 反向传播，其中一行写错：cr.diagnose 指出错在哪一行、是哪一种错误",
         "error": "{prog}：错误：{message}",
         "error.interrupted": "chainrule：已中断",
+        "warning": "chainrule：警告：{message}",
         "error.lang": "--lang 只能是 {choices} 之一，而不是 {got}",
         "error.no_value": "{option} 后面需要一个值",
         "error.unrecognized": "无法识别的参数：{arguments}",
