@@ -525,3 +525,23 @@ def test_a_chinese_figure_without_a_chinese_font_is_told_once(monkeypatch, tmp_p
     monkeypatch.setattr(plot, "cjk_fonts", lambda: ["WenQuanYi Micro Hei"])
     status, _, err = _command(["demo", "xor", "--lang", "zh", "--plot", str(tmp_path / "y.png")])
     assert status == 0 and "fonts-noto-cjk" not in err
+
+
+@pytest.mark.parametrize("missing, argv, said", [
+    ("matplotlib", ["demo", "xor", "--plot", "x.png"], {"en": "--plot needs matplotlib",
+                                                        "zh": "--plot 需要 matplotlib，但它没有安装"}),
+    ("sklearn", ["demo", "digits"], {"en": "the digits demo needs scikit-learn",
+                                     "zh": "digits 演示的数据集来自 scikit-learn"})])
+def test_a_missing_extra_is_named_in_the_demos_language(missing, argv, said, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name.split(".")[0] == missing:
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", without)
+    for lang in ("en", "zh"):
+        status, out, err = _command(argv + ["--lang", lang])
+        assert (status, out) == (1, "") and said[lang] in err, (lang, err)
+        assert f"pip install 'chainrule[{'plot' if missing == 'matplotlib' else 'sklearn'}]'" in err
