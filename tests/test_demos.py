@@ -421,6 +421,8 @@ def test_the_language_is_read_before_the_command_line_is_parsed():
     # a --lang that is not en or zh is told in English, with the choices
     status, _, err = _command(["demo", "xor", "--lang", "fr"])
     assert status == 2 and "--lang must be one of en, zh, got 'fr'" in err
+    status, _, err = _command(["demo", "xor", "--lang"])
+    assert status == 2 and "--lang needs a value" in err
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

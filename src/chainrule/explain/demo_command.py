@@ -109,13 +109,13 @@ def run(args):
     """Run the demo ``args`` names: every argument checked first, the figure's file too."""
     from .demos import DEMOS
     options = vars(args)
-    lang = options.get("lang", "en")
-    if lang not in LANGUAGES:   # a language the demos do not speak: told in English
-        lang, given = "en", lang
-        usage_error(lang, say(lang, "error.lang", got=_shown(given), choices=", ".join(LANGUAGES)))
+    given = options.get("lang", "en")
+    lang = given if given in LANGUAGES else "en"   # one the demos do not speak: told in English
     for option in OPTIONS:
         if option[2:] in options and options[option[2:]] is None:
             usage_error(lang, say(lang, "error.no_value", option=option))
+    if given != lang:
+        usage_error(lang, say(lang, "error.lang", got=_shown(given), choices=", ".join(LANGUAGES)))
     name = check_name(args.name, lang)
     seed = check_seed(options.get("seed", "0"), lang)
     check_engine(lang)
@@ -209,4 +209,4 @@ def check_plot(path, lang, name="figure"):
 
 def _shown(value):
     """A value from the command line as the error shows it: quoted, control characters escaped."""
-    return repr(value) if value is not None else "''"
+    return repr(value)
