@@ -58,7 +58,7 @@ def test_version_and_bad_arguments(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["demo", "nosuchdemo"])
     assert exit_.value.code == 2
-    assert "invalid choice: 'nosuchdemo'" in capsys.readouterr().err
+    assert "there is no demo 'nosuchdemo'; the demos are: xor, xor-mse" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2

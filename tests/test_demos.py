@@ -19,7 +19,8 @@ from conftest import english_words
 def test_registry_lists_every_demo():
     assert set(demos.DEMOS) == {"xor", "xor-mse", "sine", "digits", "gradcheck", "gradient-health",
                                 "regularization", "diagnose"}
-    assert set(demos.ABOUT) == set(demos.DEMOS)
+    assert set(demos.NEEDS) == set(demos.DEMOS)
+    assert {f"about.{name}" for name in demos.DEMOS} <= set(demo_text.TEXT["en"])
 
 
 def test_xor_solved_and_printed(capsys):
@@ -108,7 +109,7 @@ def test_demo_help_says_what_each_shows_and_what_it_needs(capsys):
     out = capsys.readouterr().out
     for name in demos.DEMOS:
         assert f"  {name} " in out
-    assert "confusion matrix" in out and "[needs chainrule[sklearn]]" in out
+    assert "confusion matrix" in " ".join(out.split()) and "[needs chainrule[sklearn]]" in out
     assert "pip install 'chainrule[plot,sklearn]'" in out
 
 
@@ -133,7 +134,7 @@ def test_xor_colour_bar_says_what_the_output_is(monkeypatch):
     figures = _figures(monkeypatch)
     demos.xor(seed=0, verbose=0, plot="x.png", epochs=20)
     demos.xor_mse(seed=0, verbose=0, plot="x.png", epochs=20)
-    labels = [[ax.get_ylabel() for ax in f.axes] for f in figures]
+    labels = [[label for ax in f.axes for label in (ax.get_xlabel(), ax.get_ylabel())] for f in figures]
     assert "P(class 1)" in labels[0]
     assert "P(class 1)" not in labels[1] and "network output A (MSE towards the labels 0, 1)" in labels[1]
 
@@ -260,6 +261,8 @@ def test_every_sentence_key_the_demos_name_is_in_the_table():
                      for path in Path(demos.__file__).parent.glob("demo*.py"))
     named = set(re.findall(r'say\(lang, "([\w.]+)"', source))
     named |= {f"reg.{name}" for name in ("plain", "penalised")}
+    named |= {f"about.{name}" for name in demos.DEMOS}
+    named |= set(re.findall(r'"(error(?:\.\w+)?)"', Path(cli.__file__).read_text(encoding="utf-8")))
     named |= {f"health.{kind}" for kind in ("vanishing", "vanishing_elsewhere", "dead", "saturated",
                                             "exploding_updates", "exploding_gradients")}
     named |= {"fig.mse_output", "gradcheck.agree", "gradcheck.disagree", "reg.smaller", "reg.not_smaller",
@@ -273,7 +276,7 @@ def test_every_sentence_key_the_demos_name_is_in_the_table():
 NAMES = {"Dense", "Sigmoid", "ReLU", "Identity", "Softmax", "MSE", "Adam", "SGD", "GradientMonitor",
          "He", "Xavier", "sigmoid", "softmax", "XOR", "cr", "diagnose", "float64", "loss", "val_loss",
          "val_accuracy", "lr", "weight_decay", "len", "exp", "sum", "axis", "np", "derivative_of_Z",
-         "it", "s"}
+         "it", "s", "sin"}
 
 
 def _english_words(text):
@@ -337,8 +340,210 @@ def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
     for lang in ("zh", "en"):
         demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
     zh, en = map(texts, figures)
-    assert re.search(r"[\u4e00-\u9fff]", zh) and _english_words(zh) == [], zh
+    # a figure's words are all told (a legend's "loss" too: the legend says what it is measured on)
+    assert re.search(r"[\u4e00-\u9fff]", zh) and english_words(zh, NAMES - {"loss", "val_loss"}) == [], zh
     assert _english_words(en) != [] and not re.search(r"[\u4e00-\u9fff]", en)
     # a Chinese figure's texts fall back to a CJK font (where the system has one) after DejaVu Sans
     title = next(text for text in figures[0].findobj(Text) if re.search(r"[\u4e00-\u9fff]", text.get_text()))
     assert title.get_fontfamily()[0] == "DejaVu Sans"
+
+
+# -- the command: its errors and its help, in both languages -----------------------------------
+
+def _command(argv):
+    """``chainrule ARGV`` in this process: (status, stdout, stderr)."""
+    import contextlib
+    import io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def _foreign(text, argv, lang):
+    """The words of ``text`` not in ``lang``: English ones in Chinese (names, the command
+    line's own words and the figure formats set aside), Chinese ones in English."""
+    if lang == "en":
+        return re.findall(r"[\u4e00-\u9fff]+", text.replace("简体中文", ""))   # the choice's own name
+    from matplotlib.backend_bases import FigureCanvasBase
+    names = NAMES | {"chainrule", "demo", "seed", "plot", "lang", "png", "matplotlib", "pip", "install",
+                     "help", "sklearn", "sin", "auto", "numpy", "compiled", "bogus"}
+    names |= {word for name in demos.DEMOS for word in name.split("-")}
+    names |= set(FigureCanvasBase.get_supported_filetypes())
+    names |= set(re.findall(r"[A-Za-z_]\w*", " ".join(argv)))
+    return english_words(text, names)
+
+
+@pytest.mark.parametrize("argv, code, said", [
+    (["demo", "nope"], 2, {"en": "there is no demo 'nope'", "zh": "没有名为 'nope' 的演示"}),
+    (["demo", "xr"], 2, {"en": "(did you mean xor?)", "zh": "（你是不是想用 xor？）"}),
+    (["demo"], 2, {"en": "which demo?", "zh": "要运行哪个演示？"}),
+    (["demo", "xor", "--seed", "abc"], 2, {"en": "got 'abc'", "zh": "而不是 'abc'"}),
+    (["demo", "xor", "--seed", "-1"], 1, {"en": "got -1", "zh": "而不是 -1"}),
+    (["demo", "xor", "--seed"], 2, {"en": "--seed needs a value", "zh": "--seed 后面需要一个值"}),
+    (["demo", "xor", "--bogus"], 2, {"en": "unrecognized arguments: --bogus", "zh": "无法识别的参数：--bogus"}),
+    (["demo", "xor", "--plot", "{tmp}/missing/xor.png"], 1, {"en": "does not exist", "zh": "不存在"}),
+    (["demo", "xor", "--plot", "{tmp}"], 1, {"en": "is a folder", "zh": "是一个文件夹"}),
+    (["demo", "xor", "--plot", "{tmp}/xor.foo"], 1, {"en": "cannot write .foo files", "zh": "不能写 .foo 文件"}),
+    (["demo", "xor", "--plot", "{tmp}/xor"], 1, {"en": "has no extension", "zh": "没有扩展名"}),
+    (["demo", "diagnose", "--plot", "{tmp}/d.png"], 1, {"en": "draws no figure", "zh": "不画图"}),
+    (["demo", "xor", "--engine=bogus"], 1, {"en": "CHAINRULE_ENGINE must be one of auto, numpy, compiled, "
+                                                  "got 'bogus'", "zh": "环境变量 CHAINRULE_ENGINE 只能是"}),
+])
+def test_every_mistake_in_the_demo_command_is_told_in_its_language(argv, code, said, tmp_path,
+                                                                  monkeypatch):
+    pytest.importorskip("matplotlib")
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    if argv[-1] == "--engine=bogus":   # not an option: the variable, set
+        monkeypatch.setenv("CHAINRULE_ENGINE", argv.pop()[len("--engine="):])
+    for lang in ("en", "zh"):
+        status, out, err = _command(argv + ["--lang", lang])
+        assert (status, out) == (code, ""), (lang, status, out, err)   # found before any training
+        assert said[lang] in err, (lang, err)
+        prefix = {"en": "chainrule demo: error: " if code == 2 else "chainrule: error: ",
+                  "zh": "chainrule demo：错误：" if code == 2 else "chainrule：错误："}[lang]
+        assert err.splitlines()[-1].startswith(prefix), err
+        if code == 2:   # a mistake in the command line: the usage first, as argparse does
+            assert err.splitlines()[0] == demo_text.TEXT[lang]["help.usage"]
+        assert _foreign(err, argv, lang) == [], (lang, err)
+
+
+def test_the_language_is_read_before_the_command_line_is_parsed():
+    from chainrule.explain.demo_command import language
+    assert language(["demo", "nope", "--lang", "zh"]) == "zh"
+    assert language(["demo", "--lang=zh", "xor"]) == "zh" and language(["demo", "--la", "zh"]) == "zh"
+    assert language(["demo", "--lang", "zh", "--lang", "en"]) == "en"       # the last wins
+    assert language(["demo", "--lang", "fr"]) == "en" and language(["demo", "--lang"]) == "en"
+    assert language(["train", "--lang", "zh"]) == "en" and language([]) == "en"
+    # a --lang that is not en or zh is told in English, with the choices
+    status, _, err = _command(["demo", "xor", "--lang", "fr"])
+    assert status == 2 and "--lang must be one of en, zh, got 'fr'" in err
+    status, _, err = _command(["demo", "xor", "--lang"])
+    assert status == 2 and "--lang needs a value" in err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("columns", [70, 100])
+def test_demo_help_is_aligned_in_both_languages(lang, columns):
+    from chainrule.explain.demo_command import help_text
+    from chainrule.explain.text import width
+    text = help_text(lang, columns)
+    lines = text.splitlines()
+    assert lines[0] == demo_text.TEXT[lang]["help.usage"]
+    assert all(width(line) <= columns for line in lines[1:]), text
+    # each demo and option on a row of its own, what it is told in one column for all of them
+    rows = [line for line in lines if re.match(r"  [-\w]", line)]
+    starts = {width(re.match(r"  \S+(?: \S+)*\s{2,}", line).group(0)) for line in rows
+              if not line.startswith("  pip install")}
+    assert len(starts) == 1, text
+    column = starts.pop()
+    continued = [line for line in lines if line.startswith("   ")]
+    assert continued and all(re.match(" " * column + r"\S", line) for line in continued), text
+    assert {name for name in demos.DEMOS if re.search(rf"^  {re.escape(name)}  ", text, re.M)} == set(demos.DEMOS)
+    assert ("[needs chainrule[sklearn]]" if lang == "en" else "[需要 chainrule[sklearn]]") in text
+    assert "  pip install 'chainrule[plot,sklearn]'" in lines
+    assert _foreign(text, [], lang) == [], text
+    if lang == "zh":
+        status, out, _ = _command(["demo", "--help", "--lang", "zh"])
+        assert status == 0 and out.startswith(demo_text.TEXT["zh"]["help.usage"])
+
+
+@pytest.mark.parametrize("name, key", [("xor", "xor.intro"), ("xor-mse", "xor_mse.intro"),
+                                       ("sine", "sine.intro")])
+def test_xor_and_sine_say_what_they_show_before_their_numbers(name, key, capsys):
+    for lang, look in (("en", "What to look at"), ("zh", "要看的是")):
+        demos.DEMOS[name](seed=0, epochs=50, lang=lang)
+        out = capsys.readouterr().out
+        intro, numbers = out.split("\n\n", 1)
+        told = demo_text.say(lang, key, lr=0.1, epochs=50)
+        assert re.sub(r"\s", "", intro) == re.sub(r"\s", "", told) and look in told
+        assert ("lr 0.1, 50 epochs" if lang == "en" else "学习率 0.1，50 轮") in told
+        assert numbers.startswith(demo_text.say(lang, "sine.final" if name == "sine" else "xor.final_loss",
+                                                **({"mse": 0} if name == "sine" else {"loss": 0}))[:5])
+    # and not a word of it when the demo is asked to be quiet
+    demos.DEMOS[name](seed=0, epochs=5, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def _drawn_texts(figure, monkeypatch):
+    """The texts drawing ``figure`` draws, and the renderer that drew them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+    drawn, draw = [], Text.draw
+
+    def keep(text, renderer):
+        drawn.append(text)
+        return draw(text, renderer)
+    with monkeypatch.context() as patch:
+        patch.setattr(Text, "draw", keep)
+        FigureCanvasAgg(figure).draw()
+    return [text for text in dict.fromkeys(drawn) if text.get_visible() and text.get_text().strip()], \
+        figure.canvas.get_renderer()
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
+    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
+    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+def test_no_label_of_a_demos_figure_stands_on_another(name, kwargs, monkeypatch):
+    pytest.importorskip("matplotlib")
+    if name == "digits":
+        pytest.importorskip("sklearn")
+    import itertools
+    figures = _figures(monkeypatch)
+    for lang in ("en", "zh"):
+        demos.DEMOS[name](seed=0, verbose=0, plot="f.png", lang=lang, **kwargs)
+    for lang, figure in zip(("en", "zh"), figures):
+        texts, renderer = _drawn_texts(figure, monkeypatch)
+        boxes = {text: text.get_window_extent(renderer) for text in texts}
+        for a, b in itertools.combinations(texts, 2):
+            assert not boxes[a].overlaps(boxes[b]), (lang, a.get_text(), b.get_text())
+        # two sideways labels of neighbouring panels (a colour bar's too) stood 10 px apart,
+        # read as one: facing labels keep a clear gap
+        sideways = [ax.yaxis.label for ax in figure.axes if ax.yaxis.label in boxes]
+        for a, b in itertools.combinations(sideways, 2):
+            left, right = sorted((boxes[a], boxes[b]), key=lambda box: box.x0)
+            facing = min(left.y1, right.y1) > max(left.y0, right.y0)
+            assert not facing or right.x0 - left.x1 >= 30, (lang, a.get_text(), b.get_text(),
+                                                            right.x0 - left.x1)
+
+
+def test_a_chinese_figure_without_a_chinese_font_is_told_once(monkeypatch, tmp_path, recwarn):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(plot, "cjk_fonts", list)   # list() is []: a system with none of plot.CJK_FONTS
+    # to a library user, one UserWarning in the figure's language, naming what to install
+    plot.history({"loss": [1.0, 0.5]}, lang="zh")
+    told = [str(w.message) for w in recwarn if "fonts-noto-cjk" in str(w.message)]
+    assert told == [plot.no_cjk_font("zh")] and "方框" in told[0]
+    # the command says it before training, in its language, in place of a warning per glyph
+    status, out, err = _command(["demo", "xor", "--lang", "zh", "--plot", str(tmp_path / "x.png")])
+    assert status == 0 and (tmp_path / "x.png").exists()
+    assert err.startswith("chainrule：警告：" + plot.no_cjk_font("zh") + "\n")
+    assert "Glyph" not in err and err.count("fonts-noto-cjk") == 1
+    # where a font is found, not a word of it
+    monkeypatch.setattr(plot, "cjk_fonts", lambda: ["WenQuanYi Micro Hei"])
+    status, _, err = _command(["demo", "xor", "--lang", "zh", "--plot", str(tmp_path / "y.png")])
+    assert status == 0 and "fonts-noto-cjk" not in err
+
+
+@pytest.mark.parametrize("missing, argv, said", [
+    ("matplotlib", ["demo", "xor", "--plot", "x.png"], {"en": "--plot needs matplotlib",
+                                                        "zh": "--plot 需要 matplotlib，但它没有安装"}),
+    ("sklearn", ["demo", "digits"], {"en": "the digits demo needs scikit-learn",
+                                     "zh": "digits 演示的数据集来自 scikit-learn"})])
+def test_a_missing_extra_is_named_in_the_demos_language(missing, argv, said, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name.split(".")[0] == missing:
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", without)
+    for lang in ("en", "zh"):
+        status, out, err = _command(argv + ["--lang", lang])
+        assert (status, out) == (1, "") and said[lang] in err, (lang, err)
+        assert f"pip install 'chainrule[{'plot' if missing == 'matplotlib' else 'sklearn'}]'" in err

@@ -38,7 +38,11 @@ def test_history(xor, tmp_path):
     fig = plot.history(h)
     assert len(fig.axes) == 2  # loss, and accuracy (validation data was given)
     labels = [line.get_label() for line in fig.axes[0].lines]
-    assert labels == ["loss", "val_loss"] and len(fig.axes[0].lines[0].get_xdata()) == 300
+    assert labels == ["training", "validation"] and len(fig.axes[0].lines[0].get_xdata()) == 300
+    assert [line.get_label() for line in plot.history(h, lang="zh").axes[0].lines] == ["训练集", "验证集"]
+    # a key fit does not write is shown by its name
+    assert [line.get_label() for line in plot.history({"loss": [1, 0.5], "my_loss": [2, 1]}).axes[0].lines] \
+        == ["training", "my_loss"]
     _saved(fig, tmp_path, "history.png")
 
 

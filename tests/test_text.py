@@ -17,3 +17,8 @@ def test_wrap_keeps_lines_within_their_columns_in_both_languages():
     # Chinese breaks between characters, and a closing mark never starts a line, after a number too
     assert all(not line.strip().startswith(("，", "。", "；", "：")) for line in wrap(chinese, 40))
     assert wrap("甲" * 18 + "1.77。乙", 40) == ["甲" * 18, "1.77。乙"]
+
+
+def test_wrap_keeps_an_opening_mark_and_a_bracketed_chinese_name_with_what_follows():
+    assert wrap("甲" * 19 + "（乙丙）", 40) == ["甲" * 19, "（乙丙）"]
+    assert wrap("a" * 30 + " zh (简体中文)", 40) == ["a" * 30 + " zh", "(简体中文)"]

@@ -5,50 +5,20 @@ import argparse
 import sys
 
 
-def _demo(args):
-    from .explain.demos import DEMOS
-    from .tabular.settings import check_seed
-    check_seed(args.seed)
-    demo = DEMOS[args.name]
-    kwargs = {"seed": args.seed, "plot": args.plot, "lang": args.lang}
-    if args.plot and args.name != "diagnose":  # say so before training, not after
-        from .explain.plot import require_matplotlib
-        from .tabular.commands import check_out
-        require_matplotlib()
-        check_out(args.plot, option="--plot")
-    demo(**kwargs)
-    return 0
-
-
 def _playground(args):
     from .playground import serve
     return serve(host=args.host, port=args.port, open_browser=args.open)
 
 
-def build_parser():
-    from .explain.demos import DEMOS
+def build_parser(lang="en"):
+    """The command line's parser; ``lang``: the language of ``chainrule demo --help``."""
     parser = argparse.ArgumentParser(prog="chainrule", description=(
         "Neural networks with every forward and backward pass written out in NumPy."))
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="show chainrule's version and engine, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
-    from .explain.demo_text import LANGUAGES
-    from .explain.demos import ABOUT
-    listing = "\n".join(f"  {name:<10} {about}" + (f"  [needs chainrule[{extra}]]" if extra else "")
-                        for name, (about, extra) in ABOUT.items())
-    demo = commands.add_parser(
-        "demo", help="run one of the classic examples",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run one of the classic examples: it trains, prints what it learned, and "
-                    "with --plot saves a figure.",
-        epilog=f"demos:\n{listing}\n\n--plot needs chainrule[plot] (matplotlib). All of them, "
-               "with figures: pip install 'chainrule[plot,sklearn]'")
-    demo.add_argument("name", choices=list(DEMOS), help="which example (see below)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--plot", metavar="FILE.png", help="save a figure of the result")
-    demo.add_argument("--lang", choices=list(LANGUAGES), default="en",
-                      help="the language of what the demo prints: en (default), or zh (简体中文)")
-    demo.set_defaults(func=_demo)
+    from .explain.demo_command import add_command
+    add_command(commands, lang)
     _add_tabular_commands(commands)
     play = commands.add_parser("playground", help="train a network in the browser, step by step "
                                                   "(needs chainrule[playground])")
@@ -85,9 +55,11 @@ def _version():
 
 
 def main(argv=None):
+    from .explain.demo_command import language
+    lang = language(argv)   # chainrule demo --lang zh says everything in Chinese, its errors too
     try:
         # inside the try: --version asks the engine, and a bad CHAINRULE_ENGINE is one line too
-        args = build_parser().parse_args(argv)
+        args = _parse(build_parser(lang), argv, lang)
         return args.func(args)
     except BrokenPipeError:
         # the reader went away (``chainrule predict ... | head``): not an error of ours
@@ -95,11 +67,28 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
-        print(f"chainrule: error: {_one_line(error)}", file=sys.stderr)
+        print(_say(lang, "error", prog="chainrule", message=_one_line(error)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("chainrule: interrupted", file=sys.stderr)
+        print(_say(lang, "error.interrupted"), file=sys.stderr)
         return 130
+
+
+def _parse(parser, argv, lang):
+    """``parser.parse_args(argv)``, but what it does not know is told in the demo's language."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command == "demo":
+        from .explain.demo_command import usage_error
+        from .tabular.read import printable  # a name in the message is data: no control character passes
+        usage_error(lang, _say(lang, "error.unrecognized", arguments=printable(" ".join(unknown))))
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def _say(lang, key, **fields):
+    from .explain.demo_text import say
+    return say(lang, key, **fields)
 
 
 def _one_line(error):

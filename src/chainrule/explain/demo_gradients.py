@@ -132,7 +132,7 @@ def diagnose(seed=0, verbose=1, plot=None, lang="en"):
     """
     check_lang(lang)
     if plot:
-        raise ValueError("the diagnose demo draws no figure: run it without --plot")
+        raise ValueError(say(lang, "error.diagnose_plot"))
     rng = as_generator(seed)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     Y = np.array([[0], [1], [1], [0]], dtype=np.float64)

@@ -23,6 +23,10 @@ def _xor(loss, seed, verbose, plot, epochs, lang, lr=0.1):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     y = np.array([0, 1, 1, 0])
     net = mlp([2, 4, 1], hidden="sigmoid", output=Sigmoid(), init="normal", seed=seed)
+    if verbose:   # what the demo shows, then its numbers
+        intro = (say(lang, "xor.intro", lr=lr, epochs=epochs) if isinstance(loss, BinaryCrossEntropy)
+                 else say(lang, "xor_mse.intro", lr=lr, epochs=epochs))
+        print("\n".join(wrap(intro)) + "\n", flush=True)
     fit_verbose, bar = progress_bar(verbose, lang)
     history = net.fit(X, y, loss=loss, optimizer=SGD(lr=lr), epochs=epochs,
                       batch_size=None, verbose=fit_verbose, callbacks=bar)
@@ -65,6 +69,7 @@ def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1, lang="en"):
     Sigmoid hidden layer, linear output, U[0, 1) initial weights, MSE,
     full-batch gradient descent.
     """
+    check_lang(lang)
     x = np.arange(100).reshape(-1, 1) / 100
     y = 20 * np.sin(2 * np.pi * x)
     rng = as_generator(seed)
@@ -78,7 +83,9 @@ def sine(seed=0, verbose=1, plot=None, epochs=4000, lr=0.1, lang="en"):
     # (0.3 bounces and stalls near MSE 12 to 30, 0.01 is still near MSE 10 after
     # 4000 steps, 0.1 ends near 0.01 to 0.1). So close to the edge, the loss
     # spikes a few times early on, while the hidden layer spreads its units out.
-    fit_verbose, bar = progress_bar(verbose, check_lang(lang))
+    if verbose:
+        print("\n".join(wrap(say(lang, "sine.intro", lr=lr, epochs=epochs))) + "\n", flush=True)
+    fit_verbose, bar = progress_bar(verbose, lang)
     history = net.fit(x, y, loss=MSE(), optimizer=SGD(lr=lr), epochs=epochs, batch_size=None,
                       verbose=fit_verbose, callbacks=bar)
     mse = float(history["loss"][-1])
@@ -101,12 +108,11 @@ def digits(seed=0, verbose=1, plot=None, epochs=40, hidden=128, lang="en"):
 
     A fifth of the 1797 images is held out; the network never trains on them.
     """
+    check_lang(lang)
     try:
         from sklearn.datasets import load_digits  # the data ships with scikit-learn
     except ImportError:
-        raise ImportError("the digits demo needs scikit-learn for its data set: "
-                          "pip install 'chainrule[sklearn]'") from None
-    check_lang(lang)
+        raise ImportError(say(lang, "error.sklearn")) from None
     data = load_digits()
     X, y = data.data / 16.0, data.target  # pixels are 0..16: scale to [0, 1]
     order = as_generator(seed).permutation(len(X))
@@ -161,7 +167,8 @@ def _digits_figure(X, y, predicted, confusion, history, lang, count=24):
     ax.set_xlabel(say(lang, "fig.predicted_digit"))
     ax.set_ylabel(say(lang, "fig.true_digit"))
     ax.set_title(say(lang, "fig.confusion_title"))
-    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), shrink=0.8)
+    # below the matrix: at its side, the bar's label stood against the loss panel's y label
+    middle.colorbar(image, ax=ax, label=say(lang, "fig.images"), location="bottom", shrink=0.8, aspect=30)
     _plot._draw_history(right.subplots(), _plot._records(history), lang)
     return _plot.speak(fig, lang)
 

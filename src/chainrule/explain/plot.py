@@ -22,7 +22,11 @@ WORDS = {
            "parameter": "layer {i} {kind}", "W": "weights W", "b": "biases b", "gamma": "scales γ",
            "beta": "shifts β", "inputs": "inputs X", "numerical": "numerical (central differences)",
            "backpropagation": "backpropagation",
-           "gradient_check": "gradient check: worst relative error {error}"},
+           "gradient_check": "gradient check: worst relative error {error}",
+           "training": "training", "validation": "validation",
+           "no_cjk_font": ("no font with Chinese characters is installed ({fonts}, ...), so the "
+                           "figure's Chinese is drawn as empty boxes: install one, e.g. "
+                           "fonts-noto-cjk on Debian or Ubuntu")},
     "zh": {"epoch": "轮", "loss": "损失", "training_loss": "训练损失", "accuracy": "准确率",
            "data": "数据", "network": "网络", "fit": "拟合", "decision_boundary": "决策边界",
            "step": "步", "gradient_norm": "梯度范数 ‖∂L/∂θ‖",
@@ -30,7 +34,10 @@ WORDS = {
            "parameter": "第 {i} 层{kind}", "W": "权重 W", "b": "偏置 b", "gamma": "缩放 γ",
            "beta": "平移 β", "inputs": "输入 X", "numerical": "数值导数（中心差分）",
            "backpropagation": "反向传播",
-           "gradient_check": "梯度检验：最大的相对误差 {error}"},
+           "gradient_check": "梯度检验：最大的相对误差 {error}",
+           "training": "训练集", "validation": "验证集",
+           "no_cjk_font": ("这台机器上没有带中文字形的字体（{fonts} 等），图中的汉字会画成方框："
+                           "请安装一种，例如 Debian/Ubuntu 上的 fonts-noto-cjk")},
 }
 
 #: Fonts with Chinese characters, the first a system has drawing them (after DejaVu Sans).
@@ -45,14 +52,29 @@ def words(lang):
     return WORDS[lang]
 
 
+def cjk_fonts():
+    """The fonts of ``CJK_FONTS`` this system has, in that order."""
+    from matplotlib.font_manager import fontManager
+    have = {font.name for font in fontManager.ttflist}
+    return [name for name in CJK_FONTS if name in have]
+
+
+def no_cjk_font(lang):
+    """What a Chinese figure says on a system with none of ``CJK_FONTS``, in ``lang``."""
+    return words(lang)["no_cjk_font"].format(fonts=("、" if lang == "zh" else ", ").join(CJK_FONTS[:3]))
+
+
 def speak(fig, lang):
     """In a Chinese figure, every text falls back to a CJK font for the characters
-    DejaVu Sans lacks (set on the texts, so no global setting changes); returns ``fig``."""
+    DejaVu Sans lacks (set on the texts, so no global setting changes); returns ``fig``.
+    With no such font on the system it says so, once, in a UserWarning (matplotlib's own
+    warnings name one missing glyph at a time)."""
     if lang == "zh":
-        from matplotlib.font_manager import fontManager
         from matplotlib.text import Text
-        have = {font.name for font in fontManager.ttflist}
-        family = ["DejaVu Sans"] + [name for name in CJK_FONTS if name in have]
+        family = ["DejaVu Sans"] + cjk_fonts()
+        if len(family) == 1:
+            from ..nn.checks import warn_user
+            warn_user(no_cjk_font(lang))
         for text in fig.findobj(Text):
             text.set_fontfamily(family)
     return fig
@@ -95,18 +117,25 @@ def _records(h):
     return records
 
 
+def _curve(key, w):
+    """A history's curve in the legend: fit's own keys by what they measure the loss or the
+    accuracy on (loss: the training rows, val_loss: the validation rows); any other by its key."""
+    return {"loss": w["training"], "val_loss": w["validation"], "accuracy": w["training"],
+            "val_accuracy": w["validation"]}.get(key, key)
+
+
 def _draw_history(ax, records, lang="en"):
     losses = {k: v for k, v in records.items() if k.endswith("loss") and len(v)}
     if not losses:
         raise ValueError(f"the history has no loss to plot; it holds {sorted(records)}")
+    w = words(lang)
     for key, values in losses.items():
         epochs = np.arange(1, len(values) + 1)
-        ax.plot(epochs, values, label=key, lw=1.5)
+        ax.plot(epochs, values, label=_curve(key, w), lw=1.5)
     finite = np.concatenate([np.asarray(v, float) for v in losses.values()])
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if finite.size and finite.max() / finite.min() > 100:
         ax.set_yscale("log")  # losses fall over decades: a linear axis hides all but the start
-    w = words(lang)
     ax.set_xlabel(w["epoch"])
     ax.set_ylabel(w["loss"])
     ax.set_title(w["training_loss"])
@@ -121,7 +150,8 @@ def history(h, lang="en"):
     ----------
     h : History or dict of lists
     lang : "en" or "zh"
-        The language of the labels (the history's keys, loss and val_loss, are names).
+        The language of the labels: fit's keys are told by what they measure (loss as
+        "training", val_loss as "validation"), any other key by its name.
     """
     w = words(lang)
     records = _records(h)
@@ -130,7 +160,7 @@ def history(h, lang="en"):
     _draw_history(axes[0], records, lang)
     if scores:
         for key, values in scores.items():
-            axes[1].plot(np.arange(1, len(values) + 1), values, label=key, lw=1.5)
+            axes[1].plot(np.arange(1, len(values) + 1), values, label=_curve(key, w), lw=1.5)
         axes[1].set_xlabel(w["epoch"])
         axes[1].set_ylabel(w["accuracy"])
         axes[1].set_title(w["accuracy"])
@@ -204,7 +234,9 @@ def decision_boundary(net, X, y, history=None, resolution=200, margin=0.5,
         surface = out[:, 0].reshape(g0.shape)
         shade = ax.contourf(g0, g1, surface, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.8)
         ax.contour(g0, g1, surface, levels=[0.5], colors="k", linewidths=1.5)
-        fig.colorbar(shade, ax=ax, label=output_label)
+        # below the map, its label read across: at the side, a long label stood against the
+        # next panel's y label (a Chinese one sideways too)
+        fig.colorbar(shade, ax=ax, label=output_label, location="bottom", shrink=0.8, aspect=30)
     else:
         surface = out.argmax(axis=1).reshape(g0.shape)
         ax.contourf(g0, g1, surface, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="tab10",

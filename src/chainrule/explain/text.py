@@ -19,9 +19,11 @@ def pad(text, columns):
 def wrap(text, columns=100, indent=""):
     """``text`` in lines of at most ``columns`` columns, ``indent`` before each. Lines break at
     spaces, and between any two wide characters (Chinese needs no spaces to break at), but
-    never before a closing mark such as ，or ）."""
-    # a closing mark stays with what it closes, a number's as well as a character's ("1.77。")
-    pieces = re.findall(r"\s+|[^\s\u2e80-\uffef]+[，。、：；）！？]*|[\u2e80-\uffef][，。、：；）！？]*", text)
+    never before a closing mark such as ，or ）, nor after an opening one such as （."""
+    # a closing mark stays with what it closes, a number's as well as a character's ("1.77。"),
+    # an opening mark with what it opens, and a name in brackets in English text, "(简体中文)", whole
+    pieces = re.findall(r"\s+|\([\u2e80-\uffef]+\)[^\s\u2e80-\uffef]*|[^\s\u2e80-\uffef]+[，。、：；）！？」》]*"
+                        r"|[（「《]*[\u2e80-\uffef][，。、：；）！？」》]*", text)
     lines, line = [], ""
     for piece in pieces:
         if piece.isspace():
