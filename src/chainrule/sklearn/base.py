@@ -223,13 +223,18 @@ class BaseMLP(BaseEstimator):
         The network's weights are tensors; the constructor parameters, the
         fitted attributes and the class labels are JSON metadata. ``metadata``
         (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
+        An estimator with ``embedded_categories`` is written in model format 2
+        (:mod:`chainrule.files.model`): a chainrule without them, which reads format
+        1 only, refuses the file saying to upgrade, instead of misreading its table.
         """
+        format_version = 2 if list(getattr(self, "embedded_categories", ())) else 1
         if not hasattr(self, "network_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
         user = dict(metadata or {})
         user["estimator"] = estimator_record(self)
         with Holding(self.network_, f"{type(self).__name__}.save"):
-            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
+            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors,
+                     format_version=format_version)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,7 +10,8 @@ import os
 import sys
 
 from ..nn.checks import finite_number as _finite
-from .settings import DEFAULTS
+from .preprocessing import EMBED_ABOVE
+from .settings import DEFAULTS, EMBEDDING_WIDTH
 
 
 def add_commands(commands):
@@ -93,6 +94,12 @@ def _add_training(train, d):
                        help="periodic: each numeric column also read through 16 learned "
                        "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
                        f"PBLD embedding; default {d['numeric_embedding']})")
+    train.add_argument("--category-embedding", choices=["none", "many"], default=None,
+                       help=f"many: each text column with more than {EMBED_ABOVE} categories is "
+                       f"read through a learned embedding ({EMBEDDING_WIDTH} numbers per "
+                       "category; rare, missing "
+                       "and unseen categories share one) instead of one-hot columns "
+                       f"(default {d['category_embedding']})")
 
 
 def _add_ensemble(train, d):
@@ -201,7 +208,8 @@ def train_command(args):
                         drop_missing_target=args.drop_missing_target, verbose=not args.quiet,
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
-                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule)
+                        numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule,
+                        category_embedding=args.category_embedding)
     frame, numbers = read_table_with_numbers(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
     # which columns were read with a decimal comma or dot thousands: predict reads them so
@@ -209,8 +217,19 @@ def train_command(args):
     ensemble.save(args.out, metadata=metadata)
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
+    if r["embedded"]:
+        _say("embedded: " + _embedded_text(r["embedded"]))
     _summary(args, ensemble, metadata["tabular"]["validation"], r)
     return 0
+
+
+def _embedded_text(embedded):
+    """The embedded columns, for train's summary and info: ``'shop' (198 categories + 1 for
+    rare, missing or unseen), ...``."""
+    parts = [f"{c['name']!r} ({c['categories']} categories + 1 for "
+             + ("rare, " if c["rare"] else "") + "missing or unseen)" for c in embedded]
+    return (", ".join(parts) + f", {EMBEDDING_WIDTH} learned numbers per category "
+            "(the other text columns one-hot)")
 
 
 def _kept(val, r):
@@ -322,9 +341,12 @@ def predict_command(args):
                          f"itself ({list_names(written)}); rename the column in {args.data} "
                          "to keep it")
     y, P, unseen = predict_table(est, tab, prep, frame, args.data, proba=args.proba)
+    embedded = {c["name"] for c in prep.embedded}
     for name, (count, examples) in unseen.items():
         _warn(f"column {name!r}: {count} of {len(frame)} rows hold a category not seen in "
-              f"training ({list_names(examples, 3)}); encoded as none of the known categories")
+              f"training ({list_names(examples, 3)}); encoded as "
+              + ("the embedding's row for rare, missing or unseen categories" if name in embedded
+                 else "none of the known categories"))
     out = pd.DataFrame({c: frame[c] for c in args.keep})
     out["prediction"] = y if tab.get("task") == "classify" else [f"{v:.7g}" for v in y]
     if P is not None:
@@ -480,9 +502,14 @@ def info_command(args):
             if getattr(est, "periodic_columns", 0) else ""
         _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
         _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        if prep.embedded:
+            _say("  embedded:   " + _embedded_text(
+                [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
+                 for c in prep.embedded]))
         _numbers_text(numbers)
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
-              "category sets none of its indicators")
+              "category sets none of its indicators"
+              + (" (of an embedded column: reads its row 0)" if prep.embedded else ""))
         for d in prep.dropped:
             _say(f"  left out:   {d['name']!r} ({d['reason']})")
     if hasattr(est, "classes_"):
