@@ -395,12 +395,18 @@ def merged(documents):
     return results
 
 
-def markdown(results, splits):
+def markdown(results, splits, rows=None):
     """The results as two Markdown tables, a row per contender (chainrule's variants and
-    their ensemble prefixes first): the mean score per table and over the tables, then the
-    median seconds per split (fit and predict); and a verdict on the issue's targets for
-    the first row, ``chainrule train``."""
+    their ensemble prefixes first; ``rows``, if given, names the rows to show and their
+    order): the mean score per table and over the tables, then the median seconds per
+    split (fit and predict); and a verdict on the issue's targets for the first row
+    (``chainrule train`` unless ``rows`` puts another first)."""
     names = list(dict.fromkeys(k for r in results.values() for k in r["scores"]))
+    if rows is not None:
+        unknown = [k for k in rows if k not in names]
+        if unknown:
+            raise ValueError(f"no row named {unknown}; the rows are {names}")
+        names = list(rows)
     tables = list(results)
     head = "| | " + " | ".join(f"{t} ({'acc.' if results[t]['task'] == 'classify' else 'R²'})"
                                for t in tables)
@@ -452,6 +458,9 @@ def main(argv=None):
                         help="a further row: chainrule train with these options (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write every split's scores and "
                         "seconds here")
+    parser.add_argument("--rows", metavar="NAME,NAME,...",
+                        help="with --from-json: print only these rows, in this order (the "
+                        "verdict is the first one's)")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
                         help="measure nothing: print the tables of these --json files' results "
                         "together: their tables, and each table's rows from every file (a "
@@ -463,7 +472,8 @@ def main(argv=None):
         for path in args.from_json:
             with open(path) as f:
                 documents.append(json.load(f)["results"])
-        table, verdict = markdown(merged(documents), args.splits)
+        rows = [r.strip() for r in args.rows.split(",")] if args.rows else None
+        table, verdict = markdown(merged(documents), args.splits, rows)
         print(table, verdict, sep="\n\n")
         return
     extra = shlex.split(args.train_args)

@@ -360,3 +360,8 @@ def test_tabular_from_json_merges_the_rows_of_several_runs():
     assert first["iris"]["scores"]["chainrule train"] == [0.9]      # the inputs are not changed
     with pytest.raises(ValueError, match="table 'iris' differs between the runs"):
         tabular.merged([first, {"iris": table(151, LightGBM=0.8)}])
+    table_text, verdict = tabular.markdown(results, 1, rows=["chainrule ls", "chainrule train"])
+    assert [line.split(" |")[0] for line in table_text.splitlines()[2:4]] == \
+        ["| chainrule ls", "| chainrule train"] and "LightGBM" not in table_text
+    with pytest.raises(ValueError, match=r"no row named \['RealMLP'\]"):
+        tabular.markdown(results, 1, rows=["RealMLP"])
