@@ -432,8 +432,9 @@ def _verdict(results, splits, names, mean):
     first = names[0]
     verdict = [f"Scores are means over {splits} random 75/25 splits (the same for all); "
                "seconds are medians per split (fit and predict; chainrule's train command)."]
+    # only rows that score every table the first row scores too
     gaps = {k: [mean[first][t] - mean[k][t] for t in results] for k in names[1:]
-            if len(mean[k]) == len(results)}
+            if len(mean[k]) == len(mean[first]) == len(results)}
     if "scikit-learn MLP" in gaps:
         g = gaps["scikit-learn MLP"]
         verdict.append("Target 1, on every table at least the scikit-learn MLP pipeline's score "
