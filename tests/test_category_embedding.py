@@ -136,10 +136,11 @@ def test_info_names_the_embedded_column(trained):
 def test_a_file_with_an_embedding_is_format_2_and_one_without_stays_format_1(trained, tmp_path):
     folder, _, _ = trained
     assert header(folder / "m.st")["format_version"] == "2"
-    run("train", folder / "shops.csv", "--target", "y", "--out", tmp_path / "plain.st", *QUICK)
+    run("train", folder / "shops.csv", "--target", "y", "--out", tmp_path / "plain.st", *QUICK,
+        "--category-embedding", "none")
     meta = header(tmp_path / "plain.st")
     tab = json.loads(meta["user"])["tabular"]
-    # the default, none: the file is what chainrule wrote before embeddings
+    # none: the file is what chainrule wrote before embeddings
     assert meta["format_version"] == "1" and "embedded" not in tab["preprocessing"]
     assert "category_embedding" not in tab["training"]
     net = cr.load(tmp_path / "plain.st")
@@ -166,8 +167,9 @@ def test_files_written_before_embeddings_predict_the_same(name, table):
                                      ("--numeric-embedding", "periodic")])
 def test_embeddings_with_an_ensemble_a_refit_or_a_periodic_embedding(trained, tmp_path, options):
     folder, frame, _ = trained
-    run("train", folder / "shops.csv", "--target", "y", "--category-embedding", "many",
-        "--out", tmp_path / "m.st", *QUICK, *options)
+    # many is the default
+    run("train", folder / "shops.csv", "--target", "y", "--out", tmp_path / "m.st", *QUICK,
+        *options)
     out, _ = run("predict", tmp_path / "m.st", folder / "shops.csv")
     assert len(out.splitlines()) == len(frame) + 1
     net = cr.load(tmp_path / "m.st")

@@ -28,7 +28,9 @@ def _add_train(commands):
     train = commands.add_parser(
         "train", help="train a network on a CSV or Parquet table",
         description="Train an MLP on a table the way tabular-MLP baselines do: numeric columns "
-        "standardised, text columns one-hot encoded, ID-like columns left out, a regression "
+        "standardised, text columns one-hot encoded (those of more than "
+        f"{EMBED_ABOVE} categories read through a learned embedding), ID-like columns left "
+        "out, a regression "
         "target standardised, early stopping on a held-out validation split with the best "
         "epoch's weights restored.")
     train.add_argument("data", help="a .csv or .parquet file with a header row")

@@ -5,10 +5,10 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
 
 1. standardised (or quantile-transformed) features, one-hot categories
    (:mod:`chainrule.preprocessing`); optionally a periodic embedding of each
-   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD), and a
-   learned embedding of each text column of many categories
-   (``category_embedding="many"``: a CategoryEmbedding first, Guo & Berkhahn's
-   entity embeddings, 2016);
+   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD); a
+   learned embedding of each text column of many categories instead of its
+   one-hot columns (``category_embedding="many"``, the default: a
+   CategoryEmbedding first, Guo & Berkhahn's entity embeddings, 2016);
 2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
    prediction (an MLP's output layer starts near 0 with unit-scale weights:
    a target around 3·10⁵ would take thousands of epochs just to be reached);
