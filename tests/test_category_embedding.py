@@ -225,3 +225,19 @@ def test_the_estimator_checks_its_embedded_categories(tmp_path):
     model.save(net, tmp_path / "liar.st", metadata=user)
     with pytest.raises(ValueError, match=r"contradicts the parameters .*embedded_categories=\[7\]"):
         load(tmp_path / "liar.st")
+
+
+def test_a_file_whose_embedded_columns_contradict_its_network_is_refused(trained, tmp_path):
+    from chainrule.files import model
+    folder, _, _ = trained
+    net, user, extras = model.load_with_extras(folder / "m.st")
+    user["tabular"]["preprocessing"]["embedded"][0]["categories"].pop()   # one category fewer
+    model.save(net, tmp_path / "liar.st", metadata=user, extra_tensors=extras, format_version=2)
+    for command in ("predict", "info"):
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            code = main([command, str(tmp_path / "liar.st")]
+                        + ([str(folder / "shops.csv")] if command == "predict" else []))
+        assert code != 0
+        assert "the preprocessing makes 4 columns and tables of" in err.getvalue()
+        assert "for the embedded columns; the network reads 4 columns and tables of" \
+            in err.getvalue()

@@ -309,7 +309,25 @@ def _load_tabular(path):
     if prep.n_features != est.n_features_in_:
         raise ValueError(f"{path}: the preprocessing makes {prep.n_features} features, the "
                          f"network takes {est.n_features_in_}")
+    check_embedded(prep, est.network, str(path))
     return est, tab, prep
+
+
+def check_embedded(prep, net, where):
+    """ValueError unless the network reads the preprocessing's index columns as it makes
+    them: a first CategoryEmbedding with one table per embedded column, of its categories
+    and row 0, after the numeric and one-hot columns (and none without embedded columns)."""
+    from ..nn.layers import CategoryEmbedding
+    first = net.layers[0] if net.layers else None
+    has = isinstance(first, CategoryEmbedding)
+    if not prep.embedded and not has:
+        return
+    if not has or first.n_categories != prep.category_counts or first.n_numeric != prep.n_passed:
+        made = f"{prep.n_passed} columns and tables of {prep.category_counts} rows"
+        reads = (f"{first.n_numeric} columns and tables of {first.n_categories} rows" if has
+                 else "no CategoryEmbedding first")
+        raise ValueError(f"{where}: the preprocessing makes {made} for the embedded columns; "
+                         f"the network reads {reads}"[:400])
 
 
 def _six(values):
@@ -484,6 +502,7 @@ def info_command(args):
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
         target = TargetTransform.from_metadata(tab, where=str(args.model))
         k = len(read_members(net, tab.get("ensemble"), extras, str(args.model)))
+        check_embedded(prep, net, str(args.model))
         numbers = check_numbers(tab.get("numbers"), str(args.model))
     if isinstance(tab, dict) and k > 1:
         _say(f"{args.model}: an ensemble of {k} {type(est).__name__} networks, {net.dtype.name}, "
