@@ -465,6 +465,22 @@ def _validation_text(val, training, k):
              "weights: the file holds the refit's weights, which no held-out row has scored")
 
 
+def _columns_text(prep, est):
+    """The lines of ``info`` saying how the feature columns are read: the numeric ones, the
+    one-hot ones, the embedded ones."""
+    numeric = [c["name"] for c in prep.numeric]
+    categorical = [f"{c['name']} ({len(c['categories'])} categories"
+                   + (" + other)" if "other" in c else ")") for c in prep.categorical]
+    embedding = ", each also through a periodic embedding" \
+        if getattr(est, "periodic_columns", 0) else ""
+    _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
+    _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+    if prep.embedded:
+        _say("  embedded:   " + _embedded_text(
+            [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
+             for c in prep.embedded]))
+
+
 def _numbers_text(numbers):
     """The line of ``info`` naming the columns training read with a decimal comma or dot
     thousands (predict reads them the same way), when there are any."""
@@ -516,17 +532,7 @@ def info_command(args):
         training = _record(tab, "training")
         _validation_text(_record(tab, "validation"), training, k)
         _members_text(_record(tab, "ensemble"), k)
-        numeric = [c["name"] for c in prep.numeric]
-        categorical = [f"{c['name']} ({len(c['categories'])} categories"
-                       + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        embedding = ", each also through a periodic embedding" \
-            if getattr(est, "periodic_columns", 0) else ""
-        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
-        _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
-        if prep.embedded:
-            _say("  embedded:   " + _embedded_text(
-                [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
-                 for c in prep.embedded]))
+        _columns_text(prep, est)
         _numbers_text(numbers)
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
               "category sets none of its indicators"
