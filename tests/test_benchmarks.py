@@ -321,6 +321,21 @@ def test_tabular_benchmark_visits_is_a_skewed_count():
     assert np.mean(((y - y.mean()) / y.std()) ** 3) > 1          # skewed to the right
 
 
+def test_tabular_benchmark_shops_and_airports_have_a_column_of_many_levels():
+    from benchmarks import tabular
+    frame, target, task, source = tabular.load("shops")
+    assert (task, source, target, frame.shape) == ("regress", "made here", "sales", (4000, 5))
+    counts = frame.shop_id.value_counts()
+    assert len(counts) == 200 and counts.min() < 5 and frame.shop_id.isna().any()
+    again = tabular.load("shops")[0]                                   # seeded: the same table
+    assert frame.equals(again)
+    pytest.importorskip("vega_datasets")
+    frame, target, task, source = tabular.load("airports")
+    assert (task, source, target) == ("regress", "vega_datasets", "longitude")
+    assert frame.state.nunique() > 50 and list(frame.columns) == ["state", "country", "latitude",
+                                                                   "longitude"]
+
+
 def test_tabular_benchmark_big_table_has_text_and_missing_values():
     from benchmarks import tabular
     frame = tabular.big_table(500)
@@ -345,3 +360,8 @@ def test_tabular_from_json_merges_the_rows_of_several_runs():
     assert first["iris"]["scores"]["chainrule train"] == [0.9]      # the inputs are not changed
     with pytest.raises(ValueError, match="table 'iris' differs between the runs"):
         tabular.merged([first, {"iris": table(151, LightGBM=0.8)}])
+    table_text, verdict = tabular.markdown(results, 1, rows=["chainrule ls", "chainrule train"])
+    assert [line.split(" |")[0] for line in table_text.splitlines()[2:4]] == \
+        ["| chainrule ls", "| chainrule train"] and "LightGBM" not in table_text
+    with pytest.raises(ValueError, match=r"no row named \['RealMLP'\]"):
+        tabular.markdown(results, 1, rows=["RealMLP"])

@@ -510,7 +510,8 @@ def test_rare_categories_share_an_other_column_and_unseen_ones_are_reported(tmp_
     frame = pd.DataFrame({"town": town, "v": rng.normal(size=n)})
     frame["y"] = np.where(frame.v > 0, "a", "b")
     frame.to_csv(tmp_path / "towns.csv", index=False)
-    code, _, _ = _train(capsys, tmp_path / "towns.csv", "y", tmp_path / "m.st")
+    code, _, _ = _train(capsys, tmp_path / "towns.csv", "y", tmp_path / "m.st",
+                        "--category-embedding", "none")   # one-hot: the 62 towns' other column
     assert code == 0
     _, info, _ = run(capsys, "info", tmp_path / "m.st")
     assert re.search(r"town \(\d+ categories \+ other\)", info), info

@@ -91,3 +91,21 @@ def test_every_lazy_name_is_the_object_its_module_holds():
     star = {}
     exec("from chainrule import *", star)
     assert set(cr.__all__) <= set(star)
+
+
+def test_predict_from_a_model_with_a_category_embedding_imports_neither(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from chainrule.cli import main
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200),
+                          "shop": [f"s{k}" for k in rng.integers(0, 30, 200)]})
+    frame["y"] = frame.a + (frame.shop < "s2")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(tmp_path / "t.csv"), "--target", "y", "--hidden", "4", "--epochs",
+                 "5", "--quiet", "--category-embedding", "many", "--out", str(model)]) == 0
+    code, heavy, out = run("predict", model, tmp_path / "t.csv")
+    assert code == 0 and len(out.strip().splitlines()) == 201
+    assert heavy == [], f"chainrule predict imported {heavy}"

@@ -82,7 +82,7 @@ def test_gelu_and_tanh_estimators_build_those_layers_and_their_files_load(tmp_pa
         np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
 
 
-def test_a_file_leaves_init_out_at_its_default_so_the_chainrule_before_it_reads_it(tmp_path):
+def test_a_file_leaves_later_parameters_out_at_their_defaults_so_the_chainrule_before_reads_it(tmp_path):
     from safetensors import safe_open
     X, y = table()
     for init in ("glorot", "data"):
@@ -91,6 +91,7 @@ def test_a_file_leaves_init_out_at_its_default_so_the_chainrule_before_it_reads_
         with safe_open(str(path), "np") as f:
             params = json.loads(f.metadata()["user"])["estimator"]["params"]
         assert ("init" in params) == (init == "data")
+        assert "embedded_categories" not in params and "embedding_width" not in params
         assert load_estimator(path).init == init
 
 

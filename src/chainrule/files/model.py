@@ -6,7 +6,11 @@ of the tensors. chainrule puts its own description in the header's
 ``__metadata__`` (a JSON string per key)::
 
     format            "chainrule"
-    format_version    "1"
+    format_version    "1", or "2" for a file whose metadata a chainrule that reads only
+                      format 1 would misread (a ``chainrule train`` model whose text
+                      columns are read as indices into a learned embedding: such a
+                      chainrule would encode them one-hot, and predict from the wrong
+                      numbers): it refuses the file instead, saying to upgrade
     chainrule_version the version that wrote the file
     dtype             "float32" or "float64"
     architecture      [{"class": "Dense", "config": {"n_in": 4, ...}}, ...]
@@ -70,7 +74,10 @@ from .header import (
 from .jsonscan import scan
 
 FORMAT = "chainrule"
-FORMAT_VERSION = 1
+#: The newest format this chainrule reads (and the format_version a caller may write).
+FORMAT_VERSION = 2
+#: What ``save`` writes unless told: the format every chainrule reads.
+FIRST_FORMAT = 1
 
 def _safetensors():
     try:
@@ -134,7 +141,7 @@ def _state_names(layer):
 
 
 @holds("save")
-def save(net, path, metadata=None, extra_tensors=None):
+def save(net, path, metadata=None, extra_tensors=None, format_version=FIRST_FORMAT):
     """Write ``net`` to ``path`` as one safetensors file, atomically.
 
     ``cr.save`` and ``net.save`` alike hold the network while they read it: during
@@ -153,9 +160,16 @@ def save(net, path, metadata=None, extra_tensors=None):
         ...); returned by :func:`load_with_extras`.
     extra_tensors : dict of str -> array, optional
         Further arrays stored with the model (e.g. feature means).
+    format_version : int, default 1
+        1, or 2 for metadata that a chainrule reading format 1 only would misread (see
+        the module docstring): that chainrule then refuses the file.
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a chainrule Sequential, got {net!r}")
+    if format_version not in range(FIRST_FORMAT, FORMAT_VERSION + 1) \
+            or isinstance(format_version, bool):
+        raise ValueError(f"format_version must be one of {FIRST_FORMAT}..{FORMAT_VERSION}, "
+                         f"got {format_version!r}")
     check_saveable(net)
     tensors, architecture = {}, []
     for i, layer in enumerate(net.layers):
@@ -177,7 +191,7 @@ def save(net, path, metadata=None, extra_tensors=None):
         tensors[f"extra.{key}"] = np.ascontiguousarray(array)
     try:
         user = json.dumps(metadata if metadata is not None else {})
-        header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+        header = {"format": FORMAT, "format_version": str(format_version),
                   "chainrule_version": __version__, "dtype": net.dtype.name,
                   "architecture": json.dumps(architecture), "user": user}
     except TypeError as error:

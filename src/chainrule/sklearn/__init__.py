@@ -22,8 +22,10 @@ The math is chainrule's: each step is ``chainrule.training.step``, fit's own
 the guarded update of a chainrule optimizer: Adam, or SGD with momentum), over
 fit's batches. Beyond scikit-learn: ``dropout``, ``class_weight``,
 ``label_smoothing`` (a classifier's), ``periodic_columns`` (a
-:class:`chainrule.PeriodicEmbedding` of the first k columns first), ``init="data"``
-(RealMLP's data-dependent initialisation, :func:`.base.data_init`), ``activation="gelu"``, ``dtype``
+:class:`chainrule.PeriodicEmbedding` of the first k columns first),
+``embedded_categories`` and ``embedding_width`` (a :class:`chainrule.CategoryEmbedding`
+of the last columns, indices, before anything else), ``init="data"`` (RealMLP's
+data-dependent initialisation, :func:`.base.data_init`), ``activation="gelu"``, ``dtype``
 (float32 by default), ``callbacks`` (chainrule Callbacks), a progress bar with
 ``verbose``, and ``network_``, the trained :class:`chainrule.Sequential`. Their
 defaults leave scikit-learn's behaviour unchanged.

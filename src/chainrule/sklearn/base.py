@@ -17,10 +17,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..files import model as _io
 from ..network.modes import Holding, holds
 from ..network.sequential import Sequential, mlp
-from ..nn.layers import Dense
+from ..nn.layers import CategoryEmbedding, Dense
 from ..nn.periodic import PeriodicEmbedding
 from ..validation import as_array
-from .checks import check_params, dense, estimator_callbacks, relative
+from .checks import check_params, dense, embedded_categories, estimator_callbacks, relative
 from .losses import GlorotUniform
 from .records import estimator_record
 from .solvers import fit_lbfgs, fit_stochastic
@@ -123,23 +123,42 @@ class BaseMLP(BaseEstimator):
 
     def _build(self, n_in, n_out, sizes, dtype, output):
         """scikit-learn's network: Glorot-uniform weights and biases (factor 2 for logistic,
-        6 otherwise), each layer's W then b drawn from the estimator's generator; with
-        ``periodic_columns`` k > 0, a PeriodicEmbedding of the first k columns first (its
-        values drawn first)."""
+        6 otherwise), each layer's W then b drawn from the estimator's generator. In front,
+        with ``embedded_categories``, a CategoryEmbedding of the last columns (its table
+        drawn first), then, with ``periodic_columns`` k > 0, a PeriodicEmbedding of the
+        first k columns (which the CategoryEmbedding passes through first)."""
         factor = 2.0 if self.activation == "logistic" else 6.0
         def bound(fan_in, fan_out, rng):
             return rng.uniform(
                     -math.sqrt(factor / (fan_in + fan_out)), math.sqrt(factor / (fan_in + fan_out)), fan_out)
-        k = getattr(self, "periodic_columns", 0)  # an estimator pickled before it had one: 0
-        if k > n_in:
-            raise ValueError(f"periodic_columns must be at most the {n_in} input features, "
-                             f"got {k}")
-        first = [PeriodicEmbedding(n_in, k, seed=self._rng, dtype=dtype)] if k else []
-        width = first[0].output_features(n_in) if first else n_in
+        first = self._front(n_in, dtype)
+        width = n_in
+        for layer in first:
+            width = layer.output_features(width)
         net = mlp([width, *sizes, n_out], hidden=self.activation, output=output(),
                   init=GlorotUniform(factor), seed=self._rng, dtype=dtype,
                   dropout=self.dropout or 0.0, bias_init=bound)
         return Sequential([*first, *net.layers], dtype=dtype) if first else net
+
+    def _front(self, n_in, dtype=np.float32, seed=None):
+        """The layers before the first Dense one (see ``_build``), drawn from ``seed`` (the
+        estimator's generator when None); [] for neither embedding."""
+        seed = self._rng if seed is None else seed
+        counts, width = embedded_categories(self)
+        if len(counts) > n_in:
+            raise ValueError(f"embedded_categories lists {len(counts)} columns, more than the "
+                             f"{n_in} input features")
+        first = [CategoryEmbedding(n_in - len(counts), counts, width, seed=seed, dtype=dtype)] \
+            if counts else []
+        passed = n_in - len(counts)  # the columns that reach the PeriodicEmbedding as numbers
+        k = getattr(self, "periodic_columns", 0)  # an estimator pickled before it had one: 0
+        if k > passed:
+            raise ValueError(f"periodic_columns must be at most the {passed} input features"
+                             + (" not embedded as categories" if counts else "") + f", got {k}")
+        if k:
+            width_in = first[0].output_features(n_in) if first else n_in
+            first.append(PeriodicEmbedding(width_in, k, seed=seed, dtype=dtype))
+        return first
 
     @property
     def coefs_(self):
@@ -245,13 +264,18 @@ class BaseMLP(BaseEstimator):
         The network's weights are tensors; the constructor parameters, the
         fitted attributes and the class labels are JSON metadata. ``metadata``
         (JSON values) and ``extra_tensors`` (arrays) are stored beside them.
+        An estimator with ``embedded_categories`` is written in model format 2
+        (:mod:`chainrule.files.model`): a chainrule without them, which reads format
+        1 only, refuses the file saying to upgrade, instead of misreading its table.
         """
+        format_version = 2 if list(getattr(self, "embedded_categories", ())) else 1
         if not hasattr(self, "network_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
         user = dict(metadata or {})
         user["estimator"] = estimator_record(self)
         with Holding(self.network_, f"{type(self).__name__}.save"):
-            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors)
+            _io.save(self.network_, path, metadata=user, extra_tensors=extra_tensors,
+                     format_version=format_version)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

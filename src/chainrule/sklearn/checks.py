@@ -47,10 +47,25 @@ def check_params(est):
     number("periodic_columns", getattr(est, "periodic_columns", 0), integer=True, at_least=0)
     if getattr(est, "init", "glorot") not in INITS:   # pickled before it had one: glorot
         raise ValueError(f"init must be one of {INITS}, got {est.init!r}")
+    embedded_categories(est)
     dtype = float_dtype(est.dtype)
     if est.dropout and est.solver == "lbfgs":
         raise ValueError("dropout needs a stochastic solver (adam or sgd), got solver='lbfgs'")
     return sizes, dtype
+
+
+def embedded_categories(est):
+    """``(category counts, width)`` of ``est``'s embedded columns (``([], width)`` for none;
+    an estimator pickled before it had them: none), each checked."""
+    counts = getattr(est, "embedded_categories", ())
+    if isinstance(counts, (str, bytes)) or not hasattr(counts, "__len__"):
+        raise TypeError(f"embedded_categories must list a category count per embedded column, "
+                        f"such as (12, 40), got {counts!r}")
+    counts = [number(f"embedded_categories[{j}]", k, integer=True, at_least=1)
+              for j, k in enumerate(counts)]
+    width = number("embedding_width", getattr(est, "embedding_width", 8), integer=True,
+                   at_least=1)
+    return counts, width
 
 
 def relative(w, name):

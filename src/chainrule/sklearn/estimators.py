@@ -36,6 +36,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         (RealMLP's PBLD: 16 learned cosines per column mapped to 3 numbers, beside the
         column itself) before the first Dense layer; 0: none. (``chainrule train`` puts
         a table's numeric columns first.)
+    embedded_categories : sequence of int, default ()
+        c category counts: the last c input columns hold category indices, column j's
+        whole numbers in [0, k_j), each looked up in a learned table of
+        ``embedding_width`` numbers per category by a :class:`chainrule.CategoryEmbedding`,
+        the network's first layer (the columns before it pass through); () for none.
+        (``chainrule train --category-embedding many`` puts a table's many-level text
+        columns last, as such indices.)
+    embedding_width : int, default 8
+        The numbers per category of ``embedded_categories``.
     init : {"glorot", "data"}, default "glorot"
         "glorot": scikit-learn's Glorot-uniform weights and biases. "data": then, on
         the first fit, each hidden Dense layer rescaled and shifted on a sample of the
@@ -70,7 +79,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, class_weight=None, dtype=np.float32, callbacks=None,
-                 label_smoothing=0.0, periodic_columns=0, init="glorot"):
+                 label_smoothing=0.0, periodic_columns=0, embedded_categories=(),
+                 embedding_width=8, init="glorot"):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")
@@ -169,10 +179,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multilayer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
-    Parameters are scikit-learn's, plus ``dropout``, ``dtype``, ``callbacks`` and
-    ``periodic_columns`` (see :class:`MLPClassifier`, which also says what threads may
-    do). ``loss`` is "squared_error" (identity output) or "poisson" (exponential output,
-    for counts and rates).
+    Parameters are scikit-learn's, plus ``dropout``, ``dtype``, ``callbacks``,
+    ``periodic_columns``, ``embedded_categories`` and ``embedding_width`` (see
+    :class:`MLPClassifier`, which also says what threads may do). ``loss`` is
+    "squared_error" (identity output) or "poisson" (exponential output, for counts and
+    rates).
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -182,7 +193,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, dtype=np.float32, callbacks=None, periodic_columns=0,
-                 init="glorot"):
+                 embedded_categories=(), embedding_width=8, init="glorot"):
         keep_settings(self, locals())
 
     @fits("{cls}.fit")

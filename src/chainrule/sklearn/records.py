@@ -13,7 +13,7 @@ from sklearn.preprocessing import LabelBinarizer
 
 from .. import names
 from ..nn.checks import whole_number
-from ..nn.layers import Dense
+from ..nn.layers import CategoryEmbedding, Dense
 from ..nn.periodic import PeriodicEmbedding
 from ..validation import number
 from .checks import check_params
@@ -41,13 +41,13 @@ def plain(value):
 #: Parameters added after files were written, left out of a file while they hold these
 #: values (what loading a file without them gives): the file stays readable by the
 #: chainrule before them, which refuses a parameter it does not know.
-LATER = {"init": "glorot"}
+LATER = {"init": "glorot", "embedded_categories": (), "embedding_width": 8}
 
 
 def params_record(est):
     params = est.get_params(deep=False)
     for name, default in LATER.items():
-        if params.get(name) == default:
+        if name in params and plain(params[name]) == plain(default):   # () and [] alike
             del params[name]
     params["dtype"] = np.dtype(params["dtype"]).name
     params["callbacks"] = None  # code, not data: never stored
@@ -169,15 +169,19 @@ def _stored(name, value, where, **rule):
 def check_layers(est, net, where):
     """ValueError unless ``net`` is the network ``est``'s parameters build: Dense layers of
     widths n_in, *hidden_layer_sizes, n_out, each hidden one followed by the activation
-    (and Dropout if dropout > 0), the last by the output activation; with
-    ``periodic_columns`` k, a PeriodicEmbedding of the first k columns (its defaults) first."""
+    (and Dropout if dropout > 0), the last by the output activation; in front, with
+    ``embedded_categories`` a CategoryEmbedding of the last columns and with
+    ``periodic_columns`` k a PeriodicEmbedding of the first k columns (their defaults)."""
     sizes, _ = check_params(est)
-    k = getattr(est, "periodic_columns", 0)
-    require(k <= net.n_in, where, f"periodic_columns {k} is more than the network's "
-                                  f"{net.n_in} inputs")
-    first = PeriodicEmbedding(net.n_in, k) if k else None
-    widths = [first.output_features(net.n_in) if k else net.n_in, *sizes, net.n_out]
-    expected = [repr(first)] if k else []
+    try:
+        first = est._front(net.n_in, seed=0)  # drawn only to compare the layers' settings
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}"[:400]) from None
+    width = net.n_in
+    for layer in first:
+        width = layer.output_features(width)
+    widths = [width, *sizes, net.n_out]
+    expected = [repr(layer) for layer in first]
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         expected.append(f"Dense({n_in}, {n_out})")
         if i < len(sizes):
@@ -187,13 +191,16 @@ def check_layers(est, net, where):
         else:
             expected.append(est._output_layer().__name__)
     actual = [f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense)
-              else repr(layer) if isinstance(layer, PeriodicEmbedding)
+              else repr(layer) if isinstance(layer, (PeriodicEmbedding, CategoryEmbedding))
               else type(layer).__name__ for layer in net.layers]
+    k = getattr(est, "periodic_columns", 0)
+    cats = list(getattr(est, "embedded_categories", ()))
     require(actual == expected, where,
              f"the stored network {actual} contradicts the parameters hidden_layer_sizes="
              f"{est.hidden_layer_sizes!r}, activation={est.activation!r}, dropout={est.dropout!r}, "
-             f"periodic_columns={k!r}, out_activation_={est.out_activation_!r}, which build "
-             f"{expected}"[:600])
+             f"periodic_columns={k!r}, "
+             + (f"embedded_categories={cats!r}, " if cats else "")
+             + f"out_activation_={est.out_activation_!r}, which build {expected}"[:600])
     require(est.n_layers_ == len(sizes) + 2, where,
              f"n_layers_ {est.n_layers_} does not match the {len(sizes)} hidden layers of "
              f"hidden_layer_sizes {est.hidden_layer_sizes!r}")

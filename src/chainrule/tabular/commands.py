@@ -10,7 +10,8 @@ import os
 import sys
 
 from ..nn.checks import finite_number as _finite
-from .settings import DEFAULTS
+from .preprocessing import EMBED_ABOVE
+from .settings import DEFAULTS, EMBEDDING_WIDTH
 
 
 def add_commands(commands):
@@ -27,7 +28,9 @@ def _add_train(commands):
     train = commands.add_parser(
         "train", help="train a network on a CSV or Parquet table",
         description="Train an MLP on a table the way tabular-MLP baselines do: numeric columns "
-        "standardised, text columns one-hot encoded, ID-like columns left out, a regression "
+        "standardised, text columns one-hot encoded (those of more than "
+        f"{EMBED_ABOVE} categories read through a learned embedding), ID-like columns left "
+        "out, a regression "
         "target standardised, early stopping on a held-out validation split with the best "
         "epoch's weights restored.")
     train.add_argument("data", help="a .csv or .parquet file with a header row")
@@ -93,6 +96,12 @@ def _add_training(train, d):
                        help="periodic: each numeric column also read through 16 learned "
                        "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
                        f"PBLD embedding; default {d['numeric_embedding']})")
+    train.add_argument("--category-embedding", choices=["none", "many"], default=None,
+                       help=f"many: each text column with more than {EMBED_ABOVE} categories is "
+                       f"read through a learned embedding ({EMBEDDING_WIDTH} numbers per "
+                       "category; rare, missing "
+                       "and unseen categories share one) instead of one-hot columns "
+                       f"(default {d['category_embedding']})")
     train.add_argument("--activation", choices=["relu", "gelu", "tanh"], default=None,
                        help=f"the hidden layers' activation (default {d['activation']})")
     train.add_argument("--init", choices=["glorot", "data"], default=None,
@@ -208,6 +217,7 @@ def train_command(args):
                         target_transform=args.target_transform, ensemble=args.ensemble,
                         time_limit=args.time_limit, label_smoothing=args.label_smoothing,
                         numeric_embedding=args.numeric_embedding, lr_schedule=args.lr_schedule,
+                        category_embedding=args.category_embedding,
                         activation=args.activation, init=args.init)
     frame, numbers = read_table_with_numbers(args.data, sep=args.sep, note=_say)
     ensemble, metadata, r = train_table(frame, args.target, args.data, settings, warn=_warn)
@@ -216,8 +226,19 @@ def train_command(args):
     ensemble.save(args.out, metadata=metadata)
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
+    if r["embedded"]:
+        _say("embedded: " + _embedded_text(r["embedded"]))
     _summary(args, ensemble, metadata["tabular"]["validation"], r)
     return 0
+
+
+def _embedded_text(embedded):
+    """The embedded columns, for train's summary and info: ``'shop' (198 categories + 1 for
+    rare, missing or unseen), ...``."""
+    parts = [f"{c['name']!r} ({c['categories']} categories + 1 for "
+             + ("rare, " if c["rare"] else "") + "missing or unseen)" for c in embedded]
+    return (", ".join(parts) + f", {EMBEDDING_WIDTH} learned numbers per category "
+            "(the other text columns one-hot)")
 
 
 def _kept(val, r):
@@ -295,7 +316,25 @@ def _load_tabular(path):
     if prep.n_features != est.n_features_in_:
         raise ValueError(f"{path}: the preprocessing makes {prep.n_features} features, the "
                          f"network takes {est.n_features_in_}")
+    check_embedded(prep, est.network, str(path))
     return est, tab, prep
+
+
+def check_embedded(prep, net, where):
+    """ValueError unless the network reads the preprocessing's index columns as it makes
+    them: a first CategoryEmbedding with one table per embedded column, of its categories
+    and row 0, after the numeric and one-hot columns (and none without embedded columns)."""
+    from ..nn.layers import CategoryEmbedding
+    first = net.layers[0] if net.layers else None
+    has = isinstance(first, CategoryEmbedding)
+    if not prep.embedded and not has:
+        return
+    if not has or first.n_categories != prep.category_counts or first.n_numeric != prep.n_passed:
+        made = f"{prep.n_passed} columns and tables of {prep.category_counts} rows"
+        reads = (f"{first.n_numeric} columns and tables of {first.n_categories} rows" if has
+                 else "no CategoryEmbedding first")
+        raise ValueError(f"{where}: the preprocessing makes {made} for the embedded columns; "
+                         f"the network reads {reads}"[:400])
 
 
 def _six(values):
@@ -329,9 +368,12 @@ def predict_command(args):
                          f"itself ({list_names(written)}); rename the column in {args.data} "
                          "to keep it")
     y, P, unseen = predict_table(est, tab, prep, frame, args.data, proba=args.proba)
+    embedded = {c["name"] for c in prep.embedded}
     for name, (count, examples) in unseen.items():
         _warn(f"column {name!r}: {count} of {len(frame)} rows hold a category not seen in "
-              f"training ({list_names(examples, 3)}); encoded as none of the known categories")
+              f"training ({list_names(examples, 3)}); encoded as "
+              + ("the embedding's row for rare, missing or unseen categories" if name in embedded
+                 else "none of the known categories"))
     out = pd.DataFrame({c: frame[c] for c in args.keep})
     out["prediction"] = y if tab.get("task") == "classify" else [f"{v:.7g}" for v in y]
     if P is not None:
@@ -430,6 +472,22 @@ def _validation_text(val, training, k):
              "weights: the file holds the refit's weights, which no held-out row has scored")
 
 
+def _columns_text(prep, est):
+    """The lines of ``info`` saying how the feature columns are read: the numeric ones, the
+    one-hot ones, the embedded ones."""
+    numeric = [c["name"] for c in prep.numeric]
+    categorical = [f"{c['name']} ({len(c['categories'])} categories"
+                   + (" + other)" if "other" in c else ")") for c in prep.categorical]
+    embedding = ", each also through a periodic embedding" \
+        if getattr(est, "periodic_columns", 0) else ""
+    _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
+    _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+    if prep.embedded:
+        _say("  embedded:   " + _embedded_text(
+            [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
+             for c in prep.embedded]))
+
+
 def _numbers_text(numbers):
     """The line of ``info`` naming the columns training read with a decimal comma or dot
     thousands (predict reads them the same way), when there are any."""
@@ -467,6 +525,7 @@ def info_command(args):
         prep = Preprocessing.from_json(tab.get("preprocessing"), where=str(args.model))
         target = TargetTransform.from_metadata(tab, where=str(args.model))
         k = len(read_members(net, tab.get("ensemble"), extras, str(args.model)))
+        check_embedded(prep, net, str(args.model))
         numbers = check_numbers(tab.get("numbers"), str(args.model))
     if isinstance(tab, dict) and k > 1:
         _say(f"{args.model}: an ensemble of {k} {type(est).__name__} networks, {net.dtype.name}, "
@@ -480,16 +539,11 @@ def info_command(args):
         training = _record(tab, "training")
         _validation_text(_record(tab, "validation"), training, k)
         _members_text(_record(tab, "ensemble"), k)
-        numeric = [c["name"] for c in prep.numeric]
-        categorical = [f"{c['name']} ({len(c['categories'])} categories"
-                       + (" + other)" if "other" in c else ")") for c in prep.categorical]
-        embedding = ", each also through a periodic embedding" \
-            if getattr(est, "periodic_columns", 0) else ""
-        _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
-        _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
+        _columns_text(prep, est)
         _numbers_text(numbers)
         _say("  missing:    a missing number counts as the training mean; a missing or unseen "
-              "category sets none of its indicators")
+              "category sets none of its indicators"
+              + (" (of an embedded column: reads its row 0)" if prep.embedded else ""))
         for d in prep.dropped:
             _say(f"  left out:   {d['name']!r} ({d['reason']})")
     if hasattr(est, "classes_"):

@@ -21,6 +21,13 @@ becomes numbers; ``encode`` applies exactly that to any table later:
   share one "other" column. A missing value gives all zeros; so does a
   category never seen in training, and ``encode`` counts those per column so
   that the caller can say so.
+* with ``category_embedding="many"``, a text column with more than
+  :data:`EMBED_ABOVE` categories becomes instead one column of indices, read by
+  the network's first layer (a :class:`~chainrule.CategoryEmbedding`: a learned
+  vector per category): the categories seen in at least ``_MIN_COUNT`` training
+  rows are 1..k (sorted), and index 0 stands for every other value — a rare
+  category, a missing value, a category never seen in training. These index
+  columns come last, after the numeric and the one-hot columns.
 * **ID-like** columns are left out and listed in ``dropped``, each with the
   reason, as an analyst would drop them before training:
 
@@ -78,6 +85,11 @@ _FAR = 1e30
 #: Smooth clipping's bound with scale="robust": z / √(1 + (z/BOUND)²) tends to ±BOUND (RealMLP's 3).
 _BOUND = 3.0
 SCALES = ("standard", "quantile", "robust")
+#: ``category_embedding``: every text column one-hot, or those of many levels embedded.
+CATEGORY_EMBEDDINGS = ("none", "many")
+#: With category_embedding="many", a text column with more categories than this (in the training
+#: rows) is embedded; one with this many or fewer stays one-hot (where _FEW keeps every one).
+EMBED_ABOVE = 20
 
 
 def mean_std(values):
@@ -199,26 +211,35 @@ class Preprocessing:
     categorical : list of dict
         ``{"name", "categories"}`` per categorical column (categories as strings), and
         ``"other"``: the rare categories that share one extra column (absent if none).
+    embedded : list of dict
+        ``{"name", "categories"}`` per column read as indices into a learned embedding
+        (category i of the list is index i + 1; index 0 is any other value), and
+        ``"other"``: its rare categories (index 0 too; absent if none).
     dropped : list of dict
         ``{"name", "reason"}`` per column left out.
     """
 
-    def __init__(self, numeric=(), categorical=(), dropped=(), scale="standard"):
+    def __init__(self, numeric=(), categorical=(), dropped=(), scale="standard", embedded=()):
         self.numeric, self.categorical = list(numeric), list(categorical)
-        self.dropped, self.scale = list(dropped), scale
+        self.dropped, self.scale, self.embedded = list(dropped), scale, list(embedded)
 
     @classmethod
-    def fit(cls, frame, where="data", rows=None, scale="standard", keep_id=(), drop=()):
+    def fit(cls, frame, where="data", rows=None, scale="standard", keep_id=(), drop=(),
+            category_embedding="none"):
         """Learn the transformation from ``frame`` (statistics from ``rows`` only, if given).
 
         Every row is checked, so a typo or an infinity in a held-out row is still reported.
         ``keep_id`` names columns used although they look like IDs, ``drop`` columns left
-        out whatever they hold (the options --keep-id and --drop).
+        out whatever they hold (the options --keep-id and --drop); ``category_embedding``
+        "many" embeds the text columns of more than :data:`EMBED_ABOVE` categories.
         """
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        if category_embedding not in CATEGORY_EMBEDDINGS:
+            raise ValueError(f"category_embedding must be one of {CATEGORY_EMBEDDINGS}, "
+                             f"got {category_embedding!r}")
         keep_id, drop = _choices(frame, where, keep_id, drop)
-        numeric, categorical, dropped = [], [], []
+        numeric, categorical, dropped, embedded = [], [], [], []
         for name in frame.columns:
             column = frame[name]
             kept = column if rows is None else column.iloc[rows]
@@ -234,32 +255,45 @@ class Preprocessing:
                 dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
             elif is_numeric(column):
                 numeric.append(_fit_numeric(column, kept, name, where, scale))
+            elif category_embedding == "many" and _levels(kept) > EMBED_ABOVE:
+                embedded.append(_fit_embedded(kept, name))
             else:
                 categorical.append(_fit_categorical(kept, name))
-        if not numeric and not categorical:
+        if not numeric and not categorical and not embedded:
             more = f" (left out: {list_names(d['name'] for d in dropped)})" if dropped else ""
             raise ValueError(f"{where}: no feature columns besides the target{more}")
-        return cls(numeric, categorical, dropped, scale)
+        return cls(numeric, categorical, dropped, scale, embedded)
 
     @property
     def columns(self):
-        return [c["name"] for c in self.numeric] + [c["name"] for c in self.categorical]
+        return [c["name"] for c in self.numeric + self.categorical + self.embedded]
 
     @property
     def text_columns(self):
         """The columns to read as text at prediction (they were text in training)."""
-        return [c["name"] for c in self.categorical]
+        return [c["name"] for c in self.categorical + self.embedded]
 
     @property
     def n_features(self):
+        return self.n_passed + len(self.embedded)
+
+    @property
+    def n_passed(self):
+        """The numeric and one-hot columns: those before the index columns."""
         return len(self.numeric) + sum(len(c["categories"]) + ("other" in c)
                                        for c in self.categorical)
+
+    @property
+    def category_counts(self):
+        """Each embedded column's table size: its known categories and index 0."""
+        return [len(c["categories"]) + 1 for c in self.embedded]
 
     def feature_names(self):
         return [c["name"] for c in self.numeric] + [
             name for c in self.categorical for name in
             [f"{c['name']}={cat}" for cat in c["categories"]]
-            + ([f"{c['name']}=(other)"] if "other" in c else [])]
+            + ([f"{c['name']}=(other)"] if "other" in c else [])] + [
+            f"{c['name']} (index)" for c in self.embedded]
 
     def transform(self, frame, where="data"):
         """The float64 matrix (n, n_features) for ``frame``'s feature columns."""
@@ -289,6 +323,11 @@ class Preprocessing:
                 unseen[c["name"]] = (len(new), list(dict.fromkeys(new))[:3])
             blocks.append(np.stack(block, axis=1).astype(np.float64) if block
                           else np.zeros((len(frame), 0)))
+        for c in self.embedded:
+            index, new = _indices(as_text(frame[c["name"]]), c)
+            if new:
+                unseen[c["name"]] = (len(new), list(dict.fromkeys(new))[:3])
+            blocks.append(index[:, None])
         X = np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
         return X, unseen
 
@@ -319,8 +358,11 @@ class Preprocessing:
         return np.where(np.isnan(z), 0.0, z)
 
     def to_json(self):
-        return {"scale": self.scale, "numeric": self.numeric, "categorical": self.categorical,
+        data = {"scale": self.scale, "numeric": self.numeric, "categorical": self.categorical,
                 "dropped": self.dropped}
+        if self.embedded:  # absent otherwise: such a file is what it was before embeddings
+            data["embedded"] = self.embedded
+        return data
 
     @classmethod
     def from_json(cls, data, where="model"):
@@ -329,25 +371,33 @@ class Preprocessing:
             raise ValueError(f"{where}: preprocessing must be a JSON object")
         numeric, categorical = data.get("numeric"), data.get("categorical")
         dropped, scale = data.get("dropped", []), data.get("scale", "standard")
+        embedded = data.get("embedded", [])
         if not isinstance(numeric, list) or not isinstance(categorical, list) \
-                or not isinstance(dropped, list):
+                or not isinstance(dropped, list) or not isinstance(embedded, list):
             raise ValueError(f"{where}: preprocessing needs 'numeric' and 'categorical' lists")
         if scale not in SCALES:
             raise ValueError(f"{where}: preprocessing scale must be one of {SCALES}, got {scale!r}")
         for c in numeric:
             if not _good_numeric(c) or (scale == "robust") != ("factor" in c):
                 raise ValueError(f"{where}: bad numeric column record {c!r}"[:400])
-        for c in categorical:
-            ok = isinstance(c, dict) and isinstance(c.get("name"), str) and all(
-                isinstance(c.get(k, []), list) and all(isinstance(v, str) for v in c.get(k, []))
-                for k in ("categories", "other")) and "categories" in c
-            if not ok:
-                raise ValueError(f"{where}: bad categorical column record {c!r}")
+        for what, records in (("categorical", categorical), ("embedded", embedded)):
+            for c in records:
+                if not _good_categorical(c, distinct=what == "embedded"):
+                    raise ValueError(f"{where}: bad {what} column record {c!r}"[:400])
         for d in dropped:
             if not (isinstance(d, dict) and isinstance(d.get("name"), str)
                     and isinstance(d.get("reason"), str)):
                 raise ValueError(f"{where}: bad dropped column record {d!r}")
-        return cls(numeric, categorical, dropped, scale)
+        return cls(numeric, categorical, dropped, scale, embedded)
+
+
+def _good_categorical(c, distinct=False):
+    """A categorical record: a name, a list of category strings (distinct for an embedded
+    column, whose indices they give), an optional list of other ones."""
+    ok = isinstance(c, dict) and isinstance(c.get("name"), str) and "categories" in c and all(
+        isinstance(c.get(k, []), list) and all(isinstance(v, str) for v in c.get(k, []))
+        for k in ("categories", "other"))
+    return ok and (not distinct or len(set(c["categories"])) == len(c["categories"]))
 
 
 def _choices(frame, where, keep_id, drop):
@@ -399,6 +449,34 @@ def _fit_numeric(column, kept, name, where, scale):
             raise ValueError(f"{where}: column {name!r} cannot be standardised to finite numbers "
                              f"(mean {mean:g}, std {std:g}); rescale or remove it")
     return record
+
+
+def _levels(kept):
+    """How many distinct values (as text, missing not counted) the training rows hold."""
+    return pandas().Series(as_text(kept), dtype=object).dropna().nunique()
+
+
+def _fit_embedded(kept, name):
+    """An embedded column's record: the categories of at least _MIN_COUNT training rows,
+    sorted (indices 1..k), and the rarer ones (index 0, with missing and unseen values)."""
+    counts = pandas().Series(as_text(kept), dtype=object).dropna().value_counts()
+    record = {"name": str(name), "categories": sorted(k for k, n in counts.items()
+                                                      if n >= _MIN_COUNT)}
+    rare = sorted(k for k, n in counts.items() if n < _MIN_COUNT)
+    if rare:
+        record["other"] = rare
+    return record
+
+
+def _indices(text, c):
+    """``(indices, unseen)``: each value's index in the embedded column ``c`` as float64
+    (category i of its list is i + 1; a rare, missing or unseen value 0), and the values
+    not seen in training (neither known nor rare)."""
+    index = {cat: i for i, cat in enumerate(c["categories"], start=1)}
+    rare = set(c.get("other", ()))
+    found = np.array([index.get(t, 0) if t is not None else 0 for t in text], dtype=np.float64)
+    unseen = [t for t in text if t is not None and t not in index and t not in rare]
+    return found, unseen
 
 
 def _fit_categorical(kept, name):

@@ -5,7 +5,10 @@ for Tabular Data", 2021; AutoGluon's and pytorch-tabular's defaults) agree on:
 
 1. standardised (or quantile-transformed) features, one-hot categories
    (:mod:`chainrule.preprocessing`); optionally a periodic embedding of each
-   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD);
+   numeric column (``numeric_embedding="periodic"``, RealMLP's PBLD); a
+   learned embedding of each text column of many categories instead of its
+   one-hot columns (``category_embedding="many"``, the default: a
+   CategoryEmbedding first, Guo & Berkhahn's entity embeddings, 2016);
 2. standardised regression targets, ``y_z = (y − mean) / std``, unscaled at
    prediction (an MLP's output layer starts near 0 with unit-scale weights:
    a target around 3·10⁵ would take thousands of epochs just to be reached);
@@ -37,7 +40,14 @@ from ..patience import Best
 from ..train.callbacks import Callback, restore, snapshot
 from .ensemble import Budget, Ensemble
 from .preprocessing import Preprocessing
-from .settings import DEFAULTS, LR_SCHEDULES, MOST_MEMBERS, NUMERIC_EMBEDDINGS, Settings
+from .settings import (
+    DEFAULTS,
+    EMBEDDING_WIDTH,
+    LR_SCHEDULES,
+    MOST_MEMBERS,
+    NUMERIC_EMBEDDINGS,
+    Settings,
+)
 from .target import TargetTransform
 
 __all__ = ["DEFAULTS", "LR_SCHEDULES", "MOST_MEMBERS", "NUMERIC_EMBEDDINGS", "BestEpoch",
@@ -149,10 +159,11 @@ def _gib(n):
 
 def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, verbose,
                    callbacks=None, loss="squared_error", label_smoothing=0.0, periodic_columns=0,
-                   activation="relu", init="glorot"):
+                   embedded_categories=(), activation="relu", init="glorot"):
     """A chainrule scikit-learn estimator that runs exactly ``epochs`` unless a callback stops it
     (``loss``: a regressor's, "squared_error" or "poisson"; ``label_smoothing``: a
-    classifier's; ``periodic_columns``: the leading columns to embed)."""
+    classifier's; ``periodic_columns``: the leading columns to embed periodically;
+    ``embedded_categories``: the category counts of the last columns, read as indices)."""
     from ..sklearn import MLPClassifier, MLPRegressor
     settings = {"label_smoothing": label_smoothing} if task == "classify" else {"loss": loss}
     Estimator = MLPClassifier if task == "classify" else MLPRegressor
@@ -160,8 +171,9 @@ def make_estimator(task, hidden, epochs, lr, alpha, dropout, batch_size, seed, v
     return Estimator(hidden_layer_sizes=tuple(hidden), max_iter=epochs, learning_rate_init=lr,
                      alpha=alpha, dropout=dropout, batch_size=batch_size, random_state=seed,
                      verbose=verbose, tol=0.0, n_iter_no_change=epochs, callbacks=callbacks,
-                     periodic_columns=periodic_columns, activation=activation, init=init,
-                     **settings)
+                     periodic_columns=periodic_columns,
+                     embedded_categories=tuple(embedded_categories),
+                     embedding_width=EMBEDDING_WIDTH, activation=activation, init=init, **settings)
 
 
 def fit_estimator(est, X, y):
@@ -183,10 +195,10 @@ def one_hot(labels, classes):
     return Y
 
 
-def prepare(features, where, rows, scale, keep_id, drop=()):
+def prepare(features, where, rows, scale, keep_id, drop=(), category_embedding="none"):
     """The fitted preprocessing on ``rows`` and the matrix of every row."""
     prep = Preprocessing.fit(features, where=where, rows=rows, scale=scale, keep_id=keep_id,
-                             drop=drop)
+                             drop=drop, category_embedding=category_embedding)
     return prep, prep.transform(features, where=where)
 
 
@@ -208,7 +220,8 @@ def train_table(frame, target, where, settings, warn=print):
              "without it")
     features = frame.drop(columns=[target])
     train_rows, val_rows = _split(labels, classify, s)
-    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop)
+    prep, X = prepare(features, where, train_rows, s.scale, s.keep_id, s.drop,
+                      s.category_embedding)
     for d in prep.dropped:
         if d["reason"].startswith("ID-like"):  # not those the user named with --drop
             warn(f"column {d['name']!r} left out as {d['reason']}; "
@@ -217,23 +230,30 @@ def train_table(frame, target, where, settings, warn=print):
         else len(np.unique(labels[train_rows]))
     batch = min(s.batch_size or DEFAULTS["batch_size"], len(train_rows))
     embedded = len(prep.numeric) if s.numeric_embedding == "periodic" else 0
-    params, _ = check_size([prep.n_features + 3 * embedded, *s.hidden, n_out], batch)
+    tables = sum(prep.category_counts) * EMBEDDING_WIDTH   # the embeddings' parameters
+    width = prep.n_features + (EMBEDDING_WIDTH - 1) * len(prep.embedded) + 3 * embedded
+    params, _ = check_size([width, *s.hidden, n_out], batch)
     report = {"task": task, "hidden": list(s.hidden), "rows": len(train_rows),
-              "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params}
+              "val_rows": len(val_rows), "dropped_rows": dropped_rows, "params": params + tables}
     transform = TargetTransform.fit(labels[train_rows], s.target_transform) if not classify else None
     if transform is not None:
         report["target_transform"] = {"kind": transform.kind, "reason": transform.reason}
-    data = _Data(task, X, labels, train_rows, val_rows, transform, batch, embedded)
+    data = _Data(task, X, labels, train_rows, val_rows, transform, batch, embedded,
+                 prep.category_counts)
     if s.refit and s.validation > 0:  # every row, for the refits: the kind chosen stays
-        prep_all, X_all = prepare(features, where, None, s.scale, s.keep_id, s.drop)
+        prep_all, X_all = prepare(features, where, None, s.scale, s.keep_id, s.drop,
+                                  s.category_embedding)
         data.all = _Data(task, X_all, labels, np.arange(len(labels)), val_rows[:0],
                          _refitted(transform, labels), min(s.batch_size or DEFAULTS["batch_size"],
                                                            len(labels)),
-                         len(prep_all.numeric) if embedded else 0)
+                         len(prep_all.numeric) if embedded else 0, prep_all.category_counts)
     ensemble, validation = _members(data, s, budget, report)
     if data.all is not None:
         prep, transform = prep_all, data.all.transform
         report.update(refit_rows=len(labels))
+    # the saved model's embedded columns (after a refit, those of every row)
+    report["embedded"] = [{"name": c["name"], "categories": len(c["categories"]),
+                           "rare": len(c.get("other", ()))} for c in prep.embedded]
     return ensemble, _metadata(target, task, where, prep, validation, transform, ensemble, s,
                                report), report
 
@@ -242,10 +262,12 @@ class _Data:
     """What every member trains on: the matrix, the labels, the rows, the target transform
     (and ``all``: the same for every row, when members are refitted)."""
 
-    def __init__(self, task, X, labels, rows, val_rows, transform, batch, embedded=0):
+    def __init__(self, task, X, labels, rows, val_rows, transform, batch, embedded=0,
+                 categories=()):
         self.task, self.X, self.labels, self.rows, self.val_rows = task, X, labels, rows, val_rows
         self.transform, self.batch, self.all = transform, batch, None
         self.embedded = embedded  # the leading (numeric) columns with a PeriodicEmbedding
+        self.categories = list(categories)  # the last columns' category counts (indices)
         self.classify = task == "classify"
         self.y = labels if self.classify else transform.forward(labels)
 
@@ -313,7 +335,8 @@ def _fit(data, s, seed, epochs, limit):
     loss = data.transform.loss if data.transform is not None else None
     est = make_estimator(data.task, s.hidden, epochs, s.lr, s.alpha, s.dropout, data.batch,
                          seed, s.verbose, loss=loss, label_smoothing=s.label_smoothing,
-                         periodic_columns=data.embedded, activation=s.activation, init=s.init)
+                         periodic_columns=data.embedded, embedded_categories=data.categories,
+                         activation=s.activation, init=s.init)
     best = None
     if len(data.val_rows):
         classes = np.unique(data.labels[data.rows]) if data.classify else None
@@ -411,6 +434,8 @@ def _metadata(target, task, where, prep, validation, transform, ensemble, s, rep
         training["lr_schedule"] = s.lr_schedule
     if ensemble.first.periodic_columns:
         training["numeric_embedding"] = s.numeric_embedding
+    if prep.embedded:
+        training["category_embedding"] = s.category_embedding
     if s.init != "glorot":
         training["init"] = s.init
     tabular = {"target": str(target), "task": task, "source": str(where),

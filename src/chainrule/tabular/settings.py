@@ -7,14 +7,14 @@ rose and no table's score fell by 0.01 or more (issue 24's rule).
 from __future__ import annotations
 
 from ..validation import number
-from .preprocessing import SCALES
+from .preprocessing import CATEGORY_EMBEDDINGS, SCALES
 from .target import KINDS
 
 #: What ``chainrule train`` does when not told otherwise (measured: benchmarks/tabular.py).
 DEFAULTS = {"hidden": (256, 128), "lr": 1e-3, "alpha": 1e-4, "dropout": 0.0, "patience": 20,
             "max_epochs": 500, "batch_size": 128, "ensemble": 1, "scale": "standard",
             "label_smoothing": 0.0, "numeric_embedding": "none", "lr_schedule": "constant",
-            "activation": "relu", "init": "glorot"}
+            "activation": "relu", "init": "glorot", "category_embedding": "many"}
 #: ``--activation``: the hidden layers' g (GELU and tanh measured against ReLU).
 ACTIVATIONS = ("relu", "gelu", "tanh")
 #: ``--init``: scikit-learn's Glorot-uniform weights, or those rescaled and shifted on the
@@ -23,6 +23,12 @@ INITS = ("glorot", "data")
 #: ``--numeric-embedding``: none, or each numeric column also read through a
 #: :class:`~chainrule.PeriodicEmbedding` (RealMLP's PBLD) before the first Dense layer.
 NUMERIC_EMBEDDINGS = ("none", "periodic")
+#: ``--category-embedding`` (:data:`CATEGORY_EMBEDDINGS`, from :mod:`.preprocessing`): every
+#: text column one-hot (none), or each with more than ``EMBED_ABOVE`` categories read through
+#: a :class:`~chainrule.CategoryEmbedding` (many), learning EMBEDDING_WIDTH numbers per category.
+#: many is the default: on the benchmark's twelve tables it raised the mean from 0.7921 to
+#: 0.8070 (shops +0.187; airports −0.009; the ten tables with no such column unchanged).
+EMBEDDING_WIDTH = 8
 #: ``--lr-schedule``: Adam's rate constant, or halved whenever the validation loss has not
 #: improved for a quarter of the patience (torch's ReduceLROnPlateau; the training loss on a
 #: run without validation rows, a refit's).
@@ -45,7 +51,8 @@ class Settings:
     ``time_limit``: seconds for the whole training, or None (no limit).
     ``label_smoothing``: ε of a classifier's training targets (a regressor has none).
     ``numeric_embedding``: one of :data:`NUMERIC_EMBEDDINGS`; ``lr_schedule``: one of
-    :data:`LR_SCHEDULES`; ``activation``, ``init``: one of :data:`ACTIVATIONS`, :data:`INITS`.
+    :data:`LR_SCHEDULES`; ``activation``, ``init``: one of :data:`ACTIVATIONS`, :data:`INITS`;
+    ``category_embedding``: one of :data:`CATEGORY_EMBEDDINGS`.
     """
 
     def __init__(self, task=None, hidden=None, epochs=None, lr=None, alpha=None, dropout=None,
@@ -53,7 +60,7 @@ class Settings:
                  scale=None, keep_id=(), drop=(), drop_missing_target=False,
                  verbose=False, target_transform="auto", ensemble=None, time_limit=None,
                  label_smoothing=None, numeric_embedding=None, lr_schedule=None, activation=None,
-                 init=None):
+                 init=None, category_embedding=None):
         self.task, self.validation, self.refit, self.seed = task, validation, refit, seed
         self.hidden = tuple(hidden) if hidden is not None else DEFAULTS["hidden"]
         self.lr = DEFAULTS["lr"] if lr is None else lr
@@ -73,6 +80,8 @@ class Settings:
         self.lr_schedule = DEFAULTS["lr_schedule"] if lr_schedule is None else lr_schedule
         self.activation = DEFAULTS["activation"] if activation is None else activation
         self.init = DEFAULTS["init"] if init is None else init
+        self.category_embedding = DEFAULTS["category_embedding"] if category_embedding is None \
+            else category_embedding
         self.keep_id, self.drop = tuple(keep_id), tuple(drop)
         self.drop_missing_target, self.verbose = drop_missing_target, verbose
         self.target_transform = target_transform
@@ -105,6 +114,9 @@ class Settings:
         if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
             raise ValueError(f"--numeric-embedding must be one of "
                              f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
+        if self.category_embedding not in CATEGORY_EMBEDDINGS:
+            raise ValueError(f"--category-embedding must be one of "
+                             f"{', '.join(CATEGORY_EMBEDDINGS)}, got {self.category_embedding!r}")
         if self.target_transform not in ("auto", *KINDS):
             raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
                              f"got {self.target_transform!r}")
