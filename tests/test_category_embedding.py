@@ -241,3 +241,42 @@ def test_a_file_whose_embedded_columns_contradict_its_network_is_refused(trained
         assert "the preprocessing makes 4 columns and tables of" in err.getvalue()
         assert "for the embedded columns; the network reads 4 columns and tables of" \
             in err.getvalue()
+
+
+def test_a_row_no_training_row_read_becomes_the_weighted_mean_of_the_read_ones(tmp_path):
+    """Every shop frequent and none missing: index 0 (an unseen shop at predict) is read by no
+    training row, and would otherwise keep its random N(0, 1) start."""
+    from chainrule.sklearn.io import load_estimator_with_extras
+    from chainrule.tabular.commands import _load_tabular
+    rng = np.random.default_rng(1)
+    shop = np.repeat(np.arange(25), 12)
+    frame = pd.DataFrame({"x": rng.normal(size=len(shop)), "shop": [f"s{k:02d}" for k in shop]})
+    frame["y"] = frame.x + 0.1 * shop
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    run("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "m.st", *QUICK)
+    _, _, prep = _load_tabular(tmp_path / "m.st")
+    assert prep.embedded[0]["name"] == "shop" and "other" not in prep.embedded[0]
+    table = load_estimator_with_extras(tmp_path / "m.st")[0].network_.layers[0].W
+    assert table.shape[0] == 26
+    reads = np.bincount(prep.encode(frame)[0][:, -1].astype(int), minlength=26)
+    assert reads[0] == 0                      # no row of the table reads index 0
+    mean = table[1:].mean(axis=0)             # every shop is read about equally often
+    assert np.abs(table[0] - mean).max() < 0.3 * np.abs(table[1:] - mean).max()
+    assert np.abs(table[0]).max() < np.abs(table[1:]).max()
+
+
+def test_fill_unread_rows_weights_by_the_reads():
+    from chainrule.tabular.recipe import fill_unread_rows
+
+    class Held:  # what fill_unread_rows reads of an estimator
+        pass
+    est = Held()
+    est.network_ = cr.Sequential([cr.CategoryEmbedding(1, [3, 2], 2, seed=0, dtype=np.float64)])
+    X = np.array([[0.5, 1, 1], [0.1, 1, 1], [0.2, 2, 1]])   # column 0 reads 1, 1, 2; column 1 reads 1
+    before = est.network_.layers[0].W.copy()
+    fill_unread_rows(est, X, [3, 2])
+    W = est.network_.layers[0].W
+    np.testing.assert_allclose(W[0], (2 * before[1] + before[2]) / 3)
+    np.testing.assert_array_equal(W[1:3], before[1:3])
+    np.testing.assert_array_equal(W[4], before[4])
+    np.testing.assert_array_equal(W[3], W[4])         # column 1's row 0 = its one read row

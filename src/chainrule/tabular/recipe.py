@@ -347,7 +347,31 @@ def _fit(data, s, seed, epochs, limit):
     est.set_params(callbacks=[c for c in (best, limit, _schedule(s, best)) if c is not None])
     fit_estimator(est, data.X[data.rows], data.y[data.rows])
     est.set_params(callbacks=None)
+    fill_unread_rows(est, data.X[data.rows], data.categories)
     return est, best
+
+
+def fill_unread_rows(est, X, counts):
+    """Each embedded column's table rows that no training row read keep their random
+    start, N(0, 1): index 0 of a column with no rare or missing value among the training
+    rows, which predict reads for an unseen category. Such a row becomes the mean of the
+    column's rows that were read, each weighted by its count, so that an unseen category
+    reads as the average of the seen ones (as a missing number reads as the mean)::
+
+        W[o_j + c] ← Σ_r n_r W[o_j + r] / Σ_r n_r      for every c with n_c = 0
+
+    X the training rows (the last ``len(counts)`` columns their indices); ``counts`` the
+    columns' table sizes (none: nothing to do)."""
+    if not counts:
+        return
+    layer = est.network_.layers[0]
+    index = X[:, X.shape[1] - len(counts):].astype(np.intp)
+    for j, k in enumerate(counts):
+        reads = np.bincount(index[:, j], minlength=k)
+        table = layer.W[layer.offsets[j]:layer.offsets[j] + k]   # a view: writes reach W
+        unread = reads == 0
+        if unread.any() and not unread.all():
+            table[unread] = (reads[:, None] * table).sum(axis=0) / reads.sum()
 
 
 def _schedule(s, best):
