@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from chainrule.tabular.preprocessing import Preprocessing, robust_factor, robust_scale
+from chainrule.tabular.preprocessing import Preprocessing
+from chainrule.tabular.scaling import robust_factor, robust_scale
 
 pd = pytest.importorskip("pandas")
 

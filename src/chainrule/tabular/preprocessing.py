@@ -55,147 +55,21 @@ Everything stored is plain JSON (kept in the model file's metadata).
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from ..nn.checks import finite_number as _finite_number
-from .commas import NUMERIC_SHARE
+from .identifiers import id_reason, mostly_numbers
 from .read import as_text, first_text, is_numeric, is_text, list_names, pandas, row
+from .scaling import FAR, QUANTILES, mean_std, quantile_normal, robust_factor, robust_scale, standardise
 
-#: A column with a distinct value in at least this share of its rows is a key: named like an
-#: ID, or text (of at least _ID_ROWS rows, below which any column of names is "distinct").
-_ID_SHARE, _ID_ROWS = 0.9, 20
-#: Whole names of identifier columns (lower case, words joined by "_").
-_ID_NAMES = {"id", "ids", "index", "idx", "rownames", "row_names", "row", "rowid", "row_id",
-             "rownum", "row_number", "row_index", "uuid", "guid"}
-#: Words that name an identifier at a name's end (customer_id, PassengerId) or start (id_cliente).
-_ID_LAST, _ID_FIRST = {"id", "ids", "uuid", "guid"}, {"id"}
-#: The words of a name: "PassengerId" -> passenger, id; "customer_ID" -> customer, id.
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-#: pandas' name for a first column under an empty header cell: what ``to_csv`` writes for the
-#: row index unless told ``index=False``.
-_UNNAMED = "Unnamed: 0"
 #: Up to _FEW categories are all kept; above, those seen in >= _MIN_COUNT rows, at most _MAX_KEPT.
 _FEW, _MIN_COUNT, _MAX_KEPT = 20, 5, 50
-#: Quantiles stored per column with scale="quantile" (scikit-learn's QuantileTransformer default).
-_QUANTILES = 1000
-#: A standardised value beyond this cannot pass through a float32 network meaningfully.
-_FAR = 1e30
-#: Smooth clipping's bound with scale="robust": z / √(1 + (z/BOUND)²) tends to ±BOUND (RealMLP's 3).
-_BOUND = 3.0
 SCALES = ("standard", "quantile", "robust")
 #: ``category_embedding``: every text column one-hot, or those of many levels embedded.
 CATEGORY_EMBEDDINGS = ("none", "many")
 #: With category_embedding="many", a text column with more categories than this (in the training
 #: rows) is embedded; one with this many or fewer stays one-hot (where _FEW keeps every one).
 EMBED_ABOVE = 20
-
-
-def mean_std(values):
-    """(mean, std) of finite float64 ``values``, computed on ``values / max|values|``:
-    neither squares nor sums overflow, even for values near 1e308. std 0 becomes 1."""
-    m = float(np.max(np.abs(values))) if len(values) else 0.0
-    if m == 0.0:
-        return 0.0, 1.0
-    u = values / m
-    mean, std = float(u.mean()) * m, float(u.std()) * m
-    return mean, (std if std > 0 else 1.0)
-
-
-def standardise(values, mean, std):
-    """``(x − mean) / std`` in float64; where the difference overflows, ``x/std − mean/std``."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = (values - mean) / std
-        bad = ~np.isfinite(z) & np.isfinite(values)
-        if bad.any():
-            z[bad] = values[bad] / std - mean / std
-    return z
-
-
-def robust_factor(values):
-    """RealMLP's scale factor of finite float64 ``values``: 1 / IQR, else 2 / (max − min),
-    else 0 (a constant column: every value becomes 0). Computed on ``values / max|values|``
-    so that a span beyond float64's range (−1e308 .. 1e308) still gives a factor."""
-    m = float(np.max(np.abs(values))) if len(values) else 0.0
-    if m == 0.0:
-        return 0.0
-    u = values / m
-    q1, q3 = np.quantile(u, [0.25, 0.75])
-    spread = q3 - q1 if q3 > q1 else 0.5 * (np.max(u) - np.min(u))
-    return float((1.0 / spread) / m) if spread > 0 else 0.0
-
-
-def robust_scale(values, median, factor):
-    """``z = (x − median) · factor``, then smooth clipping ``z / √(1 + (z/3)²)`` (float64, NaN
-    stays NaN). Written with ``hypot`` so that a far-out z gives ±3, not inf / inf."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = (values - median) * factor
-        bad = ~np.isfinite(z) & np.isfinite(values)
-        if bad.any():  # the difference overflowed: each term scaled first
-            z[bad] = values[bad] * factor - median * factor
-        clipped = z / np.hypot(1.0, z / _BOUND)
-    return np.where(np.isinf(z), np.sign(z) * _BOUND, clipped)
-
-
-def _quantile_normal(values, quantiles):
-    """Through the training quantiles to (0, 1), then to a standard normal (ties: the
-    average of the forward and backward interpolation, as scikit-learn's)."""
-    from scipy.special import ndtri
-    q = np.asarray(quantiles, dtype=np.float64)
-    refs = np.linspace(0.0, 1.0, len(q))
-    u = 0.5 * (np.interp(values, q, refs) - np.interp(-values, -q[::-1], -refs[::-1]))
-    eps = 1e-7  # as QuantileTransformer: the normal's tails at ±5.2, not ±inf
-    return ndtri(np.clip(u, eps, 1 - eps))
-
-
-def _mostly_numbers(series):
-    present = series.dropna()
-    if len(present) == 0:
-        return False
-    return pandas().to_numeric(present, errors="coerce").notna().mean() >= NUMERIC_SHARE
-
-
-def _named_like_id(name):
-    """True for ``id``, ``customer_id``, ``PassengerId``, ``id_cliente``, ``rownames``..., and
-    for pandas' unnamed first column (the row index ``to_csv`` writes)."""
-    name = str(name).strip()
-    if name == _UNNAMED:
-        return True
-    words = [w.lower() for w in _WORDS.findall(name)]
-    if not words:
-        return False
-    return "_".join(words) in _ID_NAMES or words[-1] in _ID_LAST or words[0] in _ID_FIRST
-
-
-def _id_reason(name, column):
-    """Why ``column`` (all its rows: a row number is consecutive only in full) looks like an
-    ID (module docstring), or None."""
-    present = column.dropna()
-    n = len(present)
-    if n < 2:
-        return None
-    numeric = is_numeric(column)
-    values = present.to_numpy(dtype=np.float64) if numeric else None
-    if numeric and not (np.all(np.isfinite(values)) and np.all(np.mod(values, 1) == 0)):
-        return None  # a measurement, however distinct its values (an infinity is refused later)
-    distinct = present.nunique()
-    if _named_like_id(name) and distinct >= _ID_SHARE * n:
-        what = "an unnamed first column (a row index written with the table)" \
-            if str(name).strip() == _UNNAMED else "named like an ID"
-        return f"{what}, with a distinct value in {distinct} of its {n} rows"
-    if n < _ID_ROWS:
-        return None
-    if numeric:
-        low = values.min()
-        if distinct == n and low in (0, 1) and values.max() - low == n - 1:
-            order = " in row order" if np.all(np.diff(values) == 1) else ""
-            return (f"its {n} values are the consecutive integers {low:.0f}..{values.max():.0f}"
-                    f"{order}: the rows' numbers")
-        return None
-    if distinct >= _ID_SHARE * n:
-        return f"a distinct value in {distinct} of its {n} rows"
-    return None
 
 
 class Preprocessing:
@@ -246,11 +120,11 @@ class Preprocessing:
             if str(name) in drop:
                 dropped.append({"name": str(name), "reason": "named by --drop"})
                 continue
-            if not is_numeric(column) and is_text(column) and _mostly_numbers(column):
+            if not is_numeric(column) and is_text(column) and mostly_numbers(column):
                 i, value = first_text(column)
                 raise ValueError(f"{row(where, i)}: column {name!r} holds numbers but also the "
                                  f"text {value!r}; fix or remove that value")
-            reason = None if str(name) in keep_id else _id_reason(name, column)
+            reason = None if str(name) in keep_id else id_reason(name, column)
             if reason is not None:
                 dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
             elif is_numeric(column):
@@ -344,12 +218,12 @@ class Preprocessing:
             i = int(np.argmax(np.isinf(values)))
             raise ValueError(f"{row(where, i)}: column {name!r} is infinite")
         if "quantiles" in c:
-            z = _quantile_normal(values, c["quantiles"])
+            z = quantile_normal(values, c["quantiles"])
         elif "factor" in c:
             z = robust_scale(values, c["median"], c["factor"])
         else:
             z = standardise(values, c["mean"], c["std"])
-        far = np.abs(z) > _FAR
+        far = np.abs(z) > FAR
         if far.any():
             i = int(np.argmax(far))
             raise ValueError(f"{row(where, i)}: column {name!r} holds {values[i]:g}, "
@@ -439,7 +313,7 @@ def _fit_numeric(column, kept, name, where, scale):
     mean, std = mean_std(present)
     record = {"name": str(name), "mean": mean, "std": std}
     if scale == "quantile":
-        k = min(_QUANTILES, len(present))
+        k = min(QUANTILES, len(present))
         record["quantiles"] = [float(v) for v in np.quantile(present, np.linspace(0, 1, k))]
     elif scale == "robust":
         record.update(median=float(np.median(present)), factor=robust_factor(present))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.checks import finite_number as _number
-from .preprocessing import mean_std
+from .scaling import mean_std
 
 KINDS = ("standard", "log", "poisson")
 #: Skewness from which a target counts as skewed to the right (|skew| < 0.5 is near
