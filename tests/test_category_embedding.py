@@ -223,7 +223,10 @@ def test_the_estimator_checks_its_embedded_categories(tmp_path):
     net, user, _ = model.load_with_extras(tmp_path / "e.st")
     user["estimator"]["params"]["embedded_categories"] = [7]   # not the stored table's size
     model.save(net, tmp_path / "liar.st", metadata=user)
-    with pytest.raises(ValueError, match=r"contradicts the parameters .*embedded_categories=\[7\]"):
+    with pytest.raises(ValueError, match=r"embedded_categories=\[7\] and embedding_width=8 need a "
+                                         r"first layer CategoryEmbedding\(n_numeric=1, n_categories="
+                                         r"\[7\], n_out=8\); the stored network starts with "
+                                         r"CategoryEmbedding\(n_numeric=1, n_categories=\[6\]"):
         load(tmp_path / "liar.st")
 
 
@@ -280,3 +283,39 @@ def test_fill_unread_rows_weights_by_the_reads():
     np.testing.assert_array_equal(W[1:3], before[1:3])
     np.testing.assert_array_equal(W[4], before[4])
     np.testing.assert_array_equal(W[3], W[4])         # column 1's row 0 = its one read row
+
+
+@pytest.mark.parametrize("claim", [[3 * 10**8], [50, 10**9]])
+def test_a_file_claiming_a_huge_table_is_refused_before_anything_is_drawn(trained, tmp_path, claim):
+    """The estimator record's embedded_categories would have built a table of that size to
+    compare with the stored one: gigabytes from a few bytes of JSON."""
+    import tracemalloc
+
+    from chainrule.files import model
+    from chainrule.sklearn.io import load_estimator
+    folder, _, _ = trained
+    net, user, extras = model.load_with_extras(folder / "m.st")
+    user["estimator"]["params"]["embedded_categories"] = claim
+    model.save(net, tmp_path / "huge.st", metadata=user, extra_tensors=extras, format_version=2)
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"huge.st: embedded_categories=\[.*\] and embedding_width=8 "
+                                         r"need a first layer CategoryEmbedding"):
+        load_estimator(tmp_path / "huge.st")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 * 2**20
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["info", str(tmp_path / "huge.st")]) == 1
+    assert err.getvalue().startswith("chainrule: error: ") and "Traceback" not in err.getvalue()
+
+
+def test_the_summary_says_other_text_columns_are_one_hot_only_when_there_are_some(tmp_path):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"shop": [f"s{k:02d}" for k in rng.integers(0, 30, 300)]})
+    frame["y"] = (frame.shop < "s10").astype(float) + rng.normal(scale=0.1, size=300)
+    frame.to_csv(tmp_path / "only.csv", index=False)
+    out, err = run("train", tmp_path / "only.csv", "--target", "y", "--out", tmp_path / "m.st", *QUICK)
+    assert "learned numbers per category" in out + err and "one-hot)" not in out + err
+    frame.assign(colour=rng.choice(["r", "g"], 300)).to_csv(tmp_path / "two.csv", index=False)
+    out, err = run("train", tmp_path / "two.csv", "--target", "y", "--out", tmp_path / "m.st", *QUICK)
+    assert "(the other text columns one-hot)" in out + err

@@ -122,3 +122,38 @@ def test_settings_refuse_an_unknown_activation_or_init():
         Settings(activation="elu")
     with pytest.raises(ValueError, match="--init must be one of glorot, data, got 'he'"):
         Settings(init="he")
+
+
+def test_an_estimator_pickled_before_the_later_parameters_saves_clones_and_prints(tmp_path):
+    """Pickles from before init, embedded_categories and embedding_width (and, for the
+    classifier, label_smoothing and periodic_columns) lack those attributes."""
+    import pickle
+
+    from sklearn.base import clone
+    X, y = table()
+    labels = (y > np.median(y)).astype(int)
+    for est in (MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y),
+                MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, labels)):
+        state = est.__getstate__()
+        for name in ("init", "embedded_categories", "embedding_width", "label_smoothing",
+                     "periodic_columns"):
+            state.pop(name, None)
+        old = type(est).__new__(type(est))
+        old.__setstate__(state)
+        old = pickle.loads(pickle.dumps(old))
+        assert "MLP" in repr(old) and clone(old).get_params()["init"] == "glorot"
+        old.save(tmp_path / "old.safetensors")
+        np.testing.assert_array_equal(load_estimator(tmp_path / "old.safetensors").predict(X),
+                                      est.predict(X))
+
+
+def test_init_data_sets_the_network_fit_trains_from():
+    """A tiny learning rate leaves the first weights where data_init put them: unit spread
+    on the training rows (the whole table: fewer than data_init's 1,024-row sample)."""
+    X, y = table()
+    kept = dict(hidden_layer_sizes=(16,), max_iter=1, learning_rate_init=1e-12, random_state=0,
+                dtype=np.float64)
+    for init, spread in (("data", True), ("glorot", False)):
+        est = MLPRegressor(init=init, **kept).fit(X, y)
+        (Z,) = pre_activations(est.network_, X)
+        assert np.allclose(Z.std(axis=0), 1.0, rtol=1e-6) is spread

@@ -102,6 +102,7 @@ __all__ = [
 #: Imported on first use (PEP 562), so that a command that needs none of them (``chainrule
 #: predict``, ``--version``) does not pay for them: name -> (module, attribute; None for the module).
 LAZY = {
+    "explain": (".explain", None),                     # the package, as before it was lazy
     "plot": (".explain.plot", None),                   # cr.plot.history(...)
     "diagnose": (".explain.diagnose", "diagnose"),     # cr.diagnose is the function
     "DiagnosisReport": (".explain.diagnose", "DiagnosisReport"),

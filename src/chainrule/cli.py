@@ -66,7 +66,7 @@ def main(argv=None):
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError, MemoryError) as error:
         print(_say(lang, "error", prog="chainrule", message=_one_line(error)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -166,8 +166,8 @@ def save(net, path, metadata=None, extra_tensors=None, format_version=FIRST_FORM
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a chainrule Sequential, got {net!r}")
-    if format_version not in range(FIRST_FORMAT, FORMAT_VERSION + 1) \
-            or isinstance(format_version, bool):
+    if not isinstance(format_version, int) or isinstance(format_version, bool) \
+            or format_version not in range(FIRST_FORMAT, FORMAT_VERSION + 1):
         raise ValueError(f"format_version must be one of {FIRST_FORMAT}..{FORMAT_VERSION}, "
                          f"got {format_version!r}")
     check_saveable(net)

@@ -89,6 +89,11 @@ class BaseMLP(BaseEstimator):
     and raise a RuntimeError during another thread's fit.
     """
 
+    #: The parameters added after the first estimators were pickled, at their defaults: an
+    #: estimator unpickled from then finds them here (get_params, clone, repr and save read
+    #: every parameter). Their __init__ sets each on the instance, as scikit-learn asks.
+    periodic_columns, embedded_categories, embedding_width, init = 0, (), 8, "glorot"
+
     # -- data ------------------------------------------------------------------
 
     def _validate_X(self, X, reset):

@@ -72,6 +72,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     :mod:`chainrule.modes`).
     """
 
+    label_smoothing = 0.0   # for an estimator pickled before it had one (see BaseMLP)
+
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,

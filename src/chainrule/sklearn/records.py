@@ -16,7 +16,7 @@ from ..nn.checks import whole_number
 from ..nn.layers import CategoryEmbedding, Dense
 from ..nn.periodic import PeriodicEmbedding
 from ..validation import number
-from .checks import check_params
+from .checks import check_params, embedded_categories
 
 #: Fitted attributes stored as plain JSON values.
 SCALARS = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",
@@ -173,6 +173,7 @@ def check_layers(est, net, where):
     ``embedded_categories`` a CategoryEmbedding of the last columns and with
     ``periodic_columns`` k a PeriodicEmbedding of the first k columns (their defaults)."""
     sizes, _ = check_params(est)
+    _check_table(est, net, where)   # before _front draws a table of the size the file claims
     try:
         first = est._front(net.n_in, seed=0)  # drawn only to compare the layers' settings
     except ValueError as error:
@@ -196,14 +197,33 @@ def check_layers(est, net, where):
     k = getattr(est, "periodic_columns", 0)
     cats = list(getattr(est, "embedded_categories", ()))
     require(actual == expected, where,
-             f"the stored network {actual} contradicts the parameters hidden_layer_sizes="
-             f"{est.hidden_layer_sizes!r}, activation={est.activation!r}, dropout={est.dropout!r}, "
-             f"periodic_columns={k!r}, "
-             + (f"embedded_categories={cats!r}, " if cats else "")
-             + f"out_activation_={est.out_activation_!r}, which build {expected}"[:600])
+             (f"the stored network {actual} contradicts the parameters hidden_layer_sizes="
+              f"{est.hidden_layer_sizes!r}, activation={est.activation!r}, dropout={est.dropout!r}, "
+              f"periodic_columns={k!r}, "
+              + (f"embedded_categories={cats!r}, " if cats else "")
+              + f"out_activation_={est.out_activation_!r}, which build {expected}")[:600])
     require(est.n_layers_ == len(sizes) + 2, where,
              f"n_layers_ {est.n_layers_} does not match the {len(sizes)} hidden layers of "
              f"hidden_layer_sizes {est.hidden_layer_sizes!r}")
+
+
+def _check_table(est, net, where):
+    """ValueError unless the stored network starts with the CategoryEmbedding that ``est``'s
+    ``embedded_categories`` and ``embedding_width`` claim (when they claim one): compared
+    with the stored layer, already read within the file's size, before anything is drawn
+    from the claim, which a hostile file could make terabytes."""
+    try:
+        counts, width = embedded_categories(est)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}"[:300]) from None
+    if not counts:
+        return
+    first = net.layers[0] if net.layers else None
+    require(isinstance(first, CategoryEmbedding) and list(first.n_categories) == counts
+            and first.n_out == width and first.n_numeric == net.n_in - len(counts), where,
+            (f"embedded_categories={counts!r} and embedding_width={width!r} need a first "
+             f"layer CategoryEmbedding(n_numeric={net.n_in - len(counts)}, n_categories="
+             f"{counts!r}, n_out={width}); the stored network starts with {first!r}")[:400])
 
 
 def restore_classes(est, fitted, net, where):

@@ -76,7 +76,7 @@ def _add_training(train, d):
                        help="plateau: halve the rate whenever the validation loss has not "
                        f"improved for a quarter of --patience (default {d['lr_schedule']})")
     train.add_argument("--alpha", type=float, default=None,
-                       help=f"L2 penalty on the weights (default {d['alpha']:g})")
+                       help=f"L2 penalty on the Dense layers' weights (default {d['alpha']:g})")
     train.add_argument("--dropout", type=float, default=None,
                        help=f"dropout rate after each hidden layer (default {d['dropout']:g})")
     train.add_argument("--label-smoothing", type=float, default=None, metavar="EPS",
@@ -227,18 +227,18 @@ def train_command(args):
     if "target_transform" in r:
         print(f"target {args.target!r}: {r['target_transform']['reason']}")
     if r["embedded"]:
-        _say("embedded: " + _embedded_text(r["embedded"]))
+        _say("embedded: " + _embedded_text(r["embedded"], r["one_hot"]))
     _summary(args, ensemble, metadata["tabular"]["validation"], r)
     return 0
 
 
-def _embedded_text(embedded):
+def _embedded_text(embedded, one_hot):
     """The embedded columns, for train's summary and info: ``'shop' (198 categories + 1 for
-    rare, missing or unseen), ...``."""
+    rare, missing or unseen), ...``; ``one_hot``: whether other text columns are one-hot."""
     parts = [f"{c['name']!r} ({c['categories']} categories + 1 for "
              + ("rare, " if c["rare"] else "") + "missing or unseen)" for c in embedded]
-    return (", ".join(parts) + f", {EMBEDDING_WIDTH} learned numbers per category "
-            "(the other text columns one-hot)")
+    return (", ".join(parts) + f", {EMBEDDING_WIDTH} learned numbers per category"
+            + (" (the other text columns one-hot)" if one_hot else ""))
 
 
 def _kept(val, r):
@@ -485,7 +485,7 @@ def _columns_text(prep, est):
     if prep.embedded:
         _say("  embedded:   " + _embedded_text(
             [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
-             for c in prep.embedded]))
+             for c in prep.embedded], bool(prep.categorical)))
 
 
 def _numbers_text(numbers):
