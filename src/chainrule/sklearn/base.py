@@ -156,7 +156,7 @@ class BaseMLP(BaseEstimator):
         first = [CategoryEmbedding(n_in - len(counts), counts, width, seed=seed, dtype=dtype)] \
             if counts else []
         passed = n_in - len(counts)  # the columns that reach the PeriodicEmbedding as numbers
-        k = getattr(self, "periodic_columns", 0)  # an estimator pickled before it had one: 0
+        k = self.periodic_columns
         if k > passed:
             raise ValueError(f"periodic_columns must be at most the {passed} input features"
                              + (" not embedded as categories" if counts else "") + f", got {k}")
@@ -217,7 +217,7 @@ class BaseMLP(BaseEstimator):
             self.n_layers_ = len(sizes) + 2
             self.out_activation_ = self._output_name()
             self.network_ = self._build(X.shape[1], Y.shape[1], sizes, dtype, self._output_layer())
-            if getattr(self, "init", "glorot") == "data":
+            if self.init == "data":
                 data_init(self.network_, X, self._rng)
             self.n_iter_ = 0
             self.t_ = 0
@@ -273,7 +273,7 @@ class BaseMLP(BaseEstimator):
         (:mod:`chainrule.files.model`): a chainrule without them, which reads format
         1 only, refuses the file saying to upgrade, instead of misreading its table.
         """
-        format_version = 2 if list(getattr(self, "embedded_categories", ())) else 1
+        format_version = 2 if list(self.embedded_categories) else 1
         if not hasattr(self, "network_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit before save")
         user = dict(metadata or {})

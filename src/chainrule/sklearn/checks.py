@@ -44,8 +44,8 @@ def check_params(est):
         number("batch_size", est.batch_size, integer=True, at_least=1)
     number("dropout", est.dropout, at_least=0, less_than=1)
     number("label_smoothing", getattr(est, "label_smoothing", 0.0), at_least=0, at_most=1)
-    number("periodic_columns", getattr(est, "periodic_columns", 0), integer=True, at_least=0)
-    if getattr(est, "init", "glorot") not in INITS:   # pickled before it had one: glorot
+    number("periodic_columns", est.periodic_columns, integer=True, at_least=0)
+    if est.init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {est.init!r}")
     embedded_categories(est)
     dtype = float_dtype(est.dtype)
@@ -57,13 +57,13 @@ def check_params(est):
 def embedded_categories(est):
     """``(category counts, width)`` of ``est``'s embedded columns (``([], width)`` for none;
     an estimator pickled before it had them: none), each checked."""
-    counts = getattr(est, "embedded_categories", ())
+    counts = est.embedded_categories
     if isinstance(counts, (str, bytes)) or not hasattr(counts, "__len__"):
         raise TypeError(f"embedded_categories must list a category count per embedded column, "
                         f"such as (12, 40), got {counts!r}")
     counts = [number(f"embedded_categories[{j}]", k, integer=True, at_least=1)
               for j, k in enumerate(counts)]
-    width = number("embedding_width", getattr(est, "embedding_width", 8), integer=True,
+    width = number("embedding_width", est.embedding_width, integer=True,
                    at_least=1)
     return counts, width
 

@@ -132,7 +132,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _training_targets(self, Y):
         """The 0/1 targets Y (n, outputs) label-smoothed: ``(1 − ε)·Y + ε/k``, k the classes
         of a softmax row, 2 for each sigmoid output (see the class docstring)."""
-        eps = getattr(self, "label_smoothing", 0.0)  # pickled before it had one: 0
+        eps = self.label_smoothing
         if not eps:
             return Y
         k = Y.shape[1] if self.out_activation_ == "softmax" else 2

@@ -194,8 +194,8 @@ def check_layers(est, net, where):
     actual = [f"Dense({layer.n_in}, {layer.n_out})" if isinstance(layer, Dense)
               else repr(layer) if isinstance(layer, (PeriodicEmbedding, CategoryEmbedding))
               else type(layer).__name__ for layer in net.layers]
-    k = getattr(est, "periodic_columns", 0)
-    cats = list(getattr(est, "embedded_categories", ()))
+    k = est.periodic_columns
+    cats = list(est.embedded_categories)
     require(actual == expected, where,
              (f"the stored network {actual} contradicts the parameters hidden_layer_sizes="
               f"{est.hidden_layer_sizes!r}, activation={est.activation!r}, dropout={est.dropout!r}, "

@@ -11,7 +11,16 @@ import sys
 
 from ..nn.checks import finite_number as _finite
 from .preprocessing import EMBED_ABOVE
-from .settings import DEFAULTS, EMBEDDING_WIDTH
+from .settings import (
+    ACTIVATIONS,
+    CATEGORY_EMBEDDINGS,
+    DEFAULTS,
+    EMBEDDING_WIDTH,
+    INITS,
+    LR_SCHEDULES,
+    NUMERIC_EMBEDDINGS,
+    SCALES,
+)
 
 
 def add_commands(commands):
@@ -72,7 +81,7 @@ def _add_train(commands):
 def _add_training(train, d):
     """The options of how the network trains and what it reads (the recipe's choices)."""
     train.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d['lr']:g})")
-    train.add_argument("--lr-schedule", choices=["constant", "plateau"], default=None,
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                        help="plateau: halve the rate whenever the validation loss has not "
                        f"improved for a quarter of --patience (default {d['lr_schedule']})")
     train.add_argument("--alpha", type=float, default=None,
@@ -88,23 +97,23 @@ def _add_training(train, d):
     train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
                        help="share of rows held out for early stopping and the reported score "
                        "(default 0.2; 0 trains on every row for --epochs)")
-    train.add_argument("--scale", choices=["standard", "quantile", "robust"], default=None,
+    train.add_argument("--scale", choices=SCALES, default=None,
                        help="numeric columns: standardise, map through their quantiles to a "
                        "normal, or robust: (x - median) / IQR smoothly clipped to (-3, 3) "
                        f"(RealMLP's; default {d['scale']})")
-    train.add_argument("--numeric-embedding", choices=["none", "periodic"], default=None,
+    train.add_argument("--numeric-embedding", choices=NUMERIC_EMBEDDINGS, default=None,
                        help="periodic: each numeric column also read through 16 learned "
                        "cosines mapped to 3 numbers, beside the column itself (RealMLP's "
                        f"PBLD embedding; default {d['numeric_embedding']})")
-    train.add_argument("--category-embedding", choices=["none", "many"], default=None,
+    train.add_argument("--category-embedding", choices=CATEGORY_EMBEDDINGS, default=None,
                        help=f"many: each text column with more than {EMBED_ABOVE} categories is "
                        f"read through a learned embedding ({EMBEDDING_WIDTH} numbers per "
                        "category; rare, missing "
                        "and unseen categories share one) instead of one-hot columns "
                        f"(default {d['category_embedding']})")
-    train.add_argument("--activation", choices=["relu", "gelu", "tanh"], default=None,
+    train.add_argument("--activation", choices=ACTIVATIONS, default=None,
                        help=f"the hidden layers' activation (default {d['activation']})")
-    train.add_argument("--init", choices=["glorot", "data"], default=None,
+    train.add_argument("--init", choices=INITS, default=None,
                        help="glorot: scikit-learn's initial weights; data: each hidden layer then "
                        "rescaled to unit spread on the training rows and shifted so that every "
                        f"unit bends among them (RealMLP's; default {d['init']})")
@@ -479,7 +488,7 @@ def _columns_text(prep, est):
     categorical = [f"{c['name']} ({len(c['categories'])} categories"
                    + (" + other)" if "other" in c else ")") for c in prep.categorical]
     embedding = ", each also through a periodic embedding" \
-        if getattr(est, "periodic_columns", 0) else ""
+        if est.periodic_columns else ""
     _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
     _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
     if prep.embedded:
@@ -551,7 +560,7 @@ def info_command(args):
     smoothing = getattr(est, "label_smoothing", 0.0)
     _say(f"  training:   {est.solver}, {est.n_iter_} epochs, final loss {est.loss_:.4f}"
          + (f" (label smoothing {smoothing:g})" if smoothing else "")
-         + (", initialised from the data" if getattr(est, "init", "glorot") == "data" else ""))
+         + (", initialised from the data" if est.init == "data" else ""))
     for line in net.summary().splitlines():
         _say(line)
     return 0

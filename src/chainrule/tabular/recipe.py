@@ -346,9 +346,10 @@ def _fit(data, s, seed, epochs, limit):
         best = BestEpoch(data.X[data.val_rows], Y_val, data.classify, s.patience,
                          poisson=loss == "poisson")
     est.set_params(callbacks=[c for c in (best, limit, _schedule(s, best)) if c is not None])
-    fit_estimator(est, data.X[data.rows], data.y[data.rows])
+    X = data.X[data.rows]
+    fit_estimator(est, X, data.y[data.rows])
     est.set_params(callbacks=None)
-    fill_unread_rows(est, data.X[data.rows], data.categories)
+    fill_unread_rows(est, X, data.categories)
     return est, best
 
 

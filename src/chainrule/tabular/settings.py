@@ -102,24 +102,14 @@ class Settings:
         self.label_smoothing = number("--label-smoothing", self.label_smoothing, at_least=0,
                                       less_than=1)
         self.seed = check_seed(self.seed, count=self.ensemble)
-        if self.scale not in SCALES:
-            raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, "
-                             f"got {self.lr_schedule!r}")
-        for option, value, options in (("--activation", self.activation, ACTIVATIONS),
-                                       ("--init", self.init, INITS)):
+        for option, value, options in (
+                ("--scale", self.scale, SCALES), ("--lr-schedule", self.lr_schedule, LR_SCHEDULES),
+                ("--activation", self.activation, ACTIVATIONS), ("--init", self.init, INITS),
+                ("--numeric-embedding", self.numeric_embedding, NUMERIC_EMBEDDINGS),
+                ("--category-embedding", self.category_embedding, CATEGORY_EMBEDDINGS),
+                ("--target-transform", self.target_transform, ("auto", *KINDS))):
             if value not in options:
                 raise ValueError(f"{option} must be one of {', '.join(options)}, got {value!r}")
-        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
-            raise ValueError(f"--numeric-embedding must be one of "
-                             f"{', '.join(NUMERIC_EMBEDDINGS)}, got {self.numeric_embedding!r}")
-        if self.category_embedding not in CATEGORY_EMBEDDINGS:
-            raise ValueError(f"--category-embedding must be one of "
-                             f"{', '.join(CATEGORY_EMBEDDINGS)}, got {self.category_embedding!r}")
-        if self.target_transform not in ("auto", *KINDS):
-            raise ValueError(f"--target-transform must be one of auto, {', '.join(KINDS)}, "
-                             f"got {self.target_transform!r}")
         if self.validation == 0 and self.epochs is None:
             raise ValueError("--validation 0 trains on every row for a fixed number of epochs: "
                              "give --epochs N (a run with validation reports the best epoch)")
