@@ -242,10 +242,11 @@ def train_command(args):
 
 
 def _embedded_text(embedded, one_hot):
-    """The embedded columns, for train's summary and info: ``'shop' (198 categories + 1 for
-    rare, missing or unseen), ...``; ``one_hot``: whether other text columns are one-hot."""
-    parts = [f"{c['name']!r} ({c['categories']} categories + 1 for "
-             + ("rare, " if c["rare"] else "") + "missing or unseen)" for c in embedded]
+    """The embedded columns (the preprocessing's records), for train's summary and info:
+    ``'shop' (198 categories + 1 for rare, missing or unseen), ...``; ``one_hot``: whether
+    other text columns are one-hot."""
+    parts = [f"{c['name']!r} ({len(c['categories'])} categories + 1 for "
+             + ("rare, " if "other" in c else "") + "missing or unseen)" for c in embedded]
     return (", ".join(parts) + f", {EMBEDDING_WIDTH} learned numbers per category"
             + (" (the other text columns one-hot)" if one_hot else ""))
 
@@ -492,9 +493,7 @@ def _columns_text(prep, est):
     _say(f"  numeric:    {', '.join(numeric) or '-'} ({_SCALE_TEXT[prep.scale]}{embedding})")
     _say(f"  categorical:{' ' + ', '.join(categorical) if categorical else ' -'} (one-hot)")
     if prep.embedded:
-        _say("  embedded:   " + _embedded_text(
-            [{"name": c["name"], "categories": len(c["categories"]), "rare": "other" in c}
-             for c in prep.embedded], bool(prep.categorical)))
+        _say("  embedded:   " + _embedded_text(prep.embedded, bool(prep.categorical)))
 
 
 def _numbers_text(numbers):

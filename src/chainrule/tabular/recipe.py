@@ -252,8 +252,7 @@ def train_table(frame, target, where, settings, warn=print):
         prep, transform = prep_all, data.all.transform
         report.update(refit_rows=len(labels))
     # the saved model's embedded columns (after a refit, those of every row)
-    report["embedded"] = [{"name": c["name"], "categories": len(c["categories"]),
-                           "rare": len(c.get("other", ()))} for c in prep.embedded]
+    report["embedded"] = prep.embedded
     report["one_hot"] = len(prep.categorical)
     return ensemble, _metadata(target, task, where, prep, validation, transform, ensemble, s,
                                report), report
