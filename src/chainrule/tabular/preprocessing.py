@@ -129,10 +129,12 @@ class Preprocessing:
                 dropped.append({"name": str(name), "reason": f"ID-like: {reason}"})
             elif is_numeric(column):
                 numeric.append(_fit_numeric(column, kept, name, where, scale))
-            elif category_embedding == "many" and _levels(kept) > EMBED_ABOVE:
-                embedded.append(_fit_embedded(kept, name))
             else:
-                categorical.append(_fit_categorical(kept, name))
+                counts = _category_counts(kept)
+                if category_embedding == "many" and len(counts) > EMBED_ABOVE:
+                    embedded.append(_fit_embedded(counts, name))
+                else:
+                    categorical.append(_fit_categorical(counts, name))
         if not numeric and not categorical and not embedded:
             more = f" (left out: {list_names(d['name'] for d in dropped)})" if dropped else ""
             raise ValueError(f"{where}: no feature columns besides the target{more}")
@@ -325,15 +327,15 @@ def _fit_numeric(column, kept, name, where, scale):
     return record
 
 
-def _levels(kept):
-    """How many distinct values (as text, missing not counted) the training rows hold."""
-    return pandas().Series(as_text(kept), dtype=object).dropna().nunique()
+def _category_counts(kept):
+    """The training rows' count of each value of a text column (as text; missing not counted)."""
+    return pandas().Series(as_text(kept), dtype=object).dropna().value_counts()
 
 
-def _fit_embedded(kept, name):
-    """An embedded column's record: the categories of at least _MIN_COUNT training rows,
-    sorted (indices 1..k), and the rarer ones (index 0, with missing and unseen values)."""
-    counts = pandas().Series(as_text(kept), dtype=object).dropna().value_counts()
+def _fit_embedded(counts, name):
+    """An embedded column's record from its ``counts``: the categories of at least _MIN_COUNT
+    training rows, sorted (indices 1..k), and the rarer ones (index 0, with missing and
+    unseen values)."""
     record = {"name": str(name), "categories": sorted(k for k, n in counts.items()
                                                       if n >= _MIN_COUNT)}
     rare = sorted(k for k, n in counts.items() if n < _MIN_COUNT)
@@ -353,9 +355,9 @@ def _indices(text, c):
     return found, unseen
 
 
-def _fit_categorical(kept, name):
-    text = pandas().Series(as_text(kept), dtype=object).dropna()
-    counts = text.value_counts()
+def _fit_categorical(counts, name):
+    """A one-hot column's record from its ``counts``: every category of a few, else the
+    frequent ones and the rest as "other"."""
     record = {"name": str(name)}
     if len(counts) <= _FEW:
         record["categories"] = sorted(counts.index)
