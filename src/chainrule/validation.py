@@ -13,6 +13,9 @@ import numpy as np
 from .nn.checks import float_dtype, number  # noqa: F401  the settings' checks, re-exported
 from .nn.losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, Poisson
 
+#: Seeds are below 2**32: scikit-learn's random_state and NumPy's legacy RandomState take no
+#: larger one (``chainrule train --seed`` and ``chainrule demo --seed`` alike).
+SEED_LIMIT = 2 ** 32
 # Finite-ness is checked in slices of this many rows, so that checking a
 # memory-mapped data set does not allocate a mask the size of the data.
 _CHUNK_ROWS = 1 << 16

@@ -16,11 +16,10 @@ import re
 import shutil
 import sys
 
+from ..validation import SEED_LIMIT
 from .demo_text import LANGUAGES, say
 from .text import pad, width, wrap
 
-#: The same rule as ``chainrule train --seed``: whole numbers below 2**32.
-SEED_LIMIT = 2 ** 32
 #: The options that take a value.
 OPTIONS = ("--seed", "--plot", "--lang")
 

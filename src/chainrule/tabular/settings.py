@@ -6,7 +6,7 @@ rose and no table's score fell by 0.01 or more (issue 24's rule).
 """
 from __future__ import annotations
 
-from ..validation import number
+from ..validation import SEED_LIMIT, number
 from .preprocessing import CATEGORY_EMBEDDINGS, SCALES
 from .target import KINDS
 
@@ -33,9 +33,6 @@ EMBEDDING_WIDTH = 8
 #: improved for a quarter of the patience (torch's ReduceLROnPlateau; the training loss on a
 #: run without validation rows, a refit's).
 LR_SCHEDULES = ("constant", "plateau")
-#: Seeds are below 2**32: scikit-learn's random_state (the validation split) and NumPy's
-#: legacy RandomState take no larger one.
-SEED_LIMIT = 2 ** 32
 #: The most members ``--ensemble`` takes: beyond a few dozen, averaging gains nothing measurable
 #: and a model file would grow by a network per member.
 MOST_MEMBERS = 64
