@@ -324,10 +324,14 @@ def test_every_finding_of_the_monitor_is_told_in_both_languages(lang):
     assert "75%" in told[2] and "4.5" in told[4] and "5e+03" in told[5]
 
 
-@pytest.mark.parametrize("name, kwargs", [
+#: Each demo that draws a figure, with the settings that make it quick.
+FIGURE_RUNS = [
     ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
     ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
-    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})]
+
+
+@pytest.mark.parametrize("name, kwargs", FIGURE_RUNS)
 def test_each_demos_figure_speaks_its_language(name, kwargs, monkeypatch):
     pytest.importorskip("matplotlib")
     from matplotlib.text import Text
@@ -484,10 +488,7 @@ def _drawn_texts(figure, monkeypatch):
         figure.canvas.get_renderer()
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("xor", {"epochs": 20}), ("xor-mse", {"epochs": 20}), ("sine", {"epochs": 20}),
-    ("digits", {"epochs": 1, "hidden": 8}), ("gradcheck", {"sizes": (6, 4, 3), "n": 2}),
-    ("gradient-health", {"epochs": 2}), ("regularization", {"epochs": 20, "width": 8})])
+@pytest.mark.parametrize("name, kwargs", FIGURE_RUNS)
 def test_no_label_of_a_demos_figure_stands_on_another(name, kwargs, monkeypatch):
     pytest.importorskip("matplotlib")
     if name == "digits":
