@@ -37,8 +37,10 @@ _THOUSANDS_OR_WHOLE = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)")
 KINDS = {"decimal_comma": _COMMA_NUMBER, "dot_thousands": _THOUSANDS_OR_WHOLE}
 
 
-def _is_text(pd, series):
-    return series.dtype == object or pd.api.types.is_string_dtype(series)
+def is_text(series):
+    """Whether a pandas column holds text (object or a string dtype)."""
+    from pandas.api.types import is_string_dtype
+    return series.dtype == object or is_string_dtype(series)
 
 
 def _converted(pd, series, pattern):
@@ -76,7 +78,7 @@ def _read_decimal_commas(pd, frame, skip):
     names of the columns that changed."""
     changed = []
     for name in frame.columns:
-        if str(name) in skip or not _is_text(pd, frame[name]):
+        if str(name) in skip or not is_text(frame[name]):
             continue
         numbers = _decimal_comma(pd, frame[name])
         if numbers is not None:
@@ -91,7 +93,7 @@ def _read_dot_thousands(pd, frame, where, skip):
     separators (the module docstring): the names of the columns that changed."""
     # pandas made floats of 979 and 4.359, and kept -1.727.000 as text
     candidates = [name for name in frame.columns if str(name) not in skip
-                  and (frame[name].dtype.kind == "f" or _is_text(pd, frame[name]))]
+                  and (frame[name].dtype.kind == "f" or is_text(frame[name]))]
     if not candidates:
         return []
     raw = pd.read_csv(where, sep=";", usecols=candidates, dtype=str, index_col=False)
@@ -121,7 +123,7 @@ def read_numbers(pd, frame, where, sep, text_columns, numbers=None):
         for kind, pattern in KINDS.items():
             for name in numbers[kind]:
                 # a column training one-hot encoded stays text, whatever a record says
-                if name in frame.columns and name not in skip and _is_text(pd, frame[name]):
+                if name in frame.columns and name not in skip and is_text(frame[name]):
                     frame[name] = _converted(pd, frame[name], pattern)
                     found[kind].append(name)
         skip |= {*numbers["decimal_comma"], *numbers["dot_thousands"]}

@@ -58,8 +58,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.checks import finite_number as _finite_number
+from .commas import is_text
 from .identifiers import id_reason, mostly_numbers
-from .read import as_text, first_text, is_numeric, is_text, list_names, pandas, row
+from .read import as_text, first_text, is_numeric, list_names, pandas, row
 from .scaling import FAR, QUANTILES, mean_std, quantile_normal, robust_factor, robust_scale, standardise
 
 #: Up to _FEW categories are all kept; above, those seen in >= _MIN_COUNT rows, at most _MAX_KEPT.

@@ -272,11 +272,6 @@ def is_numeric(series):
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def is_text(series):
-    pd = pandas()
-    return series.dtype == object or pd.api.types.is_string_dtype(series)
-
-
 def first_text(series):
     """(row, value) of the first entry that is present but not a number, or None."""
     numbers = pandas().to_numeric(series, errors="coerce")
